@@ -1,0 +1,58 @@
+# cauce entry points. Only Python 3.11+ and make are needed: the first target that
+# needs the environment bootstraps uv into .cauce/tools and syncs .venv from uv.lock.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .cauce/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help run demo test test-fast bench asyncapi lint fmt typecheck traces k8s-validate clean
+
+help:
+	@echo "make run        start the whole local stack (Ctrl-C stops it)"
+	@echo "make test       run the whole test suite against real servers"
+	@echo "make bench      run the benchmarks and print figures"
+	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
+	@echo "make lint       ruff + mypy"
+	@echo "make traces     print the latest trace tree from the local span file"
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.11+) on PATH"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "cauce needs Python 3.11+"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml devstack/pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+venv: $(VENV)/.synced
+
+run: venv
+	$(PY) -m cauce_devstack run
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) -m cauce_devstack.bench
+
+asyncapi: venv
+	$(PY) -m cauce_contracts.asyncapi --output docs/asyncapi.yaml
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src
+
+fmt: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+traces: venv
+	$(PY) -m cauce_runtime.traces
+
+clean:
+	rm -rf $(VENV) $(TOOLS)

@@ -1,0 +1,3 @@
+"""Workspace-wide pytest setup: real-server fixtures for every package's tests."""
+
+pytest_plugins = ["cauce_devstack.pytest_plugin"]

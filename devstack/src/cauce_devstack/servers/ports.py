@@ -1,0 +1,54 @@
+"""Loopback port helpers: pick a free port, or fail clearly when one is taken."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+LOOPBACK = "127.0.0.1"
+
+
+class PortInUseError(RuntimeError):
+    """A port the stack needs is already bound by another process."""
+
+    def __init__(self, port: int, what: str) -> None:
+        super().__init__(
+            f"port {port} ({what}) is already in use on {LOOPBACK}; "
+            f"stop whatever holds it (`lsof -i :{port}`) or choose another port"
+        )
+        self.port = port
+        self.what = what
+
+
+def free_port() -> int:
+    """Return a TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def ensure_port_free(port: int, what: str) -> None:
+    if not port_is_free(port):
+        raise PortInUseError(port, what)
+
+
+def wait_for_port(port: int, timeout: float = 15.0, host: str = LOOPBACK) -> None:
+    """Block until something accepts TCP connections on ``port`` or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing answered on {host}:{port} within {timeout:.0f}s")
