@@ -24,7 +24,16 @@ def stable_event_id(*parts: str) -> uuid.UUID:
     return uuid.uuid5(EVENT_ID_NAMESPACE, "\x1f".join(parts))
 
 
+#: ``tenant_id`` of events that belong to no tenant yet: a payload from an unknown
+#: channel account, or a dead letter whose original could not be decoded.
+SYSTEM_TENANT_ID = "_system"
+
+#: The token pattern every subject token and ``tenant_id`` obeys (no dots, no wildcards).
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]+$"  # noqa: S105 (a regex, not a password)
+
+
 def utc_now() -> datetime:
+    """The current instant, timezone-aware in UTC."""
     return datetime.now(UTC)
 
 
@@ -46,7 +55,7 @@ class Event(Contract):
     event_type: str = ""
     schema_version: int = 0
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
-    tenant_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    tenant_id: str = Field(min_length=1, max_length=64, pattern=TOKEN_PATTERN)
     correlation_id: str = Field(min_length=1, max_length=128)
     causation_id: str | None = Field(default=None, max_length=128)
 
@@ -54,8 +63,14 @@ class Event(Contract):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         if cls.EVENT_TYPE:
-            cls.model_fields["event_type"].default = cls.EVENT_TYPE
-            cls.model_fields["schema_version"].default = cls.SCHEMA_VERSION
+            # Pin the discriminating fields: default, and a ``const`` in the JSON schema
+            # (AsyncAPI readers see exactly which type and version a message carries).
+            event_type = cls.model_fields["event_type"]
+            event_type.default = cls.EVENT_TYPE
+            event_type.json_schema_extra = {"const": cls.EVENT_TYPE}
+            schema_version = cls.model_fields["schema_version"]
+            schema_version.default = cls.SCHEMA_VERSION
+            schema_version.json_schema_extra = {"const": cls.SCHEMA_VERSION}
             cls.model_rebuild(force=True)
 
     @field_validator("event_type")
@@ -69,7 +84,9 @@ class Event(Contract):
     @classmethod
     def _schema_version_known(cls, value: int) -> int:
         if cls.EVENT_TYPE and value != cls.SCHEMA_VERSION:
-            raise ValueError(f"schema_version {value} is not supported (expected {cls.SCHEMA_VERSION})")
+            raise ValueError(
+                f"schema_version {value} is not supported (expected {cls.SCHEMA_VERSION})"
+            )
         return value
 
     @field_validator("occurred_at")
