@@ -1,0 +1,220 @@
+"""The FastAPI app every service starts from, and the uvicorn runner with graceful drain.
+
+:func:`create_service_app` gives a service ``/healthz`` (the process is alive),
+``/readyz`` (the bus is connected and every readiness check passes; 503 naming the
+failing checks otherwise), ``/metrics`` (Prometheus) and ``/docs``; it starts the bus
+in the lifespan (retrying in the background if NATS is not up yet, so the pod is
+alive but not ready) and stops it on shutdown.
+
+:func:`serve` runs it under uvicorn. On SIGTERM uvicorn stops accepting connections and
+waits up to ``shutdown_timeout_s`` for in-flight requests; then the lifespan shutdown
+stops the subscribers (in-flight handlers finish, unacked messages are redelivered
+elsewhere) and drains the NATS connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from cauce_runtime.bus import Bus
+from cauce_runtime.errors import BusUnavailable
+from cauce_runtime.http_telemetry import HttpTelemetryMiddleware
+from cauce_runtime.logging import configure_logging
+from cauce_runtime.problems import install_problem_handlers
+from cauce_runtime.settings import ServiceSettings
+from cauce_runtime.telemetry import setup_telemetry
+
+logger = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+LifespanHook = Callable[[FastAPI], Awaitable[None]]
+
+#: Upper bound of the background reconnect delay when NATS is down at start.
+_MAX_START_RETRY_S = 5.0
+
+
+async def _keep_starting(bus: Bus, first_delay: float) -> None:
+    """Retry ``bus.start()`` until it succeeds (NATS was down when the service started)."""
+    delay = first_delay
+    while not bus.started:
+        await asyncio.sleep(delay)
+        try:
+            await bus.start()
+        except BusUnavailable as exc:
+            logger.warning("bus still unavailable: %s", exc)
+            delay = min(delay * 2, _MAX_START_RETRY_S)
+    logger.info("bus started after retrying")
+
+
+async def _check(name: str, check: ReadinessCheck, timeout: float) -> bool:  # noqa: ASYNC109
+    try:
+        async with asyncio.timeout(timeout):
+            return bool(await check())
+    except Exception:
+        logger.warning("readiness check %s failed", name, exc_info=True)
+        return False
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    bus: Bus | None,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    routers: Iterable[APIRouter] = (),
+    on_startup: Sequence[LifespanHook] = (),
+    on_shutdown: Sequence[LifespanHook] = (),
+    title: str | None = None,
+    version: str = "0.1.0",
+    description: str = "",
+    readiness_timeout_s: float = 2.0,
+) -> FastAPI:
+    """A FastAPI app with probes, metrics, problem+json errors, HTTP telemetry and the bus.
+
+    ``on_startup`` hooks run after the bus start was attempted, ``on_shutdown`` hooks
+    before the bus stops (so they may still publish). ``app.state.bus`` and
+    ``app.state.settings`` are set for dependencies.
+    """
+    checks = dict(readiness or {})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        starter: asyncio.Task[None] | None = None
+        if bus is not None:
+            try:
+                await bus.start()
+            except BusUnavailable as exc:
+                logger.warning("bus unavailable at start (%s); retrying in the background", exc)
+                starter = asyncio.create_task(_keep_starting(bus, 0.5))
+        for hook in on_startup:
+            await hook(app)
+        try:
+            yield
+        finally:
+            if starter is not None:
+                starter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starter
+            for hook in on_shutdown:
+                try:
+                    await hook(app)
+                except Exception:
+                    logger.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
+            if bus is not None:
+                await bus.stop()
+
+    app = FastAPI(
+        title=title or settings.service_name,
+        version=version,
+        description=description,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.bus = bus
+    install_problem_handlers(app)
+    app.add_middleware(HttpTelemetryMiddleware)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="Readiness: bus connected and every dependency reachable",
+        responses={503: {"description": "a dependency is not reachable; body names it"}},
+    )
+    async def readyz() -> JSONResponse:
+        named = dict(checks)
+        if bus is not None:
+            named = {"bus": lambda: bus.ping(readiness_timeout_s), **named}
+        names = list(named)
+        outcomes = await asyncio.gather(*(_check(n, named[n], readiness_timeout_s) for n in names))
+        results = dict(zip(names, outcomes, strict=True))
+        failing = [name for name, ok in results.items() if not ok]
+        body: dict[str, Any] = {
+            "status": "unavailable" if failing else "ready",
+            "service": settings.service_name,
+            "checks": {name: "ok" if ok else "failing" for name, ok in results.items()},
+        }
+        if failing:
+            body["failing"] = failing
+        return JSONResponse(body, status_code=503 if failing else 200)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def uvicorn_config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
+    """The uvicorn config :func:`serve` uses (exposed for tests and custom runners)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        timeout_graceful_shutdown=int(max(1, settings.shutdown_timeout_s)),
+        log_config=None,  # keep configure_logging's JSON handler
+        access_log=False,
+        server_header=False,
+        proxy_headers=True,
+    )
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn's server, exiting 0 after a signal-initiated graceful shutdown.
+
+    uvicorn re-raises the captured SIGTERM/SIGINT once it has shut down, so the process
+    dies by the signal (exit 143/130) even though everything drained; a drained
+    service exits 0 instead, which supervisors and ``make run`` read as a clean stop.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def run(create_app: Callable[[S], FastAPI], settings: S) -> None:
+    """A service's ``main``: JSON logs, telemetry, then :func:`serve` until SIGTERM.
+
+    Every ``python -m cauce_<service>`` is this one call, so start-up is the same
+    everywhere and pending spans are flushed on the way out.
+    """
+    configure_logging(settings)
+    telemetry = setup_telemetry(settings)
+    try:
+        serve(create_app(settings), settings)
+    finally:
+        telemetry.shutdown()
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run ``app`` until SIGINT/SIGTERM, then drain (requests, handlers, bus) and exit 0."""
+    _DrainingServer(uvicorn_config(app, settings)).run()

@@ -1,0 +1,308 @@
+"""The NATS JetStream bus every service shares.
+
+Subscribers run on FastStream's :class:`~faststream.nats.NatsBroker` (see
+:mod:`cauce_runtime.consumers`); provisioning and publishing use the broker's nats-py
+connection directly, because both need exact control FastStream does not give:
+provisioning must *update* a changed stream/consumer (FastStream and ``pull_subscribe``
+only create), and a publish must wait for JetStream's PubAck no longer than a given
+timeout and fail with :class:`BusUnavailable` instead (the gateway answers 503 then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import nats.errors
+import nats.js.errors
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+from nats.js.api import PubAck
+from nats.js.client import JetStreamContext
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from cauce_contracts.envelope import Event
+from cauce_contracts.streams import STREAMS, ConsumerSpec, StreamSpec
+from cauce_runtime import metrics
+from cauce_runtime.errors import BusUnavailable
+from cauce_runtime.provisioning import ProvisionReport, provision_consumers, provision_streams
+from cauce_runtime.telemetry import get_tracer, inject_headers
+
+if TYPE_CHECKING:
+    from cauce_runtime.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+HEADER_MSG_ID = "Nats-Msg-Id"
+HEADER_EVENT_TYPE = "Cauce-Event-Type"
+HEADER_SCHEMA_VERSION = "Cauce-Schema-Version"
+HEADER_CONTENT_TYPE = "content-type"
+JSON_CONTENT_TYPE = "application/json"
+
+#: nats-py errors that mean "the bus did not take the message".
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    nats.errors.Error,  # timeout, no responders, connection closed, outbound buffer full...
+    nats.js.errors.Error,  # API errors in the PubAck (e.g. stream full)
+    OSError,
+)
+
+
+class Bus:
+    """One service's connection to JetStream: provisioning, publishing, subscribers.
+
+    ``streams``/``consumers`` are provisioned by :meth:`start`; consumers declared with
+    :func:`cauce_runtime.consumers.consumer` are added automatically.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        streams: Iterable[StreamSpec] = STREAMS,
+        consumers: Iterable[ConsumerSpec] = (),
+        reconnect_wait_s: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.streams: list[StreamSpec] = list(streams)
+        self.consumers: dict[str, ConsumerSpec] = {}
+        for spec in consumers:
+            self.add_consumer_spec(spec)
+        self.broker = NatsBroker(
+            servers=settings.nats_url,
+            name=settings.service_name,
+            connect_timeout=settings.nats_connect_timeout,  # type: ignore[arg-type] # float works
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,  # reconnect forever; readiness reports the gap
+            reconnect_time_wait=reconnect_wait_s,  # type: ignore[arg-type]
+            drain_timeout=settings.shutdown_timeout_s,  # type: ignore[arg-type]
+            graceful_timeout=settings.shutdown_timeout_s,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+            closed_cb=self._on_closed,
+            error_cb=self._on_error,
+            logger=logging.getLogger("faststream"),
+        )
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._started = False
+        self._stopping = False
+        self._tracer = get_tracer()
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    @property
+    def connected(self) -> bool:
+        """True while the NATS connection is up (False before start, while reconnecting)."""
+        return self._nc is not None and self._nc.is_connected
+
+    async def ping(self, timeout: float = 1.0) -> bool:  # noqa: ASYNC109 - bounded probe
+        """True when the server answers a PING within ``timeout`` (a live round trip,
+        which notices a dead connection before the client's own ping interval does)."""
+        if self._nc is None or not self._nc.is_connected:
+            return False
+        try:
+            await self._nc.flush(timeout=timeout)  # type: ignore[arg-type]
+        except _UNAVAILABLE_ERRORS:
+            return False
+        return self._nc.is_connected
+
+    @property
+    def connection(self) -> Client:
+        if self._nc is None:
+            raise BusUnavailable("bus not started")
+        return self._nc
+
+    def add_consumer_spec(self, spec: ConsumerSpec) -> None:
+        existing = self.consumers.get(spec.durable_name)
+        if existing is not None and existing != spec:
+            raise ValueError(f"two different specs for durable {spec.durable_name!r}")
+        self.consumers[spec.durable_name] = spec
+
+    async def start(self) -> ProvisionReport:
+        """Connect (bounded by ``nats_connect_timeout``), provision, start subscribers.
+
+        Raises :class:`BusUnavailable` when NATS cannot be reached in time; once
+        connected, the client reconnects forever on its own.
+        """
+        if self._started:
+            return ProvisionReport()
+        try:
+            async with asyncio.timeout(self.settings.nats_connect_timeout):
+                nc = await self.broker.connect()
+        except _UNAVAILABLE_ERRORS as exc:
+            raise BusUnavailable(f"cannot connect to NATS at {self._safe_url()}: {exc!r}") from exc
+        self._nc = nc
+        self._js = nc.jetstream(timeout=self.settings.publish_timeout_s)
+        report = await self.provision(self.streams, self.consumers.values())
+        await self.broker.start()
+        self._started = True
+        logger.info("bus connected to %s", self._safe_url())
+        return report
+
+    async def stop(self) -> None:
+        """Stop subscribers (waiting for in-flight handlers), then drain the connection."""
+        if self._nc is None:
+            return
+        self._stopping = True
+        try:
+            await self.broker.stop()
+        except nats.errors.Error as exc:
+            # Draining needs a live connection; while reconnecting there is nothing
+            # to flush, so the connection is just closed.
+            logger.warning("bus stopped without draining: %r", exc)
+        finally:
+            if not self._nc.is_closed:
+                await self._nc.close()
+            await _reap_reconnect_task(self._nc)
+            self._nc = None
+            self._js = None
+            self._started = False
+            self._stopping = False
+
+    async def provision(
+        self, streams: Iterable[StreamSpec], consumers: Iterable[ConsumerSpec]
+    ) -> ProvisionReport:
+        """Create missing streams/consumers and update changed ones; idempotent."""
+        jsm = self.connection.jsm()
+        report = ProvisionReport()
+        await provision_streams(jsm, streams, report)
+        await provision_consumers(jsm, consumers, report)
+        return report
+
+    # --- publishing -----------------------------------------------------------------
+
+    async def publish(
+        self,
+        event: Event,
+        subject: str,
+        *,
+        msg_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the PubAck wait is the API
+    ) -> PubAck:
+        """Publish ``event`` and wait for JetStream's acknowledgement.
+
+        ``msg_id`` (default: the event id) goes in ``Nats-Msg-Id``, so JetStream drops a
+        repeat inside the stream's duplicate window (``PubAck.duplicate`` is then True).
+        Raises :class:`BusUnavailable` if the PubAck does not arrive within ``timeout``
+        (default ``publish_timeout_s``), nobody serves the subject, or the bus is down.
+        """
+        all_headers = dict(headers or {})
+        all_headers[HEADER_MSG_ID] = msg_id or str(event.event_id)
+        all_headers[HEADER_EVENT_TYPE] = event.event_type
+        all_headers[HEADER_SCHEMA_VERSION] = str(event.schema_version)
+        all_headers[HEADER_CONTENT_TYPE] = JSON_CONTENT_TYPE
+        return await self.publish_bytes(
+            subject,
+            event.model_dump_json().encode(),
+            headers=all_headers,
+            timeout=timeout,
+            span_name=f"publish {event.event_type or subject}",
+        )
+
+    async def publish_bytes(
+        self,
+        subject: str,
+        payload: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        span_name: str | None = None,
+    ) -> PubAck:
+        """Publish raw bytes with PubAck (``publish`` without the event envelope)."""
+        timeout = self.settings.publish_timeout_s if timeout is None else timeout
+        all_headers = dict(headers or {})
+        attributes: dict[str, str | int] = {
+            "messaging.system": "nats",
+            "messaging.operation.type": "publish",
+            "messaging.operation.name": "publish",
+            "messaging.destination.name": subject,
+            "messaging.message.body.size": len(payload),
+        }
+        if HEADER_MSG_ID in all_headers:
+            attributes["messaging.message.id"] = all_headers[HEADER_MSG_ID]
+        started = time.perf_counter()
+        with self._tracer.start_as_current_span(
+            span_name or f"publish {subject}", kind=SpanKind.PRODUCER, attributes=attributes
+        ) as span:
+            for stale in [k for k in all_headers if k.lower() in ("traceparent", "tracestate")]:
+                del all_headers[stale]
+            inject_headers(all_headers)
+            try:
+                ack = await self._publish_with_ack(subject, payload, all_headers, timeout)
+            except BusUnavailable as exc:
+                metrics.PUBLISHED.labels("unavailable").inc()
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, "bus unavailable"))
+                raise
+            finally:
+                metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+            span.set_attribute("messaging.nats.stream", ack.stream)
+            span.set_attribute("messaging.nats.sequence", ack.seq)
+            span.set_attribute("messaging.nats.duplicate", bool(ack.duplicate))
+            metrics.PUBLISHED.labels("duplicate" if ack.duplicate else "acked").inc()
+            return ack
+
+    async def _publish_with_ack(
+        self,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str],
+        timeout: float,  # noqa: ASYNC109
+    ) -> PubAck:
+        if self._js is None or self._nc is None or self._nc.is_closed:
+            raise BusUnavailable("bus not connected", retry_after=1.0)
+        try:
+            # nats-py buffers while reconnecting; the outer timeout bounds that too.
+            async with asyncio.timeout(timeout):
+                return await self._js.publish(subject, payload, timeout=timeout, headers=headers)
+        except _UNAVAILABLE_ERRORS as exc:
+            raise BusUnavailable(
+                f"publish to {subject} not acknowledged: {type(exc).__name__}", retry_after=1.0
+            ) from exc
+
+    # --- connection callbacks ----------------------------------------------------------
+
+    def _safe_url(self) -> str:
+        """The NATS URL without credentials, for logs."""
+        url = self.settings.nats_url
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url.rpartition("@")[2]
+
+    async def _on_disconnected(self) -> None:
+        if self._stopping:
+            return
+        logger.warning("bus disconnected from NATS; reconnecting")
+
+    async def _on_reconnected(self) -> None:
+        logger.warning("bus reconnected to NATS at %s", self._safe_url())
+
+    async def _on_closed(self) -> None:
+        logger.info("bus connection closed")
+
+    async def _on_error(self, error: Exception) -> None:
+        logger.debug("nats client error: %r", error)
+
+
+async def _reap_reconnect_task(nc: Client, attempts: int = 20) -> None:
+    """Make sure nats-py's reconnect loop ended after ``close()``.
+
+    Closing while reconnecting to a refused port can lose the cancellation (Python
+    3.11's ``wait_for`` swallows it when the connect attempt fails at the same time);
+    the loop then retries forever and blocks event-loop shutdown. Cancel until done.
+    """
+    task: asyncio.Task[None] | None = getattr(nc, "_reconnection_task", None)
+    for _ in range(attempts):
+        if task is None or task.done():
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.05)
+    logger.warning("nats reconnect task did not stop after close()")

@@ -1,0 +1,359 @@
+"""Durable pull consumers with explicit ack, retries with backoff, and dead letters.
+
+Declare a handler for a :class:`~cauce_contracts.streams.ConsumerSpec` and an event
+model; the runtime does the rest::
+
+    @consumer(bus, specs.CONVERSATION_INBOUND, InboundMessageReceived)
+    async def on_message(event: InboundMessageReceived, delivery: Delivery) -> None: ...
+
+What happens to a message (DESIGN "Events"):
+
+- the handler returns: ack;
+- it raises :class:`TransientError` (or any unexpected exception): nak with a delay,
+  ``retry_after`` or the spec's backoff for this delivery, with jitter;
+- it raises :class:`PermanentError`, or the payload is not valid JSON / not a valid
+  event: a :class:`~cauce_contracts.dlq.DeadLettered` copy (reason, error type,
+  original subject, headers and bytes) is published on ``dlq.{stream}.{durable}``,
+  then the message is terminated;
+- a transient failure on the last allowed delivery is dead-lettered the same way
+  ("max deliveries exhausted: ...").
+
+If the DLQ copy cannot be published the message is nak'ed instead of terminated, so
+nothing is dropped silently. The subscriber is FastStream's pull subscriber with
+``AckPolicy.MANUAL`` (its default would discard a message whose handler raised), bound
+to the durable that :meth:`Bus.provision` created from the same spec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from faststream import AckPolicy
+from faststream.message import StreamMessage
+from faststream.nats import JStream, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.aio.msg import Msg
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from pydantic import ValidationError
+
+from cauce_contracts.dlq import DeadLettered
+from cauce_contracts.envelope import SYSTEM_TENANT_ID, Event
+from cauce_contracts.streams import ConsumerSpec
+from cauce_runtime import metrics
+from cauce_runtime.bus import HEADER_MSG_ID, Bus
+from cauce_runtime.errors import BusUnavailable, PermanentError, TransientError
+from cauce_runtime.logging import mask_sensitive
+from cauce_runtime.provisioning import consumer_config
+from cauce_runtime.telemetry import extract_context, get_tracer
+
+logger = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+
+#: Redelivery delays are spread by +-20% so a burst of failures does not retry in step.
+JITTER = 0.2
+#: Headers replaced on the DLQ copy (the record carries the originals in its body).
+_REPLACED_ON_COPY = frozenset(
+    {"nats-msg-id", "traceparent", "tracestate", "cauce-event-type", "content-type"}
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of a message to a handler: where it came from and how many tries."""
+
+    subject: str
+    headers: Mapping[str, str]
+    num_delivered: int
+    stream_sequence: int
+    spec: ConsumerSpec
+    raw: Msg
+
+    @property
+    def msg_id(self) -> str | None:
+        return self.header(HEADER_MSG_ID)
+
+    @property
+    def last_attempt(self) -> bool:
+        return self.num_delivered >= self.spec.max_deliver
+
+    def header(self, name: str) -> str | None:
+        """A header value, matching ``name`` case-insensitively."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+    async def in_progress(self) -> None:
+        """Tell JetStream the handler is still working (resets the ack timer)."""
+        await self.raw.in_progress()
+
+
+Handler = Callable[[E, Delivery], Awaitable[None]]
+
+
+class _InvalidPayload(PermanentError):
+    """The bytes are not valid JSON or not a valid event of the expected model."""
+
+    def __init__(self, reason: str, cause: Exception) -> None:
+        super().__init__(reason)
+        self.cause_type = type(cause).__name__
+
+
+def retry_delay(spec: ConsumerSpec, num_delivered: int, retry_after: float | None = None) -> float:
+    """Seconds before redelivery: ``retry_after`` or the backoff step, with jitter."""
+    if retry_after is not None:
+        base = retry_after
+    elif spec.backoff:
+        base = spec.backoff[min(num_delivered, len(spec.backoff)) - 1].total_seconds()
+    else:
+        base = spec.ack_wait.total_seconds()
+    return max(0.0, base * random.uniform(1 - JITTER, 1 + JITTER))  # noqa: S311 - not crypto
+
+
+def _heartbeat_interval(spec: ConsumerSpec) -> float:
+    ack_wait = spec.backoff[0] if spec.backoff else spec.ack_wait
+    return max(0.05, ack_wait.total_seconds() / 2)
+
+
+async def _raw_body(message: StreamMessage[Any]) -> Any:
+    """FastStream decoder that leaves the bytes alone: validation is ours (-> DLQ)."""
+    return message.body
+
+
+class _Runner(Generic[E]):
+    """Runs one message through the handler and settles it (ack / nak / DLQ + term)."""
+
+    def __init__(self, bus: Bus, spec: ConsumerSpec, model: type[E], handler: Handler[E]) -> None:
+        self.bus, self.spec, self.model, self.handler = bus, spec, model, handler
+        self.labels = (spec.stream, spec.durable_name)
+        self.tracer = get_tracer()
+
+    async def __call__(self, body: Any, message: NatsMessage) -> None:
+        raw: Msg = message.raw_message
+        headers = dict(raw.headers or {})
+        meta = raw.metadata
+        delivery = Delivery(
+            subject=raw.subject,
+            headers=headers,
+            num_delivered=meta.num_delivered,
+            stream_sequence=meta.sequence.stream,
+            spec=self.spec,
+            raw=raw,
+        )
+        if delivery.num_delivered > 1:
+            metrics.CONSUMER_REDELIVERIES.labels(*self.labels).inc()
+        attributes: dict[str, Any] = {
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "process",
+            "messaging.destination.name": raw.subject,
+            "messaging.consumer.group.name": self.spec.durable_name,
+            "messaging.nats.stream": self.spec.stream,
+            "messaging.nats.delivery_count": delivery.num_delivered,
+            "messaging.nats.sequence": delivery.stream_sequence,
+        }
+        if delivery.msg_id:
+            attributes["messaging.message.id"] = delivery.msg_id
+        started = time.perf_counter()
+        with self.tracer.start_as_current_span(
+            f"process {self.spec.durable_name}",
+            context=extract_context(headers),
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+        ) as span:
+            try:
+                await self._handle(delivery, span)
+            finally:
+                metrics.CONSUMER_HANDLING_SECONDS.labels(*self.labels).observe(
+                    time.perf_counter() - started
+                )
+
+    async def _handle(self, delivery: Delivery, span: Any) -> None:
+        try:
+            event = self._validate(delivery.raw.data)
+            span.set_attribute("cauce.event_type", event.event_type)
+            span.set_attribute("cauce.event_id", str(event.event_id))
+            await self._run_handler(event, delivery)
+        except PermanentError as exc:
+            kind = "invalid" if isinstance(exc, _InvalidPayload) else "permanent"
+            metrics.CONSUMER_FAILED.labels(*self.labels, kind).inc()
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, kind))
+            error_type = exc.cause_type if isinstance(exc, _InvalidPayload) else type(exc).__name__
+            await self._dead_letter(delivery, exc.reason, error_type)
+        except asyncio.CancelledError:
+            raise  # shutting down: unacked, JetStream redelivers after ack_wait
+        except Exception as exc:
+            transient = isinstance(exc, TransientError)
+            metrics.CONSUMER_FAILED.labels(
+                *self.labels, "transient" if transient else "unexpected"
+            ).inc()
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            if not transient:
+                logger.exception(
+                    "unexpected error in consumer %s (treated as transient)", self.spec.durable_name
+                )
+            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+            await self._retry_or_give_up(delivery, exc, retry_after)
+        else:
+            await delivery.raw.ack()
+            metrics.CONSUMER_PROCESSED.labels(*self.labels).inc()
+
+    def _validate(self, data: bytes) -> Any:
+        try:
+            return self.model.model_validate_json(data)
+        except ValidationError as exc:
+            reason = (
+                f"invalid {self.model.__name__} payload: {exc.error_count()} error(s): "
+                + "; ".join(
+                    f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+                    for err in exc.errors()[:5]
+                )
+            )
+            raise _InvalidPayload(reason, exc) from exc
+
+    async def _run_handler(self, event: Any, delivery: Delivery) -> None:
+        """Run the handler, telling JetStream it is still alive if it runs long."""
+        interval = _heartbeat_interval(self.spec)
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                with contextlib.suppress(Exception):
+                    await delivery.raw.in_progress()
+
+        beat = asyncio.create_task(heartbeat())
+        try:
+            await self.handler(event, delivery)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _retry_or_give_up(
+        self, delivery: Delivery, exc: Exception, retry_after: float | None
+    ) -> None:
+        if delivery.last_attempt:
+            reason = f"max deliveries exhausted: {type(exc).__name__}: {exc}"
+            await self._dead_letter(delivery, reason, type(exc).__name__)
+            return
+        delay = retry_delay(self.spec, delivery.num_delivered, retry_after)
+        logger.warning(
+            "consumer %s: delivery %d of seq %d failed (%s); retry in %.2fs",
+            self.spec.durable_name,
+            delivery.num_delivered,
+            delivery.stream_sequence,
+            type(exc).__name__,
+            delay,
+        )
+        await delivery.raw.nak(delay=delay)
+
+    async def _dead_letter(self, delivery: Delivery, reason: str, error_type: str) -> None:
+        reason = mask_sensitive(reason)
+        record = _dead_letter_record(delivery, reason, error_type)
+        headers = {k: v for k, v in delivery.headers.items() if k.lower() not in _REPLACED_ON_COPY}
+        headers.update(record.dlq_headers())
+        try:
+            await self.bus.publish(record, record.subject(), headers=headers)
+        except BusUnavailable:
+            # Keep the message: it is redelivered and dead-lettered once the bus is back
+            # (on the last delivery JetStream's advisory, captured in a stream, remains).
+            logger.error(
+                "consumer %s: could not dead-letter seq %d; nak'ed instead",
+                self.spec.durable_name,
+                delivery.stream_sequence,
+            )
+            await delivery.raw.nak(delay=retry_delay(self.spec, delivery.num_delivered))
+            return
+        await delivery.raw.term()
+        metrics.CONSUMER_DEAD_LETTERED.labels(*self.labels).inc()
+        logger.warning(
+            "consumer %s: seq %d dead-lettered after %d deliveries: %s",
+            self.spec.durable_name,
+            delivery.stream_sequence,
+            delivery.num_delivered,
+            reason,
+        )
+
+
+def _dead_letter_record(delivery: Delivery, reason: str, error_type: str) -> DeadLettered:
+    """The DLQ record, carrying the original's envelope when it can be read."""
+    envelope: dict[str, Any] = {}
+    with contextlib.suppress(ValueError, TypeError):
+        decoded = json.loads(delivery.raw.data)
+        if isinstance(decoded, dict):
+            envelope = decoded
+    tenant = envelope.get("tenant_id")
+    original_id: uuid.UUID | None = None
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        original_id = uuid.UUID(str(envelope.get("event_id")))
+    original_type = envelope.get("event_type")
+    correlation = envelope.get("correlation_id")
+    kwargs: dict[str, Any] = {
+        "payload": delivery.raw.data,
+        "original_subject": delivery.subject,
+        "stream": delivery.spec.stream,
+        "consumer": delivery.spec.durable_name,
+        "stream_sequence": delivery.stream_sequence,
+        "delivery_count": delivery.num_delivered,
+        "reason": reason,
+        "error_type": error_type,
+        "headers": dict(delivery.headers),
+        "original_event_id": original_id,
+        "original_event_type": original_type if isinstance(original_type, str) else None,
+        "correlation_id": correlation if isinstance(correlation, str) else None,
+    }
+    try:
+        return DeadLettered.for_message(
+            **kwargs, tenant_id=tenant if isinstance(tenant, str) else SYSTEM_TENANT_ID
+        )
+    except ValidationError:
+        # A garbled envelope (bad tenant, oversized ids) must not block dead-lettering.
+        kwargs.update(original_event_type=None, correlation_id=None)
+        return DeadLettered.for_message(**kwargs, tenant_id=SYSTEM_TENANT_ID)
+
+
+def consumer(
+    bus: Bus,
+    spec: ConsumerSpec,
+    model: type[E],
+    *,
+    batch_size: int = 1,
+    fetch_timeout: float = 1.0,
+) -> Callable[[Handler[E]], Handler[E]]:
+    """Register ``handler`` as the durable pull consumer ``spec`` for events of ``model``.
+
+    Declare consumers before ``bus.start()``: the spec is provisioned there and the
+    FastStream subscriber binds to that durable. ``batch_size`` > 1 handles a fetched
+    batch concurrently (per-contact ordering then needs ``max_ack_pending=1`` or
+    partitioned subjects).
+    """
+
+    def register(handler: Handler[E]) -> Handler[E]:
+        if bus.started:
+            raise RuntimeError(f"declare consumer {spec.durable_name} before bus.start()")
+        bus.add_consumer_spec(spec)
+        runner = _Runner(bus, spec, model, handler)
+        bus.broker.subscriber(
+            spec.filter_subjects[0],
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable_name,
+            config=consumer_config(spec),
+            pull_sub=PullSub(batch_size=batch_size, timeout=fetch_timeout),
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_raw_body,
+            title=f"{spec.durable_name}:{model.EVENT_TYPE or model.__name__}",
+            description=spec.description,
+        )(runner.__call__)
+        return handler
+
+    return register

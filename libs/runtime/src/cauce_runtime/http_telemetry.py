@@ -1,0 +1,77 @@
+"""HTTP server spans and a latency histogram, as a small pure-ASGI middleware.
+
+Spans and metric labels use the route template (``/webhooks/chattigo/{account_token}``),
+never the raw path, so tokens in URLs do not leak into traces or label values.
+Probe and metrics endpoints are measured but not traced.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cauce_runtime import metrics
+from cauce_runtime.telemetry import extract_context, get_tracer
+
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    return str(getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched")
+
+
+class HttpTelemetryMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.tracer = get_tracer()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        if scope["path"] in UNTRACED_PATHS:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                self._observe(method, scope, status["code"], started)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        attributes: dict[str, Any] = {
+            "http.request.method": method,
+            "url.scheme": scope.get("scheme", "http"),
+        }
+        with self.tracer.start_as_current_span(
+            f"{method}",
+            context=extract_context(headers),
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+        ) as span:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                route = _route_template(scope)
+                span.update_name(f"{method} {route}")
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status["code"])
+                if status["code"] >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+                self._observe(method, scope, status["code"], started)
+
+    @staticmethod
+    def _observe(method: str, scope: Scope, status: int, started: float) -> None:
+        metrics.HTTP_REQUEST_SECONDS.labels(method, _route_template(scope), str(status)).observe(
+            time.perf_counter() - started
+        )

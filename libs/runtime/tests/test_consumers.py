@@ -1,0 +1,231 @@
+"""Consumer semantics against a real nats-server: ack, nak with delay, DLQ, max_deliver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from nats.aio.msg import Msg
+from opentelemetry import trace
+
+from cauce_contracts.dlq import DeadLettered
+from cauce_contracts.streams import DLQ, ConsumerSpec
+from cauce_runtime.bus import Bus
+from cauce_runtime.consumers import Delivery, consumer
+from cauce_runtime.errors import PermanentError, TransientError
+from cauce_runtime.settings import ServiceSettings
+from cauce_runtime.telemetry import setup_telemetry
+
+from .conftest import TEST_STREAM, Ping, ping
+
+FAST = (timedelta(milliseconds=100),) * 3
+
+
+def small_spec(name: str) -> ConsumerSpec:
+    return ConsumerSpec(
+        durable_name=name,
+        stream=TEST_STREAM.name,
+        filter_subjects=("rttest.>",),
+        description="runtime test consumer",
+        max_deliver=3,
+        backoff=FAST,
+    )
+
+
+Handler = Callable[[Ping, Delivery], Awaitable[None]]
+
+
+@pytest.fixture
+async def run_consumer(
+    settings: ServiceSettings,
+) -> AsyncIterator[Callable[[ConsumerSpec, Handler], Awaitable[Bus]]]:
+    buses: list[Bus] = []
+
+    async def start(spec: ConsumerSpec, handler: Handler) -> Bus:
+        bus = Bus(settings, streams=(TEST_STREAM, DLQ))
+        consumer(bus, spec, Ping, fetch_timeout=0.2)(handler)
+        await bus.start()
+        buses.append(bus)
+        return bus
+
+    yield start
+    for bus in buses:
+        await bus.stop()
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.02)
+
+
+async def dlq_messages(bus: Bus, expected: int) -> list[Msg]:
+    sub = await bus.connection.jetstream().pull_subscribe("dlq.>", stream=DLQ.name)
+    try:
+        return await sub.fetch(expected, timeout=5.0)
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_success_is_acked_and_not_redelivered(run_consumer) -> None:  # type: ignore[no-untyped-def]
+    seen: asyncio.Queue[Delivery] = asyncio.Queue()
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        await seen.put(delivery)
+
+    spec = small_spec("rt_ok")
+    bus = await run_consumer(spec, handle)
+    await bus.publish(ping(), "rttest.ping.acme")
+    delivery = await asyncio.wait_for(seen.get(), 5)
+    assert delivery.num_delivered == 1
+
+    async def acked() -> bool:
+        info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
+        return info.num_ack_pending == 0 and info.ack_floor.stream_seq == 1
+
+    await wait_until(acked)
+    info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
+    assert info.num_redelivered == 0 and info.num_pending == 0
+    assert seen.empty()
+
+
+async def test_transient_error_is_redelivered_then_succeeds(run_consumer) -> None:  # type: ignore[no-untyped-def]
+    attempts: list[int] = []
+    done = asyncio.Event()
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        attempts.append(delivery.num_delivered)
+        if delivery.num_delivered == 1:
+            raise TransientError("provider down", retry_after=0.1)
+        done.set()
+
+    bus = await run_consumer(small_spec("rt_retry"), handle)
+    await bus.publish(ping(), "rttest.ping.acme")
+    await asyncio.wait_for(done.wait(), 5)
+    assert attempts == [1, 2]
+
+
+async def test_permanent_error_is_terminated_and_dead_lettered(run_consumer) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        calls.append(delivery.num_delivered)
+        raise PermanentError("plate format unknown")
+
+    bus = await run_consumer(small_spec("rt_perm"), handle)
+    event = ping()
+    await bus.publish(event, "rttest.ping.acme", headers={"X-Origin": "webhook"})
+    [copy] = await dlq_messages(bus, 1)
+
+    assert copy.subject == "dlq.RTTEST.rt_perm"
+    headers = copy.headers or {}
+    assert headers["Cauce-Dlq-Reason"] == "plate format unknown"
+    assert headers["Cauce-Dlq-Error-Type"] == "PermanentError"
+    assert headers["Cauce-Dlq-Original-Subject"] == "rttest.ping.acme"
+    assert headers["X-Origin"] == "webhook"
+    record = DeadLettered.model_validate_json(copy.data)
+    assert record.original_headers["Nats-Msg-Id"] == str(event.event_id)
+    assert record.original_headers["X-Origin"] == "webhook"
+    assert Ping.model_validate_json(record.original_payload) == event
+    assert record.delivery_count == 1 and record.original_event_id == event.event_id
+    assert calls == [1]  # terminated: never redelivered
+
+
+@pytest.mark.parametrize(
+    ("payload", "error_type"),
+    [
+        (b"{not json", "ValidationError"),
+        (json.dumps({"text": "no envelope"}).encode(), "ValidationError"),
+    ],
+)
+async def test_invalid_payload_is_dead_lettered_without_calling_the_handler(
+    run_consumer,
+    payload: bytes,
+    error_type: str,  # type: ignore[no-untyped-def]
+) -> None:
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        raise AssertionError("handler must not see an invalid payload")
+
+    bus = await run_consumer(small_spec("rt_invalid"), handle)
+    await bus.connection.jetstream().publish(
+        "rttest.ping.acme", payload, headers={"Nats-Msg-Id": "bad-1"}
+    )
+    [copy] = await dlq_messages(bus, 1)
+    record = DeadLettered.model_validate_json(copy.data)
+    assert record.original_payload == payload
+    assert record.error_type == error_type
+    assert record.reason.startswith("invalid Ping payload")
+    assert record.original_headers == {"Nats-Msg-Id": "bad-1"}
+
+
+async def test_always_transient_is_dead_lettered_after_max_deliver(run_consumer) -> None:  # type: ignore[no-untyped-def]
+    attempts: list[int] = []
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        attempts.append(delivery.num_delivered)
+        raise RuntimeError("still broken")  # unexpected: treated as transient
+
+    spec = small_spec("rt_exhaust")
+    bus = await run_consumer(spec, handle)
+    await bus.publish(ping(), "rttest.ping.acme")
+    [copy] = await dlq_messages(bus, 1)
+    record = DeadLettered.model_validate_json(copy.data)
+    assert record.reason.startswith("max deliveries exhausted: RuntimeError: still broken")
+    assert record.delivery_count == spec.max_deliver
+    assert attempts == [1, 2, 3]
+
+
+async def test_trace_continues_from_publish_into_the_handler(run_consumer, settings) -> None:  # type: ignore[no-untyped-def]
+    setup_telemetry(settings)
+    handled: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        ctx = trace.get_current_span().get_span_context()
+        await handled.put((ctx.trace_id, ctx.span_id))
+
+    bus = await run_consumer(small_spec("rt_trace"), handle)
+    with trace.get_tracer("test").start_as_current_span("webhook") as root:
+        await bus.publish(ping(), "rttest.ping.acme")
+    trace_id, span_id = await asyncio.wait_for(handled.get(), 5)
+    assert trace_id == root.get_span_context().trace_id
+    assert span_id != root.get_span_context().span_id
+
+    # A Go producer capitalises the header: still the same trace.
+    go_trace = "0af7651916cd43dd8448eb211c80319c"
+    await bus.connection.jetstream().publish(
+        "rttest.ping.acme",
+        ping().model_dump_json().encode(),
+        headers={"Traceparent": f"00-{go_trace}-b7ad6b7169203331-01"},
+    )
+    trace_id, _ = await asyncio.wait_for(handled.get(), 5)
+    assert f"{trace_id:032x}" == go_trace
+
+
+async def test_a_slow_handler_is_not_redelivered_while_it_works(run_consumer) -> None:  # type: ignore[no-untyped-def]
+    """The ack wait is 100 ms here; a 500 ms handler keeps its message by heartbeats,
+    so a second replica pulling from the same durable never gets it meanwhile."""
+    calls: list[int] = []
+    done = asyncio.Event()
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        calls.append(delivery.num_delivered)
+        await asyncio.sleep(0.5)
+        done.set()
+
+    spec = small_spec("rt_slow")
+    bus = await run_consumer(spec, handle)
+    await run_consumer(spec, handle)  # a second replica
+    await bus.publish(ping(), "rttest.ping.acme")
+    await asyncio.wait_for(done.wait(), 5)
+
+    async def acked() -> bool:
+        info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
+        return info.num_ack_pending == 0
+
+    await wait_until(acked)
+    info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
+    assert calls == [1]
+    assert info.num_redelivered == 0

@@ -1,0 +1,54 @@
+"""Provisioning creates, leaves alone, and updates streams and durable consumers."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from cauce_contracts.streams import STREAMS, ConsumerSpec
+from cauce_runtime.bus import Bus
+
+from .conftest import TEST_STREAM
+
+SPEC = ConsumerSpec(
+    durable_name="rt_prov",
+    stream=TEST_STREAM.name,
+    filter_subjects=("rttest.>",),
+    description="provisioning test",
+    max_deliver=4,
+    backoff=(timedelta(milliseconds=200), timedelta(seconds=1)),
+)
+
+
+async def test_creates_every_stream_and_consumer_then_is_a_no_op(bus: Bus) -> None:
+    first = await bus.provision(STREAMS, [SPEC])
+    jsm = bus.connection.jsm()
+    names = {info.config.name for info in await jsm.streams_info()}
+    assert {s.name for s in STREAMS} <= names
+    assert "RTTEST/rt_prov" in first.created
+    info = await jsm.consumer_info(TEST_STREAM.name, "rt_prov")
+    assert info.config.max_deliver == 4
+    assert info.config.backoff == [0.2, 1.0]
+    assert info.config.filter_subject == "rttest.>"
+
+    second = await bus.provision(STREAMS, [SPEC])
+    assert not second.changed
+    assert set(second.unchanged) == {s.name for s in STREAMS} | {"RTTEST/rt_prov"}
+
+
+async def test_changed_specs_are_applied(bus: Bus) -> None:
+    await bus.provision([TEST_STREAM], [SPEC])
+    longer = dataclasses.replace(TEST_STREAM, max_age=timedelta(hours=3), description="changed")
+    more = dataclasses.replace(SPEC, max_deliver=7, max_ack_pending=10)
+
+    report = await bus.provision([longer], [more])
+
+    assert set(report.updated[TEST_STREAM.name]) == {"max_age", "description"}
+    assert set(report.updated["RTTEST/rt_prov"]) == {"max_deliver", "max_ack_pending"}
+    jsm = bus.connection.jsm()
+    stream = await jsm.stream_info(TEST_STREAM.name)
+    assert stream.config.max_age == timedelta(hours=3).total_seconds()
+    consumer = await jsm.consumer_info(TEST_STREAM.name, "rt_prov")
+    assert consumer.config.max_deliver == 7
+    assert consumer.config.max_ack_pending == 10
+    assert not (await bus.provision([longer], [more])).changed

@@ -1,0 +1,97 @@
+"""Span file export, case-insensitive context extraction, and the trace tree CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from cauce_runtime import traces
+from cauce_runtime.settings import ServiceSettings
+from cauce_runtime.telemetry import extract_context, inject_headers, setup_telemetry
+
+GO_TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_extract_is_case_insensitive() -> None:
+    for name in ("traceparent", "Traceparent", "TRACEPARENT"):
+        context = extract_context({name: f"00-{GO_TRACE}-b7ad6b7169203331-01"})
+        span_context = trace.get_current_span(context).get_span_context()
+        assert f"{span_context.trace_id:032x}" == GO_TRACE
+
+
+def test_inject_writes_the_current_span(tmp_path: Path) -> None:
+    setup_telemetry(ServiceSettings(span_file=tmp_path / "s.jsonl", _env_file=None))
+    with trace.get_tracer("test").start_as_current_span("outer") as span:
+        headers = inject_headers({})
+    assert headers["traceparent"].split("-")[1] == f"{span.get_span_context().trace_id:032x}"
+
+
+def test_spans_are_written_as_json_lines_and_printed_as_a_tree(tmp_path: Path) -> None:
+    span_file = tmp_path / "spans.jsonl"
+    telemetry = setup_telemetry(
+        ServiceSettings(service_name="gateway", span_file=span_file, _env_file=None)
+    )
+    tracer = trace.get_tracer("test")
+    with (
+        tracer.start_as_current_span("POST /webhooks/whatsapp", kind=SpanKind.SERVER) as root,
+        tracer.start_as_current_span("publish inbound.message.received", kind=SpanKind.PRODUCER),
+    ):
+        carrier = inject_headers({})
+    with tracer.start_as_current_span(
+        "process conversation_inbound", context=extract_context(carrier)
+    ):
+        pass
+    assert telemetry.force_flush()
+
+    written = [json.loads(line) for line in span_file.read_text().splitlines()]
+    trace_id = f"{root.get_span_context().trace_id:032x}"
+    ours = [s for s in written if s["trace_id"] == trace_id]
+    assert {s["name"] for s in ours} == {
+        "POST /webhooks/whatsapp",
+        "publish inbound.message.received",
+        "process conversation_inbound",
+    }
+    by_name = {s["name"]: s for s in ours}
+    assert by_name["POST /webhooks/whatsapp"]["parent_span_id"] is None
+    assert (
+        by_name["process conversation_inbound"]["parent_span_id"]
+        == (by_name["publish inbound.message.received"]["span_id"])
+    )
+    assert by_name["publish inbound.message.received"]["kind"] == "PRODUCER"
+    for key in ("start", "end", "attributes", "status", "service"):
+        assert key in by_name["POST /webhooks/whatsapp"]
+
+    out = io.StringIO()
+    assert traces.main(["--file", str(span_file), "--trace-id", trace_id], out=out) == 0
+    tree = out.getvalue().splitlines()
+    assert tree[0].startswith(f"trace {trace_id} (3 spans")
+    assert tree[1].startswith("POST /webhooks/whatsapp")
+    assert tree[2].startswith("  publish inbound.message.received")
+    assert tree[3].startswith("    process conversation_inbound")
+
+
+def test_traces_cli_prints_the_latest_trace(tmp_path: Path) -> None:
+    span_file = tmp_path / "spans.jsonl"
+    old = {
+        "trace_id": "a" * 32,
+        "span_id": "1" * 16,
+        "parent_span_id": None,
+        "name": "old",
+        "end": "2026-01-01T00:00:00",
+    }
+    new = {
+        "trace_id": "b" * 32,
+        "span_id": "2" * 16,
+        "parent_span_id": None,
+        "name": "new",
+        "end": "2026-01-02T00:00:00",
+    }
+    span_file.write_text(json.dumps(old) + "\n" + json.dumps(new) + "\n{torn line\n")
+    out = io.StringIO()
+    assert traces.main(["--file", str(span_file)], out=out) == 0
+    assert "b" * 32 in out.getvalue() and "new" in out.getvalue() and "old" not in out.getvalue()
+    assert traces.main(["--file", str(tmp_path / "missing.jsonl")], out=out) == 1
