@@ -2,7 +2,11 @@
 
 Registered from the workspace's root ``conftest.py``, so every package's tests can ask
 for ``nats_server`` (a fresh nats-server with JetStream per test, like nats.py's own
-suite) without copying fixtures around.
+suite), ``postgres_url`` and ``mongo_url`` without copying fixtures around.
+
+PostgreSQL and MongoDB are session-scoped (one server for the whole run, started only
+when the first test asks for it): tests isolate themselves with their own database,
+schema or collection names instead of paying a server start each.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from cauce_devstack.servers.mongo import SecantusServer, mongo_url_from_env
 from cauce_devstack.servers.nats import NatsServer
+from cauce_devstack.servers.postgres import PostgresServer
 
 
 @pytest.fixture
@@ -29,3 +35,37 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 @pytest.fixture
 def nats_url(nats_server: NatsServer) -> str:
     return nats_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL for the session (trust auth on loopback), with a ``cauce`` database."""
+    base = tmp_path_factory.mktemp("postgres")
+    server = PostgresServer(data_dir=base / "data", log_file=base / "postgres.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """URL of the session server's ``cauce`` database."""
+    return postgres_server.app_url
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``MONGODB_URL`` when set (a real MongoDB), else a session SecantusDB server."""
+    external = mongo_url_from_env()
+    if external is not None:
+        yield external
+        return
+    base = tmp_path_factory.mktemp("mongo")
+    server = SecantusServer(storage_dir=base / "data", log_file=base / "secantus.log")
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

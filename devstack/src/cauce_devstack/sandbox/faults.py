@@ -1,0 +1,96 @@
+"""Fault injection: ``POST/GET/DELETE /sandbox/faults``.
+
+A fault names a target (the fake API it applies to, only ``graph`` so far), a kind
+and how many matching requests it affects; each matching request consumes one.
+
+Kinds:
+- ``latency``: wait ``latency_ms``, then answer normally.
+- ``429``: Meta's throughput error (code 130429) with ``Retry-After: retry_after``.
+- ``5xx``: a transient server error with HTTP ``status`` (500 -> code 1, 503 -> code 2).
+- ``token_expired``: 401 with code 190, subcode 463, whatever token was sent.
+- ``drop``: the request hangs without an answer for ``SandboxSettings.drop_hold_s``
+  (default 60 s, past any sane client timeout) and then gets an empty 504; nothing is
+  recorded. We hang rather than reset the connection because ASGI servers offer no
+  portable way to abort a socket; to the client it is the same read timeout.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+FaultTarget = Literal["graph"]
+FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop"]
+
+
+class FaultSpec(BaseModel):
+    target: FaultTarget = "graph"
+    kind: FaultKind
+    count: int = Field(default=1, ge=1, le=100_000)
+    latency_ms: int = Field(default=1000, ge=0, le=120_000)
+    retry_after: int = Field(default=1, ge=0, le=3600)
+    status: int = Field(default=500, ge=500, le=599)
+    phone_number_id: str | None = None
+    """Only requests for this business number; ``None`` matches all."""
+
+
+class Fault(FaultSpec):
+    id: int
+    remaining: int
+
+
+class FaultBook:
+    """Armed faults, consumed first-armed-first by matching requests."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(self, spec: FaultSpec) -> Fault:
+        fault = Fault(id=next(self._ids), remaining=spec.count, **spec.model_dump())
+        self._faults.append(fault)
+        return fault
+
+    def take(self, target: FaultTarget, phone_number_id: str | None = None) -> Fault | None:
+        """Consume one use of the oldest fault matching this request, if any."""
+        for fault in self._faults:
+            if fault.target == target and fault.phone_number_id in (None, phone_number_id):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def list(self) -> list[Fault]:
+        return list(self._faults)
+
+    def clear(self) -> int:
+        count = len(self._faults)
+        self._faults.clear()
+        return count
+
+
+def get_faults(request: Request) -> FaultBook:
+    faults: FaultBook = request.app.state.faults
+    return faults
+
+
+router = APIRouter(prefix="/sandbox/faults", tags=["sandbox"])
+
+
+@router.post("", response_model=Fault, status_code=201)
+async def arm_fault(spec: FaultSpec, request: Request) -> Fault:
+    return get_faults(request).add(spec)
+
+
+@router.get("", response_model=list[Fault])
+async def list_faults(request: Request) -> list[Fault]:
+    return get_faults(request).list()
+
+
+@router.delete("")
+async def clear_faults(request: Request) -> dict[str, int]:
+    return {"deleted": get_faults(request).clear()}

@@ -1,0 +1,128 @@
+"""Meta Graph API error envelopes, shaped like the real ones.
+
+Every Graph error is ``{"error": {"message", "type", "code", ["error_subcode"],
+["error_data"], "fbtrace_id"}}``; clients branch on ``code`` (190 = token problem,
+100 = bad parameter, 130429 = throughput limit, 1/2 = transient server trouble).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+CODE_INVALID_PARAMETER = 100
+CODE_ACCESS_TOKEN = 190
+CODE_RATE_LIMIT = 130429
+CODE_UNKNOWN = 1
+CODE_SERVICE_UNAVAILABLE = 2
+SUBCODE_TOKEN_EXPIRED = 463
+SUBCODE_TOKEN_INVALID = 467
+SUBCODE_OBJECT_MISSING = 33
+
+
+class GraphError(Exception):
+    """An error the fake Graph API answers with, as Meta would."""
+
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        subcode: int | None = None,
+        details: str | None = None,
+        is_transient: bool | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.subcode = subcode
+        self.details = details
+        self.is_transient = is_transient
+        self.headers = headers or {}
+
+    def envelope(self) -> dict[str, Any]:
+        error: dict[str, Any] = {
+            "message": self.message,
+            "type": "OAuthException",
+            "code": self.code,
+        }
+        if self.subcode is not None:
+            error["error_subcode"] = self.subcode
+        if self.is_transient is not None:
+            error["is_transient"] = self.is_transient
+        if self.details is not None:
+            error["error_data"] = {"messaging_product": "whatsapp", "details": self.details}
+        error["fbtrace_id"] = fbtrace_id()
+        return {"error": error}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.envelope(), status_code=self.status, headers=self.headers)
+
+
+def fbtrace_id() -> str:
+    """A random id shaped like Meta's ``fbtrace_id`` (support reference)."""
+    return secrets.token_urlsafe(20)[:27]
+
+
+def missing_token() -> GraphError:
+    return GraphError(
+        401,
+        CODE_ACCESS_TOKEN,
+        "An active access token must be used to query information about the current user.",
+        subcode=SUBCODE_TOKEN_INVALID,
+    )
+
+
+def invalid_token() -> GraphError:
+    return GraphError(
+        401,
+        CODE_ACCESS_TOKEN,
+        "Invalid OAuth access token - Cannot parse access token",
+        subcode=SUBCODE_TOKEN_INVALID,
+    )
+
+
+def expired_token() -> GraphError:
+    return GraphError(
+        401,
+        CODE_ACCESS_TOKEN,
+        "Error validating access token: Session has expired.",
+        subcode=SUBCODE_TOKEN_EXPIRED,
+    )
+
+
+def unknown_object(object_id: str) -> GraphError:
+    return GraphError(
+        400,
+        CODE_INVALID_PARAMETER,
+        f"Unsupported post request. Object with ID '{object_id}' does not exist, cannot be "
+        "loaded due to missing permissions, or does not support this operation.",
+        subcode=SUBCODE_OBJECT_MISSING,
+    )
+
+
+def invalid_parameter(details: str) -> GraphError:
+    return GraphError(400, CODE_INVALID_PARAMETER, "(#100) Invalid parameter", details=details)
+
+
+def rate_limited(retry_after_s: int) -> GraphError:
+    return GraphError(
+        429,
+        CODE_RATE_LIMIT,
+        "(#130429) Rate limit hit",
+        details="Cloud API message throughput has been reached.",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
+def server_error(status: int) -> GraphError:
+    if status == 503:
+        return GraphError(
+            503, CODE_SERVICE_UNAVAILABLE, "Service temporarily unavailable", is_transient=True
+        )
+    return GraphError(status, CODE_UNKNOWN, "An unknown error has occurred.", is_transient=True)

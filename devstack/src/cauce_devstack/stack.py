@@ -1,0 +1,164 @@
+"""What the local stack is made of: components, their ports and the services' specs.
+
+Default ports follow DESIGN (gateway 8080 ... notifier 8084, sandbox 8090, NATS 4222).
+PostgreSQL defaults to 55432 and the SecantusDB stand-in to 57017, not 5432/27017, so
+the stack starts next to a system PostgreSQL or MongoDB instead of clashing with them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cauce_devstack.sandbox.settings import DEV_PHONE_NUMBER_ID
+
+SERVICE_MODULES: dict[str, str] = {
+    "gateway": "cauce_gateway",
+    "conversation": "cauce_conversation",
+    "payments": "cauce_payments",
+    "crm-sync": "cauce_crm_sync",
+    "notifier": "cauce_notifier",
+}
+INFRA = ("nats", "postgres", "mongo", "sandbox")
+COMPONENTS = (*INFRA, *SERVICE_MODULES)
+
+DEFAULT_PORTS: dict[str, int] = {
+    "gateway": 8080,
+    "conversation": 8081,
+    "payments": 8082,
+    "crm-sync": 8083,
+    "notifier": 8084,
+    "sandbox": 8090,
+    "nats": 4222,
+    "nats-monitor": 8222,
+    "postgres": 55432,
+    "mongo": 57017,
+}
+BASE_PORT_OFFSETS: dict[str, int] = {
+    "gateway": 0,
+    "conversation": 1,
+    "payments": 2,
+    "crm-sync": 3,
+    "notifier": 4,
+    "sandbox": 10,
+    "nats": 11,
+    "nats-monitor": 12,
+    "postgres": 13,
+    "mongo": 14,
+}
+BASE_PORT_ENV = "CAUCE_DEVSTACK_BASE_PORT"
+HOME_ENV = "CAUCE_DEVSTACK_HOME"
+
+
+def resolve_ports(
+    base_port: int | None = None, overrides: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """Every port the stack may bind: DESIGN defaults, or ``base_port`` + a fixed offset
+    per component (see ``BASE_PORT_OFFSETS``), then explicit ``overrides`` on top."""
+    if base_port is None and os.environ.get(BASE_PORT_ENV):
+        base_port = int(os.environ[BASE_PORT_ENV])
+    if base_port is None:
+        ports = dict(DEFAULT_PORTS)
+    else:
+        ports = {name: base_port + offset for name, offset in BASE_PORT_OFFSETS.items()}
+    for name, port in (overrides or {}).items():
+        if name not in ports:
+            raise ValueError(f"unknown port name {name!r}; known: {', '.join(sorted(ports))}")
+        ports[name] = port
+    return ports
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service process: ``python -m <module>`` unless ``argv`` says otherwise."""
+
+    name: str
+    module: str
+    port: int
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    argv: Sequence[str] | None = None
+    health_path: str = "/healthz"
+    ready_path: str = "/readyz"
+
+    def command(self) -> list[str]:
+        return list(self.argv) if self.argv is not None else [sys.executable, "-m", self.module]
+
+
+#: The dev tenant and the sandbox's dev WhatsApp number mapped to it, so a message the
+#: sandbox's customer simulator sends is routed to a tenant out of the box.
+DEV_TENANT = "demo"
+DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
+    "gateway": {
+        "CAUCE_WHATSAPP_ACCOUNTS": json.dumps(
+            [{"account_id": DEV_PHONE_NUMBER_ID, "tenant_id": DEV_TENANT}]
+        ),
+    },
+}
+
+
+def default_services(ports: Mapping[str, int]) -> list[ServiceSpec]:
+    return [
+        ServiceSpec(name, module, ports[name], extra_env=DEV_SERVICE_ENV.get(name, {}))
+        for name, module in SERVICE_MODULES.items()
+    ]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything ``Stack`` needs; build it with :meth:`create` for the usual defaults."""
+
+    home: Path
+    ports: Mapping[str, int]
+    components: frozenset[str]
+    services: Sequence[ServiceSpec]
+    mongodb_url: str | None = None
+    health_timeout: float = 60.0
+
+    @classmethod
+    def create(
+        cls,
+        home: Path | None = None,
+        *,
+        base_port: int | None = None,
+        port_overrides: Mapping[str, int] | None = None,
+        only: Sequence[str] | None = None,
+        services: Sequence[ServiceSpec] | None = None,
+        mongodb_url: str | None = None,
+        health_timeout: float = 60.0,
+    ) -> StackConfig:
+        ports = resolve_ports(base_port, port_overrides)
+        unknown = set(only or ()) - set(COMPONENTS) - {s.name for s in services or ()}
+        if unknown:
+            raise ValueError(
+                f"unknown component(s) {', '.join(sorted(unknown))}; known: {', '.join(COMPONENTS)}"
+            )
+        specs = list(services) if services is not None else default_services(ports)
+        wanted = frozenset(only) if only else frozenset((*INFRA, *(s.name for s in specs)))
+        home = home or Path(os.environ.get(HOME_ENV) or Path.cwd() / ".cauce")
+        return cls(
+            home=home.resolve(),
+            ports=ports,
+            components=wanted,
+            services=[s for s in specs if s.name in wanted],
+            mongodb_url=mongodb_url,
+            health_timeout=health_timeout,
+        )
+
+    def wants(self, component: str) -> bool:
+        return component in self.components
+
+    def with_services(self, services: Sequence[ServiceSpec]) -> StackConfig:
+        names = frozenset(s.name for s in services)
+        return replace(self, services=list(services), components=self.components | names)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def span_file(self) -> Path:
+        return self.home / "traces" / "spans.jsonl"
