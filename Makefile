@@ -25,7 +25,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml devstack/pyproject.toml)
-	$(UV) sync --frozen --all-packages
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	@touch $@
 
 venv: $(VENV)/.synced
@@ -45,7 +45,7 @@ asyncapi: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src
+	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src services/*/src devstack/src
 
 fmt: venv
 	$(VENV)/bin/ruff format .

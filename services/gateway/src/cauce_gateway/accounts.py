@@ -1,0 +1,53 @@
+"""Which tenant does a channel account belong to? Built once from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cauce_contracts.subjects import Channel
+from cauce_gateway.authenticity import matching_key
+from cauce_gateway.parsing import UNASSIGNED_TENANT
+from cauce_gateway.settings import ChattigoAccount, GatewaySettings
+
+__all__ = ["UNASSIGNED_TENANT", "AccountDirectory"]
+
+
+@dataclass(frozen=True)
+class AccountDirectory:
+    by_account: dict[tuple[Channel, str], str]
+    chattigo_by_token: dict[str, ChattigoAccount]
+    manychat_by_key: dict[str, str]
+    sci_by_key: dict[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> AccountDirectory:
+        by_account: dict[tuple[Channel, str], str] = {}
+        for channel, accounts in (
+            (Channel.WHATSAPP, settings.whatsapp_accounts),
+            (Channel.CHATTIGO, settings.chattigo_accounts),
+            (Channel.YCLOUD, settings.ycloud_accounts),
+        ):
+            for account in accounts:
+                by_account[(channel, account.account_id)] = account.tenant_id
+        return cls(
+            by_account=by_account,
+            chattigo_by_token={
+                a.url_token.get_secret_value(): a for a in settings.chattigo_accounts
+            },
+            manychat_by_key={
+                t.api_key.get_secret_value(): t.tenant_id for t in settings.manychat_tenants
+            },
+            sci_by_key={t.api_key.get_secret_value(): t.tenant_id for t in settings.sci_tenants},
+        )
+
+    def tenant_for(self, channel: Channel, account_id: str) -> str | None:
+        return self.by_account.get((channel, account_id))
+
+    def chattigo_account(self, url_token: str) -> ChattigoAccount | None:
+        return matching_key(url_token, self.chattigo_by_token)
+
+    def manychat_tenant(self, api_key: str | None) -> str | None:
+        return matching_key(api_key, self.manychat_by_key)
+
+    def sci_tenant(self, api_key: str | None) -> str | None:
+        return matching_key(api_key, self.sci_by_key)

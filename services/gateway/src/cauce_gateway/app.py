@@ -1,0 +1,35 @@
+"""The gateway's bootstrap: settings, bus, accounts and routes wired in one place."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from cauce_gateway.gateway import Gateway
+from cauce_gateway.settings import GatewaySettings
+from cauce_gateway.webhooks import chattigo, manychat, sci, whatsapp, ycloud
+from cauce_gateway.webhooks.responses import install_webhook_error_handlers
+from cauce_runtime.app import create_service_app
+from cauce_runtime.bus import Bus
+
+DESCRIPTION = """\
+Turns channel webhooks (WhatsApp Cloud API, Chattigo, YCloud, ManyChat, SCI TOTAL) into
+durable JetStream events. A webhook is answered 200 (202 for ManyChat) only after
+JetStream acknowledged every event it carried; 503 with Retry-After when the bus cannot;
+401 for a missing or wrong signature or key; 413 over the size limit. Errors are
+RFC 9457 problem+json.
+"""
+
+
+def create_app(settings: GatewaySettings | None = None, bus: Bus | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    bus = bus or Bus(settings)
+    app = create_service_app(
+        settings,
+        bus=bus,
+        routers=(whatsapp.router, chattigo.router, ycloud.router, manychat.router, sci.router),
+        title="cauce gateway",
+        description=DESCRIPTION,
+    )
+    app.state.gateway = Gateway.build(settings, bus)
+    install_webhook_error_handlers(app)
+    return app

@@ -1,0 +1,113 @@
+"""What the channel parsers produce: parsed messages and statuses, and the parts of a
+payload they could not understand (kept, with the reason, never dropped)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cauce_contracts.inbound import (
+    InboundContact,
+    InboundMessage,
+    MessageStatus,
+    ProviderError,
+    StatusConversation,
+    StatusPricing,
+)
+from cauce_contracts.subjects import Channel
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON bytes of a payload part: the same part redelivered hashes the
+    same, so its dedupe key is stable."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """A customer's message, typed. ``source`` is the part it came from (JSON bytes,
+    self-contained: replayable through the same parser)."""
+
+    channel: Channel
+    #: The key that maps to a tenant: Meta phone_number_id, Chattigo DID, YCloud number.
+    channel_account_id: str
+    provider_message_id: str
+    contact: InboundContact
+    sent_at: datetime
+    message: InboundMessage
+    source: bytes = field(repr=False)
+    phone_number_id: str | None = None
+    display_phone_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedStatus:
+    """A status update of a message we sent."""
+
+    channel: Channel
+    channel_account_id: str
+    provider_message_id: str
+    status: MessageStatus
+    timestamp: datetime
+    source: bytes = field(repr=False)
+    recipient: str | None = None
+    conversation: StatusConversation | None = None
+    pricing: StatusPricing | None = None
+    errors: tuple[ProviderError, ...] = ()
+    biz_opaque_callback_data: str | None = None
+    phone_number_id: str | None = None
+    display_phone_number: str | None = None
+
+
+@dataclass(frozen=True)
+class UnrecognizedPart:
+    """A payload, or one part of it, no parser understood; ``payload`` is verbatim
+    (the raw body) or the canonical JSON of the part."""
+
+    channel: Channel
+    reason: str
+    payload: bytes = field(repr=False)
+    channel_account_id: str | None = None
+    content_type: str = "application/json"
+
+
+ParsedItem = ParsedMessage | ParsedStatus | UnrecognizedPart
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Everything one webhook delivery carried, in payload order."""
+
+    items: tuple[ParsedMessage | ParsedStatus, ...] = ()
+    unrecognized: tuple[UnrecognizedPart, ...] = ()
+
+    def all_items(self) -> tuple[ParsedItem, ...]:
+        """Parsed items first (payload order), then the unrecognized parts."""
+        return (*self.items, *self.unrecognized)
+
+
+#: The result of :func:`cauce_gateway.parsing.meta.parse_meta_webhook`.
+MetaParseResult = ParseResult
+
+
+class PartRejected(ValueError):
+    """A payload part cannot become an event; the message is the reason."""
+
+
+def as_object(value: Any, what: str) -> Mapping[str, Any]:
+    """``value`` as a JSON object, or :class:`PartRejected` naming ``what``."""
+    if not isinstance(value, Mapping):
+        raise PartRejected(f"{what} is missing or not an object")
+    return value
+
+
+def required_text(obj: Mapping[str, Any], key: str, what: str) -> str:
+    value = obj.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise PartRejected(f"{what}.{key} is missing or not a string")
+    return value

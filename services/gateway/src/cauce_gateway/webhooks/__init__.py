@@ -1,0 +1,1 @@
+"""One router per channel; each checks authenticity on the raw bytes, then parses."""

@@ -1,0 +1,38 @@
+"""Chattigo deliveries (Meta format or its legacy ISV format).
+
+Chattigo signs nothing, so each account registers a URL carrying an unguessable token;
+the token, compared in constant time, is the authentication and names the tenant.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from cauce_gateway.authenticity import NotAuthentic
+from cauce_gateway.gateway import Gateway, gateway_of
+from cauce_gateway.parsing import parse_chattigo_webhook
+from cauce_gateway.webhooks.responses import accepted
+
+router = APIRouter(tags=["chattigo"])
+
+
+@router.post(
+    "/webhooks/chattigo/{account_token}",
+    summary="Messages and statuses forwarded by Chattigo (per-account URL token)",
+    responses={401: {"description": "unknown URL token; nothing published"}},
+)
+async def receive_chattigo(
+    request: Request,
+    gateway: Annotated[Gateway, Depends(gateway_of)],
+    account_token: Annotated[str, Path(max_length=256)],
+) -> JSONResponse:
+    account = gateway.accounts.chattigo_account(account_token)
+    if account is None:
+        raise NotAuthentic("unknown Chattigo webhook token")
+    body = await gateway.read_body(request)
+    result = parse_chattigo_webhook(body, account_did=account.account_id)
+    publications = gateway.events_from(result, request, tenant=account.tenant_id)
+    return accepted(await gateway.publish(publications))

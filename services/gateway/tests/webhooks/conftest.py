@@ -1,0 +1,132 @@
+"""A real gateway (uvicorn on a free port) in front of a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+import uvicorn
+from nats.aio.msg import Msg
+
+from cauce_devstack.sandbox import meta_webhooks as meta
+from cauce_devstack.servers import NatsServer, free_port
+from cauce_gateway.app import create_app
+from cauce_gateway.settings import ChannelAccount, ChattigoAccount, GatewaySettings, KeyedTenant
+from cauce_runtime.telemetry import setup_telemetry
+
+TENANT = "acme"
+PHONE_NUMBER_ID = "734053143122597"
+DISPLAY_NUMBER = "5492644710400"
+UNKNOWN_PHONE_NUMBER_ID = "999999999999999"
+CUSTOMER = "573001234567"
+APP_SECRET = "test-meta-app-secret"
+VERIFY_TOKEN = "test-verify-token-1234"
+CHATTIGO_TOKEN = "ct_" + "x7Kq2" * 8
+CHATTIGO_DID = "5492644710400"
+YCLOUD_SECRET = "whsec_test_ycloud"
+YCLOUD_NUMBER = "+573009998877"
+MANYCHAT_KEY = "mc-key-acme-0123456789abcdef"
+SCI_KEY = "sci-key-acme-0123456789abcdef"
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    nats: NatsServer
+    settings: GatewaySettings
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=15.0)
+
+
+def make_settings(nats_url: str, tmp_path: Path, **overrides: object) -> GatewaySettings:
+    values: dict[str, object] = {
+        "environment": "test",
+        "port": free_port(),
+        "nats_url": nats_url,
+        "publish_timeout_s": 1.0,
+        "span_file": tmp_path / "spans.jsonl",
+        "meta_app_secrets": [APP_SECRET],
+        "meta_verify_token": VERIFY_TOKEN,
+        "ycloud_webhook_secrets": [YCLOUD_SECRET],
+        "whatsapp_accounts": [ChannelAccount(account_id=PHONE_NUMBER_ID, tenant_id=TENANT)],
+        "chattigo_accounts": [
+            ChattigoAccount(account_id=CHATTIGO_DID, tenant_id=TENANT, url_token=CHATTIGO_TOKEN)
+        ],
+        "ycloud_accounts": [ChannelAccount(account_id=YCLOUD_NUMBER, tenant_id=TENANT)],
+        "manychat_tenants": [KeyedTenant(tenant_id=TENANT, api_key=MANYCHAT_KEY)],
+        "sci_tenants": [KeyedTenant(tenant_id=TENANT, api_key=SCI_KEY)],
+        "retry_after_s": 7,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: GatewaySettings) -> AsyncIterator[str]:
+    """Serve the gateway app over real HTTP inside this event loop."""
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=settings.port, log_config=None, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def gateway(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[RunningGateway]:
+    settings = make_settings(nats_server.url, tmp_path)
+    setup_telemetry(settings)
+    async with serving(settings) as url:
+        yield RunningGateway(url=url, nats=nats_server, settings=settings)
+
+
+async def stream_messages(nats_url: str, stream: str = "INBOUND") -> list[Msg]:
+    """Every message stored in ``stream``, in order (read straight from JetStream)."""
+    nc = await nats.connect(nats_url)
+    try:
+        jsm = nc.jsm()
+        info = await jsm.stream_info(stream)
+        messages: list[Msg] = []
+        if info.state.messages == 0:
+            return messages
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            raw = await jsm.get_msg(stream, seq)
+            messages.append(raw)
+        return messages  # type: ignore[return-value]
+    finally:
+        await nc.close()
+
+
+def signed_meta(
+    payload: dict[str, object], secret: str = APP_SECRET
+) -> tuple[bytes, dict[str, str]]:
+    body = meta.encode(payload)
+    return body, {
+        "X-Hub-Signature-256": meta.sign(body, secret),
+        "Content-Type": "application/json",
+    }
+
+
+def text_webhook(
+    body: str = "Hola", *, message_id: str | None = None, phone_number_id: str = PHONE_NUMBER_ID
+) -> dict[str, object]:
+    message = meta.inbound_message(CUSTOMER, meta.text(body), message_id=message_id)
+    value = meta.messages_value(
+        phone_number_id, DISPLAY_NUMBER, [meta.contact(CUSTOMER, "Ana")], [message]
+    )
+    return meta.webhook([value], waba_id="1318067943193449")

@@ -1,0 +1,13 @@
+"""``python -m cauce_notifier``: serve notifier (settings from ``CAUCE_*``)."""
+
+from cauce_notifier.app import create_app
+from cauce_notifier.settings import NotifierSettings
+from cauce_runtime.app import run
+
+
+def main() -> None:
+    run(create_app, NotifierSettings())
+
+
+if __name__ == "__main__":
+    main()
