@@ -1,12 +1,10 @@
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import asyncpg
@@ -15,8 +13,8 @@ import psutil
 import pytest
 
 from cauce_devstack.launcher import READY_LINE, Stack, StackStartError
-from cauce_devstack.servers.ports import free_port
-from cauce_devstack.stack import BASE_PORT_OFFSETS, ServiceSpec, StackConfig, resolve_ports
+from cauce_devstack.stack import ServiceSpec, StackConfig, resolve_ports
+from cauce_devstack.testing import free_ports, read_until
 
 # A stand-in service: serves /healthz, /readyz (503 when FAKE_NOT_READY is set) and
 # /env (the CAUCE_* variables it was started with) on CAUCE_PORT.
@@ -46,10 +44,6 @@ FAKE_SERVICE = textwrap.dedent(
     HTTPServer(("127.0.0.1", int(os.environ["CAUCE_PORT"])), Handler).serve_forever()
     """
 )
-
-
-def free_ports() -> dict[str, int]:
-    return {name: free_port() for name in BASE_PORT_OFFSETS}
 
 
 def fake_service(name: str, port: int, **env: str) -> ServiceSpec:
@@ -86,22 +80,6 @@ def test_taken_port_gives_one_clear_line_and_starts_nothing(tmp_path: Path) -> N
     assert f"port {ports['sandbox']} (provider sandbox) is already in use" in lines[0]
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "nats").exists()
-
-
-def read_until(process: subprocess.Popen[bytes], marker: str, timeout: float) -> str:
-    """Read the raw pipe (no Python-side buffering that select() cannot see)."""
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while marker.encode() not in seen:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or process.poll() is not None:
-            raise AssertionError(f"no {marker!r} in time; output so far:\n{seen.decode()}")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            seen += os.read(fd, 65536)
-    return seen.decode()
 
 
 def test_cli_runs_infra_and_sandbox_and_ctrl_c_leaves_no_orphans(tmp_path: Path) -> None:

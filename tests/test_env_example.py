@@ -1,0 +1,40 @@
+"""`.env.example` lists every variable a settings class reads, so it cannot drift."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic_settings import BaseSettings
+
+from cauce_conversation.settings import ConversationSettings
+from cauce_crm_sync.settings import CrmSyncSettings
+from cauce_devstack.sandbox.settings import SandboxSettings
+from cauce_gateway.settings import GatewaySettings
+from cauce_notifier.settings import NotifierSettings
+from cauce_payments.settings import PaymentsSettings
+from cauce_runtime.settings import ServiceSettings
+
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+SETTINGS: list[type[BaseSettings]] = [
+    ServiceSettings,
+    GatewaySettings,
+    ConversationSettings,
+    CrmSyncSettings,
+    PaymentsSettings,
+    NotifierSettings,
+    SandboxSettings,
+]
+
+
+def documented() -> set[str]:
+    return set(re.findall(r"^([A-Z][A-Z0-9_]+)=", ENV_EXAMPLE.read_text(), re.MULTILINE))
+
+
+@pytest.mark.parametrize("settings_class", SETTINGS, ids=lambda c: c.__name__)
+def test_every_setting_is_in_env_example(settings_class: type[BaseSettings]) -> None:
+    prefix = settings_class.model_config.get("env_prefix", "")
+    expected = {f"{prefix}{name}".upper() for name in settings_class.model_fields}
+    missing = sorted(expected - documented())
+    assert not missing, f"add to .env.example: {', '.join(missing)}"

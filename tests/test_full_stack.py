@@ -1,0 +1,96 @@
+"""`make run`'s launcher brings up the whole stack, a customer message flows from the
+sandbox through the gateway into JetStream, and Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import nats
+import psutil
+
+from cauce_devstack.launcher import READY_LINE
+from cauce_devstack.stack import DEV_TENANT, SERVICE_MODULES
+from cauce_devstack.testing import free_ports, read_until
+
+
+def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = free_ports()
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
+    launcher = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "cauce_devstack",
+            "run",
+            "--home",
+            str(tmp_path / ".cauce"),
+            *(f"--port={name}={port}" for name, port in ports.items()),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    children: list[psutil.Process] = []
+    try:
+        output = read_until(launcher, "Ctrl-C stops everything", timeout=150)
+        assert READY_LINE in output
+        children = psutil.Process(launcher.pid).children(recursive=True)
+        commands = " ".join(" ".join(c.cmdline()) for c in children)
+        for module in SERVICE_MODULES.values():
+            assert module in commands
+
+        with httpx.Client(timeout=10) as client:
+            for name in SERVICE_MODULES:
+                base = f"http://127.0.0.1:{ports[name]}"
+                assert client.get(f"{base}/healthz").status_code == 200
+                ready = client.get(f"{base}/readyz")
+                assert ready.status_code == 200, (name, ready.text)
+                assert "cauce_bus_published_total" in client.get(f"{base}/metrics").text
+                assert client.get(f"{base}/openapi.json").status_code == 200
+
+            sent = client.post(
+                f"http://127.0.0.1:{ports['sandbox']}/sandbox/customer/send",
+                json={"text": "Hola, quiero consultar mi placa", "message_id": "wamid.FULLSTACK"},
+            )
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["gateway_status"] == 200
+        assert sent.json()["gateway_body"] == {"status": "accepted", "events": 1}
+        subjects = asyncio.run(_inbound_subjects(f"nats://127.0.0.1:{ports['nats']}"))
+        assert len(subjects) == 1
+        assert subjects[0].startswith(f"inbound.message.received.{DEV_TENANT}.whatsapp.")
+
+        launcher.send_signal(signal.SIGINT)
+        assert launcher.wait(timeout=90) == 0
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert alive == []
+    finally:
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGINT)
+            try:
+                launcher.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+                launcher.wait()
+        for child in children:
+            if child.is_running():
+                child.kill()
+
+
+async def _inbound_subjects(url: str) -> list[str]:
+    nc = await nats.connect(url)
+    try:
+        jsm = nc.jsm()
+        info = await jsm.stream_info("INBOUND")
+        return [
+            (await jsm.get_msg("INBOUND", seq)).subject or ""
+            for seq in range(info.state.first_seq, info.state.last_seq + 1)
+            if info.state.messages
+        ]
+    finally:
+        await nc.close()
