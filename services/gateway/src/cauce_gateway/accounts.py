@@ -9,7 +9,17 @@ from cauce_gateway.authenticity import matching_key
 from cauce_gateway.parsing import UNASSIGNED_TENANT
 from cauce_gateway.settings import ChattigoAccount, GatewaySettings
 
-__all__ = ["UNASSIGNED_TENANT", "AccountDirectory"]
+__all__ = ["UNASSIGNED_TENANT", "AccountDirectory", "account_key"]
+
+#: Channels whose accounts are phone numbers: configured as ``+57 310 555 0100`` or
+#: ``573105550100``, they are the same account.
+PHONE_NUMBER_ACCOUNTS = frozenset({Channel.CHATTIGO, Channel.YCLOUD})
+
+
+def account_key(channel: Channel, account_id: str) -> tuple[Channel, str]:
+    if channel in PHONE_NUMBER_ACCOUNTS:
+        account_id = "".join(ch for ch in account_id if ch.isdigit())
+    return channel, account_id
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,7 @@ class AccountDirectory:
             (Channel.YCLOUD, settings.ycloud_accounts),
         ):
             for account in accounts:
-                by_account[(channel, account.account_id)] = account.tenant_id
+                by_account[account_key(channel, account.account_id)] = account.tenant_id
         return cls(
             by_account=by_account,
             chattigo_by_token={
@@ -41,7 +51,7 @@ class AccountDirectory:
         )
 
     def tenant_for(self, channel: Channel, account_id: str) -> str | None:
-        return self.by_account.get((channel, account_id))
+        return self.by_account.get(account_key(channel, account_id))
 
     def chattigo_account(self, url_token: str) -> ChattigoAccount | None:
         return matching_key(url_token, self.chattigo_by_token)

@@ -30,7 +30,7 @@ VERIFY_TOKEN = "test-verify-token-1234"
 CHATTIGO_TOKEN = "ct_" + "x7Kq2" * 8
 CHATTIGO_DID = "5492644710400"
 YCLOUD_SECRET = "whsec_test_ycloud"
-YCLOUD_NUMBER = "+573009998877"
+YCLOUD_NUMBER = "+573105550100"  # the business number in the YCloud fixtures
 MANYCHAT_KEY = "mc-key-acme-0123456789abcdef"
 SCI_KEY = "sci-key-acme-0123456789abcdef"
 
