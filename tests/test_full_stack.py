@@ -51,7 +51,10 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
                 assert client.get(f"{base}/healthz").status_code == 200
                 ready = client.get(f"{base}/readyz")
                 assert ready.status_code == 200, (name, ready.text)
-                assert "cauce_bus_published_total" in client.get(f"{base}/metrics").text
+                assert (
+                    "http_server_request_duration_seconds_bucket"
+                    in client.get(f"{base}/metrics").text
+                )
                 assert client.get(f"{base}/openapi.json").status_code == 200
 
             sent = client.post(

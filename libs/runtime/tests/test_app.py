@@ -90,8 +90,8 @@ async def test_metrics_docs_and_problem_json(settings: ServiceSettings) -> None:
         metrics = await client.get("/metrics")
         assert metrics.headers["content-type"].startswith("text/plain")
         assert (
-            'cauce_http_request_duration_seconds_count{method="POST",route="/plates/{tenant}",status="200"}'
-            in (metrics.text)
+            'http_server_request_duration_seconds_count{http_request_method="POST",'
+            'http_response_status_code="200",http_route="/plates/{tenant}"' in (metrics.text)
         )
 
         invalid = await client.post("/plates/acme", json={"plate": 5})
@@ -118,3 +118,27 @@ async def test_metrics_docs_and_problem_json(settings: ServiceSettings) -> None:
         )
         assert {"/healthz", "/readyz", "/metrics", "/plates/{tenant}"} <= set(openapi["paths"])
         assert (await client.get("/docs")).status_code == 200
+
+
+def published(metrics_text: str, outcome: str) -> float:
+    """The ``cauce_bus_published_total`` sample for ``outcome`` (0 when absent)."""
+    for line in metrics_text.splitlines():
+        if line.startswith("cauce_bus_published_total{") and f'outcome="{outcome}"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_publishes_by_outcome(settings: ServiceSettings) -> None:
+    from .conftest import Ping
+
+    bus = Bus(settings, streams=(TEST_STREAM,))
+    app = create_service_app(settings, bus=bus)
+    async with running(app) as client:
+        before = (await client.get("/metrics")).text
+        event = Ping(tenant_id="acme", correlation_id="c1", text="hola")
+        await bus.publish(event, "rttest.ping")
+        await bus.publish(event, "rttest.ping")  # same Nats-Msg-Id: a duplicate
+        after = (await client.get("/metrics")).text
+    assert published(after, "acked") - published(before, "acked") == 1
+    assert published(after, "duplicate") - published(before, "duplicate") == 1
+    assert "cauce_bus_publish_duration_seconds_bucket" in after

@@ -37,6 +37,7 @@ from cauce_runtime.bus import Bus
 from cauce_runtime.errors import BusUnavailable
 from cauce_runtime.http_telemetry import HttpTelemetryMiddleware
 from cauce_runtime.logging import configure_logging
+from cauce_runtime.metrics import install_meter_provider
 from cauce_runtime.problems import install_problem_handlers
 from cauce_runtime.settings import ServiceSettings
 from cauce_runtime.telemetry import setup_telemetry
@@ -92,6 +93,7 @@ def create_service_app(
     ``app.state.settings`` are set for dependencies.
     """
     checks = dict(readiness or {})
+    install_meter_provider(settings)  # /metrics serves what the meter records
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -239,16 +239,16 @@ class Bus:
             try:
                 ack = await self._publish_with_ack(subject, payload, all_headers, timeout)
             except BusUnavailable as exc:
-                metrics.PUBLISHED.labels("unavailable").inc()
+                metrics.PUBLISHED.add(1, {"outcome": "unavailable"})
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, "bus unavailable"))
                 raise
             finally:
-                metrics.PUBLISH_SECONDS.observe(time.perf_counter() - started)
+                metrics.PUBLISH_SECONDS.record(time.perf_counter() - started)
             span.set_attribute("messaging.nats.stream", ack.stream)
             span.set_attribute("messaging.nats.sequence", ack.seq)
             span.set_attribute("messaging.nats.duplicate", bool(ack.duplicate))
-            metrics.PUBLISHED.labels("duplicate" if ack.duplicate else "acked").inc()
+            metrics.PUBLISHED.add(1, {"outcome": "duplicate" if ack.duplicate else "acked"})
             return ack
 
     async def _publish_with_ack(

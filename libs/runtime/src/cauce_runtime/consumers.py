@@ -133,7 +133,7 @@ class _Runner(Generic[E]):
 
     def __init__(self, bus: Bus, spec: ConsumerSpec, model: type[E], handler: Handler[E]) -> None:
         self.bus, self.spec, self.model, self.handler = bus, spec, model, handler
-        self.labels = (spec.stream, spec.durable_name)
+        self.labels = {"stream": spec.stream, "consumer": spec.durable_name}
         self.tracer = get_tracer()
 
     async def __call__(self, body: Any, message: NatsMessage) -> None:
@@ -149,7 +149,7 @@ class _Runner(Generic[E]):
             raw=raw,
         )
         if delivery.num_delivered > 1:
-            metrics.CONSUMER_REDELIVERIES.labels(*self.labels).inc()
+            metrics.CONSUMER_REDELIVERIES.add(1, self.labels)
         attributes: dict[str, Any] = {
             "messaging.system": "nats",
             "messaging.operation.type": "process",
@@ -172,9 +172,7 @@ class _Runner(Generic[E]):
             try:
                 await self._handle(delivery, span)
             finally:
-                metrics.CONSUMER_HANDLING_SECONDS.labels(*self.labels).observe(
-                    time.perf_counter() - started
-                )
+                metrics.CONSUMER_HANDLING_SECONDS.record(time.perf_counter() - started, self.labels)
 
     async def _handle(self, delivery: Delivery, span: Any) -> None:
         try:
@@ -184,7 +182,7 @@ class _Runner(Generic[E]):
             await self._run_handler(event, delivery)
         except PermanentError as exc:
             kind = "invalid" if isinstance(exc, _InvalidPayload) else "permanent"
-            metrics.CONSUMER_FAILED.labels(*self.labels, kind).inc()
+            metrics.CONSUMER_FAILED.add(1, {**self.labels, "kind": kind})
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, kind))
             error_type = exc.cause_type if isinstance(exc, _InvalidPayload) else type(exc).__name__
@@ -193,9 +191,8 @@ class _Runner(Generic[E]):
             raise  # shutting down: unacked, JetStream redelivers after ack_wait
         except Exception as exc:
             transient = isinstance(exc, TransientError)
-            metrics.CONSUMER_FAILED.labels(
-                *self.labels, "transient" if transient else "unexpected"
-            ).inc()
+            kind = "transient" if transient else "unexpected"
+            metrics.CONSUMER_FAILED.add(1, {**self.labels, "kind": kind})
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             if not transient:
@@ -206,7 +203,7 @@ class _Runner(Generic[E]):
             await self._retry_or_give_up(delivery, exc, retry_after)
         else:
             await delivery.raw.ack()
-            metrics.CONSUMER_PROCESSED.labels(*self.labels).inc()
+            metrics.CONSUMER_PROCESSED.add(1, self.labels)
 
     def _validate(self, data: bytes) -> Any:
         try:
@@ -275,7 +272,7 @@ class _Runner(Generic[E]):
             await delivery.raw.nak(delay=retry_delay(self.spec, delivery.num_delivered))
             return
         await delivery.raw.term()
-        metrics.CONSUMER_DEAD_LETTERED.labels(*self.labels).inc()
+        metrics.CONSUMER_DEAD_LETTERED.add(1, self.labels)
         logger.warning(
             "consumer %s: seq %d dead-lettered after %d deliveries: %s",
             self.spec.durable_name,

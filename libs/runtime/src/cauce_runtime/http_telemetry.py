@@ -72,6 +72,11 @@ class HttpTelemetryMiddleware:
 
     @staticmethod
     def _observe(method: str, scope: Scope, status: int, started: float) -> None:
-        metrics.HTTP_REQUEST_SECONDS.labels(method, _route_template(scope), str(status)).observe(
-            time.perf_counter() - started
+        metrics.HTTP_REQUEST_SECONDS.record(
+            time.perf_counter() - started,
+            {
+                "http.request.method": method,
+                "http.route": _route_template(scope),
+                "http.response.status_code": status,
+            },
         )

@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing: provider setup, exporters, and trace context in NATS headers.
+"""OpenTelemetry tracing (and the meter provider): setup, exporters, trace context in NATS headers.
 
 Every service calls :func:`setup_telemetry` once at start. With
 ``CAUCE_OTEL_EXPORTER_OTLP_ENDPOINT`` set, spans go to an OTLP/HTTP collector (what
@@ -27,6 +27,8 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from cauce_runtime.metrics import install_meter_provider
 
 if TYPE_CHECKING:
     from cauce_runtime.settings import ServiceSettings
@@ -177,6 +179,7 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry:
     else:
         provider = TracerProvider(resource=Resource.create({SERVICE_NAME: settings.service_name}))
         trace.set_tracer_provider(provider)
+    install_meter_provider(settings)
     processor = BatchSpanProcessor(_build_exporter(settings), schedule_delay_millis=500)
     provider.add_span_processor(processor)
     return Telemetry(
