@@ -13,15 +13,12 @@ Order of preference (DESIGN "Real parts"):
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from cauce_devstack.servers.child_process import ServerProcess, wheel_executable
 from cauce_devstack.servers.ports import LOOPBACK, ensure_port_free, free_port
 
 MONGODB_URL_ENV = "MONGODB_URL"
@@ -57,37 +54,28 @@ def ping(url: str, timeout: float = 2.0) -> bool:
 
 def secantusd_binary() -> str:
     """The ``secantusd-py`` launcher installed by the ``secantusdb`` wheel."""
-    beside_python = Path(sys.executable).parent / "secantusd-py"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("secantusd-py")
-    if found is None:
-        raise FileNotFoundError("secantusd-py not found: is the secantusdb wheel installed?")
-    return found
+    return wheel_executable("secantusd-py", "secantusdb")
 
 
-class SecantusServer:
+class SecantusServer(ServerProcess):
     """A SecantusDB server on loopback, storing under ``storage_dir``.
 
     It advertises itself as a single-node replica set, so clients must connect with
     ``directConnection=true`` (the URL includes it). Data survives ``stop()``/``start()``.
     """
 
+    name = "secantusd-py"
+
     def __init__(
         self, storage_dir: Path, port: int | None = None, log_file: Path | None = None
     ) -> None:
         self.storage_dir = Path(storage_dir)
+        super().__init__(log_file or self.storage_dir.parent / f"{self.storage_dir.name}.log")
         self.port = port or free_port()
-        self.log_file = log_file or self.storage_dir.parent / f"{self.storage_dir.name}.log"
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"mongodb://{LOOPBACK}:{self.port}/?directConnection=true"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def command(self) -> list[str]:
         return [
@@ -107,47 +95,10 @@ class SecantusServer:
             return
         ensure_port_free(self.port, "MongoDB (SecantusDB)")
         self.storage_dir.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_file.open("ab")
-        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            self.command(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=self.storage_dir,  # it auto-discovers ./secantusd.toml: keep that ours
-        )
-        log.close()
+        # cwd: it auto-discovers ./secantusd.toml, so keep the directory ours
+        self._spawn(self.command(), cwd=self.storage_dir)
         try:
-            self._wait_ready(timeout)
+            self._wait_until(lambda: ping(self.url, timeout=1.0), timeout, "SecantusDB")
         except BaseException:
             self.stop()
             raise
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise RuntimeError(f"secantusd-py exited early; see {self.log_file}")
-            if ping(self.url, timeout=1.0):
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"SecantusDB not ready within {timeout:.0f}s; see {self.log_file}")
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM (it closes WiredTiger cleanly), SIGKILL after ``timeout``."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def __enter__(self) -> SecantusServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -20,10 +20,10 @@ import pwd
 import signal
 import stat
 import subprocess
-import time
 import warnings
 from pathlib import Path
 
+from cauce_devstack.servers.child_process import ServerProcess
 from cauce_devstack.servers.ports import LOOPBACK, ensure_port_free, free_port, wait_for_port
 
 SUPERUSER = "postgres"
@@ -75,7 +75,7 @@ def _ensure_traversable(path: Path) -> None:
             ancestor.chmod(mode | stat.S_IXOTH)
 
 
-class PostgresServer:
+class PostgresServer(ServerProcess):
     """One PostgreSQL cluster stored under ``data_dir``, listening on ``port``.
 
     ``start()`` runs ``initdb`` the first time (and creates the ``cauce`` database),
@@ -83,13 +83,14 @@ class PostgresServer:
     (SIGINT), escalated to SIGQUIT/SIGKILL after ``timeout``.
     """
 
+    name = "postgres"
+
     def __init__(
         self, data_dir: Path, port: int | None = None, log_file: Path | None = None
     ) -> None:
         self.data_dir = Path(data_dir)
+        super().__init__(log_file or self.data_dir.parent / f"{self.data_dir.name}.log")
         self.port = port or free_port()
-        self.log_file = log_file or self.data_dir.parent / f"{self.data_dir.name}.log"
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -103,10 +104,6 @@ class PostgresServer:
 
     def url_for(self, database: str) -> str:
         return f"postgresql://{SUPERUSER}@{LOOPBACK}:{self.port}/{database}"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     @property
     def initialised(self) -> bool:
@@ -176,17 +173,12 @@ class PostgresServer:
         fresh = not self.initialised
         if fresh:
             self._initdb(account)
-        log = self.log_file.open("ab")
-        self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        self._spawn(
             self.command(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
             user=account.pw_uid if account else None,
             group=account.pw_gid if account else None,
             extra_groups=[] if account else None,
         )
-        log.close()
         try:
             self._wait_ready(timeout)
             self._ensure_app_database(account)
@@ -195,8 +187,10 @@ class PostgresServer:
             raise
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
         wait_for_port(self.port, timeout)
+        self._wait_until(self._accepts_connections, timeout, "PostgreSQL")
+
+    def _accepts_connections(self) -> bool:
         argv = [
             str(POSTGRES_BIN_PATH / "pg_isready"),
             "-h",
@@ -207,14 +201,7 @@ class PostgresServer:
             SUPERUSER,
             "-q",
         ]
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise RuntimeError(f"postgres exited early; see {self.log_file}")
-            done = subprocess.run(argv, check=False, timeout=10)  # noqa: S603
-            if done.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"PostgreSQL not ready within {timeout:.0f}s; see {self.log_file}")
+        return subprocess.run(argv, check=False, timeout=10).returncode == 0  # noqa: S603
 
     def _ensure_app_database(self, account: pwd.struct_passwd | None) -> None:
         psql = [
@@ -248,26 +235,17 @@ class PostgresServer:
                 ],
             )
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Fast shutdown: roll back open transactions, checkpoint, exit."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)  # fast shutdown; SIGTERM would wait for clients
+    def _shut_down(self, process: subprocess.Popen[bytes], timeout: float) -> None:
+        """Fast shutdown (SIGINT: roll back open transactions, checkpoint, exit; SIGTERM
+        would wait for clients), then immediate (SIGQUIT), then SIGKILL the group."""
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGQUIT)  # immediate shutdown
+            process.send_signal(signal.SIGQUIT)
             try:
                 process.wait(5)
             except subprocess.TimeoutExpired:
                 # the postmaster's backends share its process group (own session)
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
