@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cauce_devstack.sandbox import meta_webhooks as mw
+from cauce_devstack.sandbox.meta_webhooks import INBOUND_MESSAGE_TYPES
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 WEBHOOK_PATH = "/webhooks/whatsapp"
@@ -30,22 +31,16 @@ class MessageContent(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: Literal[
-        "text",
-        "image",
-        "audio",
-        "video",
-        "document",
-        "sticker",
-        "location",
-        "contacts",
-        "reaction",
-        "interactive",
-        "button",
-        "order",
-        "system",
-        "unsupported",
-    ]
+    type: str = Field(
+        description="One of Meta's inbound types: " + ", ".join(INBOUND_MESSAGE_TYPES)
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in INBOUND_MESSAGE_TYPES:
+            raise ValueError(f"type must be one of {', '.join(INBOUND_MESSAGE_TYPES)}")
+        return value
 
     @model_validator(mode="after")
     def _typed_object(self) -> MessageContent:

@@ -29,24 +29,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from cauce_contracts.inbound import MESSAGE_TYPES
+
 JSON = dict[str, Any]
 
-INBOUND_MESSAGE_TYPES = (
-    "text",
-    "image",
-    "audio",
-    "video",
-    "document",
-    "sticker",
-    "location",
-    "contacts",
-    "reaction",
-    "interactive",
-    "button",
-    "order",
-    "system",
-    "unsupported",
-)
+#: Meta's inbound message types: exactly the ones the inbound contract types.
+INBOUND_MESSAGE_TYPES = MESSAGE_TYPES
 STATUSES = ("sent", "delivered", "read", "failed")
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 

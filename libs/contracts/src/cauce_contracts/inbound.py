@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -330,21 +330,8 @@ InboundMessage = Annotated[
 ]
 
 #: The ``type`` values of :data:`InboundMessage`, in declaration order.
-MESSAGE_TYPES: tuple[str, ...] = (
-    "text",
-    "image",
-    "audio",
-    "video",
-    "document",
-    "sticker",
-    "location",
-    "contacts",
-    "reaction",
-    "interactive",
-    "button",
-    "order",
-    "system",
-    "unsupported",
+MESSAGE_TYPES: tuple[str, ...] = tuple(
+    body.model_fields["type"].default for body in get_args(get_args(InboundMessage)[0])
 )
 
 
