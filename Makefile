@@ -37,7 +37,7 @@ test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv
-	$(PY) -m cauce_devstack.bench
+	$(PY) -m bench
 
 asyncapi: venv
 	$(PY) -m cauce_contracts.asyncapi --output docs/asyncapi.yaml
@@ -45,7 +45,7 @@ asyncapi: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src services/*/src devstack/src
+	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src services/*/src devstack/src bench
 
 fmt: venv
 	$(VENV)/bin/ruff format .

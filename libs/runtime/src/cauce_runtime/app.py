@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from cauce_runtime.bus import Bus
@@ -46,6 +47,14 @@ logger = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 LifespanHook = Callable[[FastAPI], Awaitable[None]]
+
+#: FastAPI's own OpenTelemetry layer, switched off (see ``create_service_app``).
+NO_NATIVE_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 #: Upper bound of the background reconnect delay when NATS is down at start.
 _MAX_START_RETRY_S = 5.0
@@ -126,6 +135,10 @@ def create_service_app(
         version=version,
         description=description,
         lifespan=lifespan,
+        # FastAPI's native telemetry records raw URLs (Chattigo's URL token, Meta's
+        # hub.verify_token) and request bodies with phone numbers; HttpTelemetryMiddleware
+        # records route templates only, and one server span instead of several.
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.state.settings = settings
     app.state.bus = bus

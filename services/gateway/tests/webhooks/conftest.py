@@ -18,7 +18,7 @@ from cauce_devstack.sandbox import meta_webhooks as meta
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_gateway.app import create_app
 from cauce_gateway.settings import ChannelAccount, ChattigoAccount, GatewaySettings, KeyedTenant
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime.telemetry import Telemetry, setup_telemetry
 
 TENANT = "acme"
 PHONE_NUMBER_ID = "734053143122597"
@@ -40,6 +40,7 @@ class RunningGateway:
     url: str
     nats: NatsServer
     settings: GatewaySettings
+    telemetry: Telemetry
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=15.0)
@@ -90,9 +91,9 @@ async def serving(settings: GatewaySettings) -> AsyncIterator[str]:
 @pytest.fixture
 async def gateway(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[RunningGateway]:
     settings = make_settings(nats_server.url, tmp_path)
-    setup_telemetry(settings)
+    telemetry = setup_telemetry(settings)
     async with serving(settings) as url:
-        yield RunningGateway(url=url, nats=nats_server, settings=settings)
+        yield RunningGateway(url=url, nats=nats_server, settings=settings, telemetry=telemetry)
 
 
 async def stream_messages(nats_url: str, stream: str = "INBOUND") -> list[Msg]:

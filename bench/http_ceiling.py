@@ -1,0 +1,35 @@
+"""The HTTP ceiling: the gateway's FastAPI/uvicorn stack answering 200 with no work.
+
+Served by the runtime's own uvicorn runner (same config, uvloop/httptools as
+``uvicorn[standard]`` picks), so the only difference from the gateway is the work.
+Run as ``python -m bench.http_ceiling`` with ``CAUCE_PORT`` set.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+
+from cauce_runtime.app import serve
+from cauce_runtime.settings import ServiceSettings
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="bench http ceiling")
+
+    @app.post("/webhooks/whatsapp")
+    async def whatsapp() -> Response:
+        return Response(status_code=200)
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        return Response(status_code=200)
+
+    return app
+
+
+def main() -> None:
+    serve(create_app(), ServiceSettings(service_name="http-ceiling"))
+
+
+if __name__ == "__main__":
+    main()
