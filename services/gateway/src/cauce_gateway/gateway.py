@@ -69,7 +69,11 @@ def correlation_id(request: Request) -> str:
     return uuid.uuid4().hex
 
 
-def gateway_of(request: Request) -> Gateway:
-    """FastAPI dependency: the gateway wired at start."""
+async def gateway_of(request: Request) -> Gateway:
+    """FastAPI dependency: the gateway wired at start.
+
+    Async on purpose, like every dependency here: FastAPI runs a plain ``def``
+    dependency in a thread pool, a costly hop on every webhook.
+    """
     gateway: Gateway = request.app.state.gateway
     return gateway

@@ -12,7 +12,11 @@ async def test_spans_name_routes_not_tokens_or_numbers(gateway: RunningGateway) 
         )
         await client.get(
             "/webhooks/whatsapp",
-            params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": VERIFY_TOKEN,
+                "hub.challenge": "1",
+            },
         )
     assert gateway.telemetry.force_flush()
     spans = gateway.settings.span_file.read_text()

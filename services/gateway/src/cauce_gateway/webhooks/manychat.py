@@ -68,11 +68,12 @@ class ManyChatCampaignAssignment(_ManyChatBody):
 B = TypeVar("B", bound=_ManyChatBody)
 
 
-def manychat_tenant(
-    request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None
+async def manychat_tenant(
+    gateway: Annotated[Gateway, Depends(gateway_of)],
+    x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None,
 ) -> str:
     """The tenant owning the API key; checked before the body is parsed."""
-    tenant = gateway_of(request).accounts.manychat_tenant(x_api_key)
+    tenant = gateway.accounts.manychat_tenant(x_api_key)
     if tenant is None:
         raise NotAuthentic("missing or unknown X-API-KEY")
     return tenant

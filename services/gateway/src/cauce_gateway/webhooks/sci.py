@@ -60,10 +60,11 @@ class SciStatusNotification(BaseModel):
     )
 
 
-def sci_tenant(
-    request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None
+async def sci_tenant(
+    gateway: Annotated[Gateway, Depends(gateway_of)],
+    x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None,
 ) -> str:
-    tenant = gateway_of(request).accounts.sci_tenant(x_api_key)
+    tenant = gateway.accounts.sci_tenant(x_api_key)
     if tenant is None:
         raise NotAuthentic("missing or unknown X-API-KEY")
     return tenant
