@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help run demo test test-fast bench asyncapi lint fmt typecheck traces k8s-validate clean
+.PHONY: help venv run test bench asyncapi lint fmt traces clean
 
 help:
 	@echo "make run        start the whole local stack (Ctrl-C stops it)"
