@@ -198,7 +198,7 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         title="Re-engagement message",
         retryable=False,
     ),
-    "outbound.status.changed": lambda: _envelope(
+    "outbound.message.status_changed": lambda: _envelope(
         channel="whatsapp",
         contact_key=KEY,
         channel_account_id="106540352242922",
@@ -236,7 +236,7 @@ INVALID: dict[str, dict[str, Any]] = {
     "outbound.message.requested": {"recipient": "not a phone"},
     "outbound.message.sent": {"provider_message_id": ""},
     "outbound.message.failed": {"retryable": "maybe"},
-    "outbound.status.changed": {"status": "seen"},
+    "outbound.message.status_changed": {"status": "seen"},
     "dlq.dead_lettered": {"original_payload_b64": "not base64!"},
 }
 

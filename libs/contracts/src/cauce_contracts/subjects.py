@@ -64,7 +64,7 @@ PAYMENTS_TRANSACTION_STATUS_CHANGED: Final = "payments.transaction.status_change
 OUTBOUND_MESSAGE_REQUESTED: Final = "outbound.message.requested"
 OUTBOUND_MESSAGE_SENT: Final = "outbound.message.sent"
 OUTBOUND_MESSAGE_FAILED: Final = "outbound.message.failed"
-OUTBOUND_STATUS_CHANGED: Final = "outbound.status.changed"
+OUTBOUND_STATUS_CHANGED: Final = "outbound.message.status_changed"
 DLQ_DEAD_LETTERED: Final = "dlq.dead_lettered"
 
 _CONVERSATION = "{tenant_id}.{channel}.{contact_key}"
