@@ -229,3 +229,52 @@ async def test_a_slow_handler_is_not_redelivered_while_it_works(run_consumer) ->
     info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
     assert calls == [1]
     assert info.num_redelivered == 0
+
+
+async def test_a_batch_runs_contacts_in_parallel_but_each_contact_in_order(
+    settings: ServiceSettings,
+) -> None:
+    """Same subject (one contact): one at a time, in stream order; others concurrently."""
+    spec = ConsumerSpec(
+        durable_name="ordered",
+        stream=TEST_STREAM.name,
+        filter_subjects=("rttest.>",),
+        description="runtime test consumer",
+        max_deliver=3,
+        backoff=FAST,
+    )
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    running: dict[str, int] = {"a": 0, "b": 0}
+    overlap_within_contact = False
+    max_total_running = 0
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        nonlocal overlap_within_contact, max_total_running
+        contact = delivery.subject.rsplit(".", 1)[1]
+        running[contact] += 1
+        overlap_within_contact |= running[contact] > 1
+        max_total_running = max(max_total_running, sum(running.values()))
+        await asyncio.sleep(0.02)
+        seen[contact].append(event.text)
+        running[contact] -= 1
+
+    publisher = Bus(settings, streams=(TEST_STREAM, DLQ))
+    await publisher.start()
+    for i in range(10):
+        for contact in ("a", "b"):
+            await publisher.publish(ping(f"{contact}{i}"), f"rttest.ordered.{contact}")
+    await publisher.stop()
+
+    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
+    consumer(bus, spec, Ping, batch_size=20, fetch_timeout=0.2)(handle)
+    await bus.start()
+    try:
+        async with asyncio.timeout(10):
+            while len(seen["a"]) + len(seen["b"]) < 20:
+                await asyncio.sleep(0.02)
+    finally:
+        await bus.stop()
+    assert seen["a"] == [f"a{i}" for i in range(10)]
+    assert seen["b"] == [f"b{i}" for i in range(10)]
+    assert not overlap_within_contact
+    assert max_total_running == 2  # the two contacts did run side by side

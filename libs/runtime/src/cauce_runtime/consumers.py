@@ -33,7 +33,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -123,6 +123,56 @@ def _heartbeat_interval(spec: ConsumerSpec) -> float:
     return max(0.05, ack_wait.total_seconds() / 2)
 
 
+@contextlib.asynccontextmanager
+async def _still_working(delivery: Delivery) -> AsyncIterator[None]:
+    """Tell JetStream every half ack-wait that this delivery is being worked on (also
+    while it waits for its subject's turn), so it is not redelivered to another replica."""
+    interval = _heartbeat_interval(delivery.spec)
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await delivery.raw.in_progress()
+
+    beat = asyncio.create_task(heartbeat())
+    try:
+        yield
+    finally:
+        beat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beat
+
+
+class SubjectTurns:
+    """Runs the deliveries of one subject one after another, in the order they arrived.
+
+    A fetched batch is handled concurrently, but subjects end in the contact key, so
+    this keeps one contact's messages in stream order within a replica while different
+    contacts proceed in parallel. (Across replicas, a contact's messages may still be
+    fetched by two replicas at once: see the consumer spec's ``max_ack_pending``.)
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, subject: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(subject, asyncio.Lock())
+        self._waiting[subject] = self._waiting.get(subject, 0) + 1
+        try:
+            async with lock:  # asyncio.Lock wakes waiters first-come, first-served
+                yield
+        finally:
+            self._waiting[subject] -= 1
+            if not self._waiting[subject]:
+                del self._waiting[subject], self._locks[subject]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
 async def _raw_body(message: StreamMessage[Any]) -> Any:
     """FastStream decoder that leaves the bytes alone: validation is ours (-> DLQ)."""
     return message.body
@@ -135,6 +185,7 @@ class _Runner(Generic[E]):
         self.bus, self.spec, self.model, self.handler = bus, spec, model, handler
         self.labels = {"stream": spec.stream, "consumer": spec.durable_name}
         self.tracer = get_tracer()
+        self.ordering = SubjectTurns()
 
     async def __call__(self, body: Any, message: NatsMessage) -> None:
         raw: Msg = message.raw_message
@@ -162,24 +213,27 @@ class _Runner(Generic[E]):
         }
         if delivery.msg_id:
             attributes["messaging.message.id"] = delivery.msg_id
-        started = time.perf_counter()
-        with self.tracer.start_as_current_span(
-            f"process {self.spec.durable_name}",
-            context=extract_context(headers),
-            kind=SpanKind.CONSUMER,
-            attributes=attributes,
-        ) as span:
-            try:
-                await self._handle(delivery, span)
-            finally:
-                metrics.CONSUMER_HANDLING_SECONDS.record(time.perf_counter() - started, self.labels)
+        async with _still_working(delivery), self.ordering.turn(raw.subject):
+            started = time.perf_counter()
+            with self.tracer.start_as_current_span(
+                f"process {self.spec.durable_name}",
+                context=extract_context(headers),
+                kind=SpanKind.CONSUMER,
+                attributes=attributes,
+            ) as span:
+                try:
+                    await self._handle(delivery, span)
+                finally:
+                    metrics.CONSUMER_HANDLING_SECONDS.record(
+                        time.perf_counter() - started, self.labels
+                    )
 
     async def _handle(self, delivery: Delivery, span: Any) -> None:
         try:
             event = self._validate(delivery.raw.data)
             span.set_attribute("cauce.event_type", event.event_type)
             span.set_attribute("cauce.event_id", str(event.event_id))
-            await self._run_handler(event, delivery)
+            await self.handler(event, delivery)
         except PermanentError as exc:
             kind = "invalid" if isinstance(exc, _InvalidPayload) else "permanent"
             metrics.CONSUMER_FAILED.add(1, {**self.labels, "kind": kind})
@@ -217,24 +271,6 @@ class _Runner(Generic[E]):
                 )
             )
             raise _InvalidPayload(reason, exc) from exc
-
-    async def _run_handler(self, event: Any, delivery: Delivery) -> None:
-        """Run the handler, telling JetStream it is still alive if it runs long."""
-        interval = _heartbeat_interval(self.spec)
-
-        async def heartbeat() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                with contextlib.suppress(Exception):
-                    await delivery.raw.in_progress()
-
-        beat = asyncio.create_task(heartbeat())
-        try:
-            await self.handler(event, delivery)
-        finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
 
     async def _retry_or_give_up(
         self, delivery: Delivery, exc: Exception, retry_after: float | None
@@ -331,8 +367,8 @@ def consumer(
 
     Declare consumers before ``bus.start()``: the spec is provisioned there and the
     FastStream subscriber binds to that durable. ``batch_size`` > 1 handles a fetched
-    batch concurrently (per-contact ordering then needs ``max_ack_pending=1`` or
-    partitioned subjects).
+    batch concurrently, except that deliveries with the same subject (one contact) take
+    turns in stream order (:class:`SubjectTurns`).
     """
 
     def register(handler: Handler[E]) -> Handler[E]:
