@@ -143,7 +143,26 @@ NOTIFIER_REQUESTS = ConsumerSpec(
     "notifier-requests",
     OUTBOUND.name,
     (subjects.all_of(subjects.OUTBOUND_MESSAGE_REQUESTED),),
-    "notifier: deliver outbound messages through WhatsApp Cloud API / Chattigo",
+    "notifier: deliver outbound messages through WhatsApp Cloud API / Chattigo / YCloud",
+    # Waiting is normal here (send slots, Retry-After, a recipient's pair limit, failing
+    # credentials being fixed) and each wait is a redelivery, so deliveries are many;
+    # failed provider calls are counted by the notifier itself and give up much sooner.
+    max_deliver=500,
+    backoff=(
+        timedelta(seconds=1),
+        timedelta(seconds=5),
+        timedelta(seconds=15),
+        timedelta(seconds=30),
+        timedelta(minutes=1),
+        timedelta(minutes=2),
+        timedelta(minutes=5),
+    ),
+)
+NOTIFIER_WINDOWS = ConsumerSpec(
+    "notifier-windows",
+    INBOUND.name,
+    (subjects.all_of(subjects.INBOUND_MESSAGE_RECEIVED),),
+    "notifier: when each contact last wrote (WhatsApp's 24-hour customer-service window)",
 )
 NOTIFIER_STATUSES = ConsumerSpec(
     "notifier-statuses",
@@ -159,6 +178,7 @@ CONSUMERS: tuple[ConsumerSpec, ...] = (
     CRM_SYNC,
     NOTIFIER_REQUESTS,
     NOTIFIER_STATUSES,
+    NOTIFIER_WINDOWS,
 )
 
 
