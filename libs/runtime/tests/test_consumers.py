@@ -241,7 +241,9 @@ async def test_a_batch_runs_contacts_in_parallel_but_each_contact_in_order(
         filter_subjects=("rttest.>",),
         description="runtime test consumer",
         max_deliver=3,
-        backoff=FAST,
+        # an ack wait well above the queueing time: this test is about order, not
+        # about heartbeats racing a 100 ms ack wait on a loaded machine
+        backoff=(timedelta(seconds=5),) * 3,
     )
     seen: dict[str, list[str]] = {"a": [], "b": []}
     running: dict[str, int] = {"a": 0, "b": 0}
@@ -278,3 +280,32 @@ async def test_a_batch_runs_contacts_in_parallel_but_each_contact_in_order(
     assert seen["b"] == [f"b{i}" for i in range(10)]
     assert not overlap_within_contact
     assert max_total_running == 2  # the two contacts did run side by side
+
+
+async def test_every_retry_after_is_honoured_not_only_the_first(
+    run_consumer,  # type: ignore[no-untyped-def]
+) -> None:
+    """Regression: with a JetStream BackOff on the consumer, nats-server 2.15 honours a
+    nak's delay once and then waits for the ack wait (30 s here). Four deliveries 0.2 s
+    apart must all happen long before the ack wait."""
+    spec = ConsumerSpec(
+        durable_name="retry_after",
+        stream=TEST_STREAM.name,
+        filter_subjects=("rttest.>",),
+        description="runtime test consumer",
+        ack_wait=timedelta(seconds=30),
+        max_deliver=6,
+    )
+    deliveries: list[int] = []
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        deliveries.append(delivery.num_delivered)
+        if delivery.num_delivered < 4:
+            raise TransientError("provider busy", retry_after=0.2)
+
+    bus = await run_consumer(spec, handle)
+    await bus.publish(ping(), "rttest.retry")
+    async with asyncio.timeout(10):
+        while deliveries[-1:] != [4]:
+            await asyncio.sleep(0.05)
+    assert deliveries == [1, 2, 3, 4]

@@ -28,7 +28,9 @@ async def test_creates_every_stream_and_consumer_then_is_a_no_op(bus: Bus) -> No
     assert "RTTEST/rt_prov" in first.created
     info = await jsm.consumer_info(TEST_STREAM.name, "rt_prov")
     assert info.config.max_deliver == 4
-    assert info.config.backoff == [0.2, 1.0]
+    # the runtime applies the backoff itself (nak delays); JetStream only gets ack_wait
+    assert info.config.backoff is None
+    assert info.config.ack_wait == SPEC.ack_wait.total_seconds()
     assert info.config.filter_subject == "rttest.>"
 
     second = await bus.provision(STREAMS, [SPEC])

@@ -30,8 +30,11 @@ class StreamSpec:
 class ConsumerSpec:
     """A durable pull consumer with explicit ack.
 
-    ``backoff`` sets the redelivery delays after a missing ack (it overrides
-    ``ack_wait`` in JetStream); ``max_deliver`` must be at least ``len(backoff)``.
+    ``backoff`` is the delay before each retry of a transient failure (the runtime naks
+    with it, by delivery number, with jitter; the last step repeats); ``ack_wait`` is
+    how long JetStream waits for a handler that went silent (handlers send heartbeats
+    while they work); ``max_deliver`` bounds the attempts, after which the message is
+    dead-lettered.
     """
 
     durable_name: str

@@ -88,6 +88,7 @@ def create_service_app(
     bus: Bus | None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     routers: Iterable[APIRouter] = (),
+    on_prepare: Sequence[LifespanHook] = (),
     on_startup: Sequence[LifespanHook] = (),
     on_shutdown: Sequence[LifespanHook] = (),
     title: str | None = None,
@@ -97,8 +98,10 @@ def create_service_app(
 ) -> FastAPI:
     """A FastAPI app with probes, metrics, problem+json errors, HTTP telemetry and the bus.
 
-    ``on_startup`` hooks run after the bus start was attempted, ``on_shutdown`` hooks
-    before the bus stops (so they may still publish). ``app.state.bus`` and
+    ``on_prepare`` hooks run before the bus starts (open stores, run migrations: the
+    consumers may get messages as soon as the bus is up; a failing hook stops the start),
+    ``on_startup`` hooks after the bus start was attempted, ``on_shutdown`` hooks before
+    the bus stops (so they may still publish). ``app.state.bus`` and
     ``app.state.settings`` are set for dependencies.
     """
     checks = dict(readiness or {})
@@ -107,6 +110,8 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         starter: asyncio.Task[None] | None = None
+        for hook in on_prepare:
+            await hook(app)
         if bus is not None:
             try:
                 await bus.start()
@@ -224,10 +229,18 @@ def run(create_app: Callable[[S], FastAPI], settings: S) -> None:
     """
     configure_logging(settings)
     telemetry = setup_telemetry(settings)
+    # The app is built inside the server's event loop: clients that bind to the loop
+    # they were created in (asyncpg pools, for one) must not be made before it exists.
+    loop_factory = uvicorn_config(FastAPI(), settings).get_loop_factory()
     try:
-        serve(create_app(settings), settings)
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(_serve(create_app, settings))
     finally:
         telemetry.shutdown()
+
+
+async def _serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
+    await _DrainingServer(uvicorn_config(create_app(settings), settings)).serve()
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

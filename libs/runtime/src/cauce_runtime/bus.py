@@ -1,8 +1,9 @@
 """The NATS JetStream bus every service shares.
 
-Subscribers run on FastStream's :class:`~faststream.nats.NatsBroker` (see
-:mod:`cauce_runtime.consumers`); provisioning and publishing use the broker's nats-py
-connection directly, because both need exact control FastStream does not give:
+The connection is FastStream's :class:`~faststream.nats.NatsBroker`'s; consumers run
+on :class:`~cauce_runtime.pull_loop.PullLoop` (see :mod:`cauce_runtime.consumers`);
+provisioning and publishing use the nats-py connection directly, because both need
+exact control FastStream does not give:
 provisioning must *update* a changed stream/consumer (FastStream and ``pull_subscribe``
 only create), and a publish must wait for JetStream's PubAck no longer than a given
 timeout and fail with :class:`BusUnavailable` instead (the gateway answers 503 then).
@@ -29,6 +30,7 @@ from cauce_contracts.streams import STREAMS, ConsumerSpec, StreamSpec
 from cauce_runtime import metrics
 from cauce_runtime.errors import BusUnavailable
 from cauce_runtime.provisioning import ProvisionReport, provision_consumers, provision_streams
+from cauce_runtime.pull_loop import PullLoop
 from cauce_runtime.telemetry import get_tracer, inject_headers
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ class Bus:
             error_cb=self._on_error,
             logger=logging.getLogger("faststream"),
         )
+        self._pull_loops: list[PullLoop] = []
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._started = False
@@ -120,6 +123,10 @@ class Bus:
             raise BusUnavailable("bus not started")
         return self._nc
 
+    def add_pull_loop(self, loop: PullLoop) -> None:
+        """Run ``loop`` while the bus is started (its durable is provisioned first)."""
+        self._pull_loops.append(loop)
+
     def add_consumer_spec(self, spec: ConsumerSpec) -> None:
         existing = self.consumers.get(spec.durable_name)
         if existing is not None and existing != spec:
@@ -143,6 +150,8 @@ class Bus:
         self._js = nc.jetstream(timeout=self.settings.publish_timeout_s)
         report = await self.provision(self.streams, self.consumers.values())
         await self.broker.start()
+        for loop in self._pull_loops:
+            await loop.start(nc.jetstream())
         self._started = True
         logger.info("bus connected to %s", self._safe_url())
         return report
@@ -152,6 +161,9 @@ class Bus:
         if self._nc is None:
             return
         self._stopping = True
+        await asyncio.gather(
+            *(loop.stop(self.settings.shutdown_timeout_s) for loop in self._pull_loops)
+        )
         try:
             await self.broker.stop()
         except nats.errors.Error as exc:

@@ -19,9 +19,9 @@ What happens to a message (DESIGN "Events"):
   ("max deliveries exhausted: ...").
 
 If the DLQ copy cannot be published the message is nak'ed instead of terminated, so
-nothing is dropped silently. The subscriber is FastStream's pull subscriber with
-``AckPolicy.MANUAL`` (its default would discard a message whose handler raised), bound
-to the durable that :meth:`Bus.provision` created from the same spec.
+nothing is dropped silently. Messages come from a :class:`~cauce_runtime.pull_loop.PullLoop`
+bound to the durable that :meth:`Bus.provision` created from the same spec (FastStream's
+pull subscriber stalls with batches; see that module), and every ack is explicit.
 """
 
 from __future__ import annotations
@@ -37,10 +37,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from faststream import AckPolicy
-from faststream.message import StreamMessage
-from faststream.nats import JStream, PullSub
-from faststream.nats.annotations import NatsMessage
 from nats.aio.msg import Msg
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import ValidationError
@@ -52,7 +48,7 @@ from cauce_runtime import metrics
 from cauce_runtime.bus import HEADER_MSG_ID, Bus
 from cauce_runtime.errors import BusUnavailable, PermanentError, TransientError
 from cauce_runtime.logging import mask_sensitive
-from cauce_runtime.provisioning import consumer_config
+from cauce_runtime.pull_loop import PullLoop
 from cauce_runtime.telemetry import extract_context, get_tracer
 
 logger = logging.getLogger(__name__)
@@ -119,8 +115,7 @@ def retry_delay(spec: ConsumerSpec, num_delivered: int, retry_after: float | Non
 
 
 def _heartbeat_interval(spec: ConsumerSpec) -> float:
-    ack_wait = spec.backoff[0] if spec.backoff else spec.ack_wait
-    return max(0.05, ack_wait.total_seconds() / 2)
+    return max(0.05, spec.ack_wait.total_seconds() / 2)
 
 
 @contextlib.asynccontextmanager
@@ -173,11 +168,6 @@ class SubjectTurns:
         return len(self._locks)
 
 
-async def _raw_body(message: StreamMessage[Any]) -> Any:
-    """FastStream decoder that leaves the bytes alone: validation is ours (-> DLQ)."""
-    return message.body
-
-
 class _Runner(Generic[E]):
     """Runs one message through the handler and settles it (ack / nak / DLQ + term)."""
 
@@ -187,8 +177,7 @@ class _Runner(Generic[E]):
         self.tracer = get_tracer()
         self.ordering = SubjectTurns()
 
-    async def __call__(self, body: Any, message: NatsMessage) -> None:
-        raw: Msg = message.raw_message
+    async def __call__(self, raw: Msg) -> None:
         headers = dict(raw.headers or {})
         meta = raw.metadata
         delivery = Delivery(
@@ -366,9 +355,9 @@ def consumer(
     """Register ``handler`` as the durable pull consumer ``spec`` for events of ``model``.
 
     Declare consumers before ``bus.start()``: the spec is provisioned there and the
-    FastStream subscriber binds to that durable. ``batch_size`` > 1 handles a fetched
-    batch concurrently, except that deliveries with the same subject (one contact) take
-    turns in stream order (:class:`SubjectTurns`).
+    pull loop binds to that durable. ``batch_size`` is how many messages are handled at
+    once, except that deliveries with the same subject (one contact) take turns in
+    stream order (:class:`SubjectTurns`).
     """
 
     def register(handler: Handler[E]) -> Handler[E]:
@@ -376,17 +365,9 @@ def consumer(
             raise RuntimeError(f"declare consumer {spec.durable_name} before bus.start()")
         bus.add_consumer_spec(spec)
         runner = _Runner(bus, spec, model, handler)
-        bus.broker.subscriber(
-            spec.filter_subjects[0],
-            stream=JStream(spec.stream, declare=False),
-            durable=spec.durable_name,
-            config=consumer_config(spec),
-            pull_sub=PullSub(batch_size=batch_size, timeout=fetch_timeout),
-            ack_policy=AckPolicy.MANUAL,
-            decoder=_raw_body,
-            title=f"{spec.durable_name}:{model.EVENT_TYPE or model.__name__}",
-            description=spec.description,
-        )(runner.__call__)
+        bus.add_pull_loop(
+            PullLoop(spec, runner, concurrency=batch_size, fetch_timeout=fetch_timeout)
+        )
         return handler
 
     return register

@@ -67,8 +67,13 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
 def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
     """The JetStream config of a durable pull consumer with explicit ack.
 
-    JetStream uses ``backoff[0]`` as the ack wait when a backoff is set; the expected
-    ``ack_wait`` reflects that so an unchanged spec compares equal.
+    The spec's ``backoff`` is *not* given to JetStream: the runtime applies it itself,
+    naking each transient failure with the delay for that delivery. Measured with
+    nats-server 2.15.1: on a consumer with a BackOff, a nak's delay is honoured for the
+    first redelivery only, later ones wait for the BackOff/ack-wait schedule instead
+    (a 1 s Retry-After became 30 s). Without a BackOff, every nak delay is honoured and
+    ``ack_wait`` only governs deliveries whose handler died (heartbeats keep slow
+    handlers alive).
     """
     single = len(spec.filter_subjects) == 1
     return ConsumerConfig(
@@ -78,9 +83,9 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.EXPLICIT,
         replay_policy=ReplayPolicy.INSTANT,
-        ack_wait=(spec.backoff[0] if spec.backoff else spec.ack_wait).total_seconds(),
+        ack_wait=spec.ack_wait.total_seconds(),
         max_deliver=spec.max_deliver,
-        backoff=[b.total_seconds() for b in spec.backoff] or None,
+        backoff=None,
         filter_subject=spec.filter_subjects[0] if single else None,
         filter_subjects=None if single else list(spec.filter_subjects),
         max_ack_pending=spec.max_ack_pending,
