@@ -19,7 +19,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 async def sandbox() -> AsyncIterator[httpx.AsyncClient]:
     settings = SandboxSettings(
-        graph_tokens={PNID: SecretStr(TOKEN), OTHER_PNID: SecretStr(OTHER_TOKEN)}
+        graph_tokens={PNID: SecretStr(TOKEN), OTHER_PNID: SecretStr(OTHER_TOKEN)},
+        service_window_enforced=False,  # the window has its own tests
+        status_callbacks_enabled=False,
     )
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
@@ -119,7 +121,6 @@ async def test_token_of_another_number_cannot_send_for_this_one(sandbox: httpx.A
         {**text(), "text": {"body": ""}},
         {**text(), "text": {"body": "x", "previewUrl": True}},
         {**text(), "type": "image", "image": {"id": "1", "link": "https://x/y.jpg"}},
-        buttons(2, title="A title longer than twenty"),
         {
             "messaging_product": "whatsapp",
             "to": "573001234567",
@@ -140,7 +141,6 @@ async def test_token_of_another_number_cannot_send_for_this_one(sandbox: httpx.A
         "empty-body",
         "unknown-field",
         "id-and-link",
-        "long-title",
         "cta-no-url",
     ],
 )
@@ -156,8 +156,13 @@ async def test_malformed_payload_gets_invalid_parameter(
 async def test_three_buttons_pass_and_four_are_rejected(sandbox: httpx.AsyncClient) -> None:
     assert (await sandbox.post(URL, json=buttons(3), headers=AUTH)).status_code == 200
     response = await sandbox.post(URL, json=buttons(4), headers=AUTH)
-    error = assert_meta_error(response, 400, 100)
+    error = assert_meta_error(response, 400, 131009)
+    assert error["message"] == "(#131009) Parameter value is not valid"
     assert "buttons" in error["error_data"]["details"]
+    long_title = await sandbox.post(
+        URL, json=buttons(2, title="A title longer than 20"), headers=AUTH
+    )
+    assert "title" in assert_meta_error(long_title, 400, 131009)["error_data"]["details"]
 
 
 async def test_list_cta_url_template_and_media_are_accepted(sandbox: httpx.AsyncClient) -> None:
@@ -190,7 +195,11 @@ async def test_list_cta_url_template_and_media_are_accepted(sandbox: httpx.Async
                 },
             },
         },
-        {**base, "type": "template", "template": {"name": "hello", "language": {"code": "es"}}},
+        {
+            **base,
+            "type": "template",
+            "template": {"name": "hello_world", "language": {"code": "en_US"}},
+        },
         {**base, "type": "document", "document": {"link": "https://x/y.pdf", "filename": "y.pdf"}},
         {**base, "type": "reaction", "reaction": {"message_id": "wamid.X", "emoji": "👍"}},
     ]
@@ -216,7 +225,8 @@ async def test_list_with_eleven_rows_is_rejected(sandbox: httpx.AsyncClient) -> 
             },
         },
     }
-    assert_meta_error(await sandbox.post(URL, json=payload, headers=AUTH), 400, 100)
+    error = assert_meta_error(await sandbox.post(URL, json=payload, headers=AUTH), 400, 131009)
+    assert "10 rows" in error["error_data"]["details"]
 
 
 async def test_mark_as_read_with_typing_indicator(sandbox: httpx.AsyncClient) -> None:
@@ -267,7 +277,12 @@ async def test_faults_can_target_one_number_and_be_cleared(sandbox: httpx.AsyncC
 
 
 async def test_drop_fault_holds_then_gives_up_without_recording() -> None:
-    settings = SandboxSettings(graph_tokens={PNID: SecretStr(TOKEN)}, drop_hold_s=0.05)
+    settings = SandboxSettings(
+        graph_tokens={PNID: SecretStr(TOKEN)},
+        drop_hold_s=0.05,
+        service_window_enforced=False,
+        status_callbacks_enabled=False,
+    )
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         await client.post("/sandbox/faults", json={"kind": "drop"})

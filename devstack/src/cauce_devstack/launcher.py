@@ -251,6 +251,10 @@ class Stack:
             "CAUCE_MONGODB_URL": self.mongo_url,
             "CAUCE_SANDBOX_URL": self.sandbox_url,
         }
+        if self.sandbox_url is not None:  # the providers' fakes, at their usual paths
+            optional["CAUCE_GRAPH_BASE_URL"] = f"{self.sandbox_url}/graph"
+            optional["CAUCE_CHATTIGO_BASE_URL"] = f"{self.sandbox_url}/chattigo"
+            optional["CAUCE_YCLOUD_BASE_URL"] = f"{self.sandbox_url}/ycloud"
         env.update({key: value for key, value in optional.items() if value is not None})
         env.update(spec.extra_env)
         return env

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cauce_devstack.sandbox.settings import DEV_PHONE_NUMBER_ID
+from cauce_devstack.sandbox.settings import DEV_GRAPH_TOKEN, DEV_PHONE_NUMBER_ID
 
 SERVICE_MODULES: dict[str, str] = {
     "gateway": "cauce_gateway",
@@ -95,6 +95,19 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
     "gateway": {
         "CAUCE_WHATSAPP_ACCOUNTS": json.dumps(
             [{"account_id": DEV_PHONE_NUMBER_ID, "tenant_id": DEV_TENANT}]
+        ),
+    },
+    "notifier": {
+        "CAUCE_ACCOUNTS": json.dumps(
+            [
+                {
+                    "tenant_id": DEV_TENANT,
+                    "channel": "whatsapp",
+                    "account_id": DEV_PHONE_NUMBER_ID,
+                    "display_name": "sandbox WhatsApp number",
+                    "credentials": {"access_token": DEV_GRAPH_TOKEN},
+                }
+            ]
         ),
     },
 }

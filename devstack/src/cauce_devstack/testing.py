@@ -1,13 +1,19 @@
-"""Helpers for tests that drive the launcher as a real subprocess."""
+"""Helpers for tests: real servers in the test's loop, the launcher as a subprocess."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import select
 import subprocess
 import time
+from collections.abc import AsyncIterator
 
-from cauce_devstack.servers.ports import free_port
+import uvicorn
+from starlette.types import ASGIApp
+
+from cauce_devstack.servers.ports import LOOPBACK, free_port
 from cauce_devstack.stack import BASE_PORT_OFFSETS
 
 
@@ -31,3 +37,23 @@ def read_until(process: subprocess.Popen[bytes], marker: str, timeout: float) ->
         if ready:
             seen += os.read(fd, 65536)
     return seen.decode()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
+    """Serve ``app`` over real HTTP with uvicorn, inside the running event loop, on a
+    free loopback port (lifespan included); yield its base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host=LOOPBACK, port=port, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # it failed to start: raise why
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://{LOOPBACK}:{port}"
+    finally:
+        server.should_exit = True
+        await task

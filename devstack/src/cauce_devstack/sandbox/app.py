@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cauce_devstack.sandbox import customer, faults, graph_api, outbox
+from cauce_devstack.sandbox import chattigo_api, customer, faults, graph_api, outbox, ycloud_api
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 
@@ -19,7 +19,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
     app.state.faults = faults.FaultBook()
-    app.include_router(graph_api.router)
+    graph_api.install(app)
+    chattigo_api.install(app)
+    ycloud_api.install(app)
     app.include_router(outbox.router)
     app.include_router(faults.router)
     app.include_router(customer.router)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cauce_devstack.sandbox import meta_webhooks as mw
 from cauce_devstack.sandbox.meta_webhooks import INBOUND_MESSAGE_TYPES
+from cauce_devstack.sandbox.service_window import get_windows
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 WEBHOOK_PATH = "/webhooks/whatsapp"
@@ -142,6 +143,10 @@ router = APIRouter(prefix="/sandbox/customer", tags=["sandbox"])
 async def customer_send(send: CustomerSend, request: Request) -> CustomerSendResult:
     settings: SandboxSettings = request.app.state.settings
     message_id, payload = build_payload(send, settings)
+    if send.status is None:  # the customer wrote: their 24 h service window (re)opens
+        get_windows(request).record(
+            send.phone_number_id or settings.default_phone_number_id, send.from_
+        )
     body = mw.encode(payload)
     headers = {
         "Content-Type": "application/json",

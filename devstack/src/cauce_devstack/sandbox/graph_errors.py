@@ -2,7 +2,9 @@
 
 Every Graph error is ``{"error": {"message", "type", "code", ["error_subcode"],
 ["error_data"], "fbtrace_id"}}``; clients branch on ``code`` (190 = token problem,
-100 = bad parameter, 130429 = throughput limit, 1/2 = transient server trouble).
+100 = bad parameter, 131009 = a parameter value outside Meta's limits, 130429 =
+throughput limit, 131047 = outside the 24 h customer-service window, 132000/132001 =
+template parameter count / unknown template, 1/2 = transient server trouble).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from fastapi.responses import JSONResponse
 CODE_INVALID_PARAMETER = 100
 CODE_ACCESS_TOKEN = 190
 CODE_RATE_LIMIT = 130429
+CODE_PARAMETER_VALUE = 131009
+CODE_REENGAGEMENT = 131047
+CODE_TEMPLATE_PARAM_COUNT = 132000
+CODE_TEMPLATE_MISSING = 132001
 CODE_UNKNOWN = 1
 CODE_SERVICE_UNAVAILABLE = 2
 SUBCODE_TOKEN_EXPIRED = 463
@@ -126,3 +132,39 @@ def server_error(status: int) -> GraphError:
             503, CODE_SERVICE_UNAVAILABLE, "Service temporarily unavailable", is_transient=True
         )
     return GraphError(status, CODE_UNKNOWN, "An unknown error has occurred.", is_transient=True)
+
+
+def parameter_value_invalid(details: str) -> GraphError:
+    """A well-formed field whose value breaks one of Meta's limits (length, count, range)."""
+    return GraphError(
+        400, CODE_PARAMETER_VALUE, "(#131009) Parameter value is not valid", details=details
+    )
+
+
+def template_missing(name: str, language: str) -> GraphError:
+    return GraphError(
+        404,
+        CODE_TEMPLATE_MISSING,
+        "(#132001) Template name does not exist in the translation",
+        details=f"template name ({name}) does not exist in {language}",
+    )
+
+
+def template_param_count(component: str, given: int, expected: int) -> GraphError:
+    return GraphError(
+        400,
+        CODE_TEMPLATE_PARAM_COUNT,
+        "(#132000) Number of parameters does not match the expected number of params",
+        details=f"{component}: number of localizable_params ({given}) does not match the "
+        f"expected number of params ({expected})",
+    )
+
+
+def outside_service_window() -> GraphError:
+    return GraphError(
+        400,
+        CODE_REENGAGEMENT,
+        "(#131047) Re-engagement message",
+        details="Message failed to send because more than 24 hours have passed since the "
+        "customer last replied to this number.",
+    )

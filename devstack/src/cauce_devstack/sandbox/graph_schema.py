@@ -5,6 +5,11 @@ characters; lists: button label 20, up to 10 sections and 10 rows in total, row 
 24, description 72; CTA URL display text 20; text body 4096; captions 1024).
 Unknown fields inside a message object are rejected, so a typo in our own payload
 builders fails here instead of being silently ignored.
+
+Two error codes, as Meta splits them: a missing, unknown or mistyped field is
+``(#100) Invalid parameter``; a well-formed value that breaks a limit (too long, too
+many buttons or rows, duplicate ids, out of range) is ``(#131009) Parameter value is
+not valid``. Either way ``error_data.details`` names the field.
 """
 
 from __future__ import annotations
@@ -13,8 +18,13 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from cauce_devstack.sandbox.graph_errors import GraphError, invalid_parameter
+from cauce_devstack.sandbox.graph_errors import (
+    GraphError,
+    invalid_parameter,
+    parameter_value_invalid,
+)
 
 MESSAGE_TYPES = (
     "text",
@@ -30,6 +40,24 @@ MESSAGE_TYPES = (
     "reaction",
 )
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-]{5,30}$")
+VALUE_NOT_VALID = "value_not_valid"
+"""Error type of our own validators for limits Meta answers with 131009."""
+_LIMIT_ERRORS = frozenset(
+    {
+        VALUE_NOT_VALID,
+        "string_too_long",
+        "too_long",
+        "too_short",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+    }
+)
+
+
+def _limit(message: str) -> PydanticCustomError:
+    return PydanticCustomError(VALUE_NOT_VALID, message)
 
 
 class _Strict(BaseModel):
@@ -150,7 +178,7 @@ class ButtonAction(_Strict):
         ids = [b.reply.id for b in self.buttons]
         titles = [b.reply.title for b in self.buttons]
         if len(set(ids)) != len(ids) or len(set(titles)) != len(titles):
-            raise ValueError("button ids and titles must be unique")
+            raise _limit("button ids and titles must be unique")
         return self
 
 
@@ -181,11 +209,11 @@ class ListAction(_Strict):
     def _limits(self) -> ListAction:
         rows = [row for section in self.sections for row in section.rows]
         if len(rows) > 10:
-            raise ValueError("a list message has at most 10 rows in total")
+            raise _limit("a list message has at most 10 rows in total")
         if len({row.id for row in rows}) != len(rows):
-            raise ValueError("row ids must be unique")
+            raise _limit("row ids must be unique")
         if len(self.sections) > 1 and any(s.title is None for s in self.sections):
-            raise ValueError("every section needs a title when there is more than one")
+            raise _limit("every section needs a title when there is more than one")
         return self
 
 
@@ -200,7 +228,7 @@ class ListInteractive(_Strict):
     @classmethod
     def _text_header_only(cls, header: Header | None) -> Header | None:
         if header is not None and header.type != "text":
-            raise ValueError("list messages only take a text header")
+            raise _limit("list messages only take a text header")
         return header
 
 
@@ -321,15 +349,17 @@ class ReadReceipt(_Strict):
     typing_indicator: TypingIndicator | None = None
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError) -> tuple[str, str]:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function"))
     message = str(first["msg"]).removeprefix("Value error, ")
-    return f"Parameter value is not valid: {where}: {message}" if where else message
+    return str(
+        first["type"]
+    ), f"Parameter value is not valid: {where}: {message}" if where else message
 
 
 def parse_request(body: object) -> OutboundMessage | ReadReceipt:
-    """Validate a messages-endpoint body; raise Meta's ``(#100)`` error if it is wrong."""
+    """Validate a messages-endpoint body; raise Meta's ``(#100)``/``(#131009)`` error."""
     if not isinstance(body, dict):
         raise invalid_parameter("The request body must be a JSON object.")
     if body.get("messaging_product") != "whatsapp":
@@ -342,7 +372,10 @@ def parse_request(body: object) -> OutboundMessage | ReadReceipt:
     try:
         return model.model_validate(body)
     except ValidationError as error:
-        raise invalid_parameter(_describe(error)) from None
+        kind, details = _describe(error)
+        if kind in _LIMIT_ERRORS:
+            raise parameter_value_invalid(details) from None
+        raise invalid_parameter(details) from None
 
 
 __all__ = ["GraphError", "OutboundMessage", "ReadReceipt", "parse_request"]

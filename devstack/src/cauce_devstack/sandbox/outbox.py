@@ -18,10 +18,12 @@ class OutboxEntry(BaseModel):
     """One accepted provider request."""
 
     seq: int
-    provider: Literal["graph"] = "graph"
-    kind: Literal["message", "read"]
-    api_version: str
+    provider: Literal["graph", "chattigo", "ycloud"] = "graph"
+    kind: Literal["message", "read", "login", "webhook_registration"]
+    api_version: str = ""
+    """Graph API version in the path; empty for providers without one."""
     phone_number_id: str
+    """The business number: Meta phone_number_id, Chattigo DID, YCloud sender digits."""
     to: str | None = None
     """As the client wrote it (``None`` for mark-as-read)."""
     type: str
@@ -43,12 +45,18 @@ class Outbox:
         self._entries.append(entry)
         return entry
 
-    def list(self, phone_number_id: str | None = None, to: str | None = None) -> list[OutboxEntry]:
+    def list(
+        self,
+        phone_number_id: str | None = None,
+        to: str | None = None,
+        provider: str | None = None,
+    ) -> list[OutboxEntry]:
         digits = "".join(c for c in to if c.isdigit()) if to else None
         return [
             entry
             for entry in self._entries
             if (phone_number_id is None or entry.phone_number_id == phone_number_id)
+            and (provider is None or entry.provider == provider)
             and (digits is None or "".join(c for c in entry.to or "" if c.isdigit()) == digits)
         ]
 
@@ -68,10 +76,13 @@ router = APIRouter(prefix="/sandbox/outbox", tags=["sandbox"])
 
 @router.get("", response_model=list[OutboxEntry])
 async def read_outbox(
-    request: Request, phone_number_id: str | None = None, to: str | None = None
+    request: Request,
+    phone_number_id: str | None = None,
+    to: str | None = None,
+    provider: str | None = None,
 ) -> list[OutboxEntry]:
     """Accepted requests, newest last; ``to`` matches on digits (``+57 300`` = ``57300``)."""
-    return get_outbox(request).list(phone_number_id=phone_number_id, to=to)
+    return get_outbox(request).list(phone_number_id=phone_number_id, to=to, provider=provider)
 
 
 @router.delete("")

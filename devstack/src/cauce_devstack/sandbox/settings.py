@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cauce_devstack.sandbox.graph_templates import DEFAULT_TEMPLATES, KnownTemplate
+
 DEV_PHONE_NUMBER_ID = "100000000000001"
 """Dev-only Meta phone_number_id of the sandbox's one business number."""
 DEV_DISPLAY_PHONE_NUMBER = "15550000001"
@@ -17,6 +19,11 @@ DEV_WABA_ID = "200000000000001"
 """Dev-only WhatsApp Business Account id (``entry[].id`` in webhooks)."""
 DEV_GRAPH_TOKEN = "dev-only-graph-token"  # noqa: S105 - published dev-only value
 DEV_APP_SECRET = "dev-meta-app-secret"  # the gateway's dev default  # noqa: S105 - published dev-only value
+DEV_CHATTIGO_USERNAME = "dev-bot@chattigo.local"
+"""Dev-only Chattigo login the fake accepts."""
+DEV_CHATTIGO_PASSWORD = "dev-only-chattigo-password"  # noqa: S105 - published dev-only value
+DEV_YCLOUD_API_KEY = "dev-only-ycloud-api-key"
+"""Dev-only YCloud ``X-API-Key`` the fake accepts."""
 
 
 class SandboxSettings(BaseSettings):
@@ -42,3 +49,47 @@ class SandboxSettings(BaseSettings):
     gateway_timeout_s: float = 10.0
     drop_hold_s: float = 60.0
     """How long a ``drop`` fault holds a request before giving up on it."""
+
+    # --- WhatsApp Graph fake: Meta's sending rules (issue 3) ---
+    graph_latency_ms: float = Field(default=0.0, ge=0)
+    """Base latency added to every Graph API request (faults add per-request latency)."""
+    graph_latency_jitter_ms: float = Field(default=0.0, ge=0)
+    """Extra uniformly random latency, 0..this, on top of ``graph_latency_ms``."""
+    graph_rate_limit_per_second: float = Field(default=80.0, gt=0)
+    """Messages/second per phone_number_id (sliding 1 s window); beyond it 130429."""
+    graph_rate_limits: dict[str, float] = Field(default_factory=dict)
+    """Per phone_number_id overrides of the limit, JSON: ``{"123": 500}``."""
+    graph_rate_limit_enforced: bool = True
+    """Off: every send is accepted (the sandbox still measures the rate)."""
+    graph_templates: list[KnownTemplate] = Field(default_factory=lambda: list(DEFAULT_TEMPLATES))
+    """Approved templates (name, language, body/header parameter counts, category)."""
+    graph_template_check: bool = True
+    """Off: any template name/language/parameter count is accepted."""
+    service_window_enforced: bool = True
+    """Non-template messages outside the customer-service window answer 131047."""
+    service_window_hours: float = Field(default=24.0, gt=0)
+    status_callbacks_enabled: bool = True
+    """Post sent/delivered/read (or failed) status webhooks to the gateway."""
+    status_sent_delay_s: float = Field(default=0.1, ge=0)
+    """From acceptance to ``sent``; each next delay counts from the previous status."""
+    status_delivered_delay_s: float = Field(default=0.3, ge=0)
+    status_read_delay_s: float = Field(default=1.0, ge=0)
+    status_read_enabled: bool = True
+    status_failing_recipients: dict[str, int] = Field(default_factory=dict)
+    """wa_id -> Meta error code: sends to them get one ``failed`` status (e.g. 131026)."""
+
+    # --- Chattigo fake ---
+    chattigo_users: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEV_CHATTIGO_USERNAME: SecretStr(DEV_CHATTIGO_PASSWORD)}
+    )
+    """Chattigo logins (username -> password), JSON like ``graph_tokens``."""
+    chattigo_token_ttl_s: float = Field(default=8 * 3600, ge=0)
+    """Lifetime of a Chattigo JWT (the real one lives 8 h); 0 issues dead tokens."""
+
+    # --- YCloud fake ---
+    ycloud_api_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEV_YCLOUD_API_KEY)]
+    )
+    """Accepted ``X-API-Key`` values."""
+    ycloud_sender_numbers: list[str] = Field(default_factory=list)
+    """Business numbers (E.164) allowed as ``from``; empty accepts any."""

@@ -1,0 +1,112 @@
+"""The 24-hour customer-service window of the fake Graph API.
+
+A business may send free-form (non-template) messages to a customer only within 24
+hours of that customer's last message to the same business number; outside it Meta
+answers ``131047 Re-engagement message`` and only templates go through. The sandbox
+remembers when each customer (``wa_id``) last wrote to each ``phone_number_id``:
+the customer simulator records it on every inbound message, and tests set or clear
+it with ``POST /sandbox/window``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+
+def wa_id_of(phone: str) -> str:
+    """The digits of a phone number as written by a client (``+57 300`` -> ``57300``)."""
+    return "".join(c for c in phone if c.isdigit())
+
+
+class ServiceWindows:
+    """Last inbound time per (business number, customer)."""
+
+    def __init__(self, hours: float = 24.0) -> None:
+        self.length = timedelta(hours=hours)
+        self._last_inbound: dict[tuple[str, str], datetime] = {}
+
+    def record(self, phone_number_id: str, wa_id: str, at: datetime | None = None) -> None:
+        self._last_inbound[(phone_number_id, wa_id_of(wa_id))] = at or datetime.now(UTC)
+
+    def close(self, phone_number_id: str, wa_id: str) -> bool:
+        return self._last_inbound.pop((phone_number_id, wa_id_of(wa_id)), None) is not None
+
+    def last_inbound(self, phone_number_id: str, wa_id: str) -> datetime | None:
+        return self._last_inbound.get((phone_number_id, wa_id_of(wa_id)))
+
+    def is_open(self, phone_number_id: str, wa_id: str, now: datetime | None = None) -> bool:
+        last = self.last_inbound(phone_number_id, wa_id)
+        return last is not None and (now or datetime.now(UTC)) - last < self.length
+
+    def entries(self) -> list[tuple[str, str, datetime]]:
+        return [(pnid, wa_id, at) for (pnid, wa_id), at in self._last_inbound.items()]
+
+    def clear(self) -> int:
+        count = len(self._last_inbound)
+        self._last_inbound.clear()
+        return count
+
+
+def get_windows(request: Request) -> ServiceWindows:
+    windows: ServiceWindows = request.app.state.service_windows
+    return windows
+
+
+class WindowUpdate(BaseModel):
+    """Open (optionally back-dated) or close one customer's window."""
+
+    wa_id: str = Field(pattern=r"^\+?[0-9 ()\-]{5,30}$")
+    phone_number_id: str | None = None
+    """Defaults to the sandbox's default business number."""
+    open: bool = True
+    last_inbound_at: datetime | None = None
+    """When ``open``: the customer's last message time (default now; 25 h ago = expired)."""
+
+
+class WindowState(BaseModel):
+    phone_number_id: str
+    wa_id: str
+    last_inbound_at: datetime | None
+    open: bool
+
+
+router = APIRouter(prefix="/sandbox/window", tags=["sandbox"])
+
+
+@router.post("", response_model=WindowState)
+async def set_window(update: WindowUpdate, request: Request) -> WindowState:
+    windows = get_windows(request)
+    pnid = update.phone_number_id or request.app.state.settings.default_phone_number_id
+    if update.open:
+        at = update.last_inbound_at
+        windows.record(pnid, update.wa_id, at.astimezone(UTC) if at is not None else None)
+    else:
+        windows.close(pnid, update.wa_id)
+    return WindowState(
+        phone_number_id=pnid,
+        wa_id=wa_id_of(update.wa_id),
+        last_inbound_at=windows.last_inbound(pnid, update.wa_id),
+        open=windows.is_open(pnid, update.wa_id),
+    )
+
+
+@router.get("", response_model=list[WindowState])
+async def list_windows(request: Request) -> list[WindowState]:
+    windows = get_windows(request)
+    return [
+        WindowState(
+            phone_number_id=pnid,
+            wa_id=wa_id,
+            last_inbound_at=at,
+            open=windows.is_open(pnid, wa_id),
+        )
+        for pnid, wa_id, at in windows.entries()
+    ]
+
+
+@router.delete("")
+async def clear_windows(request: Request) -> dict[str, int]:
+    return {"deleted": get_windows(request).clear()}

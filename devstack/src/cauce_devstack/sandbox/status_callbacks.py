@@ -1,0 +1,170 @@
+"""Meta's status webhooks for messages the fake Graph API accepted.
+
+After a send is accepted, Meta posts ``sent``, then ``delivered``, then (if the
+customer opens it) ``read`` to the business's webhook, or a single ``failed`` with
+an error. The sandbox does the same in the background: one task per message posts
+its statuses in order, each after its configured delay (counted from the previous
+one), signed with ``X-Hub-Signature-256`` over the exact bytes, to the gateway's
+``/webhooks/whatsapp``. ``sent`` and ``delivered`` carry ``conversation`` and
+``pricing`` as Meta's do.
+
+Tasks are tracked; :meth:`StatusCallbacks.aclose` (wired to app shutdown) cancels
+the pending ones and closes the HTTP client. A post the gateway refuses or cannot
+take is retried a few times, then dropped with a warning (Meta retries for days;
+the sandbox is not that patient).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from cauce_devstack.sandbox import meta_webhooks as mw
+from cauce_devstack.sandbox.settings import SandboxSettings
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/whatsapp"
+ATTEMPTS = 3
+RETRY_BACKOFF_S = 0.5
+CONVERSATION_S = 24 * 3600
+
+FAILURE_TITLES: dict[int, str] = {
+    131000: "Something went wrong",
+    131026: "Message undeliverable",
+    131047: "Re-engagement message",
+    131049: "This message was not delivered to maintain healthy ecosystem engagement.",
+    131050: "Unable to deliver the message. This recipient has chosen to stop receiving "
+    "marketing messages on WhatsApp from your business.",
+}
+
+
+@dataclass(frozen=True)
+class AcceptedMessage:
+    """What the status webhooks need to know about one accepted send."""
+
+    phone_number_id: str
+    wamid: str
+    recipient: str
+    """The customer's wa_id (digits)."""
+    category: str = "service"
+    """Pricing category: service (free-form) or the template's category."""
+    biz_opaque_callback_data: str | None = None
+
+
+class StatusCallbacks:
+    """Schedules and posts the status webhooks of accepted messages."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self.settings = settings
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._conversations: dict[tuple[str, str, str], tuple[str, int]] = {}
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    def schedule(self, message: AcceptedMessage) -> None:
+        """Post this message's statuses in the background (no-op when disabled)."""
+        if not self.settings.status_callbacks_enabled:
+            return
+        task = asyncio.create_task(self._run(message), name=f"status-{message.wamid[-8:]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        """Cancel pending callbacks and close the client; safe to call twice."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _conversation(self, message: AcceptedMessage) -> dict[str, object]:
+        """One conversation per (number, customer, category) for 24 h, as Meta bills."""
+        key = (message.phone_number_id, message.recipient, message.category)
+        now = int(time.time())
+        known = self._conversations.get(key)
+        if known is None or known[1] <= now:
+            known = (secrets.token_hex(16), now + CONVERSATION_S)
+            self._conversations[key] = known
+        return mw.conversation(message.category, conversation_id=known[0], expires_at=known[1])
+
+    async def _run(self, message: AcceptedMessage) -> None:
+        s = self.settings
+        failure = s.status_failing_recipients.get(message.recipient)
+        if failure is not None:
+            await asyncio.sleep(s.status_sent_delay_s)
+            title = FAILURE_TITLES.get(failure, "Message failed to send")
+            error = mw.status_error(failure, title, f"{title} (sandbox failing recipient)")
+            await self._post(message, "failed", errors=[error])
+            return
+        steps = [("sent", s.status_sent_delay_s), ("delivered", s.status_delivered_delay_s)]
+        if s.status_read_enabled:
+            steps.append(("read", s.status_read_delay_s))
+        conversation = self._conversation(message)
+        pricing = mw.pricing(message.category, billable=message.category != "service")
+        for status, delay in steps:
+            await asyncio.sleep(delay)
+            billed = status != "read"
+            await self._post(
+                message,
+                status,
+                conversation=conversation if billed else None,
+                pricing=pricing if billed else None,
+            )
+
+    async def _post(
+        self,
+        message: AcceptedMessage,
+        status: str,
+        *,
+        errors: list[dict[str, object]] | None = None,
+        conversation: dict[str, object] | None = None,
+        pricing: dict[str, object] | None = None,
+    ) -> None:
+        s = self.settings
+        item = mw.status(
+            message.wamid,
+            status,
+            message.recipient,
+            errors=errors,
+            conversation=conversation,
+            pricing=pricing,
+            biz_opaque_callback_data=message.biz_opaque_callback_data,
+        )
+        value = mw.statuses_value(message.phone_number_id, s.default_display_phone_number, [item])
+        body = mw.encode(mw.webhook([value], s.waba_id))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "facebookexternalua",
+            mw.SIGNATURE_HEADER: mw.sign(body, s.app_secret.get_secret_value()),
+        }
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=s.gateway_timeout_s)
+        url = s.gateway_url.rstrip("/") + WEBHOOK_PATH
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                answer = await self._client.post(url, content=body, headers=headers)
+                if answer.is_success:
+                    return
+                problem = f"HTTP {answer.status_code}"
+            except httpx.HTTPError as error:
+                problem = type(error).__name__
+            if attempt < ATTEMPTS:
+                await asyncio.sleep(RETRY_BACKOFF_S * attempt)
+        log.warning(
+            "status webhook %s for %s not taken by the gateway after %d attempts: %s",
+            status,
+            message.wamid,
+            ATTEMPTS,
+            problem,
+        )
