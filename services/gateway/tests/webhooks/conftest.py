@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +9,11 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-import uvicorn
 from nats.aio.msg import Msg
 
 from cauce_devstack.sandbox import meta_webhooks as meta
 from cauce_devstack.servers import NatsServer, free_port
+from cauce_devstack.testing import serving
 from cauce_gateway.app import create_app
 from cauce_gateway.settings import ChannelAccount, ChattigoAccount, GatewaySettings, KeyedTenant
 from cauce_runtime.telemetry import Telemetry, setup_telemetry
@@ -69,30 +67,11 @@ def make_settings(nats_url: str, tmp_path: Path, **overrides: object) -> Gateway
     return GatewaySettings(**values)  # type: ignore[arg-type]
 
 
-@contextlib.asynccontextmanager
-async def serving(settings: GatewaySettings) -> AsyncIterator[str]:
-    """Serve the gateway app over real HTTP inside this event loop."""
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=settings.port, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{settings.port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 @pytest.fixture
 async def gateway(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[RunningGateway]:
     settings = make_settings(nats_server.url, tmp_path)
     telemetry = setup_telemetry(settings)
-    async with serving(settings) as url:
+    async with serving(create_app(settings), settings.port) as url:
         yield RunningGateway(url=url, nats=nats_server, settings=settings, telemetry=telemetry)
 
 

@@ -1,6 +1,69 @@
+"""Notifier configuration (``CAUCE_*``; secrets may be files in the secrets dir).
+
+The ``dev-`` defaults let ``make run`` work out of the box; outside dev/test the runtime
+refuses to start with them. ``credentials_keys`` is the key ring that encrypts channel
+credentials at rest: JSON ``{"key-id": "<base64 of 32 random bytes>"}``; add a key, make
+it active, restart, and stored credentials are re-encrypted with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from cauce_notifier.accounts_model import ChannelKind
 from cauce_runtime.settings import ServiceSettings
+
+#: The placeholder key ring: replaced by a fixed, published key in dev/test only.
+DEV_CREDENTIALS_KEYS = "dev-credentials-keys"
+
+
+class DeclaredAccount(BaseModel):
+    """A channel account created at start if missing (never overwritten): lets a
+    platform team declare accounts in a Secret instead of calling the admin API."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    channel: ChannelKind
+    account_id: str = Field(min_length=1)
+    display_name: str | None = None
+    rate_per_second: float = Field(default=80.0, gt=0)
+    credentials: dict[str, SecretStr]
 
 
 class NotifierSettings(ServiceSettings):
     service_name: str = "notifier"
     port: int = 8084
+
+    postgres_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:55432/cauce")
+    admin_token: SecretStr = SecretStr("dev-admin-token")
+    credentials_keys: SecretStr = SecretStr(DEV_CREDENTIALS_KEYS)
+    credentials_active_key_id: str = "dev"
+    accounts: list[DeclaredAccount] = Field(default_factory=list)
+
+    graph_base_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v23.0"
+    chattigo_base_url: str = "https://channels.chattigo.com/bsp-cloud-chattigo-isv"
+    ycloud_base_url: str = "https://api.ycloud.com"
+    provider_timeout_s: float = Field(default=10.0, gt=0)
+
+    #: Failed provider calls (5xx, timeouts) before a message is failed and dead-lettered.
+    max_provider_attempts: int = Field(default=8, ge=1)
+    #: Seconds before retrying the messages of an account whose credentials were refused.
+    credentials_retry_s: float = Field(default=60.0, gt=0)
+    #: Longest a delivery waits in-process for its send slot before retrying later.
+    send_max_wait_s: float = Field(default=2.0, gt=0)
+    #: Requests fetched and handled concurrently (one contact's still go in order).
+    delivery_batch_size: int = Field(default=64, ge=1, le=1000)
+
+    def credentials_key_ring(self) -> str:
+        """The key ring JSON; in dev/test the placeholder becomes a fixed published key."""
+        value = self.credentials_keys.get_secret_value()
+        if value == DEV_CREDENTIALS_KEYS and self.environment in ("dev", "test"):
+            key = hashlib.sha256(b"cauce dev credentials key - not secret").digest()
+            return json.dumps({self.credentials_active_key_id: base64.b64encode(key).decode()})
+        return value

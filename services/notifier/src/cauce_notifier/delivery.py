@@ -1,0 +1,296 @@
+"""Deliver one requested outbound message: exactly one provider call per message, at the
+account's pace, with every failure ending as a retry, a recorded failure or a dead letter.
+
+The order of steps is what makes "never twice" hold:
+
+1. the request is recorded (idempotent on ``event_id``);
+2. a request whose provider message id is already recorded was sent: its ``sent``
+   event is published again (deduplicated by JetStream) and the redelivery is acked
+   without calling the provider;
+3. checks that need no provider call fail fast: unknown account, closed 24-hour
+   window, a recipient in pair-rate back-off, failing credentials (kept for retry);
+4. the message is claimed, so a copy redelivered meanwhile (a late heartbeat, another
+   replica) waits instead of sending in parallel;
+5. a send slot is reserved from the account's shared token bucket;
+6. the provider is called, and its message id is recorded *before* the ack.
+
+The only window for a duplicate is a crash after the provider accepted a message and
+before step 6's record committed (a few milliseconds): the redelivered request then
+finds no provider id and is sent again. Meta's API has no idempotency key to close it.
+``tests/test_delivery_crash.py`` measures it by killing the notifier during a burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cauce_contracts.outbound import (
+    OutboundMessageFailed,
+    OutboundMessageRequested,
+    OutboundMessageSent,
+    OutboundStatusChanged,
+)
+from cauce_contracts.registry import subject_of
+from cauce_notifier.accounts_model import ChannelAccount, ChannelKind
+from cauce_notifier.metrics import CREDENTIALS_FAILING, PROVIDER_ERRORS
+from cauce_notifier.providers import ProviderClient, SendResult
+from cauce_notifier.providers.errors import (
+    CredentialsRejected,
+    PairRateLimited,
+    PermanentProviderError,
+    ProviderError,
+    RateLimited,
+    RetryableProviderError,
+)
+from cauce_notifier.rate_limit import PairBackoff, SendRateLimiter, SendSlotTooFar
+from cauce_notifier.service_window import ServiceWindows, needs_open_window
+from cauce_notifier.store.accounts import AccountStore
+from cauce_notifier.store.messages import MessageStore
+from cauce_runtime.bus import Bus
+from cauce_runtime.consumers import Delivery
+from cauce_runtime.errors import TransientError
+
+logger = logging.getLogger(__name__)
+
+#: Pair-rate back-off when Meta gives no Retry-After (its guidance: wait, then resume).
+PAIR_BACKOFF_S = 60.0
+#: How long a worker holds a message while sending it (longer than a send ever takes:
+#: slot wait + provider timeout); a crashed holder's claim lapses after it.
+CLAIM_S = 30.0
+#: Cap of the exponential back-off between provider attempts.
+MAX_BACKOFF_S = 300.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a message will not be delivered, as published on ``outbound.message.failed``."""
+
+    title: str
+    code: str | None = None
+    detail: str | None = None
+    retryable: bool = False
+
+
+class Deliverer:
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        accounts: AccountStore,
+        messages: MessageStore,
+        providers: dict[ChannelKind, ProviderClient],
+        limiter: SendRateLimiter,
+        pair_backoff: PairBackoff,
+        windows: ServiceWindows,
+        max_provider_attempts: int = 8,
+        credentials_retry_s: float = 60.0,
+    ) -> None:
+        self.bus = bus
+        self.accounts = accounts
+        self.messages = messages
+        self.providers = providers
+        self.limiter = limiter
+        self.pair_backoff = pair_backoff
+        self.windows = windows
+        self.max_provider_attempts = max_provider_attempts
+        #: How long messages of an account whose credentials were refused wait before
+        #: the next try (an operator rotates them through the admin API meanwhile).
+        self.credentials_retry_s = credentials_retry_s
+
+    async def deliver(self, event: OutboundMessageRequested, delivery: Delivery) -> None:
+        await self.messages.record_requested(event)
+        sent_as = await self.messages.provider_message_id(event.event_id)
+        if sent_as is not None:
+            await self._publish_sent(event, sent_as)  # a redelivery: announce, don't resend
+            return
+        if await self.messages.failure_recorded(event.event_id):
+            return  # already failed for good; its failed event was published then
+        account = await self.accounts.find(
+            ChannelKind(event.channel.value), event.channel_account_id
+        )
+        if account is None:
+            await self._fail(event, Failure("unknown sending account", code="unknown_account"))
+            return
+        if account.credentials_status == "failing":
+            raise TransientError(
+                "account credentials are failing", retry_after=self.credentials_retry_s
+            )
+        if needs_open_window(event.content) and not await self.windows.is_open(
+            event.tenant_id,
+            event.channel.value,
+            event.channel_account_id,
+            event.contact_key,
+            datetime.now(UTC),
+        ):
+            await self._fail(
+                event,
+                Failure(
+                    "outside the 24-hour customer-service window: send a template",
+                    code="131047",
+                ),
+            )
+            return
+        await self._wait_for_recipient(event)
+        held_by_other = await self.messages.claim(event.event_id, CLAIM_S)
+        if held_by_other is not None:
+            raise TransientError("another worker is sending it", retry_after=held_by_other)
+        try:
+            if await self.messages.provider_message_id(event.event_id) is not None:
+                return  # the other worker finished before our claim: it published "sent"
+            await self._wait_for_slot(account)
+            result = await self._call_provider(account, event, delivery)
+            if result is None:
+                return
+            await self.messages.record_sent(
+                event.event_id, result.provider_message_id, datetime.now(UTC), result.degradation
+            )
+        finally:
+            await self.messages.release(event.event_id)
+        await self._publish_sent(event, result.provider_message_id)
+
+    async def _wait_for_recipient(self, event: OutboundMessageRequested) -> None:
+        remaining = await self.pair_backoff.remaining(
+            event.channel.value, event.channel_account_id, event.contact_key
+        )
+        if remaining > 0:
+            raise TransientError("recipient in pair-rate back-off", retry_after=remaining)
+
+    async def _wait_for_slot(self, account: ChannelAccount) -> None:
+        try:
+            wait = await self.limiter.reserve(
+                account.channel.value, account.account_id, account.rate_per_second
+            )
+        except SendSlotTooFar as exc:
+            raise TransientError(str(exc), retry_after=exc.retry_in_s) from exc
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _call_provider(
+        self, account: ChannelAccount, event: OutboundMessageRequested, delivery: Delivery
+    ) -> SendResult | None:
+        """The provider's answer, or None when the message failed for good."""
+        try:
+            return await self.providers[account.channel].send(account, event)
+        except ProviderError as exc:
+            PROVIDER_ERRORS.add(1, {"channel": account.channel.value, "code": exc.code or "none"})
+            await self._handle_provider_error(account, event, delivery, exc)
+            return None
+
+    async def _handle_provider_error(
+        self,
+        account: ChannelAccount,
+        event: OutboundMessageRequested,
+        delivery: Delivery,
+        exc: ProviderError,
+    ) -> None:
+        failure = Failure(exc.title, code=exc.code, detail=exc.detail, retryable=exc.retryable)
+        if isinstance(exc, PermanentProviderError):
+            await self._fail(event, failure)
+            return
+        assert isinstance(exc, RetryableProviderError)
+        if isinstance(exc, CredentialsRejected):
+            await self.accounts.mark_credentials_failing(account.id, exc.title)
+            CREDENTIALS_FAILING.add(1, {"channel": account.channel.value})
+            logger.error(
+                "credentials of %s account %s refused (%s); messages kept for retry",
+                account.channel.value,
+                account.id,
+                exc.code,
+            )
+            raise TransientError(exc.title, retry_after=self.credentials_retry_s) from exc
+        if isinstance(exc, PairRateLimited):
+            wait = exc.retry_after or PAIR_BACKOFF_S
+            await self.pair_backoff.back_off(
+                event.channel.value, event.channel_account_id, event.contact_key, wait
+            )
+            raise TransientError(exc.title, retry_after=wait) from exc
+        if isinstance(exc, RateLimited):
+            raise TransientError(exc.title, retry_after=exc.retry_after or 1.0) from exc
+        attempts = await self.messages.record_attempt_failed(event.event_id)
+        if attempts >= self.max_provider_attempts or delivery.last_attempt:
+            await self._fail(event, failure)
+            raise TransientError(f"gave up after {attempts} provider attempts: {exc}") from exc
+        raise TransientError(
+            str(exc), retry_after=backoff_delay(attempts, exc.retry_after)
+        ) from exc
+
+    async def _fail(self, event: OutboundMessageRequested, failure: Failure) -> None:
+        now = datetime.now(UTC)
+        await self.messages.record_failed(
+            event.event_id,
+            code=failure.code,
+            title=failure.title,
+            retryable=failure.retryable,
+            at=now,
+        )
+        failed = OutboundMessageFailed(
+            tenant_id=event.tenant_id,
+            correlation_id=event.correlation_id,
+            causation_id=str(event.event_id),
+            channel=event.channel,
+            contact_key=event.contact_key,
+            channel_account_id=event.channel_account_id,
+            request_id=event.event_id,
+            campaign_id=event.campaign_id,
+            provider_code=failure.code,
+            title=failure.title[:256],
+            detail=failure.detail,
+            retryable=failure.retryable,
+        )
+        await self.bus.publish(failed, subject_of(failed), msg_id=f"failed:{event.event_id}")
+        await self._publish_status(event, "failed", now, failure)
+
+    async def _publish_sent(
+        self, event: OutboundMessageRequested, provider_message_id: str
+    ) -> None:
+        sent = OutboundMessageSent(
+            tenant_id=event.tenant_id,
+            correlation_id=event.correlation_id,
+            causation_id=str(event.event_id),
+            channel=event.channel,
+            contact_key=event.contact_key,
+            channel_account_id=event.channel_account_id,
+            request_id=event.event_id,
+            campaign_id=event.campaign_id,
+            provider_message_id=provider_message_id,
+        )
+        await self.bus.publish(sent, subject_of(sent), msg_id=f"sent:{event.event_id}")
+        await self._publish_status(event, "sent", datetime.now(UTC), None, provider_message_id)
+
+    async def _publish_status(
+        self,
+        event: OutboundMessageRequested,
+        status: str,
+        at: datetime,
+        failure: Failure | None,
+        provider_message_id: str | None = None,
+    ) -> None:
+        changed = OutboundStatusChanged(
+            tenant_id=event.tenant_id,
+            correlation_id=event.correlation_id,
+            causation_id=str(event.event_id),
+            channel=event.channel,
+            contact_key=event.contact_key,
+            channel_account_id=event.channel_account_id,
+            provider_message_id=provider_message_id or f"request:{event.event_id}",
+            status=status,
+            status_at=at,
+            request_id=event.event_id,
+            error_code=failure.code if failure else None,
+            error_title=failure.title[:256] if failure else None,
+        )
+        await self.bus.publish(
+            changed, subject_of(changed), msg_id=f"status:{event.event_id}:{status}"
+        )
+
+
+def backoff_delay(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential back-off with full jitter between provider attempts (capped)."""
+    if retry_after is not None:
+        return retry_after
+    ceiling = min(MAX_BACKOFF_S, 2.0**attempts)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto

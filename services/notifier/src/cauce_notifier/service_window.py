@@ -1,0 +1,65 @@
+"""WhatsApp's 24-hour customer-service window, tracked per contact.
+
+Free-form messages (text, interactive, media) may only go to a contact who wrote to the
+business in the last 24 hours; outside it only templates pass. The last inbound time
+comes from ``inbound.message.received`` events (the notifier consumes them), so a
+message that would be refused by Meta (error 131047) fails fast here, with a clear
+reason, without spending a send slot or a provider call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from cauce_contracts.outbound import MarkReadContent, OutboundContent, TemplateContent
+
+WINDOW = timedelta(hours=24)
+
+
+def needs_open_window(content: OutboundContent) -> bool:
+    """Templates open conversations; reading receipts answer a message just received."""
+    return not isinstance(content, TemplateContent | MarkReadContent)
+
+
+class ServiceWindows:
+    def __init__(self, pool: asyncpg.Pool, window: timedelta = WINDOW) -> None:
+        self.pool = pool
+        self.window = window
+
+    async def record_inbound(
+        self, tenant_id: str, channel: str, account_id: str, contact_key: str, at: datetime
+    ) -> None:
+        """Remember the contact's latest message (an older, redelivered one changes nothing)."""
+        await self.pool.execute(
+            """
+            INSERT INTO notifier.contact_windows
+                (tenant_id, channel, channel_account_id, contact_key, last_inbound_at)
+            VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (tenant_id, channel, channel_account_id, contact_key) DO UPDATE
+                SET last_inbound_at = GREATEST(
+                    notifier.contact_windows.last_inbound_at, EXCLUDED.last_inbound_at)
+            """,
+            tenant_id,
+            channel,
+            account_id,
+            contact_key,
+            at,
+        )
+
+    async def is_open(
+        self, tenant_id: str, channel: str, account_id: str, contact_key: str, now: datetime
+    ) -> bool:
+        last = await self.pool.fetchval(
+            """
+            SELECT last_inbound_at FROM notifier.contact_windows
+            WHERE tenant_id = $1 AND channel = $2 AND channel_account_id = $3
+              AND contact_key = $4
+            """,
+            tenant_id,
+            channel,
+            account_id,
+            contact_key,
+        )
+        return last is not None and now - last < self.window

@@ -1,0 +1,170 @@
+"""/admin/channels over HTTP: auth, CRUD, rotation, testing; secrets never come back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from cauce_notifier.accounts_model import ChannelAccount, ChattigoCredentials
+from cauce_notifier.api import TestResult, admin_router
+from cauce_notifier.credentials import CredentialsCipher
+from cauce_notifier.store.accounts import AccountStore
+from cauce_runtime.problems import install_problem_handlers
+
+ADMIN = "admin-token-for-tests-0123456789"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+TOKEN = "EAAG-graph-token-secret-abcdef012345"
+PASSWORD = "chattigo-secret-password-987"
+NEW_PASSWORD = "rotated-secret-password-654"
+
+#: Accounts the fake provider check was called with.
+checked: list[str] = []
+
+
+async def provider_check(account: ChannelAccount) -> TestResult:
+    checked.append(account.account_id)
+    if isinstance(account.credentials, ChattigoCredentials):
+        ok = account.credentials.password.get_secret_value() == NEW_PASSWORD
+        return TestResult(ok=ok, detail=None if ok else "401 login refused")
+    return TestResult(ok=True)
+
+
+@pytest.fixture
+async def client(pool: asyncpg.Pool, cipher: CredentialsCipher) -> AsyncIterator[httpx.AsyncClient]:
+    checked.clear()
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(admin_router(AccountStore(pool, cipher), SecretStr(ADMIN), provider_check))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
+        yield http
+
+
+def assert_no_secret(response: httpx.Response) -> None:
+    for secret in (TOKEN, PASSWORD, NEW_PASSWORD):
+        assert secret not in response.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN}, {"Authorization": "Bearer "}],
+)
+async def test_requires_the_admin_token(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    response = await client.get("/admin/channels", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_channel_lifecycle_never_returns_secrets(client: httpx.AsyncClient) -> None:
+    created = await client.post(
+        "/admin/channels",
+        headers=AUTH,
+        json={
+            "tenant_id": "acme",
+            "channel": "chattigo",
+            "account_id": "5492644710400",
+            "display_name": "Acme Chattigo",
+            "rate_per_second": 20,
+            "credentials": {"username": "acme-bot", "password": PASSWORD},
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert_no_secret(created)
+    body = created.json()
+    account_id = body["id"]
+    assert body["credentials"]["fields_set"] == ["bot_name", "password", "username"]
+    assert body["credentials"]["public"] == {"username": "acme-bot", "bot_name": "cauce"}
+    assert body["credentials"]["status"] == "ok"
+    assert body["rate_per_second"] == 20
+    fingerprint = body["credentials"]["fingerprint"]
+
+    wa = await client.post(
+        "/admin/channels",
+        headers=AUTH,
+        json={
+            "tenant_id": "beta",
+            "channel": "whatsapp",
+            "account_id": "734053143122597",
+            "credentials": {"access_token": TOKEN},
+        },
+    )
+    assert wa.status_code == 201
+    duplicate = await client.post(
+        "/admin/channels",
+        headers=AUTH,
+        json={
+            "tenant_id": "beta",
+            "channel": "whatsapp",
+            "account_id": "734053143122597",
+            "credentials": {"access_token": TOKEN},
+        },
+    )
+    assert duplicate.status_code == 409
+    assert duplicate.headers["content-type"] == "application/problem+json"
+    wrong_kind = await client.post(
+        "/admin/channels",
+        headers=AUTH,
+        json={
+            "tenant_id": "beta",
+            "channel": "ycloud",
+            "account_id": "1",
+            "credentials": {"access_token": TOKEN},
+        },
+    )
+    assert wrong_kind.status_code == 422
+    assert_no_secret(wrong_kind)
+
+    listed = await client.get("/admin/channels", headers=AUTH)
+    assert [c["account_id"] for c in listed.json()["items"]] == ["5492644710400", "734053143122597"]
+    assert_no_secret(listed)
+    only_beta = await client.get("/admin/channels", params={"tenant_id": "beta"}, headers=AUTH)
+    assert [c["tenant_id"] for c in only_beta.json()["items"]] == ["beta"]
+
+    failed = await client.post(f"/admin/channels/{account_id}/test", headers=AUTH)
+    assert failed.json() == {"ok": False, "detail": "401 login refused"}
+    shown = await client.get(f"/admin/channels/{account_id}", headers=AUTH)
+    assert shown.json()["credentials"]["status"] == "failing"
+
+    bad_rotation = await client.put(
+        f"/admin/channels/{account_id}/credentials", headers=AUTH, json={"api_key": NEW_PASSWORD}
+    )
+    assert bad_rotation.status_code == 422
+    assert_no_secret(bad_rotation)
+    rotated = await client.put(
+        f"/admin/channels/{account_id}/credentials",
+        headers=AUTH,
+        json={"username": "acme-bot", "password": NEW_PASSWORD},
+    )
+    assert rotated.status_code == 200
+    assert_no_secret(rotated)
+    assert rotated.json()["credentials"]["status"] == "ok"
+    assert rotated.json()["credentials"]["fingerprint"] != fingerprint
+    passed = await client.post(f"/admin/channels/{account_id}/test", headers=AUTH)
+    assert passed.json() == {"ok": True, "detail": None}
+    assert checked == ["5492644710400", "5492644710400"]
+
+    patched = await client.patch(
+        f"/admin/channels/{account_id}", headers=AUTH, json={"rate_per_second": 50}
+    )
+    assert patched.json()["rate_per_second"] == 50
+    assert patched.json()["display_name"] == "Acme Chattigo"
+    cleared = await client.patch(
+        f"/admin/channels/{account_id}", headers=AUTH, json={"display_name": None}
+    )
+    assert cleared.json()["display_name"] is None
+    bad_rate = await client.patch(
+        f"/admin/channels/{account_id}", headers=AUTH, json={"rate_per_second": 0}
+    )
+    assert bad_rate.status_code == 422
+
+    assert (await client.delete(f"/admin/channels/{account_id}", headers=AUTH)).status_code == 204
+    assert (await client.delete(f"/admin/channels/{account_id}", headers=AUTH)).status_code == 404
+    gone = await client.get(f"/admin/channels/{account_id}", headers=AUTH)
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == "application/problem+json"

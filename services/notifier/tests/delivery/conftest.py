@@ -1,0 +1,219 @@
+"""A real notifier (uvicorn, this loop) on real NATS and PostgreSQL, sending to the
+provider sandbox over HTTP; helpers to publish requests and read what came of them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from pydantic import SecretStr
+
+from cauce_contracts.envelope import Event
+from cauce_contracts.inbound import InboundContact, InboundMessageReceived, TextMessage
+from cauce_contracts.outbound import OutboundContent, OutboundMessageRequested
+from cauce_contracts.registry import parse_event, subject_of
+from cauce_contracts.subjects import Channel, contact_key
+from cauce_devstack.sandbox.app import create_app as create_sandbox
+from cauce_devstack.sandbox.settings import SandboxSettings
+from cauce_devstack.servers import NatsServer, free_port
+from cauce_devstack.testing import serving
+from cauce_notifier.app import create_app as create_notifier
+from cauce_notifier.settings import DeclaredAccount, NotifierSettings
+from cauce_runtime.bus import Bus
+from cauce_runtime.settings import ServiceSettings
+
+TENANT = "acme"
+PHONE_NUMBER_ID = "100000000000042"
+GRAPH_TOKEN = "graph-token-for-delivery-tests"
+ADMIN_TOKEN = "admin-token-for-delivery-tests"
+CUSTOMER = "573001234567"
+CONTACT_SECRET = b"contact-key-secret-for-tests"
+KEY = contact_key(CUSTOMER, CONTACT_SECRET)
+
+
+def sandbox_settings(**overrides: Any) -> SandboxSettings:
+    values: dict[str, Any] = {
+        "port": free_port(),
+        "graph_tokens": {PHONE_NUMBER_ID: SecretStr(GRAPH_TOKEN)},
+        "service_window_enforced": False,  # the notifier's own window check is under test
+        "status_callbacks_enabled": False,
+        "graph_rate_limit_per_second": 1000,
+    }
+    values.update(overrides)
+    return SandboxSettings(**values)
+
+
+def notifier_settings(
+    nats_url: str, database_url: str, sandbox_url: str, tmp_path: Path, **overrides: Any
+) -> NotifierSettings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "port": free_port(),
+        "nats_url": nats_url,
+        "postgres_url": database_url,
+        "span_file": tmp_path / "spans.jsonl",
+        "admin_token": ADMIN_TOKEN,
+        "contact_key_secret": CONTACT_SECRET.decode(),
+        "graph_base_url": f"{sandbox_url}/graph",
+        "chattigo_base_url": f"{sandbox_url}/chattigo",
+        "ycloud_base_url": f"{sandbox_url}/ycloud",
+        "accounts": [
+            DeclaredAccount(
+                tenant_id=TENANT,
+                channel="whatsapp",  # type: ignore[arg-type]
+                account_id=PHONE_NUMBER_ID,
+                rate_per_second=80,
+                credentials={"access_token": SecretStr(GRAPH_TOKEN)},
+            )
+        ],
+        "credentials_retry_s": 0.5,
+        "provider_timeout_s": 3.0,
+    }
+    values.update(overrides)
+    return NotifierSettings(**values)
+
+
+@dataclass
+class Stack:
+    nats: NatsServer
+    sandbox_url: str
+    notifier_url: str
+    bus: Bus
+    http: httpx.AsyncClient
+    published: list[uuid.UUID] = field(default_factory=list)
+
+    async def request(
+        self,
+        content: OutboundContent,
+        *,
+        recipient: str = CUSTOMER,
+        event_id: uuid.UUID | None = None,
+        msg_id: str | None = None,
+    ) -> OutboundMessageRequested:
+        event = OutboundMessageRequested(
+            event_id=event_id or uuid.uuid4(),
+            tenant_id=TENANT,
+            correlation_id="corr-delivery",
+            channel=Channel.WHATSAPP,
+            contact_key=contact_key(recipient, CONTACT_SECRET),
+            channel_account_id=PHONE_NUMBER_ID,
+            recipient=recipient,
+            content=content,
+        )
+        await self.bus.publish(event, subject_of(event), msg_id=msg_id)
+        return event
+
+    async def customer_wrote(self, recipient: str = CUSTOMER) -> None:
+        """An inbound message from the customer: opens the 24-hour window."""
+        event = InboundMessageReceived(
+            tenant_id=TENANT,
+            correlation_id="corr-inbound",
+            channel=Channel.WHATSAPP,
+            channel_account_id=PHONE_NUMBER_ID,
+            provider_message_id=f"wamid.IN{uuid.uuid4().hex[:10]}",
+            contact=InboundContact(address=recipient, profile_name="Ana"),
+            contact_key=contact_key(recipient, CONTACT_SECRET),
+            sent_at=datetime.now(UTC),
+            message=TextMessage(body="Hola"),
+        )
+        await self.bus.publish(event, subject_of(event))
+
+    async def outcomes(self, stream: str = "OUTBOUND", prefix: str = "") -> list[Event]:
+        nc = await nats.connect(self.nats.url)
+        try:
+            jsm = nc.jsm()
+            info = await jsm.stream_info(stream)
+            if not info.state.messages:
+                return []
+            events = []
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                raw = await jsm.get_msg(stream, seq)
+                if raw.subject and raw.subject.startswith(prefix):
+                    events.append(parse_event(raw.data or b""))
+            return events
+        finally:
+            await nc.close()
+
+    async def wait_for(
+        self, check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "it"
+    ) -> None:
+        try:
+            async with asyncio.timeout(timeout):
+                while not await check():
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}") from None
+
+    async def outbox(self, provider: str = "graph") -> list[dict[str, Any]]:
+        response = await self.http.get(
+            f"{self.sandbox_url}/sandbox/outbox", params={"provider": provider}
+        )
+        entries: list[dict[str, Any]] = response.json()
+        return [e for e in entries if e.get("kind", "message") == "message"]
+
+    async def graph_metrics(self) -> dict[str, Any]:
+        metrics: dict[str, Any] = (
+            await self.http.get(f"{self.sandbox_url}/sandbox/metrics")
+        ).json()
+        return metrics["graph"].get(PHONE_NUMBER_ID, {})
+
+    async def message(self, request_id: uuid.UUID) -> dict[str, Any]:
+        response = await self.http.get(
+            f"{self.notifier_url}/messages/{request_id}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.request(
+            method,
+            f"{self.notifier_url}{path}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            **kwargs,
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    nats_server: NatsServer,
+    database_url: str,
+    tmp_path: Path,
+    sandbox: SandboxSettings | None = None,
+    **notifier_overrides: Any,
+) -> AsyncIterator[Stack]:
+    sandbox = sandbox or sandbox_settings()
+    async with serving(create_sandbox(sandbox), sandbox.port) as sandbox_url:
+        settings = notifier_settings(
+            nats_server.url, database_url, sandbox_url, tmp_path, **notifier_overrides
+        )
+        async with serving(create_notifier(settings), settings.port) as notifier_url:
+            publisher = Bus(
+                ServiceSettings(environment="test", nats_url=nats_server.url, _env_file=None)  # type: ignore[call-arg]
+            )
+            await publisher.start()
+            try:
+                async with httpx.AsyncClient(timeout=10) as http:
+                    yield Stack(nats_server, sandbox_url, notifier_url, publisher, http)
+            finally:
+                await publisher.stop()
+
+
+@pytest.fixture
+async def stack(nats_server: NatsServer, database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(nats_server, database_url, tmp_path) as running:
+        yield running
+
+
+def sent_ids(events: list[Event]) -> list[str]:
+    return [json.loads(e.model_dump_json())["provider_message_id"] for e in events]

@@ -1,0 +1,236 @@
+"""Delivery end to end: requested event -> notifier -> provider fake -> sent/failed events,
+against real NATS, PostgreSQL and the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from cauce_contracts.outbound import (
+    CtaUrlContent,
+    OutboundMessageFailed,
+    OutboundMessageSent,
+    OutboundStatusChanged,
+    TemplateContent,
+    TextContent,
+)
+from cauce_devstack.servers import NatsServer
+from cauce_notifier.settings import DeclaredAccount
+
+from .conftest import (
+    ADMIN_TOKEN,
+    CUSTOMER,
+    GRAPH_TOKEN,
+    PHONE_NUMBER_ID,
+    Stack,
+    running_stack,
+    sandbox_settings,
+)
+
+
+async def sent_events(stack: Stack) -> list[OutboundMessageSent]:
+    return [e for e in await stack.outcomes() if isinstance(e, OutboundMessageSent)]
+
+
+async def failed_events(stack: Stack) -> list[OutboundMessageFailed]:
+    return [e for e in await stack.outcomes() if isinstance(e, OutboundMessageFailed)]
+
+
+async def test_a_request_is_sent_once_with_the_exact_wire_payload(stack: Stack) -> None:
+    await stack.customer_wrote()
+    request = await stack.request(
+        CtaUrlContent(
+            body="Tu deuda: $954.688", display_text="Pagar ahora", url="https://pay.example/40037"
+        )
+    )
+
+    async def sent() -> bool:
+        return len(await sent_events(stack)) == 1
+
+    await stack.wait_for(sent, what="the sent event")
+    [event] = await sent_events(stack)
+    [wire] = await stack.outbox()
+    assert event.request_id == request.event_id
+    assert event.provider_message_id == wire["message_id"]
+    assert wire["payload"] == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": CUSTOMER,
+        "type": "interactive",
+        "interactive": {
+            "type": "cta_url",
+            "body": {"text": "Tu deuda: $954.688"},
+            "action": {
+                "name": "cta_url",
+                "parameters": {"display_text": "Pagar ahora", "url": "https://pay.example/40037"},
+            },
+        },
+    }
+    stored = await stack.message(request.event_id)
+    assert stored["status"] == "sent"
+    assert stored["provider_message_id"] == event.provider_message_id
+    statuses = [e for e in await stack.outcomes() if isinstance(e, OutboundStatusChanged)]
+    assert [s.status for s in statuses] == ["sent"]
+
+
+async def test_a_redelivered_request_does_not_call_the_provider_again(stack: Stack) -> None:
+    await stack.customer_wrote()
+    request = await stack.request(TextContent(body="uno"))
+
+    async def sent() -> bool:
+        return len(await sent_events(stack)) == 1
+
+    await stack.wait_for(sent, what="the first send")
+    # the same event again, past JetStream's dedupe (another Nats-Msg-Id): a redelivery
+    await stack.request(TextContent(body="uno"), event_id=request.event_id, msg_id="again-1")
+    await stack.request(TextContent(body="uno"), event_id=request.event_id, msg_id="again-2")
+    marker = await stack.request(TextContent(body="dos"))
+
+    async def marker_sent() -> bool:
+        return any(e.request_id == marker.event_id for e in await sent_events(stack))
+
+    await stack.wait_for(marker_sent, what="the marker message")
+    bodies = [w["payload"]["text"]["body"] for w in await stack.outbox()]
+    assert bodies.count("uno") == 1
+    assert bodies.count("dos") == 1
+
+
+async def test_free_form_outside_the_window_fails_fast_and_templates_pass(stack: Stack) -> None:
+    text = await stack.request(TextContent(body="hola sin ventana"))
+    template = await stack.request(TemplateContent(name="hello_world", language="en_US"))
+
+    async def both_done() -> bool:
+        ids = {e.request_id for e in await failed_events(stack)} | {
+            e.request_id for e in await sent_events(stack)
+        }
+        return {text.event_id, template.event_id} <= ids
+
+    await stack.wait_for(both_done, what="both outcomes")
+    [failed] = await failed_events(stack)
+    assert failed.request_id == text.event_id
+    assert failed.provider_code == "131047"
+    assert not failed.retryable
+    assert [w["payload"]["type"] for w in await stack.outbox()] == ["template"]
+
+
+async def test_a_permanent_provider_error_fails_with_its_code_and_is_not_retried(
+    stack: Stack,
+) -> None:
+    request = await stack.request(TemplateContent(name="no_such_template", language="es"))
+
+    async def failed() -> bool:
+        return len(await failed_events(stack)) == 1
+
+    await stack.wait_for(failed, what="the failed event")
+    [event] = await failed_events(stack)
+    assert event.request_id == request.event_id
+    assert event.provider_code == "132001"
+    assert event.retryable is False
+    stored = await stack.message(request.event_id)
+    assert stored["status"] == "failed"
+    assert stored["provider_attempts"] == 0  # not counted as a retryable attempt
+
+
+async def test_a_429_storm_is_ridden_out_without_exceeding_the_provider_limit(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    """The account is configured for 80/s but the provider only takes 5/s: every message
+    gets through by honouring Retry-After, and the fake never accepts more than 5 in a
+    second."""
+    sandbox = sandbox_settings(graph_rate_limit_per_second=5)
+    async with running_stack(nats_server, database_url, tmp_path, sandbox=sandbox) as stack:
+        await stack.customer_wrote()
+        requests = [await stack.request(TextContent(body=f"m{i}")) for i in range(15)]
+
+        async def all_sent() -> bool:
+            return len(await sent_events(stack)) == len(requests)
+
+        await stack.wait_for(all_sent, timeout=40, what="all 15 messages")
+        metrics = await stack.graph_metrics()
+        assert metrics["accepted"] == 15
+        assert metrics["rate_limited"] > 0  # it really was a storm
+        assert metrics["max_in_any_1s_window"] <= 5
+        assert len(await stack.outbox()) == 15
+
+
+async def test_the_account_rate_is_never_exceeded(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    account = DeclaredAccount(
+        tenant_id="acme",
+        channel="whatsapp",  # type: ignore[arg-type]
+        account_id=PHONE_NUMBER_ID,
+        rate_per_second=10,
+        credentials={"access_token": SecretStr(GRAPH_TOKEN)},
+    )
+    sandbox = sandbox_settings(graph_rate_limit_per_second=10)
+    async with running_stack(
+        nats_server, database_url, tmp_path, sandbox=sandbox, accounts=[account]
+    ) as stack:
+        await stack.customer_wrote()
+        for i in range(30):
+            await stack.request(TextContent(body=f"r{i}"))
+
+        async def all_sent() -> bool:
+            return len(await sent_events(stack)) == 30
+
+        await stack.wait_for(all_sent, timeout=30, what="30 messages at 10/s")
+        metrics = await stack.graph_metrics()
+        assert metrics["rate_limited"] == 0  # our bucket kept us under the provider's
+        assert metrics["max_in_any_1s_window"] <= 10
+
+
+async def test_refused_credentials_keep_messages_until_rotated(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    wrong = DeclaredAccount(
+        tenant_id="acme",
+        channel="whatsapp",  # type: ignore[arg-type]
+        account_id=PHONE_NUMBER_ID,
+        credentials={"access_token": SecretStr("an-expired-token")},
+    )
+    async with running_stack(nats_server, database_url, tmp_path, accounts=[wrong]) as stack:
+        await stack.customer_wrote()
+        request = await stack.request(TextContent(body="espera"))
+        accounts = (await stack.admin("GET", "/admin/channels")).json()
+        [account] = accounts if isinstance(accounts, list) else accounts["items"]
+
+        async def failing() -> bool:
+            listed = (await stack.admin("GET", f"/admin/channels/{account['id']}")).json()
+            return bool(listed["credentials"]["status"] == "failing")
+
+        await stack.wait_for(failing, what="the account to be marked failing")
+        assert await failed_events(stack) == []  # kept, not failed
+        rotated = await stack.admin(
+            "PUT",
+            f"/admin/channels/{account['id']}/credentials",
+            json={"access_token": GRAPH_TOKEN},
+        )
+        assert rotated.status_code == 200, rotated.text
+
+        async def sent() -> bool:
+            return any(e.request_id == request.event_id for e in await sent_events(stack))
+
+        await stack.wait_for(sent, what="the kept message after rotation")
+
+
+async def test_no_phone_number_or_token_in_the_logs(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await stack.customer_wrote()
+    await stack.request(TextContent(body="hola"))
+    await stack.request(TemplateContent(name="no_such_template", language="es"))
+
+    async def done() -> bool:
+        return len(await sent_events(stack)) == 1 and len(await failed_events(stack)) == 1
+
+    await stack.wait_for(done, what="one sent and one failed")
+    logged = "\n".join(
+        record.getMessage() + str(record.args) + str(record.exc_info) for record in caplog.records
+    )
+    for secret in (CUSTOMER, GRAPH_TOKEN, ADMIN_TOKEN):
+        assert secret not in logged

@@ -1,0 +1,158 @@
+"""Outbound messages: once per request, statuses only move forward, keyset pages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from cauce_contracts.inbound import ProviderError
+from cauce_contracts.outbound import OutboundMessageRequested, TextContent
+from cauce_contracts.subjects import Channel
+from cauce_notifier.store.messages import InvalidCursor, MessageStore
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def request(
+    *, tenant: str = "acme", to: str = "+573001234567", at: datetime = T0
+) -> OutboundMessageRequested:
+    return OutboundMessageRequested(
+        tenant_id=tenant,
+        correlation_id="corr-1",
+        occurred_at=at,
+        channel=Channel.WHATSAPP,
+        contact_key="0123456789abcdef01234567",
+        channel_account_id="734053143122597",
+        recipient=to,
+        content=TextContent(body="hola"),
+    )
+
+
+async def sent_message(store: MessageStore, provider_id: str = "wamid.A") -> uuid.UUID:
+    event = request()
+    await store.record_requested(event)
+    await store.record_sent(event.event_id, provider_id, T0 + timedelta(seconds=1))
+    return event.event_id
+
+
+async def test_record_requested_once_and_sent_idempotently(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    event = request()
+    row, created = await store.record_requested(event)
+    assert created and row.status == "requested" and row.content["body"] == "hola"
+    again, created = await store.record_requested(event)
+    assert not created and again.request_event_id == event.event_id
+    assert await store.provider_message_id(event.event_id) is None
+
+    sent = await store.record_sent(event.event_id, "wamid.1", T0, "buttons as text")
+    assert sent is not None and sent.status == "sent" and sent.degradation == "buttons as text"
+    repeat = await store.record_sent(event.event_id, "wamid.other", T0 + timedelta(seconds=5))
+    assert repeat is not None and repeat.provider_message_id == "wamid.1"
+    assert await store.provider_message_id(event.event_id) == "wamid.1"
+    redelivered, created = await store.record_requested(event)
+    assert not created and redelivered.provider_message_id == "wamid.1"
+    # the send path never fails a message the provider accepted
+    after = await store.record_failed(event.event_id, "131026", "x", False, T0)
+    assert after is not None and after.status == "sent"
+    assert [h.status for h in await store.history(event.event_id)] == ["requested", "sent"]
+
+
+async def test_record_failed_and_attempts(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    event = request()
+    await store.record_requested(event)
+    assert await store.record_attempt_failed(event.event_id) == 1
+    assert await store.record_attempt_failed(event.event_id) == 2
+    assert not await store.failure_recorded(event.event_id)
+    failed = await store.record_failed(
+        event.event_id, code="131047", title="outside window", retryable=False, at=T0
+    )
+    assert failed is not None and failed.status == "failed" and failed.error_code == "131047"
+    assert failed.provider_attempts == 2
+    assert await store.failure_recorded(event.event_id)
+    history = await store.history(event.event_id)
+    assert history[-1].status == "failed" and history[-1].detail == {
+        "code": "131047",
+        "title": "outside window",
+        "retryable": False,
+    }
+
+
+async def test_statuses_never_move_backwards(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    request_id = await sent_message(store)
+    read = await store.apply_status("wamid.A", "read", T0 + timedelta(seconds=5))
+    assert read is not None and read.previous_status == "sent" and read.status == "read"
+    # delivered arrives late: ignored, but its time completes the timeline
+    assert await store.apply_status("wamid.A", "delivered", T0 + timedelta(seconds=3)) is None
+    assert await store.apply_status("wamid.A", "read", T0 + timedelta(seconds=6)) is None
+    failed_late = await store.apply_status(
+        "wamid.A", "failed", T0 + timedelta(seconds=7), ProviderError(code=131026, title="x")
+    )
+    assert failed_late is None
+    message = await store.get(request_id)
+    assert message is not None
+    assert message.status == "read"
+    assert message.delivered_at == T0 + timedelta(seconds=3)
+    assert message.read_at == T0 + timedelta(seconds=5)
+    assert message.failed_at is None
+    assert [h.status for h in await store.history(request_id)] == ["requested", "sent", "read"]
+
+
+async def test_failed_over_delivered_is_final(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    request_id = await sent_message(store, "wamid.B")
+    assert await store.apply_status("wamid.B", "delivered", T0 + timedelta(seconds=2))
+    change = await store.apply_status(
+        "wamid.B",
+        "failed",
+        T0 + timedelta(seconds=3),
+        ProviderError(code=131049, title="ecosystem engagement"),
+    )
+    assert change is not None and change.error_code == "131049"
+    assert change.message.status == "failed" and change.message.retryable is False
+    assert await store.apply_status("wamid.B", "read", T0 + timedelta(seconds=4)) is None
+    history = await store.history(request_id)
+    assert [h.status for h in history] == ["requested", "sent", "delivered", "failed"]
+    assert history[-1].source == "provider"
+    assert await store.apply_status("wamid.unknown", "read", T0) is None
+    with pytest.raises(ValueError, match="not a provider status"):
+        await store.apply_status("wamid.B", "requested", T0)
+
+
+async def test_list_filters_and_keyset_pages(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    ids = []
+    for i in range(7):
+        event = request(
+            at=T0 + timedelta(minutes=i), to="573001112222" if i % 2 else "+573009998888"
+        )
+        await store.record_requested(event)
+        ids.append(event.event_id)
+    await store.record_requested(request(tenant="other"))
+    await store.record_sent(ids[6], "wamid.six", T0)
+
+    seen: list[uuid.UUID] = []
+    cursor = None
+    for _ in range(10):
+        page = await store.list(tenant_id="acme", cursor=cursor, limit=3)
+        seen.extend(m.request_event_id for m in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == list(reversed(ids))  # newest first, each once
+
+    to = await store.list(tenant_id="acme", recipient="+573001112222")
+    assert {m.request_event_id for m in to.items} == {ids[1], ids[3], ids[5]}
+    bare = await store.list(tenant_id="acme", recipient="573009998888")
+    assert len(bare.items) == 4
+    sent = await store.list(tenant_id="acme", status="sent")
+    assert [m.request_event_id for m in sent.items] == [ids[6]]
+    since = await store.list(tenant_id="acme", since=T0 + timedelta(minutes=5))
+    assert [m.request_event_id for m in since.items] == [ids[6], ids[5]]
+    assert len((await store.list()).items) == 8
+    with pytest.raises(InvalidCursor):
+        await store.list(cursor="bm90IGEgY3Vyc29y")
