@@ -99,27 +99,34 @@ class Stack:
         recipient: str = CUSTOMER,
         event_id: uuid.UUID | None = None,
         msg_id: str | None = None,
+        channel: Channel = Channel.WHATSAPP,
+        account_id: str = PHONE_NUMBER_ID,
     ) -> OutboundMessageRequested:
         event = OutboundMessageRequested(
             event_id=event_id or uuid.uuid4(),
             tenant_id=TENANT,
             correlation_id="corr-delivery",
-            channel=Channel.WHATSAPP,
+            channel=channel,
             contact_key=contact_key(recipient, CONTACT_SECRET),
-            channel_account_id=PHONE_NUMBER_ID,
+            channel_account_id=account_id,
             recipient=recipient,
             content=content,
         )
         await self.bus.publish(event, subject_of(event), msg_id=msg_id)
         return event
 
-    async def customer_wrote(self, recipient: str = CUSTOMER) -> None:
+    async def customer_wrote(
+        self,
+        recipient: str = CUSTOMER,
+        channel: Channel = Channel.WHATSAPP,
+        account_id: str = PHONE_NUMBER_ID,
+    ) -> None:
         """An inbound message from the customer: opens the 24-hour window."""
         event = InboundMessageReceived(
             tenant_id=TENANT,
             correlation_id="corr-inbound",
-            channel=Channel.WHATSAPP,
-            channel_account_id=PHONE_NUMBER_ID,
+            channel=channel,
+            channel_account_id=account_id,
             provider_message_id=f"wamid.IN{uuid.uuid4().hex[:10]}",
             contact=InboundContact(address=recipient, profile_name="Ana"),
             contact_key=contact_key(recipient, CONTACT_SECRET),

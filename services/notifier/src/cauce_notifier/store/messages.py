@@ -429,11 +429,15 @@ class MessageStore:
         return None if row is None else _record(row)
 
     async def history(self, request_event_id: uuid.UUID) -> builtins.list[StatusEntry]:
-        """The timeline, in the order the statuses happened."""
+        """The timeline, in the order it was applied (which only ever moves forward).
+
+        Not by ``occurred_at``: providers stamp statuses to the second, so a
+        ``delivered`` can carry a time before our own ``requested``.
+        """
         rows = await self._pool.fetch(
             "SELECT status, occurred_at, recorded_at, source, detail"
             " FROM notifier.message_status_history"
-            " WHERE request_event_id = $1 ORDER BY occurred_at, id",
+            " WHERE request_event_id = $1 ORDER BY id",
             request_event_id,
         )
         return [
