@@ -52,7 +52,7 @@ from cauce_notifier.store.accounts import AccountStore
 from cauce_notifier.store.messages import MessageStore
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery
-from cauce_runtime.errors import TransientError
+from cauce_runtime.errors import PermanentError, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,8 @@ class Deliverer:
         attempts = await self.messages.record_attempt_failed(event.event_id)
         if attempts >= self.max_provider_attempts or delivery.last_attempt:
             await self._fail(event, failure)
-            raise TransientError(f"gave up after {attempts} provider attempts: {exc}") from exc
+            # failed for good: the runtime terminates it and keeps a dead letter
+            raise PermanentError(f"gave up after {attempts} provider attempts: {exc}") from exc
         raise TransientError(
             str(exc), retry_after=backoff_delay(attempts, exc.retry_after)
         ) from exc

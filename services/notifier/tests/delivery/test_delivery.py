@@ -234,3 +234,44 @@ async def test_no_phone_number_or_token_in_the_logs(
     )
     for secret in (CUSTOMER, GRAPH_TOKEN, ADMIN_TOKEN):
         assert secret not in logged
+
+
+async def test_5xx_is_retried_with_backoff_then_delivered(stack: Stack) -> None:
+    await stack.customer_wrote()
+    armed = await stack.http.post(
+        f"{stack.sandbox_url}/sandbox/faults", json={"target": "graph", "kind": "5xx", "count": 2}
+    )
+    assert armed.status_code in (200, 201)
+    request = await stack.request(TextContent(body="tras dos errores"))
+
+    async def sent() -> bool:
+        return any(e.request_id == request.event_id for e in await sent_events(stack))
+
+    await stack.wait_for(sent, timeout=30, what="delivery after two 5xx")
+    stored = await stack.message(request.event_id)
+    assert stored["provider_attempts"] == 2
+    assert len(await stack.outbox()) == 1
+
+
+async def test_5xx_beyond_the_attempt_limit_fails_and_is_dead_lettered(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    async with running_stack(nats_server, database_url, tmp_path, max_provider_attempts=2) as stack:
+        await stack.customer_wrote()
+        await stack.http.post(
+            f"{stack.sandbox_url}/sandbox/faults",
+            json={"target": "graph", "kind": "5xx", "count": 100},
+        )
+        request = await stack.request(TextContent(body="nunca"))
+
+        async def dead_lettered() -> bool:
+            return bool(await stack.outcomes("DLQ"))
+
+        await stack.wait_for(dead_lettered, timeout=30, what="the dead letter")
+        [failed] = await failed_events(stack)
+        assert failed.request_id == request.event_id
+        assert failed.retryable is True
+        assert failed.provider_code is not None
+        [letter] = await stack.outcomes("DLQ")
+        assert "gave up after 2 provider attempts" in letter.reason  # type: ignore[attr-defined]
+        assert (await stack.message(request.event_id))["status"] == "failed"
