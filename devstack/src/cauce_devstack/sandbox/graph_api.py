@@ -150,6 +150,30 @@ def _check_rules(
     return category
 
 
+@router.get("/{version}/{phone_number_id}")
+async def phone_number(version: str, phone_number_id: str, request: Request) -> Response:
+    """The business phone number node, as Meta answers it to a token allowed to read it
+    (what a credentials check asks for)."""
+    settings: SandboxSettings = request.app.state.settings
+    try:
+        _authorise(settings, _bearer(request), phone_number_id)
+    except GraphError as error:
+        return error.response()
+    display = (
+        settings.default_display_phone_number
+        if phone_number_id == settings.default_phone_number_id
+        else phone_number_id
+    )
+    return JSONResponse(
+        {
+            "id": phone_number_id,
+            "display_phone_number": display,
+            "verified_name": "cauce sandbox",
+            "quality_rating": "GREEN",
+        }
+    )
+
+
 @router.post("/{version}/{phone_number_id}/messages")
 async def send_message(version: str, phone_number_id: str, request: Request) -> Response:
     settings: SandboxSettings = request.app.state.settings

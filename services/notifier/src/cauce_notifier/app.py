@@ -148,12 +148,12 @@ async def declare_accounts(settings: NotifierSettings, accounts: AccountStore) -
 
 
 async def check_credentials(client: ProviderClient, account: ChannelAccount) -> TestResult:
-    """The admin API's "test credentials": Chattigo logs in now; the Cloud API and YCloud
-    have no side-effect-free check here yet, so they say so rather than pretend."""
-    if not isinstance(client, ChattigoClient):
+    """The admin API's "test credentials": Chattigo logs in, the Cloud API reads the
+    number with the token; YCloud has no side-effect-free check here yet and says so."""
+    if not isinstance(client, ChattigoClient | WhatsAppCloudClient):
         return TestResult(ok=False, detail=f"no credentials check for {account.channel.value} yet")
     try:
         await client.verify_credentials(account)
     except ProviderError as exc:
         return TestResult(ok=False, detail=exc.title)
-    return TestResult(ok=True, detail="login accepted")
+    return TestResult(ok=True, detail="the provider accepted the credentials")

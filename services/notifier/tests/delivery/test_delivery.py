@@ -195,8 +195,7 @@ async def test_refused_credentials_keep_messages_until_rotated(
     async with running_stack(nats_server, database_url, tmp_path, accounts=[wrong]) as stack:
         await stack.customer_wrote()
         request = await stack.request(TextContent(body="espera"))
-        accounts = (await stack.admin("GET", "/admin/channels")).json()
-        [account] = accounts if isinstance(accounts, list) else accounts["items"]
+        [account] = (await stack.admin("GET", "/admin/channels")).json()["items"]
 
         async def failing() -> bool:
             listed = (await stack.admin("GET", f"/admin/channels/{account['id']}")).json()
@@ -275,3 +274,27 @@ async def test_5xx_beyond_the_attempt_limit_fails_and_is_dead_lettered(
         [letter] = await stack.outcomes("DLQ")
         assert "gave up after 2 provider attempts" in letter.reason  # type: ignore[attr-defined]
         assert (await stack.message(request.event_id))["status"] == "failed"
+
+
+async def test_admin_credentials_check_asks_the_provider(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    wrong = DeclaredAccount(
+        tenant_id="acme",
+        channel="whatsapp",  # type: ignore[arg-type]
+        account_id=PHONE_NUMBER_ID,
+        credentials={"access_token": SecretStr("a-revoked-token")},
+    )
+    async with running_stack(nats_server, database_url, tmp_path, accounts=[wrong]) as stack:
+        [account] = (await stack.admin("GET", "/admin/channels")).json()["items"]
+        refused = await stack.admin("POST", f"/admin/channels/{account['id']}/test")
+        assert refused.status_code == 200
+        assert refused.json()["ok"] is False
+        await stack.admin(
+            "PUT",
+            f"/admin/channels/{account['id']}/credentials",
+            json={"access_token": GRAPH_TOKEN},
+        )
+        accepted = await stack.admin("POST", f"/admin/channels/{account['id']}/test")
+        assert accepted.json()["ok"] is True
+        assert GRAPH_TOKEN not in accepted.text

@@ -52,6 +52,24 @@ class WhatsAppCloudClient:
     def messages_url(self, phone_number_id: str) -> str:
         return f"{self._base_url}/{self._api_version}/{phone_number_id}/messages"
 
+    async def verify_credentials(self, account: ChannelAccount) -> None:
+        """Read the phone number's node with the account's token (admin "test
+        credentials"); raises like a send would (190 -> CredentialsRejected)."""
+        credentials = account.credentials
+        if not isinstance(credentials, WhatsAppCredentials):
+            raise PermanentProviderError(
+                "account has no WhatsApp credentials", code="misconfigured_account"
+            )
+        try:
+            response = await self._http.get(
+                f"{self._base_url}/{self._api_version}/{account.account_id}",
+                headers={"Authorization": f"Bearer {credentials.access_token.get_secret_value()}"},
+            )
+        except httpx.TransportError as error:
+            raise from_transport_error(error) from None
+        if response.status_code >= 300:
+            raise from_meta_error(response.status_code, response.content, response.headers)
+
     async def send(self, account: ChannelAccount, message: OutboundMessageRequested) -> SendResult:
         credentials = account.credentials
         if not isinstance(credentials, WhatsAppCredentials):

@@ -1,0 +1,190 @@
+"""kill -9 of the notifier during a burst of 500 requests: after a restart on the same
+PostgreSQL and NATS every request is delivered, and the only duplicates are requests
+that were mid-send when the process died (delivery.py's documented window).
+
+The notifier runs as a real child process (``python -m cauce_notifier``) so the kill
+is a real SIGKILL: no shutdown hook, no ack, no claim released. The sandbox's Graph
+fake is served in the test's loop and its outbox is the ground truth of what Meta got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from cauce_contracts.outbound import (
+    OutboundMessageRequested,
+    TemplateComponent,
+    TemplateContent,
+    TextParameter,
+)
+from cauce_contracts.registry import subject_of
+from cauce_contracts.subjects import Channel, contact_key
+from cauce_devstack.sandbox.app import create_app as create_sandbox
+from cauce_devstack.servers import NatsServer, free_port
+from cauce_devstack.testing import serving
+from cauce_runtime.bus import Bus
+from cauce_runtime.settings import ServiceSettings
+
+from .conftest import CONTACT_SECRET, GRAPH_TOKEN, PHONE_NUMBER_ID, TENANT, sandbox_settings
+from .notifier_process import NotifierProcess
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = 500
+CONTACTS = 50
+RATE_PER_SECOND = 200
+#: Kill once the fake has accepted this many (mid-burst: 500 take ~2.5 s at 200/s).
+KILL_AFTER_ACCEPTED = 100
+#: The dead process's claims and unacked deliveries lapse after 30 s (CLAIM_S, ack_wait).
+RECOVERY_TIMEOUT_S = 55.0
+
+
+def recipient(index: int) -> str:
+    return f"5730010{index % CONTACTS:05d}"
+
+
+def request(index: int) -> OutboundMessageRequested:
+    """Request ``index``: a template (no 24-hour window needed) whose one body parameter
+    carries the index, so each provider call at the fake names its request."""
+    to = recipient(index)
+    return OutboundMessageRequested(
+        tenant_id=TENANT,
+        correlation_id=f"crash-{index}",
+        channel=Channel.WHATSAPP,
+        contact_key=contact_key(to, CONTACT_SECRET),
+        channel_account_id=PHONE_NUMBER_ID,
+        recipient=to,
+        content=TemplateContent(
+            name="bienvenida",
+            language="es",
+            components=[
+                TemplateComponent(type="body", parameters=[TextParameter(text=f"req-{index}")])
+            ],
+        ),
+    )
+
+
+def notifier_env(nats_url: str, database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
+    account = {
+        "tenant_id": TENANT,
+        "channel": "whatsapp",
+        "account_id": PHONE_NUMBER_ID,
+        "rate_per_second": RATE_PER_SECOND,
+        "credentials": {"access_token": GRAPH_TOKEN},
+    }
+    return {
+        "CAUCE_ENVIRONMENT": "test",
+        "CAUCE_PORT": str(port),
+        "CAUCE_NATS_URL": nats_url,
+        "CAUCE_POSTGRES_URL": database_url,
+        "CAUCE_GRAPH_BASE_URL": f"{sandbox_url}/graph",
+        "CAUCE_ACCOUNTS": json.dumps([account]),
+        "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET.decode(),
+        "CAUCE_SPAN_FILE": "spans.jsonl",
+        "CAUCE_LOG_LEVEL": "WARNING",
+    }
+
+
+def request_index(entry: dict[str, Any]) -> int:
+    text: str = entry["payload"]["template"]["components"][0]["parameters"][0]["text"]
+    return int(text.removeprefix("req-"))
+
+
+async def test_kill_9_mid_burst_then_restart_delivers_all_with_only_in_flight_duplicates(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    sandbox = sandbox_settings()  # limit 1000/s: the notifier's own 200/s paces the burst
+    async with (
+        serving(create_sandbox(sandbox), sandbox.port) as sandbox_url,
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        port = free_port()
+        env = notifier_env(nats_server.url, database_url, sandbox_url, port)
+        first = NotifierProcess(env, port, tmp_path, "notifier-1")
+        second: NotifierProcess | None = None
+        bus = Bus(ServiceSettings(environment="test", nats_url=nats_server.url, _env_file=None))
+        db = await asyncpg.connect(database_url)
+        try:
+            await first.wait_ready()
+            await bus.start()
+            requests = [request(i) for i in range(REQUESTS)]
+            for event in requests:
+                await bus.publish(event, subject_of(event))
+
+            async def accepted() -> int:
+                metrics = (await http.get(f"{sandbox_url}/sandbox/metrics")).json()
+                count: int = metrics["graph"].get(PHONE_NUMBER_ID, {}).get("accepted", 0)
+                return count
+
+            async with asyncio.timeout(20):
+                while await accepted() < KILL_AFTER_ACCEPTED:
+                    await asyncio.sleep(0.01)
+            first.kill()
+            accepted_at_kill = await accepted()
+            # Claimed with no provider id recorded: the sends the dead process may have
+            # made without committing them. Only these can be sent twice.
+            in_flight = {
+                row["request_event_id"]
+                for row in await db.fetch(
+                    "SELECT request_event_id FROM notifier.messages"
+                    " WHERE claimed_until IS NOT NULL AND provider_message_id IS NULL"
+                )
+            }
+            assert accepted_at_kill < REQUESTS, "the burst ended before the kill"
+
+            second = NotifierProcess(env, port, tmp_path, "notifier-2")
+            await second.wait_ready()
+
+            async def sent_count() -> int:
+                count: int = await db.fetchval(
+                    "SELECT count(*) FROM notifier.messages WHERE provider_message_id IS NOT NULL"
+                )
+                return count
+
+            try:
+                async with asyncio.timeout(RECOVERY_TIMEOUT_S):
+                    while await sent_count() < REQUESTS:
+                        await asyncio.sleep(0.2)
+            except TimeoutError:
+                raise AssertionError(
+                    f"{await sent_count()}/{REQUESTS} sent after the restart;\n{second.log_tail()}"
+                ) from None
+
+            outbox = (
+                await http.get(f"{sandbox_url}/sandbox/outbox", params={"provider": "graph"})
+            ).json()
+            calls = Counter(request_index(e) for e in outbox if e["kind"] == "message")
+            duplicated = {requests[i].event_id for i, n in calls.items() if n > 1}
+            duplicates = sum(n - 1 for n in calls.values())
+            print(
+                f"\nkill -9 after {accepted_at_kill} accepted; {len(in_flight)} in flight;"
+                f" {duplicates} duplicate provider call(s) after the restart"
+            )
+            assert set(calls) == set(range(REQUESTS)), "a request was never delivered"
+            assert duplicated <= in_flight, "a request not in flight at the kill was resent"
+            assert duplicates <= len(in_flight)
+
+            statuses = Counter(
+                row["status"] for row in await db.fetch("SELECT status FROM notifier.messages")
+            )
+            assert statuses == {"sent": REQUESTS}
+            recorded = {
+                row["provider_message_id"]
+                for row in await db.fetch("SELECT provider_message_id FROM notifier.messages")
+            }
+            # each request's recorded provider id is one the fake really issued
+            assert recorded <= {e["message_id"] for e in outbox}
+        finally:
+            await bus.stop()
+            await db.close()
+            first.kill()
+            if second is not None:
+                await second.stop()
