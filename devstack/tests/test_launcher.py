@@ -158,7 +158,7 @@ def test_services_get_their_env_and_a_second_run_reuses_the_data(tmp_path: Path)
             == f"postgresql://postgres@127.0.0.1:{ports['postgres']}/cauce"
         )
         assert env["CAUCE_SPAN_FILE"] == str(config.home / "traces" / "spans.jsonl")
-        assert "CAUCE_MONGODB_URL" not in env and "CAUCE_SANDBOX_URL" not in env
+        assert "CAUCE_MONGODB_URL" not in env and "CAUCE_GRAPH_BASE_URL" not in env
         assert "fake service up" in (config.home / "logs" / "svc.log").read_text()
         write_row(stack.postgres_url)
     finally:

@@ -249,7 +249,6 @@ class Stack:
             "CAUCE_NATS_URL": self.nats_url,
             "CAUCE_POSTGRES_URL": self.postgres_url,
             "CAUCE_MONGODB_URL": self.mongo_url,
-            "CAUCE_SANDBOX_URL": self.sandbox_url,
         }
         if self.sandbox_url is not None:  # the providers' fakes, at their usual paths
             optional["CAUCE_GRAPH_BASE_URL"] = f"{self.sandbox_url}/graph"
