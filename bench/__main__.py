@@ -1,4 +1,5 @@
-"""``python -m bench [--quick]``: start the stack, run the loads, print the figures.
+"""``python -m bench [gateway|notifier] [--quick]``: start the stack, run the loads, print
+the figures (both benchmarks unless one is named; the notifier's is in bench.notifier).
 
 Everything runs on 127.0.0.1 with free ports in a temporary directory: nats-server,
 the gateway (``python -m cauce_gateway``) and the HTTP-ceiling app as process groups,
@@ -15,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import notifier
 from bench.ceilings import BUS_STREAM, BusLoad, ensure_bus_stream, run_bus_load, stream_messages
 from bench.load import PHONE_NUMBER_ID, HttpLoad, build_bodies, run_http_load
 from bench.processes import Server, run_isolated
@@ -31,15 +33,27 @@ SLACK_S = 120.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("which", nargs="?", choices=("all", "gateway", "notifier"), default="all")
+    parser.add_argument(
+        "--replicas", type=int, default=2, help="notifier: replicas sharing the limits (2)"
+    )
+    parser.add_argument(
+        "--messages", type=int, default=5000, help="notifier: messages per backlog run (5000)"
+    )
     parser.add_argument("--concurrency", type=int, default=64, help="in-flight requests (64)")
     parser.add_argument("--duration", type=float, default=10.0, help="closed-loop seconds (10)")
     parser.add_argument("--requests", type=int, default=None, help="closed-loop request cap")
     parser.add_argument("--rate", type=float, default=500.0, help="fixed rate, req/s (500)")
     parser.add_argument("--rate-duration", type=float, default=30.0, help="fixed-rate s (30)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: C=16, 3 s, 200/s 5 s")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: C=16, 3 s, 200/s 5 s; 400 messages"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.concurrency, args.duration, args.rate, args.rate_duration = 16, 3.0, 200.0, 5.0
+        args.messages = 400
+    if args.messages < 1:
+        parser.error("--messages must be positive")
     if args.concurrency < 1 or args.duration <= 0 or args.rate <= 0 or args.rate_duration <= 0:
         parser.error("concurrency, durations and rate must be positive")
     if args.requests is None:
@@ -148,9 +162,14 @@ def _say(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="cauce-bench-") as tmp:
-        report = run(args, Path(tmp))
-    print(render(report))
+    if args.which in ("all", "gateway"):
+        with tempfile.TemporaryDirectory(prefix="cauce-bench-") as tmp:
+            report = run(args, Path(tmp))
+        print(render(report), flush=True)
+    if args.which in ("all", "notifier"):
+        with tempfile.TemporaryDirectory(prefix="cauce-bench-notifier-") as tmp:
+            notifier_report = notifier.run(args.messages, Path(tmp), replicas=args.replicas)
+        print(notifier.render(notifier_report))
     return 0
 
 

@@ -40,7 +40,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     # asyncpg returns the pool unopened; it is opened (and migrated) before the bus starts.
     pool = asyncpg.create_pool(
-        settings.postgres_url.get_secret_value(), min_size=1, max_size=10, timeout=5
+        settings.postgres_url.get_secret_value(),
+        min_size=1,
+        max_size=settings.postgres_pool_size,
+        timeout=5,
     )
     cipher = CredentialsCipher.from_settings(
         settings.credentials_key_ring(), settings.credentials_active_key_id

@@ -17,7 +17,8 @@ The order of steps is what makes "never twice" hold:
 The only window for a duplicate is a crash after the provider accepted a message and
 before step 6's record committed (a few milliseconds): the redelivered request then
 finds no provider id and is sent again. Meta's API has no idempotency key to close it.
-``tests/test_delivery_crash.py`` measures it by killing the notifier during a burst.
+``tests/delivery/test_crash_recovery.py`` measures it by killing the notifier during a
+burst of 500.
 """
 
 from __future__ import annotations
@@ -102,13 +103,13 @@ class Deliverer:
         self.credentials_retry_s = credentials_retry_s
 
     async def deliver(self, event: OutboundMessageRequested, delivery: Delivery) -> None:
-        await self.messages.record_requested(event)
-        sent_as = await self.messages.provider_message_id(event.event_id)
-        if sent_as is not None:
-            await self._publish_sent(event, sent_as)  # a redelivery: announce, don't resend
+        record, _ = await self.messages.record_requested(event)
+        if record.provider_message_id is not None:
+            # a redelivery of a sent message: announce it again, never resend
+            await self._publish_sent(event, record.provider_message_id)
             return
-        if await self.messages.failure_recorded(event.event_id):
-            return  # already failed for good; its failed event was published then
+        if record.status == "failed":
+            return  # failed for good; its failed event was published then
         account = await self.accounts.find(
             ChannelKind(event.channel.value), event.channel_account_id
         )
@@ -135,21 +136,24 @@ class Deliverer:
             )
             return
         await self._wait_for_recipient(event)
-        held_by_other = await self.messages.claim(event.event_id, CLAIM_S)
-        if held_by_other is not None:
-            raise TransientError("another worker is sending it", retry_after=held_by_other)
+        claim = await self.messages.claim(event.event_id, CLAIM_S)
+        if claim.settled:
+            return  # another worker sent or failed it meanwhile, and announced it
+        if not claim.claimed:
+            raise TransientError("another worker is sending it", retry_after=claim.retry_in_s)
         try:
-            if await self.messages.provider_message_id(event.event_id) is not None:
-                return  # the other worker finished before our claim: it published "sent"
             await self._wait_for_slot(account)
             result = await self._call_provider(account, event, delivery)
-            if result is None:
-                return
-            await self.messages.record_sent(
-                event.event_id, result.provider_message_id, datetime.now(UTC), result.degradation
-            )
-        finally:
+        except BaseException:
             await self.messages.release(event.event_id)
+            raise
+        if result is None:
+            await self.messages.release(event.event_id)
+            return
+        # records the provider id and releases the claim in one statement
+        await self.messages.record_sent(
+            event.event_id, result.provider_message_id, datetime.now(UTC), result.degradation
+        )
         await self._publish_sent(event, result.provider_message_id)
 
     async def _wait_for_recipient(self, event: OutboundMessageRequested) -> None:

@@ -40,6 +40,8 @@ class NotifierSettings(ServiceSettings):
     port: int = 8084
 
     postgres_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:55432/cauce")
+    #: Connections per replica; each message in flight holds one for a few milliseconds.
+    postgres_pool_size: int = Field(default=20, ge=2, le=500)
     admin_token: SecretStr = SecretStr("dev-admin-token")
     credentials_keys: SecretStr = SecretStr(DEV_CREDENTIALS_KEYS)
     credentials_active_key_id: str = "dev"

@@ -17,6 +17,7 @@ import binascii
 import builtins
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -124,6 +125,16 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """What :meth:`MessageStore.claim` found: the message is ours to send, already
+    settled (sent or failed), or held by another worker for ``retry_in_s`` more."""
+
+    claimed: bool
+    settled: bool = False
+    retry_in_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class MessagePage:
     items: list[MessageRecord]
     #: Opaque; pass back as ``cursor`` for the next (older) page. None on the last page.
@@ -133,7 +144,7 @@ class MessagePage:
 _RECORD_FIELDS = [field.name for field in fields(MessageRecord)]
 
 
-def _record(row: asyncpg.Record) -> MessageRecord:
+def _record(row: Mapping[str, Any]) -> MessageRecord:
     values = {name: row[name] for name in _RECORD_FIELDS}
     values["content"] = json.loads(values["content"])
     return MessageRecord(**values)
@@ -176,36 +187,47 @@ class MessageStore:
 
         On a redelivery the returned row tells what already happened (a set
         ``provider_message_id`` means the provider accepted it: do not send again).
+        One statement (insert, history, or the existing row): this is on every send.
         """
         content = event.content.model_dump(mode="json")
-        async with self._pool.acquire() as connection, connection.transaction():
-            row = await connection.fetchrow(
-                "INSERT INTO notifier.messages (request_event_id, tenant_id, channel,"
-                " channel_account_id, contact_key, recipient, content_type, content,"
-                " reply_to_message_id, degradation, campaign_id, correlation_id, requested_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)"
-                " ON CONFLICT (request_event_id) DO NOTHING RETURNING *",
-                event.event_id,
-                event.tenant_id,
-                event.channel.value,
-                event.channel_account_id,
-                event.contact_key,
-                event.recipient,
-                content["type"],
-                json.dumps(content),
-                event.reply_to_message_id,
-                degradation,
-                event.campaign_id,
-                event.correlation_id,
-                event.occurred_at,
+        row = await self._pool.fetchrow(
+            """
+            WITH inserted AS (
+                INSERT INTO notifier.messages (request_event_id, tenant_id, channel,
+                    channel_account_id, contact_key, recipient, content_type, content,
+                    reply_to_message_id, degradation, campaign_id, correlation_id, requested_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)
+                ON CONFLICT (request_event_id) DO NOTHING
+                RETURNING *
+            ), history AS (
+                INSERT INTO notifier.message_status_history
+                    (request_event_id, status, occurred_at, source)
+                SELECT request_event_id, 'requested', requested_at, 'notifier' FROM inserted
+                ON CONFLICT (request_event_id, status) DO NOTHING
             )
-            if row is not None:
-                await self._history(connection, event.event_id, "requested", event.occurred_at)
-                return _record(row), True
-            existing = await connection.fetchrow(
-                "SELECT * FROM notifier.messages WHERE request_event_id = $1", event.event_id
-            )
-        return _record(existing), False
+            SELECT true AS created, * FROM inserted
+            UNION ALL
+            SELECT false AS created, * FROM notifier.messages
+            WHERE request_event_id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)
+            """,
+            event.event_id,
+            event.tenant_id,
+            event.channel.value,
+            event.channel_account_id,
+            event.contact_key,
+            event.recipient,
+            content["type"],
+            json.dumps(content),
+            event.reply_to_message_id,
+            degradation,
+            event.campaign_id,
+            event.correlation_id,
+            event.occurred_at,
+        )
+        assert row is not None
+        fields = dict(row)
+        created = bool(fields.pop("created"))
+        return _record(fields), created
 
     async def record_sent(
         self,
@@ -214,29 +236,41 @@ class MessageStore:
         sent_at: datetime,
         degradation: str | None = None,
     ) -> MessageRecord | None:
-        """The provider accepted the message: store its id (first writer wins).
+        """The provider accepted the message: store its id (first writer wins) and
+        release the send claim, in one statement.
 
         Repeating it is harmless: a message that already has a provider id keeps it.
         A message a provider status webhook already moved past ``sent`` keeps its status.
         Returns the row as stored, or None when the request is unknown.
         """
-        async with self._pool.acquire() as connection, connection.transaction():
-            row = await connection.fetchrow(
-                "UPDATE notifier.messages SET provider_message_id = $2,"
-                " status = CASE WHEN status IN ('requested', 'failed') THEN 'sent' ELSE status END,"
-                " sent_at = coalesce(sent_at, $3), degradation = coalesce($4, degradation),"
-                " error_code = NULL, error_title = NULL, error_detail = NULL, retryable = NULL,"
-                " failed_at = NULL, updated_at = now()"
-                " WHERE request_event_id = $1 AND provider_message_id IS NULL RETURNING *",
-                request_event_id,
-                provider_message_id,
-                sent_at,
-                degradation,
+        row = await self._pool.fetchrow(
+            """
+            WITH updated AS (
+                UPDATE notifier.messages SET provider_message_id = $2,
+                    status = CASE WHEN status IN ('requested', 'failed') THEN 'sent'
+                             ELSE status END,
+                    sent_at = coalesce(sent_at, $3), degradation = coalesce($4, degradation),
+                    error_code = NULL, error_title = NULL, error_detail = NULL,
+                    retryable = NULL, failed_at = NULL, claimed_until = NULL, updated_at = now()
+                WHERE request_event_id = $1 AND provider_message_id IS NULL
+                RETURNING *
+            ), history AS (
+                INSERT INTO notifier.message_status_history
+                    (request_event_id, status, occurred_at, source)
+                SELECT request_event_id, 'sent', $3, 'notifier' FROM updated
+                ON CONFLICT (request_event_id, status) DO NOTHING
             )
-            if row is not None:
-                await self._history(connection, request_event_id, "sent", sent_at)
-                return _record(row)
-        return await self.get(request_event_id)
+            SELECT * FROM updated
+            UNION ALL
+            SELECT * FROM notifier.messages
+            WHERE request_event_id = $1 AND NOT EXISTS (SELECT 1 FROM updated)
+            """,
+            request_event_id,
+            provider_message_id,
+            sent_at,
+            degradation,
+        )
+        return None if row is None else _record(row)
 
     async def record_failed(
         self,
@@ -271,19 +305,20 @@ class MessageStore:
                 return _record(row)
         return await self.get(request_event_id)
 
-    async def claim(self, request_event_id: uuid.UUID, for_s: float) -> float | None:
-        """Hold the message for one send attempt: ``None`` when this worker got it, else
-        the seconds until the other holder's claim expires.
+    async def claim(self, request_event_id: uuid.UUID, for_s: float) -> Claim:
+        """Hold the message for one send attempt.
 
         A delivery redelivered while the first is still sending (a late heartbeat, a
-        second replica) must not call the provider too; the claim expires on its own if
-        its holder dies.
+        second replica) must not call the provider too, nor may one that arrives just
+        after the first finished; a claim is only granted to a message with no provider
+        id that has not failed, and lapses on its own if its holder dies.
         """
         got = await self._pool.fetchval(
             """
             UPDATE notifier.messages
             SET claimed_until = clock_timestamp() + make_interval(secs => $2)
             WHERE request_event_id = $1
+              AND provider_message_id IS NULL AND status <> 'failed'
               AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
             RETURNING true
             """,
@@ -291,13 +326,16 @@ class MessageStore:
             for_s,
         )
         if got:
-            return None
-        remaining = await self._pool.fetchval(
-            "SELECT EXTRACT(EPOCH FROM (claimed_until - clock_timestamp()))::float8"
+            return Claim(claimed=True)
+        row = await self._pool.fetchrow(
+            "SELECT provider_message_id, status,"
+            " EXTRACT(EPOCH FROM (claimed_until - clock_timestamp()))::float8 AS remaining"
             " FROM notifier.messages WHERE request_event_id = $1",
             request_event_id,
         )
-        return max(0.05, float(remaining or 0.0))
+        if row is None or row["provider_message_id"] is not None or row["status"] == "failed":
+            return Claim(claimed=False, settled=True)
+        return Claim(claimed=False, retry_in_s=max(0.05, float(row["remaining"] or 0.0)))
 
     async def release(self, request_event_id: uuid.UUID) -> None:
         await self._pool.execute(
