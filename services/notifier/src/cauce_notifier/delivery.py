@@ -28,6 +28,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cauce_contracts.outbound import (
     OutboundMessageFailed,
@@ -233,13 +234,7 @@ class Deliverer:
             at=now,
         )
         failed = OutboundMessageFailed(
-            tenant_id=event.tenant_id,
-            correlation_id=event.correlation_id,
-            causation_id=str(event.event_id),
-            channel=event.channel,
-            contact_key=event.contact_key,
-            channel_account_id=event.channel_account_id,
-            request_id=event.event_id,
+            **_outcome_of(event),
             campaign_id=event.campaign_id,
             provider_code=failure.code,
             title=failure.title[:256],
@@ -253,13 +248,7 @@ class Deliverer:
         self, event: OutboundMessageRequested, provider_message_id: str
     ) -> None:
         sent = OutboundMessageSent(
-            tenant_id=event.tenant_id,
-            correlation_id=event.correlation_id,
-            causation_id=str(event.event_id),
-            channel=event.channel,
-            contact_key=event.contact_key,
-            channel_account_id=event.channel_account_id,
-            request_id=event.event_id,
+            **_outcome_of(event),
             campaign_id=event.campaign_id,
             provider_message_id=provider_message_id,
         )
@@ -275,22 +264,29 @@ class Deliverer:
         provider_message_id: str | None = None,
     ) -> None:
         changed = OutboundStatusChanged(
-            tenant_id=event.tenant_id,
-            correlation_id=event.correlation_id,
-            causation_id=str(event.event_id),
-            channel=event.channel,
-            contact_key=event.contact_key,
-            channel_account_id=event.channel_account_id,
+            **_outcome_of(event),
             provider_message_id=provider_message_id or f"request:{event.event_id}",
             status=status,
             status_at=at,
-            request_id=event.event_id,
             error_code=failure.code if failure else None,
             error_title=failure.title[:256] if failure else None,
         )
         await self.bus.publish(
             changed, subject_of(changed), msg_id=f"status:{event.event_id}:{status}"
         )
+
+
+def _outcome_of(event: OutboundMessageRequested) -> dict[str, Any]:
+    """The envelope and routing fields every outcome event of ``event`` carries."""
+    return {
+        "tenant_id": event.tenant_id,
+        "correlation_id": event.correlation_id,
+        "causation_id": str(event.event_id),
+        "channel": event.channel,
+        "contact_key": event.contact_key,
+        "channel_account_id": event.channel_account_id,
+        "request_id": event.event_id,
+    }
 
 
 def backoff_delay(attempts: int, retry_after: float | None = None) -> float:
