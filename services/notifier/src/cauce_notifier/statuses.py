@@ -5,7 +5,8 @@ provider message id. Statuses arrive out of order and more than once (a ``read``
 its ``delivered``, Meta retrying a webhook): the store never moves a message backwards,
 and only a change that was applied is published as ``outbound.message.status_changed``.
 A status for a message this notifier never sent (another system shares the number) is
-acknowledged and ignored.
+acknowledged and ignored, after a few retries (a status can overtake the record of the
+send it reports on).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from cauce_notifier.metrics import STATUS_CHANGES
 from cauce_notifier.store.messages import MessageStore
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery
+from cauce_runtime.errors import TransientError
 
 logger = logging.getLogger(__name__)
 
+#: Deliveries of a status for an unknown provider id before it is taken as not ours.
+UNKNOWN_MESSAGE_RETRIES = 4
 #: Inbound statuses that belong on the outbound timeline.
 TRACKED = frozenset({"sent", "delivered", "read", "failed"})
 
@@ -41,7 +45,13 @@ class StatusTracker:
             event.provider_message_id, status, event.timestamp, error
         )
         if change is None:
-            return  # unknown message, duplicate, or a step backwards
+            if delivery.num_delivered < UNKNOWN_MESSAGE_RETRIES and (
+                await self.messages.get_by_provider_id(event.provider_message_id) is None
+            ):
+                # A provider can report "sent" before we recorded its id for the message:
+                # wait for the record a few times before deciding it is not ours.
+                raise TransientError("status for a message not recorded yet", retry_after=1.0)
+            return  # not ours, a duplicate, or a step backwards
         STATUS_CHANGES.add(1, {"status": status})
         message = change.message
         changed = OutboundStatusChanged(
