@@ -14,6 +14,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         title="cauce provider sandbox",
         description="Fakes of external providers (WhatsApp Graph API, ...) for local runs "
         "and tests. Dev only: every default credential here is public.",
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version="0.1.0",
     )
     app.state.settings = settings or SandboxSettings()
@@ -23,6 +24,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     chattigo_api.install(app)
     ycloud_api.install(app)
     app.include_router(outbox.router)
+    app.add_middleware(outbox.RefusalRecorder)
     app.include_router(faults.router)
     app.include_router(customer.router)
 

@@ -1,17 +1,23 @@
-"""What the sandbox's fake providers accepted: ``GET/DELETE /sandbox/outbox``.
+"""Every request the sandbox's fake providers received: ``GET/DELETE /sandbox/outbox``.
 
-Tests and ``make demo`` read it to see exactly what a service sent, in order.
-It lives in memory: restarting the sandbox empties it.
+Tests and ``make demo`` read it to see exactly what a service sent, in order. Accepted
+requests are recorded by each fake; refused ones (any 4xx/5xx answer of a provider
+path, a missing token included) by :class:`RefusalRecorder`, with the status and the
+error the fake answered. ``GET /sandbox/outbox`` lists accepted requests;
+``?include_refused=true`` lists refused ones too. It lives in memory: restarting the
+sandbox empties it.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class OutboxEntry(BaseModel):
@@ -19,7 +25,7 @@ class OutboxEntry(BaseModel):
 
     seq: int
     provider: Literal["graph", "chattigo", "ycloud"] = "graph"
-    kind: Literal["message", "read", "login", "webhook_registration"]
+    kind: Literal["message", "read", "login", "webhook_registration", "refused"]
     api_version: str = ""
     """Graph API version in the path; empty for providers without one."""
     phone_number_id: str
@@ -31,6 +37,10 @@ class OutboxEntry(BaseModel):
     """The wamid we answered with, or the one marked as read."""
     payload: dict[str, Any]
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    status: int = 200
+    """The HTTP status the fake answered."""
+    error: Any = None
+    """For a refused request: the error body the fake answered with."""
 
 
 class Outbox:
@@ -50,12 +60,14 @@ class Outbox:
         phone_number_id: str | None = None,
         to: str | None = None,
         provider: str | None = None,
+        include_refused: bool = False,
     ) -> list[OutboxEntry]:
         digits = "".join(c for c in to if c.isdigit()) if to else None
         return [
             entry
             for entry in self._entries
-            if (phone_number_id is None or entry.phone_number_id == phone_number_id)
+            if (include_refused or entry.kind != "refused")
+            and (phone_number_id is None or entry.phone_number_id == phone_number_id)
             and (provider is None or entry.provider == provider)
             and (digits is None or "".join(c for c in entry.to or "" if c.isdigit()) == digits)
         ]
@@ -80,11 +92,100 @@ async def read_outbox(
     phone_number_id: str | None = None,
     to: str | None = None,
     provider: str | None = None,
+    include_refused: bool = False,
 ) -> list[OutboxEntry]:
-    """Accepted requests, newest last; ``to`` matches on digits (``+57 300`` = ``57300``)."""
-    return get_outbox(request).list(phone_number_id=phone_number_id, to=to, provider=provider)
+    """Accepted requests (and refused ones with ``include_refused``), newest last; ``to``
+    matches on digits (``+57 300`` = ``57300``)."""
+    return get_outbox(request).list(
+        phone_number_id=phone_number_id, to=to, provider=provider, include_refused=include_refused
+    )
 
 
 @router.delete("")
 async def clear_outbox(request: Request) -> dict[str, int]:
     return {"deleted": get_outbox(request).clear()}
+
+
+#: Path prefixes of the fake providers, and the provider each belongs to.
+PROVIDER_PREFIXES = {"/graph/": "graph", "/chattigo/": "chattigo", "/ycloud/": "ycloud"}
+
+
+class RefusalRecorder:
+    """ASGI middleware recording every request a fake provider refused (status >= 400)
+    in the outbox, whatever refused it: a missing token, a validation rule, a fault."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        provider = _provider_of(scope)
+        if provider is None:
+            await self.app(scope, receive, send)
+            return
+        # Read the whole request first (a fake may refuse before reading it), then
+        # hand the app the same bytes.
+        request_body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            request_body.extend(message.get("body", b""))
+            more = message["type"] == "http.request" and message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(request_body), "more_body": False}
+
+        response: dict[str, Any] = {"status": 200, "body": bytearray()}
+
+        async def tee_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                response["body"].extend(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, replay, tee_send)
+        if response["status"] >= 400:
+            outbox: Outbox = scope["app"].state.outbox
+            outbox.record(**_refusal(provider, scope["path"], request_body, response))
+
+
+def _provider_of(scope: Scope) -> str | None:
+    if scope["type"] != "http":
+        return None
+    path: str = scope.get("path", "")
+    return next(
+        (name for prefix, name in PROVIDER_PREFIXES.items() if path.startswith(prefix)), None
+    )
+
+
+def _json_or_text(raw: bytes | bytearray) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def _refusal(
+    provider: str, path: str, body: bytes | bytearray, response: dict[str, Any]
+) -> dict[str, Any]:
+    payload = _json_or_text(body)
+    fields = payload if isinstance(payload, dict) else {}
+    segments = path.strip("/").split("/")
+    account = segments[2] if provider == "graph" and len(segments) > 2 else ""
+    to = fields.get("to") or fields.get("msisdn")
+    return {
+        "provider": provider,
+        "kind": "refused",
+        "phone_number_id": account or str(fields.get("did") or fields.get("from") or ""),
+        "to": str(to) if to is not None else None,
+        "type": str(fields.get("type") or "unknown"),
+        "message_id": "",
+        "payload": payload if isinstance(payload, dict) else {"raw": payload},
+        "status": response["status"],
+        "error": _json_or_text(response["body"]),
+    }
