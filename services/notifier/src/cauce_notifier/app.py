@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 import asyncpg
-import httpx
 from fastapi import FastAPI
 
 from cauce_contracts.inbound import InboundMessageReceived, InboundStatusUpdated
@@ -32,6 +31,7 @@ from cauce_notifier.store.migrations import migrate
 from cauce_runtime.app import create_service_app
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery, consumer
+from cauce_runtime.http_client import traced_http_client
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     accounts = AccountStore(pool, cipher)
     messages = MessageStore(pool)
-    http = httpx.AsyncClient(timeout=settings.provider_timeout_s)
+    http = traced_http_client(timeout=settings.provider_timeout_s)
     providers: dict[ChannelKind, ProviderClient] = {
         ChannelKind.WHATSAPP: WhatsAppCloudClient(
             http, settings.graph_base_url, settings.graph_api_version

@@ -3,10 +3,12 @@ against real NATS, PostgreSQL and the sandbox over HTTP."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
 from pydantic import SecretStr
 
 from cauce_contracts.outbound import (
@@ -19,6 +21,8 @@ from cauce_contracts.outbound import (
 )
 from cauce_devstack.servers import NatsServer
 from cauce_notifier.settings import DeclaredAccount
+from cauce_runtime.settings import ServiceSettings
+from cauce_runtime.telemetry import setup_telemetry
 
 from .conftest import (
     ADMIN_TOKEN,
@@ -298,3 +302,29 @@ async def test_admin_credentials_check_asks_the_provider(
         accepted = await stack.admin("POST", f"/admin/channels/{account['id']}/test")
         assert accepted.json()["ok"] is True
         assert GRAPH_TOKEN not in accepted.text
+
+
+async def test_one_trace_from_the_request_to_the_provider_call(
+    stack: Stack, tmp_path: Path
+) -> None:
+    telemetry = setup_telemetry(
+        ServiceSettings(environment="test", span_file=tmp_path / "trace.jsonl", _env_file=None)  # type: ignore[call-arg]
+    )
+    await stack.customer_wrote()
+    with trace.get_tracer("test").start_as_current_span("conversation decides") as root:
+        request = await stack.request(TextContent(body="con traza"))
+    trace_id = format(root.get_span_context().trace_id, "032x")
+
+    async def sent() -> bool:
+        return any(e.request_id == request.event_id for e in await sent_events(stack))
+
+    await stack.wait_for(sent, what="the traced message")
+    assert telemetry.force_flush()
+    spans = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
+    ours = {s["span_id"]: s for s in spans if s["trace_id"] == trace_id}
+    [client] = [s for s in ours.values() if s["kind"] == "CLIENT"]
+    # the provider call hangs under the notifier's processing of the request
+    parent = ours[client["parent_span_id"]]
+    assert parent["kind"] == "CONSUMER"
+    assert parent["name"] == "process notifier-requests"
+    assert client["attributes"]["url.path"] == f"/graph/v23.0/{PHONE_NUMBER_ID}/messages"
