@@ -4,44 +4,22 @@ sandbox through the gateway into JetStream, and Ctrl-C leaves no process behind.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import nats
-import psutil
 
 from cauce_devstack.launcher import READY_LINE
 from cauce_devstack.stack import DEV_TENANT, SERVICE_MODULES
-from cauce_devstack.testing import free_ports, read_until
+from cauce_devstack.testing import free_ports, launched
 
 
 def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
     ports = free_ports()
-    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
-    launcher = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "cauce_devstack",
-            "run",
-            "--home",
-            str(tmp_path / ".cauce"),
-            *(f"--port={name}={port}" for name, port in ports.items()),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    children: list[psutil.Process] = []
-    try:
-        output = read_until(launcher, "Ctrl-C stops everything", timeout=150)
+    with launched(tmp_path / ".cauce", ports) as stack:
+        output = stack.wait_ready(timeout=150)
         assert READY_LINE in output
-        children = psutil.Process(launcher.pid).children(recursive=True)
-        commands = " ".join(" ".join(c.cmdline()) for c in children)
+        commands = " ".join(" ".join(c.cmdline()) for c in stack.children)
         for module in SERVICE_MODULES.values():
             assert module in commands
 
@@ -51,10 +29,8 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
                 assert client.get(f"{base}/healthz").status_code == 200
                 ready = client.get(f"{base}/readyz")
                 assert ready.status_code == 200, (name, ready.text)
-                assert (
-                    "http_server_request_duration_seconds_bucket"
-                    in client.get(f"{base}/metrics").text
-                )
+                metrics = client.get(f"{base}/metrics").text
+                assert "http_server_request_duration_seconds_bucket" in metrics
                 assert client.get(f"{base}/openapi.json").status_code == 200
 
             sent = client.post(
@@ -68,21 +44,8 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
         assert len(subjects) == 1
         assert subjects[0].startswith(f"inbound.message.received.{DEV_TENANT}.whatsapp.")
 
-        launcher.send_signal(signal.SIGINT)
-        assert launcher.wait(timeout=90) == 0
-        _, alive = psutil.wait_procs(children, timeout=15)
-        assert alive == []
-    finally:
-        if launcher.poll() is None:
-            launcher.send_signal(signal.SIGINT)
-            try:
-                launcher.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                launcher.kill()
-                launcher.wait()
-        for child in children:
-            if child.is_running():
-                child.kill()
+        assert stack.interrupt(timeout=90) == 0
+        assert stack.survivors(timeout=15) == []
 
 
 async def _inbound_subjects(url: str) -> list[str]:

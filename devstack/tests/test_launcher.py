@@ -1,6 +1,4 @@
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +12,7 @@ import pytest
 
 from cauce_devstack.launcher import READY_LINE, Stack, StackStartError
 from cauce_devstack.stack import ServiceSpec, StackConfig, resolve_ports
-from cauce_devstack.testing import free_ports, read_until
+from cauce_devstack.testing import free_ports, launched
 
 # A stand-in service: serves /healthz, /readyz (503 when FAKE_NOT_READY is set) and
 # /env (the CAUCE_* variables it was started with) on CAUCE_PORT.
@@ -84,57 +82,25 @@ def test_taken_port_gives_one_clear_line_and_starts_nothing(tmp_path: Path) -> N
 
 def test_cli_runs_infra_and_sandbox_and_ctrl_c_leaves_no_orphans(tmp_path: Path) -> None:
     ports = free_ports()
-    args = [f"--port={name}={port}" for name, port in ports.items()]
-    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
-    launcher = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "cauce_devstack",
-            "run",
-            "--home",
-            str(tmp_path / ".cauce"),
-            "--only",
-            "nats,postgres,mongo,sandbox",
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    children: list[psutil.Process] = []
-    try:
-        output = read_until(launcher, "Ctrl-C stops everything", timeout=90)
+    home = tmp_path / ".cauce"
+    with launched(home, ports, "--only", "nats,postgres,mongo,sandbox") as stack:
+        output = stack.wait_ready(timeout=90)
         assert READY_LINE in output
         for name in ("nats", "postgres", "mongo", "sandbox"):
             assert f"127.0.0.1:{ports[name]}" in output
-        children = psutil.Process(launcher.pid).children(recursive=True)
-        names = " ".join(" ".join(c.cmdline()) for c in children)
+        names = " ".join(" ".join(c.cmdline()) for c in stack.children)
         assert "nats-server" in names and "postgres" in names and "secantusd" in names
         assert "cauce_devstack.sandbox" in names
 
         outbox = httpx.get(f"http://127.0.0.1:{ports['sandbox']}/sandbox/outbox", timeout=5)
         assert outbox.status_code == 200 and outbox.json() == []
-        state = json.loads((tmp_path / ".cauce" / "stack.json").read_text())
+        state = json.loads((home / "stack.json").read_text())
         assert state["endpoints"]["postgres"].endswith(f":{ports['postgres']}/cauce")
 
-        launcher.send_signal(signal.SIGINT)
-        assert launcher.wait(timeout=60) == 0
-        _, alive = psutil.wait_procs(children, timeout=10)
-        assert alive == []
-        assert not (tmp_path / ".cauce" / "stack.json").exists()
-        assert (tmp_path / ".cauce" / "logs" / "sandbox.log").exists()
-    finally:
-        if launcher.poll() is None:  # let it clean up even when an assertion failed
-            launcher.send_signal(signal.SIGINT)
-            try:
-                launcher.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                launcher.kill()
-                launcher.wait()
-        for child in children:
-            if child.is_running():
-                child.kill()
+        assert stack.interrupt(timeout=60) == 0
+        assert stack.survivors(timeout=10) == []
+        assert not (home / "stack.json").exists()
+        assert (home / "logs" / "sandbox.log").exists()
 
 
 def test_services_get_their_env_and_a_second_run_reuses_the_data(tmp_path: Path) -> None:

@@ -6,10 +6,15 @@ import asyncio
 import contextlib
 import os
 import select
+import signal
 import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import psutil
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -57,3 +62,62 @@ async def serving(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@dataclass
+class LaunchedStack:
+    """``python -m cauce_devstack run`` as a subprocess, for tests."""
+
+    process: subprocess.Popen[bytes]
+    children: list[psutil.Process] = field(default_factory=list)
+
+    def wait_ready(self, timeout: float) -> str:
+        """Wait for the "stops everything" line; remember the children for clean-up."""
+        output = read_until(self.process, "Ctrl-C stops everything", timeout)
+        self.children = psutil.Process(self.process.pid).children(recursive=True)
+        return output
+
+    def interrupt(self, timeout: float = 90) -> int:
+        """Ctrl-C, as a person would; the launcher's exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+    def survivors(self, timeout: float = 15) -> list[psutil.Process]:
+        _, alive = psutil.wait_procs(self.children, timeout=timeout)
+        return list(alive)
+
+
+@contextlib.contextmanager
+def launched(home: Path, ports: Mapping[str, int], *args: str) -> Iterator[LaunchedStack]:
+    """Run the launcher on ``ports`` under ``home``; stop it and every child it started
+    on the way out, even when the test failed half-way."""
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
+        [
+            sys.executable,
+            "-m",
+            "cauce_devstack",
+            "run",
+            "--home",
+            str(home),
+            *(f"--port={name}={port}" for name, port in ports.items()),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    stack = LaunchedStack(process)
+    try:
+        yield stack
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for child in stack.children:
+            if child.is_running():
+                child.kill()
