@@ -262,8 +262,9 @@ def run(
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         sandbox = Server(
             "sandbox",
-            "bench.notifier_sandbox",
+            "cauce_devstack.sandbox",
             {
+                "CAUCE_SANDBOX_ACCESS_LOG": "false",
                 "CAUCE_SANDBOX_PORT": str(sandbox_port),
                 "CAUCE_SANDBOX_GRAPH_TOKENS": json.dumps({r.account_id: GRAPH_TOKEN for r in runs}),
                 "CAUCE_SANDBOX_GRAPH_RATE_LIMITS": json.dumps(

@@ -14,7 +14,8 @@ def main() -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        log_level="info" if settings.access_log else "warning",
+        access_log=settings.access_log,
         timeout_graceful_shutdown=2,  # do not wait for requests held by a "drop" fault
     )
 

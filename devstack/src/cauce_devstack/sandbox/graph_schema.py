@@ -15,7 +15,7 @@ not valid``. Either way ``error_data.details`` names the field.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -26,7 +26,8 @@ from cauce_devstack.sandbox.graph_errors import (
     parameter_value_invalid,
 )
 
-MESSAGE_TYPES = (
+#: The ``type`` of a send request Meta accepts.
+MessageType = Literal[
     "text",
     "interactive",
     "template",
@@ -38,7 +39,8 @@ MESSAGE_TYPES = (
     "location",
     "contacts",
     "reaction",
-)
+]
+MESSAGE_TYPES: tuple[str, ...] = get_args(MessageType)
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-]{5,30}$")
 VALUE_NOT_VALID = "value_not_valid"
 """Error type of our own validators for limits Meta answers with 131009."""
@@ -288,19 +290,7 @@ class OutboundMessage(_Strict):
     messaging_product: Literal["whatsapp"]
     recipient_type: Literal["individual"] = "individual"
     to: str
-    type: Literal[
-        "text",
-        "interactive",
-        "template",
-        "image",
-        "audio",
-        "video",
-        "document",
-        "sticker",
-        "location",
-        "contacts",
-        "reaction",
-    ] = "text"
+    type: MessageType = "text"
     context: Context | None = None
     biz_opaque_callback_data: str | None = Field(default=None, max_length=512)
     text: Text | None = None

@@ -38,6 +38,8 @@ class SandboxSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8090
+    #: One log line per request; benchmarks turn it off (it costs the CPU they measure).
+    access_log: bool = True
     gateway_url: str = "http://127.0.0.1:8080"
     app_secret: SecretStr = SecretStr(DEV_APP_SECRET)
     graph_tokens: dict[str, SecretStr] = Field(
