@@ -147,7 +147,10 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         request_id=REQUEST_ID, placa="HHO137", reason="SCI TOTAL timed out", retryable=True
     ),
     "payments.link.requested": lambda: _conversation(
-        placa="HHO137", declaracion=108818889, vigencia=2025, amount=954688
+        request_key="conv-1-108818889",
+        placa="HHO137",
+        items=[{"declaracion": 108818889, "vigencia": 2025, "amount": 954688}],
+        amount=954688,
     ),
     "payments.link.created": lambda: _conversation(
         request_id=REQUEST_ID,
@@ -366,3 +369,18 @@ def test_schema_shows_event_type_as_const() -> None:
         properties = model.model_json_schema()["properties"]
         assert properties["event_type"]["const"] == event_type
         assert properties["schema_version"]["const"] == model.SCHEMA_VERSION
+
+
+def test_a_link_request_amount_must_be_the_sum_of_its_items() -> None:
+    from cauce_contracts.payments import PaymentLinkRequested
+
+    base = EXAMPLES["payments.link.requested"]()
+    items = [
+        {"declaracion": 1, "vigencia": 2024, "amount": 100},
+        {"declaracion": 2, "vigencia": 2025, "amount": 250},
+    ]
+    assert PaymentLinkRequested.model_validate({**base, "items": items, "amount": 350}).amount == 350
+    with pytest.raises(ValidationError, match="not the sum"):
+        PaymentLinkRequested.model_validate({**base, "items": items, "amount": 300})
+    with pytest.raises(ValidationError, match="paid once"):
+        PaymentLinkRequested.model_validate({**base, "items": [items[0], items[0]], "amount": 200})

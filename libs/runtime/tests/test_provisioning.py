@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from cauce_contracts.streams import STREAMS, ConsumerSpec
+from cauce_contracts import subjects
+from cauce_contracts.streams import STREAMS, ConsumerSpec, stream_named
+from cauce_contracts.subjects import Channel
 from cauce_runtime.bus import Bus
 
 from .conftest import TEST_STREAM
@@ -54,3 +56,30 @@ async def test_changed_specs_are_applied(bus: Bus) -> None:
     assert consumer.config.max_deliver == 7
     assert consumer.config.max_ack_pending == 10
     assert not (await bus.provision([longer], [more])).changed
+
+
+async def test_a_stream_subject_transform_is_provisioned_and_partitions_contacts(bus: Bus) -> None:
+    """INBOUND stores customer messages with the contact's partition appended, so one
+    partition consumer sees every message of a contact and nobody else's partition."""
+    inbound = stream_named("INBOUND")
+    plain = dataclasses.replace(inbound, subject_transform=None)
+    await bus.provision([plain], [])
+    report = await bus.provision([inbound], [])
+    assert report.updated == {"INBOUND": ["subject_transform"]}
+
+    js = bus.connection.jetstream()
+    keys = [f"{i:024x}" for i in range(12)]
+    for key in keys * 2:
+        await js.publish(subjects.inbound_message_received("t1", Channel.WHATSAPP, key), b"{}")
+    partition_of: dict[str, set[int]] = {}
+    sub = await js.pull_subscribe("inbound.message.received.>", durable="rt_part", stream="INBOUND")
+    for message in await sub.fetch(len(keys) * 2, timeout=2):
+        published, _, partition = message.subject.rpartition(".")
+        key = published.rsplit(".", 1)[1]
+        partition_of.setdefault(key, set()).add(int(partition))
+        assert subjects.subject_matches(
+            subjects.message_partition_filter(int(partition)), message.subject
+        )
+    assert set(partition_of) == set(keys)
+    assert all(len(partitions) == 1 for partitions in partition_of.values())
+    assert len({p for ps in partition_of.values() for p in ps}) > 1

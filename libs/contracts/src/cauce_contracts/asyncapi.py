@@ -107,14 +107,36 @@ def _stream_of(event_type: str) -> str:
     raise ValueError(f"no stream captures {event_type}")  # pragma: no cover
 
 
+def _stored_samples(event_type: str) -> list[str]:
+    """A sample subject of ``event_type`` as published and as its stream stores it."""
+    pattern = subjects.subject_pattern(event_type)
+    sample = pattern.format(**dict.fromkeys(subjects.pattern_params(pattern), "x"))
+    samples = [sample]
+    for stream in STREAMS:
+        transform = stream.subject_transform
+        if transform and subjects.subject_matches(transform[0], sample):
+            partitions = range(subjects.MESSAGE_PARTITIONS)
+            samples += [f"{sample}.{partition}" for partition in partitions]
+    return samples
+
+
 def _consumers_of(event_type: str) -> str:
-    sample = subjects.all_of(event_type).replace(">", "x")
+    samples = _stored_samples(event_type)
     names = sorted(
         spec.durable_name
         for spec in CONSUMERS
-        if any(subjects.subject_matches(f, sample) for f in spec.filter_subjects)
+        if any(subjects.subject_matches(f, s) for f in spec.filter_subjects for s in samples)
     )
-    return ", ".join(f"`{name}`" for name in names) or "none declared"
+    if not names:
+        return "none declared"
+    partitioned = [name for name in names if name.startswith("conversation-inbound-p")]
+    others = [f"`{name}`" for name in names if name not in partitioned]
+    if partitioned:
+        others.insert(
+            0, f"`{partitioned[0]}` … `{partitioned[-1]}` (one per partition, stored subject "
+            f"`{{address}}.{{partition}}`)"
+        )
+    return ", ".join(others)
 
 
 def build_document() -> dict[str, Any]:

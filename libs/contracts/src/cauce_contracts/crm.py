@@ -54,7 +54,11 @@ class CampaignAssigned(Event):
 
 
 class LeadStateChanged(Event):
-    """A lead moved to another state (``manychat.state`` in Odoo)."""
+    """A lead moved to another state (``manychat.state`` in Odoo).
+
+    A lead the bot met first (``source="conversation"``) has no ManyChat id: its
+    ``manychat_id`` is then the conversation's ``contact_key`` (never the phone number).
+    """
 
     EVENT_TYPE = subjects.CRM_LEAD_STATE_CHANGED
 

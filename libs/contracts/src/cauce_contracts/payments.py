@@ -16,11 +16,12 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from cauce_contracts import subjects
+from cauce_contracts.crm import Email
 from cauce_contracts.envelope import Contract, Event
 from cauce_contracts.fields import (
     ContactKey,
@@ -96,7 +97,12 @@ class DebtLookedUp(_ConversationEvent):
 
 
 class DebtLookupFailed(_ConversationEvent):
-    """The debt lookup could not be done (provider down after retries, bad reply)."""
+    """The debt lookup could not be done (provider down, bad reply).
+
+    With ``will_retry`` payments is still trying: it says so once, on the first failed
+    attempt, so the customer hears why they wait; a :class:`DebtLookedUp` (or a final
+    failure without ``will_retry``) follows.
+    """
 
     EVENT_TYPE = subjects.PAYMENTS_DEBT_LOOKUP_FAILED
 
@@ -105,18 +111,47 @@ class DebtLookupFailed(_ConversationEvent):
     reason: LongText
     #: True when asking again later may succeed (timeouts, 5xx).
     retryable: bool
+    #: True when payments keeps retrying this request on its own.
+    will_retry: bool = False
 
 
-class PaymentLinkRequested(_ConversationEvent):
-    """A payment link is wanted for a vehicle's debt."""
+class PaymentItem(Contract):
+    """One tax declaration being paid (a vigencia of the vehicle's debt)."""
 
-    EVENT_TYPE = subjects.PAYMENTS_LINK_REQUESTED
-
-    placa: Plate
     declaracion: int = Field(ge=0)
     vigencia: Vigencia
     amount: Pesos = Field(gt=0)
+
+
+class PaymentLinkRequested(_ConversationEvent):
+    """A payment link is wanted for one or more of a vehicle's declarations.
+
+    ``request_key`` is the idempotency key: payments creates at most one SCI
+    transaction per (tenant, request_key) and answers every later request with that
+    key with the same link. Requesters derive it from what is paid (conversation and
+    declarations), so asking twice for the same debt never creates two transactions.
+    """
+
+    EVENT_TYPE = subjects.PAYMENTS_LINK_REQUESTED
+
+    request_key: SubjectToken
+    placa: Plate
+    items: tuple[PaymentItem, ...] = Field(min_length=1, max_length=20)
+    #: The sum of the items' amounts (checked).
+    amount: Pesos = Field(gt=0)
     description: ShortText | None = None
+    #: The payer's e-mail for SCI's receipt; payments uses its configured default if absent.
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _amount_is_the_sum(self) -> Self:
+        total = sum(item.amount for item in self.items)
+        if total != self.amount:
+            raise ValueError(f"amount {self.amount} is not the sum of the items ({total})")
+        declarations = [item.declaracion for item in self.items]
+        if len(set(declarations)) != len(declarations):
+            raise ValueError("each declaracion may be paid once per link")
+        return self
 
 
 class PaymentLinkCreated(_ConversationEvent):
@@ -146,6 +181,9 @@ class PaymentLinkFailed(_ConversationEvent):
     provider_code: ShortText | None = None
     #: True when asking again later may succeed (timeouts, 5xx, expired token).
     retryable: bool
+    #: True when payments keeps retrying this request on its own (see
+    #: :class:`DebtLookupFailed`); a :class:`PaymentLinkCreated` or a final failure follows.
+    will_retry: bool = False
 
 
 class TransactionStatus(StrEnum):

@@ -24,6 +24,8 @@ class StreamSpec:
     duplicate_window: timedelta = timedelta(minutes=2)
     max_bytes: int = -1
     replicas: int = 1
+    #: JetStream subject transform applied as messages are stored: (source, destination).
+    subject_transform: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,11 @@ class ConsumerSpec:
 
 
 INBOUND = StreamSpec(
-    "INBOUND", ("inbound.>",), "Messages, statuses and unrecognized payloads from channels"
+    "INBOUND",
+    ("inbound.>",),
+    "Messages, statuses and unrecognized payloads from channels",
+    # Stored message subjects end in a per-contact partition token (see subjects).
+    subject_transform=subjects.message_partition_transform(),
 )
 CRM = StreamSpec("CRM", ("crm.>",), "Contacts, campaign assignments and lead states")
 PAYMENTS = StreamSpec(
@@ -92,11 +98,24 @@ STREAMS: tuple[StreamSpec, ...] = (INBOUND, CRM, PAYMENTS, OUTBOUND, DLQ, ADVISO
 # Services subscribe with these specs instead of inventing names and filters; a changed
 # spec is applied at the next start by the runtime's provisioning.
 
-CONVERSATION_INBOUND = ConsumerSpec(
-    "conversation-inbound",
-    INBOUND.name,
-    (subjects.all_of(subjects.INBOUND_MESSAGE_RECEIVED),),
-    "conversation: customer messages drive the bot flows",
+def _conversation_inbound(partition: int) -> ConsumerSpec:
+    return ConsumerSpec(
+        f"conversation-inbound-p{partition:02d}",
+        INBOUND.name,
+        (subjects.message_partition_filter(partition),),
+        f"conversation: customer messages of partition {partition} drive the bot flows",
+        # One message in flight per partition, across all replicas: a contact's
+        # messages are handled in arrival order and never concurrently.
+        max_ack_pending=1,
+        ack_wait=timedelta(seconds=15),
+        max_deliver=8,
+    )
+
+
+#: The conversation's customer-message consumers, one per partition
+#: (:data:`~cauce_contracts.subjects.MESSAGE_PARTITIONS`).
+CONVERSATION_INBOUND: tuple[ConsumerSpec, ...] = tuple(
+    _conversation_inbound(partition) for partition in range(subjects.MESSAGE_PARTITIONS)
 )
 CONVERSATION_PAYMENTS = ConsumerSpec(
     "conversation-payments",
@@ -175,7 +194,7 @@ NOTIFIER_STATUSES = ConsumerSpec(
 )
 
 CONSUMERS: tuple[ConsumerSpec, ...] = (
-    CONVERSATION_INBOUND,
+    *CONVERSATION_INBOUND,
     CONVERSATION_PAYMENTS,
     PAYMENTS_REQUESTS,
     CRM_SYNC,

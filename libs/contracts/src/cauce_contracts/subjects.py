@@ -319,3 +319,39 @@ def subject_matches(filter_subject: str, subject: str) -> bool:
         if index >= len(tokens) or (part != "*" and part != tokens[index]):
             return False
     return len(tokens) == len(pattern)
+
+
+# --- per-contact partitions ---------------------------------------------------------
+# One contact's customer messages must be handled in arrival order and never two at a
+# time, by however many replicas run. The INBOUND stream appends a partition token to
+# every ``inbound.message.received`` subject as it stores it (a JetStream subject
+# transform with the server's deterministic ``partition()`` hash of tenant, channel and
+# contact key); each partition has its own durable consumer with one message in flight
+# (``max_ack_pending=1``). So a contact always lands in the same partition, and a
+# partition is a queue JetStream hands to one replica at a time.
+
+#: Partitions of ``inbound.message.received``; changing it moves contacts between
+#: partitions (drain the conversation consumers first).
+MESSAGE_PARTITIONS: Final = 16
+
+
+def message_partition_transform() -> tuple[str, str]:
+    """The INBOUND stream's subject transform: (source, destination with partition)."""
+    pattern = subject_pattern(INBOUND_MESSAGE_RECEIVED)
+    params = pattern_params(pattern)
+    prefix = pattern.split("{", 1)[0].rstrip(".")
+    source = ".".join([prefix, *("*" for _ in params)])
+    wildcards = [f"{{{{wildcard({i})}}}}" for i in range(1, len(params) + 1)]
+    indexes = ",".join(str(i) for i in range(1, len(params) + 1))
+    destination = ".".join(
+        [prefix, *wildcards, f"{{{{partition({MESSAGE_PARTITIONS},{indexes})}}}}"]
+    )
+    return source, destination
+
+
+def message_partition_filter(partition: int) -> str:
+    """The filter of one partition's stored ``inbound.message.received`` subjects."""
+    if not 0 <= partition < MESSAGE_PARTITIONS:
+        raise ValueError(f"partition must be in [0, {MESSAGE_PARTITIONS}), got {partition}")
+    source, _ = message_partition_transform()
+    return f"{source}.{partition}"

@@ -3,7 +3,7 @@
 Declare a handler for a :class:`~cauce_contracts.streams.ConsumerSpec` and an event
 model; the runtime does the rest::
 
-    @consumer(bus, specs.CONVERSATION_INBOUND, InboundMessageReceived)
+    @consumer(bus, specs.NOTIFIER_WINDOWS, InboundMessageReceived)
     async def on_message(event: InboundMessageReceived, delivery: Delivery) -> None: ...
 
 What happens to a message (DESIGN "Events"):

@@ -23,6 +23,7 @@ from nats.js.api import (
     RetentionPolicy,
     StorageType,
     StreamConfig,
+    SubjectTransform,
 )
 from nats.js.errors import APIError, NotFoundError
 from nats.js.manager import JetStreamManager
@@ -61,7 +62,17 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         duplicate_window=spec.duplicate_window.total_seconds(),
         max_bytes=spec.max_bytes,
         num_replicas=spec.replicas,
+        subject_transform=(
+            SubjectTransform(src=spec.subject_transform[0], dest=spec.subject_transform[1])
+            if spec.subject_transform
+            else None
+        ),
     )
+
+
+def _transform(config: StreamConfig) -> tuple[str, str] | None:
+    transform = config.subject_transform
+    return None if transform is None else (transform.src, transform.dest)
 
 
 def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
@@ -106,6 +117,8 @@ def _stream_diff(expected: StreamConfig, actual: StreamConfig) -> list[str]:
     changed = []
     if sorted(expected.subjects or []) != sorted(actual.subjects or []):
         changed.append("subjects")
+    if _transform(expected) != _transform(actual):
+        changed.append("subject_transform")
     for name in ("description", "max_age", "duplicate_window", "max_bytes", "num_replicas"):
         if not _same(getattr(expected, name), getattr(actual, name)):
             changed.append(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cauce_contracts.subjects import Channel
-from cauce_gateway.authenticity import matching_key
+from cauce_gateway.authenticity import matching_key, verify_sci_signature
 from cauce_gateway.parsing import UNASSIGNED_TENANT
 from cauce_gateway.settings import ChattigoAccount, GatewaySettings
 
@@ -27,7 +27,8 @@ class AccountDirectory:
     by_account: dict[tuple[Channel, str], str]
     chattigo_by_token: dict[str, ChattigoAccount]
     manychat_by_key: dict[str, str]
-    sci_by_key: dict[str, str]
+    #: (tenant, webhook secret) per SCI tenant; the secret that verifies names the tenant.
+    sci_secrets: tuple[tuple[str, bytes], ...]
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> AccountDirectory:
@@ -47,7 +48,10 @@ class AccountDirectory:
             manychat_by_key={
                 t.api_key.get_secret_value(): t.tenant_id for t in settings.manychat_tenants
             },
-            sci_by_key={t.api_key.get_secret_value(): t.tenant_id for t in settings.sci_tenants},
+            sci_secrets=tuple(
+                (t.tenant_id, t.webhook_secret.get_secret_value().encode())
+                for t in settings.sci_tenants
+            ),
         )
 
     def tenant_for(self, channel: Channel, account_id: str) -> str | None:
@@ -59,5 +63,8 @@ class AccountDirectory:
     def manychat_tenant(self, api_key: str | None) -> str | None:
         return matching_key(api_key, self.manychat_by_key)
 
-    def sci_tenant(self, api_key: str | None) -> str | None:
-        return matching_key(api_key, self.sci_by_key)
+    def sci_tenant(self, body: bytes, signature: str | None, tolerance_s: float) -> str:
+        """The tenant whose secret signed ``body`` (:class:`NotAuthentic` if none did)."""
+        secrets = [secret for _, secret in self.sci_secrets]
+        index = verify_sci_signature(body, signature, secrets, tolerance_s=tolerance_s)
+        return self.sci_secrets[index][0]

@@ -38,12 +38,21 @@ class ChattigoAccount(ChannelAccount):
 
 
 class KeyedTenant(BaseModel):
-    """A caller that authenticates with a shared API key (ManyChat, SCI TOTAL)."""
+    """A caller that authenticates with a shared API key (ManyChat)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tenant_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     api_key: SecretStr = Field(min_length=16)
+
+
+class SciTenant(BaseModel):
+    """A tenant whose SCI TOTAL payment-status callbacks are signed with ``webhook_secret``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    webhook_secret: SecretStr = Field(min_length=16)
 
 
 class GatewaySettings(ServiceSettings):
@@ -64,7 +73,8 @@ class GatewaySettings(ServiceSettings):
     chattigo_accounts: list[ChattigoAccount] = Field(default_factory=list)
     ycloud_accounts: list[ChannelAccount] = Field(default_factory=list)
     manychat_tenants: list[KeyedTenant] = Field(default_factory=list)
-    sci_tenants: list[KeyedTenant] = Field(default_factory=list)
+    sci_tenants: list[SciTenant] = Field(default_factory=list)
+    sci_signature_tolerance_s: float = 300.0
 
     #: Zone for ManyChat ``datetime_actual`` values sent without an offset.
     manychat_timezone: str = "America/Bogota"

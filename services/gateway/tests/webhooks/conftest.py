@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,14 @@ from cauce_devstack.sandbox import meta_webhooks as meta
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import serving
 from cauce_gateway.app import create_app
-from cauce_gateway.settings import ChannelAccount, ChattigoAccount, GatewaySettings, KeyedTenant
+from cauce_gateway.authenticity.sci_signature import sci_signature
+from cauce_gateway.settings import (
+    ChannelAccount,
+    ChattigoAccount,
+    GatewaySettings,
+    KeyedTenant,
+    SciTenant,
+)
 from cauce_runtime.telemetry import Telemetry, setup_telemetry
 
 TENANT = "acme"
@@ -30,7 +38,7 @@ CHATTIGO_DID = "5492644710400"
 YCLOUD_SECRET = "whsec_test_ycloud"
 YCLOUD_NUMBER = "+573105550100"  # the business number in the YCloud fixtures
 MANYCHAT_KEY = "mc-key-acme-0123456789abcdef"
-SCI_KEY = "sci-key-acme-0123456789abcdef"
+SCI_SECRET = "sci-secret-acme-0123456789abcdef"
 
 
 @dataclass
@@ -60,7 +68,7 @@ def make_settings(nats_url: str, tmp_path: Path, **overrides: object) -> Gateway
         ],
         "ycloud_accounts": [ChannelAccount(account_id=YCLOUD_NUMBER, tenant_id=TENANT)],
         "manychat_tenants": [KeyedTenant(tenant_id=TENANT, api_key=MANYCHAT_KEY)],
-        "sci_tenants": [KeyedTenant(tenant_id=TENANT, api_key=SCI_KEY)],
+        "sci_tenants": [SciTenant(tenant_id=TENANT, webhook_secret=SCI_SECRET)],
         "retry_after_s": 7,
     }
     values.update(overrides)
@@ -110,3 +118,12 @@ def text_webhook(
         phone_number_id, DISPLAY_NUMBER, [meta.contact(CUSTOMER, "Ana")], [message]
     )
     return meta.webhook([value], waba_id="1318067943193449")
+
+
+def signed_sci(body: bytes, secret: str = SCI_SECRET, at: int | None = None) -> dict[str, str]:
+    """Headers of an SCI status callback signed the way cauce's callback contract says."""
+    timestamp = int(time.time()) if at is None else at
+    return {
+        "Content-Type": "application/json",
+        "X-SCI-Signature": sci_signature(body, secret.encode(), timestamp),
+    }

@@ -20,11 +20,11 @@ from cauce_gateway.authenticity.ycloud_signature import ycloud_signature
 from .conftest import (
     CHATTIGO_TOKEN,
     MANYCHAT_KEY,
-    SCI_KEY,
     TENANT,
     YCLOUD_SECRET,
     RunningGateway,
     signed_meta,
+    signed_sci,
     stream_messages,
     text_webhook,
 )
@@ -53,6 +53,10 @@ def _ycloud() -> tuple[bytes, dict[str, str]]:
 
 def _json(body: str, **headers: str) -> Callable[[], tuple[bytes, dict[str, str]]]:
     return lambda: (body.encode(), {"Content-Type": "application/json", **headers})
+
+
+def _signed_sci(body: bytes) -> Callable[[], tuple[bytes, dict[str, str]]]:
+    return lambda: (body, signed_sci(body))
 
 
 CASES = {
@@ -113,7 +117,7 @@ CASES = {
         f"payments.transaction.status_changed.{TENANT}.40037",
         "payments.transaction.status_changed",
         "sci:txn:40037:approved",
-        request=_json('{"transactionId": "40037", "status": "APROBADA"}', **{"X-API-KEY": SCI_KEY}),
+        request=_signed_sci(b'{"transactionId": "40037", "status": "APROBADA"}'),
     ),
 }
 

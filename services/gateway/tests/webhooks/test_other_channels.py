@@ -16,10 +16,10 @@ from cauce_gateway.authenticity.ycloud_signature import ycloud_signature
 from .conftest import (
     CHATTIGO_TOKEN,
     MANYCHAT_KEY,
-    SCI_KEY,
     TENANT,
     YCLOUD_SECRET,
     RunningGateway,
+    signed_sci,
     stream_messages,
     text_webhook,
 )
@@ -205,11 +205,11 @@ async def test_sci_status_is_a_payment_event(gateway: RunningGateway) -> None:
         "paymentReference": "127-196629",
         "amount": 954688,
     }
+    body = json.dumps(note).encode()
     async with gateway.client() as client:
-        first = await client.post("/webhooks/sci", json=note, headers={"X-API-KEY": SCI_KEY})
-        again = await client.post("/webhooks/sci", json=note, headers={"X-API-KEY": SCI_KEY})
-        unauth = await client.post("/webhooks/sci", json=note)
-    assert (first.status_code, again.status_code, unauth.status_code) == (200, 200, 401)
+        first = await client.post("/webhooks/sci", content=body, headers=signed_sci(body))
+        again = await client.post("/webhooks/sci", content=body, headers=signed_sci(body))
+    assert (first.status_code, again.status_code) == (200, 200)
     [stored] = await stream_messages(gateway.nats.url, "PAYMENTS")
     event = parse_event(stored.data)
     assert isinstance(event, PaymentTransactionStatusChanged)
@@ -219,12 +219,35 @@ async def test_sci_status_is_a_payment_event(gateway: RunningGateway) -> None:
 
 
 async def test_sci_unknown_status_is_kept_as_unrecognized(gateway: RunningGateway) -> None:
-    note = {"transactionId": "40038", "status": "EN REVISION MANUAL"}
+    body = json.dumps({"transactionId": "40038", "status": "EN REVISION MANUAL"}).encode()
     async with gateway.client() as client:
-        response = await client.post("/webhooks/sci", json=note, headers={"X-API-KEY": SCI_KEY})
+        response = await client.post("/webhooks/sci", content=body, headers=signed_sci(body))
     assert response.status_code == 200
     [stored] = await stream_messages(gateway.nats.url)
     assert stored.subject == "inbound.unrecognized.sci"
     event = parse_event(stored.data)
     assert isinstance(event, InboundPayloadUnrecognized)
     assert "EN REVISION MANUAL" in event.reason
+
+
+async def test_sci_callback_without_a_valid_signature_publishes_nothing(
+    gateway: RunningGateway,
+) -> None:
+    body = b'{"transactionId": "40039", "status": "APROBADA"}'
+    stale = int(time.time()) - 3600
+    attempts = {
+        "unsigned": {"Content-Type": "application/json"},
+        "wrong secret": signed_sci(body, secret="another-tenant-secret-0123456789"),
+        "stale": signed_sci(body, at=stale),
+        "garbled": {"Content-Type": "application/json", "X-SCI-Signature": "v1=abc"},
+    }
+    async with gateway.client() as client:
+        for name, headers in attempts.items():
+            response = await client.post("/webhooks/sci", content=body, headers=headers)
+            assert response.status_code == 401, name
+            assert response.headers["content-type"].startswith("application/problem+json")
+        tampered = await client.post(
+            "/webhooks/sci", content=body.replace(b"40039", b"40040"), headers=signed_sci(body)
+        )
+    assert tampered.status_code == 401
+    assert await stream_messages(gateway.nats.url) == []

@@ -10,7 +10,7 @@ import httpx
 
 from cauce_contracts.inbound import InboundMessageReceived, InboundPayloadUnrecognized
 from cauce_contracts.registry import parse_event
-from cauce_contracts.subjects import Channel, contact_key
+from cauce_contracts.subjects import MESSAGE_PARTITIONS, Channel, contact_key
 from cauce_devstack.sandbox import meta_webhooks as meta
 
 from .conftest import (
@@ -38,7 +38,10 @@ async def test_accepted_message_is_a_durable_event(gateway: RunningGateway) -> N
 
     [stored] = await stream_messages(gateway.nats.url)
     key = contact_key(CUSTOMER, gateway.settings.contact_key_secret.get_secret_value().encode())
-    assert stored.subject == f"inbound.message.received.{TENANT}.whatsapp.{key}"
+    # Stored with the contact's partition appended (the INBOUND stream's subject transform).
+    published, _, partition = stored.subject.rpartition(".")
+    assert published == f"inbound.message.received.{TENANT}.whatsapp.{key}"
+    assert 0 <= int(partition) < MESSAGE_PARTITIONS
     assert stored.headers is not None
     assert stored.headers["Nats-Msg-Id"] == "whatsapp:msg:wamid.ABC123"
     assert TRACEPARENT.match(stored.headers["traceparent"])

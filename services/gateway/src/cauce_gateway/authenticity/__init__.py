@@ -6,7 +6,14 @@ says nothing about how much of a signature or key was right.
 
 from cauce_gateway.authenticity.errors import NotAuthentic
 from cauce_gateway.authenticity.meta_signature import verify_meta_signature
+from cauce_gateway.authenticity.sci_signature import verify_sci_signature
 from cauce_gateway.authenticity.shared_keys import matching_key
 from cauce_gateway.authenticity.ycloud_signature import verify_ycloud_signature
 
-__all__ = ["NotAuthentic", "matching_key", "verify_meta_signature", "verify_ycloud_signature"]
+__all__ = [
+    "NotAuthentic",
+    "matching_key",
+    "verify_meta_signature",
+    "verify_sci_signature",
+    "verify_ycloud_signature",
+]

@@ -1,4 +1,10 @@
-"""SCI TOTAL payment status notifications, authenticated by ``X-API-KEY``.
+"""SCI TOTAL payment status notifications, signed with a per-tenant HMAC secret.
+
+SCI's callback format is not public, so cauce defines it (README, "SCI TOTAL payment
+status"): JSON ``{"transactionId", "status", "paymentReference", "amount",
+"statusDate"}`` with ``X-SCI-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+"{t}.{raw body}">``; the signature is checked on the raw bytes before anything is parsed,
+and the secret that verifies it names the tenant.
 
 SCI's status texts are Spanish or English depending on the gateway behind it; they are
 normalised to :class:`~cauce_contracts.payments.TransactionStatus` and the original text
@@ -20,7 +26,6 @@ from cauce_contracts.envelope import stable_event_id
 from cauce_contracts.payments import PaymentTransactionStatusChanged, TransactionStatus
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
-from cauce_gateway.authenticity import NotAuthentic
 from cauce_gateway.gateway import Gateway, correlation_id, gateway_of
 from cauce_gateway.parsing import ParseResult, Publication, UnrecognizedPart
 from cauce_gateway.webhooks.responses import accepted
@@ -60,27 +65,20 @@ class SciStatusNotification(BaseModel):
     )
 
 
-async def sci_tenant(
-    gateway: Annotated[Gateway, Depends(gateway_of)],
-    x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None,
-) -> str:
-    tenant = gateway.accounts.sci_tenant(x_api_key)
-    if tenant is None:
-        raise NotAuthentic("missing or unknown X-API-KEY")
-    return tenant
-
-
 @router.post(
     "/webhooks/sci",
-    summary="Payment transaction status from SCI TOTAL (X-API-KEY)",
-    responses={401: {"description": "missing or unknown X-API-KEY; nothing published"}},
+    summary="Payment transaction status from SCI TOTAL (X-SCI-Signature)",
+    responses={401: {"description": "missing, stale or wrong X-SCI-Signature; nothing published"}},
 )
 async def receive_sci_status(
     request: Request,
-    tenant: Annotated[str, Depends(sci_tenant)],
     gateway: Annotated[Gateway, Depends(gateway_of)],
+    signature: Annotated[str | None, Header(alias="X-SCI-Signature")] = None,
 ) -> JSONResponse:
     raw = await gateway.read_body(request)
+    tenant = gateway.accounts.sci_tenant(
+        raw, signature, tolerance_s=gateway.settings.sci_signature_tolerance_s
+    )
     publication = _status_publication(raw, tenant, correlation_id(request))
     if publication is None:
         reason = _unreadable_reason(raw)
