@@ -379,7 +379,8 @@ def test_a_link_request_amount_must_be_the_sum_of_its_items() -> None:
         {"declaracion": 1, "vigencia": 2024, "amount": 100},
         {"declaracion": 2, "vigencia": 2025, "amount": 250},
     ]
-    assert PaymentLinkRequested.model_validate({**base, "items": items, "amount": 350}).amount == 350
+    request = PaymentLinkRequested.model_validate({**base, "items": items, "amount": 350})
+    assert request.amount == 350
     with pytest.raises(ValidationError, match="not the sum"):
         PaymentLinkRequested.model_validate({**base, "items": items, "amount": 300})
     with pytest.raises(ValidationError, match="paid once"):
