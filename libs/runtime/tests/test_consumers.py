@@ -309,3 +309,52 @@ async def test_every_retry_after_is_honoured_not_only_the_first(
         while deliveries[-1:] != [4]:
             await asyncio.sleep(0.05)
     assert deliveries == [1, 2, 3, 4]
+
+
+async def test_a_consumer_of_several_event_types_gets_each_as_its_model(
+    settings: ServiceSettings,
+) -> None:
+    from cauce_contracts.crm import LeadStateChanged
+    from cauce_contracts.payments import DebtLookedUp, DebtLookupFailed
+
+    common = {
+        "tenant_id": "acme",
+        "correlation_id": "c-1",
+        "channel": "whatsapp",
+        "contact_key": "0" * 24,
+        "request_id": "6f1d2c8e-3a55-4c1e-9a62-0c4a7f1d2b10",
+        "placa": "HHO137",
+    }
+    seen: asyncio.Queue[object] = asyncio.Queue()
+
+    async def handle(event: DebtLookedUp | DebtLookupFailed, delivery: Delivery) -> None:
+        await seen.put(event)
+
+    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
+    consumer(bus, small_spec("rt_multi"), (DebtLookedUp, DebtLookupFailed), fetch_timeout=0.2)(
+        handle
+    )
+    await bus.start()
+    try:
+        await bus.publish(DebtLookedUp(**common), "rttest.found")
+        await bus.publish(
+            DebtLookupFailed(**common, reason="down", retryable=True), "rttest.failed"
+        )
+        stray = LeadStateChanged(
+            tenant_id="acme",
+            correlation_id="c-2",
+            manychat_id="lead1",
+            new_state="nuevo",
+            changed_at="2025-06-05T12:45:00Z",
+            source="agent",
+        )
+        await bus.publish(stray, "rttest.stray")
+        first, second = await asyncio.wait_for(seen.get(), 5), await asyncio.wait_for(seen.get(), 5)
+        assert (type(first), type(second)) == (DebtLookedUp, DebtLookupFailed)
+        [copy] = await dlq_messages(bus, 1)
+        record = DeadLettered.model_validate_json(copy.data)
+        assert record.original_event_type == "crm.lead.state_changed"
+        assert "not handled by rt_multi" in record.reason
+        assert seen.empty()
+    finally:
+        await bus.stop()

@@ -43,6 +43,7 @@ from pydantic import ValidationError
 
 from cauce_contracts.dlq import DeadLettered
 from cauce_contracts.envelope import SYSTEM_TENANT_ID, Event
+from cauce_contracts.registry import UnknownEventType, parse_event
 from cauce_contracts.streams import ConsumerSpec
 from cauce_runtime import metrics
 from cauce_runtime.bus import HEADER_MSG_ID, Bus
@@ -93,6 +94,9 @@ class Delivery:
 
 
 Handler = Callable[[E, Delivery], Awaitable[None]]
+#: One event model, or several (a consumer of several event types, told apart by
+#: ``event_type``; the handler gets the matching model's instance).
+EventModels = type[E] | tuple[type[Event], ...]
 
 
 class _InvalidPayload(PermanentError):
@@ -171,7 +175,9 @@ class SubjectTurns:
 class _Runner(Generic[E]):
     """Runs one message through the handler and settles it (ack / nak / DLQ + term)."""
 
-    def __init__(self, bus: Bus, spec: ConsumerSpec, model: type[E], handler: Handler[E]) -> None:
+    def __init__(
+        self, bus: Bus, spec: ConsumerSpec, model: EventModels[E], handler: Handler[E]
+    ) -> None:
         self.bus, self.spec, self.model, self.handler = bus, spec, model, handler
         self.labels = {"stream": spec.stream, "consumer": spec.durable_name}
         self.tracer = get_tracer()
@@ -249,17 +255,24 @@ class _Runner(Generic[E]):
             metrics.CONSUMER_PROCESSED.add(1, self.labels)
 
     def _validate(self, data: bytes) -> Any:
+        models = self.model if isinstance(self.model, tuple) else (self.model,)
         try:
-            return self.model.model_validate_json(data)
+            if len(models) == 1:
+                return models[0].model_validate_json(data)
+            event = parse_event(data)
         except ValidationError as exc:
-            reason = (
-                f"invalid {self.model.__name__} payload: {exc.error_count()} error(s): "
-                + "; ".join(
-                    f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                    for err in exc.errors()[:5]
-                )
+            names = "/".join(model.__name__ for model in models)
+            reason = f"invalid {names} payload: {exc.error_count()} error(s): " + "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+                for err in exc.errors()[:5]
             )
             raise _InvalidPayload(reason, exc) from exc
+        except UnknownEventType as exc:
+            raise _InvalidPayload(str(exc), exc) from exc
+        if not isinstance(event, models):
+            unexpected = TypeError(f"{event.event_type} is not handled by {self.spec.durable_name}")
+            raise _InvalidPayload(str(unexpected), unexpected)
+        return event
 
     async def _retry_or_give_up(
         self, delivery: Delivery, exc: Exception, retry_after: float | None
@@ -347,12 +360,15 @@ def _dead_letter_record(delivery: Delivery, reason: str, error_type: str) -> Dea
 def consumer(
     bus: Bus,
     spec: ConsumerSpec,
-    model: type[E],
+    model: EventModels[E],
     *,
     batch_size: int = 1,
     fetch_timeout: float = 1.0,
 ) -> Callable[[Handler[E]], Handler[E]]:
     """Register ``handler`` as the durable pull consumer ``spec`` for events of ``model``.
+
+    ``model`` may be a tuple of event classes for a consumer of several event types; a
+    message of a type outside the tuple is dead-lettered like any invalid payload.
 
     Declare consumers before ``bus.start()``: the spec is provisioned there and the
     pull loop binds to that durable. ``batch_size`` is how many messages are handled at
