@@ -91,6 +91,7 @@ def create_service_app(
     on_prepare: Sequence[LifespanHook] = (),
     on_startup: Sequence[LifespanHook] = (),
     on_shutdown: Sequence[LifespanHook] = (),
+    on_closed: Sequence[LifespanHook] = (),
     title: str | None = None,
     version: str = "0.1.0",
     description: str = "",
@@ -101,7 +102,8 @@ def create_service_app(
     ``on_prepare`` hooks run before the bus starts (open stores, run migrations: the
     consumers may get messages as soon as the bus is up; a failing hook stops the start),
     ``on_startup`` hooks after the bus start was attempted, ``on_shutdown`` hooks before
-    the bus stops (so they may still publish). ``app.state.bus`` and
+    the bus stops (so they may still publish), ``on_closed`` hooks after it stopped and
+    its consumers finished (close the stores they use there). ``app.state.bus`` and
     ``app.state.settings`` are set for dependencies.
     """
     checks = dict(readiness or {})
@@ -134,6 +136,11 @@ def create_service_app(
                     logger.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
             if bus is not None:
                 await bus.stop()
+            for hook in on_closed:
+                try:
+                    await hook(app)
+                except Exception:
+                    logger.exception("closing hook %s failed", getattr(hook, "__name__", hook))
 
     app = FastAPI(
         title=title or settings.service_name,

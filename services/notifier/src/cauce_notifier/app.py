@@ -117,7 +117,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             messages_router(messages, settings.admin_token),
         ),
         on_prepare=[open_store],
-        on_shutdown=[close_store],
+        on_closed=[close_store],
         title="cauce notifier",
         description=(
             "Outbound delivery through WhatsApp Cloud API, Chattigo and YCloud: one provider "

@@ -1,0 +1,46 @@
+"""Phone numbers as an inbox may show them: enough to recognise, not to dial.
+
+Agents need to tell two customers apart, not to copy their numbers out of the tool
+(replies go through the platform, which knows the address).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_NON_DIGITS = re.compile(r"\D")
+#: Colombian mobile numbers: country code 57 and ten digits (``3XX XXX XXXX``).
+_COLOMBIAN = re.compile(r"^57\d{10}$")
+#: Payload keys whose string values are phone addresses (contracts and provider JSON).
+PHONE_KEYS = frozenset(
+    {"address", "contact_address", "recipient", "phone", "sender", "wa_id", "from", "to"}
+)
+
+
+def mask_phone(address: str) -> str:
+    """``573001234567`` -> ``+57 *** *** 4567``: only the last four digits stay.
+
+    Colombian numbers keep their country code (every customer has it, it tells nothing);
+    other numbers show only their last four digits.
+    """
+    digits = _NON_DIGITS.sub("", address)
+    if _COLOMBIAN.match(digits):
+        return f"+57 *** *** {digits[-4:]}"
+    if len(digits) <= 4:
+        return "***"
+    return f"*** {digits[-4:]}"
+
+
+def redact_phones(value: Any) -> Any:
+    """A copy of a JSON ``value`` with phone-valued fields masked, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: mask_phone(item)
+            if key in PHONE_KEYS and isinstance(item, str)
+            else redact_phones(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_phones(item) for item in value]
+    return value
