@@ -6,6 +6,7 @@ refuses to start with them.
 
 from pydantic import Field, SecretStr
 
+from cauce_conversation.flows import VehicleTaxCopy
 from cauce_runtime.settings import ServiceSettings
 
 
@@ -19,3 +20,6 @@ class ConversationSettings(ServiceSettings):
     #: A conversation whose customer has been silent this long starts over (greets
     #: again) at their next message; a human-held conversation never expires.
     idle_expiry_minutes: float = Field(default=120.0, gt=0)
+    #: The vehicle-tax assistant's texts (es-CO defaults); override any of them as JSON,
+    #: e.g. ``CAUCE_BOT_COPY='{"greeting": "..."}'`` (see ``VehicleTaxCopy``).
+    bot_copy: VehicleTaxCopy = Field(default_factory=VehicleTaxCopy)

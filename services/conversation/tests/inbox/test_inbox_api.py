@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 from cauce_contracts.outbound import OutboundMessageRequested
 from cauce_contracts.registry import subject_of
 from cauce_contracts.streams import OUTBOUND
-from cauce_conversation.flows.vocabulary import FlowState
+from cauce_conversation.flows import VehicleTaxFlow
 from cauce_conversation.inbox import inbox_router
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
 from cauce_conversation.settings import ConversationSettings
@@ -31,14 +31,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 PHONE = "573001234567"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MakeConversation = Callable[..., Conversation]
-
-
-@dataclass(frozen=True)
-class FakeFlow:
-    """The two things the inbox needs from a flow: its name and where it starts."""
-
-    name: str = "vehicle_tax"
-    initial: FlowState = field(default_factory=lambda: FlowState("start"))
 
 
 @dataclass
@@ -63,7 +55,7 @@ async def inbox(
 
     async def prepare(app: FastAPI) -> None:
         app.state.conversations = conversation_store
-        app.state.flow = FakeFlow()
+        app.state.flow = VehicleTaxFlow()
 
     app = create_service_app(settings, bus=bus, routers=[inbox_router()], on_prepare=[prepare])
     async with app.router.lifespan_context(app):

@@ -182,11 +182,15 @@ class Transition:
 
 
 class Flow(Protocol):
-    """A bot flow. ``initial`` is where a new (or expired) conversation starts."""
+    """A bot flow. ``initial`` is where a new conversation starts; ``restart`` is where
+    an expired or released one starts again (it may keep what must outlive a restart,
+    such as payments still awaiting confirmation)."""
 
     name: str
 
     @property
     def initial(self) -> FlowState: ...
+
+    def restart(self, state: FlowState) -> FlowState: ...
 
     def step(self, state: FlowState, event: FlowInput) -> Transition: ...

@@ -24,7 +24,7 @@ from pydantic import AwareDatetime, SecretStr, StringConstraints
 from cauce_contracts.envelope import TOKEN_PATTERN, stable_event_id, utc_now
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.registry import subject_of
-from cauce_conversation.flows.vocabulary import FlowState
+from cauce_conversation.flows.vocabulary import Flow, FlowState
 from cauce_conversation.inbox.views import (
     AssignBody,
     ConversationDetail,
@@ -76,9 +76,9 @@ def _bus(request: Request) -> Bus:
     return cast(Bus, request.app.state.bus)
 
 
-def _initial_state(request: Request) -> tuple[str, FlowState]:
-    flow: Any = request.app.state.flow
-    return str(flow.name), cast(FlowState, flow.initial)
+def _flow(request: Request) -> Flow:
+    flow: Flow = request.app.state.flow
+    return flow
 
 
 Store = Annotated[ConversationStore, Depends(_store)]
@@ -199,17 +199,16 @@ def inbox_router() -> APIRouter:
     async def release(
         store: Store,
         conversation_id: str,
-        initial: Annotated[tuple[str, FlowState], Depends(_initial_state)],
+        flow: Annotated[Flow, Depends(_flow)],
     ) -> ConversationDetail:
-        flow_name, state = initial
-
         def change(conversation: Conversation) -> Conversation:
+            state = flow.restart(FlowState(conversation.step, conversation.slots))
             return conversation.model_copy(
                 update={
                     "handed_over": False,
                     "assignee": None,
                     "status": ConversationStatus.OPEN,
-                    "flow": flow_name,
+                    "flow": flow.name,
                     "step": state.step,
                     "slots": dict(state.slots),
                 }

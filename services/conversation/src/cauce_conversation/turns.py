@@ -1,0 +1,253 @@
+"""One turn of a conversation: an event in, the flow stepped, its effects out, once.
+
+A turn reads the conversation, steps the flow, and writes the new state together with
+the events it causes (the outbox) in one compare-and-set on the conversation's
+``version``; then it publishes those events and clears them. So:
+
+- two writers (replicas, the payments answers, the inbox API) never overwrite each
+  other: the loser re-reads and decides again on fresh state;
+- a redelivered or duplicate event changes nothing: the ids of applied events are kept
+  (bounded) in the conversation, and an applied event only re-publishes what may not
+  have been published yet;
+- a crash after the write and before the publish loses nothing: the outbox is
+  published by the next turn (or the redelivery), with the same event ids.
+
+Arrival order of one contact's messages is the consumers' job (per-contact partitions,
+one message in flight each: see ``cauce_contracts.subjects``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cauce_contracts.envelope import Event, utc_now
+from cauce_contracts.inbound import InboundMessageReceived
+from cauce_contracts.outbound import MarkReadContent, OutboundMessageRequested
+from cauce_conversation.commands import Effects, carry_out
+from cauce_conversation.customer_input import flow_input_of, inbox_text
+from cauce_conversation.flows.vocabulary import Flow, FlowInput, FlowState
+from cauce_conversation.model import (
+    Conversation,
+    ConversationStatus,
+    MessageRecord,
+    conversation_id,
+)
+from cauce_conversation.outbox import Pending
+from cauce_conversation.store import ConversationStore
+from cauce_runtime.bus import Bus
+from cauce_runtime.errors import TransientError
+
+logger = logging.getLogger(__name__)
+
+#: How many applied event ids a conversation remembers (duplicates arrive within hours,
+#: each turn applies one event, so this covers far more than any redelivery window).
+APPLIED_EVENTS_KEPT = 100
+#: Compare-and-set attempts before giving up on this delivery (it is then retried).
+MAX_WRITE_ATTEMPTS = 8
+
+Decision = tuple[Conversation, Effects]
+
+
+@dataclass
+class Turns:
+    """Runs turns against the store, the bus and one flow."""
+
+    store: ConversationStore
+    bus: Bus
+    flow: Flow
+    idle_expiry: timedelta
+    clock: Callable[[], datetime] = utc_now
+
+    # --- the two kinds of turns ------------------------------------------------------
+
+    async def customer_wrote(self, event: InboundMessageReceived) -> None:
+        """A customer message: record it, then let the flow answer (unless a human has
+        the conversation, or the message is not a turn, like a reaction)."""
+        cid = conversation_id(event.tenant_id, event.channel, event.contact_key)
+        await self.store.add_message(
+            MessageRecord(
+                id=f"{event.channel.value}:{event.provider_message_id}",
+                conversation_id=cid,
+                tenant_id=event.tenant_id,
+                direction="inbound",
+                author="customer",
+                type=event.message.type,
+                text=inbox_text(event.message),
+                payload=event.message.model_dump(mode="json"),
+                provider_message_id=event.provider_message_id,
+                at=event.sent_at,
+            )
+        )
+        heard = flow_input_of(event.message)
+
+        def decide(conversation: Conversation) -> Decision:
+            now = self.clock()
+            state = FlowState(conversation.step, conversation.slots)
+            if self._expired(conversation, now):
+                state = self.flow.restart(state)
+            last_at = conversation.last_inbound_at
+            latest = event.sent_at if last_at is None else max(last_at, event.sent_at)
+            updated = conversation.model_copy(
+                update={
+                    "channel_account_id": event.channel_account_id,
+                    "contact_address": event.contact.address,
+                    "profile_name": event.contact.profile_name or conversation.profile_name,
+                    "last_inbound_at": latest,
+                    "last_inbound_message_id": event.provider_message_id,
+                    "step": state.step,
+                    "slots": dict(state.slots),
+                    "status": ConversationStatus.OPEN
+                    if conversation.status is ConversationStatus.CLOSED
+                    else conversation.status,
+                }
+            )
+            return self._step(updated, heard, event, now, mark_read=event.provider_message_id)
+
+        await self._turn(cid, event, decide, create=lambda: self._new_conversation(cid, event))
+
+    async def payments_answered(self, cid: str, event: Event, heard: FlowInput) -> None:
+        """An answer from payments (debt, link, payment status) for conversation ``cid``."""
+
+        def decide(conversation: Conversation) -> Decision:
+            return self._step(conversation, heard, event, self.clock(), mark_read=None)
+
+        await self._turn(cid, event, decide, create=None)
+
+    # --- the turn itself ---------------------------------------------------------------
+
+    def _step(
+        self,
+        conversation: Conversation,
+        heard: FlowInput | None,
+        cause: Event,
+        now: datetime,
+        *,
+        mark_read: str | None,
+    ) -> Decision:
+        if heard is None or conversation.handed_over:
+            return conversation, Effects()
+        transition = self.flow.step(FlowState(conversation.step, conversation.slots), heard)
+        effects = carry_out(transition.commands, conversation, cause, now, mark_read=mark_read)
+        update: dict[str, Any] = {
+            "step": transition.state.step,
+            "slots": dict(transition.state.slots),
+        }
+        if effects.handed_over:
+            update.update(handed_over=True, status=ConversationStatus.PENDING)
+        if effects.lead_state is not None:
+            update["lead_state"] = effects.lead_state
+        return conversation.model_copy(update=update), effects
+
+    async def _turn(
+        self,
+        cid: str,
+        cause: Event,
+        decide: Callable[[Conversation], Decision],
+        *,
+        create: Callable[[], Conversation] | None,
+    ) -> None:
+        applied_id = str(cause.event_id)
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            conversation = await self.store.get(cid)
+            if conversation is None:
+                if create is None:
+                    logger.warning("no conversation %s for %s; ignored", cid, cause.event_type)
+                    return
+                conversation = await self.store.create(create())
+            if applied_id in conversation.applied_event_ids:
+                await self._flush(conversation)  # a replay: only what may be unpublished
+                return
+            if conversation.outbox:
+                await self._flush(conversation)  # a crashed turn's events go first
+                continue
+            updated, effects = decide(conversation)
+            updated = updated.model_copy(
+                update={
+                    "applied_event_ids": [*conversation.applied_event_ids, applied_id][
+                        -APPLIED_EVENTS_KEPT:
+                    ],
+                    "outbox": [pending.to_document() for pending in effects.pending],
+                }
+            )
+            saved = await self.store.save(updated)
+            if saved is None:
+                continue  # someone wrote since we read: decide again on fresh state
+            await self._flush(saved)
+            return
+        raise TransientError(f"conversation {cid} kept changing under {MAX_WRITE_ATTEMPTS} writes")
+
+    async def _flush(self, conversation: Conversation) -> None:
+        """Publish the conversation's outbox in order, record replies, then clear it."""
+        if not conversation.outbox:
+            return
+        published: set[str] = set()
+        for document in conversation.outbox:
+            pending = Pending.from_document(document)
+            await self.bus.publish(pending.event, pending.subject, msg_id=pending.event_id)
+            published.add(pending.event_id)
+            if isinstance(pending.event, OutboundMessageRequested):
+                await self._record_reply(conversation, pending.event)
+        await self._clear_outbox(conversation, published)
+
+    async def _clear_outbox(self, conversation: Conversation, published: set[str]) -> None:
+        current: Conversation | None = conversation
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            if current is None:
+                return
+            remaining = [
+                doc for doc in current.outbox if str(doc["event"]["event_id"]) not in published
+            ]
+            if len(remaining) == len(current.outbox):
+                return
+            saved = await self.store.save(current.model_copy(update={"outbox": remaining}))
+            if saved is not None:
+                return
+            current = await self.store.get(conversation.id)
+        # Still there: published again by the next turn, dropped as duplicates downstream.
+        logger.warning("conversation %s: outbox not cleared after publishing", conversation.id)
+
+    async def _record_reply(
+        self, conversation: Conversation, request: OutboundMessageRequested
+    ) -> None:
+        content = request.content
+        if isinstance(content, MarkReadContent):
+            return
+        text = getattr(content, "body", None) or getattr(content, "name", None)
+        await self.store.add_message(
+            MessageRecord(
+                id=str(request.event_id),
+                conversation_id=conversation.id,
+                tenant_id=conversation.tenant_id,
+                direction="outbound",
+                author="bot",
+                type=content.type,
+                text=text,
+                payload=content.model_dump(mode="json"),
+                at=request.occurred_at,
+            )
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _expired(self, conversation: Conversation, now: datetime) -> bool:
+        last = conversation.last_inbound_at
+        return last is not None and not conversation.handed_over and now - last > self.idle_expiry
+
+    def _new_conversation(self, cid: str, event: InboundMessageReceived) -> Conversation:
+        initial = self.flow.initial
+        return Conversation(
+            id=cid,
+            tenant_id=event.tenant_id,
+            channel=event.channel,
+            contact_key=event.contact_key,
+            channel_account_id=event.channel_account_id,
+            contact_address=event.contact.address,
+            profile_name=event.contact.profile_name,
+            flow=self.flow.name,
+            step=initial.step,
+            slots=dict(initial.slots),
+        )
