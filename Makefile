@@ -8,15 +8,16 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv run test bench asyncapi lint fmt traces clean
+.PHONY: help venv run demo test bench asyncapi lint fmt traces clean
 
 help:
 	@echo "make run        start the whole local stack (Ctrl-C stops it)"
+	@echo "make demo       a scripted customer pays their vehicle tax; transcript + trace"
 	@echo "make test       run the whole test suite against real servers"
 	@echo "make bench      run the benchmarks and print figures"
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
 	@echo "make lint       ruff + mypy"
-	@echo "make traces     print the latest trace tree from the local span file"
+	@echo "make traces     print a trace tree from the local span file (TRACE=<id>, default latest)"
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.11+) on PATH"; exit 1; }
@@ -32,6 +33,9 @@ venv: $(VENV)/.synced
 
 run: venv
 	$(PY) -m cauce_devstack run
+
+demo: venv
+	$(PY) -m cauce_devstack demo
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -52,7 +56,7 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 
 traces: venv
-	$(PY) -m cauce_runtime.traces
+	$(PY) -m cauce_runtime.traces $(if $(TRACE),--trace-id $(TRACE))
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

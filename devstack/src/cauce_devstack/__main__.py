@@ -47,11 +47,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated subset of: {', '.join(COMPONENTS)}",
     )
     run_cmd.add_argument("--health-timeout", type=float, default=60.0)
+    demo_cmd = commands.add_parser(
+        "demo", help="a scripted customer pays their vehicle tax through the stack"
+    )
+    demo_cmd.add_argument("--home", type=Path, default=None, help="state directory")
+    demo_cmd.add_argument("--base-port", type=int, default=None)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "demo":
+        from cauce_devstack.demo.run import demo
+
+        return demo(args.home, args.base_port)
     try:
         config = StackConfig.create(
             args.home,

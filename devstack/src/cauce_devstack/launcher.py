@@ -254,6 +254,7 @@ class Stack:
             optional["CAUCE_GRAPH_BASE_URL"] = f"{self.sandbox_url}/graph"
             optional["CAUCE_CHATTIGO_BASE_URL"] = f"{self.sandbox_url}/chattigo"
             optional["CAUCE_YCLOUD_BASE_URL"] = f"{self.sandbox_url}/ycloud"
+            optional["CAUCE_SCI_BASE_URL"] = f"{self.sandbox_url}/sci"
         env.update({key: value for key, value in optional.items() if value is not None})
         env.update(spec.extra_env)
         return env

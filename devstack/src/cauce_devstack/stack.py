@@ -14,7 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cauce_devstack.sandbox.settings import DEV_GRAPH_TOKEN, DEV_PHONE_NUMBER_ID
+from cauce_devstack.sandbox.settings import (
+    DEV_GRAPH_TOKEN,
+    DEV_PHONE_NUMBER_ID,
+    DEV_SCI_WEBHOOK_SECRET,
+)
 
 SERVICE_MODULES: dict[str, str] = {
     "gateway": "cauce_gateway",
@@ -95,6 +99,10 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
     "gateway": {
         "CAUCE_WHATSAPP_ACCOUNTS": json.dumps(
             [{"account_id": DEV_PHONE_NUMBER_ID, "tenant_id": DEV_TENANT}]
+        ),
+        # The sandbox's SCI fake signs payment callbacks with this dev secret.
+        "CAUCE_SCI_TENANTS": json.dumps(
+            [{"tenant_id": DEV_TENANT, "webhook_secret": DEV_SCI_WEBHOOK_SECRET}]
         ),
     },
     "notifier": {

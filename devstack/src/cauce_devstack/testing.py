@@ -88,10 +88,13 @@ class LaunchedStack:
 
 
 @contextlib.contextmanager
-def launched(home: Path, ports: Mapping[str, int], *args: str) -> Iterator[LaunchedStack]:
+def launched(
+    home: Path, ports: Mapping[str, int], *args: str, keep_mongodb_url: bool = False
+) -> Iterator[LaunchedStack]:
     """Run the launcher on ``ports`` under ``home``; stop it and every child it started
-    on the way out, even when the test failed half-way."""
-    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URL"}
+    on the way out, even when the test failed half-way. Tests run it on the SecantusDB
+    stand-in unless ``keep_mongodb_url``."""
+    env = {k: v for k, v in os.environ.items() if keep_mongodb_url or k != "MONGODB_URL"}
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
         [
             sys.executable,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cauce_devstack.sandbox import chattigo_api, customer, faults, graph_api, outbox, ycloud_api
+from cauce_devstack.sandbox import (
+    chattigo_api,
+    customer,
+    faults,
+    graph_api,
+    outbox,
+    sci_api,
+    ycloud_api,
+)
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 
@@ -23,6 +31,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     graph_api.install(app)
     chattigo_api.install(app)
     ycloud_api.install(app)
+    sci_api.install(app)
     app.include_router(outbox.router)
     app.add_middleware(outbox.RefusalRecorder)
     app.include_router(faults.router)

@@ -1,7 +1,10 @@
 """Fault injection: ``POST/GET/DELETE /sandbox/faults``.
 
-A fault names a target (the fake API it applies to, only ``graph`` so far), a kind
-and how many matching requests it affects; each matching request consumes one.
+A fault names a target (the fake API it applies to: ``graph``, the default, or
+``sci``), a kind and how many matching requests it affects; each matching request
+consumes one. SCI faults apply to ``/sci/Autenticacion`` and ``/sci/TotalApp/...``
+(not to the payment page), with SCI's own error shapes (``429`` and ``token_expired``
+as 429 / 401, ``5xx`` with the given status).
 
 Kinds:
 - ``latency``: wait ``latency_ms``, then answer normally.
@@ -22,7 +25,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-FaultTarget = Literal["graph"]
+FaultTarget = Literal["graph", "sci"]
 FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop"]
 
 
@@ -34,7 +37,7 @@ class FaultSpec(BaseModel):
     retry_after: int = Field(default=1, ge=0, le=3600)
     status: int = Field(default=500, ge=500, le=599)
     phone_number_id: str | None = None
-    """Only requests for this business number; ``None`` matches all."""
+    """Only requests for this business number (``graph``); ``None`` matches all."""
 
 
 class Fault(FaultSpec):

@@ -24,8 +24,17 @@ class OutboxEntry(BaseModel):
     """One accepted provider request."""
 
     seq: int
-    provider: Literal["graph", "chattigo", "ycloud"] = "graph"
-    kind: Literal["message", "read", "login", "webhook_registration", "refused"]
+    provider: Literal["graph", "chattigo", "ycloud", "sci"] = "graph"
+    kind: Literal[
+        "message",
+        "read",
+        "login",
+        "webhook_registration",
+        "refused",
+        "debt_lookup",
+        "transaction",
+        "payment",
+    ]
     api_version: str = ""
     """Graph API version in the path; empty for providers without one."""
     phone_number_id: str

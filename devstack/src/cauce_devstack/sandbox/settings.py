@@ -24,6 +24,14 @@ DEV_CHATTIGO_USERNAME = "dev-bot@chattigo.local"
 DEV_CHATTIGO_PASSWORD = "dev-only-chattigo-password"  # noqa: S105 - published dev-only value
 DEV_YCLOUD_API_KEY = "dev-only-ycloud-api-key"
 """Dev-only YCloud ``X-API-Key`` the fake accepts."""
+DEV_SCI_USERNAME = "dev-sci-user"
+"""Dev-only SCI TOTAL ``Username`` the fake accepts."""
+DEV_SCI_PASSWORD = "dev-only-sci-password"  # noqa: S105 - published dev-only value
+DEV_SCI_ID_PARAMETRO = "1"
+"""Dev-only SCI ``idParametro`` (the collecting entity's configuration)."""
+DEV_SCI_ID_CLIENTE = "127"
+"""Dev-only SCI ``idCliente`` (prefix of payment references, as in the seed's ``127-...``)."""
+DEV_SCI_WEBHOOK_SECRET = "dev-only-sci-webhook-secret"  # noqa: S105 - published dev-only value
 
 
 class SandboxSettings(BaseSettings):
@@ -95,3 +103,16 @@ class SandboxSettings(BaseSettings):
     """Accepted ``X-API-Key`` values."""
     ycloud_sender_numbers: list[str] = Field(default_factory=list)
     """Business numbers (E.164) allowed as ``from``; empty accepts any."""
+
+    # --- SCI TOTAL fake ---
+    sci_username: str = DEV_SCI_USERNAME
+    sci_password: SecretStr = SecretStr(DEV_SCI_PASSWORD)
+    sci_id_parametro: str = DEV_SCI_ID_PARAMETRO
+    """The only ``idParametro`` the fake knows; others answer 404."""
+    sci_token_ttl_s: float = Field(default=3600.0, ge=0)
+    """Lifetime of an SCI token (``expiresIn``); 0 issues dead tokens."""
+    sci_webhook_secret: SecretStr = SecretStr(DEV_SCI_WEBHOOK_SECRET)
+    """HMAC-SHA256 key of ``X-SCI-Signature`` on status webhooks to the gateway."""
+    sci_public_url: str | None = None
+    """Base URL of the sandbox as the customer's browser reaches it, for payment links;
+    ``None`` uses the URL the payments service called."""

@@ -133,8 +133,9 @@ def _consumers_of(event_type: str) -> str:
     others = [f"`{name}`" for name in names if name not in partitioned]
     if partitioned:
         others.insert(
-            0, f"`{partitioned[0]}` … `{partitioned[-1]}` (one per partition, stored subject "
-            f"`{{address}}.{{partition}}`)"
+            0,
+            f"`{partitioned[0]}` … `{partitioned[-1]}` (one per partition, stored subject "
+            f"`{{address}}.{{partition}}`)",
         )
     return ", ".join(others)
 

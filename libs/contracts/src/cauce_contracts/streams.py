@@ -98,6 +98,7 @@ STREAMS: tuple[StreamSpec, ...] = (INBOUND, CRM, PAYMENTS, OUTBOUND, DLQ, ADVISO
 # Services subscribe with these specs instead of inventing names and filters; a changed
 # spec is applied at the next start by the runtime's provisioning.
 
+
 def _conversation_inbound(partition: int) -> ConsumerSpec:
     return ConsumerSpec(
         f"conversation-inbound-p{partition:02d}",

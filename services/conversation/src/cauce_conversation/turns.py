@@ -79,7 +79,9 @@ class Turns:
                 text=inbox_text(event.message),
                 payload=event.message.model_dump(mode="json"),
                 provider_message_id=event.provider_message_id,
-                at=event.sent_at,
+                # When we handled it, not the provider's whole-second timestamp: the
+                # history then interleaves with the bot's answers in the real order.
+                at=self.clock(),
             )
         )
         heard = flow_input_of(event.message)

@@ -1,0 +1,1 @@
+"""cauce payments: vehicle-tax debt lookups and SCI TOTAL payment links."""

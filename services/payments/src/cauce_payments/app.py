@@ -1,20 +1,110 @@
-"""payments bootstrap: connects to the bus and serves the probes; its capability arrives
-with its issue."""
+"""The payments service's bootstrap: settings, PostgreSQL, the SCI TOTAL client, the
+``payments-requests`` consumer and the operator API."""
 
 from __future__ import annotations
 
+import logging
+
+import asyncpg
+import httpx
 from fastapi import FastAPI
 
+from cauce_contracts.payments import (
+    DebtLookupRequested,
+    PaymentLinkRequested,
+    PaymentTransactionStatusChanged,
+)
+from cauce_contracts.streams import PAYMENTS_REQUESTS
+from cauce_payments.debt_lookups import DebtLookups
+from cauce_payments.links_api import links_router
+from cauce_payments.payment_links import PaymentLinks
+from cauce_payments.sci_total import SciTotalClient
 from cauce_payments.settings import PaymentsSettings
+from cauce_payments.store import LinkStore, LookupStore, migrate
+from cauce_payments.transaction_status import TransactionStatuses
 from cauce_runtime.app import create_service_app
 from cauce_runtime.bus import Bus
+from cauce_runtime.consumers import Delivery, consumer
+
+logger = logging.getLogger(__name__)
+
+PaymentRequest = DebtLookupRequested | PaymentLinkRequested | PaymentTransactionStatusChanged
+#: A login, a call and its one retry after a 401, each up to the timeout: how long a
+#: link request may hold its row before another worker treats it as abandoned.
+LEASE_CALLS = 3
 
 
-def create_app(settings: PaymentsSettings | None = None) -> FastAPI:
+def create_app(
+    settings: PaymentsSettings | None = None,
+    *,
+    sci_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     settings = settings or PaymentsSettings()
+    pool = asyncpg.create_pool(
+        settings.postgres_url.get_secret_value(),
+        min_size=1,
+        max_size=settings.postgres_pool_size,
+        timeout=5,
+    )
+    sci = SciTotalClient.create(
+        settings.sci_base_url,
+        settings.sci_username,
+        settings.sci_password,
+        settings.sci_id_parametro,
+        settings.sci_id_cliente,
+        timeout_s=settings.sci_timeout_s,
+        transport=sci_transport,
+    )
+    links_store = LinkStore(pool)
+    bus = Bus(settings)
+    lookups = DebtLookups(bus, sci, LookupStore(pool), settings.sci_retry_delay_s)
+    links = PaymentLinks(
+        bus,
+        sci,
+        links_store,
+        default_email=settings.sci_default_email,
+        lease_s=LEASE_CALLS * settings.sci_timeout_s + 10,
+        retry_delay_s=settings.sci_retry_delay_s,
+    )
+    statuses = TransactionStatuses(links_store)
+
+    @consumer(
+        bus,
+        PAYMENTS_REQUESTS,
+        (DebtLookupRequested, PaymentLinkRequested, PaymentTransactionStatusChanged),
+        batch_size=16,
+    )
+    async def on_request(event: PaymentRequest, delivery: Delivery) -> None:
+        if isinstance(event, DebtLookupRequested):
+            await lookups.handle(event, delivery)
+        elif isinstance(event, PaymentLinkRequested):
+            await links.handle(event, delivery)
+        else:
+            await statuses.handle(event, delivery)
+
+    async def open_store(app: FastAPI) -> None:
+        await pool  # asyncpg: awaiting a pool opens it
+        applied = await migrate(pool)
+        if applied:
+            logger.info("payments schema migrated to version %d", max(applied))
+
+    async def close_store(app: FastAPI) -> None:
+        await sci.aclose()
+        await pool.close()
+
+    async def postgres_reachable() -> bool:
+        return bool(await pool.fetchval("SELECT 1") == 1)
+
     return create_service_app(
         settings,
-        bus=Bus(settings),
+        bus=bus,
+        readiness={"postgres": postgres_reachable},
+        routers=(links_router(links_store, settings.admin_token),),
+        on_prepare=[open_store],
+        on_closed=[close_store],
         title="cauce payments",
-        description="Debt lookups and payment links through SCI TOTAL.",
+        description=(
+            "Vehicle-tax debt lookups and payment links through SCI TOTAL: one SCI "
+            "transaction per request key at most, payment statuses from SCI's webhook."
+        ),
     )

@@ -39,6 +39,8 @@ class ConversationSummary(BaseModel):
     assignee: str | None
     #: True while a human has the conversation (the bot stays silent).
     handed_over: bool
+    #: The lead's state as the bot last reported it to the CRM (nuevo, pagado...).
+    lead_state: str | None
     last_inbound_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -1,10 +1,8 @@
 """Schema ``notifier``: ordered, idempotent migrations applied when a replica starts.
 
-Every replica runs :func:`migrate` at start. The whole run happens in one transaction
-holding a transaction-scoped advisory lock, so replicas starting together queue up:
-the first applies what is missing, the others then find every version recorded in
-``notifier.schema_migrations`` and apply nothing. A failing migration rolls back with
-the transaction, leaving the schema as it was.
+Every replica runs :func:`migrate` at start; the shared runner
+(:func:`cauce_runtime.migrations.apply_migrations`) applies what is missing under an
+advisory lock, in one transaction, and records it in ``notifier.schema_migrations``.
 
 Migrations are append-only: never edit a released one, add the next version.
 """
@@ -13,19 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from cauce_runtime.migrations import apply_migrations
+
 SCHEMA = "notifier"
 
 #: ``pg_advisory_xact_lock`` key: a fixed 64-bit number owned by notifier migrations
 #: (the bytes of "cauce:nm" read as a big-endian integer).
 MIGRATION_LOCK_KEY = int.from_bytes(b"cauce:nm", "big", signed=True)
-
-_BOOTSTRAP = """
-CREATE SCHEMA IF NOT EXISTS notifier;
-CREATE TABLE IF NOT EXISTS notifier.schema_migrations (
-    version integer PRIMARY KEY,
-    applied_at timestamptz NOT NULL DEFAULT now()
-);
-"""
 
 _V1 = """
 CREATE TABLE notifier.channel_accounts (
@@ -147,18 +139,4 @@ async def migrate(pool: Any) -> list[int]:
     ``pool`` is an ``asyncpg.Pool`` (or anything with ``acquire()``). Safe to call
     from several replicas at once and as often as wanted.
     """
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
-        await connection.execute(_BOOTSTRAP)
-        rows = await connection.fetch("SELECT version FROM notifier.schema_migrations")
-        done = {row["version"] for row in rows}
-        applied: list[int] = []
-        for version, sql in MIGRATIONS:
-            if version in done:
-                continue
-            await connection.execute(sql)
-            await connection.execute(
-                "INSERT INTO notifier.schema_migrations (version) VALUES ($1)", version
-            )
-            applied.append(version)
-        return applied
+    return await apply_migrations(pool, SCHEMA, MIGRATIONS, MIGRATION_LOCK_KEY)

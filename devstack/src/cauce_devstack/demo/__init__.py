@@ -1,0 +1,1 @@
+"""``make demo``: a scripted customer pays their vehicle tax through the running stack."""

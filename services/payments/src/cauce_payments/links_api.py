@@ -1,0 +1,66 @@
+"""Operator API over payment links (bearer ``admin_token``): read a link request, and
+release an ``uncertain`` one after checking SCI by hand (see
+:mod:`cauce_payments.payment_links`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, SecretStr
+
+from cauce_payments.store import LinkRecord, LinkStore
+from cauce_runtime.bearer_auth import bearer_guard
+
+
+class LinkView(BaseModel):
+    tenant_id: str
+    request_key: str
+    state: str
+    amount: int
+    items: list[dict[str, Any]]
+    sci_calls: int
+    transaction_id: str | None
+    url: str | None
+    payment_reference: str | None
+    failure_reason: str | None
+    provider_code: str | None
+    retryable: bool | None
+    transaction_status: str | None
+    provider_status: str | None
+    status_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: LinkRecord) -> LinkView:
+        return cls.model_validate({name: getattr(record, name) for name in cls.model_fields})
+
+
+def links_router(store: LinkStore, admin_token: SecretStr) -> APIRouter:
+    router = APIRouter(
+        prefix="/links",
+        tags=["links"],
+        dependencies=[Depends(bearer_guard(admin_token, realm="cauce-payments"))],
+    )
+
+    @router.get("/{tenant_id}/{request_key}", response_model=LinkView)
+    async def read_link(tenant_id: str, request_key: str) -> LinkView:
+        """A payment link request: its state, SCI transaction and payment status."""
+        record = await store.get(tenant_id, request_key)
+        if record is None:
+            raise HTTPException(404, f"no link request {request_key} for tenant {tenant_id}")
+        return LinkView.of(record)
+
+    @router.post("/{tenant_id}/{request_key}/release", response_model=LinkView)
+    async def release_link(tenant_id: str, request_key: str) -> LinkView:
+        """Mark an ``uncertain`` request as failed (an operator found no transaction at
+        SCI), so the same key may create one when asked again."""
+        if not await store.release_uncertain(tenant_id, request_key):
+            raise HTTPException(409, "only an uncertain link request can be released")
+        record = await store.get(tenant_id, request_key)
+        assert record is not None
+        return LinkView.of(record)
+
+    return router

@@ -1,0 +1,136 @@
+"""The vehicle-tax assistant end to end: a customer on the sandbox's phone, every
+service real, SCI TOTAL and the Graph API faked over HTTP by the sandbox."""
+
+from __future__ import annotations
+
+from cauce_devstack.demo.transcript import BotMessage
+
+from .conftest import TENANT, BotStack, settled
+
+ONE_VIGENCIA = "HHO137"  # the seed's plate: 2025, $ 954.688
+NO_DEBT = "XYZ987"
+
+
+def said(messages: list[BotMessage], fragment: str) -> bool:
+    return any(fragment.lower() in message.text.lower() for message in messages)
+
+
+def has_options(messages: list[BotMessage]) -> bool:
+    return any(message.options for message in messages)
+
+
+def has_link(messages: list[BotMessage]) -> bool:
+    return any(message.link for message in messages)
+
+
+async def test_happy_path_hola_plate_debt_choose_link_pay_confirmation(stack: BotStack) -> None:
+    customer = stack.customer()
+    await customer.say("Hola")
+    await customer.replies_until(lambda m: said(m, "placa"), "greeting")
+
+    await customer.say("mi placa es hho 137")
+    shown = await customer.replies_until(has_options, "debt and options")
+    assert said(shown, "$ 954.688")
+    assert said(shown, "01/09/2025")  # fecha límite, dd/mm/aaaa
+    pay = next(o for m in shown for o in m.options if o[1].startswith("Pagar"))
+
+    await customer.tap(*pay)
+    linked = await customer.replies_until(has_link, "payment link")
+    link = next(m.link for m in linked if m.link)
+    assert link[0] == "Pagar ahora"
+    assert "/sci/pay/" in link[1]
+
+    await customer.pay(link[1])
+    confirmed = await customer.replies_until(lambda m: said(m, "pago confirmado"), "confirmation")
+    assert said(confirmed, "$ 954.688")
+    assert len(await stack.sci_transactions()) == 1
+
+    # the agent's inbox shows the conversation and its whole history, in order
+    listing = (await stack.inbox("GET", "/conversations", params={"tenant": TENANT})).json()
+    [item] = listing["items"]
+    assert customer.phone not in str(item)  # masked
+    messages = (await stack.inbox("GET", f"/conversations/{item['id']}/messages")).json()
+    texts = [(m["direction"], m["text"]) for m in messages["items"]]
+    assert texts[0] == ("inbound", "Hola")
+    assert ("inbound", "mi placa es hho 137") in texts
+    assert [d for d, _ in texts].count("outbound") >= 4
+
+
+async def test_an_invalid_plate_gets_a_hint_and_no_lookup(stack: BotStack) -> None:
+    customer = stack.customer()
+    await customer.say("Hola")
+    await customer.replies_until(lambda m: said(m, "placa"), "greeting")
+    await customer.say("mi placa es 12345")
+    hint = await customer.replies_until(lambda m: said(m, "ABC12D"), "plate hint")
+    assert said(hint, "ABC123")
+    await settled(stack)
+    sci = (await stack.sandbox("GET", "/sandbox/outbox", params={"provider": "sci"})).json()
+    assert not [entry for entry in sci if "DeudaPlaca" in str(entry)]
+
+
+async def test_a_plate_without_debt_is_told_so(stack: BotStack) -> None:
+    customer = stack.customer()
+    await customer.say(NO_DEBT)
+    answer = await customer.replies_until(lambda m: len(m) >= 2, "no-debt answer")
+    assert said(answer, NO_DEBT)
+    assert not any(title.startswith("Pagar") for m in answer for _, title in m.options)
+
+
+async def test_sci_down_then_up_tells_the_user_and_creates_one_transaction(
+    stack: BotStack,
+) -> None:
+    customer = stack.customer()
+    await customer.say(ONE_VIGENCIA)
+    shown = await customer.replies_until(has_options, "debt and options")
+    pay = next(o for m in shown for o in m.options if o[1].startswith("Pagar"))
+
+    fault = await stack.sandbox(
+        "POST", "/sandbox/faults", json={"target": "sci", "kind": "5xx", "count": 2, "status": 503}
+    )
+    assert fault.status_code in (200, 201), fault.text
+    await customer.tap(*pay)
+    answers = await customer.replies_until(has_link, "payment link after SCI recovered", 60)
+    delayed = [m for m in answers if "no está respondiendo" in m.text]
+    assert len(delayed) == 1  # told once, not at every retry
+    assert answers.index(delayed[0]) < next(i for i, m in enumerate(answers) if m.link)
+    assert len(await stack.sci_transactions()) == 1
+
+
+async def test_a_duplicate_webhook_gets_one_reply(stack: BotStack) -> None:
+    customer = stack.customer()
+    for _ in range(3):
+        response = await stack.http.post(
+            f"{stack.sandbox_url}/sandbox/customer/send",
+            json={"from": customer.phone, "text": "Hola", "message_id": "wamid.DUPLICATE1"},
+        )
+        assert response.json()["gateway_status"] == 200
+    await customer.replies_until(lambda m: said(m, "placa"), "greeting")
+    await settled(stack)
+    assert await customer.replies_until(lambda _: True, "nothing") == []
+
+
+async def test_asking_for_an_advisor_hands_over_until_released(stack: BotStack) -> None:
+    customer = stack.customer()
+    await customer.say("Hola")
+    await customer.replies_until(lambda m: said(m, "placa"), "greeting")
+    await customer.say("quiero hablar con un asesor")
+    await customer.replies_until(lambda m: said(m, "asesor"), "handover notice")
+
+    await customer.say("¿hola? HHO137")
+    await settled(stack)
+    assert await customer.replies_until(lambda _: True, "nothing") == []  # the bot is silent
+
+    listing = (await stack.inbox("GET", "/conversations", params={"tenant": TENANT})).json()
+    [item] = listing["items"]
+    assert item["handed_over"] is True
+    assert item["lead_state"] == "asesor"
+    reply = await stack.inbox(
+        "POST", f"/conversations/{item['id']}/reply", json={"text": "Hola, soy Ana", "agent": "ana"}
+    )
+    assert reply.status_code == 202, reply.text
+    await customer.replies_until(lambda m: said(m, "soy Ana"), "the agent's reply")
+
+    released = await stack.inbox("POST", f"/conversations/{item['id']}/release")
+    assert released.status_code == 200, released.text
+    await customer.say("Hola")
+    await customer.replies_until(lambda m: said(m, "placa"), "greeting after release")
