@@ -232,6 +232,8 @@ class Stack:
             "CAUCE_SANDBOX_HOST": LOOPBACK,
             "CAUCE_SANDBOX_PORT": str(port),
             "CAUCE_SANDBOX_GATEWAY_URL": f"http://{LOOPBACK}:{self.config.ports['gateway']}",
+            # SCI transaction ids must not repeat across restarts (the stores keep theirs).
+            "CAUCE_SANDBOX_SCI_FIRST_TRANSACTION_ID": str(int(time.time())),
         }
         spec = ServiceSpec("sandbox", "cauce_devstack.sandbox", port)
         self._launch([spec], {"sandbox": env})

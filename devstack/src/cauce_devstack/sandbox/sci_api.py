@@ -306,7 +306,8 @@ class SciState:
         #: token -> expiry (unix time)
         self.tokens: dict[str, float] = {}
         self.transactions: dict[str, Transaction] = {}
-        self._ids = itertools.count(40037)
+        self._first_id = settings.sci_first_transaction_id
+        self._ids = itertools.count(self._first_id)
         self._lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
 
@@ -337,7 +338,7 @@ class SciState:
 
     def create(self, body: TransactionRequest, base_url: str) -> Transaction:
         n = next(self._ids)
-        offset = n - 40037
+        offset = n - self._first_id
         transaction_id = str(n)
         tx = Transaction(
             transaction_id=transaction_id,

@@ -111,6 +111,10 @@ class SandboxSettings(BaseSettings):
     """The only ``idParametro`` the fake knows; others answer 404."""
     sci_token_ttl_s: float = Field(default=3600.0, ge=0)
     """Lifetime of an SCI token (``expiresIn``); 0 issues dead tokens."""
+    sci_first_transaction_id: int = Field(default=40037, ge=1)
+    """Id of the first transaction (the seed's 40037). ``make run`` starts each sandbox at
+    the current Unix time, so ids never repeat across restarts while payments and
+    conversation keep their data."""
     sci_webhook_secret: SecretStr = SecretStr(DEV_SCI_WEBHOOK_SECRET)
     """HMAC-SHA256 key of ``X-SCI-Signature`` on status webhooks to the gateway."""
     sci_public_url: str | None = None
