@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import notifier
+from bench import conversation, notifier
 from bench.ceilings import BUS_STREAM, BusLoad, ensure_bus_stream, run_bus_load, stream_messages
 from bench.load import PHONE_NUMBER_ID, HttpLoad, build_bodies, run_http_load
 from bench.processes import Server, run_isolated
@@ -33,7 +33,15 @@ SLACK_S = 120.0
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("which", nargs="?", choices=("all", "gateway", "notifier"), default="all")
+    parser.add_argument(
+        "which", nargs="?", choices=("all", "gateway", "notifier", "conversation"), default="all"
+    )
+    parser.add_argument(
+        "--conversations", type=int, default=20, help="conversation: concurrent customers (20)"
+    )
+    parser.add_argument(
+        "--conversation-duration", type=float, default=60.0, help="conversation: seconds (60)"
+    )
     parser.add_argument(
         "--replicas", type=int, default=2, help="notifier: replicas sharing the limits (2)"
     )
@@ -52,6 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.concurrency, args.duration, args.rate, args.rate_duration = 16, 3.0, 200.0, 5.0
         args.messages = 400
+        args.conversation_duration = 10.0
     if args.messages < 1:
         parser.error("--messages must be positive")
     if args.concurrency < 1 or args.duration <= 0 or args.rate <= 0 or args.rate_duration <= 0:
@@ -170,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="cauce-bench-notifier-") as tmp:
             notifier_report = notifier.run(args.messages, Path(tmp), replicas=args.replicas)
         print(notifier.render(notifier_report))
+    if args.which in ("all", "conversation"):
+        with tempfile.TemporaryDirectory(prefix="cauce-bench-conversation-") as tmp:
+            conversation_report = conversation.run(
+                Path(tmp) / ".cauce", args.conversations, args.conversation_duration
+            )
+        print(conversation.render(conversation_report), flush=True)
     return 0
 
 

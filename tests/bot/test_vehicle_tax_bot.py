@@ -134,3 +134,18 @@ async def test_asking_for_an_advisor_hands_over_until_released(stack: BotStack) 
     assert released.status_code == 200, released.text
     await customer.say("Hola")
     await customer.replies_until(lambda m: said(m, "placa"), "greeting after release")
+
+
+async def test_several_vigencias_are_shown_and_paid_together(stack: BotStack) -> None:
+    customer = stack.customer()
+    await customer.say("abc-123")
+    shown = await customer.replies_until(has_options, "debt and options")
+    for year in ("2023", "2024", "2025"):
+        assert said(shown, year)
+    titles = [title for message in shown for _, title in message.options]
+    assert "Pagar todo" in titles
+    pay_all = next(o for m in shown for o in m.options if o[1] == "Pagar todo")
+    await customer.tap(*pay_all)
+    await customer.replies_until(has_link, "payment link")
+    [transaction] = await stack.sci_transactions()
+    assert len(transaction["dispersion"]) == 3  # one line per declaración
