@@ -7,11 +7,10 @@ import asyncio
 from pathlib import Path
 
 import httpx
-import nats
 
 from cauce_devstack.launcher import READY_LINE
 from cauce_devstack.stack import DEV_TENANT, SERVICE_MODULES
-from cauce_devstack.testing import free_ports, launched
+from cauce_devstack.testing import free_ports, launched, stored_messages
 
 
 def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
@@ -49,14 +48,4 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
 
 
 async def _inbound_subjects(url: str) -> list[str]:
-    nc = await nats.connect(url)
-    try:
-        jsm = nc.jsm()
-        info = await jsm.stream_info("INBOUND")
-        return [
-            (await jsm.get_msg("INBOUND", seq)).subject or ""
-            for seq in range(info.state.first_seq, info.state.last_seq + 1)
-            if info.state.messages
-        ]
-    finally:
-        await nc.close()
+    return [raw.subject or "" for raw in await stored_messages(url, "INBOUND")]

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -32,7 +31,7 @@ from cauce_devstack.sandbox.settings import (
 )
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.servers.postgres import PostgresServer
-from cauce_devstack.testing import serving
+from cauce_devstack.testing import fresh_database, serving
 from cauce_gateway.app import create_app as create_gateway
 from cauce_gateway.settings import ChannelAccount, GatewaySettings, SciTenant
 from cauce_notifier.app import create_app as create_notifier
@@ -80,24 +79,6 @@ class BotStack:
         return list(body["transactions"] if isinstance(body, dict) else body)
 
 
-@contextlib.asynccontextmanager
-async def fresh_database(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    name = f"bot_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield postgres_server.url_for(name)
-    finally:
-        admin = await asyncpg.connect(postgres_server.url)
-        try:
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 def _common(nats_url: str, tmp_path: Path) -> dict[str, Any]:
     return {
         "environment": "test",
@@ -130,7 +111,7 @@ async def bot_stack(
     )
     mongo_database = f"bot_{uuid.uuid4().hex[:10]}"
     async with (
-        fresh_database(postgres_server) as database_url,
+        fresh_database(postgres_server, "bot") as database_url,
         serving(create_sandbox(sandbox_settings), sandbox_settings.port) as sandbox_url,
         contextlib.AsyncExitStack() as services,
     ):

@@ -2,7 +2,8 @@
 
 Registered from the workspace's root ``conftest.py``, so every package's tests can ask
 for ``nats_server`` (a fresh nats-server with JetStream per test, like nats.py's own
-suite), ``postgres_url`` and ``mongo_url`` without copying fixtures around.
+suite), ``postgres_url``, ``database_url`` (a fresh database per test) and
+``mongo_url`` without copying fixtures around.
 
 PostgreSQL and MongoDB are session-scoped (one server for the whole run, started only
 when the first test asks for it): tests isolate themselves with their own database,
@@ -11,7 +12,7 @@ schema or collection names instead of paying a server start each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ import pytest
 from cauce_devstack.servers.mongo import SecantusServer, mongo_url_from_env
 from cauce_devstack.servers.nats import NatsServer
 from cauce_devstack.servers.postgres import PostgresServer
+from cauce_devstack.testing import fresh_database
 
 
 @pytest.fixture
@@ -53,6 +55,13 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
 def postgres_url(postgres_server: PostgresServer) -> str:
     """URL of the session server's ``cauce`` database."""
     return postgres_server.app_url
+
+
+@pytest.fixture
+async def database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A fresh database on the session PostgreSQL for this test only."""
+    async with fresh_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

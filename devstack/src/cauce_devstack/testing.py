@@ -14,17 +14,57 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
+import nats
 import psutil
 import uvicorn
+from nats.js.api import RawStreamMsg
 from starlette.types import ASGIApp
 
 from cauce_devstack.servers.ports import LOOPBACK, free_port
+from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.stack import BASE_PORT_OFFSETS
 
 
 def free_ports() -> dict[str, int]:
     """A free loopback port for every component the stack can bind."""
     return {name: free_port() for name in BASE_PORT_OFFSETS}
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(server: PostgresServer, prefix: str = "test") -> AsyncIterator[str]:
+    """A new, empty database on ``server`` for one test; dropped (connections and all)
+    afterwards. Yields its URL."""
+    name = f"{prefix}_{os.urandom(6).hex()}"
+    admin = await asyncpg.connect(server.url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield server.url_for(name)
+    finally:
+        admin = await asyncpg.connect(server.url)
+        try:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def stored_messages(nats_url: str, stream: str) -> list[RawStreamMsg]:
+    """Every message ``stream`` holds now, in order, read straight from JetStream
+    (no consumer involved, so reading changes nothing the services see)."""
+    nc = await nats.connect(nats_url)
+    try:
+        jsm = nc.jsm()
+        state = (await jsm.stream_info(stream)).state
+        if not state.messages:
+            return []
+        return [
+            await jsm.get_msg(stream, seq) for seq in range(state.first_seq, state.last_seq + 1)
+        ]
+    finally:
+        await nc.close()
 
 
 def read_until(process: subprocess.Popen[bytes], marker: str, timeout: float) -> str:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-import nats
 import pytest
 
 from cauce_contracts.envelope import Event
@@ -27,8 +24,7 @@ from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.servers.postgres import PostgresServer
-from cauce_devstack.testing import serving
+from cauce_devstack.testing import serving, stored_messages
 from cauce_payments.app import create_app as create_payments
 from cauce_payments.settings import PaymentsSettings
 from cauce_runtime.bus import Bus
@@ -37,22 +33,6 @@ from cauce_runtime.settings import ServiceSettings
 TENANT = "acme"
 ADMIN_TOKEN = "admin-token-for-payments-tests"
 KEY = contact_key("573001234567", b"contact-key-secret-for-tests")
-
-
-@pytest.fixture
-async def database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    name = f"payments_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(postgres_server.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield postgres_server.url_for(name)
-    admin = await asyncpg.connect(postgres_server.url)
-    try:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 @contextlib.asynccontextmanager
@@ -136,18 +116,11 @@ class Stack:
 
     async def events(self, prefix: str) -> list[Any]:
         """Every event on the PAYMENTS stream whose subject starts with ``prefix``."""
-        nc = await nats.connect(self.nats.url)
-        try:
-            jsm = nc.jsm()
-            info = await jsm.stream_info("PAYMENTS")
-            found = []
-            for seq in range(info.state.first_seq, info.state.last_seq + 1):
-                raw = await jsm.get_msg("PAYMENTS", seq)
-                if raw.subject and raw.subject.startswith(prefix):
-                    found.append(parse_event(raw.data or b""))
-            return found
-        finally:
-            await nc.close()
+        return [
+            parse_event(raw.data or b"")
+            for raw in await stored_messages(self.nats.url, "PAYMENTS")
+            if raw.subject and raw.subject.startswith(prefix)
+        ]
 
     async def wait_for(
         self, check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "it"

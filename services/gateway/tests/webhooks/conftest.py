@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
-from nats.aio.msg import Msg
+from nats.js.api import RawStreamMsg
 
 from cauce_devstack.sandbox import meta_webhooks as meta
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import serving
+from cauce_devstack.testing import serving, stored_messages
 from cauce_gateway.app import create_app
 from cauce_gateway.authenticity.sci_signature import sci_signature
 from cauce_gateway.settings import (
@@ -83,21 +82,9 @@ async def gateway(nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Runn
         yield RunningGateway(url=url, nats=nats_server, settings=settings, telemetry=telemetry)
 
 
-async def stream_messages(nats_url: str, stream: str = "INBOUND") -> list[Msg]:
+async def stream_messages(nats_url: str, stream: str = "INBOUND") -> list[RawStreamMsg]:
     """Every message stored in ``stream``, in order (read straight from JetStream)."""
-    nc = await nats.connect(nats_url)
-    try:
-        jsm = nc.jsm()
-        info = await jsm.stream_info(stream)
-        messages: list[Msg] = []
-        if info.state.messages == 0:
-            return messages
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            raw = await jsm.get_msg(stream, seq)
-            messages.append(raw)
-        return messages  # type: ignore[return-value]
-    finally:
-        await nc.close()
+    return await stored_messages(nats_url, stream)
 
 
 def signed_meta(

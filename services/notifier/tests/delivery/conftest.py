@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from pydantic import SecretStr
 
@@ -26,7 +25,7 @@ from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import serving
+from cauce_devstack.testing import serving, stored_messages
 from cauce_notifier.app import create_app as create_notifier
 from cauce_notifier.settings import DeclaredAccount, NotifierSettings
 from cauce_runtime.bus import Bus
@@ -136,20 +135,11 @@ class Stack:
         await self.bus.publish(event, subject_of(event))
 
     async def outcomes(self, stream: str = "OUTBOUND", prefix: str = "") -> list[Event]:
-        nc = await nats.connect(self.nats.url)
-        try:
-            jsm = nc.jsm()
-            info = await jsm.stream_info(stream)
-            if not info.state.messages:
-                return []
-            events = []
-            for seq in range(info.state.first_seq, info.state.last_seq + 1):
-                raw = await jsm.get_msg(stream, seq)
-                if raw.subject and raw.subject.startswith(prefix):
-                    events.append(parse_event(raw.data or b""))
-            return events
-        finally:
-            await nc.close()
+        return [
+            parse_event(raw.data or b"")
+            for raw in await stored_messages(self.nats.url, stream)
+            if raw.subject and raw.subject.startswith(prefix)
+        ]
 
     async def wait_for(
         self, check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "it"
