@@ -10,6 +10,7 @@ from __future__ import annotations
 from cauce_contracts.envelope import stable_event_id
 from cauce_contracts.payments import DebtLookedUp, DebtLookupFailed, DebtLookupRequested
 from cauce_contracts.registry import subject_of
+from cauce_payments.answers import answering
 from cauce_payments.retrying import announce_retry, reason_for, retry_later, will_retry
 from cauce_payments.sci_total import SciError, SciTotalClient
 from cauce_payments.store import LookupStore
@@ -42,13 +43,9 @@ class DebtLookups:
         debts = tuple(sorted(debts, key=lambda d: (d.vigencia, d.declaracion)))
         await self.store.record(request, "found" if debts else "none", debts=debts)
         answer = DebtLookedUp(
-            event_id=stable_event_id("payments", str(request.event_id), "debt.looked_up"),
-            tenant_id=request.tenant_id,
-            correlation_id=request.correlation_id,
-            causation_id=str(request.event_id),
-            channel=request.channel,
-            contact_key=request.contact_key,
-            request_id=request.event_id,
+            **answering(
+                request, stable_event_id("payments", str(request.event_id), "debt.looked_up")
+            ),
             placa=request.placa,
             debts=debts,
         )
@@ -68,17 +65,14 @@ class DebtLookups:
         if retrying and not announce_retry(delivery):
             raise retry_later(error, self.retry_delay_s)
         answer = DebtLookupFailed(
-            event_id=stable_event_id(
-                "payments",
-                str(request.event_id),
-                "debt.lookup_failed" + (".retrying" if retrying else ""),
+            **answering(
+                request,
+                stable_event_id(
+                    "payments",
+                    str(request.event_id),
+                    "debt.lookup_failed" + (".retrying" if retrying else ""),
+                ),
             ),
-            tenant_id=request.tenant_id,
-            correlation_id=request.correlation_id,
-            causation_id=str(request.event_id),
-            channel=request.channel,
-            contact_key=request.contact_key,
-            request_id=request.event_id,
             placa=request.placa,
             reason=reason,
             retryable=error.retryable,

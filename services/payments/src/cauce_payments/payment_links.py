@@ -43,6 +43,7 @@ import uuid
 from cauce_contracts.envelope import stable_event_id
 from cauce_contracts.payments import PaymentLinkCreated, PaymentLinkFailed, PaymentLinkRequested
 from cauce_contracts.registry import subject_of
+from cauce_payments.answers import answering
 from cauce_payments.retrying import announce_retry, reason_for, retry_later, will_retry
 from cauce_payments.sci_total import CreatedTransaction, SciError, SciOutcomeUnknown, SciTotalClient
 from cauce_payments.store import ClaimKind, LinkRecord, LinkStore
@@ -137,13 +138,7 @@ class PaymentLinks:
 
     async def _created(self, request: PaymentLinkRequested, tx: CreatedTransaction) -> None:
         answer = PaymentLinkCreated(
-            event_id=_answer_id(request, "link.created"),
-            tenant_id=request.tenant_id,
-            correlation_id=request.correlation_id,
-            causation_id=str(request.event_id),
-            channel=request.channel,
-            contact_key=request.contact_key,
-            request_id=request.event_id,
+            **answering(request, _answer_id(request, "link.created")),
             url=tx.url,
             transaction_id=tx.transaction_id,
             payment_id=tx.payment_id,
@@ -164,13 +159,9 @@ class PaymentLinks:
         will_retry: bool = False,
     ) -> None:
         answer = PaymentLinkFailed(
-            event_id=_answer_id(request, "link.failed" + (".retrying" if will_retry else "")),
-            tenant_id=request.tenant_id,
-            correlation_id=request.correlation_id,
-            causation_id=str(request.event_id),
-            channel=request.channel,
-            contact_key=request.contact_key,
-            request_id=request.event_id,
+            **answering(
+                request, _answer_id(request, "link.failed" + (".retrying" if will_retry else ""))
+            ),
             reason=reason,
             provider_code=provider_code,
             retryable=retryable,
