@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -46,6 +47,14 @@ class ConversationReport:
         return self.turns / self.duration_s if self.duration_s else 0.0
 
 
+async def _messages_to(http: httpx.AsyncClient, sandbox: str, phone: str) -> list[dict[str, Any]]:
+    """The messages the Graph fake received for ``phone`` (read receipts left out)."""
+    entries = (
+        await http.get(f"{sandbox}/sandbox/outbox", params={"to": phone, "provider": "graph"})
+    ).json()
+    return [entry for entry in entries if entry["kind"] == "message"]
+
+
 async def _customer(
     http: httpx.AsyncClient, sandbox: str, phone: str, deadline: float, latencies: list[float]
 ) -> int:
@@ -64,24 +73,14 @@ async def _customer(
         give_up = time.monotonic() + 10
         while time.monotonic() < give_up and not answered:
             await asyncio.sleep(POLL_S)
-            entries = (
-                await http.get(
-                    f"{sandbox}/sandbox/outbox", params={"to": phone, "provider": "graph"}
-                )
-            ).json()
-            new = [e for e in entries if e["seq"] > last_seq and e["kind"] == "message"]
+            new = [e for e in await _messages_to(http, sandbox, phone) if e["seq"] > last_seq]
             if new:
                 first = min(new, key=lambda e: e["seq"])
                 received = datetime.fromisoformat(first["received_at"]).timestamp()
                 latencies.append((received - started) * 1000)
                 answered = True
                 await asyncio.sleep(0.3)  # let the turn's other answers arrive
-                entries = (
-                    await http.get(
-                        f"{sandbox}/sandbox/outbox", params={"to": phone, "provider": "graph"}
-                    )
-                ).json()
-                last_seq = max(e["seq"] for e in entries)
+                last_seq = max(e["seq"] for e in await _messages_to(http, sandbox, phone))
         timeouts += not answered
     return timeouts
 

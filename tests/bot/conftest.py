@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
+from cauce_contracts import streams
 from cauce_conversation.app import create_app as create_conversation
 from cauce_conversation.settings import ConversationSettings
 from cauce_devstack.demo.customer import ScriptedCustomer
@@ -191,10 +193,6 @@ async def settled(stack: BotStack, timeout: float = 30.0) -> None:
     """Wait until every message is handled: the conversation, payments and notifier
     consumers have nothing pending or unacknowledged (so "no reply" can be asserted
     without guessing a delay)."""
-    import nats
-
-    from cauce_contracts import streams
-
     specs = [
         *streams.CONVERSATION_INBOUND,
         streams.CONVERSATION_PAYMENTS,
