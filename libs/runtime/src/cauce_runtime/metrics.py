@@ -68,6 +68,35 @@ HTTP_REQUEST_SECONDS = _meter.create_histogram(
     explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
 )
 
+PROVIDER_ERRORS = _meter.create_counter(
+    "cauce.provider.errors",
+    "{error}",
+    "Errors answered by an external provider, by provider and its error code or name",
+)
+PROVIDER_CREDENTIALS_FAILING = _meter.create_counter(
+    "cauce.provider.credentials_failing",
+    "{event}",
+    "Times a provider refused our credentials (alert on any increase)",
+)
+RATE_LIMIT_WAIT_SECONDS = _meter.create_histogram(
+    "cauce.rate_limit.wait.duration",
+    "s",
+    "Time spent waiting for a shared rate limiter's slot, by limiter",
+    explicit_bucket_boundaries_advisory=(
+        0.0,
+        0.01,
+        0.05,
+        0.1,
+        0.25,
+        0.5,
+        1.0,
+        2.0,
+        5.0,
+        10.0,
+        30.0,
+    ),
+)
+
 _install_lock = threading.Lock()
 _installed: MeterProvider | None = None
 
