@@ -1,0 +1,1 @@
+"""Keeping Odoo in step with PostgreSQL: the sync worker and the reconciliation."""

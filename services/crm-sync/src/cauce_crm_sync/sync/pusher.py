@@ -1,0 +1,245 @@
+"""Carry out a :class:`~cauce_crm_sync.sync.plan.SyncPlan` against Odoo and record
+each record's outcome in PostgreSQL.
+
+Failures, per call:
+
+- :class:`~cauce_crm_sync.odoo.OdooRejected` (bad data): a call for one record
+  dead-letters it with Odoo's error; a call for several is split in halves until the
+  culprits are alone, so one bad lead never holds back 199 good ones (a batch
+  ``create`` is one transaction at Odoo: all or nothing). A ``MissingError`` on a
+  write means the record was deleted in Odoo: it is created again.
+- :class:`~cauce_crm_sync.odoo.OdooUnavailable` while Odoo as a whole is down
+  (connection refused, 429, 502/503/504, credentials refused) raises
+  :class:`OdooDown`: the worker pauses and every record still claimed is released
+  *without* using up an attempt, so a long outage dead-letters nothing.
+- any other :class:`~cauce_crm_sync.odoo.OdooUnavailable` (a 500, a timeout) uses up
+  one attempt of those records and retries them with exponential backoff and jitter;
+  after ``max_attempts`` they are dead-lettered with the last error.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from cauce_crm_sync.mapping import Kind, OdooMapping
+from cauce_crm_sync.odoo import (
+    OdooApi,
+    OdooCredentialsRejected,
+    OdooError,
+    OdooRejected,
+    OdooUnavailable,
+)
+from cauce_crm_sync.store import sync as store
+from cauce_crm_sync.store.sync import SyncRecord
+from cauce_crm_sync.sync.plan import Item, SyncPlan
+
+logger = logging.getLogger(__name__)
+
+#: Statuses that mean "Odoo (or the way to it) is down", not "this call failed".
+OUTAGE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class OdooDown(Exception):
+    """Odoo is unavailable as a whole; carries the error that said so."""
+
+    def __init__(self, cause: OdooUnavailable) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def is_outage(error: OdooUnavailable) -> bool:
+    return (
+        isinstance(error, OdooCredentialsRejected)
+        or error.status in OUTAGE_STATUSES
+        or (error.status is None and error.name is None and not error.maybe_applied)
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_s: float
+    max_s: float
+
+    def delay(self, attempt: int) -> float:
+        """Seconds before attempt ``attempt + 1``: exponential, capped, with jitter
+        (between half and all of the step, so failed records spread out)."""
+        step = min(self.max_s, self.base_s * 2 ** max(0, attempt - 1))
+        return float(step * random.uniform(0.5, 1.0))  # noqa: S311 - not crypto
+
+
+#: Sends some items to Odoo in one call; returns their Odoo ids in order.
+Call = Callable[[list[Item]], Awaitable[list[int]]]
+
+
+class Pusher:
+    def __init__(
+        self,
+        odoo: OdooApi,
+        pool: asyncpg.Pool,
+        mapping: OdooMapping,
+        policy: RetryPolicy,
+        *,
+        batch_size: int,
+    ) -> None:
+        self.odoo = odoo
+        self.batch_size = batch_size
+        self.pool = pool
+        self.mapping = mapping
+        self.policy = policy
+        #: Odoo calls made (successful or not), for the benchmark and reports.
+        self.calls = 0
+
+    async def push(self, plan: SyncPlan) -> None:
+        """Send everything in ``plan``; raises :class:`OdooDown` as soon as Odoo is down
+        (records not settled by then are still leased: the caller releases them)."""
+        if plan.orphans:
+            await store.mark_dead(
+                self.pool,
+                plan.orphans,
+                error_name="MissingSource",
+                error="the record's data is no longer in PostgreSQL",
+            )
+        await store.mark_synced(
+            self.pool, [(record, record.odoo_id or 0, vals) for record, vals in plan.in_step]
+        )
+        for kind, items in plan.lookups.items():
+            await self._adopt_or_create(kind, items)
+        for kind, items in plan.creates.items():
+            await self._create(kind, items)
+        for kind, groups in plan.writes.items():
+            for group in groups:
+                await self._write(kind, group)
+
+    async def _create(self, kind: Kind, items: list[Item]) -> None:
+        model = self.mapping.by_kind[kind].model
+
+        async def create(chunk: list[Item]) -> list[int]:
+            return await self.odoo.create(model, [vals for _, vals in chunk])
+
+        for start in range(0, len(items), self.batch_size):
+            await self._settle(items[start : start + self.batch_size], create, creating=True)
+
+    async def _adopt_or_create(self, kind: Kind, items: list[Item]) -> None:
+        """Records whose create may have reached Odoo: take the existing Odoo record
+        when there is one (and write our data to it), create the others."""
+        key_field = self.mapping.key_field(kind)
+        existing: dict[str, int] = {}
+
+        async def lookup(chunk: list[Item]) -> list[int]:
+            rows = await self.odoo.search_read(
+                self.mapping.by_kind[kind].model,
+                [[key_field, "in", [record.record_key for record, _ in chunk]]],
+                [key_field],
+                order="id asc",
+            )
+            found: dict[str, int] = {}
+            for row in rows:
+                found.setdefault(str(row[key_field]), int(row["id"]))
+            existing.update(found)
+            return []
+
+        if not await self._attempt(items, lookup, creating=False, settle=False):
+            return
+        adopted = [(record, vals) for record, vals in items if record.record_key in existing]
+        for record, vals in adopted:
+            await self._write(kind, [(record, vals)], odoo_id=existing[record.record_key])
+        fresh = [(record, vals) for record, vals in items if record.record_key not in existing]
+        if fresh:
+            await self._create(kind, fresh)
+        if adopted:
+            logger.info("adopted %d %s record(s) created by an earlier attempt", len(adopted), kind)
+
+    async def _write(self, kind: Kind, group: list[Item], odoo_id: int | None = None) -> None:
+        model = self.mapping.by_kind[kind].model
+        vals = group[0][1]
+
+        async def write(chunk: list[Item]) -> list[int]:
+            ids = [odoo_id or record.odoo_id or 0 for record, _ in chunk]
+            await self.odoo.write(model, ids, vals)
+            return ids
+
+        await self._settle(group, write, creating=False)
+
+    async def _settle(self, items: list[Item], call: Call, *, creating: bool) -> None:
+        await self._attempt(items, call, creating=creating, settle=True)
+
+    async def _attempt(
+        self, items: list[Item], call: Call, *, creating: bool, settle: bool
+    ) -> bool:
+        """Make ``call`` for ``items`` and record the outcome; ``True`` on success."""
+        records = [record for record, _ in items]
+        self.calls += 1
+        try:
+            ids = await call(items)
+        except OdooRejected as error:
+            await self._rejected(items, call, error, creating=creating, settle=settle)
+            return False
+        except OdooUnavailable as error:
+            if is_outage(error):
+                raise OdooDown(error) from error
+            await self._failed(records, error, maybe_created=creating and error.maybe_applied)
+            return False
+        if settle:
+            await store.mark_synced(
+                self.pool,
+                [
+                    (record, odoo_id, vals)
+                    for (record, vals), odoo_id in zip(items, ids, strict=True)
+                ],
+            )
+        return True
+
+    async def _rejected(
+        self, items: list[Item], call: Call, error: OdooRejected, *, creating: bool, settle: bool
+    ) -> None:
+        if len(items) > 1:
+            middle = len(items) // 2
+            for half in (items[:middle], items[middle:]):
+                await self._attempt(half, call, creating=creating, settle=settle)
+            return
+        record = items[0][0]
+        if not creating and error.short_name == "MissingError" and record.odoo_id is not None:
+            logger.warning(
+                "%s record %s was deleted in Odoo: creating it again", record.kind, record.odoo_id
+            )
+            await store.forget_odoo_id(self.pool, record)
+            return
+        logger.warning(
+            "Odoo rejected a %s record (%s): dead-lettered", record.kind, error.short_name
+        )
+        await store.mark_dead(self.pool, [record], error_name=error.short_name, error=_text(error))
+
+    async def _failed(
+        self, records: Sequence[SyncRecord], error: OdooError, *, maybe_created: bool
+    ) -> None:
+        exhausted = [r for r in records if r.attempts + 1 >= self.policy.max_attempts]
+        again = [r for r in records if r.attempts + 1 < self.policy.max_attempts]
+        if exhausted:
+            await store.mark_dead(
+                self.pool,
+                exhausted,
+                error_name=error.short_name,
+                error=f"max attempts ({self.policy.max_attempts}) exhausted: {_text(error)}",
+            )
+        if again:
+            attempt = max(r.attempts for r in again) + 1
+            await store.mark_retry(
+                self.pool,
+                again,
+                delay_s=self.policy.delay(attempt),
+                error_name=error.short_name,
+                error=_text(error),
+                count_attempt=True,
+                maybe_created=maybe_created,
+            )
+
+
+def _text(error: OdooError) -> str:
+    """Odoo's message, bounded (it may quote a value; it is for the operator)."""
+    return error.message[:1000]

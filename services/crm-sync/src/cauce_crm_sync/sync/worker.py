@@ -1,0 +1,132 @@
+"""The sync worker: a background loop of every crm-sync replica that drains pending
+records to Odoo under the shared rate limit.
+
+One round: claim up to ``batch_size`` due records (a lease, so replicas never send the
+same record at once), read their current data, plan the calls
+(:mod:`~cauce_crm_sync.sync.plan`), make them (:mod:`~cauce_crm_sync.sync.pusher`).
+Nothing waits for the next event: while a round's calls queue for rate-limit slots,
+new changes pile up and the next round sends them together, which is what keeps
+throughput far above one event per second.
+
+When Odoo is down the worker pauses, exponentially longer up to ``sync_backoff_max_s``
+(or as long as Odoo's ``Retry-After`` says), and releases what it held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from cauce_crm_sync.mapping import OdooMapping
+from cauce_crm_sync.odoo import OdooApi
+from cauce_crm_sync.store import sync as store
+from cauce_crm_sync.store.sync import SyncRecord
+from cauce_crm_sync.sync.plan import SyncPlan, plan_sync, source_key
+from cauce_crm_sync.sync.pusher import OdooDown, Pusher, RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+
+class SyncWorker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        odoo: OdooApi,
+        mapping: OdooMapping,
+        policy: RetryPolicy,
+        *,
+        batch_size: int,
+        lease_s: float,
+        idle_poll_s: float,
+        before_round: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.pool = pool
+        #: Awaited before claiming (the rate limiter's next free slot): what arrives
+        #: while a round would only queue for Odoo joins that round instead.
+        self.before_round = before_round
+        self.mapping = mapping
+        self.policy = policy
+        self.batch_size = batch_size
+        self.lease_s = lease_s
+        self.idle_poll_s = idle_poll_s
+        self.pusher = Pusher(odoo, pool, mapping, policy, batch_size=batch_size)
+        self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._outages = 0
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="crm-sync-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """Look for pending records now (an event was just applied)."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                pause = await self.run_round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug or PostgreSQL down: log it, keep the loop alive
+                logger.exception("sync round failed")
+                pause = self.policy.delay(1)
+            if pause:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), pause)
+
+    # --- one round -----------------------------------------------------------------------
+    async def run_round(self) -> float:
+        """Sync one batch; return how long to pause before the next (0: go on)."""
+        if self.before_round is not None:
+            await self.before_round()
+        records = await store.claim(self.pool, self.batch_size, self.owner, self.lease_s)
+        if not records:
+            return self.idle_poll_s
+        plan = await self._plan(records)
+        try:
+            await self.pusher.push(plan)
+        except OdooDown as down:
+            return await self._odoo_down(records, down)
+        self._outages = 0
+        return 0.0
+
+    async def _plan(self, records: list[SyncRecord]) -> SyncPlan:
+        sources: dict[Any, dict[str, Any]] = {}
+        contacts = [r for r in records if r.kind == "contact"]
+        states = [r for r in records if r.kind == "state"]
+        if contacts:
+            sources.update(await store.load_contacts(self.pool, contacts))
+        if states:
+            sources.update(await store.load_states(self.pool, states))
+        plan = plan_sync(records, sources, self.mapping)
+        missing = [r for r in records if source_key(r) not in sources]
+        if missing:
+            logger.error("%d sync record(s) without their data", len(missing))
+        return plan
+
+    async def _odoo_down(self, records: list[SyncRecord], down: OdooDown) -> float:
+        self._outages += 1
+        pause = down.cause.retry_after or self.policy.delay(self._outages)
+        logger.warning(
+            "Odoo unavailable (%s): pausing the sync %.1fs", down.cause.short_name, pause
+        )
+        # Records settled before Odoo went down are no longer leased by us; the rest are.
+        await store.release(self.pool, records, self.owner, delay_s=pause, error=down.cause)
+        return pause
