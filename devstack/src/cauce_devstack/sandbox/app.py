@@ -9,6 +9,7 @@ from cauce_devstack.sandbox import (
     customer,
     faults,
     graph_api,
+    odoo_api,
     outbox,
     sci_api,
     ycloud_api,
@@ -32,6 +33,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     chattigo_api.install(app)
     ycloud_api.install(app)
     sci_api.install(app)
+    odoo_api.install(app)
     app.include_router(outbox.router)
     app.add_middleware(outbox.RefusalRecorder)
     app.include_router(faults.router)

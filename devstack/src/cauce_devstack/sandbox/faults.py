@@ -6,6 +6,12 @@ consumes one. SCI faults apply to ``/sci/Autenticacion`` and ``/sci/TotalApp/...
 (not to the payment page), with SCI's own error shapes (``429`` and ``token_expired``
 as 429 / 401, ``5xx`` with the given status).
 
+Odoo faults (``target: "odoo"``) apply to business calls (JSON-RPC ``object.*`` and
+every JSON-2 call, not ``common.*`` logins nor ``/web/version``), after the rate limit:
+``429`` and ``5xx`` as a proxy answers them (plain/HTML body, no Odoo error), and
+``token_expired`` as Odoo's ``odoo.http.SessionExpiredException`` (JSON-RPC envelope,
+code 100) or a JSON-2 401.
+
 Kinds:
 - ``latency``: wait ``latency_ms``, then answer normally.
 - ``429``: Meta's throughput error (code 130429) with ``Retry-After: retry_after``.
@@ -25,7 +31,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-FaultTarget = Literal["graph", "sci"]
+FaultTarget = Literal["graph", "sci", "odoo"]
 FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop"]
 
 

@@ -24,7 +24,7 @@ class OutboxEntry(BaseModel):
     """One accepted provider request."""
 
     seq: int
-    provider: Literal["graph", "chattigo", "ycloud", "sci"] = "graph"
+    provider: Literal["graph", "chattigo", "ycloud", "sci", "odoo"] = "graph"
     kind: Literal[
         "message",
         "read",
@@ -34,11 +34,13 @@ class OutboxEntry(BaseModel):
         "debt_lookup",
         "transaction",
         "payment",
+        "rpc",
     ]
     api_version: str = ""
     """Graph API version in the path; empty for providers without one."""
     phone_number_id: str
-    """The business number: Meta phone_number_id, Chattigo DID, YCloud sender digits."""
+    """The business number: Meta phone_number_id, Chattigo DID, YCloud sender digits;
+    the database name for Odoo."""
     to: str | None = None
     """As the client wrote it (``None`` for mark-as-read)."""
     type: str
@@ -115,7 +117,9 @@ async def clear_outbox(request: Request) -> dict[str, int]:
     return {"deleted": get_outbox(request).clear()}
 
 
-#: Path prefixes of the fake providers, and the provider each belongs to.
+#: Path prefixes of the fake providers, and the provider each belongs to. The Odoo fake
+#: (``/odoo/``) records its own refusals: its payloads must lose passwords first, and its
+#: JSON-RPC errors are HTTP 200 envelopes this middleware would not see as refusals.
 PROVIDER_PREFIXES = {"/graph/": "graph", "/chattigo/": "chattigo", "/ycloud/": "ycloud"}
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cauce_devstack.sandbox.graph_templates import DEFAULT_TEMPLATES, KnownTemplate
+from cauce_devstack.sandbox.odoo_records import OdooField, default_models
 
 DEV_PHONE_NUMBER_ID = "100000000000001"
 """Dev-only Meta phone_number_id of the sandbox's one business number."""
@@ -32,6 +33,15 @@ DEV_SCI_ID_PARAMETRO = "1"
 DEV_SCI_ID_CLIENTE = "127"
 """Dev-only SCI ``idCliente`` (prefix of payment references, as in the seed's ``127-...``)."""
 DEV_SCI_WEBHOOK_SECRET = "dev-only-sci-webhook-secret"  # noqa: S105 - published dev-only value
+DEV_ODOO_DB = "cauce"
+"""Dev-only Odoo database name the fake serves."""
+DEV_ODOO_LOGIN = "dev-odoo-bot"
+"""Dev-only Odoo login (JSON-RPC ``common.authenticate``) the fake accepts."""
+DEV_ODOO_PASSWORD = "dev-only-odoo-password"  # noqa: S105 - published dev-only value
+DEV_ODOO_API_KEY = "dev-only-odoo-api-key"
+"""Dev-only Odoo API key: JSON-2 bearer, and accepted as the JSON-RPC password."""
+DEV_ODOO_UID = 2
+"""The uid the fake's one user has (``common.authenticate``'s answer)."""
 
 
 class SandboxSettings(BaseSettings):
@@ -120,3 +130,24 @@ class SandboxSettings(BaseSettings):
     sci_public_url: str | None = None
     """Base URL of the sandbox as the customer's browser reaches it, for payment links;
     ``None`` uses the URL the payments service called."""
+
+    # --- Odoo fake (crm-sync) ---
+    odoo_db: str = DEV_ODOO_DB
+    """The one database the fake serves; others answer an error."""
+    odoo_login: str = DEV_ODOO_LOGIN
+    odoo_password: SecretStr = SecretStr(DEV_ODOO_PASSWORD)
+    odoo_api_keys: list[SecretStr] = Field(default_factory=lambda: [SecretStr(DEV_ODOO_API_KEY)])
+    """Accepted API keys: JSON-2 bearer keys, and JSON-RPC passwords as well."""
+    odoo_uid: int = Field(default=DEV_ODOO_UID, ge=1)
+    odoo_version: str = Field(default="17.0", pattern=r"^\d+\.\d+$")
+    """What ``common.version`` and ``GET /web/version`` report."""
+    odoo_models: dict[str, dict[str, OdooField]] = Field(default_factory=default_models)
+    """model -> field -> ``{"type", "required", "selection"}``; the default is the
+    ``manychat.contact`` / ``manychat.state`` pair crm-sync writes."""
+    odoo_rate_limit_per_second: float = Field(default=1.0, gt=0)
+    """Requests/second over every Odoo request (both APIs, logins included; sliding 1 s
+    window, as Odoo SaaS enforces); beyond it HTTP 429 with ``Retry-After``."""
+    odoo_rate_limit_enforced: bool = True
+    """Off: every request is accepted (the fake still measures the rate)."""
+    odoo_latency_ms: float = Field(default=0.0, ge=0)
+    """Latency added to every Odoo request."""
