@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv run demo test bench asyncapi lint fmt traces clean
+.PHONY: help venv run demo test bench asyncapi lint fmt traces clean k8s-validate
 
 help:
 	@echo "make run        start the whole local stack (Ctrl-C stops it)"
@@ -18,6 +18,7 @@ help:
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
 	@echo "make lint       ruff + mypy"
 	@echo "make traces     print a trace tree from the local span file (TRACE=<id>, default latest)"
+	@echo "make k8s-validate  render the kustomize overlays and the helm chart; schemas + policy"
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.11+) on PATH"; exit 1; }
@@ -57,6 +58,9 @@ fmt: venv
 
 traces: venv
 	$(PY) -m cauce_runtime.traces $(if $(TRACE),--trace-id $(TRACE))
+
+k8s-validate: venv
+	$(PY) -m cauce_devstack.k8s validate
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

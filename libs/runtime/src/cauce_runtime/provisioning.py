@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nats.js.api import (
@@ -48,6 +48,11 @@ class ProvisionReport:
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated)
+
+
+def with_replicas(specs: Iterable[StreamSpec], replicas: int) -> list[StreamSpec]:
+    """``specs`` with ``replicas`` copies each (the deployment's choice, not the contract's)."""
+    return [replace(spec, replicas=replicas) for spec in specs]
 
 
 def stream_config(spec: StreamSpec) -> StreamConfig:

@@ -77,6 +77,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
 
     #: Key of the HMAC that turns a phone number into the contact key in subjects.
+    #: JetStream replicas of every stream: 1 on a single nats-server, 3 on a 3-node
+    #: cluster. Every service must use the same value (each start applies it).
+    stream_replicas: int = Field(default=1, ge=1, le=5)
     contact_key_secret: SecretStr = SecretStr("dev-contact-key-secret")
 
     @classmethod

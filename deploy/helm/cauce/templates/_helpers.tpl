@@ -1,0 +1,80 @@
+{{/* Labels every object carries. */}}
+{{- define "cauce.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: cauce
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+
+{{/* Selector labels of one workload: (dict "root" $ "name" "gateway"). */}}
+{{- define "cauce.selector" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end }}
+
+{{/* A cauce image: (dict "root" $ "package" "cauce-gateway"). */}}
+{{- define "cauce.image" -}}
+{{ .root.Values.image.registry }}/{{ .package }}:{{ .root.Values.image.tag }}
+{{- end }}
+
+{{/* Pod security context of cauce's own images (uid 10001). */}}
+{{- define "cauce.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Container security context: (dict "uid" 10001). */}}
+{{- define "cauce.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid }}
+runAsGroup: {{ .uid }}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end }}
+
+{{/* Pod security context of a third-party image running as uid: (dict "uid" 999). */}}
+{{- define "cauce.podSecurityContextFor" -}}
+runAsNonRoot: true
+runAsUser: {{ .uid }}
+runAsGroup: {{ .uid }}
+fsGroup: {{ .uid }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Egress to the cluster DNS. */}}
+{{- define "cauce.dnsEgress" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ .Values.networkPolicy.dns.namespace }}
+      podSelector:
+        matchLabels:
+          {{- toYaml .Values.networkPolicy.dns.podLabels | nindent 10 }}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
+
+{{/* The Secret volume every cauce pod mounts at CAUCE_SECRETS_DIR: (dict "root" $ "secret" "gateway-secrets"). */}}
+{{- define "cauce.secretsVolume" -}}
+- name: secrets
+  projected:
+    defaultMode: 0440
+    sources:
+      - secret:
+          name: {{ .root.Values.commonSecretName }}
+      {{- if .secret }}
+      - secret:
+          name: {{ .secret }}
+      {{- end }}
+{{- end }}
