@@ -27,13 +27,14 @@ from cauce_devstack.sandbox.settings import (
 CONTACT = "manychat.contact"
 STATE = "manychat.state"
 BEARER = {"Authorization": f"bearer {DEV_ODOO_API_KEY}"}
-#: The argument each method takes positionally in ``execute_kw`` (after the ids).
+#: The arguments each method takes positionally in ``execute_kw`` (after the ids).
 POSITIONAL = {
-    "create": "vals_list",
-    "write": "vals",
-    "search": "domain",
-    "search_read": "domain",
-    "search_count": "domain",
+    "create": ("vals_list",),
+    "write": ("vals",),
+    "search": ("domain",),
+    "search_read": ("domain",),
+    "search_count": ("domain",),
+    "load": ("fields", "data"),
 }
 
 
@@ -115,8 +116,9 @@ class JsonRpc:
 
     async def call(self, model: str, method: str, ids: Any = None, **params: Any) -> Answer:
         args: list[Any] = [] if ids is None else [ids]
-        if POSITIONAL.get(method) in params:
-            args.append(params.pop(POSITIONAL[method]))
+        for name in POSITIONAL.get(method, ()):
+            if name in params:
+                args.append(params.pop(name))
         body = await execute(self.client, model, method, args, params)
         if "error" in body:
             assert body["error"]["code"] == 200 and body["error"]["message"] == "Odoo Server Error"
@@ -386,6 +388,279 @@ async def test_wrong_arguments_fail_as_odoo_would(api: Api) -> None:
     assert unknown_method.status == (200 if api.name == "jsonrpc" else 404)
     private = await api.call(CONTACT, "_private", domain=[])
     assert private.error is not None and private.error["name"] == "odoo.exceptions.AccessError"
+
+
+# --- load (Odoo's import) -------------------------------------------------------------------
+
+
+async def contacts(api: Api, count: int) -> None:
+    vals_list = [{"manychat_id": f"mc-{i}"} for i in range(1, count + 1)]
+    assert (await api.call(CONTACT, "create", vals_list=vals_list)).value == list(
+        range(1, count + 1)
+    )
+
+
+async def test_load_updates_several_records_each_with_its_own_values(
+    api: Api, sandbox: httpx.AsyncClient
+) -> None:
+    await contacts(api, 3)
+    for record_id in (1, 2, 3):
+        staged = {"phone": "300", "write_date": "2020-01-01 00:00:00"}
+        await sandbox.patch(f"/sandbox/odoo/records/{CONTACT}/{record_id}", json=staged)
+    created = {row["id"]: row["create_date"] for row in await records(sandbox)}
+    answer = await api.call(
+        CONTACT,
+        "load",
+        fields=[".id", "ultimo_estado", "assigned_at", "phone"],
+        data=[["3", "ganado", "2025-01-02 03:04:05", ""], [1, "nuevo", "", "301"]],
+    )
+    assert answer.status == 200
+    assert answer.value == {"ids": [3, 1], "messages": [], "nextrow": 0}
+
+    rows = {row["id"]: row for row in await records(sandbox)}
+    loaded = {i: (r["ultimo_estado"], r["assigned_at"], r["phone"]) for i, r in rows.items()}
+    assert loaded == {
+        1: ("nuevo", False, "301"),
+        2: (False, False, "300"),
+        3: ("ganado", "2025-01-02 03:04:05", False),
+    }
+    assert rows[1]["manychat_id"] == "mc-1"  # columns not loaded are kept
+    assert rows[1]["write_date"] > "2021" and rows[3]["write_date"] > "2021"
+    assert rows[2]["write_date"] == "2020-01-01 00:00:00"
+    assert {i: r["create_date"] for i, r in rows.items()} == created  # updated, not created
+
+
+async def test_load_creates_the_rows_without_a_database_id(
+    api: Api, sandbox: httpx.AsyncClient
+) -> None:
+    await contacts(api, 2)
+    answer = await api.call(
+        CONTACT,
+        "load",
+        fields=["manychat_id", ".id", "first_name"],
+        data=[["mc-new", "", "Eva"], ["mc-2b", "2", "Luis"], ["mc-other", None, ""]],
+    )
+    assert answer.value == {"ids": [3, 2, 4], "messages": [], "nextrow": 0}
+    rows = {row["id"]: row for row in await records(sandbox)}
+    assert {i: (r["manychat_id"], r["first_name"]) for i, r in rows.items()} == {
+        1: ("mc-1", False),
+        2: ("mc-2b", "Luis"),
+        3: ("mc-new", "Eva"),
+        4: ("mc-other", False),
+    }
+    assert rows[3]["create_date"] == rows[3]["write_date"] == rows[4]["create_date"]
+    # Without a ``.id`` column every row is created.
+    plain = await api.call(CONTACT, "load", fields=["manychat_id"], data=[["a"], ["b"]])
+    assert plain.value["ids"] == [5, 6]
+
+
+async def test_load_is_all_or_nothing(api: Api, sandbox: httpx.AsyncClient) -> None:
+    await contacts(api, 2)
+    before = await records(sandbox)
+    answer = await api.call(
+        CONTACT,
+        "load",
+        fields=[".id", "manychat_id", "ultimo_estado"],
+        data=[["1", "mc-1", "ganado"], ["2", "", "perdido"], ["", "mc-3", "nuevo"]],
+    )
+    # Odoo answers bad rows in the result (HTTP 200), not as an error.
+    assert (answer.status, answer.error) == (200, None)
+    assert answer.value == {
+        "ids": False,
+        "messages": [
+            {
+                "type": "error",
+                "message": "Missing required value for the field 'manychat_id' (manychat_id)",
+                "record": 1,
+                "rows": {"from": 1, "to": 1},
+                "field": "manychat_id",
+            }
+        ],
+        "nextrow": 0,
+    }
+    assert await records(sandbox) == before
+    # Nothing was half-created: the next id is still 3.
+    assert (await api.call(CONTACT, "create", vals_list=[{"manychat_id": "c"}])).value == [3]
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "data", "record", "field", "message"),
+    [
+        (
+            CONTACT,
+            [".id", "x_bogus"],
+            [["1", "a"]],
+            0,
+            "x_bogus",
+            "Unknown field 'x_bogus' on model 'manychat.contact'",
+        ),
+        (
+            CONTACT,
+            [".id", "phone"],
+            [["1", "300"], ["99", "301"]],
+            1,
+            ".id",
+            "No matching record found for database id '99' in field 'Database ID'",
+        ),
+        (
+            CONTACT,
+            [".id", "phone"],
+            [["abc", "300"]],
+            0,
+            ".id",
+            "No matching record found for database id 'abc' in field 'Database ID'",
+        ),
+        (
+            CONTACT,
+            [".id", "assigned_at"],
+            [["1", "2025-01-02 03:04:05"], ["1", "2025-01-02T03:04:05Z"]],
+            1,
+            "assigned_at",
+            "'2025-01-02T03:04:05Z' does not seem to be a valid datetime for field 'assigned_at'",
+        ),
+        (
+            CONTACT,
+            ["manychat_id", "datetime_actual"],
+            [["a", "02/01/2025 03:04"]],
+            0,
+            "datetime_actual",
+            "'02/01/2025 03:04' does not seem to be a valid datetime for field 'datetime_actual'",
+        ),
+        (
+            STATE,
+            ["manychat_id", "state", "source"],
+            [["a", "nuevo", "odoo"], ["a", "nuevo", "telepathy"]],
+            1,
+            "source",
+            "Value 'telepathy' not found in selection field 'source'",
+        ),
+        (
+            STATE,
+            ["manychat_id", "previous_state"],
+            [["a", "nuevo"]],
+            0,
+            "state",
+            "Missing required value for the field 'state' (state)",
+        ),
+    ],
+)
+async def test_load_reports_a_bad_row_in_its_result(
+    api: Api,
+    sandbox: httpx.AsyncClient,
+    model: str,
+    fields: list[str],
+    data: list[list[Any]],
+    record: int,
+    field: str,
+    message: str,
+) -> None:
+    await contacts(api, 1)
+    before = await records(sandbox, model)
+    answer = await api.call(model, "load", fields=fields, data=data)
+    assert answer.status == 200 and answer.value["ids"] is False
+    [problem] = answer.value["messages"]
+    assert (problem["type"], problem["record"], problem["field"]) == ("error", record, field)
+    assert problem["message"] == message
+    assert await records(sandbox, model) == before
+
+
+async def test_load_converts_import_format_values() -> None:
+    models = {
+        "x_lead": {
+            "x_name": OdooField(required=True),
+            "x_score": OdooField(type="integer"),
+            "x_ratio": OdooField(type="float"),
+            "x_ok": OdooField(type="boolean"),
+            "x_day": OdooField(type="date"),
+            "x_at": OdooField(type="datetime"),
+        }
+    }
+    fields = ["x_name", "x_score", "x_ratio", "x_ok", "x_day", "x_at"]
+    async with client_for(odoo_models=models) as client:
+        data = [
+            ["a", "5", "1.5", "true", "2025-02-03", "2025-02-03 04:05:06"],
+            ["b", 7, 2, True, "", None],  # JSON values, for leniency
+            ["c", "", "", "0", "", ""],
+            ["d", "-3", "1e3", "maybe", None, None],
+        ]
+        loaded = result(await execute(client, "x_lead", "load", [fields, data]))
+        assert loaded["ids"] == [1, 2, 3, 4]
+        # An unknown boolean is Odoo's warning (taken as true), not an error.
+        [warning] = loaded["messages"]
+        assert (warning["type"], warning["record"], warning["field"]) == ("warning", 3, "x_ok")
+        rows = result(await execute(client, "x_lead", "read", [[1, 2, 3, 4], fields]))
+        assert [[row[f] for f in fields] for row in rows] == [
+            ["a", 5, 1.5, True, "2025-02-03", "2025-02-03 04:05:06"],
+            ["b", 7, 2.0, True, False, False],
+            ["c", 0, 0.0, False, False, False],
+            ["d", -3, 1000.0, True, False, False],
+        ]
+
+        bad = [
+            ["e", "5.5", "x", "1", "03/02/2025", ""],
+            ["f", "99999999999", "nan", "1", "", "2025-02-03 25:00:00"],
+        ]
+        refused = result(await execute(client, "x_lead", "load", [fields, bad]))
+        assert refused["ids"] is False
+        assert [(m["record"], m["field"]) for m in refused["messages"]] == [
+            (0, "x_score"),
+            (0, "x_ratio"),
+            (0, "x_day"),
+            (1, "x_score"),
+            (1, "x_ratio"),
+            (1, "x_at"),
+        ]
+        assert "'5.5' does not seem to be an integer" in refused["messages"][0]["message"]
+        assert "'x' does not seem to be a number" in refused["messages"][1]["message"]
+        assert "out of range" in refused["messages"][3]["message"]
+        assert len(result(await execute(client, "x_lead", "search", [[]]))) == 4
+
+
+async def test_load_with_malformed_arguments_fails_as_odoo_would(api: Api) -> None:
+    short_row = await api.call(CONTACT, "load", fields=["manychat_id", "phone"], data=[["a"]])
+    assert short_row.error is not None and short_row.error["name"] == "builtins.ValueError"
+    no_data = await api.call(CONTACT, "load", fields=["manychat_id"])
+    assert no_data.error is not None and no_data.error["name"] == "builtins.TypeError"
+    not_rows = await api.call(CONTACT, "load", fields=["manychat_id"], data="a")
+    assert not_rows.error is not None and not_rows.error["name"] == "builtins.TypeError"
+    if api.name == "json2":
+        assert {short_row.status, no_data.status, not_rows.status} == {422}
+
+
+async def test_load_is_recorded_and_goes_through_the_gate(sandbox: httpx.AsyncClient) -> None:
+    await execute(sandbox, CONTACT, "create", [[{"manychat_id": "a"}, {"manychat_id": "b"}]])
+    rows = [["2", "300"], ["1", "301"]]
+    assert result(await execute(sandbox, CONTACT, "load", [[".id", "phone"], rows]))["ids"] == [
+        2,
+        1,
+    ]
+    url = f"/odoo/json/2/{CONTACT}/load"
+    bad = await sandbox.post(url, json={"fields": ["x_bogus"], "data": [["1"]]}, headers=BEARER)
+    assert bad.status_code == 200 and bad.json()["ids"] is False
+    await arm(sandbox, kind="5xx", status=503)
+    down = await sandbox.post(url, json={"fields": [".id"], "data": [["1"]]}, headers=BEARER)
+    assert down.status_code == 503
+
+    accepted = await outbox(sandbox)
+    assert [(e["type"], e["message_id"]) for e in accepted] == [
+        ("manychat.contact.create", "1,2"),
+        ("manychat.contact.load", "2,1"),
+    ]
+    assert accepted[1]["payload"]["params"]["args"][2:] == [
+        "<redacted>",
+        CONTACT,
+        "load",
+        [[".id", "phone"], rows],
+        {},
+    ]
+    refused = [e for e in await outbox(sandbox, include_refused=True) if e["kind"] == "refused"]
+    # A load whose result is ``ids: false`` changed nothing: a refusal, though HTTP 200.
+    assert [(e["type"], e["status"]) for e in refused] == [
+        ("manychat.contact.load", 200),
+        ("manychat.contact.load", 503),
+    ]
+    assert refused[0]["payload"] == {"fields": ["x_bogus"], "data": [["1"]]}
+    assert refused[0]["error"]["messages"][0]["field"] == "x_bogus"
 
 
 # --- domains, order, limit, offset ----------------------------------------------------------

@@ -11,7 +11,10 @@ API:
     user_agent_env)`` -> the uid (``odoo_uid``), or ``false`` on bad credentials;
   - ``object.execute_kw(db, uid, password, model, method, args, kwargs)`` with
     ``create``, ``write``, ``search``, ``search_read``, ``read``, ``unlink``,
-    ``search_count`` (:mod:`cauce_devstack.sandbox.odoo_methods`). A wrong
+    ``search_count`` (:mod:`cauce_devstack.sandbox.odoo_methods`) and ``load`` (args
+    ``[fields, data]``: Odoo's import, :mod:`cauce_devstack.sandbox.odoo_load`; rows
+    with ``.id`` update, others create; answers ``{"ids", "messages", "nextrow"}``, bad
+    rows as ``ids: false`` with error messages, not as an error envelope). A wrong
     uid/password is ``odoo.exceptions.AccessDenied``.
   The password is ``odoo_password`` or any of ``odoo_api_keys``. Results are
   ``{"jsonrpc", "id", "result"}``; errors are HTTP 200 envelopes
@@ -22,9 +25,10 @@ API:
   ``odoo_api_keys``, else 401 ``werkzeug.exceptions.Unauthorized`` "Invalid apikey"),
   optional ``X-Odoo-Database`` (another database: 404 ``werkzeug.exceptions.NotFound``),
   named params (``ids`` for record methods, ``vals_list``, ``vals``, ``domain``,
-  ``fields``, ``limit``, ``offset``, ``order``, ``context``). Success: HTTP 200 with the
-  return value (``create`` always answers a list of ids); errors: the error's HTTP
-  status with ``{"name", "message", "arguments", "context", "debug"}``.
+  ``fields``, ``limit``, ``offset``, ``order``, ``context``; ``load`` takes ``fields``
+  and ``data``). Success: HTTP 200 with the return value (``create`` always answers a
+  list of ids; a ``load`` with bad rows too, its result saying ``ids: false``); errors:
+  the error's HTTP status with ``{"name", "message", "arguments", "context", "debug"}``.
 - ``GET /odoo/web/version`` -> ``{"version", "version_info"}`` (no auth).
 
 Every ``/odoo`` request passes, in order: an outage (``POST /sandbox/odoo/outage``:
@@ -35,12 +39,13 @@ faults with ``target: "odoo"`` (see :mod:`cauce_devstack.sandbox.faults`).
 
 Outbox: accepted requests are recorded with ``provider="odoo"``, ``kind="rpc"``,
 ``type`` = ``"<model>.<method>"`` / ``"common.<method>"`` / ``"web.version"``,
-``phone_number_id`` = the database, ``message_id`` = the ids a ``create`` answered, and
-the request body as ``payload`` with the JSON-RPC password replaced by
+``phone_number_id`` = the database, ``message_id`` = the ids a ``create`` or ``load``
+answered, and the request body as ``payload`` with the JSON-RPC password replaced by
 ``"<redacted>"`` (JSON-2 keys travel in a header and are never recorded). Refusals
-(outages, 429s, faults, 4xx/5xx, JSON-RPC error envelopes and failed logins, which
-Odoo answers with HTTP 200) are recorded by this module as ``kind="refused"`` with the
-status and the body answered: the generic refusal recorder would keep the password.
+(outages, 429s, faults, 4xx/5xx, and what Odoo answers with HTTP 200 but is a failure:
+JSON-RPC error envelopes, failed logins, a ``load`` whose result is ``ids: false``) are
+recorded by this module as ``kind="refused"`` with the status and the body answered:
+the generic refusal recorder would keep the password.
 
 Sandbox-only (not rate limited, not recorded): ``GET /sandbox/odoo/records/{model}``
 (every record, every field), ``PATCH /sandbox/odoo/records/{model}/{id}`` (change a
@@ -279,10 +284,18 @@ async def _gate(request: Request, call: Call) -> Response | None:
 
 
 def _created_ids(call: Call, result: Any) -> str:
-    if not call.type.endswith(".create"):
+    """The ids a ``create`` answered, or those a ``load`` created or updated."""
+    if call.type.endswith(".load") and isinstance(result, dict):
+        result = result.get("ids") or []
+    elif not call.type.endswith(".create"):
         return ""
     ids = result if isinstance(result, list) else [result]
     return ",".join(str(i) for i in ids)
+
+
+def _failed_load(call: Call, result: Any) -> bool:
+    """A ``load`` that changed nothing: Odoo answers it as a result, it is a refusal."""
+    return call.type.endswith(".load") and isinstance(result, dict) and result.get("ids") is False
 
 
 # --- JSON-RPC ---------------------------------------------------------------------------
@@ -379,7 +392,11 @@ async def jsonrpc(request: Request) -> Response:
     response = JSONResponse({"jsonrpc": "2.0", "id": call.rpc_id, "result": result})
     failed_login = call.type in ("common.login", "common.authenticate") and result is False
     return _answer(
-        request, call, response, refused=failed_login, message_id=_created_ids(call, result)
+        request,
+        call,
+        response,
+        refused=failed_login or _failed_load(call, result),
+        message_id=_created_ids(call, result),
     )
 
 
@@ -417,7 +434,11 @@ async def json2(model: str, method: str, request: Request) -> Response:
     except OdooError as error:
         return _answer(request, call, error.json2_response(), refused=True)
     return _answer(
-        request, call, JSONResponse(result), refused=False, message_id=_created_ids(call, result)
+        request,
+        call,
+        JSONResponse(result),
+        refused=_failed_load(call, result),
+        message_id=_created_ids(call, result),
     )
 
 

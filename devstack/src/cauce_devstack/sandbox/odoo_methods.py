@@ -1,8 +1,9 @@
 """The ORM methods the fake Odoo serves, with Odoo's signatures, for both API styles.
 
-``create``, ``write``, ``search``, ``search_read``, ``read``, ``unlink`` and
-``search_count``. JSON-RPC's ``execute_kw`` passes positional ``args`` (record methods
-take the ids first) and ``kwargs``; JSON-2 passes named params, ``ids`` included.
+``create``, ``write``, ``search``, ``search_read``, ``read``, ``unlink``,
+``search_count`` and ``load`` (the import, :mod:`cauce_devstack.sandbox.odoo_load`).
+JSON-RPC's ``execute_kw`` passes positional ``args`` (record methods take the ids first)
+and ``kwargs``; JSON-2 passes named params, ``ids`` included.
 Arguments are bound against the real signatures, so a wrong call fails with a
 ``builtins.TypeError`` as it would in Odoo; ``context`` is accepted and ignored.
 """
@@ -13,6 +14,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from cauce_devstack.sandbox import odoo_load
 from cauce_devstack.sandbox.odoo_errors import (
     ACCESS_ERROR,
     ATTRIBUTE_ERROR,
@@ -23,7 +25,7 @@ from cauce_devstack.sandbox.odoo_records import OdooRecords
 
 #: Methods that act on records (``ids`` first).
 RECORD_METHODS = frozenset({"write", "read", "unlink"})
-METHODS = frozenset({"create", "search", "search_read", "search_count"}) | RECORD_METHODS
+METHODS = frozenset({"create", "search", "search_read", "search_count", "load"}) | RECORD_METHODS
 
 
 class ModelMethods:
@@ -75,6 +77,11 @@ class ModelMethods:
 
     def search_count(self, domain: Any, limit: Any = None) -> int:
         return len(self.records.search(self.model, domain, limit=limit))
+
+    def load(self, fields: Any, data: Any) -> dict[str, Any]:
+        """Import rows: ``{"ids", "messages", "nextrow"}``, rows' problems included
+        (``ids: false``) rather than raised."""
+        return odoo_load.load(self.records, self.model, fields, data)
 
 
 def _method(records: OdooRecords, model: Any, method: Any, *, json2: bool) -> Callable[..., Any]:
