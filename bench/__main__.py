@@ -1,5 +1,6 @@
-"""``python -m bench [gateway|notifier] [--quick]``: start the stack, run the loads, print
-the figures (both benchmarks unless one is named; the notifier's is in bench.notifier).
+"""``python -m bench [gateway|notifier|conversation|crm-sync] [--quick]``: start what
+each benchmark needs, run the loads, print the figures (all of them unless one is named;
+each benchmark beyond the gateway's lives in its own module).
 
 Everything runs on 127.0.0.1 with free ports in a temporary directory: nats-server,
 the gateway (``python -m cauce_gateway``) and the HTTP-ceiling app as process groups,
@@ -16,7 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import conversation, notifier
+from bench import conversation, crm_sync, notifier
 from bench.ceilings import BUS_STREAM, BusLoad, ensure_bus_stream, run_bus_load, stream_messages
 from bench.load import PHONE_NUMBER_ID, HttpLoad, build_bodies, run_http_load
 from bench.processes import Server, run_isolated
@@ -34,7 +35,10 @@ SLACK_S = 120.0
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "which", nargs="?", choices=("all", "gateway", "notifier", "conversation"), default="all"
+        "which",
+        nargs="?",
+        choices=("all", "gateway", "notifier", "conversation", "crm-sync"),
+        default="all",
     )
     parser.add_argument(
         "--conversations", type=int, default=20, help="conversation: concurrent customers (20)"
@@ -47,6 +51,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--messages", type=int, default=5000, help="notifier: messages per backlog run (5000)"
+    )
+    parser.add_argument(
+        "--crm-events", type=int, default=10_000, help="crm-sync: events in the burst (10000)"
     )
     parser.add_argument("--concurrency", type=int, default=64, help="in-flight requests (64)")
     parser.add_argument("--duration", type=float, default=10.0, help="closed-loop seconds (10)")
@@ -61,6 +68,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.concurrency, args.duration, args.rate, args.rate_duration = 16, 3.0, 200.0, 5.0
         args.messages = 400
         args.conversation_duration = 10.0
+        args.crm_events = 1000
     if args.messages < 1:
         parser.error("--messages must be positive")
     if args.concurrency < 1 or args.duration <= 0 or args.rate <= 0 or args.rate_duration <= 0:
@@ -185,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Path(tmp) / ".cauce", args.conversations, args.conversation_duration
             )
         print(conversation.render(conversation_report), flush=True)
+    if args.which in ("all", "crm-sync"):
+        with tempfile.TemporaryDirectory(prefix="cauce-bench-crm-") as tmp:
+            crm_report = crm_sync.run(Path(tmp) / ".cauce", args.crm_events)
+        print(crm_sync.render(crm_report), flush=True)
     return 0
 
 

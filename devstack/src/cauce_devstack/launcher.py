@@ -257,6 +257,7 @@ class Stack:
             optional["CAUCE_CHATTIGO_BASE_URL"] = f"{self.sandbox_url}/chattigo"
             optional["CAUCE_YCLOUD_BASE_URL"] = f"{self.sandbox_url}/ycloud"
             optional["CAUCE_SCI_BASE_URL"] = f"{self.sandbox_url}/sci"
+            optional["CAUCE_ODOO_URL"] = f"{self.sandbox_url}/odoo"
         env.update({key: value for key, value in optional.items() if value is not None})
         env.update(spec.extra_env)
         return env

@@ -95,6 +95,8 @@ class ServiceSpec:
 #: The dev tenant and the sandbox's dev WhatsApp number mapped to it, so a message the
 #: sandbox's customer simulator sends is routed to a tenant out of the box.
 DEV_TENANT = "demo"
+#: Dev-only ManyChat ``X-API-KEY`` of the dev tenant (``POST /webhooks/manychat/...``).
+DEV_MANYCHAT_API_KEY = "dev-only-manychat-api-key"
 DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
     "gateway": {
         "CAUCE_WHATSAPP_ACCOUNTS": json.dumps(
@@ -103,6 +105,9 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
         # The sandbox's SCI fake signs payment callbacks with this dev secret.
         "CAUCE_SCI_TENANTS": json.dumps(
             [{"tenant_id": DEV_TENANT, "webhook_secret": DEV_SCI_WEBHOOK_SECRET}]
+        ),
+        "CAUCE_MANYCHAT_TENANTS": json.dumps(
+            [{"tenant_id": DEV_TENANT, "api_key": DEV_MANYCHAT_API_KEY}]
         ),
     },
     "notifier": {

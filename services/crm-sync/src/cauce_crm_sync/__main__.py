@@ -1,13 +1,8 @@
-"""``python -m cauce_crm_sync``: serve crm-sync (settings from ``CAUCE_*``)."""
+"""``python -m cauce_crm_sync``: serve crm-sync, or operate it (see :mod:`cauce_crm_sync.cli`)."""
 
-from cauce_crm_sync.app import create_app
-from cauce_crm_sync.settings import CrmSyncSettings
-from cauce_runtime.app import run
+import sys
 
-
-def main() -> None:
-    run(create_app, CrmSyncSettings())
-
+from cauce_crm_sync.cli import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -63,6 +63,11 @@ class CrmSyncSettings(ServiceSettings):
     #: Exponential backoff between attempts: base * 2^(attempt-1), capped, with jitter.
     sync_backoff_base_s: float = Field(default=2.0, gt=0)
     sync_backoff_max_s: float = Field(default=300.0, gt=0)
+    #: Wait before retrying a ``create`` whose answer never came (it may still commit):
+    #: longer than Odoo's own request limit (``limit_time_real``, 120 s by default), so
+    #: by then the first create has committed or died, and the lookup by key that
+    #: precedes the retry sees which.
+    sync_uncertain_retry_s: float = Field(default=130.0, ge=0)
     #: How long a replica may hold claimed records before another may take them over.
     sync_lease_s: float = Field(default=120.0, gt=0)
     #: Seconds between looks for pending changes when there were none.

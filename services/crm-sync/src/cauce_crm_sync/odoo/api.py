@@ -18,6 +18,9 @@ from typing import Any, Protocol
 Domain = list[Any]
 #: Field values of one record, Odoo field names as keys.
 Vals = dict[str, Any]
+#: Context of ``load`` calls: Odoo's import reads datetimes in the context's (or the
+#: user's) timezone, and cauce sends UTC.
+IMPORT_CONTEXT: dict[str, Any] = {"tz": "UTC"}
 #: Awaited before every request to Odoo (the rate limiter's slot).
 Throttle = Callable[[], Awaitable[None]]
 
@@ -33,6 +36,12 @@ class OdooApi(Protocol):
 
     async def write(self, model: str, ids: list[int], vals: Vals) -> None:
         """Set the same ``vals`` on every record of ``ids`` in one call."""
+        ...
+
+    async def load(self, model: str, fields: list[str], rows: list[list[Any]]) -> list[int]:
+        """Odoo's import (``load``): one call updating the records whose ``.id`` column
+        is set (and creating the others), each row with its own values; the ids in row
+        order. All or nothing: a bad row rejects the call."""
         ...
 
     async def search(

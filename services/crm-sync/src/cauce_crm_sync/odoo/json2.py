@@ -15,7 +15,7 @@ import httpx
 from pydantic import SecretStr
 
 from cauce_crm_sync.odoo import replies
-from cauce_crm_sync.odoo.api import Domain, Throttle, Vals
+from cauce_crm_sync.odoo.api import IMPORT_CONTEXT, Domain, Throttle, Vals
 from cauce_crm_sync.odoo.classify import from_response, unreadable
 from cauce_crm_sync.odoo.exchange import OdooExchange, given
 
@@ -54,6 +54,16 @@ class Json2Odoo:
     async def write(self, model: str, ids: list[int], vals: Vals) -> None:
         if ids:
             await self._call(model, "write", {"ids": list(ids), "vals": vals})
+
+    async def load(self, model: str, fields: list[str], rows: list[list[Any]]) -> list[int]:
+        if not rows:
+            return []
+        body = {
+            "fields": list(fields),
+            "data": [list(r) for r in rows],
+            "context": IMPORT_CONTEXT,
+        }
+        return replies.loaded_ids(await self._call(model, "load", body), len(rows))
 
     async def search(
         self, model: str, domain: Domain, *, limit: int | None = None, order: str | None = None

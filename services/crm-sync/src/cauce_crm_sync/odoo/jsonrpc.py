@@ -25,7 +25,7 @@ import httpx
 from pydantic import SecretStr
 
 from cauce_crm_sync.odoo import replies
-from cauce_crm_sync.odoo.api import Domain, Throttle, Vals
+from cauce_crm_sync.odoo.api import IMPORT_CONTEXT, Domain, Throttle, Vals
 from cauce_crm_sync.odoo.classify import (
     SESSION_EXPIRED,
     from_odoo_error,
@@ -87,6 +87,14 @@ class JsonRpcOdoo:
     async def write(self, model: str, ids: list[int], vals: Vals) -> None:
         if ids:
             await self._execute(model, "write", [list(ids), vals])
+
+    async def load(self, model: str, fields: list[str], rows: list[list[Any]]) -> list[int]:
+        if not rows:
+            return []
+        result = await self._execute(
+            model, "load", [list(fields), [list(r) for r in rows]], {"context": IMPORT_CONTEXT}
+        )
+        return replies.loaded_ids(result, len(rows))
 
     async def search(
         self, model: str, domain: Domain, *, limit: int | None = None, order: str | None = None

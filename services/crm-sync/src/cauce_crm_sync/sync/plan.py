@@ -2,9 +2,10 @@
 
 Pure: claimed records + their current data + the mapping -> operations. Records
 without an Odoo id are created (in batches, one ``create`` per model); records with one
-get a ``write`` of only the fields that changed since Odoo last got them, and records
-with identical changes share one ``write``. A record whose create may already have
-happened (``maybe_created``) is first looked up by its key.
+send only the fields that changed since Odoo last got them: records with identical
+changes share one ``write``, the others go together in one ``load`` (Odoo's import,
+which updates many records with different values in one call). A record whose create
+may already have happened (``maybe_created``) is first looked up by its key.
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ class SyncPlan:
     creates: dict[Kind, list[Item]] = field(default_factory=lambda: defaultdict(list))
     #: Records to look up by key before creating (their create may have happened).
     lookups: dict[Kind, list[Item]] = field(default_factory=lambda: defaultdict(list))
-    #: Groups of records getting the same vals in one write, per kind.
+    #: Groups of two or more records getting the same vals: one ``write`` each, per kind.
     writes: dict[Kind, list[list[Item]]] = field(default_factory=lambda: defaultdict(list))
+    #: Records with changes of their own (vals = what changed), per kind: sent together
+    #: through Odoo's ``load``, which updates many records with different values at once.
+    updates: dict[Kind, list[Item]] = field(default_factory=lambda: defaultdict(list))
+    #: Every record's full current vals, by sync record id (rows for ``load``).
+    full: dict[int, Vals] = field(default_factory=dict)
     #: Records whose Odoo copy already has their data: nothing to send.
     in_step: list[Item] = field(default_factory=list)
     #: Records whose source row is gone (never expected): dead-lettered with a reason.
@@ -38,8 +44,10 @@ class SyncPlan:
 
     def calls(self) -> int:
         """Odoo calls the plan needs at least (without failures or batch splits)."""
-        return sum(1 for items in self.lookups.values() if items) + sum(
-            len(groups) for groups in self.writes.values()
+        return (
+            sum(1 for items in self.lookups.values() if items)
+            + sum(len(groups) for groups in self.writes.values())
+            + sum(1 for items in self.updates.values() if items)
         )
 
 
@@ -62,6 +70,7 @@ def plan_sync(
             plan.orphans.append(record)
             continue
         vals = mapping.by_kind[record.kind].vals(source)
+        plan.full[record.id] = vals
         if record.odoo_id is None:
             target = plan.lookups if record.maybe_created else plan.creates
             target[record.kind].append((record, vals))
@@ -72,5 +81,9 @@ def plan_sync(
             continue
         groups[record.kind][json.dumps(diff, sort_keys=True, default=str)].append((record, diff))
     for kind, by_vals in groups.items():
-        plan.writes[kind] = list(by_vals.values())
+        for group in by_vals.values():
+            if len(group) > 1:
+                plan.writes[kind].append(group)
+            else:
+                plan.updates[kind].extend(group)
     return plan

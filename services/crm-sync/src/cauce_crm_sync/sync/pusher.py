@@ -23,6 +23,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -33,6 +34,7 @@ from cauce_crm_sync.odoo import (
     OdooError,
     OdooRejected,
     OdooUnavailable,
+    Vals,
 )
 from cauce_crm_sync.store import sync as store
 from cauce_crm_sync.store.sync import SyncRecord
@@ -65,6 +67,8 @@ class RetryPolicy:
     max_attempts: int
     base_s: float
     max_s: float
+    #: Least wait after a create that may have happened (see the settings).
+    uncertain_s: float = 0.0
 
     def delay(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1``: exponential, capped, with jitter
@@ -115,6 +119,9 @@ class Pusher:
         for kind, groups in plan.writes.items():
             for group in groups:
                 await self._write(kind, group)
+        for kind, items in plan.updates.items():
+            for start in range(0, len(items), self.batch_size):
+                await self._update(kind, items[start : start + self.batch_size], plan.full)
 
     async def _create(self, kind: Kind, items: list[Item]) -> None:
         model = self.mapping.by_kind[kind].model
@@ -166,11 +173,38 @@ class Pusher:
 
         await self._settle(group, write, creating=False)
 
+    async def _update(self, kind: Kind, items: list[Item], full: dict[int, Vals]) -> None:
+        """Records with their own changes: one ``load`` for all of them (a ``write`` for
+        one). A rejected ``load`` is split like a rejected batch create; a record left
+        alone goes through ``write``, whose error names the problem precisely."""
+        if len(items) == 1:
+            await self._write(kind, items)
+            return
+        model = self.mapping.by_kind[kind].model
+        fields = sorted({name for _, vals in items for name in vals})
+        rows = [(record, {f: full[record.id].get(f, False) for f in fields}) for record, _ in items]
+
+        async def load(chunk: list[Item]) -> list[int]:
+            data = [[str(r.odoo_id), *(_import_value(v[f]) for f in fields)] for r, v in chunk]
+            await self.odoo.load(model, [".id", *fields], data)
+            return [record.odoo_id or 0 for record, _ in chunk]
+
+        async def split(half: list[Item]) -> None:
+            await self._update(kind, half, full)
+
+        await self._attempt(rows, load, creating=False, settle=True, split=split)
+
     async def _settle(self, items: list[Item], call: Call, *, creating: bool) -> None:
         await self._attempt(items, call, creating=creating, settle=True)
 
     async def _attempt(
-        self, items: list[Item], call: Call, *, creating: bool, settle: bool
+        self,
+        items: list[Item],
+        call: Call,
+        *,
+        creating: bool,
+        settle: bool,
+        split: Callable[[list[Item]], Awaitable[None]] | None = None,
     ) -> bool:
         """Make ``call`` for ``items`` and record the outcome; ``True`` on success."""
         records = [record for record, _ in items]
@@ -178,7 +212,7 @@ class Pusher:
         try:
             ids = await call(items)
         except OdooRejected as error:
-            await self._rejected(items, call, error, creating=creating, settle=settle)
+            await self._rejected(items, call, error, creating=creating, settle=settle, split=split)
             return False
         except OdooUnavailable as error:
             if is_outage(error):
@@ -196,12 +230,22 @@ class Pusher:
         return True
 
     async def _rejected(
-        self, items: list[Item], call: Call, error: OdooRejected, *, creating: bool, settle: bool
+        self,
+        items: list[Item],
+        call: Call,
+        error: OdooRejected,
+        *,
+        creating: bool,
+        settle: bool,
+        split: Callable[[list[Item]], Awaitable[None]] | None,
     ) -> None:
         if len(items) > 1:
             middle = len(items) // 2
             for half in (items[:middle], items[middle:]):
-                await self._attempt(half, call, creating=creating, settle=settle)
+                if split is not None:
+                    await split(half)
+                else:
+                    await self._attempt(half, call, creating=creating, settle=settle)
             return
         record = items[0][0]
         if not creating and error.short_name == "MissingError" and record.odoo_id is not None:
@@ -229,15 +273,23 @@ class Pusher:
             )
         if again:
             attempt = max(r.attempts for r in again) + 1
+            delay = self.policy.delay(attempt)
             await store.mark_retry(
                 self.pool,
                 again,
-                delay_s=self.policy.delay(attempt),
+                delay_s=max(delay, self.policy.uncertain_s) if maybe_created else delay,
                 error_name=error.short_name,
                 error=_text(error),
                 count_attempt=True,
                 maybe_created=maybe_created,
             )
+
+
+def _import_value(value: Any) -> str:
+    """A value as Odoo's import takes it: text, ``""`` for empty."""
+    if value is None or value is False:
+        return ""
+    return str(value)
 
 
 def _text(error: OdooError) -> str:

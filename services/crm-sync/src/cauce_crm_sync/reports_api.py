@@ -1,0 +1,161 @@
+"""The reports API, for sales operations (bearer ``CAUCE_REPORTS_TOKEN``, read-only).
+
+- ``GET /reports/contacts``: leads filtered by tenant, campaign, current state and
+  activity date (``since`` inclusive, ``until`` exclusive), keyset-paginated JSON, or
+  every matching lead as CSV with ``format=csv`` (or ``Accept: text/csv``).
+- ``GET /reports/campaigns/{campaign_id}``: the campaign's leads counted by state, by
+  advisor (comercial) and by both.
+- ``GET /reports/sync``: how far Odoo is behind: pending, in flight, failed (dead
+  letters), synced, and the age of the oldest pending change, overall and per kind.
+
+Leads carry phone numbers and e-mails: that is what the report is for, so it is behind
+a token and never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, BaseModel, SecretStr
+
+from cauce_crm_sync.store import reports
+from cauce_crm_sync.store import sync as sync_store
+from cauce_crm_sync.store.reports import CONTACT_COLUMNS, ContactFilter
+from cauce_runtime.bearer_auth import bearer_guard
+from cauce_runtime.problems import problem_response
+
+MAX_PAGE = 1000
+
+
+class ContactsPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class CampaignView(BaseModel):
+    campaign_id: str
+    leads: int
+    by_state: dict[str, int]
+    by_advisor: dict[str, int]
+    by_advisor_and_state: dict[str, dict[str, int]]
+    last_assigned_at: datetime | None
+
+
+class SyncCountsView(BaseModel):
+    pending: int
+    in_flight: int
+    failed: int
+    synced: int
+    oldest_pending_since: datetime | None
+    #: Seconds since the oldest change not yet in Odoo (0 when nothing is pending).
+    lag_s: float
+
+
+class SyncView(SyncCountsView):
+    by_kind: dict[str, SyncCountsView]
+
+
+def _cursor(row: dict[str, Any]) -> str:
+    raw = json.dumps([row["tenant_id"], row["manychat_id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _after(cursor: str | None) -> tuple[str, str] | None:
+    if cursor is None:
+        return ("", "")
+    try:
+        tenant, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        return None
+    return (str(tenant), str(key))
+
+
+def _view(counts: sync_store.SyncCounts) -> SyncCountsView:
+    oldest = counts.oldest_pending_since
+    lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    return SyncCountsView(
+        pending=counts.pending,
+        in_flight=counts.in_flight,
+        failed=counts.failed,
+        synced=counts.synced,
+        oldest_pending_since=oldest,
+        lag_s=max(0.0, lag),
+    )
+
+
+async def _csv_lines(pool: asyncpg.Pool, where: ContactFilter) -> AsyncIterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CONTACT_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    async for row in reports.all_contacts(pool, where):
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def reports_router(pool: asyncpg.Pool, token: SecretStr) -> APIRouter:
+    router = APIRouter(
+        prefix="/reports", tags=["reports"], dependencies=[Depends(bearer_guard(token))]
+    )
+
+    @router.get("/contacts", response_model=ContactsPage)
+    async def contacts(
+        request: Request,
+        tenant: str | None = None,
+        campaign: str | None = None,
+        state: str | None = None,
+        since: AwareDatetime | None = None,
+        until: AwareDatetime | None = None,
+        format: Literal["json", "csv"] | None = None,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    ) -> Response | ContactsPage:
+        """Leads matching the filters (JSON pages, or all of them as CSV)."""
+        where = ContactFilter(tenant, campaign, state, since, until)
+        wants_csv = format == "csv" or (
+            format is None and "text/csv" in request.headers.get("accept", "")
+        )
+        if wants_csv:
+            return StreamingResponse(
+                _csv_lines(pool, where),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
+            )
+        after = _after(cursor)
+        if after is None:
+            return problem_response(400, detail="invalid cursor")
+        rows = await reports.contacts_page(pool, where, after, limit + 1)
+        more = len(rows) > limit
+        items = rows[:limit]
+        return ContactsPage(items=items, next_cursor=_cursor(items[-1]) if more else None)
+
+    @router.get("/campaigns/{campaign_id}", response_model=CampaignView)
+    async def campaign(campaign_id: str, tenant: str | None = None) -> Response | CampaignView:
+        """The campaign's leads by state and by advisor."""
+        found = await reports.campaign_report(pool, campaign_id, tenant)
+        if found is None:
+            return problem_response(404, detail="no lead was ever assigned to this campaign")
+        return CampaignView(**found.__dict__)
+
+    @router.get("/sync", response_model=SyncView)
+    async def sync() -> SyncView:
+        """How far Odoo is behind PostgreSQL."""
+        overall = _view(await sync_store.counts(pool))
+        by_kind = {
+            kind: _view(await sync_store.counts(pool, kind)) for kind in ("contact", "state")
+        }
+        return SyncView(**overall.model_dump(), by_kind=by_kind)
+
+    return router
