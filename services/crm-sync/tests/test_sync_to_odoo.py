@@ -4,7 +4,7 @@ exactly once each, newest data winning, through outages and timeouts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +18,11 @@ from .conftest import (
     assignment,
     at,
     contact,
+    eventually,
     running_crm,
     running_sandbox,
     state_change,
 )
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
-    """Poll ``check`` until it returns something truthy (or fail after ``timeout``)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def created_vals(entry: dict[str, Any]) -> list[dict[str, Any]]:
@@ -175,6 +164,21 @@ async def test_invalid_data_is_dead_lettered_with_odoos_message_and_replays_afte
             assert detail["odoo_model"] == "manychat.contact"
             assert detail["vals"]["x_correo"] == "test.data@example.com"
             assert await crm.odoo_records() == []
+
+            async def dead_letters_gauge() -> bool:
+                scraped = (await crm.http.get(f"{crm.crm_url}/metrics")).text
+                return (
+                    re.search(r"^cauce_crm_sync_dead_letters\{[^}]*\} 1\.0$", scraped, re.M)
+                    is not None
+                )
+
+            await eventually(dead_letters_gauge, timeout=10)
+            scraped = (await crm.http.get(f"{crm.crm_url}/metrics")).text
+            assert re.search(
+                r'^cauce_provider_errors_total\{code="ValueError",[^}]*provider="odoo"',
+                scraped,
+                re.M,
+            )
 
         # The mapping is fixed (a new release); the operator replays the dead letter.
         async with running_crm(nats_url, database_url, sandbox_url, tmp_path) as fixed:

@@ -6,7 +6,10 @@ are the runtime's shared instruments, recorded with ``provider="odoo"``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
 _meter = metrics.get_meter("cauce_crm_sync")
 
@@ -15,4 +18,50 @@ ODOO_REQUESTS = _meter.create_counter(
     "{request}",
     "HTTP requests to Odoo by ORM method (create, write, authenticate...) and outcome "
     "(ok, rejected, unavailable, credentials_rejected)",
+)
+
+
+class SyncBacklog:
+    """The latest sync counts, refreshed by the worker, read by the gauges below
+    (observable gauges are read synchronously at scrape time: no query there)."""
+
+    pending: int = 0
+    in_flight: int = 0
+    failed: int = 0
+    oldest_pending_age_s: float = 0.0
+
+
+BACKLOG = SyncBacklog()
+
+
+def _observe(value: Callable[[], float]) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def callback(options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(value())]
+
+    return callback
+
+
+_meter.create_observable_gauge(
+    "cauce.crm.sync.pending",
+    [_observe(lambda: BACKLOG.pending)],
+    "{record}",
+    "Records waiting to be sent to Odoo (not in flight)",
+)
+_meter.create_observable_gauge(
+    "cauce.crm.sync.in_flight",
+    [_observe(lambda: BACKLOG.in_flight)],
+    "{record}",
+    "Records claimed by a sync worker right now",
+)
+_meter.create_observable_gauge(
+    "cauce.crm.sync.dead_letters",
+    [_observe(lambda: BACKLOG.failed)],
+    "{record}",
+    "Records Odoo rejected, waiting for an operator (dead letters)",
+)
+_meter.create_observable_gauge(
+    "cauce.crm.sync.oldest_pending_age",
+    [_observe(lambda: BACKLOG.oldest_pending_age_s)],
+    "s",
+    "Age of the oldest change not yet in Odoo (the sync's lag)",
 )

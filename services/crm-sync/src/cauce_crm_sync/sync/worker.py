@@ -18,13 +18,16 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from cauce_crm_sync.mapping import OdooMapping
+from cauce_crm_sync.metrics import BACKLOG
 from cauce_crm_sync.odoo import OdooApi
 from cauce_crm_sync.store import sync as store
 from cauce_crm_sync.store.sync import SyncRecord
@@ -32,6 +35,9 @@ from cauce_crm_sync.sync.plan import SyncPlan, plan_sync, source_key
 from cauce_crm_sync.sync.pusher import OdooDown, Pusher, RetryPolicy
 
 logger = logging.getLogger(__name__)
+
+#: Seconds between refreshes of the backlog gauges.
+BACKLOG_REFRESH_S = 5.0
 
 
 class SyncWorker:
@@ -77,7 +83,21 @@ class SyncWorker:
         """Look for pending records now (an event was just applied)."""
         self._wake.set()
 
+    async def refresh_backlog(self) -> None:
+        """Update the backlog gauges (``cauce_crm_sync_pending`` & co.)."""
+        counts = await store.counts(self.pool)
+        BACKLOG.pending, BACKLOG.in_flight, BACKLOG.failed = (
+            counts.pending,
+            counts.in_flight,
+            counts.failed,
+        )
+        oldest = counts.oldest_pending_since
+        BACKLOG.oldest_pending_age_s = (
+            max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0
+        )
+
     async def _run(self) -> None:
+        refreshed = 0.0
         while True:
             try:
                 pause = await self.run_round()
@@ -86,6 +106,11 @@ class SyncWorker:
             except Exception:  # a bug or PostgreSQL down: log it, keep the loop alive
                 logger.exception("sync round failed")
                 pause = self.policy.delay(1)
+            # After a round that did something, or every few seconds when idle.
+            if pause != self.idle_poll_s or time.monotonic() - refreshed >= BACKLOG_REFRESH_S:
+                refreshed = time.monotonic()
+                with contextlib.suppress(Exception):  # gauges must never stop the sync
+                    await self.refresh_backlog()
             if pause:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):

@@ -1,0 +1,112 @@
+"""The seed's flow end to end: ManyChat posts a contact and a campaign assignment to the
+gateway (X-API-KEY) -> JetStream -> crm-sync -> PostgreSQL and the Odoo fake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+from pydantic import SecretStr
+
+from cauce_devstack.servers import free_port
+from cauce_devstack.testing import serving
+from cauce_gateway.app import create_app as create_gateway
+from cauce_gateway.settings import GatewaySettings, KeyedTenant
+
+from .conftest import TENANT, eventually, running_crm, running_sandbox
+
+API_KEY = "manychat-key-for-crm-tests"
+
+
+async def test_manychat_webhooks_become_a_row_and_an_odoo_record(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    gateway_settings = GatewaySettings(
+        _env_file=None,
+        environment="test",
+        port=free_port(),
+        nats_url=nats_url,
+        span_file=tmp_path / "gateway-spans.jsonl",
+        manychat_tenants=[KeyedTenant(tenant_id=TENANT, api_key=SecretStr(API_KEY))],
+    )
+    async with (
+        running_sandbox() as sandbox_url,
+        running_crm(nats_url, database_url, sandbox_url, tmp_path) as crm,
+        serving(create_gateway(gateway_settings), gateway_settings.port) as gateway_url,
+    ):
+        headers = {"X-API-KEY": API_KEY}
+        contact = await crm.http.post(
+            f"{gateway_url}/webhooks/manychat/contact",
+            headers=headers,
+            json={  # the seed's body, as ManyChat sends it
+                "manychat_id": "test_contact_456",
+                "nombre_lead": "Test Contact Data",
+                "datetime_actual": "2025-06-05T12:41:36Z",
+                "ultimo_estado": "Nuevo",
+                "id": "1234567890_manychat_id",
+                "first_name": "Test",
+                "last_name": "Data",
+                "phone": "+56912345678",
+                "email": "test.data@example.com",
+            },
+        )
+        assert contact.status_code == 202, contact.text
+        assigned = await crm.http.post(
+            f"{gateway_url}/webhooks/manychat/campaign-assignment",
+            headers=headers,
+            json={
+                "manychat_id": "test_contact_456",
+                "campaign_id": "CAMP-ABC-123",
+                "comercial_id": "COM-XYZ-001",
+                "datetime_actual": "2025-06-05T12:45:00Z",
+                "ultimo_estado": "Asignado",
+                "tipo_asignacion": "Automatica",
+            },
+        )
+        assert assigned.status_code == 202, assigned.text
+        refused = await crm.http.post(
+            f"{gateway_url}/webhooks/manychat/contact", headers={"X-API-KEY": "wrong"}, json={}
+        )
+        assert refused.status_code == 401
+
+        async def two_events_applied() -> bool:
+            connection = await asyncpg.connect(database_url)
+            try:
+                return bool(
+                    await connection.fetchval("SELECT count(*) = 2 FROM crm.applied_events")
+                )
+            finally:
+                await connection.close()
+
+        await eventually(two_events_applied)
+        report = await crm.settled()
+        assert report["failed"] == 0
+
+        connection = await asyncpg.connect(database_url)
+        try:
+            row = await connection.fetchrow("SELECT * FROM crm.contacts")
+            assignment = await connection.fetchrow("SELECT * FROM crm.campaign_assignments")
+        finally:
+            await connection.close()
+        assert (row["tenant_id"], row["manychat_id"], row["contact_id"]) == (
+            TENANT,
+            "test_contact_456",
+            "1234567890_manychat_id",
+        )
+        assert (assignment["campaign_id"], assignment["comercial_id"]) == (
+            "CAMP-ABC-123",
+            "COM-XYZ-001",
+        )
+        [lead] = await crm.odoo_records()
+        assert (
+            lead["manychat_id"],
+            lead["phone"],
+            lead["comercial_id"],
+            lead["ultimo_estado"],
+        ) == (
+            "test_contact_456",
+            "+56912345678",
+            "COM-XYZ-001",
+            "Asignado",
+        )
+        assert lead["assigned_at"] == "2025-06-05 12:45:00"
