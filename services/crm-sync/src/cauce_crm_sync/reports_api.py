@@ -41,15 +41,6 @@ class ContactsPage(BaseModel):
     next_cursor: str | None
 
 
-class CampaignView(BaseModel):
-    campaign_id: str
-    leads: int
-    by_state: dict[str, int]
-    by_advisor: dict[str, int]
-    by_advisor_and_state: dict[str, dict[str, int]]
-    last_assigned_at: datetime | None
-
-
 class SyncCountsView(BaseModel):
     pending: int
     in_flight: int
@@ -141,13 +132,15 @@ def reports_router(pool: asyncpg.Pool, token: SecretStr) -> APIRouter:
         items = rows[:limit]
         return ContactsPage(items=items, next_cursor=_cursor(items[-1]) if more else None)
 
-    @router.get("/campaigns/{campaign_id}", response_model=CampaignView)
-    async def campaign(campaign_id: str, tenant: str | None = None) -> Response | CampaignView:
+    @router.get("/campaigns/{campaign_id}", response_model=reports.CampaignReport)
+    async def campaign(
+        campaign_id: str, tenant: str | None = None
+    ) -> Response | reports.CampaignReport:
         """The campaign's leads by state and by advisor."""
         found = await reports.campaign_report(pool, campaign_id, tenant)
         if found is None:
             return problem_response(404, detail="no lead was ever assigned to this campaign")
-        return CampaignView(**found.__dict__)
+        return found
 
     @router.get("/sync", response_model=SyncView)
     async def sync() -> SyncView:

@@ -22,7 +22,6 @@ It runs every ``CAUCE_RECONCILE_INTERVAL_S`` and on demand (``POST /reconciliati
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from cauce_crm_sync.odoo import OdooApi, OdooError, OdooUnavailable
 from cauce_crm_sync.store import sync as store
 from cauce_crm_sync.store.sync import SyncRecord
 from cauce_crm_sync.sync.plan import source_key
+from cauce_runtime.background import BackgroundTask
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -276,18 +276,14 @@ class ReconcileSchedule:
     def __init__(self, reconciler: Reconciler, interval_s: float) -> None:
         self.reconciler = reconciler
         self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("crm-sync reconcile schedule")
 
     def start(self) -> None:
         if self.interval_s > 0:
-            self._task = asyncio.create_task(self._loop(), name="crm-sync-reconcile")
+            self._task.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _loop(self) -> None:
         while True:

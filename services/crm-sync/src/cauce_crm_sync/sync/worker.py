@@ -33,6 +33,7 @@ from cauce_crm_sync.store import sync as store
 from cauce_crm_sync.store.sync import SyncRecord
 from cauce_crm_sync.sync.plan import SyncPlan, plan_sync, source_key
 from cauce_crm_sync.sync.pusher import OdooDown, Pusher, RetryPolicy
+from cauce_runtime.background import BackgroundTask
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +66,15 @@ class SyncWorker:
         self.pusher = Pusher(odoo, pool, mapping, policy, batch_size=batch_size)
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._outages = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("crm-sync worker")
         self._wake = asyncio.Event()
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="crm-sync-worker")
+        self._task.start(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     def wake(self) -> None:
         """Look for pending records now (an event was just applied)."""
