@@ -23,6 +23,8 @@ from pymongo import AsyncMongoClient
 from cauce_contracts import streams
 from cauce_conversation.app import create_app as create_conversation
 from cauce_conversation.settings import ConversationSettings
+from cauce_crm_sync.app import create_app as create_crm_sync
+from cauce_crm_sync.settings import CrmSyncSettings
 from cauce_devstack.demo.customer import ScriptedCustomer
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import (
@@ -100,6 +102,7 @@ async def bot_stack(
     conversation_replicas: int = 1,
     conversation: dict[str, Any] | None = None,
     sandbox: dict[str, Any] | None = None,
+    crm_sync: bool = False,
 ) -> AsyncIterator[BotStack]:
     common = _common(nats_server.url, tmp_path)
     gateway_port = free_port()
@@ -149,6 +152,16 @@ async def bot_stack(
             ],
         )
         await services.enter_async_context(serving(create_notifier(notifier), notifier.port))
+        if crm_sync:  # the bot's lead states into PostgreSQL and the sandbox's Odoo
+            crm = CrmSyncSettings(
+                **common,
+                port=free_port(),
+                postgres_url=database_url,
+                odoo_url=f"{sandbox_url}/odoo",
+                sync_idle_poll_s=0.05,
+                reconcile_interval_s=0,
+            )
+            await services.enter_async_context(serving(create_crm_sync(crm), crm.port))
         conversation_urls = []
         for _ in range(conversation_replicas):
             settings = ConversationSettings(

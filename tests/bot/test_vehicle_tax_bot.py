@@ -3,9 +3,26 @@ service real, SCI TOTAL and the Graph API faked over HTTP by the sandbox."""
 
 from __future__ import annotations
 
-from cauce_devstack.demo.transcript import BotMessage
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
-from .conftest import TENANT, BotStack, settled
+from cauce_devstack.demo.transcript import BotMessage
+from cauce_devstack.servers import NatsServer
+from cauce_devstack.servers.postgres import PostgresServer
+
+from .conftest import TENANT, BotStack, bot_stack, settled
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (result := await check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+    return result
+
 
 ONE_VIGENCIA = "HHO137"  # the seed's plate: 2025, $ 954.688
 NO_DEBT = "XYZ987"
@@ -149,3 +166,33 @@ async def test_several_vigencias_are_shown_and_paid_together(stack: BotStack) ->
     await customer.replies_until(has_link, "payment link")
     [transaction] = await stack.sci_transactions()
     assert len(transaction["dispersion"]) == 3  # one line per declaración
+
+
+async def test_the_bots_lead_states_reach_odoo_through_crm_sync(
+    nats_server: NatsServer, postgres_server: PostgresServer, mongo_url: str, tmp_path: Path
+) -> None:
+    async with bot_stack(nats_server, postgres_server, mongo_url, tmp_path, crm_sync=True) as bot:
+        customer = bot.customer()
+        await customer.say("Hola")
+        await customer.replies_until(lambda m: said(m, "placa"), "greeting")
+        await customer.say(NO_DEBT)
+        await customer.replies_until(lambda m: said(m, "no encontramos deudas"), "no debt")
+
+        async def odoo(model: str) -> list[dict[str, Any]]:
+            records: list[dict[str, Any]] = (
+                await bot.sandbox("GET", f"/sandbox/odoo/records/{model}")
+            ).json()
+            return records
+
+        async def lead_up_to_date() -> bool:
+            leads = await odoo("manychat.contact")
+            return bool(leads) and leads[0]["ultimo_estado"] == "sin_deuda"
+
+        await eventually(lead_up_to_date, timeout=30)
+        [lead] = await odoo("manychat.contact")
+        states = await odoo("manychat.state")
+        assert [s["state"] for s in states] == ["nuevo", "consulta_deuda", "sin_deuda"]
+        assert {s["source"] for s in states} == {"conversation"}
+        # The bot's lead is keyed by the contact key, never the phone number.
+        assert {s["manychat_id"] for s in states} == {lead["manychat_id"]}
+        assert customer.phone not in str(lead) and customer.phone not in str(states)
