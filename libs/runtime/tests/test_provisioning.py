@@ -83,3 +83,16 @@ async def test_a_stream_subject_transform_is_provisioned_and_partitions_contacts
     assert set(partition_of) == set(keys)
     assert all(len(partitions) == 1 for partitions in partition_of.values())
     assert len({p for ps in partition_of.values() for p in ps}) > 1
+
+
+def test_stream_replicas_come_from_the_settings_for_every_stream() -> None:
+    from cauce_contracts.streams import STREAMS
+    from cauce_runtime.bus import Bus
+    from cauce_runtime.provisioning import stream_config, with_replicas
+    from cauce_runtime.settings import ServiceSettings
+
+    replicated = with_replicas(STREAMS, 3)
+    assert [stream_config(spec).num_replicas for spec in replicated] == [3] * len(STREAMS)
+    bus = Bus(ServiceSettings(_env_file=None, stream_replicas=3))
+    assert {spec.replicas for spec in bus.streams} == {3}
+    assert {spec.replicas for spec in Bus(ServiceSettings(_env_file=None)).streams} == {1}

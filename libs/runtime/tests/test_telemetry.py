@@ -74,24 +74,65 @@ def test_spans_are_written_as_json_lines_and_printed_as_a_tree(tmp_path: Path) -
     assert tree[3].startswith("    process conversation_inbound")
 
 
-def test_traces_cli_prints_the_latest_trace(tmp_path: Path) -> None:
+def _span(trace: str, span: str, name: str, start: str, end: str, **extra: object) -> str:
+    return json.dumps(
+        {
+            "trace_id": trace * 32,
+            "span_id": span * 16,
+            "parent_span_id": None,
+            "name": name,
+            "kind": "SERVER",
+            "start": f"2026-01-0{start}+00:00",
+            "end": f"2026-01-0{end}+00:00",
+            "duration_ms": 1.0,
+            "service": "gateway",
+            **extra,
+        }
+    )
+
+
+def test_traces_cli_lists_recent_traces_and_prints_one_by_id_prefix_or_latest(
+    tmp_path: Path,
+) -> None:
     span_file = tmp_path / "spans.jsonl"
-    old = {
-        "trace_id": "a" * 32,
-        "span_id": "1" * 16,
-        "parent_span_id": None,
-        "name": "old",
-        "end": "2026-01-01T00:00:00",
-    }
-    new = {
-        "trace_id": "b" * 32,
-        "span_id": "2" * 16,
-        "parent_span_id": None,
-        "name": "new",
-        "end": "2026-01-02T00:00:00",
-    }
-    span_file.write_text(json.dumps(old) + "\n" + json.dumps(new) + "\n{torn line\n")
-    out = io.StringIO()
-    assert traces.main(["--file", str(span_file)], out=out) == 0
-    assert "b" * 32 in out.getvalue() and "new" in out.getvalue() and "old" not in out.getvalue()
-    assert traces.main(["--file", str(tmp_path / "missing.jsonl")], out=out) == 1
+    old = _span("a", "1", "old", "1T00:00:00", "1T00:00:00.250000")
+    new = _span("b", "2", "new", "2T00:00:00", "2T00:00:01")
+    child = json.dumps(
+        {
+            **json.loads(
+                _span("b", "3", "process notifier-requests", "2T00:00:00.5", "2T00:00:01")
+            ),
+            "parent_span_id": "2" * 16,
+            "service": "notifier",
+            "kind": "CONSUMER",
+            "status": {"code": "ERROR"},
+        }
+    )
+    span_file.write_text("\n".join((old, new, child)) + "\n{torn line\n")
+
+    listing = io.StringIO()
+    assert traces.main(["--file", str(span_file)], out=listing) == 0
+    lines = listing.getvalue().splitlines()
+    # newest first: root name, services, spans, end-to-end duration, errors
+    assert "b" * 32 in lines[0] and "new" in lines[0]
+    assert "2 svc" in lines[0] and "2 spans" in lines[0] and "1000.0ms" in lines[0]
+    assert "1 ERROR" in lines[0] and "[gateway, notifier]" in lines[0]
+    assert "a" * 32 in lines[1] and "old" in lines[1] and "250.0ms" in lines[1]
+    limited = io.StringIO()
+    assert traces.main(["--file", str(span_file), "--limit", "1"], out=limited) == 0
+    assert "a" * 32 not in limited.getvalue()
+
+    tree = io.StringIO()
+    assert traces.main(["--file", str(span_file), "--trace-id", "bbbb"], out=tree) == 0
+    printed = tree.getvalue().splitlines()
+    assert printed[0].startswith(f"trace {'b' * 32} (2 spans")
+    assert printed[1].startswith("new [gateway] SERVER 1.0ms @+0.0ms")
+    assert printed[2].startswith("  process notifier-requests [notifier] CONSUMER 1.0ms @+500.0ms")
+    assert printed[2].endswith("ERROR")
+
+    latest = io.StringIO()
+    assert traces.main(["--file", str(span_file), "--trace-id", "latest"], out=latest) == 0
+    assert latest.getvalue() == tree.getvalue()
+
+    assert traces.main(["--file", str(span_file), "--trace-id", "cccc"], out=io.StringIO()) == 1
+    assert traces.main(["--file", str(tmp_path / "missing.jsonl")], out=io.StringIO()) == 1

@@ -28,10 +28,17 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from cauce_contracts.envelope import Event
 from cauce_contracts.streams import STREAMS, ConsumerSpec, StreamSpec
 from cauce_runtime import metrics
+from cauce_runtime.consumer_lag import DEFAULT_INTERVAL_S, JetStreamLagPoller
 from cauce_runtime.errors import BusUnavailable
-from cauce_runtime.provisioning import ProvisionReport, provision_consumers, provision_streams
+from cauce_runtime.messaging_spans import publish_attributes
+from cauce_runtime.provisioning import (
+    ProvisionReport,
+    provision_consumers,
+    provision_streams,
+    with_replicas,
+)
 from cauce_runtime.pull_loop import PullLoop
-from cauce_runtime.telemetry import get_tracer, inject_headers
+from cauce_runtime.telemetry import get_tracer, inject_headers, record_exception
 
 if TYPE_CHECKING:
     from cauce_runtime.settings import ServiceSettings
@@ -67,9 +74,10 @@ class Bus:
         streams: Iterable[StreamSpec] = STREAMS,
         consumers: Iterable[ConsumerSpec] = (),
         reconnect_wait_s: float = 0.5,
+        lag_poll_interval_s: float = DEFAULT_INTERVAL_S,
     ) -> None:
         self.settings = settings
-        self.streams: list[StreamSpec] = list(streams)
+        self.streams: list[StreamSpec] = with_replicas(streams, settings.stream_replicas)
         self.consumers: dict[str, ConsumerSpec] = {}
         for spec in consumers:
             self.add_consumer_spec(spec)
@@ -94,6 +102,8 @@ class Bus:
         self._started = False
         self._stopping = False
         self._tracer = get_tracer()
+        self._lag_poll_interval_s = lag_poll_interval_s
+        self._lag_poller: JetStreamLagPoller | None = None
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -152,6 +162,13 @@ class Bus:
         await self.broker.start()
         for loop in self._pull_loops:
             await loop.start(nc.jetstream())
+        # Lag and stream sizes for /metrics (cauce_consumer_pending & co.).
+        self._lag_poller = JetStreamLagPoller(
+            self.consumers.values(),
+            (stream.name for stream in self.streams),
+            interval_s=self._lag_poll_interval_s,
+        )
+        self._lag_poller.start(nc.jsm(), lambda: self.connected)
         self._started = True
         logger.info("bus connected to %s", self._safe_url())
         return report
@@ -161,6 +178,9 @@ class Bus:
         if self._nc is None:
             return
         self._stopping = True
+        if self._lag_poller is not None:
+            await self._lag_poller.stop()
+            self._lag_poller = None
         await asyncio.gather(
             *(loop.stop(self.settings.shutdown_timeout_s) for loop in self._pull_loops)
         )
@@ -232,15 +252,10 @@ class Bus:
         """Publish raw bytes with PubAck (``publish`` without the event envelope)."""
         timeout = self.settings.publish_timeout_s if timeout is None else timeout
         all_headers = dict(headers or {})
-        attributes: dict[str, str | int] = {
-            "messaging.system": "nats",
-            "messaging.operation.type": "publish",
-            "messaging.operation.name": "publish",
-            "messaging.destination.name": subject,
-            "messaging.message.body.size": len(payload),
+        attributes = publish_attributes(subject, len(payload), all_headers.get(HEADER_MSG_ID))
+        destination = {
+            "messaging.destination.template": attributes["messaging.destination.template"]
         }
-        if HEADER_MSG_ID in all_headers:
-            attributes["messaging.message.id"] = all_headers[HEADER_MSG_ID]
         started = time.perf_counter()
         with self._tracer.start_as_current_span(
             span_name or f"publish {subject}", kind=SpanKind.PRODUCER, attributes=attributes
@@ -251,16 +266,18 @@ class Bus:
             try:
                 ack = await self._publish_with_ack(subject, payload, all_headers, timeout)
             except BusUnavailable as exc:
-                metrics.PUBLISHED.add(1, {"outcome": "unavailable"})
-                span.record_exception(exc)
+                metrics.PUBLISHED.add(1, {**destination, "outcome": "unavailable"})
+                record_exception(span, exc)
+                span.set_attribute("error.type", "BusUnavailable")
                 span.set_status(Status(StatusCode.ERROR, "bus unavailable"))
                 raise
             finally:
-                metrics.PUBLISH_SECONDS.record(time.perf_counter() - started)
+                metrics.PUBLISH_SECONDS.record(time.perf_counter() - started, destination)
             span.set_attribute("messaging.nats.stream", ack.stream)
             span.set_attribute("messaging.nats.sequence", ack.seq)
             span.set_attribute("messaging.nats.duplicate", bool(ack.duplicate))
-            metrics.PUBLISHED.add(1, {"outcome": "duplicate" if ack.duplicate else "acked"})
+            outcome = "duplicate" if ack.duplicate else "acked"
+            metrics.PUBLISHED.add(1, {**destination, "outcome": outcome})
             return ack
 
     async def _publish_with_ack(

@@ -49,8 +49,9 @@ from cauce_runtime import metrics
 from cauce_runtime.bus import HEADER_MSG_ID, Bus
 from cauce_runtime.errors import BusUnavailable, PermanentError, TransientError
 from cauce_runtime.logging import mask_sensitive
+from cauce_runtime.messaging_spans import process_attributes
 from cauce_runtime.pull_loop import PullLoop
-from cauce_runtime.telemetry import extract_context, get_tracer
+from cauce_runtime.telemetry import extract_context, get_tracer, record_exception
 
 logger = logging.getLogger(__name__)
 
@@ -196,18 +197,15 @@ class _Runner(Generic[E]):
         )
         if delivery.num_delivered > 1:
             metrics.CONSUMER_REDELIVERIES.add(1, self.labels)
-        attributes: dict[str, Any] = {
-            "messaging.system": "nats",
-            "messaging.operation.type": "process",
-            "messaging.operation.name": "process",
-            "messaging.destination.name": raw.subject,
-            "messaging.consumer.group.name": self.spec.durable_name,
-            "messaging.nats.stream": self.spec.stream,
-            "messaging.nats.delivery_count": delivery.num_delivered,
-            "messaging.nats.sequence": delivery.stream_sequence,
-        }
-        if delivery.msg_id:
-            attributes["messaging.message.id"] = delivery.msg_id
+        attributes = process_attributes(
+            raw.subject,
+            stream=self.spec.stream,
+            durable=self.spec.durable_name,
+            delivery_count=delivery.num_delivered,
+            sequence=delivery.stream_sequence,
+            msg_id=delivery.msg_id,
+            body_size=len(raw.data),
+        )
         async with _still_working(delivery), self.ordering.turn(raw.subject):
             started = time.perf_counter()
             with self.tracer.start_as_current_span(
@@ -228,11 +226,13 @@ class _Runner(Generic[E]):
             event = self._validate(delivery.raw.data)
             span.set_attribute("cauce.event_type", event.event_type)
             span.set_attribute("cauce.event_id", str(event.event_id))
+            span.set_attribute("cauce.tenant_id", event.tenant_id)
             await self.handler(event, delivery)
         except PermanentError as exc:
             kind = "invalid" if isinstance(exc, _InvalidPayload) else "permanent"
             metrics.CONSUMER_FAILED.add(1, {**self.labels, "kind": kind})
-            span.record_exception(exc)
+            record_exception(span, exc)
+            span.set_attribute("error.type", type(exc).__name__)
             span.set_status(Status(StatusCode.ERROR, kind))
             error_type = exc.cause_type if isinstance(exc, _InvalidPayload) else type(exc).__name__
             await self._dead_letter(delivery, exc.reason, error_type)
@@ -242,7 +242,8 @@ class _Runner(Generic[E]):
             transient = isinstance(exc, TransientError)
             kind = "transient" if transient else "unexpected"
             metrics.CONSUMER_FAILED.add(1, {**self.labels, "kind": kind})
-            span.record_exception(exc)
+            record_exception(span, exc)
+            span.set_attribute("error.type", type(exc).__name__)
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             if not transient:
                 logger.exception(

@@ -3,6 +3,11 @@
 Spans and metric labels use the route template (``/webhooks/chattigo/{account_token}``),
 never the raw path, so tokens in URLs do not leak into traces or label values.
 Probe and metrics endpoints are measured but not traced.
+
+Server span attributes follow the HTTP conventions (``http.request.method``,
+``http.route``, ``http.response.status_code``, ``url.scheme``, ``server.address``,
+``client.address``, ``error.type``); ``url.path`` and ``url.query`` are left out on
+purpose: the route template says which endpoint ran without the token in the URL.
 """
 
 from __future__ import annotations
@@ -14,9 +19,30 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cauce_runtime import metrics
-from cauce_runtime.telemetry import extract_context, get_tracer
+from cauce_runtime.telemetry import extract_context, get_tracer, record_exception
 
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _server_attributes(scope: Scope, method: str, headers: dict[str, str]) -> dict[str, Any]:
+    """HTTP server attributes known before routing: never the path or the query (they
+    can hold tokens: Chattigo's URL token, Meta's ``hub.verify_token``)."""
+    attributes: dict[str, Any] = {
+        "http.request.method": method,
+        "url.scheme": scope.get("scheme", "http"),
+        "network.protocol.version": scope.get("http_version", "1.1"),
+    }
+    server = scope.get("server")
+    if server and len(server) >= 2 and server[1] is not None:
+        attributes["server.address"] = str(server[0])
+        attributes["server.port"] = int(server[1])
+    client = scope.get("client")
+    if client:
+        attributes["client.address"] = str(client[0])
+    agent = headers.get("user-agent")
+    if agent:
+        attributes["user_agent.original"] = agent[:256]
+    return attributes
 
 
 def _route_template(scope: Scope) -> str:
@@ -49,24 +75,28 @@ class HttpTelemetryMiddleware:
                 self._observe(method, scope, status["code"], started)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        attributes: dict[str, Any] = {
-            "http.request.method": method,
-            "url.scheme": scope.get("scheme", "http"),
-        }
+        attributes = _server_attributes(scope, method, headers)
         with self.tracer.start_as_current_span(
             f"{method}",
             context=extract_context(headers),
             kind=SpanKind.SERVER,
             attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
         ) as span:
             try:
                 await self.app(scope, receive, send_wrapper)
+            except Exception as exc:
+                record_exception(span, exc)
+                span.set_attribute("error.type", type(exc).__name__)
+                raise
             finally:
                 route = _route_template(scope)
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
                 span.set_attribute("http.response.status_code", status["code"])
                 if status["code"] >= 500:
+                    span.set_attribute("error.type", str(status["code"]))
                     span.set_status(Status(StatusCode.ERROR))
                 self._observe(method, scope, status["code"], started)
 

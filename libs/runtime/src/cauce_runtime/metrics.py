@@ -8,16 +8,29 @@ OpenTelemetry's conventions and become Prometheus names by its rules
 ``cauce.bus.publish.duration`` in seconds -> ``cauce_bus_publish_duration_seconds``).
 
 Attributes are low-cardinality names (stream, consumer, route template, outcome): never
-a subject with a contact key, a path with a token, or a phone number.
+a subject with a contact key, a path with a token, or a phone number. Every series also
+carries ``service_name`` (the resource's ``service.name``), so dashboards can tell
+services apart however Prometheus scrapes them.
+
+Exemplars: the SDK samples them (trace-based by default) and the OTLP exporter sends
+them, but ``opentelemetry-exporter-prometheus`` drops them from ``/metrics``; there,
+logs (``trace_id`` on every line) join metrics to traces. ``docs/runbook.md`` says how.
+
+The consumer and stream gauges (pending, ack pending, redelivered, stream size) are
+observed from :data:`LAG_READINGS`, which :mod:`cauce_runtime.consumer_lag` fills by
+polling JetStream.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from opentelemetry import metrics
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -53,18 +66,24 @@ CONSUMER_HANDLING_SECONDS = _meter.create_histogram(
 PUBLISHED = _meter.create_counter(
     "cauce.bus.published",
     "{message}",
-    "JetStream publishes by outcome (acked, duplicate, unavailable)",
+    "JetStream publishes by outcome (acked, duplicate, unavailable) and subject template",
 )
 PUBLISH_SECONDS = _meter.create_histogram(
     "cauce.bus.publish.duration",
     "s",
-    "Time from publish to JetStream's PubAck",
+    "Time from publish to JetStream's PubAck, by subject template",
     explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
 )
 HTTP_REQUEST_SECONDS = _meter.create_histogram(
     "http.server.request.duration",
     "s",
     "HTTP server request latency by route template",
+    explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
+)
+HTTP_CLIENT_SECONDS = _meter.create_histogram(
+    "http.client.request.duration",
+    "s",
+    "Outgoing HTTP request latency (provider calls) by host, method and status",
     explicit_bucket_boundaries_advisory=_LATENCY_BUCKETS,
 )
 
@@ -97,6 +116,117 @@ RATE_LIMIT_WAIT_SECONDS = _meter.create_histogram(
     ),
 )
 
+
+@dataclass(frozen=True)
+class ConsumerLag:
+    """One durable's state as JetStream reported it (``consumer_info``)."""
+
+    pending: int
+    ack_pending: int
+    redelivered: int
+
+
+@dataclass(frozen=True)
+class StreamSize:
+    """One stream's state as JetStream reported it (``stream_info``)."""
+
+    messages: int
+    bytes: int
+
+
+class LagReadings:
+    """The latest JetStream readings of every poller in this process, by owner.
+
+    Several services can run in one process (tests); each poller owns its readings and
+    drops them when it stops or cannot reach JetStream, so a gauge never shows a stale
+    value as if it were current.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._consumers: dict[object, dict[tuple[str, str], ConsumerLag]] = {}
+        self._streams: dict[object, dict[str, StreamSize]] = {}
+
+    def update(
+        self,
+        owner: object,
+        consumers: Mapping[tuple[str, str], ConsumerLag],
+        streams: Mapping[str, StreamSize],
+    ) -> None:
+        with self._lock:
+            self._consumers[owner] = dict(consumers)
+            self._streams[owner] = dict(streams)
+
+    def forget(self, owner: object) -> None:
+        with self._lock:
+            self._consumers.pop(owner, None)
+            self._streams.pop(owner, None)
+
+    def consumers(self) -> dict[tuple[str, str], ConsumerLag]:
+        with self._lock:
+            return {k: v for readings in self._consumers.values() for k, v in readings.items()}
+
+    def streams(self) -> dict[str, StreamSize]:
+        with self._lock:
+            return {k: v for readings in self._streams.values() for k, v in readings.items()}
+
+
+LAG_READINGS = LagReadings()
+
+
+def _consumer_observations(field: str) -> Iterator[Observation]:
+    for (stream, consumer), lag in LAG_READINGS.consumers().items():
+        yield Observation(getattr(lag, field), {"stream": stream, "consumer": consumer})
+
+
+def _observe_pending(_: CallbackOptions) -> Iterable[Observation]:
+    return list(_consumer_observations("pending"))
+
+
+def _observe_ack_pending(_: CallbackOptions) -> Iterable[Observation]:
+    return list(_consumer_observations("ack_pending"))
+
+
+def _observe_redelivered(_: CallbackOptions) -> Iterable[Observation]:
+    return list(_consumer_observations("redelivered"))
+
+
+def _observe_stream_messages(_: CallbackOptions) -> Iterable[Observation]:
+    return [Observation(s.messages, {"stream": n}) for n, s in LAG_READINGS.streams().items()]
+
+
+def _observe_stream_bytes(_: CallbackOptions) -> Iterable[Observation]:
+    return [Observation(s.bytes, {"stream": n}) for n, s in LAG_READINGS.streams().items()]
+
+
+CONSUMER_PENDING = _meter.create_observable_gauge(
+    "cauce.consumer.pending",
+    [_observe_pending],
+    "{message}",
+    "Messages in the stream not yet delivered to the durable (its lag)",
+)
+CONSUMER_ACK_PENDING = _meter.create_observable_gauge(
+    "cauce.consumer.ack_pending",
+    [_observe_ack_pending],
+    "{message}",
+    "Messages delivered to the durable and not yet acknowledged",
+)
+CONSUMER_REDELIVERED = _meter.create_observable_gauge(
+    "cauce.consumer.redelivered",
+    [_observe_redelivered],
+    "{message}",
+    "Messages delivered more than once and not yet acknowledged",
+)
+STREAM_MESSAGES = _meter.create_observable_gauge(
+    "cauce.stream.messages",
+    [_observe_stream_messages],
+    "{message}",
+    "Messages a stream holds (DLQ: dead letters kept)",
+)
+STREAM_BYTES = _meter.create_observable_gauge(
+    "cauce.stream.size", [_observe_stream_bytes], "By", "Bytes a stream holds"
+)
+
 _install_lock = threading.Lock()
 _installed: MeterProvider | None = None
 
@@ -107,7 +237,9 @@ def install_meter_provider(settings: ServiceSettings) -> MeterProvider:
     global _installed
     with _install_lock:
         if _installed is None:
-            readers: list[MetricReader] = [PrometheusMetricReader()]
+            readers: list[MetricReader] = [
+                PrometheusMetricReader(resource_attribute_filter=_service_name_only)
+            ]
             if settings.otel_exporter_otlp_endpoint:
                 from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
                     OTLPMetricExporter,
@@ -121,3 +253,7 @@ def install_meter_provider(settings: ServiceSettings) -> MeterProvider:
             _installed = MeterProvider(resource=resource, metric_readers=readers)
             metrics.set_meter_provider(_installed)
         return _installed
+
+
+def _service_name_only(key: str) -> bool:
+    return key == SERVICE_NAME

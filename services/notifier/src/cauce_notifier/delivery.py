@@ -38,7 +38,7 @@ from cauce_contracts.outbound import (
 )
 from cauce_contracts.registry import subject_of
 from cauce_notifier.accounts_model import ChannelAccount, ChannelKind
-from cauce_notifier.metrics import CREDENTIALS_FAILING, PROVIDER_ERRORS
+from cauce_notifier.metrics import send_limiter
 from cauce_notifier.providers import ProviderClient, SendResult
 from cauce_notifier.providers.errors import (
     CredentialsRejected,
@@ -55,6 +55,11 @@ from cauce_notifier.store.messages import MessageStore
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery
 from cauce_runtime.errors import PermanentError, TransientError
+from cauce_runtime.metrics import (
+    PROVIDER_CREDENTIALS_FAILING,
+    PROVIDER_ERRORS,
+    RATE_LIMIT_WAIT_SECONDS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -165,12 +170,17 @@ class Deliverer:
             raise TransientError("recipient in pair-rate back-off", retry_after=remaining)
 
     async def _wait_for_slot(self, account: ChannelAccount) -> None:
+        limiter = {"limiter": send_limiter(account.channel.value)}
         try:
             wait = await self.limiter.reserve(
                 account.channel.value, account.account_id, account.rate_per_second
             )
         except SendSlotTooFar as exc:
+            # The message waits for its slot in JetStream instead (nak with delay): that
+            # wait counts too, or a saturated account would look idle on the dashboard.
+            RATE_LIMIT_WAIT_SECONDS.record(self.limiter.max_wait_s + exc.retry_in_s, limiter)
             raise TransientError(str(exc), retry_after=exc.retry_in_s) from exc
+        RATE_LIMIT_WAIT_SECONDS.record(wait, limiter)
         if wait > 0:
             await asyncio.sleep(wait)
 
@@ -181,7 +191,7 @@ class Deliverer:
         try:
             return await self.providers[account.channel].send(account, event)
         except ProviderError as exc:
-            PROVIDER_ERRORS.add(1, {"channel": account.channel.value, "code": exc.code or "none"})
+            PROVIDER_ERRORS.add(1, {"provider": account.channel.value, "code": _error_code(exc)})
             await self._handle_provider_error(account, event, delivery, exc)
             return None
 
@@ -199,7 +209,7 @@ class Deliverer:
         assert isinstance(exc, RetryableProviderError)
         if isinstance(exc, CredentialsRejected):
             await self.accounts.mark_credentials_failing(account.id, exc.title)
-            CREDENTIALS_FAILING.add(1, {"channel": account.channel.value})
+            PROVIDER_CREDENTIALS_FAILING.add(1, {"provider": account.channel.value})
             logger.error(
                 "credentials of %s account %s refused (%s); messages kept for retry",
                 account.channel.value,
@@ -287,6 +297,14 @@ def _outcome_of(event: OutboundMessageRequested) -> dict[str, Any]:
         "channel_account_id": event.channel_account_id,
         "request_id": event.event_id,
     }
+
+
+def _error_code(exc: ProviderError) -> str:
+    """The ``code`` label: the provider's code, else ``http_<status>`` (a Meta 429
+    without a body is still told apart from a 500), else ``none``."""
+    if exc.code:
+        return exc.code
+    return f"http_{exc.http_status}" if exc.http_status else "none"
 
 
 def backoff_delay(attempts: int, retry_after: float | None = None) -> float:

@@ -1,4 +1,12 @@
-"""The notifier's own metrics (served at ``/metrics`` with the runtime's)."""
+"""The notifier's own metrics (served at ``/metrics`` with the runtime's).
+
+Provider errors, refused credentials and send-slot waits are recorded on the runtime's
+shared instruments (:mod:`cauce_runtime.metrics`), so every service reports them under
+one name: ``cauce_provider_errors_total{provider, code}``,
+``cauce_provider_credentials_failing_total{provider}`` and
+``cauce_rate_limit_wait_duration_seconds{limiter}``. ``provider`` is the channel
+(``whatsapp``, ``chattigo``, ``ycloud``); ``limiter`` is :func:`send_limiter`.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +14,12 @@ from opentelemetry import metrics
 
 _meter = metrics.get_meter("cauce_notifier")
 
-PROVIDER_ERRORS = _meter.create_counter(
-    "cauce.notifier.provider_errors",
-    "{error}",
-    "Provider errors by channel and provider code (e.g. 130429, 131047, 190)",
-)
-CREDENTIALS_FAILING = _meter.create_counter(
-    "cauce.notifier.credentials_failing",
-    "{event}",
-    "Times an account's credentials were refused (alert on any increase)",
-)
 STATUS_CHANGES = _meter.create_counter(
     "cauce.notifier.status_changes", "{change}", "Delivery status changes applied, by status"
 )
+
+
+def send_limiter(channel: str) -> str:
+    """The ``limiter`` label of a channel's per-account send-rate limiter (one label
+    per channel, not per account: accounts are many, the limiter is one mechanism)."""
+    return f"notifier.send.{channel}"

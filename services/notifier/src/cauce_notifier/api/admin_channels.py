@@ -29,6 +29,7 @@ from cauce_notifier.accounts_model import (
 )
 from cauce_notifier.api.auth import bearer_guard
 from cauce_notifier.store.accounts import AccountInfo, AccountStore, DuplicateAccount
+from cauce_runtime.metrics import PROVIDER_CREDENTIALS_FAILING
 from cauce_runtime.problems import problem_response
 
 RatePerSecond = Annotated[float, Field(gt=0, le=10_000)]
@@ -229,6 +230,7 @@ def admin_router(
             await store.mark_ok(account_id)
         else:
             await store.mark_credentials_failing(account_id, result.detail or "test failed")
+            PROVIDER_CREDENTIALS_FAILING.add(1, {"provider": account.channel.value})
         return result
 
     return router

@@ -10,17 +10,20 @@
   reached SCI (read timeout, 504, an unreadable 200) is :class:`SciOutcomeUnknown`
   rather than a plain :class:`SciUnavailable`.
 
-Neither tokens nor plates are logged.
+Neither tokens nor plates are logged. Every failure a caller sees is counted on the
+runtime's shared ``cauce_provider_errors_total{provider="sci_total", code}`` (and a
+refused login on ``cauce_provider_credentials_failing_total``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -35,8 +38,25 @@ from cauce_payments.sci_total.errors import (
     SciUnavailable,
 )
 from cauce_runtime.http_client import traced_http_client
+from cauce_runtime.metrics import PROVIDER_CREDENTIALS_FAILING, PROVIDER_ERRORS
 
 logger = logging.getLogger(__name__)
+
+#: The ``provider`` label of SCI TOTAL's errors.
+PROVIDER: Final = "sci_total"
+
+
+@contextlib.contextmanager
+def _counted_errors() -> Iterator[None]:
+    """Count the SCI failure a caller gets, by its code (once per call)."""
+    try:
+        yield
+    except SciError as exc:
+        PROVIDER_ERRORS.add(1, {"provider": PROVIDER, "code": exc.code})
+        if isinstance(exc, SciAuthFailed):
+            PROVIDER_CREDENTIALS_FAILING.add(1, {"provider": PROVIDER})
+        raise
+
 
 #: Lifetime assumed when SCI's login answer does not say.
 DEFAULT_TOKEN_TTL_S = 300.0
@@ -108,6 +128,10 @@ class SciTotalClient:
 
     async def debts(self, placa: str) -> tuple[VehicleDebt, ...]:
         """The vehicle's debt per vigencia; empty when it owes nothing."""
+        with _counted_errors():
+            return await self._debts(placa)
+
+    async def _debts(self, placa: str) -> tuple[VehicleDebt, ...]:
         reply = await self._call(
             f"/TotalApp/DeudaPlaca/{self.id_parametro}", {"placa": placa}, idempotent=True
         )
@@ -134,6 +158,19 @@ class SciTotalClient:
         items: tuple[PaymentItem, ...],
     ) -> CreatedTransaction:
         """Create the payment transaction (``CrearTransaccion``) for ``items``."""
+        with _counted_errors():
+            return await self._create_transaction(
+                email=email, amount=amount, description=description, items=items
+            )
+
+    async def _create_transaction(
+        self,
+        *,
+        email: str,
+        amount: int,
+        description: str,
+        items: tuple[PaymentItem, ...],
+    ) -> CreatedTransaction:
         body = wire.transaction_body(
             email=email,
             amount=amount,

@@ -1,0 +1,122 @@
+"""OpenTelemetry messaging attributes for NATS publish and process spans.
+
+The semantic conventions want ``messaging.destination.name`` to name where a message
+went. Our subjects end in identifying tokens: the contact key (an HMAC of the phone
+number), ManyChat's subscriber id, SCI's transaction id. Those are pseudonymous but
+linkable, and a tracing backend is read by more people than the bus is, so spans never
+carry them:
+
+- ``messaging.destination.name`` is the subject with every identifying token replaced
+  by its name: ``inbound.message.received.acme.whatsapp.{contact_key}.7`` (tenant,
+  channel, stream and durable names and the partition stay: they are what an SRE
+  filters on, and they are few);
+- ``messaging.destination.template`` is the contract's pattern,
+  ``inbound.message.received.{tenant_id}.{channel}.{contact_key}``;
+- to find the very message, spans carry ``messaging.nats.stream`` and
+  ``messaging.nats.sequence`` (``nats stream get INBOUND <seq>``) and
+  ``messaging.message.id`` (``Nats-Msg-Id``, derived from provider ids).
+
+A subject no contract defines is reduced to its first token (``rttest.>``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+from cauce_contracts.subjects import SUBJECT_PATTERNS, pattern_params
+from cauce_runtime.logging import mask_phone
+
+#: Subject tokens that identify a person or a payment: never in a span or a label.
+IDENTIFYING_TOKENS: Final = frozenset({"contact_key", "manychat_id", "transaction_id"})
+SYSTEM: Final = "nats"
+
+
+def _split(pattern: str) -> list[str | None]:
+    """Pattern tokens: a literal, or None for a variable token."""
+    return [None if token.startswith("{") else token for token in pattern.split(".")]
+
+
+_PATTERNS: Final = tuple(
+    (pattern, _split(pattern), pattern_params(pattern)) for pattern in SUBJECT_PATTERNS.values()
+)
+
+
+@lru_cache(maxsize=4096)
+def describe_subject(subject: str) -> tuple[str, str]:
+    """``(destination name, destination template)`` of a concrete subject.
+
+    A stored subject may carry one token more than its pattern (the partition the
+    ``INBOUND`` stream's subject transform appends); it is kept as ``{partition}`` in
+    the template and as its value in the name.
+    """
+    tokens = subject.split(".")
+    for pattern, shape, params in _PATTERNS:
+        if len(tokens) not in (len(shape), len(shape) + 1):
+            continue
+        if any(lit is not None and lit != tok for lit, tok in zip(shape, tokens, strict=False)):
+            continue
+        names = iter(params)
+        shown: list[str] = []
+        for literal, token in zip(shape, tokens, strict=False):
+            if literal is not None:
+                shown.append(token)
+                continue
+            name = next(names)
+            shown.append(f"{{{name}}}" if name in IDENTIFYING_TOKENS else token)
+        template = pattern
+        if len(tokens) > len(shape):
+            shown.append(tokens[-1])
+            template += ".{partition}"
+        return ".".join(shown), template
+    root = f"{tokens[0]}.>"
+    return root, root
+
+
+def message_id(value: str) -> str:
+    """``Nats-Msg-Id`` as a span attribute: provider ids, with any phone-like run of
+    digits masked (a channel that put the number in its message id must not leak it)."""
+    return mask_phone(value)
+
+
+def publish_attributes(subject: str, body_size: int, msg_id: str | None) -> dict[str, str | int]:
+    name, template = describe_subject(subject)
+    attributes: dict[str, str | int] = {
+        "messaging.system": SYSTEM,
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "publish",
+        "messaging.destination.name": name,
+        "messaging.destination.template": template,
+        "messaging.message.body.size": body_size,
+    }
+    if msg_id:
+        attributes["messaging.message.id"] = message_id(msg_id)
+    return attributes
+
+
+def process_attributes(
+    subject: str,
+    *,
+    stream: str,
+    durable: str,
+    delivery_count: int,
+    sequence: int,
+    msg_id: str | None,
+    body_size: int,
+) -> dict[str, str | int]:
+    name, template = describe_subject(subject)
+    attributes: dict[str, str | int] = {
+        "messaging.system": SYSTEM,
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.destination.name": name,
+        "messaging.destination.template": template,
+        "messaging.consumer.group.name": durable,
+        "messaging.message.body.size": body_size,
+        "messaging.nats.stream": stream,
+        "messaging.nats.delivery_count": delivery_count,
+        "messaging.nats.sequence": sequence,
+    }
+    if msg_id:
+        attributes["messaging.message.id"] = message_id(msg_id)
+    return attributes
