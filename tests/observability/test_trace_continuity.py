@@ -312,13 +312,8 @@ async def test_whatsapp_status_webhook_reaches_the_notifier_in_one_trace(
 async def test_manychat_contact_trace_reaches_crm_sync(
     nats_url: str, database_url: str, tmp_path: Path, telemetry: Telemetry
 ) -> None:
-    """ManyChat -> gateway -> crm-sync's consumer, which stores the lead in PostgreSQL.
-
-    Stops at the consumer: crm-sync's Odoo call runs in its sync worker, outside this
-    trace. To extend: once the worker's push continues or links the consumer's trace,
-    find the Odoo CLIENT span (``url.full`` ending in ``/odoo/jsonrpc``) and add it to
-    the expected hops.
-    """
+    """ManyChat -> gateway -> crm-sync's consumer (PostgreSQL) -> the sync worker's round
+    (which continues the trace of the change it sends) -> the Odoo ``create`` call."""
     spans_file = tmp_path / "spans.jsonl"
     gateway = GatewaySettings(
         _env_file=None,
@@ -358,14 +353,28 @@ async def test_manychat_contact_trace_reaches_crm_sync(
             )
 
         consumer = await find(telemetry, spans_file, stored_by_crm_sync, "crm-sync's consumer")
-        spans = trace_of(telemetry, spans_file, consumer)
-        chain = ancestry(spans, consumer)
+
+        def odoo_create(span: Span, seen: list[Span]) -> bool:
+            parent = next((s for s in seen if s["span_id"] == span.get("parent_span_id")), None)
+            return (
+                span["trace_id"] == consumer["trace_id"]
+                and span["kind"] == "CLIENT"
+                and str(span["attributes"].get("url.full", "")).endswith("/odoo/jsonrpc")
+                and parent is not None
+                and parent["name"] == "odoo manychat.contact.create"
+            )
+
+        create = await find(telemetry, spans_file, odoo_create, "the Odoo create call")
+        spans = trace_of(telemetry, spans_file, create)
+        chain = ancestry(spans, create)
 
     assert hops(chain) == [
         ("SERVER", "/webhooks/manychat/contact"),
         ("PRODUCER", "crm.contact.upserted.{tenant_id}.{manychat_id}"),
         ("CONSUMER", "crm-sync"),
+        ("CLIENT", "/odoo/jsonrpc"),
     ]
+    assert "crm-sync round" in [span["name"] for span in chain]
     assert chain[0]["attributes"]["http.response.status_code"] == 202
     assert chain[1]["attributes"]["messaging.destination.name"] == (
         "crm.contact.upserted.acme.{manychat_id}"

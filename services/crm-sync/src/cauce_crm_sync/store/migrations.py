@@ -138,9 +138,16 @@ CREATE TABLE crm.reconciliations (
 );
 """
 
+#: The W3C trace context of a record's latest change, so the Odoo call that sends it
+#: continues (or links) the trace of the webhook that changed it.
+_V2 = """
+ALTER TABLE crm.sync_records ADD COLUMN trace_context text;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
+    (2, _V2),
 ]
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 
 from cauce_crm_sync.mapping import Kind
+from cauce_runtime.telemetry import inject_headers
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class SyncRecord:
     maybe_created: bool
     attempts: int
     synced_vals: dict[str, Any] | None
+    #: ``traceparent`` of the latest change (see :func:`mark_changed`).
+    trace_context: str | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> SyncRecord:
@@ -56,17 +59,20 @@ class SyncRecord:
             maybe_created=row["maybe_created"],
             attempts=row["attempts"],
             synced_vals=json.loads(synced) if isinstance(synced, str) else synced,
+            trace_context=row["trace_context"],
         )
 
 
 async def mark_changed(connection: Any, tenant_id: str, kind: Kind, record_key: str) -> None:
-    """Record that ``record_key`` changed and must be (re)sent to Odoo."""
+    """Record that ``record_key`` changed and must be (re)sent to Odoo, with the trace
+    context of the change (the event's trace), for the Odoo call that will send it."""
     await connection.execute(
         """
-        INSERT INTO crm.sync_records AS s (tenant_id, kind, record_key)
-        VALUES ($1, $2, $3)
+        INSERT INTO crm.sync_records AS s (tenant_id, kind, record_key, trace_context)
+        VALUES ($1, $2, $3, $4)
         ON CONFLICT (tenant_id, kind, record_key) DO UPDATE SET
             revision = s.revision + 1,
+            trace_context = EXCLUDED.trace_context,
             status = 'pending',
             pending_since = COALESCE(s.pending_since, now()),
             attempts = CASE WHEN s.status = 'dead' THEN 0 ELSE s.attempts END,
@@ -76,6 +82,7 @@ async def mark_changed(connection: Any, tenant_id: str, kind: Kind, record_key: 
         tenant_id,
         kind,
         record_key,
+        inject_headers({}).get("traceparent"),
     )
 
 

@@ -20,11 +20,12 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from opentelemetry.trace import Link, SpanContext, get_current_span
 
 from cauce_crm_sync.mapping import OdooMapping
 from cauce_crm_sync.metrics import BACKLOG
@@ -34,11 +35,33 @@ from cauce_crm_sync.store.sync import SyncRecord
 from cauce_crm_sync.sync.plan import SyncPlan, plan_sync, source_key
 from cauce_crm_sync.sync.pusher import OdooDown, Pusher, RetryPolicy
 from cauce_runtime.background import BackgroundTask
+from cauce_runtime.telemetry import extract_context, get_tracer
 
 logger = logging.getLogger(__name__)
 
 #: Seconds between refreshes of the backlog gauges.
 BACKLOG_REFRESH_S = 5.0
+
+
+def _span_context(traceparent: str) -> SpanContext:
+    return get_current_span(extract_context({"traceparent": traceparent})).get_span_context()
+
+
+@contextlib.contextmanager
+def traced_round(records: list[SyncRecord]) -> Iterator[None]:
+    """A span for one sync round that continues the trace of its oldest change and links
+    the traces of the others: a round sends many events' changes in one Odoo call, so
+    each webhook's trace leads to the call that carried it (OpenTelemetry's batch
+    pattern: parent + links)."""
+    contexts = list(dict.fromkeys(r.trace_context for r in records if r.trace_context))
+    parent = extract_context({"traceparent": contexts[0]}) if contexts else None
+    others = (_span_context(traceparent) for traceparent in contexts[1:])
+    links = [Link(context) for context in others if context.is_valid]
+    attributes = {"cauce.crm.sync.records": len(records), "cauce.crm.sync.traces": len(contexts)}
+    with get_tracer().start_as_current_span(
+        "crm-sync round", context=parent, links=links, attributes=attributes
+    ):
+        yield
 
 
 class SyncWorker:
@@ -121,11 +144,12 @@ class SyncWorker:
         records = await store.claim(self.pool, self.batch_size, self.owner, self.lease_s)
         if not records:
             return self.idle_poll_s
-        plan = await self._plan(records)
-        try:
-            await self.pusher.push(plan)
-        except OdooDown as down:
-            return await self._odoo_down(records, down)
+        with traced_round(records):
+            plan = await self._plan(records)
+            try:
+                await self.pusher.push(plan)
+            except OdooDown as down:
+                return await self._odoo_down(records, down)
         self._outages = 0
         return 0.0
 
