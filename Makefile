@@ -17,7 +17,7 @@ help:
 	@echo "make bench      run the benchmarks and print figures"
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
 	@echo "make lint       ruff + mypy"
-	@echo "make traces     print a trace tree from the local span file (TRACE=<id>, default latest)"
+	@echo "make traces     list recent traces from the local span file (TRACE=<id>: one as a tree)"
 	@echo "make k8s-validate  render the kustomize overlays and the helm chart; schemas + policy"
 
 $(UV):
