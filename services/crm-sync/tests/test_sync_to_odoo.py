@@ -344,3 +344,21 @@ async def test_tenants_are_kept_apart_in_postgresql(crm: CrmStack) -> None:
         "GET", "/reports/contacts", token=crm.settings.reports_token.get_secret_value()
     )
     assert sorted(item["tenant_id"] for item in rows.json()["items"]) == [TENANT, "other"]
+
+
+async def test_reconciliation_also_runs_on_its_schedule(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with (
+        running_sandbox() as sandbox_url,
+        running_crm(nats_url, database_url, sandbox_url, tmp_path, reconcile_interval_s=0.3) as crm,
+    ):
+        await crm.publish(contact("mc-scheduled"))
+        await crm.settled()
+
+        async def scheduled_runs() -> list[dict[str, Any]]:
+            runs = await _finished_runs(crm)
+            return [run for run in runs if run["trigger"] == "schedule" and run["checked"] >= 1]
+
+        [latest, *_] = await eventually(scheduled_runs, timeout=20)
+        assert latest["error"] is None and latest["repaired"] == 0
