@@ -43,7 +43,7 @@ from cauce_devstack.k8s.catalogue import (
     Component,
     env_names,
 )
-from cauce_runtime.settings import ServiceSettings, is_placeholder_secret
+from cauce_runtime.settings import ServiceSettings, holds_placeholder_secret
 
 Manifest = dict[str, Any]
 SettingsLookup = Callable[[Component], type[BaseSettings]]
@@ -183,27 +183,14 @@ def secret_fields(settings: type[BaseSettings]) -> set[str]:
     }
 
 
-def _is_placeholder(value: Any) -> bool:
-    if isinstance(value, SecretStr):
-        return is_placeholder_secret(value.get_secret_value())
-    if isinstance(value, SecretBytes):
-        return is_placeholder_secret(value.get_secret_value().decode("utf-8", "replace"))
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_is_placeholder(item) for item in value)
-    if isinstance(value, dict):
-        return any(_is_placeholder(item) for item in value.values())
-    if isinstance(value, BaseModel):
-        return any(_is_placeholder(getattr(value, n)) for n in type(value).model_fields)
-    return False
-
-
 def required_secret_fields(settings: type[BaseSettings]) -> set[str]:
     """Secrets a service needs outside dev/test: those whose default it refuses there
     (placeholders), and the database DSNs (their defaults point at localhost)."""
     return {
         name
         for name, info in settings.model_fields.items()
-        if _is_placeholder(info.get_default(call_default_factory=True)) or name in CREDENTIAL_FIELDS
+        if holds_placeholder_secret(info.get_default(call_default_factory=True))
+        or name in CREDENTIAL_FIELDS
     }
 
 

@@ -108,7 +108,7 @@ class ServiceSettings(BaseSettings):
         offending = [
             f"{ENV_PREFIX}{name.upper()}"
             for name in type(self).model_fields
-            if _is_placeholder(getattr(self, name))
+            if holds_placeholder_secret(getattr(self, name))
         ]
         if offending:
             raise ValueError(
@@ -123,7 +123,7 @@ class ServiceSettings(BaseSettings):
         return f"{ENV_PREFIX}{field.upper()}"
 
 
-def _is_placeholder(value: Any) -> bool:
+def holds_placeholder_secret(value: Any) -> bool:
     """True when ``value`` is, or holds (in a list, dict or nested model), a placeholder
     secret: account lists carry their own tokens and keys."""
     if isinstance(value, SecretStr):
@@ -131,9 +131,11 @@ def _is_placeholder(value: Any) -> bool:
     if isinstance(value, SecretBytes):
         return is_placeholder_secret(value.get_secret_value().decode("utf-8", "replace"))
     if isinstance(value, list | tuple | set | frozenset):
-        return any(_is_placeholder(item) for item in value)
+        return any(holds_placeholder_secret(item) for item in value)
     if isinstance(value, dict):
-        return any(_is_placeholder(item) for item in value.values())
+        return any(holds_placeholder_secret(item) for item in value.values())
     if isinstance(value, BaseModel):
-        return any(_is_placeholder(getattr(value, name)) for name in type(value).model_fields)
+        return any(
+            holds_placeholder_secret(getattr(value, name)) for name in type(value).model_fields
+        )
     return False
