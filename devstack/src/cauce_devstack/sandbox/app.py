@@ -8,6 +8,7 @@ from cauce_devstack.sandbox import (
     chattigo_api,
     customer,
     faults,
+    gateway_client,
     graph_api,
     odoo_api,
     outbox,
@@ -29,6 +30,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
     app.state.faults = faults.FaultBook()
+    gateway_client.install(app)
     graph_api.install(app)
     chattigo_api.install(app)
     ycloud_api.install(app)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cauce_devstack.sandbox import meta_webhooks as mw
+from cauce_devstack.sandbox.gateway_client import gateway_http
 from cauce_devstack.sandbox.meta_webhooks import INBOUND_MESSAGE_TYPES
 from cauce_devstack.sandbox.service_window import get_windows
 from cauce_devstack.sandbox.settings import SandboxSettings
@@ -155,8 +156,7 @@ async def customer_send(send: CustomerSend, request: Request) -> CustomerSendRes
     }
     url = settings.gateway_url.rstrip("/") + WEBHOOK_PATH
     try:
-        async with httpx.AsyncClient(timeout=settings.gateway_timeout_s) as client:
-            answer = await client.post(url, content=body, headers=headers)
+        answer = await gateway_http(request).post(url, content=body, headers=headers)
     except httpx.HTTPError as error:
         raise HTTPException(502, f"gateway at {url} did not answer: {error!r}") from None
     try:

@@ -105,7 +105,7 @@ def install(app: FastAPI) -> None:
         enforced=settings.graph_rate_limit_enforced,
     )
     app.state.service_windows = ServiceWindows(settings.service_window_hours)
-    callbacks = StatusCallbacks(settings)
+    callbacks = StatusCallbacks(settings, app.state.gateway_client)
     app.state.status_callbacks = callbacks
     app.router.on_shutdown.append(callbacks.aclose)
     app.include_router(router)

@@ -10,12 +10,16 @@ sandbox empties it.
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import builtins
+import contextlib
 import itertools
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,10 +64,14 @@ class Outbox:
     def __init__(self) -> None:
         self._entries: list[OutboxEntry] = []
         self._seq = itertools.count(1)
+        self._arrived = asyncio.Event()
 
     def record(self, **fields: Any) -> OutboxEntry:
         entry = OutboxEntry(seq=next(self._seq), **fields)
         self._entries.append(entry)
+        # Wake everyone waiting for a new entry; later waiters get a fresh event.
+        self._arrived.set()
+        self._arrived = asyncio.Event()
         return entry
 
     def list(
@@ -72,16 +80,32 @@ class Outbox:
         to: str | None = None,
         provider: str | None = None,
         include_refused: bool = False,
+        after_seq: int = 0,
     ) -> list[OutboxEntry]:
         digits = "".join(c for c in to if c.isdigit()) if to else None
+        # Entries are in seq order: skip the ones at or before ``after_seq`` at once.
+        start = bisect.bisect_right(self._entries, after_seq, key=lambda entry: entry.seq)
         return [
             entry
-            for entry in self._entries
+            for entry in self._entries[start:]
             if (include_refused or entry.kind != "refused")
             and (phone_number_id is None or entry.phone_number_id == phone_number_id)
             and (provider is None or entry.provider == provider)
             and (digits is None or "".join(c for c in entry.to or "" if c.isdigit()) == digits)
         ]
+
+    async def wait(self, wait_s: float, **filters: Any) -> builtins.list[OutboxEntry]:
+        """:meth:`list` with ``filters``; when nothing matches, wait up to ``wait_s`` for
+        a matching entry to arrive (a long poll instead of a client polling in a loop)."""
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            arrived = self._arrived
+            found = self.list(**filters)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if found or remaining <= 0:
+                return found
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), remaining)
 
     def clear(self) -> int:
         count = len(self._entries)
@@ -104,11 +128,19 @@ async def read_outbox(
     to: str | None = None,
     provider: str | None = None,
     include_refused: bool = False,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    wait_s: Annotated[float, Query(ge=0, le=60)] = 0,
 ) -> list[OutboxEntry]:
     """Accepted requests (and refused ones with ``include_refused``), newest last; ``to``
-    matches on digits (``+57 300`` = ``57300``)."""
-    return get_outbox(request).list(
-        phone_number_id=phone_number_id, to=to, provider=provider, include_refused=include_refused
+    matches on digits (``+57 300`` = ``57300``). ``after_seq`` leaves out entries up to
+    that ``seq``; ``wait_s`` waits that long for a match when there is none yet."""
+    return await get_outbox(request).wait(
+        wait_s,
+        phone_number_id=phone_number_id,
+        to=to,
+        provider=provider,
+        include_refused=include_refused,
+        after_seq=after_seq,
     )
 
 

@@ -70,6 +70,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from cauce_devstack.sandbox.faults import Fault, get_faults
+from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.outbox import get_outbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 
@@ -301,15 +302,15 @@ def sign_webhook(secret: str, body: bytes, timestamp: int | None = None) -> str:
 class SciState:
     """Tokens and transactions of one sandbox app, and the webhook client."""
 
-    def __init__(self, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, gateway: GatewayClient) -> None:
         self.settings = settings
+        self.gateway = gateway
         #: token -> expiry (unix time)
         self.tokens: dict[str, float] = {}
         self.transactions: dict[str, Transaction] = {}
         self._first_id = settings.sci_first_transaction_id
         self._ids = itertools.count(self._first_id)
         self._lock = asyncio.Lock()
-        self._http: httpx.AsyncClient | None = None
 
     def issue(self) -> tuple[str, int]:
         token = secrets.token_urlsafe(32)
@@ -355,16 +356,6 @@ class SciState:
         self.transactions[transaction_id] = tx
         return tx
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.settings.gateway_timeout_s)
-        return self._http
-
-    async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-
     async def notify(self, tx: Transaction) -> dict[str, Any]:
         """Post ``tx``'s status to the gateway; what happened, for the payer's answer."""
         status_at = tx.status_at or datetime.now(UTC)
@@ -382,7 +373,7 @@ class SciState:
         url = f"{self.settings.gateway_url.rstrip('/')}{WEBHOOK_PATH}"
         outcome: dict[str, Any] = {"url": url, "accepted": False, "status_code": None}
         try:
-            response = await self.http.post(
+            response = await self.gateway.http.post(
                 url,
                 content=body,
                 headers={
@@ -694,9 +685,8 @@ async def expire_tokens(request: Request) -> dict[str, int]:
 
 def install(app: FastAPI) -> None:
     """Mount the fake on ``app`` (whose ``state.settings``, outbox and faults exist)."""
-    state = SciState(app.state.settings)
+    state = SciState(app.state.settings, app.state.gateway_client)
     app.state.sci = state
-    app.router.on_shutdown.append(state.aclose)
     app.include_router(router)
     app.include_router(sandbox_router)
 

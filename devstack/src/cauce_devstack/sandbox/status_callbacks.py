@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import httpx
 
 from cauce_devstack.sandbox import meta_webhooks as mw
+from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,10 @@ class AcceptedMessage:
 class StatusCallbacks:
     """Schedules and posts the status webhooks of accepted messages."""
 
-    def __init__(self, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, gateway: GatewayClient | None = None) -> None:
         self.settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        self._gateway = gateway or GatewayClient(settings.gateway_timeout_s)
         self._conversations: dict[tuple[str, str, str], tuple[str, int]] = {}
 
     @property
@@ -84,9 +85,7 @@ class StatusCallbacks:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._gateway.aclose()
 
     def _conversation(self, message: AcceptedMessage) -> dict[str, object]:
         """One conversation per (number, customer, category) for 24 h, as Meta bills."""
@@ -148,12 +147,10 @@ class StatusCallbacks:
             "User-Agent": "facebookexternalua",
             mw.SIGNATURE_HEADER: mw.sign(body, s.app_secret.get_secret_value()),
         }
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=s.gateway_timeout_s)
         url = s.gateway_url.rstrip("/") + WEBHOOK_PATH
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                answer = await self._client.post(url, content=body, headers=headers)
+                answer = await self._gateway.http.post(url, content=body, headers=headers)
                 if answer.is_success:
                     return
                 problem = f"HTTP {answer.status_code}"
