@@ -4,6 +4,8 @@ with the database conventions, and never carry parameters or documents."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +119,24 @@ async def test_mongodb_commands_in_a_trace_are_client_spans(
     assert attributes["db.operation.name"] == "insert"
     assert all(s["parent_span_id"] == f"{root.get_span_context().span_id:016x}" for s in spans)
     assert PHONE not in json.dumps(spans) and "hola" not in json.dumps(spans)
+
+
+def test_database_spans_can_be_turned_off(tmp_path: Path) -> None:
+    """``CAUCE_TRACE_DATABASE_CALLS=false``: asyncpg is left as it is (checked in a fresh
+    process: instrumentation is process-wide)."""
+    script = (
+        "from asyncpg.connection import Connection\n"
+        "from cauce_runtime.settings import ServiceSettings\n"
+        "from cauce_runtime.telemetry import setup_telemetry\n"
+        "import sys\n"
+        f"setup_telemetry(ServiceSettings(_env_file=None, span_file={str(tmp_path / 's.jsonl')!r},"
+        " trace_database_calls=sys.argv[1] == 'on'))\n"
+        "print(getattr(Connection.fetch, '__cauce_traced__', False))\n"
+    )
+    outputs = [
+        subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", script, switch], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for switch in ("on", "off")
+    ]
+    assert outputs == ["True", "False"]

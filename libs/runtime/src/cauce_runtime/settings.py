@@ -74,6 +74,9 @@ class ServiceSettings(BaseSettings):
     #: OTLP/HTTP endpoint (e.g. http://otel-collector:4318); None writes ``span_file``.
     otel_exporter_otlp_endpoint: str | None = None
     span_file: Path = Path(".cauce/traces/spans.jsonl")
+    #: A CLIENT span for every PostgreSQL/MongoDB call made inside a trace. Off trades
+    #: that detail for throughput (about 15 % of the notifier's at its CPU ceiling).
+    trace_database_calls: bool = True
     log_level: str = "INFO"
 
     #: Key of the HMAC that turns a phone number into the contact key in subjects.
