@@ -22,12 +22,28 @@ from cauce_devstack.servers.nats import NatsServer
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.testing import fresh_database
 
+#: Fresh ports to try when nats-server could not start: a free port can be taken by
+#: another process between choosing it and binding it.
+NATS_START_ATTEMPTS = 3
+
+
+def start_nats(store_dir: Path) -> NatsServer:
+    for attempt in range(1, NATS_START_ATTEMPTS + 1):
+        server = NatsServer(store_dir=store_dir)
+        try:
+            server.start()
+            return server
+        except (RuntimeError, TimeoutError):
+            server.stop()
+            if attempt == NATS_START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
 
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     """A nats-server with JetStream for one test; its data lives in the test's tmp dir."""
-    server = NatsServer(store_dir=tmp_path / "nats")
-    server.start()
+    server = start_nats(tmp_path / "nats")
     try:
         yield server
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from cauce_devstack.servers.child_process import ServerProcess, wheel_executable
-from cauce_devstack.servers.ports import LOOPBACK, ensure_port_free, free_port, wait_for_port
+from cauce_devstack.servers.ports import LOOPBACK, ensure_port_free, free_port, port_accepts
 
 
 def nats_server_binary() -> str:
@@ -67,7 +67,9 @@ class NatsServer(ServerProcess):
         ensure_port_free(self.monitor_port, "NATS monitoring")
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self._spawn(self.command())
-        wait_for_port(self.port, timeout)
+        # Fails at once (with the log's path) if nats-server exits, e.g. when another
+        # process took the port between choosing it and binding it.
+        self._wait_until(lambda: port_accepts(self.port), timeout, "NATS port", poll_s=0.05)
         self._wait_until(self._jetstream_ready, timeout, "JetStream", poll_s=0.05)
 
     def _jetstream_ready(self) -> bool:

@@ -42,13 +42,20 @@ def ensure_port_free(port: int, what: str) -> None:
         raise PortInUseError(port, what)
 
 
+def port_accepts(port: int, host: str = LOOPBACK) -> bool:
+    """Whether something accepts TCP connections on ``port`` right now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def wait_for_port(port: int, timeout: float = 15.0, host: str = LOOPBACK) -> None:
     """Block until something accepts TCP connections on ``port`` or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
+        if port_accepts(port, host):
+            return
+        time.sleep(0.05)
     raise TimeoutError(f"nothing answered on {host}:{port} within {timeout:.0f}s")
