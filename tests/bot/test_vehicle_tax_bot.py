@@ -3,26 +3,15 @@ service real, SCI TOTAL and the Graph API faked over HTTP by the sandbox."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from cauce_devstack.demo.transcript import BotMessage
 from cauce_devstack.servers import NatsServer
 from cauce_devstack.servers.postgres import PostgresServer
+from cauce_devstack.testing import eventually
 
 from .conftest import TENANT, BotStack, bot_stack, settled
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := await check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
-    return result
-
 
 ONE_VIGENCIA = "HHO137"  # the seed's plate: 2025, $ 954.688
 NO_DEBT = "XYZ987"

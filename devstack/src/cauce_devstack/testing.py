@@ -10,9 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import nats
@@ -21,9 +22,13 @@ import uvicorn
 from nats.js.api import RawStreamMsg
 from starlette.types import ASGIApp
 
+from cauce_contracts.envelope import Event
+from cauce_contracts.registry import parse_event
 from cauce_devstack.servers.ports import LOOPBACK, free_port
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.stack import BASE_PORT_OFFSETS
+
+T = TypeVar("T")
 
 
 def free_ports() -> dict[str, int]:
@@ -65,6 +70,34 @@ async def stored_messages(nats_url: str, stream: str) -> list[RawStreamMsg]:
         ]
     finally:
         await nc.close()
+
+
+async def stored_events(nats_url: str, stream: str, prefix: str = "") -> list[Event]:
+    """The events on ``stream`` whose subject starts with ``prefix``, parsed, in order."""
+    return [
+        parse_event(raw.data or b"")
+        for raw in await stored_messages(nats_url, stream)
+        if raw.subject and raw.subject.startswith(prefix)
+    ]
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]],
+    timeout: float = 20.0,  # noqa: ASYNC109 - the bound on the polling is the API
+    what: str = "the condition",
+    poll_s: float = 0.05,
+) -> T:
+    """Poll ``check`` until it returns something truthy and return that; an
+    ``AssertionError`` naming ``what`` after ``timeout`` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            # Polling on purpose: the condition lives in another process (HTTP, a
+            # database, a stream); there is no event in this one to wait on.
+            while not (result := await check()):  # noqa: ASYNC110
+                await asyncio.sleep(poll_s)
+            return result
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 def read_until(process: subprocess.Popen[bytes], marker: str, timeout: float) -> str:

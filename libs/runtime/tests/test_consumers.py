@@ -13,6 +13,7 @@ from opentelemetry import trace
 
 from cauce_contracts.dlq import DeadLettered
 from cauce_contracts.streams import DLQ, ConsumerSpec
+from cauce_devstack.testing import eventually
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery, consumer
 from cauce_runtime.errors import PermanentError, TransientError
@@ -56,12 +57,6 @@ async def run_consumer(
         await bus.stop()
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await check():
-            await asyncio.sleep(0.02)
-
-
 async def dlq_messages(bus: Bus, expected: int) -> list[Msg]:
     sub = await bus.connection.jetstream().pull_subscribe("dlq.>", stream=DLQ.name)
     try:
@@ -86,7 +81,7 @@ async def test_success_is_acked_and_not_redelivered(run_consumer) -> None:  # ty
         info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
         return info.num_ack_pending == 0 and info.ack_floor.stream_seq == 1
 
-    await wait_until(acked)
+    await eventually(acked, 5.0, poll_s=0.02)
     info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
     assert info.num_redelivered == 0 and info.num_pending == 0
     assert seen.empty()
@@ -225,7 +220,7 @@ async def test_a_slow_handler_is_not_redelivered_while_it_works(run_consumer) ->
         info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
         return info.num_ack_pending == 0
 
-    await wait_until(acked)
+    await eventually(acked, 5.0, poll_s=0.02)
     info = await bus.connection.jsm().consumer_info(spec.stream, spec.durable_name)
     assert calls == [1]
     assert info.num_redelivered == 0

@@ -3,10 +3,9 @@ provider sandbox (its Odoo fake) served over HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from cauce_crm_sync.store.migrations import migrate
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import free_port
-from cauce_devstack.testing import serving
+from cauce_devstack.testing import eventually, serving
 from cauce_runtime.bus import Bus
 from cauce_runtime.settings import ServiceSettings
 
@@ -96,18 +95,6 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
         await created.close()
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20.0) -> Any:
-    """Poll ``check`` until it returns something truthy (or fail after ``timeout``)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
 @dataclass
 class CrmStack:
     """crm-sync served on real NATS and PostgreSQL, talking to the sandbox's Odoo fake."""
@@ -173,17 +160,17 @@ class CrmStack:
     async def settled(self, timeout: float = 30.0) -> dict[str, Any]:
         """Wait until every published event is applied and nothing is pending or in
         flight toward Odoo; return the sync report."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
+
+        async def settled_report() -> dict[str, Any] | None:
             # Applied first, then the report: a report read before the last event was
             # applied could show nothing pending while its change is about to be.
             everything_applied = await self.applied() == len(self.published)
             report = await self.sync_report()
-            if everything_applied and report["pending"] == 0 and report["in_flight"] == 0:
-                return report
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"sync did not settle: {report}")
-            await asyncio.sleep(0.1)
+            done = everything_applied and report["pending"] == 0 and report["in_flight"] == 0
+            return report if done else None
+
+        report: dict[str, Any] = await eventually(settled_report, timeout, "the sync to settle")
+        return report
 
 
 def crm_settings(

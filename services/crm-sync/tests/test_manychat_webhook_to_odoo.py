@@ -9,11 +9,11 @@ import asyncpg
 from pydantic import SecretStr
 
 from cauce_devstack.servers import free_port
-from cauce_devstack.testing import serving
+from cauce_devstack.testing import eventually, serving
 from cauce_gateway.app import create_app as create_gateway
 from cauce_gateway.settings import GatewaySettings, KeyedTenant
 
-from .conftest import TENANT, eventually, running_crm, running_sandbox
+from .conftest import TENANT, running_crm, running_sandbox
 
 API_KEY = "manychat-key-for-crm-tests"
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from cauce_devstack.sandbox.settings import DEV_ODOO_API_KEY, SandboxSettings
+from cauce_devstack.testing import eventually
 
 from .conftest import (
     TENANT,
@@ -18,7 +19,6 @@ from .conftest import (
     assignment,
     at,
     contact,
-    eventually,
     running_crm,
     running_sandbox,
     state_change,

@@ -3,7 +3,6 @@ provider sandbox served over HTTP, and a real payments service on real NATS."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,12 +18,12 @@ from cauce_contracts.payments import (
     PaymentItem,
     PaymentLinkRequested,
 )
-from cauce_contracts.registry import parse_event, subject_of
+from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import serving, stored_messages
+from cauce_devstack.testing import eventually, serving, stored_events
 from cauce_payments.app import create_app as create_payments
 from cauce_payments.settings import PaymentsSettings
 from cauce_runtime.bus import Bus
@@ -116,21 +115,12 @@ class Stack:
 
     async def events(self, prefix: str) -> list[Any]:
         """Every event on the PAYMENTS stream whose subject starts with ``prefix``."""
-        return [
-            parse_event(raw.data or b"")
-            for raw in await stored_messages(self.nats.url, "PAYMENTS")
-            if raw.subject and raw.subject.startswith(prefix)
-        ]
+        return await stored_events(self.nats.url, "PAYMENTS", prefix)
 
     async def wait_for(
         self, check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "it"
     ) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                while not await check():
-                    await asyncio.sleep(0.05)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}") from None
+        await eventually(check, timeout, what)
 
     async def answers(self, prefix: str, count: int, timeout: float = 20.0) -> list[Any]:
         """Wait until ``count`` events with ``prefix`` exist; return them."""

@@ -3,7 +3,6 @@ provider sandbox over HTTP; helpers to publish requests and read what came of th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import uuid
@@ -20,12 +19,12 @@ from pydantic import SecretStr
 from cauce_contracts.envelope import Event
 from cauce_contracts.inbound import InboundContact, InboundMessageReceived, TextMessage
 from cauce_contracts.outbound import OutboundContent, OutboundMessageRequested
-from cauce_contracts.registry import parse_event, subject_of
+from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import serving, stored_messages
+from cauce_devstack.testing import eventually, serving, stored_events
 from cauce_notifier.app import create_app as create_notifier
 from cauce_notifier.settings import DeclaredAccount, NotifierSettings
 from cauce_runtime.bus import Bus
@@ -135,21 +134,12 @@ class Stack:
         await self.bus.publish(event, subject_of(event))
 
     async def outcomes(self, stream: str = "OUTBOUND", prefix: str = "") -> list[Event]:
-        return [
-            parse_event(raw.data or b"")
-            for raw in await stored_messages(self.nats.url, stream)
-            if raw.subject and raw.subject.startswith(prefix)
-        ]
+        return await stored_events(self.nats.url, stream, prefix)
 
     async def wait_for(
         self, check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "it"
     ) -> None:
-        try:
-            async with asyncio.timeout(timeout):
-                while not await check():
-                    await asyncio.sleep(0.1)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}") from None
+        await eventually(check, timeout, what, poll_s=0.1)
 
     async def outbox(self, provider: str = "graph") -> list[dict[str, Any]]:
         response = await self.http.get(
