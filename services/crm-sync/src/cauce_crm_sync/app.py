@@ -19,6 +19,7 @@ from cauce_crm_sync.store.migrations import migrate
 from cauce_crm_sync.sync.pusher import RetryPolicy
 from cauce_crm_sync.sync.reconciliation import Reconciler, ReconcileSchedule
 from cauce_crm_sync.sync.worker import SyncWorker
+from cauce_runtime import postgres
 from cauce_runtime.app import create_service_app
 from cauce_runtime.bus import Bus
 from cauce_runtime.shared_rate_limit import SharedRateLimiter
@@ -60,12 +61,7 @@ def create_app(
     odoo_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     settings = settings or CrmSyncSettings()
-    pool = asyncpg.create_pool(
-        settings.postgres_url.get_secret_value(),
-        min_size=1,
-        max_size=settings.postgres_pool_size,
-        timeout=5,
-    )
+    pool = postgres.create_pool(settings.postgres_url, settings.postgres_pool_size)
     odoo, limiter = rate_limited_odoo(pool, settings, odoo_transport)
     mapping = mapping_of(settings)
     worker = SyncWorker(
@@ -104,13 +100,10 @@ def create_app(
         await odoo.aclose()
         await pool.close()
 
-    async def postgres_reachable() -> bool:
-        return bool(await pool.fetchval("SELECT 1") == 1)
-
     app = create_service_app(
         settings,
         bus=bus,
-        readiness={"postgres": postgres_reachable},
+        readiness={"postgres": postgres.reachable(pool)},
         routers=(
             reports_router(pool, settings.reports_token),
             operator_router(pool, mapping, reconciler, settings.admin_token, replayed=worker.wake),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
 from fastapi import FastAPI
 
 from cauce_contracts.inbound import InboundMessageReceived, InboundStatusUpdated
@@ -28,6 +27,7 @@ from cauce_notifier.statuses import StatusTracker
 from cauce_notifier.store.accounts import AccountStore, DuplicateAccount
 from cauce_notifier.store.messages import MessageStore
 from cauce_notifier.store.migrations import migrate
+from cauce_runtime import postgres
 from cauce_runtime.app import create_service_app
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery, consumer
@@ -39,12 +39,7 @@ logger = logging.getLogger(__name__)
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     # asyncpg returns the pool unopened; it is opened (and migrated) before the bus starts.
-    pool = asyncpg.create_pool(
-        settings.postgres_url.get_secret_value(),
-        min_size=1,
-        max_size=settings.postgres_pool_size,
-        timeout=5,
-    )
+    pool = postgres.create_pool(settings.postgres_url, settings.postgres_pool_size)
     cipher = CredentialsCipher.from_settings(
         settings.credentials_key_ring(), settings.credentials_active_key_id
     )
@@ -102,16 +97,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         await http.aclose()
         await pool.close()
 
-    async def postgres_reachable() -> bool:
-        return bool(await pool.fetchval("SELECT 1") == 1)
-
     async def test_credentials(account: ChannelAccount) -> TestResult:
         return await check_credentials(providers[account.channel], account)
 
     return create_service_app(
         settings,
         bus=bus,
-        readiness={"postgres": postgres_reachable},
+        readiness={"postgres": postgres.reachable(pool)},
         routers=(
             admin_router(accounts, settings.admin_token, test_credentials),
             messages_router(messages, settings.admin_token),

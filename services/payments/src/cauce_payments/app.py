@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -22,6 +21,7 @@ from cauce_payments.sci_total import SciTotalClient
 from cauce_payments.settings import PaymentsSettings
 from cauce_payments.store import LinkStore, LookupStore, migrate
 from cauce_payments.transaction_status import TransactionStatuses
+from cauce_runtime import postgres
 from cauce_runtime.app import create_service_app
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery, consumer
@@ -40,12 +40,7 @@ def create_app(
     sci_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     settings = settings or PaymentsSettings()
-    pool = asyncpg.create_pool(
-        settings.postgres_url.get_secret_value(),
-        min_size=1,
-        max_size=settings.postgres_pool_size,
-        timeout=5,
-    )
+    pool = postgres.create_pool(settings.postgres_url, settings.postgres_pool_size)
     sci = SciTotalClient.create(
         settings.sci_base_url,
         settings.sci_username,
@@ -92,13 +87,10 @@ def create_app(
         await sci.aclose()
         await pool.close()
 
-    async def postgres_reachable() -> bool:
-        return bool(await pool.fetchval("SELECT 1") == 1)
-
     return create_service_app(
         settings,
         bus=bus,
-        readiness={"postgres": postgres_reachable},
+        readiness={"postgres": postgres.reachable(pool)},
         routers=(links_router(links_store, settings.admin_token),),
         on_prepare=[open_store],
         on_closed=[close_store],
