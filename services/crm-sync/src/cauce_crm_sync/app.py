@@ -3,7 +3,9 @@ limiter, the consumer, the sync worker, the reconciliation and the operator APIs
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -43,16 +45,13 @@ def rate_limited_odoo(
     pool: asyncpg.Pool,
     settings: CrmSyncSettings,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> tuple[OdooApi, SharedRateLimiter]:
-    """The Odoo client, every request of which waits for the limiter shared by replicas."""
-    limiter = SharedRateLimiter(
-        pool,
-        "crm.rate_buckets",
-        ODOO_BUCKET,
-        settings.odoo_rate_limit_per_s,
-        headroom=settings.odoo_rate_headroom,
-    )
-    return connect_odoo(settings, throttle=limiter.acquire, transport=transport), limiter
+) -> tuple[OdooApi, Callable[[], Awaitable[None]]]:
+    """The Odoo client, every request of which waits for the Odoo bucket shared by
+    replicas, and a wait for that bucket's next free slot (reserving nothing)."""
+    limiter = SharedRateLimiter(pool, "crm.rate_buckets", headroom=settings.odoo_rate_headroom)
+    throttle = functools.partial(limiter.acquire, ODOO_BUCKET, settings.odoo_rate_limit_per_s)
+    odoo = connect_odoo(settings, throttle=throttle, transport=transport)
+    return odoo, functools.partial(limiter.until_free, ODOO_BUCKET)
 
 
 def create_app(
@@ -62,7 +61,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or CrmSyncSettings()
     pool = postgres.create_pool(settings.postgres_url, settings.postgres_pool_size)
-    odoo, limiter = rate_limited_odoo(pool, settings, odoo_transport)
+    odoo, next_free_slot = rate_limited_odoo(pool, settings, odoo_transport)
     mapping = mapping_of(settings)
     worker = SyncWorker(
         pool,
@@ -77,7 +76,7 @@ def create_app(
         batch_size=settings.sync_batch_size,
         lease_s=settings.sync_lease_s,
         idle_poll_s=settings.sync_idle_poll_s,
-        before_round=limiter.until_free,
+        before_round=next_free_slot,
     )
     reconciler = Reconciler(pool, odoo, mapping, on_repaired=worker.wake)
     schedule = ReconcileSchedule(reconciler, settings.reconcile_interval_s)

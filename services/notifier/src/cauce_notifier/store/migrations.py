@@ -127,9 +127,21 @@ CREATE TABLE notifier.pair_backoff (
 );
 """
 
+#: Send buckets keyed by one ``bucket`` name (``<channel>:<account_id>``), the shape of
+#: the runtime's shared limiter. The old rows are dropped: a bucket only holds the next
+#: slot's time, and losing it lets an account's very next send go at once.
+_V2 = """
+DROP TABLE notifier.rate_buckets;
+CREATE TABLE notifier.rate_buckets (
+    bucket text PRIMARY KEY,
+    tat timestamptz NOT NULL
+);
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
+    (2, _V2),
 ]
 
 
