@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import asyncpg
 
 from cauce_crm_sync.settings import CrmSyncSettings
+from cauce_runtime import postgres
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -62,9 +63,7 @@ async def operate(args: argparse.Namespace, settings: CrmSyncSettings, out: Text
     from cauce_crm_sync.store import dead_letters
     from cauce_crm_sync.store.migrations import migrate, schema_version
 
-    pool = await asyncpg.create_pool(
-        settings.postgres_url.get_secret_value(), min_size=1, max_size=2
-    )
+    pool = await postgres.create_pool(settings.postgres_url, max_size=2)
     try:
         if args.command == "migrations":
             if args.apply:
