@@ -96,8 +96,6 @@ class Pusher:
         self.pool = pool
         self.mapping = mapping
         self.policy = policy
-        #: Odoo calls made (successful or not), for the benchmark and reports.
-        self.calls = 0
 
     async def push(self, plan: SyncPlan) -> None:
         """Send everything in ``plan``; raises :class:`OdooDown` as soon as Odoo is down
@@ -208,7 +206,6 @@ class Pusher:
     ) -> bool:
         """Make ``call`` for ``items`` and record the outcome; ``True`` on success."""
         records = [record for record, _ in items]
-        self.calls += 1
         try:
             ids = await call(items)
         except OdooRejected as error:
