@@ -16,11 +16,29 @@ from pydantic import SecretStr
 CONNECT_TIMEOUT_S = 5.0
 
 
-def create_pool(dsn: SecretStr, max_size: int) -> asyncpg.Pool:
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release without asyncpg's session reset (see :func:`create_pool`)."""
+
+
+def create_pool(dsn: SecretStr, max_size: int, *, session_state: bool = False) -> asyncpg.Pool:
     """The service's pool, not yet opened: ``await`` it at start, before the bus starts
-    (asyncpg pools bind to the loop that opens them; see ``cauce_runtime.app.run``)."""
+    (asyncpg pools bind to the loop that opens them; see ``cauce_runtime.app.run``).
+
+    asyncpg resets every connection it takes back (``pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL``): one more round trip per pooled query, which on the
+    notifier's send path was as many round trips as the queries themselves. Services
+    that leave no session state behind (no session advisory locks, ``LISTEN`` or
+    ``SET``) keep the default ``session_state=False``: a released connection only has
+    an open transaction rolled back (asyncpg always does that). A service that does use
+    session state (crm-sync's reconciliation lock) passes ``session_state=True`` and
+    keeps the full reset as a safety net.
+    """
     return asyncpg.create_pool(
-        dsn.get_secret_value(), min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_S
+        dsn.get_secret_value(),
+        min_size=1,
+        max_size=max_size,
+        timeout=CONNECT_TIMEOUT_S,
+        reset=None if session_state else _keep_session,
     )
 
 

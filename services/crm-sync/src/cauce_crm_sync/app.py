@@ -60,7 +60,9 @@ def create_app(
     odoo_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     settings = settings or CrmSyncSettings()
-    pool = postgres.create_pool(settings.postgres_url, settings.postgres_pool_size)
+    pool = postgres.create_pool(
+        settings.postgres_url, settings.postgres_pool_size, session_state=True
+    )
     odoo, next_free_slot = rate_limited_odoo(pool, settings, odoo_transport)
     mapping = mapping_of(settings)
     worker = SyncWorker(

@@ -63,7 +63,7 @@ async def operate(args: argparse.Namespace, settings: CrmSyncSettings, out: Text
     from cauce_crm_sync.store import dead_letters
     from cauce_crm_sync.store.migrations import migrate, schema_version
 
-    pool = await postgres.create_pool(settings.postgres_url, max_size=2)
+    pool = await postgres.create_pool(settings.postgres_url, max_size=2, session_state=True)
     try:
         if args.command == "migrations":
             if args.apply:

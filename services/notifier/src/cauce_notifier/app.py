@@ -43,7 +43,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     cipher = CredentialsCipher.from_settings(
         settings.credentials_key_ring(), settings.credentials_active_key_id
     )
-    accounts = AccountStore(pool, cipher)
+    accounts = AccountStore(pool, cipher, cache_ttl_s=settings.account_cache_s)
     messages = MessageStore(pool)
     http = traced_http_client(timeout=settings.provider_timeout_s)
     providers: dict[ChannelKind, ProviderClient] = {

@@ -3,19 +3,21 @@ account's pace, with every failure ending as a retry, a recorded failure or a de
 
 The order of steps is what makes "never twice" hold:
 
-1. the request is recorded (idempotent on ``event_id``);
+1. the request is recorded (idempotent on ``event_id``) and claimed for this attempt,
+   in one statement that also reads the contact's 24-hour window and any pair-rate
+   back-off (one round trip to PostgreSQL instead of four: this is on every send);
 2. a request whose provider message id is already recorded was sent: its ``sent``
    event is published again (deduplicated by JetStream) and the redelivery is acked
-   without calling the provider;
+   without calling the provider; one claimed by another worker (a late heartbeat,
+   another replica) waits instead of sending in parallel;
 3. checks that need no provider call fail fast: unknown account, closed 24-hour
    window, a recipient in pair-rate back-off, failing credentials (kept for retry);
-4. the message is claimed, so a copy redelivered meanwhile (a late heartbeat, another
-   replica) waits instead of sending in parallel;
-5. a send slot is reserved from the account's shared token bucket;
-6. the provider is called, and its message id is recorded *before* the ack.
+4. a send slot is reserved from the account's shared token bucket;
+5. the provider is called, and its message id is recorded *before* the ack (the same
+   statement releases the claim; every other way out releases it too).
 
 The only window for a duplicate is a crash after the provider accepted a message and
-before step 6's record committed (a few milliseconds): the redelivered request then
+before step 5's record committed (a few milliseconds): the redelivered request then
 finds no provider id and is sent again. Meta's API has no idempotency key to close it.
 ``tests/delivery/test_crash_recovery.py`` measures it by killing the notifier during a
 burst of 500.
@@ -51,7 +53,7 @@ from cauce_notifier.providers.errors import (
 from cauce_notifier.rate_limit import PairBackoff, SendRateLimiter, SendSlotTooFar
 from cauce_notifier.service_window import ServiceWindows, needs_open_window
 from cauce_notifier.store.accounts import AccountStore
-from cauce_notifier.store.messages import MessageStore
+from cauce_notifier.store.messages import Admission, MessageStore
 from cauce_runtime.bus import Bus
 from cauce_runtime.consumers import Delivery
 from cauce_runtime.errors import PermanentError, TransientError
@@ -109,47 +111,20 @@ class Deliverer:
         self.credentials_retry_s = credentials_retry_s
 
     async def deliver(self, event: OutboundMessageRequested, delivery: Delivery) -> None:
-        record, _ = await self.messages.record_requested(event)
+        admission = await self.messages.admit(event, CLAIM_S)
+        record = admission.message
         if record.provider_message_id is not None:
             # a redelivery of a sent message: announce it again, never resend
             await self._publish_sent(event, record.provider_message_id)
             return
-        if record.status == "failed":
+        if admission.claim.settled:
             return  # failed for good; its failed event was published then
-        account = await self.accounts.find(
-            ChannelKind(event.channel.value), event.channel_account_id
-        )
-        if account is None:
-            await self._fail(event, Failure("unknown sending account", code="unknown_account"))
-            return
-        if account.credentials_status == "failing":
+        if not admission.claim.claimed:
             raise TransientError(
-                "account credentials are failing", retry_after=self.credentials_retry_s
+                "another worker is sending it", retry_after=admission.claim.retry_in_s
             )
-        if needs_open_window(event.content) and not await self.windows.is_open(
-            event.tenant_id,
-            event.channel.value,
-            event.channel_account_id,
-            event.contact_key,
-            datetime.now(UTC),
-        ):
-            await self._fail(
-                event,
-                Failure(
-                    "outside the 24-hour customer-service window: send a template",
-                    code="131047",
-                ),
-            )
-            return
-        await self._wait_for_recipient(event)
-        claim = await self.messages.claim(event.event_id, CLAIM_S)
-        if claim.settled:
-            return  # another worker sent or failed it meanwhile, and announced it
-        if not claim.claimed:
-            raise TransientError("another worker is sending it", retry_after=claim.retry_in_s)
         try:
-            await self._wait_for_slot(account)
-            result = await self._call_provider(account, event, delivery)
+            result = await self._send_claimed(event, admission, delivery)
         except BaseException:
             await self.messages.release(event.event_id)
             raise
@@ -162,12 +137,38 @@ class Deliverer:
         )
         await self._publish_sent(event, result.provider_message_id)
 
-    async def _wait_for_recipient(self, event: OutboundMessageRequested) -> None:
-        remaining = await self.pair_backoff.remaining(
-            event.channel.value, event.channel_account_id, event.contact_key
+    async def _send_claimed(
+        self, event: OutboundMessageRequested, admission: Admission, delivery: Delivery
+    ) -> SendResult | None:
+        """Checks, slot and provider call of a claimed message; None when it failed for
+        good (already recorded and announced)."""
+        account = await self.accounts.find(
+            ChannelKind(event.channel.value), event.channel_account_id
         )
-        if remaining > 0:
-            raise TransientError("recipient in pair-rate back-off", retry_after=remaining)
+        if account is None:
+            await self._fail(event, Failure("unknown sending account", code="unknown_account"))
+            return None
+        if account.credentials_status == "failing":
+            raise TransientError(
+                "account credentials are failing", retry_after=self.credentials_retry_s
+            )
+        if needs_open_window(event.content) and not self.windows.is_open(
+            admission.last_inbound_at, datetime.now(UTC)
+        ):
+            await self._fail(
+                event,
+                Failure(
+                    "outside the 24-hour customer-service window: send a template",
+                    code="131047",
+                ),
+            )
+            return None
+        if admission.pair_backoff_s > 0:
+            raise TransientError(
+                "recipient in pair-rate back-off", retry_after=admission.pair_backoff_s
+            )
+        await self._wait_for_slot(account)
+        return await self._call_provider(account, event, delivery)
 
     async def _wait_for_slot(self, account: ChannelAccount) -> None:
         limiter = {"limiter": send_limiter(account.channel.value)}

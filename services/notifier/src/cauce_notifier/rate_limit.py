@@ -41,7 +41,8 @@ class SendRateLimiter:
 
 
 class PairBackoff:
-    """Recipients Meta told us to leave alone for a while (error 131056)."""
+    """Recipients Meta told us to leave alone for a while (error 131056); the send path
+    reads the back-off with the request (``MessageStore.admit``)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -60,20 +61,6 @@ class PairBackoff:
             contact_key,
             until,
         )
-
-    async def remaining(self, channel: str, account_id: str, contact_key: str) -> float:
-        """Seconds this recipient is still backed off (0 when free)."""
-        value = await self.pool.fetchval(
-            """
-            SELECT EXTRACT(EPOCH FROM (until - clock_timestamp()))::float8
-            FROM notifier.pair_backoff
-            WHERE channel = $1 AND account_id = $2 AND contact_key = $3
-            """,
-            channel,
-            account_id,
-            contact_key,
-        )
-        return max(0.0, float(value)) if value is not None else 0.0
 
 
 __all__ = ["DEFAULT_HEADROOM", "PairBackoff", "SendRateLimiter", "SendSlotTooFar"]

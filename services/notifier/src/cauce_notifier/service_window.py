@@ -48,18 +48,7 @@ class ServiceWindows:
             at,
         )
 
-    async def is_open(
-        self, tenant_id: str, channel: str, account_id: str, contact_key: str, now: datetime
-    ) -> bool:
-        last = await self.pool.fetchval(
-            """
-            SELECT last_inbound_at FROM notifier.contact_windows
-            WHERE tenant_id = $1 AND channel = $2 AND channel_account_id = $3
-              AND contact_key = $4
-            """,
-            tenant_id,
-            channel,
-            account_id,
-            contact_key,
-        )
-        return last is not None and now - last < self.window
+    def is_open(self, last_inbound_at: datetime | None, now: datetime) -> bool:
+        """Whether free-form content may go to a contact whose latest message was at
+        ``last_inbound_at`` (read with the request, see ``MessageStore.admit``)."""
+        return last_inbound_at is not None and now - last_inbound_at < self.window

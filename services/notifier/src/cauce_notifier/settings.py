@@ -46,6 +46,9 @@ class NotifierSettings(ServiceSettings):
     credentials_keys: SecretStr = SecretStr(DEV_CREDENTIALS_KEYS)
     credentials_active_key_id: str = "dev"
     accounts: list[DeclaredAccount] = Field(default_factory=list)
+    #: Seconds a replica reuses an account it looked up for sending (0: every send reads
+    #: it); a change made through another replica's admin API shows within this time.
+    account_cache_s: float = Field(default=5.0, ge=0)
 
     graph_base_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v23.0"

@@ -41,16 +41,15 @@ class StatusTracker:
         if status not in TRACKED:
             return
         error = event.errors[0] if event.errors else None
-        change = await self.messages.apply_status(
+        outcome = await self.messages.apply_status(
             event.provider_message_id, status, event.timestamp, error
         )
+        if not outcome.found and delivery.num_delivered < UNKNOWN_MESSAGE_RETRIES:
+            # A provider can report "sent" before we recorded its id for the message:
+            # wait for the record a few times before deciding it is not ours.
+            raise TransientError("status for a message not recorded yet", retry_after=1.0)
+        change = outcome.change
         if change is None:
-            if delivery.num_delivered < UNKNOWN_MESSAGE_RETRIES and (
-                await self.messages.get_by_provider_id(event.provider_message_id) is None
-            ):
-                # A provider can report "sent" before we recorded its id for the message:
-                # wait for the record a few times before deciding it is not ours.
-                raise TransientError("status for a message not recorded yet", retry_after=1.0)
             return  # not ours, a duplicate, or a step backwards
         STATUS_CHANGES.add(1, {"status": status})
         message = change.message

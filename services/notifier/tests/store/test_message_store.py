@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,8 @@ import pytest
 from cauce_contracts.inbound import ProviderError
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.subjects import Channel
+from cauce_notifier.rate_limit import PairBackoff
+from cauce_notifier.service_window import ServiceWindows
 from cauce_notifier.store.messages import InvalidCursor, MessageStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -84,43 +87,104 @@ async def test_record_failed_and_attempts(pool: asyncpg.Pool) -> None:
 async def test_statuses_never_move_backwards(pool: asyncpg.Pool) -> None:
     store = MessageStore(pool)
     request_id = await sent_message(store)
-    read = await store.apply_status("wamid.A", "read", T0 + timedelta(seconds=5))
+    read = (await store.apply_status("wamid.A", "read", T0 + timedelta(seconds=5))).change
     assert read is not None and read.previous_status == "sent" and read.status == "read"
     # delivered arrives late: ignored, but its time completes the timeline
-    assert await store.apply_status("wamid.A", "delivered", T0 + timedelta(seconds=3)) is None
-    assert await store.apply_status("wamid.A", "read", T0 + timedelta(seconds=6)) is None
+    late = await store.apply_status("wamid.A", "delivered", T0 + timedelta(seconds=3))
+    assert late.found and late.change is None
+    again = await store.apply_status("wamid.A", "read", T0 + timedelta(seconds=6))
+    assert again.found and again.change is None
     failed_late = await store.apply_status(
         "wamid.A", "failed", T0 + timedelta(seconds=7), ProviderError(code=131026, title="x")
     )
-    assert failed_late is None
+    assert failed_late.found and failed_late.change is None
     message = await store.get(request_id)
     assert message is not None
     assert message.status == "read"
     assert message.delivered_at == T0 + timedelta(seconds=3)
     assert message.read_at == T0 + timedelta(seconds=5)
-    assert message.failed_at is None
+    assert message.failed_at is None and message.error_code is None
     assert [h.status for h in await store.history(request_id)] == ["requested", "sent", "read"]
 
 
 async def test_failed_over_delivered_is_final(pool: asyncpg.Pool) -> None:
     store = MessageStore(pool)
     request_id = await sent_message(store, "wamid.B")
-    assert await store.apply_status("wamid.B", "delivered", T0 + timedelta(seconds=2))
-    change = await store.apply_status(
-        "wamid.B",
-        "failed",
-        T0 + timedelta(seconds=3),
-        ProviderError(code=131049, title="ecosystem engagement"),
-    )
+    delivered = await store.apply_status("wamid.B", "delivered", T0 + timedelta(seconds=2))
+    assert delivered.change is not None and delivered.change.previous_status == "sent"
+    change = (
+        await store.apply_status(
+            "wamid.B",
+            "failed",
+            T0 + timedelta(seconds=3),
+            ProviderError(code=131049, title="ecosystem engagement"),
+        )
+    ).change
     assert change is not None and change.error_code == "131049"
     assert change.message.status == "failed" and change.message.retryable is False
-    assert await store.apply_status("wamid.B", "read", T0 + timedelta(seconds=4)) is None
+    assert change.message.failed_at == T0 + timedelta(seconds=3)
+    assert change.message.error_title == "ecosystem engagement"
+    after = await store.apply_status("wamid.B", "read", T0 + timedelta(seconds=4))
+    assert after.found and after.change is None
     history = await store.history(request_id)
     assert [h.status for h in history] == ["requested", "sent", "delivered", "failed"]
     assert history[-1].source == "provider"
-    assert await store.apply_status("wamid.unknown", "read", T0) is None
+    assert history[-1].detail == {"code": "131049", "title": "ecosystem engagement"}
+    message = await store.get(request_id)
+    # a failed message takes no later status, but a late status still fills its time in
+    assert message is not None and message.status == "failed" and message.read_at is not None
+    unknown = await store.apply_status("wamid.unknown", "read", T0)
+    assert not unknown.found and unknown.change is None
     with pytest.raises(ValueError, match="not a provider status"):
         await store.apply_status("wamid.B", "requested", T0)
+
+
+async def test_a_status_ahead_of_sent_skips_steps(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    request_id = await sent_message(store, "wamid.C")
+    change = (await store.apply_status("wamid.C", "read", T0 + timedelta(seconds=9))).change
+    assert change is not None and change.message.status == "read"
+    assert change.message.delivered_at is None and change.message.read_at is not None
+    assert [h.status for h in await store.history(request_id)] == ["requested", "sent", "read"]
+
+
+async def test_admission_records_claims_and_reads_window_and_backoff(
+    pool: asyncpg.Pool,
+) -> None:
+    store = MessageStore(pool)
+    event = request()
+    first = await store.admit(event, claim_for_s=30)
+    assert first.created and first.claim.claimed and first.message.status == "requested"
+    assert first.last_inbound_at is None and first.pair_backoff_s == 0
+    # a copy redelivered while the first holds it waits for the claim to lapse
+    held = await store.admit(event, claim_for_s=30)
+    assert not held.created and not held.claim.claimed and not held.claim.settled
+    assert 25 < held.claim.retry_in_s <= 30
+    await store.release(event.event_id)
+    retaken = await store.admit(event, claim_for_s=30)
+    assert retaken.claim.claimed and not retaken.created
+
+    windows, backoff = ServiceWindows(pool), PairBackoff(pool)
+    await windows.record_inbound(
+        "acme", "whatsapp", "734053143122597", event.contact_key, T0 + timedelta(hours=1)
+    )
+    await backoff.back_off("whatsapp", "734053143122597", event.contact_key, 60)
+    seen = await store.admit(event, claim_for_s=30)
+    assert seen.last_inbound_at == T0 + timedelta(hours=1)
+    assert 55 < seen.pair_backoff_s <= 60
+
+    await store.record_sent(event.event_id, "wamid.D", T0)
+    sent = await store.admit(event, claim_for_s=30)
+    assert sent.claim.settled and sent.message.provider_message_id == "wamid.D"
+    assert [h.status for h in await store.history(event.event_id)] == ["requested", "sent"]
+
+
+async def test_concurrent_admissions_claim_once(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    event = request()
+    await store.record_requested(event)
+    admissions = await asyncio.gather(*(store.admit(event, claim_for_s=30) for _ in range(8)))
+    assert sum(a.claim.claimed for a in admissions) == 1
 
 
 async def test_list_filters_and_keyset_pages(pool: asyncpg.Pool) -> None:

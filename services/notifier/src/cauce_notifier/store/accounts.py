@@ -10,13 +10,16 @@ bot name), so listing accounts for an operator never decrypts anything.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 import asyncpg
+from cachetools import TTLCache
 from pydantic import BaseModel, SecretStr
 
 from cauce_notifier.accounts_model import (
@@ -28,6 +31,8 @@ from cauce_notifier.accounts_model import (
 from cauce_notifier.credentials import CredentialsCipher
 
 DEFAULT_RATE_PER_SECOND = 80.0
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class DuplicateAccount(Exception):
@@ -80,6 +85,21 @@ def _summary(credentials: BaseModel) -> dict[str, Any]:
     return summary
 
 
+def _writes(
+    method: Callable[Concatenate[AccountStore, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[AccountStore, P], Coroutine[Any, Any, R]]:
+    """A write: the :meth:`AccountStore.find` cache is emptied once it is done."""
+
+    @functools.wraps(method)
+    async def write(store: AccountStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(store, *args, **kwargs)
+        finally:
+            store._forget()
+
+    return write
+
+
 def _check_kind(channel: ChannelKind, credentials: Credentials) -> None:
     expected = CREDENTIALS_MODELS[channel]
     if type(credentials) is not expected:
@@ -89,11 +109,27 @@ def _check_kind(channel: ChannelKind, credentials: Credentials) -> None:
 
 
 class AccountStore:
-    """Repository of :class:`ChannelAccount` rows; decrypts on read, encrypts on write."""
+    """Repository of :class:`ChannelAccount` rows; decrypts on read, encrypts on write.
 
-    def __init__(self, pool: asyncpg.Pool, cipher: CredentialsCipher) -> None:
+    :meth:`find` (the lookup on every send) keeps what it found for ``cache_ttl_s``
+    seconds: a row read and decrypted per message was a round trip and an AES-GCM
+    decryption per send. Every write through this store empties the cache, so this
+    replica sees its own changes at once; another replica's change (a rotation through
+    its admin API, credentials marked failing there) is seen within ``cache_ttl_s``.
+    """
+
+    def __init__(
+        self, pool: asyncpg.Pool, cipher: CredentialsCipher, *, cache_ttl_s: float = 0.0
+    ) -> None:
         self._pool = pool
         self._cipher = cipher
+        self._found: TTLCache[tuple[str, str], ChannelAccount | None] | None = (
+            TTLCache(maxsize=4096, ttl=cache_ttl_s) if cache_ttl_s > 0 else None
+        )
+
+    def _forget(self) -> None:
+        if self._found is not None:
+            self._found.clear()
 
     # --- reading ----------------------------------------------------------------------
 
@@ -145,12 +181,17 @@ class AccountStore:
 
     async def find(self, channel: ChannelKind | str, account_id: str) -> ChannelAccount | None:
         """The account sending as ``account_id`` on ``channel`` (the delivery lookup)."""
+        key = (str(channel), account_id)
+        if self._found is not None and key in self._found:
+            return self._found[key]
         row = await self._pool.fetchrow(
             "SELECT * FROM notifier.channel_accounts WHERE channel = $1 AND account_id = $2",
-            str(channel),
-            account_id,
+            *key,
         )
-        return None if row is None else self._account(row)
+        account = None if row is None else self._account(row)
+        if self._found is not None:
+            self._found[key] = account
+        return account
 
     async def list(self, tenant_id: str | None = None) -> builtins.list[ChannelAccount]:
         """All accounts (of one tenant when given), with decrypted credentials."""
@@ -186,6 +227,7 @@ class AccountStore:
             json.dumps(_summary(credentials)),
         ]
 
+    @_writes
     async def create(
         self,
         *,
@@ -218,6 +260,7 @@ class AccountStore:
             raise DuplicateAccount(f"{channel.value} account already exists") from exc
         return self._account(row)
 
+    @_writes
     async def rotate_credentials(
         self, account_id: uuid.UUID, credentials: Credentials
     ) -> ChannelAccount | None:
@@ -237,6 +280,7 @@ class AccountStore:
         )
         return None if row is None else self._account(row)
 
+    @_writes
     async def update(
         self,
         account_id: uuid.UUID,
@@ -258,6 +302,7 @@ class AccountStore:
         )
         return None if row is None else self._info(row)
 
+    @_writes
     async def delete(self, account_id: uuid.UUID) -> bool:
         """Remove the account; False if there was none."""
         result: str = await self._pool.execute(
@@ -265,6 +310,7 @@ class AccountStore:
         )
         return result.endswith(" 1")
 
+    @_writes
     async def mark_credentials_failing(self, account_id: uuid.UUID, error: str) -> bool:
         """The provider rejected the credentials (Meta 190, 401): flag until rotated or ok.
 
@@ -280,6 +326,7 @@ class AccountStore:
         )
         return result.endswith(" 1")
 
+    @_writes
     async def mark_ok(self, account_id: uuid.UUID) -> bool:
         """The credentials worked again: clear the failing flag."""
         result: str = await self._pool.execute(
@@ -291,6 +338,7 @@ class AccountStore:
         )
         return result.endswith(" 1")
 
+    @_writes
     async def reencrypt_all(self) -> int:
         """Re-encrypt every blob not under the active key; return how many were rewritten.
 

@@ -26,42 +26,106 @@ import asyncpg
 
 from cauce_contracts.inbound import ProviderError as StatusError
 from cauce_contracts.outbound import OutboundMessageRequested
+from cauce_runtime.errors import TransientError
 
 MessageStatus = Literal["requested", "sent", "delivered", "read", "failed"]
 #: Statuses a provider reports for a sent message.
 ProviderStatus = Literal["sent", "delivered", "read", "failed"]
 
-STATUS_RANK: dict[str, int] = {"requested": 0, "sent": 1, "delivered": 2, "read": 3}
-_TIMESTAMP_COLUMN = {
-    "sent": "sent_at",
-    "delivered": "delivered_at",
-    "read": "read_at",
-    "failed": "failed_at",
-}
+_PROVIDER_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 MAX_PAGE = 500
 
-# The timestamp column of a status, chosen in SQL so the statements stay literal.
-_BACKFILL_TIMESTAMP = """
-UPDATE notifier.messages SET
-    sent_at = CASE WHEN $2 = 'sent' THEN coalesce(sent_at, $3) ELSE sent_at END,
-    delivered_at = CASE WHEN $2 = 'delivered' THEN coalesce(delivered_at, $3) ELSE delivered_at END,
-    read_at = CASE WHEN $2 = 'read' THEN coalesce(read_at, $3) ELSE read_at END,
-    updated_at = now()
-WHERE request_event_id = $1
+# Record a request and claim it (``$14`` seconds; NULL claims nothing), reading the
+# contact's window and the recipient's pair back-off on the way. A new row is inserted
+# already claimed (a statement cannot update a row it inserted); an existing one is
+# claimed by the UPDATE when free. Exactly one of the three branches yields the row.
+_ADMIT = """
+WITH inserted AS (
+    INSERT INTO notifier.messages (request_event_id, tenant_id, channel,
+        channel_account_id, contact_key, recipient, content_type, content,
+        reply_to_message_id, degradation, campaign_id, correlation_id, requested_at,
+        claimed_until)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13,
+        clock_timestamp() + make_interval(secs => $14::float8))
+    ON CONFLICT (request_event_id) DO NOTHING
+    RETURNING *
+), history AS (
+    INSERT INTO notifier.message_status_history (request_event_id, status, occurred_at, source)
+    SELECT request_event_id, 'requested', requested_at, 'notifier' FROM inserted
+    ON CONFLICT (request_event_id, status) DO NOTHING
+), claimed AS (
+    UPDATE notifier.messages
+    SET claimed_until = clock_timestamp() + make_interval(secs => $14::float8)
+    WHERE request_event_id = $1 AND $14::float8 IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM inserted)
+      AND provider_message_id IS NULL AND status <> 'failed'
+      AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+    RETURNING *
+), message AS (
+    SELECT true AS created, $14::float8 IS NOT NULL AS claimed, * FROM inserted
+    UNION ALL
+    SELECT false, true, * FROM claimed
+    UNION ALL
+    SELECT false, false, * FROM notifier.messages
+    WHERE request_event_id = $1
+      AND NOT EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM claimed)
+)
+SELECT message.*,
+    EXTRACT(EPOCH FROM (message.claimed_until - clock_timestamp()))::float8
+        AS claim_remaining_s,
+    (SELECT w.last_inbound_at FROM notifier.contact_windows w
+     WHERE w.tenant_id = $2 AND w.channel = $3 AND w.channel_account_id = $4
+       AND w.contact_key = $5) AS last_inbound_at,
+    (SELECT EXTRACT(EPOCH FROM (p.until - clock_timestamp()))::float8
+     FROM notifier.pair_backoff p
+     WHERE p.channel = $3 AND p.account_id = $4 AND p.contact_key = $5) AS pair_backoff_s
+FROM message
 """
-_ADVANCE_STATUS = """
-UPDATE notifier.messages SET
-    status = $2,
-    sent_at = CASE WHEN $2 = 'sent' THEN $3 ELSE sent_at END,
-    delivered_at = CASE WHEN $2 = 'delivered' THEN $3 ELSE delivered_at END,
-    read_at = CASE WHEN $2 = 'read' THEN $3 ELSE read_at END,
-    failed_at = CASE WHEN $2 = 'failed' THEN $3 ELSE failed_at END,
-    error_code = coalesce($4, error_code),
-    error_title = coalesce($5, error_title),
-    retryable = CASE WHEN $2 = 'failed' THEN false ELSE retryable END,
-    updated_at = now()
-WHERE request_event_id = $1
-RETURNING *
+
+# Apply a provider status in one statement: lock the message, decide in SQL whether the
+# status moves it forward (the rule in this module's docstring), then either advance it
+# (status, its timestamp, error, one history row) or only fill in the timestamp of a
+# late earlier status. Returns no row for an unknown provider id.
+_APPLY_STATUS = """
+WITH current AS (
+    SELECT request_event_id, status, sent_at, delivered_at, read_at
+    FROM notifier.messages WHERE provider_message_id = $1 FOR UPDATE
+), decided AS (
+    SELECT request_event_id, status AS previous_status,
+        (status <> 'failed' AND status <> $2::text AND CASE
+            WHEN $2::text = 'failed' THEN status <> 'read'
+            ELSE array_position(ARRAY['requested', 'sent', 'delivered', 'read'], $2::text)
+               > array_position(ARRAY['requested', 'sent', 'delivered', 'read'], status)
+         END) AS moves,
+        (CASE $2::text WHEN 'sent' THEN sent_at WHEN 'delivered' THEN delivered_at
+             WHEN 'read' THEN read_at END) IS NULL AND $2::text <> 'failed' AS backfills
+    FROM current
+), updated AS (
+    UPDATE notifier.messages m SET
+        status = CASE WHEN d.moves THEN $2::text ELSE m.status END,
+        sent_at = CASE WHEN $2::text <> 'sent' THEN m.sent_at
+                       WHEN d.moves THEN $3 ELSE coalesce(m.sent_at, $3) END,
+        delivered_at = CASE WHEN $2::text <> 'delivered' THEN m.delivered_at
+                            WHEN d.moves THEN $3 ELSE coalesce(m.delivered_at, $3) END,
+        read_at = CASE WHEN $2::text <> 'read' THEN m.read_at
+                       WHEN d.moves THEN $3 ELSE coalesce(m.read_at, $3) END,
+        failed_at = CASE WHEN $2::text = 'failed' AND d.moves THEN $3 ELSE m.failed_at END,
+        error_code = CASE WHEN d.moves THEN coalesce($4, m.error_code) ELSE m.error_code END,
+        error_title = CASE WHEN d.moves THEN coalesce($5, m.error_title) ELSE m.error_title END,
+        retryable = CASE WHEN d.moves AND $2::text = 'failed' THEN false ELSE m.retryable END,
+        updated_at = now()
+    FROM decided d
+    WHERE m.request_event_id = d.request_event_id AND (d.moves OR d.backfills)
+    RETURNING m.*
+), history AS (
+    INSERT INTO notifier.message_status_history
+        (request_event_id, status, occurred_at, source, detail)
+    SELECT d.request_event_id, $2::text, $3, 'provider', $6::jsonb FROM decided d
+    WHERE d.moves
+    ON CONFLICT (request_event_id, status) DO NOTHING
+)
+SELECT d.previous_status AS _previous_status, d.moves AS _moves, updated.*
+FROM decided d LEFT JOIN updated ON true
 """
 
 
@@ -135,6 +199,29 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class Admission:
+    """A request as :meth:`MessageStore.admit` recorded it, with what the send path checks."""
+
+    message: MessageRecord
+    #: False on a redelivery.
+    created: bool
+    claim: Claim
+    #: The contact's latest inbound message (None: never wrote), for the 24-hour window.
+    last_inbound_at: datetime | None
+    #: Seconds the recipient is still in pair-rate back-off (0 when free).
+    pair_backoff_s: float
+
+
+@dataclass(frozen=True)
+class StatusOutcome:
+    """What a provider status did: ``found`` False for a provider id no message carries;
+    ``change`` None when it did not move the message (a duplicate or a step back)."""
+
+    found: bool
+    change: StatusChange | None = None
+
+
+@dataclass(frozen=True)
 class MessagePage:
     items: list[MessageRecord]
     #: Opaque; pass back as ``cursor`` for the next (older) page. None on the last page.
@@ -148,14 +235,6 @@ def _record(row: Mapping[str, Any]) -> MessageRecord:
     values = {name: row[name] for name in _RECORD_FIELDS}
     values["content"] = json.loads(values["content"])
     return MessageRecord(**values)
-
-
-def _may_move(current: str, new: str) -> bool:
-    if current == "failed" or current == new:
-        return False
-    if new == "failed":
-        return current != "read"
-    return STATUS_RANK[new] > STATUS_RANK[current]
 
 
 def encode_cursor(requested_at: datetime, request_event_id: uuid.UUID) -> str:
@@ -180,36 +259,47 @@ class MessageStore:
 
     # --- the send path ------------------------------------------------------------------
 
-    async def record_requested(
-        self, event: OutboundMessageRequested, degradation: str | None = None
-    ) -> tuple[MessageRecord, bool]:
-        """Insert the request once; ``(row, created)``: created False on a redelivery.
+    async def admit(self, event: OutboundMessageRequested, claim_for_s: float) -> Admission:
+        """Record the request (once) and claim it for one send, in one statement.
 
-        On a redelivery the returned row tells what already happened (a set
-        ``provider_message_id`` means the provider accepted it: do not send again).
-        One statement (insert, history, or the existing row): this is on every send.
+        The same round trip reads what the send path checks next: the contact's last
+        inbound time (24-hour window) and any pair-rate back-off of the recipient.
+        A new request is inserted already claimed; an existing one is claimed only if it
+        has no provider id, has not failed and nobody else holds it. On a redelivery the
+        row tells what already happened (a set ``provider_message_id`` means the provider
+        accepted it: do not send again).
         """
+        row = await self._fetch_admission(event, claim_for_s)
+        fields = dict(row)
+        created, claimed = bool(fields.pop("created")), bool(fields.pop("claimed"))
+        message = _record(fields)
+        if claimed:
+            claim = Claim(claimed=True)
+        elif message.provider_message_id is not None or message.status == "failed":
+            claim = Claim(claimed=False, settled=True)
+        else:
+            claim = Claim(claimed=False, retry_in_s=max(0.05, fields["claim_remaining_s"] or 0.0))
+        return Admission(
+            message=message,
+            created=created,
+            claim=claim,
+            last_inbound_at=fields["last_inbound_at"],
+            pair_backoff_s=max(0.0, fields["pair_backoff_s"] or 0.0),
+        )
+
+    async def record_requested(self, event: OutboundMessageRequested) -> tuple[MessageRecord, bool]:
+        """Insert the request once, unclaimed; ``(row, created)``: created False on a
+        redelivery (the send path uses :meth:`admit`)."""
+        row = await self._fetch_admission(event, None)
+        fields = dict(row)
+        return _record(fields), bool(fields["created"])
+
+    async def _fetch_admission(
+        self, event: OutboundMessageRequested, claim_for_s: float | None
+    ) -> asyncpg.Record:
         content = event.content.model_dump(mode="json")
         row = await self._pool.fetchrow(
-            """
-            WITH inserted AS (
-                INSERT INTO notifier.messages (request_event_id, tenant_id, channel,
-                    channel_account_id, contact_key, recipient, content_type, content,
-                    reply_to_message_id, degradation, campaign_id, correlation_id, requested_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)
-                ON CONFLICT (request_event_id) DO NOTHING
-                RETURNING *
-            ), history AS (
-                INSERT INTO notifier.message_status_history
-                    (request_event_id, status, occurred_at, source)
-                SELECT request_event_id, 'requested', requested_at, 'notifier' FROM inserted
-                ON CONFLICT (request_event_id, status) DO NOTHING
-            )
-            SELECT true AS created, * FROM inserted
-            UNION ALL
-            SELECT false AS created, * FROM notifier.messages
-            WHERE request_event_id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)
-            """,
+            _ADMIT,
             event.event_id,
             event.tenant_id,
             event.channel.value,
@@ -219,15 +309,17 @@ class MessageStore:
             content["type"],
             json.dumps(content),
             event.reply_to_message_id,
-            degradation,
+            None,
             event.campaign_id,
             event.correlation_id,
             event.occurred_at,
+            claim_for_s,
         )
-        assert row is not None
-        fields = dict(row)
-        created = bool(fields.pop("created"))
-        return _record(fields), created
+        if row is None:
+            # Another replica inserted it in the same instant: our statement's snapshot
+            # cannot see that row yet. The redelivery will.
+            raise TransientError("request being recorded by another worker", retry_after=0.2)
+        return row
 
     async def record_sent(
         self,
@@ -305,38 +397,6 @@ class MessageStore:
                 return _record(row)
         return await self.get(request_event_id)
 
-    async def claim(self, request_event_id: uuid.UUID, for_s: float) -> Claim:
-        """Hold the message for one send attempt.
-
-        A delivery redelivered while the first is still sending (a late heartbeat, a
-        second replica) must not call the provider too, nor may one that arrives just
-        after the first finished; a claim is only granted to a message with no provider
-        id that has not failed, and lapses on its own if its holder dies.
-        """
-        got = await self._pool.fetchval(
-            """
-            UPDATE notifier.messages
-            SET claimed_until = clock_timestamp() + make_interval(secs => $2)
-            WHERE request_event_id = $1
-              AND provider_message_id IS NULL AND status <> 'failed'
-              AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
-            RETURNING true
-            """,
-            request_event_id,
-            for_s,
-        )
-        if got:
-            return Claim(claimed=True)
-        row = await self._pool.fetchrow(
-            "SELECT provider_message_id, status,"
-            " EXTRACT(EPOCH FROM (claimed_until - clock_timestamp()))::float8 AS remaining"
-            " FROM notifier.messages WHERE request_event_id = $1",
-            request_event_id,
-        )
-        if row is None or row["provider_message_id"] is not None or row["status"] == "failed":
-            return Claim(claimed=False, settled=True)
-        return Claim(claimed=False, retry_in_s=max(0.05, float(row["remaining"] or 0.0)))
-
     async def release(self, request_event_id: uuid.UUID) -> None:
         await self._pool.execute(
             "UPDATE notifier.messages SET claimed_until = NULL WHERE request_event_id = $1",
@@ -386,49 +446,42 @@ class MessageStore:
         status: str,
         at: datetime,
         error: StatusError | None = None,
-    ) -> StatusChange | None:
-        """Apply a provider status; the change, or None when nothing moved.
+    ) -> StatusOutcome:
+        """Apply a provider status in one statement (on every status webhook).
 
-        None covers a duplicate, a step backwards, and a provider id no message carries
-        (a message another system sent from the same number, or a webhook that beat
-        :meth:`record_sent`; :meth:`get_by_provider_id` tells them apart).
+        Not found covers a provider id no message carries (a message another system
+        sent from the same number, or a webhook that beat :meth:`record_sent`); no change
+        covers a duplicate and a step backwards, whose time still fills in an empty
+        timestamp column.
         """
-        if status not in _TIMESTAMP_COLUMN:
+        if status not in _PROVIDER_STATUSES:
             raise ValueError(f"not a provider status: {status!r}")
         error_code = None if error is None else str(error.code)
         error_title = None if error is None else error.title
-        async with self._pool.acquire() as connection, connection.transaction():
-            row = await connection.fetchrow(
-                "SELECT * FROM notifier.messages WHERE provider_message_id = $1 FOR UPDATE",
-                provider_message_id,
-            )
-            if row is None:
-                return None
-            current = row["status"]
-            if not _may_move(current, status):
-                column = _TIMESTAMP_COLUMN[status]
-                if status != "failed" and row[column] is None:
-                    # A late earlier status: complete the timeline, keep the status.
-                    await connection.execute(
-                        _BACKFILL_TIMESTAMP, row["request_event_id"], status, at
-                    )
-                return None
-            updated = await connection.fetchrow(
-                _ADVANCE_STATUS, row["request_event_id"], status, at, error_code, error_title
-            )
-            detail = (
-                {"code": error_code, "title": error_title} if error_code or error_title else None
-            )
-            await self._history(
-                connection, row["request_event_id"], status, at, source="provider", detail=detail
-            )
-        return StatusChange(
-            message=_record(updated),
-            previous_status=current,
-            status=cast(ProviderStatus, status),
-            occurred_at=at,
-            error_code=error_code,
-            error_title=error_title,
+        detail = {"code": error_code, "title": error_title} if error_code or error_title else None
+        row = await self._pool.fetchrow(
+            _APPLY_STATUS,
+            provider_message_id,
+            status,
+            at,
+            error_code,
+            error_title,
+            None if detail is None else json.dumps(detail),
+        )
+        if row is None:
+            return StatusOutcome(found=False)
+        if not row["_moves"]:
+            return StatusOutcome(found=True)
+        return StatusOutcome(
+            found=True,
+            change=StatusChange(
+                message=_record(row),
+                previous_status=row["_previous_status"],
+                status=cast(ProviderStatus, status),
+                occurred_at=at,
+                error_code=error_code,
+                error_title=error_title,
+            ),
         )
 
     @staticmethod
