@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import asyncpg
@@ -159,3 +160,35 @@ async def test_reencrypt_all_moves_rows_to_the_active_key(pool: asyncpg.Pool) ->
     assert again is not None
     assert isinstance(again.credentials, WhatsAppCredentials)
     assert again.credentials.access_token.get_secret_value() == TOKEN
+
+
+async def test_find_reuses_an_account_until_a_write_or_the_ttl(
+    pool: asyncpg.Pool, cipher: CredentialsCipher
+) -> None:
+    sender = AccountStore(pool, cipher, cache_ttl_s=300)
+    elsewhere = AccountStore(pool, cipher)  # another replica's store
+    assert await sender.find(ChannelKind.WHATSAPP, "734053143122597") is None
+    created = await elsewhere.create(
+        tenant_id="acme",
+        channel=ChannelKind.WHATSAPP,
+        account_id="734053143122597",
+        credentials=WhatsAppCredentials(access_token=SecretStr(TOKEN)),
+    )
+    # the miss is remembered too: another replica's change shows after the TTL only
+    assert await sender.find(ChannelKind.WHATSAPP, "734053143122597") is None
+    await sender.mark_ok(created.id)  # any write through this store forgets what it found
+    found = await sender.find(ChannelKind.WHATSAPP, "734053143122597")
+    assert found is not None and found.credentials_status == "ok"
+    await elsewhere.mark_credentials_failing(created.id, "190")
+    cached = await sender.find(ChannelKind.WHATSAPP, "734053143122597")
+    assert cached is not None and cached.credentials_status == "ok"
+    await sender.mark_credentials_failing(created.id, "190")
+    fresh = await sender.find(ChannelKind.WHATSAPP, "734053143122597")
+    assert fresh is not None and fresh.credentials_status == "failing"
+
+    expiring = AccountStore(pool, cipher, cache_ttl_s=0.2)
+    assert (await expiring.find(ChannelKind.WHATSAPP, "734053143122597")) is not None
+    await elsewhere.delete(created.id)
+    assert (await expiring.find(ChannelKind.WHATSAPP, "734053143122597")) is not None
+    await asyncio.sleep(0.3)
+    assert await expiring.find(ChannelKind.WHATSAPP, "734053143122597") is None
