@@ -20,6 +20,7 @@ from cauce_contracts.envelope import Event
 from cauce_contracts.inbound import InboundContact, InboundMessageReceived, TextMessage
 from cauce_contracts.outbound import OutboundContent, OutboundMessageRequested
 from cauce_contracts.registry import subject_of
+from cauce_contracts.streams import NOTIFIER_WINDOWS
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
@@ -119,7 +120,9 @@ class Stack:
         channel: Channel = Channel.WHATSAPP,
         account_id: str = PHONE_NUMBER_ID,
     ) -> None:
-        """An inbound message from the customer: opens the 24-hour window."""
+        """An inbound message from the customer: opens the 24-hour window, and returns
+        once the notifier has recorded it (a request published before that would find
+        the window closed)."""
         event = InboundMessageReceived(
             tenant_id=TENANT,
             correlation_id="corr-inbound",
@@ -131,7 +134,14 @@ class Stack:
             sent_at=datetime.now(UTC),
             message=TextMessage(body="Hola"),
         )
-        await self.bus.publish(event, subject_of(event))
+        published = await self.bus.publish(event, subject_of(event))
+        js = self.bus.connection.jetstream()
+
+        async def recorded() -> bool:
+            info = await js.consumer_info(NOTIFIER_WINDOWS.stream, NOTIFIER_WINDOWS.durable_name)
+            return (info.ack_floor.stream_seq or 0) >= published.seq
+
+        await self.wait_for(recorded, what="the notifier to record the inbound message")
 
     async def outcomes(self, stream: str = "OUTBOUND", prefix: str = "") -> list[Event]:
         return await stored_events(self.nats.url, stream, prefix)
