@@ -3,14 +3,19 @@ provider (Meta messages and statuses, SCI payment callbacks).
 
 One client means one connection pool and one TLS context for the sandbox's life:
 creating an ``httpx.AsyncClient`` per webhook built a fresh SSL context each time, and
-that alone was 40 % of the sandbox's CPU under the conversation benchmark. It is
-created on first use (inside the server's event loop) and closed on shutdown.
+that alone was 40 % of the sandbox's CPU under the conversation benchmark. Its
+transport is the runtime's aiohttp one, for the reason the services use it (httpcore's
+pool polls every connection on each request; the sandbox posts several status webhooks
+per message). It is created on first use (inside the server's event loop) and closed
+on shutdown.
 """
 
 from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI, Request
+
+from cauce_runtime.http_client import AiohttpTransport
 
 
 class GatewayClient:
@@ -21,7 +26,7 @@ class GatewayClient:
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout_s)
+            self._http = httpx.AsyncClient(timeout=self.timeout_s, transport=AiohttpTransport())
         return self._http
 
     async def aclose(self) -> None:
