@@ -16,7 +16,6 @@ keys up case-insensitively.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import traceback
@@ -32,6 +31,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from pydantic_core import to_json
 
 from cauce_runtime.db_spans import instrument_databases
 from cauce_runtime.logging import mask_sensitive
@@ -138,9 +138,11 @@ class JsonLinesSpanExporter(SpanExporter):
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        lines = "".join(json.dumps(span_to_json(s), default=str) + "\n" for s in spans)
+        # pydantic-core's serialiser: a quarter of the stdlib's time per span, on the
+        # thread that shares the GIL with every service's event loop.
+        lines = b"".join(to_json(span_to_json(s), fallback=str) + b"\n" for s in spans)
         try:
-            with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            with self._lock, self.path.open("ab") as handle:
                 handle.write(lines)
         except OSError:
             logger.exception("could not write spans to %s", self.path)
