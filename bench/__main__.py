@@ -189,10 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(notifier.render(notifier_report))
     if args.which in ("all", "conversation"):
         with tempfile.TemporaryDirectory(prefix="cauce-bench-conversation-") as tmp:
-            conversation_report = conversation.run(
+            conversation_reports = conversation.run(
                 Path(tmp) / ".cauce", args.conversations, args.conversation_duration
             )
-        print(conversation.render(conversation_report), flush=True)
+        print(conversation.render(conversation_reports), flush=True)
     if args.which in ("all", "crm-sync"):
         with tempfile.TemporaryDirectory(prefix="cauce-bench-crm-") as tmp:
             crm_report = crm_sync.run(Path(tmp) / ".cauce", args.crm_events)
