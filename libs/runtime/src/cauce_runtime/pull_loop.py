@@ -45,6 +45,11 @@ class PullLoop:
         self.handle = handle
         self.concurrency = concurrency
         self.fetch_timeout = fetch_timeout
+        #: Free places that make a fetch worth its round trip: under a backlog, asking
+        #: for one message each time one finished cost a JetStream request per message
+        #: (a quarter of ``concurrency`` at a time instead; an idle loop still asks at
+        #: once, and a loop of one fetches each time).
+        self._refill_at = max(1, concurrency // 4)
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -61,7 +66,7 @@ class PullLoop:
     async def _run(self) -> None:
         assert self._subscription is not None
         while not self._stopping:
-            if len(self._in_flight) >= self.concurrency:
+            if len(self._in_flight) > self.concurrency - self._refill_at:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
