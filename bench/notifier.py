@@ -160,18 +160,20 @@ class Publisher:
         process competed with the notifier for the same two cores and the first
         seconds of every backlog run measured the bench more than the notifier.
         """
-        events = [self.request(run, index) for index in range(run.messages)]
         if run.publish_rate is None:
+            events = [self.request(run, index) for index in range(run.messages)]
             for start in range(0, len(events), PUBLISH_AT_ONCE):
                 chunk = events[start : start + PUBLISH_AT_ONCE]
                 await asyncio.gather(*(self.bus.publish(e, subject_of(e)) for e in chunk))
         else:
-            began = time.monotonic()
-            for index, event in enumerate(events):
+            events, began = [], time.monotonic()
+            for index in range(run.messages):
                 delay = began + index / run.publish_rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                event = self.request(run, index)  # occurred_at: when it is published
                 await self.bus.publish(event, subject_of(event))
+                events.append(event)
         return {str(event.event_id): event.occurred_at for event in events}
 
 
