@@ -12,6 +12,7 @@ from cauce_contracts.inbound import InboundMessageReceived, InboundPayloadUnreco
 from cauce_contracts.registry import parse_event
 from cauce_contracts.subjects import MESSAGE_PARTITIONS, Channel, contact_key
 from cauce_devstack.sandbox import meta_webhooks as meta
+from cauce_runtime.http_client import AiohttpTransport
 
 from .conftest import (
     CUSTOMER,
@@ -112,8 +113,11 @@ async def test_thousand_concurrent_webhooks_are_exactly_thousand_events(
     gateway: RunningGateway,
 ) -> None:
     bodies = [signed_meta(text_webhook(message_id=f"wamid.C{i:04d}")) for i in range(1000)]
-    limits = httpx.Limits(max_connections=100)
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=60, limits=limits) as client:
+    # aiohttp underneath: httpcore's pool re-checks every connection for each queued
+    # request, so 1,000 requests over 100 connections kept this client busy for seconds
+    # while its idle connections reached the server's keep-alive timeout (ReadError).
+    transport = AiohttpTransport(limits=httpx.Limits(max_connections=100))
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=60, transport=transport) as client:
         responses = await asyncio.gather(
             *(client.post("/webhooks/whatsapp", content=b, headers=h) for b, h in bodies)
         )

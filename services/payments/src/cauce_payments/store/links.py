@@ -137,7 +137,7 @@ class LinkStore:
             row = await connection.fetchrow(
                 """
                 SELECT *, items = $3::jsonb AS same_items,
-                       extract(epoch FROM claimed_until - now()) AS lease_left
+                       extract(epoch FROM claimed_until - clock_timestamp()) AS lease_left
                 FROM payments.link_requests
                 WHERE tenant_id = $1 AND request_key = $2
                 FOR UPDATE
