@@ -3,8 +3,12 @@ and every change leaves its record due for Odoo."""
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
+from cauce_crm_sync.odoo.errors import OdooUnavailable
+from cauce_crm_sync.store import sync as sync_store
 from cauce_crm_sync.store.leads import apply_event
 from cauce_crm_sync.store.migrations import MIGRATIONS, migrate, schema_version
 
@@ -132,3 +136,20 @@ async def test_lead_state_changes_are_kept_as_history_and_set_the_current_state(
     assert [r["new_state"] for r in history] == ["consulta_deuda", "link_enviado"]
     for event in (first, second):
         assert (await sync_row(pool, "state", str(event.event_id)))["status"] == "pending"
+
+
+async def test_claims_take_the_oldest_changes_first(pool: asyncpg.Pool) -> None:
+    await apply_event(pool, state_change("fifo-1", "nuevo", changed_at=at(0)))
+    given_back = await sync_store.claim(pool, 10, "me", 60)  # the lead and its first state
+    # Odoo was down: given back, due again only after the pause ...
+    await sync_store.release(pool, given_back, "me", delay_s=0.3, error=OdooUnavailable("503"))
+    # ... while later changes arrived, due at once
+    await apply_event(pool, state_change("fifo-1", "consulta_deuda", changed_at=at(1)))
+    await apply_event(pool, state_change("fifo-1", "sin_deuda", changed_at=at(2)))
+    await asyncio.sleep(0.4)
+    first = await sync_store.claim(pool, 2, "me", 60)
+    assert [r.id for r in first] == sorted(r.id for r in given_back)
+    rest = await sync_store.claim(pool, 10, "me", 60)
+    states = await sync_store.load_states(pool, [*first, *rest])
+    order = [states[r.record_key]["state"] for r in [*first, *rest] if r.kind == "state"]
+    assert order == ["nuevo", "consulta_deuda", "sin_deuda"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -362,3 +363,34 @@ async def test_reconciliation_also_runs_on_its_schedule(
 
         [latest, *_] = await eventually(scheduled_runs, timeout=20)
         assert latest["error"] is None and latest["repaired"] == 0
+
+
+async def test_new_changes_wait_out_an_outage_pause_and_keep_their_order(
+    crm: CrmStack,
+) -> None:
+    fault = {"target": "odoo", "kind": "429", "retry_after": 2, "count": 1}
+    (await crm.http.post(f"{crm.sandbox_url}/sandbox/faults", json=fault)).raise_for_status()
+    await crm.publish(state_change("mc-pause", "nuevo", changed_at=at(0)))
+
+    async def refused() -> list[dict[str, Any]]:
+        entries = await crm.odoo_requests(include_refused=True)
+        return [e for e in entries if e["status"] == 429]
+
+    [refusal] = await eventually(refused, timeout=15, what="Odoo's 429")
+    # Changes arriving during the pause wake the worker; it must still leave Odoo alone
+    # until the pause (Retry-After: 2) is over, then send the states in their order.
+    await crm.publish(
+        state_change("mc-pause", "consulta_deuda", changed_at=at(1)),
+        state_change("mc-pause", "sin_deuda", changed_at=at(2)),
+    )
+    await crm.settled(timeout=30)
+
+    states = await crm.odoo_records("manychat.state")
+    assert [s["state"] for s in states] == ["nuevo", "consulta_deuda", "sin_deuda"]
+    refused_at = datetime.fromisoformat(refusal["received_at"])
+    later = [
+        datetime.fromisoformat(e["received_at"]) - refused_at
+        for e in await crm.odoo_requests(include_refused=True)
+        if datetime.fromisoformat(e["received_at"]) > refused_at
+    ]
+    assert later and min(later) >= timedelta(seconds=1.9)

@@ -86,6 +86,9 @@ async def mark_changed(connection: Any, tenant_id: str, kind: Kind, record_key: 
     )
 
 
+# Due records in the order their changes arrived (by id), not by due time: records given
+# back while Odoo was down become due again after the pause, later than changes that
+# arrived meanwhile, and a lead's state history then reached Odoo out of order.
 _CLAIM = """
 UPDATE crm.sync_records AS s
 SET lease_until = now() + make_interval(secs => $3), leased_by = $2, leased_revision = s.revision,
@@ -94,7 +97,7 @@ WHERE s.id IN (
     SELECT id FROM crm.sync_records
     WHERE status = 'pending' AND next_attempt_at <= now()
       AND (lease_until IS NULL OR lease_until < now())
-    ORDER BY next_attempt_at, id
+    ORDER BY id
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 )
@@ -103,9 +106,10 @@ RETURNING s.*
 
 
 async def claim(pool: asyncpg.Pool, limit: int, owner: str, lease_s: float) -> list[SyncRecord]:
-    """Lease up to ``limit`` due pending records to ``owner``."""
+    """Lease up to ``limit`` due pending records to ``owner``, oldest change first."""
     rows = await pool.fetch(_CLAIM, limit, owner, lease_s)
-    return [SyncRecord.from_row(row) for row in rows]
+    # RETURNING keeps no order: put the changes back in the order they arrived
+    return [SyncRecord.from_row(row) for row in sorted(rows, key=lambda row: row["id"])]
 
 
 async def load_contacts(

@@ -91,6 +91,9 @@ class SyncWorker:
         self._outages = 0
         self._task = BackgroundTask("crm-sync worker")
         self._wake = asyncio.Event()
+        #: Until when (``time.monotonic()``) Odoo is left alone after it was found down:
+        #: new changes do not wake the worker before then.
+        self._resume_at = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -135,6 +138,12 @@ class SyncWorker:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), pause)
+            outage_left = self._resume_at - time.monotonic()
+            if outage_left > 0:
+                # Woken by a new change during an outage pause: sit the pause out. A
+                # round now would call Odoo early, and would send the newer changes
+                # ahead of the ones given back until the pause ends.
+                await asyncio.sleep(outage_left)
 
     # --- one round -----------------------------------------------------------------------
     async def run_round(self) -> float:
@@ -175,4 +184,5 @@ class SyncWorker:
         )
         # Records settled before Odoo went down are no longer leased by us; the rest are.
         await store.release(self.pool, records, self.owner, delay_s=pause, error=down.cause)
+        self._resume_at = time.monotonic() + pause
         return pause
