@@ -190,7 +190,7 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class Claim:
-    """What :meth:`MessageStore.claim` found: the message is ours to send, already
+    """What :meth:`MessageStore.admit` found: the message is ours to send, already
     settled (sent or failed), or held by another worker for ``retry_in_s`` more."""
 
     claimed: bool
