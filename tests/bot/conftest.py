@@ -35,7 +35,7 @@ from cauce_devstack.sandbox.settings import (
 )
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.servers.postgres import PostgresServer
-from cauce_devstack.testing import fresh_database, serving
+from cauce_devstack.testing import fresh_database, service_test_values, serving
 from cauce_gateway.app import create_app as create_gateway
 from cauce_gateway.settings import ChannelAccount, GatewaySettings, SciTenant
 from cauce_notifier.app import create_app as create_notifier
@@ -84,12 +84,7 @@ class BotStack:
 
 
 def _common(nats_url: str, tmp_path: Path) -> dict[str, Any]:
-    return {
-        "environment": "test",
-        "nats_url": nats_url,
-        "span_file": tmp_path / "spans.jsonl",
-        "contact_key_secret": CONTACT_SECRET,
-    }
+    return {**service_test_values(nats_url, tmp_path), "contact_key_secret": CONTACT_SECRET}
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import nats
@@ -34,6 +34,13 @@ T = TypeVar("T")
 def free_ports() -> dict[str, int]:
     """A free loopback port for every component the stack can bind."""
     return {name: free_port() for name in BASE_PORT_OFFSETS}
+
+
+def service_test_values(nats_url: str, tmp_path: Path) -> dict[str, Any]:
+    """The settings every service takes when a test runs it in-process: the test
+    environment, the test's nats-server, and spans in the test's own file (a port and
+    the service's own settings are the caller's)."""
+    return {"environment": "test", "nats_url": nats_url, "span_file": tmp_path / "spans.jsonl"}
 
 
 @contextlib.asynccontextmanager

@@ -24,7 +24,7 @@ from cauce_crm_sync.store.migrations import migrate
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import free_port
-from cauce_devstack.testing import eventually, serving
+from cauce_devstack.testing import eventually, service_test_values, serving
 from cauce_runtime.bus import Bus
 from cauce_runtime.settings import ServiceSettings
 
@@ -177,11 +177,9 @@ def crm_settings(
     nats_url: str, database_url: str, sandbox_url: str, tmp_path: Path, **overrides: Any
 ) -> CrmSyncSettings:
     values: dict[str, Any] = {
-        "environment": "test",
+        **service_test_values(nats_url, tmp_path),
         "port": free_port(),
-        "nats_url": nats_url,
         "postgres_url": database_url,
-        "span_file": tmp_path / "spans.jsonl",
         "odoo_url": f"{sandbox_url}/odoo",
         "odoo_rate_limit_per_s": 5.0,
         "odoo_timeout_s": 3.0,

@@ -23,7 +23,7 @@ from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import eventually, serving, stored_events
+from cauce_devstack.testing import eventually, service_test_values, serving, stored_events
 from cauce_payments.app import create_app as create_payments
 from cauce_payments.settings import PaymentsSettings
 from cauce_runtime.bus import Bus
@@ -53,11 +53,9 @@ def payments_settings(
     nats_url: str, database_url: str, sandbox_url: str, tmp_path: Path, **overrides: Any
 ) -> PaymentsSettings:
     values: dict[str, Any] = {
-        "environment": "test",
+        **service_test_values(nats_url, tmp_path),
         "port": free_port(),
-        "nats_url": nats_url,
         "postgres_url": database_url,
-        "span_file": tmp_path / "spans.jsonl",
         "admin_token": ADMIN_TOKEN,
         "sci_base_url": f"{sandbox_url}/sci",
         "sci_timeout_s": 3.0,

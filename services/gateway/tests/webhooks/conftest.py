@@ -13,7 +13,7 @@ from nats.js.api import RawStreamMsg
 
 from cauce_devstack.sandbox import meta_webhooks as meta
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import serving, stored_messages
+from cauce_devstack.testing import service_test_values, serving, stored_messages
 from cauce_gateway.app import create_app
 from cauce_gateway.authenticity.sci_signature import sci_signature
 from cauce_gateway.settings import (
@@ -53,11 +53,9 @@ class RunningGateway:
 
 def make_settings(nats_url: str, tmp_path: Path, **overrides: object) -> GatewaySettings:
     values: dict[str, object] = {
-        "environment": "test",
+        **service_test_values(nats_url, tmp_path),
         "port": free_port(),
-        "nats_url": nats_url,
         "publish_timeout_s": 1.0,
-        "span_file": tmp_path / "spans.jsonl",
         "meta_app_secrets": [APP_SECRET],
         "meta_verify_token": VERIFY_TOKEN,
         "ycloud_webhook_secrets": [YCLOUD_SECRET],

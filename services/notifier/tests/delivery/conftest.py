@@ -25,7 +25,7 @@ from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import eventually, serving, stored_events
+from cauce_devstack.testing import eventually, service_test_values, serving, stored_events
 from cauce_notifier.app import create_app as create_notifier
 from cauce_notifier.settings import DeclaredAccount, NotifierSettings
 from cauce_runtime.bus import Bus
@@ -56,11 +56,9 @@ def notifier_settings(
     nats_url: str, database_url: str, sandbox_url: str, tmp_path: Path, **overrides: Any
 ) -> NotifierSettings:
     values: dict[str, Any] = {
-        "environment": "test",
+        **service_test_values(nats_url, tmp_path),
         "port": free_port(),
-        "nats_url": nats_url,
         "postgres_url": database_url,
-        "span_file": tmp_path / "spans.jsonl",
         "admin_token": ADMIN_TOKEN,
         "contact_key_secret": CONTACT_SECRET.decode(),
         "graph_base_url": f"{sandbox_url}/graph",
