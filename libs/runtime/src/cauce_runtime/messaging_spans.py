@@ -79,12 +79,15 @@ def message_id(value: str) -> str:
     return mask_phone(value)
 
 
-def publish_attributes(subject: str, body_size: int, msg_id: str | None) -> dict[str, str | int]:
+def _message_attributes(
+    subject: str, operation_type: str, operation: str, body_size: int, msg_id: str | None
+) -> dict[str, str | int]:
+    """What a publish and a process span both say about the message and its subject."""
     name, template = describe_subject(subject)
     attributes: dict[str, str | int] = {
         "messaging.system": SYSTEM,
-        "messaging.operation.type": "send",
-        "messaging.operation.name": "publish",
+        "messaging.operation.type": operation_type,
+        "messaging.operation.name": operation,
         "messaging.destination.name": name,
         "messaging.destination.template": template,
         "messaging.message.body.size": body_size,
@@ -92,6 +95,10 @@ def publish_attributes(subject: str, body_size: int, msg_id: str | None) -> dict
     if msg_id:
         attributes["messaging.message.id"] = message_id(msg_id)
     return attributes
+
+
+def publish_attributes(subject: str, body_size: int, msg_id: str | None) -> dict[str, str | int]:
+    return _message_attributes(subject, "send", "publish", body_size, msg_id)
 
 
 def process_attributes(
@@ -104,19 +111,9 @@ def process_attributes(
     msg_id: str | None,
     body_size: int,
 ) -> dict[str, str | int]:
-    name, template = describe_subject(subject)
-    attributes: dict[str, str | int] = {
-        "messaging.system": SYSTEM,
-        "messaging.operation.type": "process",
-        "messaging.operation.name": "process",
-        "messaging.destination.name": name,
-        "messaging.destination.template": template,
-        "messaging.consumer.group.name": durable,
-        "messaging.message.body.size": body_size,
-        "messaging.nats.stream": stream,
-        "messaging.nats.delivery_count": delivery_count,
-        "messaging.nats.sequence": sequence,
-    }
-    if msg_id:
-        attributes["messaging.message.id"] = message_id(msg_id)
+    attributes = _message_attributes(subject, "process", "process", body_size, msg_id)
+    attributes["messaging.consumer.group.name"] = durable
+    attributes["messaging.nats.stream"] = stream
+    attributes["messaging.nats.delivery_count"] = delivery_count
+    attributes["messaging.nats.sequence"] = sequence
     return attributes
