@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from cauce_devstack.sandbox.outbox import Outbox
 
@@ -44,3 +45,27 @@ async def test_a_waiter_is_woken_by_the_matching_entry_and_not_by_others() -> No
 
 async def test_waiting_ends_empty_when_nothing_arrives() -> None:
     assert await Outbox().wait(0.05, to="573001") == []
+
+
+def test_entries_round_trip_through_storage() -> None:
+    outbox = Outbox()
+    payload = {"to": "+57 300 1", "text": {"body": "hola"}, "n": [1, 2.5, None, True]}
+    recorded = outbox.record(**{**message("+57 300 1"), "payload": payload, "error": {"x": 1}})
+
+    [listed] = outbox.list(to="573001")
+    assert listed == recorded
+    assert listed.payload == payload
+
+
+def test_kept_entries_are_out_of_the_garbage_collectors_sight() -> None:
+    """Thousands of kept requests must not lengthen the fake's full collections (each
+    one pauses its event loop and bunches the requests that queue meanwhile)."""
+    outbox = Outbox()
+    gc.collect()
+    tracked_before = len(gc.get_objects())
+    for n in range(5_000):
+        outbox.record(**{**message(f"57300{n}"), "payload": {"text": {"body": f"m {n}"}}})
+    gc.collect()
+
+    assert len(gc.get_objects()) - tracked_before < 100
+    assert len(outbox.list()) == 5_000

@@ -6,12 +6,15 @@ import uvicorn
 
 from cauce_devstack.sandbox.app import create_app
 from cauce_devstack.sandbox.settings import SandboxSettings
+from cauce_runtime.startup_heap import freeze_startup_heap
 
 
 def main() -> None:
     settings = SandboxSettings()
+    app = create_app(settings)
+    freeze_startup_heap()  # a provider fake that stalls bunches what it receives
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="info" if settings.access_log else "warning",
