@@ -60,7 +60,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         accounts=accounts,
         messages=messages,
         providers=providers,
-        limiter=SendRateLimiter(pool, max_wait_s=settings.send_max_wait_s),
+        limiter=SendRateLimiter(
+            pool, max_wait_s=settings.send_max_wait_s, headroom=settings.send_rate_headroom
+        ),
         pair_backoff=PairBackoff(pool),
         windows=windows,
         max_provider_attempts=settings.max_provider_attempts,

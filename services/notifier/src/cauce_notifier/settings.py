@@ -15,6 +15,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from cauce_notifier.accounts_model import ChannelKind
+from cauce_notifier.rate_limit import DEFAULT_HEADROOM
 from cauce_runtime.settings import ServiceSettings
 
 #: The placeholder key ring: replaced by a fixed, published key in dev/test only.
@@ -62,6 +63,10 @@ class NotifierSettings(ServiceSettings):
     credentials_retry_s: float = Field(default=60.0, gt=0)
     #: Longest a delivery waits in-process for its send slot before retrying later.
     send_max_wait_s: float = Field(default=2.0, gt=0)
+    #: Fraction of each account's rate the notifier uses: a slot is when a send *starts*,
+    #: and jitter on the way bunches sends at the provider, whose 1 s window must hold.
+    #: 0.97 absorbs about 30 ms of bunching (1 / 0.97 - 1 of a second).
+    send_rate_headroom: float = Field(default=DEFAULT_HEADROOM, gt=0, le=1)
     #: Requests fetched and handled concurrently (one contact's still go in order).
     delivery_batch_size: int = Field(default=64, ge=1, le=1000)
 

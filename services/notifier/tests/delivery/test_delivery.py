@@ -187,6 +187,39 @@ async def test_the_account_rate_is_never_exceeded(
         assert metrics["max_in_any_1s_window"] <= 10
 
 
+async def test_the_configured_headroom_leaves_that_part_of_the_rate_unused(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    """At half of a 10/s rate, 12 sends are 0.2 s apart: over 2 s, never 10 in a second."""
+    account = DeclaredAccount(
+        tenant_id="acme",
+        channel="whatsapp",  # type: ignore[arg-type]
+        account_id=PHONE_NUMBER_ID,
+        rate_per_second=10,
+        credentials={"access_token": SecretStr(GRAPH_TOKEN)},
+    )
+    sandbox = sandbox_settings(graph_rate_limit_per_second=10)
+    async with running_stack(
+        nats_server,
+        database_url,
+        tmp_path,
+        sandbox=sandbox,
+        accounts=[account],
+        send_rate_headroom=0.5,
+    ) as stack:
+        await stack.customer_wrote()
+        for i in range(12):
+            await stack.request(TextContent(body=f"h{i}"))
+
+        async def all_sent() -> bool:
+            return len(await sent_events(stack)) == 12
+
+        await stack.wait_for(all_sent, timeout=30, what="12 messages at 5/s")
+        metrics = await stack.graph_metrics()
+        assert metrics["max_in_any_1s_window"] <= 6  # 5 slots, one more at a window's edge
+        assert metrics["last_accepted_at"] - metrics["first_accepted_at"] >= 2.0
+
+
 async def test_refused_credentials_keep_messages_until_rotated(
     nats_server: NatsServer, database_url: str, tmp_path: Path
 ) -> None:
