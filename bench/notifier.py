@@ -6,10 +6,15 @@ PostgreSQL, the provider sandbox and the notifier (``python -m cauce_notifier``)
 child processes; this process publishes the requests. Each run uses its own sending
 account (phone_number_id), so the fake Graph API measures each one apart:
 
-- backlog runs: ``messages`` text requests published at once to an account whose
-  limit is 80/s (then 500/s), the fake enforcing the same limit with a sliding 1 s
-  window (130429 beyond it). Achieved rate = accepted sends over the time between the
-  first and the last one, as a fraction of the limit (target 0.95-1.0);
+- backlog runs: ``messages`` text requests queued for an account whose limit is 80/s
+  (then 500/s), the fake enforcing the same limit with a sliding 1 s window (130429
+  beyond it). Achieved rate = accepted sends over the time between the first and the
+  last one, as a fraction of the limit (target 0.95-1.0). The backlog is queued in
+  JetStream before the notifier takes any of it (its consumer paused while the bench
+  publishes, as after a pause or an outage): the figure is the notifier's drain rate.
+  Publishing 5,000 events on these same two cores takes about 1.5 s, during which
+  the bench, nats-server and the notifier share the CPU; one more run at 500/s shows
+  that case (publishing while the notifier sends), reported and not judged;
 - a paced run at half the limit, where latency means something: from each request
   event's ``occurred_at`` to the fake receiving its provider call (outbox
   ``received_at``), p50/p99. (In a backlog run latency is the queue's length.)
@@ -21,12 +26,14 @@ contact first, with one inbound message each, so every request is a plain text s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +46,7 @@ from bench.stats import percentile
 from cauce_contracts.inbound import InboundContact, InboundMessageReceived, TextMessage
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.registry import subject_of
+from cauce_contracts.streams import NOTIFIER_REQUESTS
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.servers.postgres import PostgresServer
@@ -66,6 +74,9 @@ class SendRun:
     messages: int
     #: Requests per second published; None publishes the whole backlog at once.
     publish_rate: float | None = None
+    #: A backlog queued in full before the notifier takes any (judged); False publishes
+    #: it while the notifier already sends (reported only).
+    queued: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,7 @@ def plan(messages: int) -> list[SendRun]:
     return [
         SendRun("backlog at 80/s", "100000000000801", 80, messages),
         SendRun("backlog at 500/s", "100000000000802", 500, messages),
+        SendRun("500/s while publishing", "100000000000804", 500, messages, queued=False),
         SendRun("paced 40/s, limit 80/s", "100000000000803", 80, paced, publish_rate=40),
     ]
 
@@ -162,9 +174,10 @@ class Publisher:
         """
         if run.publish_rate is None:
             events = [self.request(run, index) for index in range(run.messages)]
-            for start in range(0, len(events), PUBLISH_AT_ONCE):
-                chunk = events[start : start + PUBLISH_AT_ONCE]
-                await asyncio.gather(*(self.bus.publish(e, subject_of(e)) for e in chunk))
+            async with self.notifier_held_back() if run.queued else contextlib.nullcontext():
+                for start in range(0, len(events), PUBLISH_AT_ONCE):
+                    chunk = events[start : start + PUBLISH_AT_ONCE]
+                    await asyncio.gather(*(self.bus.publish(e, subject_of(e)) for e in chunk))
         else:
             events, began = [], time.monotonic()
             for index in range(run.messages):
@@ -175,6 +188,19 @@ class Publisher:
                 await self.bus.publish(event, subject_of(event))
                 events.append(event)
         return {str(event.event_id): event.occurred_at for event in events}
+
+    @contextlib.asynccontextmanager
+    async def notifier_held_back(self) -> AsyncIterator[None]:
+        """The notifier's request consumer paused while a backlog is queued, resumed
+        after (JetStream consumer pause; it lapses by itself after five minutes)."""
+        js = self.bus.connection.jetstream()
+        stream, durable = NOTIFIER_REQUESTS.stream, NOTIFIER_REQUESTS.durable_name
+        until = datetime.now(UTC) + timedelta(minutes=5)
+        await js.pause_consumer(stream, durable, until.isoformat())
+        try:
+            yield
+        finally:
+            await js.resume_consumer(stream, durable)
 
 
 async def _graph_metrics(http: httpx.AsyncClient, account_id: str) -> dict[str, Any]:
@@ -362,11 +388,12 @@ def render(report: NotifierReport) -> str:
     low, high = RATE_TARGET
     lines.append("")
     for r in backlog:
-        ok = low <= r.fraction <= high
-        lines.append(
-            f"achieved rate, {r.run.name}: {r.fraction:.3f} of the limit "
-            f"(target {low}-{high}): {_verdict(ok)}"
+        verdict = (
+            f"(target {low}-{high}): {_verdict(low <= r.fraction <= high)}"
+            if r.run.queued
+            else "(not judged: the bench publishes on the same cores meanwhile)"
         )
+        lines.append(f"achieved rate, {r.run.name}: {r.fraction:.3f} of the limit {verdict}")
     over = [r.run.name for r in report.results if r.max_in_1s > r.run.limit]
     lines.append(
         "max sends in any 1 s window <= the limit: "
