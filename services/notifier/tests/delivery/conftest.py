@@ -52,6 +52,17 @@ def sandbox_settings(**overrides: Any) -> SandboxSettings:
     return SandboxSettings(**values)
 
 
+def graph_account(*, rate_per_second: float = 80, token: str = GRAPH_TOKEN) -> DeclaredAccount:
+    """The tests' WhatsApp Cloud API account (``PHONE_NUMBER_ID``), declared at start."""
+    return DeclaredAccount(
+        tenant_id=TENANT,
+        channel="whatsapp",  # type: ignore[arg-type]
+        account_id=PHONE_NUMBER_ID,
+        rate_per_second=rate_per_second,
+        credentials={"access_token": SecretStr(token)},
+    )
+
+
 def notifier_settings(
     nats_url: str, database_url: str, sandbox_url: str, tmp_path: Path, **overrides: Any
 ) -> NotifierSettings:
@@ -64,15 +75,7 @@ def notifier_settings(
         "graph_base_url": f"{sandbox_url}/graph",
         "chattigo_base_url": f"{sandbox_url}/chattigo",
         "ycloud_base_url": f"{sandbox_url}/ycloud",
-        "accounts": [
-            DeclaredAccount(
-                tenant_id=TENANT,
-                channel="whatsapp",  # type: ignore[arg-type]
-                account_id=PHONE_NUMBER_ID,
-                rate_per_second=80,
-                credentials={"access_token": SecretStr(GRAPH_TOKEN)},
-            )
-        ],
+        "accounts": [graph_account()],
         "credentials_retry_s": 0.5,
         "provider_timeout_s": 3.0,
     }

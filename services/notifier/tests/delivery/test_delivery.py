@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from opentelemetry import trace
-from pydantic import SecretStr
 
 from cauce_contracts.outbound import (
     CtaUrlContent,
@@ -20,7 +19,6 @@ from cauce_contracts.outbound import (
     TextContent,
 )
 from cauce_devstack.servers import NatsServer
-from cauce_notifier.settings import DeclaredAccount
 from cauce_runtime.settings import ServiceSettings
 from cauce_runtime.telemetry import setup_telemetry
 
@@ -30,6 +28,7 @@ from .conftest import (
     GRAPH_TOKEN,
     PHONE_NUMBER_ID,
     Stack,
+    graph_account,
     running_stack,
     sandbox_settings,
 )
@@ -163,13 +162,7 @@ async def test_a_429_storm_is_ridden_out_without_exceeding_the_provider_limit(
 async def test_the_account_rate_is_never_exceeded(
     nats_server: NatsServer, database_url: str, tmp_path: Path
 ) -> None:
-    account = DeclaredAccount(
-        tenant_id="acme",
-        channel="whatsapp",  # type: ignore[arg-type]
-        account_id=PHONE_NUMBER_ID,
-        rate_per_second=10,
-        credentials={"access_token": SecretStr(GRAPH_TOKEN)},
-    )
+    account = graph_account(rate_per_second=10)
     sandbox = sandbox_settings(graph_rate_limit_per_second=10)
     async with running_stack(
         nats_server, database_url, tmp_path, sandbox=sandbox, accounts=[account]
@@ -191,13 +184,7 @@ async def test_the_configured_headroom_leaves_that_part_of_the_rate_unused(
     nats_server: NatsServer, database_url: str, tmp_path: Path
 ) -> None:
     """At half of a 10/s rate, 12 sends are 0.2 s apart: over 2 s, never 10 in a second."""
-    account = DeclaredAccount(
-        tenant_id="acme",
-        channel="whatsapp",  # type: ignore[arg-type]
-        account_id=PHONE_NUMBER_ID,
-        rate_per_second=10,
-        credentials={"access_token": SecretStr(GRAPH_TOKEN)},
-    )
+    account = graph_account(rate_per_second=10)
     sandbox = sandbox_settings(graph_rate_limit_per_second=10)
     async with running_stack(
         nats_server,
@@ -223,12 +210,7 @@ async def test_the_configured_headroom_leaves_that_part_of_the_rate_unused(
 async def test_refused_credentials_keep_messages_until_rotated(
     nats_server: NatsServer, database_url: str, tmp_path: Path
 ) -> None:
-    wrong = DeclaredAccount(
-        tenant_id="acme",
-        channel="whatsapp",  # type: ignore[arg-type]
-        account_id=PHONE_NUMBER_ID,
-        credentials={"access_token": SecretStr("an-expired-token")},
-    )
+    wrong = graph_account(token="an-expired-token")
     async with running_stack(nats_server, database_url, tmp_path, accounts=[wrong]) as stack:
         await stack.customer_wrote()
         request = await stack.request(TextContent(body="espera"))
@@ -316,12 +298,7 @@ async def test_5xx_beyond_the_attempt_limit_fails_and_is_dead_lettered(
 async def test_admin_credentials_check_asks_the_provider(
     nats_server: NatsServer, database_url: str, tmp_path: Path
 ) -> None:
-    wrong = DeclaredAccount(
-        tenant_id="acme",
-        channel="whatsapp",  # type: ignore[arg-type]
-        account_id=PHONE_NUMBER_ID,
-        credentials={"access_token": SecretStr("a-revoked-token")},
-    )
+    wrong = graph_account(token="a-revoked-token")
     async with running_stack(nats_server, database_url, tmp_path, accounts=[wrong]) as stack:
         [account] = (await stack.admin("GET", "/admin/channels")).json()["items"]
         refused = await stack.admin("POST", f"/admin/channels/{account['id']}/test")

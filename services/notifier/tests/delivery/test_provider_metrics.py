@@ -6,13 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import SecretStr
 
 from cauce_contracts.outbound import OutboundMessageFailed, TemplateContent, TextContent
 from cauce_devstack.servers import NatsServer
-from cauce_notifier.settings import DeclaredAccount
 
-from .conftest import PHONE_NUMBER_ID, Stack, running_stack
+from .conftest import Stack, graph_account, running_stack
 
 
 def sample(text: str, metric: str, **labels: str) -> float:
@@ -56,12 +54,7 @@ async def test_a_provider_error_and_the_slot_wait_are_counted(stack: Stack) -> N
 async def test_refused_credentials_are_counted(
     nats_server: NatsServer, database_url: str, tmp_path: Path
 ) -> None:
-    wrong = DeclaredAccount(
-        tenant_id="acme",
-        channel="whatsapp",  # type: ignore[arg-type]
-        account_id=PHONE_NUMBER_ID,
-        credentials={"access_token": SecretStr("an-expired-token")},
-    )
+    wrong = graph_account(token="an-expired-token")
     async with running_stack(nats_server, database_url, tmp_path, accounts=[wrong]) as stack:
         before = await scrape(stack)
         await stack.customer_wrote()
