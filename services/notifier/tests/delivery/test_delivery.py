@@ -42,6 +42,15 @@ async def failed_events(stack: Stack) -> list[OutboundMessageFailed]:
     return [e for e in await stack.outcomes() if isinstance(e, OutboundMessageFailed)]
 
 
+async def until_sent(stack: Stack, count: int, timeout: float = 20.0) -> None:
+    """Wait until exactly ``count`` sent events are on the stream."""
+
+    async def sent() -> bool:
+        return len(await sent_events(stack)) == count
+
+    await stack.wait_for(sent, timeout, what=f"{count} sent event(s)")
+
+
 async def test_a_request_is_sent_once_with_the_exact_wire_payload(stack: Stack) -> None:
     await stack.customer_wrote()
     request = await stack.request(
@@ -50,10 +59,7 @@ async def test_a_request_is_sent_once_with_the_exact_wire_payload(stack: Stack) 
         )
     )
 
-    async def sent() -> bool:
-        return len(await sent_events(stack)) == 1
-
-    await stack.wait_for(sent, what="the sent event")
+    await until_sent(stack, 1)
     [event] = await sent_events(stack)
     [wire] = await stack.outbox()
     assert event.request_id == request.event_id
@@ -83,10 +89,7 @@ async def test_a_redelivered_request_does_not_call_the_provider_again(stack: Sta
     await stack.customer_wrote()
     request = await stack.request(TextContent(body="uno"))
 
-    async def sent() -> bool:
-        return len(await sent_events(stack)) == 1
-
-    await stack.wait_for(sent, what="the first send")
+    await until_sent(stack, 1)
     # the same event again, past JetStream's dedupe (another Nats-Msg-Id): a redelivery
     await stack.request(TextContent(body="uno"), event_id=request.event_id, msg_id="again-1")
     await stack.request(TextContent(body="uno"), event_id=request.event_id, msg_id="again-2")
@@ -148,10 +151,7 @@ async def test_a_429_storm_is_ridden_out_without_exceeding_the_provider_limit(
         await stack.customer_wrote()
         requests = [await stack.request(TextContent(body=f"m{i}")) for i in range(15)]
 
-        async def all_sent() -> bool:
-            return len(await sent_events(stack)) == len(requests)
-
-        await stack.wait_for(all_sent, timeout=40, what="all 15 messages")
+        await until_sent(stack, len(requests), timeout=40)
         metrics = await stack.graph_metrics()
         assert metrics["accepted"] == 15
         assert metrics["rate_limited"] > 0  # it really was a storm
@@ -171,10 +171,7 @@ async def test_the_account_rate_is_never_exceeded(
         for i in range(30):
             await stack.request(TextContent(body=f"r{i}"))
 
-        async def all_sent() -> bool:
-            return len(await sent_events(stack)) == 30
-
-        await stack.wait_for(all_sent, timeout=30, what="30 messages at 10/s")
+        await until_sent(stack, 30, timeout=30)
         metrics = await stack.graph_metrics()
         assert metrics["rate_limited"] == 0  # our bucket kept us under the provider's
         assert metrics["max_in_any_1s_window"] <= 10
@@ -198,10 +195,7 @@ async def test_the_configured_headroom_leaves_that_part_of_the_rate_unused(
         for i in range(12):
             await stack.request(TextContent(body=f"h{i}"))
 
-        async def all_sent() -> bool:
-            return len(await sent_events(stack)) == 12
-
-        await stack.wait_for(all_sent, timeout=30, what="12 messages at 5/s")
+        await until_sent(stack, 12, timeout=30)
         metrics = await stack.graph_metrics()
         assert metrics["max_in_any_1s_window"] <= 6  # 5 slots, one more at a window's edge
         assert metrics["last_accepted_at"] - metrics["first_accepted_at"] >= 2.0
