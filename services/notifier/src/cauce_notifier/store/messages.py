@@ -513,12 +513,6 @@ class MessageStore:
         )
         return None if row is None else _record(row)
 
-    async def get_by_provider_id(self, provider_message_id: str) -> MessageRecord | None:
-        row = await self._pool.fetchrow(
-            "SELECT * FROM notifier.messages WHERE provider_message_id = $1", provider_message_id
-        )
-        return None if row is None else _record(row)
-
     async def history(self, request_event_id: uuid.UUID) -> builtins.list[StatusEntry]:
         """The timeline, in the order it was applied (which only ever moves forward).
 
