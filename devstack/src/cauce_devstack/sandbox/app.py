@@ -30,7 +30,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
     app.state.faults = faults.FaultBook()
-    gateway_client.install(app)
+    gateway = gateway_client.install(app)
     graph_api.install(app)
     chattigo_api.install(app)
     ycloud_api.install(app)
@@ -40,6 +40,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.add_middleware(outbox.RefusalRecorder)
     app.include_router(faults.router)
     app.include_router(customer.router)
+    # Closed last, once the status callbacks' own hook (graph_api) cancelled them: one
+    # posting in between would otherwise open a new client that nobody closes.
+    app.router.on_shutdown.append(gateway.aclose)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -7,7 +7,7 @@ that alone was 40 % of the sandbox's CPU under the conversation benchmark. Its
 transport is the runtime's aiohttp one, for the reason the services use it (httpcore's
 pool polls every connection on each request; the sandbox posts several status webhooks
 per message). It is created on first use (inside the server's event loop) and closed
-on shutdown.
+on shutdown, after the fakes that post through it stopped.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ class GatewayClient:
 
 
 def install(app: FastAPI) -> GatewayClient:
-    """Give ``app`` its gateway client (``app.state.gateway_client``), closed on shutdown."""
+    """Give ``app`` its gateway client (``app.state.gateway_client``); the caller adds
+    its ``aclose`` to the shutdown hooks after those of everything that uses it."""
     client = GatewayClient(app.state.settings.gateway_timeout_s)
     app.state.gateway_client = client
-    app.router.on_shutdown.append(client.aclose)
     return client
 
 

@@ -62,8 +62,11 @@ class StatusCallbacks:
     """Schedules and posts the status webhooks of accepted messages."""
 
     def __init__(self, settings: SandboxSettings, gateway: GatewayClient | None = None) -> None:
+        """``gateway``: the sandbox's shared client (its owner closes it); without one,
+        these callbacks make and close their own."""
         self.settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
+        self._own_gateway = gateway is None
         self._gateway = gateway or GatewayClient(settings.gateway_timeout_s)
         self._conversations: dict[tuple[str, str, str], tuple[str, int]] = {}
 
@@ -80,12 +83,14 @@ class StatusCallbacks:
         task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
-        """Cancel pending callbacks and close the client; safe to call twice."""
+        """Cancel pending callbacks (and close the client if it is ours); safe to call
+        twice."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self._gateway.aclose()
+        if self._own_gateway:
+            await self._gateway.aclose()
 
     def _conversation(self, message: AcceptedMessage) -> dict[str, object]:
         """One conversation per (number, customer, category) for 24 h, as Meta bills."""
