@@ -118,10 +118,7 @@ async def _customer(
 
 async def _last_seq(http: httpx.AsyncClient, sandbox: str, phone: str) -> int:
     """Where this customer's outbox stands (a later load reuses the phone numbers)."""
-    entries = (
-        await http.get(f"{sandbox}/sandbox/outbox", params={"to": phone, "provider": "graph"})
-    ).json()
-    return max((entry["seq"] for entry in entries), default=0)
+    return max((entry["seq"] for entry in await _messages_to(http, sandbox, phone, 0)), default=0)
 
 
 async def _drive(
