@@ -57,7 +57,7 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 
 traces: venv
-	$(PY) -m cauce_runtime.traces $(if $(TRACE),--trace-id $(TRACE))
+	$(PY) -m cauce_runtime.telemetry.traces $(if $(TRACE),--trace-id $(TRACE))
 
 k8s-validate: venv
 	$(PY) -m cauce_devstack.k8s validate

@@ -19,7 +19,7 @@ from nats.errors import Error as NatsError
 
 from bench.stats import RunResult, summarize
 from cauce_contracts.streams import INBOUND
-from cauce_runtime.provisioning import stream_config
+from cauce_runtime.bus import stream_config
 
 BUS_STREAM = replace(INBOUND, name="BENCH_BUS", subjects=("bench.bus.>",), description="bench")
 #: Conversation subjects the publishes spread over, as the gateway's events do.

@@ -27,8 +27,7 @@ from cauce_contracts.crm import CampaignAssigned, ContactUpserted, LeadStateChan
 from cauce_contracts.envelope import Event
 from cauce_contracts.registry import subject_of
 from cauce_devstack.testing import free_ports, launched
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings
 
 TARGET_EVENTS_PER_S = 100.0
 TENANT = "bench"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Response
 
-from cauce_runtime.app import serve
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings, serve
 
 
 def create_app() -> FastAPI:

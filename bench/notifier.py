@@ -50,8 +50,7 @@ from cauce_contracts.streams import NOTIFIER_REQUESTS
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.servers.postgres import PostgresServer
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "bench"
 #: Dev-only values shared by the bench's sandbox and notifier (nothing real).

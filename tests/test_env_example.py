@@ -14,7 +14,7 @@ from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_gateway.settings import GatewaySettings
 from cauce_notifier.settings import NotifierSettings
 from cauce_payments.settings import PaymentsSettings
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 SETTINGS: list[type[BaseSettings]] = [

@@ -132,7 +132,7 @@ def test_dev_runs_everything_in_the_cluster(renderings: dict[str, Rendering], so
         find(manifests, kind, name)
     job = find(manifests, "Job", "provision-streams")
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert command[:3] == ["python", "-m", "cauce_runtime.provision_cli"]
+    assert command[:3] == ["python", "-m", "cauce_runtime.bus.provision"]
     for statefulset in ("nats", "mongodb", "postgresql"):
         claims = find(manifests, "StatefulSet", statefulset)["spec"]["volumeClaimTemplates"]
         assert claims[0]["spec"]["resources"]["requests"]["storage"]

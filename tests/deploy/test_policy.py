@@ -13,7 +13,7 @@ from cauce_devstack.k8s import policy, schemas
 from cauce_devstack.k8s.catalogue import Component, external_secrets
 from cauce_devstack.k8s.render import KUBE_VERSION, Manifest, Rendering
 from cauce_gateway.settings import GatewaySettings
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 from .conftest import REPO_ROOT, copy_of, find, make_context
 

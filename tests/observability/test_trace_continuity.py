@@ -45,8 +45,7 @@ from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.testing import serving
 from cauce_gateway.app import create_app as create_gateway
 from cauce_gateway.settings import GatewaySettings, KeyedTenant
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import Telemetry, setup_telemetry
+from cauce_runtime import ServiceSettings, Telemetry, setup_telemetry
 
 ROOT = Path(__file__).resolve().parents[2]
 Span = dict[str, Any]

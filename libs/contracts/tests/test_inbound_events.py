@@ -36,10 +36,10 @@ from cauce_contracts.inbound import (
     MessageStatus,
     OrderItem,
     OrderMessage,
-    ProviderError,
     ReactionMessage,
     Referral,
     ReferredProduct,
+    ReportedError,
     SharedContact,
     StatusConversation,
     StatusPricing,
@@ -104,7 +104,7 @@ BODIES: list[Any] = [
         body="changed number", system_type="user_changed_number", new_wa_id="573009876543"
     ),
     UnsupportedMessage(
-        errors=(ProviderError(code=131051, title="Message type unknown", details="x"),)
+        errors=(ReportedError(code=131051, title="Message type unknown", details="x"),)
     ),
 ]
 
@@ -142,7 +142,7 @@ def status_event(**overrides: Any) -> InboundStatusUpdated:
             billable=True, pricing_model="PMP", category="utility", type="regular"
         ),
         "errors": (
-            ProviderError(code=131026, title="Message undeliverable", details="Undeliverable."),
+            ReportedError(code=131026, title="Message undeliverable", details="Undeliverable."),
         ),
         "biz_opaque_callback_data": "campaign:7",
         **overrides,

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from cauce_contracts import subjects
-from cauce_contracts.streams import CONSUMERS, STREAMS, ConsumerSpec, stream_named
+from cauce_contracts.streams import STREAMS, SUBSCRIPTIONS, Subscription, stream_named
 
 
 def test_stream_names_unique_and_subjects_disjoint() -> None:
@@ -23,24 +21,16 @@ def test_every_event_lands_in_exactly_one_stream() -> None:
         assert len(holders) == 1, (event_type, holders)
 
 
-@pytest.mark.parametrize("spec", CONSUMERS, ids=lambda spec: spec.durable_name)
-def test_consumer_spec_is_consistent(spec: ConsumerSpec) -> None:
+@pytest.mark.parametrize("spec", SUBSCRIPTIONS, ids=lambda spec: spec.durable_name)
+def test_subscription_reads_from_its_stream(spec: Subscription) -> None:
     assert subjects.is_token(spec.durable_name)
     stream = stream_named(spec.stream)
     assert spec.filter_subjects
     for filter_subject in spec.filter_subjects:
         sample = filter_subject.replace(">", "x").replace("*", "x")
         assert any(subjects.subject_matches(root, sample) for root in stream.subjects)
-    assert spec.max_deliver >= len(spec.backoff)
 
 
 def test_durable_names_unique() -> None:
-    names = [spec.durable_name for spec in CONSUMERS]
+    names = [spec.durable_name for spec in SUBSCRIPTIONS]
     assert len(names) == len(set(names))
-
-
-def test_backoff_longer_than_max_deliver_rejected() -> None:
-    with pytest.raises(ValueError, match="max_deliver"):
-        ConsumerSpec(
-            "x", "INBOUND", ("inbound.>",), "d", max_deliver=1, backoff=(timedelta(1),) * 2
-        )

@@ -10,8 +10,7 @@ import pytest
 
 from cauce_contracts.envelope import Event
 from cauce_contracts.streams import DLQ, StreamSpec
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings
 
 #: A stream just for these tests, so they do not depend on the real contracts.
 TEST_STREAM = StreamSpec("RTTEST", ("rttest.>",), "runtime test events", max_age=timedelta(hours=1))

@@ -11,10 +11,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from cauce_runtime.app import create_service_app, serve
-from cauce_runtime.bus import Bus
-from cauce_runtime.logging import configure_logging
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings, configure_logging, create_service_app, serve
 
 router = APIRouter()
 

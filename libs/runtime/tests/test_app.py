@@ -10,9 +10,7 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel
 
 from cauce_devstack.servers.nats import NatsServer
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings, create_service_app
 
 from .conftest import TEST_STREAM
 

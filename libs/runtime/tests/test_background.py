@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from cauce_runtime.background import BackgroundTask
+from cauce_runtime import BackgroundTask
 
 
 async def test_stop_cancels_and_waits_and_a_second_start_is_refused() -> None:

@@ -10,10 +10,8 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cauce_contracts.streams import DLQ, ConsumerSpec
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_contracts.streams import DLQ
+from cauce_runtime import Bus, ConsumerSpec, ServiceSettings, create_service_app
 
 from .conftest import TEST_STREAM, ping
 from .test_app import running
@@ -24,7 +22,6 @@ SPEC = ConsumerSpec(
     filter_subjects=("rttest.>",),
     description="a durable nobody consumes in this process",
     ack_wait=timedelta(seconds=30),
-    backoff=(),
 )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
@@ -12,17 +14,23 @@ from nats.aio.msg import Msg
 from opentelemetry import trace
 
 from cauce_contracts.dlq import DeadLettered
-from cauce_contracts.streams import DLQ, ConsumerSpec
+from cauce_contracts.streams import DLQ
 from cauce_devstack.testing import eventually
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery, consumer
-from cauce_runtime.errors import PermanentError, TransientError
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime import (
+    Backoff,
+    Bus,
+    ConsumerSpec,
+    Delivery,
+    PermanentError,
+    ServiceSettings,
+    TransientError,
+    consumer,
+    setup_telemetry,
+)
 
 from .conftest import TEST_STREAM, Ping, ping
 
-FAST = (timedelta(milliseconds=100),) * 3
+FAST = Backoff.of(0.1)
 
 
 def small_spec(name: str) -> ConsumerSpec:
@@ -238,7 +246,7 @@ async def test_a_batch_runs_contacts_in_parallel_but_each_contact_in_order(
         max_deliver=3,
         # an ack wait well above the queueing time: this test is about order, not
         # about heartbeats racing a 100 ms ack wait on a loaded machine
-        backoff=(timedelta(seconds=5),) * 3,
+        backoff=Backoff.of(5),
     )
     seen: dict[str, list[str]] = {"a": [], "b": []}
     running: dict[str, int] = {"a": 0, "b": 0}
@@ -304,6 +312,34 @@ async def test_every_retry_after_is_honoured_not_only_the_first(
         while deliveries[-1:] != [4]:
             await asyncio.sleep(0.05)
     assert deliveries == [1, 2, 3, 4]
+
+
+async def test_a_redelivery_never_comes_before_retry_after(
+    run_consumer,  # type: ignore[no-untyped-def]
+) -> None:
+    """A Retry-After is a minimum: a redelivery before it would be refused again. Each
+    of 20 messages is nak'ed once with ``retry_after=0.5``; every second delivery must
+    start at least 0.5 s after the first one started (jitter only adds). With jitter
+    spread both ways (up to 20 % early), all 20 waiting long enough has a chance of
+    about one in a million."""
+    spec = dataclasses.replace(small_spec("min_wait"), ack_wait=timedelta(seconds=30))
+    first: dict[str, float] = {}
+    waited: dict[str, float] = {}
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        now = time.monotonic()
+        if delivery.num_delivered == 1:
+            first[event.text] = now
+            raise TransientError("provider busy", retry_after=0.5)
+        waited[event.text] = now - first[event.text]
+
+    bus = await run_consumer(spec, handle)
+    for i in range(20):
+        await bus.publish(ping(f"m{i}"), f"rttest.wait.m{i}")
+    async with asyncio.timeout(15):
+        while len(waited) < 20:
+            await asyncio.sleep(0.05)
+    assert min(waited.values()) >= 0.5, sorted(waited.values())[:3]
 
 
 async def test_a_consumer_of_several_event_types_gets_each_as_its_model(

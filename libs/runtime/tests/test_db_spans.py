@@ -16,9 +16,8 @@ import pytest
 from opentelemetry import trace
 from pymongo import AsyncMongoClient
 
-from cauce_runtime.db_spans import sql_summary
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import Telemetry, setup_telemetry
+from cauce_runtime import ServiceSettings, Telemetry, setup_telemetry
+from cauce_runtime.telemetry._db_spans import sql_summary
 
 PHONE = "573001234567"
 
@@ -126,8 +125,8 @@ def test_database_spans_can_be_turned_off(tmp_path: Path) -> None:
     process: instrumentation is process-wide)."""
     script = (
         "from asyncpg.connection import Connection\n"
-        "from cauce_runtime.settings import ServiceSettings\n"
-        "from cauce_runtime.telemetry import setup_telemetry\n"
+        "from cauce_runtime import ServiceSettings\n"
+        "from cauce_runtime import setup_telemetry\n"
         "import sys\n"
         f"setup_telemetry(ServiceSettings(_env_file=None, span_file={str(tmp_path / 's.jsonl')!r},"
         " trace_database_calls=sys.argv[1] == 'on'))\n"

@@ -10,9 +10,7 @@ import pytest
 from opentelemetry import trace
 from prometheus_client import REGISTRY, generate_latest
 
-from cauce_runtime.http_client import traced_http_client
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime import ServiceSettings, setup_telemetry, traced_http_client
 
 
 async def test_calls_are_client_spans_and_carry_the_trace(tmp_path: Path) -> None:

@@ -10,9 +10,13 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry import trace
 
-from cauce_runtime.logging import build_handler, configure_logging, mask_phone, mask_sensitive
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime import ServiceSettings, setup_telemetry
+from cauce_runtime.telemetry._logs import (
+    build_handler,
+    configure_logging,
+    mask_phone,
+    mask_sensitive,
+)
 
 
 @pytest.mark.parametrize(

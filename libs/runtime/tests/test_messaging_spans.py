@@ -10,11 +10,8 @@ from opentelemetry import trace
 
 from cauce_contracts import subjects
 from cauce_contracts.streams import DLQ
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery, consumer
-from cauce_runtime.messaging_spans import describe_subject
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime import Bus, Delivery, ServiceSettings, consumer, setup_telemetry
+from cauce_runtime.telemetry._messaging_spans import describe_subject
 
 from .conftest import TEST_STREAM, Ping, ping
 from .test_consumers import small_spec
@@ -23,7 +20,9 @@ KEY = subjects.contact_key("+57 300 123 4567", b"secret")
 
 
 def test_identifying_tokens_are_replaced_by_their_names() -> None:
-    message = subjects.inbound_message_received("acme", "whatsapp", KEY)
+    message = subjects.subject(
+        subjects.INBOUND_MESSAGE_RECEIVED, tenant_id="acme", channel="whatsapp", contact_key=KEY
+    )
     assert describe_subject(message) == (
         "inbound.message.received.acme.whatsapp.{contact_key}",
         "inbound.message.received.{tenant_id}.{channel}.{contact_key}",
@@ -33,17 +32,22 @@ def test_identifying_tokens_are_replaced_by_their_names() -> None:
         "inbound.message.received.acme.whatsapp.{contact_key}.7",
         "inbound.message.received.{tenant_id}.{channel}.{contact_key}.{partition}",
     )
-    assert describe_subject(subjects.crm_contact_upserted("acme", "mc_123"))[0] == (
-        "crm.contact.upserted.acme.{manychat_id}"
-    )
-    assert describe_subject(subjects.payments_transaction_status_changed("acme", "T-99"))[0] == (
-        "payments.transaction.status_changed.acme.{transaction_id}"
-    )
+    assert describe_subject(
+        subjects.subject(subjects.CRM_CONTACT_UPSERTED, tenant_id="acme", manychat_id="mc_123")
+    )[0] == ("crm.contact.upserted.acme.{manychat_id}")
+    assert describe_subject(
+        subjects.subject(
+            subjects.PAYMENTS_TRANSACTION_STATUS_CHANGED, tenant_id="acme", transaction_id="T-99"
+        )
+    )[0] == ("payments.transaction.status_changed.acme.{transaction_id}")
     assert describe_subject(subjects.dlq("OUTBOUND", "notifier-requests")) == (
         "dlq.OUTBOUND.notifier-requests",
         "dlq.{stream}.{durable_name}",
     )
-    assert describe_subject(subjects.inbound_unrecognized("sci"))[0] == "inbound.unrecognized.sci"
+    assert (
+        describe_subject(subjects.subject(subjects.INBOUND_UNRECOGNIZED, channel="sci"))[0]
+        == "inbound.unrecognized.sci"
+    )
     assert describe_subject("somewhere.else.573001234567") == ("somewhere.>", "somewhere.>")
 
 

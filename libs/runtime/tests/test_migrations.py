@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from cauce_runtime.migrations import (
+from cauce_runtime.postgres import (
     MigrationError,
     apply_migrations,
     current_version,

@@ -6,9 +6,9 @@ import dataclasses
 from datetime import timedelta
 
 from cauce_contracts import subjects
-from cauce_contracts.streams import STREAMS, ConsumerSpec, stream_named
+from cauce_contracts.streams import STREAMS, stream_named
 from cauce_contracts.subjects import Channel
-from cauce_runtime.bus import Bus
+from cauce_runtime import Backoff, Bus, ConsumerSpec
 
 from .conftest import TEST_STREAM
 
@@ -18,7 +18,7 @@ SPEC = ConsumerSpec(
     filter_subjects=("rttest.>",),
     description="provisioning test",
     max_deliver=4,
-    backoff=(timedelta(milliseconds=200), timedelta(seconds=1)),
+    backoff=Backoff.of(0.2, 1),
 )
 
 
@@ -70,7 +70,15 @@ async def test_a_stream_subject_transform_is_provisioned_and_partitions_contacts
     js = bus.connection.jetstream()
     keys = [f"{i:024x}" for i in range(12)]
     for key in keys * 2:
-        await js.publish(subjects.inbound_message_received("t1", Channel.WHATSAPP, key), b"{}")
+        await js.publish(
+            subjects.subject(
+                subjects.INBOUND_MESSAGE_RECEIVED,
+                tenant_id="t1",
+                channel=Channel.WHATSAPP,
+                contact_key=key,
+            ),
+            b"{}",
+        )
     partition_of: dict[str, set[int]] = {}
     sub = await js.pull_subscribe("inbound.message.received.>", durable="rt_part", stream="INBOUND")
     for message in await sub.fetch(len(keys) * 2, timeout=2):
@@ -87,9 +95,8 @@ async def test_a_stream_subject_transform_is_provisioned_and_partitions_contacts
 
 def test_stream_replicas_come_from_the_settings_for_every_stream() -> None:
     from cauce_contracts.streams import STREAMS
-    from cauce_runtime.bus import Bus
-    from cauce_runtime.provisioning import stream_config, with_replicas
-    from cauce_runtime.settings import ServiceSettings
+    from cauce_runtime import Bus, ServiceSettings
+    from cauce_runtime.bus._provisioning import stream_config, with_replicas
 
     replicated = with_replicas(STREAMS, 3)
     assert [stream_config(spec).num_replicas for spec in replicated] == [3] * len(STREAMS)

@@ -8,10 +8,7 @@ import pytest
 from opentelemetry import trace
 
 from cauce_devstack.servers.nats import NatsServer
-from cauce_runtime.bus import Bus
-from cauce_runtime.errors import BusUnavailable
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime import Bus, BusUnavailable, ServiceSettings, setup_telemetry
 
 from .conftest import TEST_STREAM, ping
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 
 class WebhookSettings(ServiceSettings):

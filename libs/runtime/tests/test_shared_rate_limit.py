@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from cauce_runtime.shared_rate_limit import SharedRateLimiter, SlotTooFar
+from cauce_runtime.postgres import SharedRateLimiter, SlotTooFar
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cauce_runtime.startup_heap import freeze_startup_heap
+from cauce_runtime import freeze_startup_heap
 
 
 class Node:

@@ -9,9 +9,8 @@ from pathlib import Path
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from cauce_runtime import traces
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import extract_context, inject_headers, setup_telemetry
+from cauce_runtime import ServiceSettings, extract_context, inject_headers, setup_telemetry
+from cauce_runtime.telemetry import traces
 
 GO_TRACE = "0af7651916cd43dd8448eb211c80319c"
 

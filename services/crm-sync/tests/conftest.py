@@ -25,8 +25,7 @@ from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import free_port
 from cauce_devstack.testing import eventually, service_test_values, serving
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "acme"
 ADMIN_TOKEN = "admin-token-for-crm-tests"

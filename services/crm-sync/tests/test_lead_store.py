@@ -8,7 +8,7 @@ import asyncio
 import asyncpg
 
 from cauce_crm_sync.odoo.errors import OdooUnavailable
-from cauce_crm_sync.store import sync as sync_store
+from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.store.leads import apply_event
 from cauce_crm_sync.store.migrations import MIGRATIONS, migrate, schema_version
 

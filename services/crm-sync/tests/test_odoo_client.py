@@ -28,15 +28,14 @@ from cauce_crm_sync.odoo import (
     OdooApi,
     OdooCredentialsRejected,
     OdooError,
+    OdooOutcomeUnknown,
     OdooRejected,
     OdooUnavailable,
     connect_odoo,
 )
-from cauce_crm_sync.odoo.classify import parse_retry_after
 from cauce_crm_sync.settings import CrmSyncSettings
-from cauce_runtime.metrics import install_meter_provider
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime import ServiceSettings, setup_telemetry
+from cauce_runtime.telemetry import install_meter_provider
 
 Style = Literal["jsonrpc", "json2"]
 
@@ -421,7 +420,7 @@ async def test_a_refused_login_is_credentials_rejected(
     with pytest.raises(OdooCredentialsRejected) as raised:
         await odoo.search(MODEL, DOMAIN)
     assert wire.logins() == 2
-    assert raised.value.maybe_applied is False
+    assert raised.value.outcome_unknown is False
     assert PASSWORD not in str(raised.value)
 
 
@@ -453,7 +452,7 @@ async def test_json2_401_is_credentials_rejected(closing: list[OdooApi]) -> None
     )
     with pytest.raises(OdooCredentialsRejected) as raised:
         await odoo.create(MODEL, [V1])
-    assert (raised.value.status, raised.value.short_name) == (401, "Unauthorized")
+    assert (raised.value.http_status, raised.value.short_name) == (401, "Unauthorized")
     assert API_KEY not in str(raised.value)
     # A bare 401 (a proxy, no Odoo body) is the same.
     odoo, _ = scripted("json2", lambda request, body: httpx.Response(401, text="no"), closing)
@@ -494,8 +493,8 @@ async def test_jsonrpc_errors_are_classified_by_name_whatever_the_code(
         assert wire.logins() == 1  # code 100 is not taken for an expired session
     for error in raised:
         assert type(error) is expected
-        assert (error.name, error.message, error.status) == (name, "Odoo says no", 200)
-        assert error.maybe_applied is False  # Odoo rolled the call back
+        assert (error.code, error.message, error.http_status) == (name, "Odoo says no", 200)
+        assert error.outcome_unknown is False  # Odoo rolled the call back
 
 
 JSON2_NAMED = [
@@ -524,8 +523,8 @@ async def test_json2_errors_are_classified_by_name_whatever_the_status(
         with pytest.raises(OdooError) as caught:
             await odoo.write(MODEL, [1], {"ultimo_estado": "won"})
         assert type(caught.value) is expected
-        assert (caught.value.name, caught.value.message) == (name, "Odoo says no")
-        assert caught.value.status == answered and caught.value.maybe_applied is False
+        assert (caught.value.code, caught.value.message) == (name, "Odoo says no")
+        assert caught.value.http_status == answered and caught.value.outcome_unknown is False
 
 
 async def test_long_odoo_messages_are_clipped(closing: list[OdooApi]) -> None:
@@ -576,9 +575,9 @@ async def test_http_failures_without_an_odoo_error(
     with pytest.raises(OdooUnavailable) as raised:
         await odoo.create(MODEL, [V1, V2])
     error = raised.value
-    assert type(error) is OdooUnavailable
-    assert (error.status, error.name) == (status, None)
-    assert (error.maybe_applied, error.retry_after) == (maybe_applied, retry_after)
+    assert type(error) is (OdooOutcomeUnknown if maybe_applied else OdooUnavailable)
+    assert (error.http_status, error.code) == (status, None)
+    assert (error.outcome_unknown, error.retry_after) == (maybe_applied, retry_after)
 
 
 @pytest.mark.parametrize("style", ["jsonrpc", "json2"])
@@ -591,17 +590,6 @@ async def test_retry_after_as_an_http_date(style: Style, closing: list[OdooApi])
     with pytest.raises(OdooUnavailable) as raised:
         await odoo.search(MODEL, DOMAIN)
     assert raised.value.retry_after is not None and 0 < raised.value.retry_after <= 60
-
-
-def test_retry_after_parsing() -> None:
-    now = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
-    assert parse_retry_after("7", now=now) == 7.0
-    assert parse_retry_after(" 1.5 ", now=now) == 1.5
-    assert parse_retry_after("Sun, 01 Jun 2025 12:00:30 GMT", now=now) == 30.0
-    assert parse_retry_after("Sun, 01 Jun 2025 11:00:00 GMT", now=now) == 0.0
-    assert parse_retry_after("-3", now=now) == 0.0
-    for junk in (None, "", "soon", "nan", "inf"):
-        assert parse_retry_after(junk, now=now) is None
 
 
 UNREADABLE = [
@@ -624,8 +612,8 @@ async def test_an_unreadable_200_may_have_been_applied(
     odoo, _ = scripted(style, lambda request, body: httpx.Response(200, text=text), closing)
     with pytest.raises(OdooUnavailable) as raised:
         await odoo.create(MODEL, [V1, V2])
-    assert type(raised.value) is OdooUnavailable
-    assert raised.value.maybe_applied is True and raised.value.status == 200
+    assert type(raised.value) is OdooOutcomeUnknown
+    assert raised.value.outcome_unknown is True and raised.value.http_status == 200
 
 
 TRANSPORT = [
@@ -650,9 +638,11 @@ async def test_network_failures(
     odoo, wire = scripted(style, lambda request, body: failure("boom", request=request), closing)
     with pytest.raises(OdooUnavailable) as raised:
         await odoo.create(MODEL, [V1])
-    assert type(raised.value) is OdooUnavailable
-    assert raised.value.maybe_applied is maybe_applied
-    assert (raised.value.status, raised.value.name) == (None, None)
+    assert type(raised.value) is (OdooOutcomeUnknown if maybe_applied else OdooUnavailable)
+    assert raised.value.outcome_unknown is maybe_applied
+    timed_out = issubclass(failure, httpx.TimeoutException)
+    assert raised.value.http_status is None
+    assert raised.value.code == ("timeout" if timed_out else "connection")
     assert isinstance(raised.value.__cause__, failure)
     assert len(wire.requests) == (2 if style == "jsonrpc" else 1)  # no retry of its own
 
@@ -663,7 +653,7 @@ async def test_a_network_failure_on_login_is_unavailable(closing: list[OdooApi])
     closing.append(odoo)
     with pytest.raises(OdooUnavailable) as raised:
         await odoo.search(MODEL, DOMAIN)
-    assert type(raised.value) is OdooUnavailable and not raised.value.maybe_applied
+    assert type(raised.value) is OdooUnavailable and not raised.value.outcome_unknown
 
 
 # --- metrics, spans, logs -----------------------------------------------------------

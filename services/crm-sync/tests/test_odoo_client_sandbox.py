@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from cauce_crm_sync.odoo import (
     OdooApi,
     OdooCredentialsRejected,
+    OdooOutcomeUnknown,
     OdooRejected,
     OdooUnavailable,
     connect_odoo,
@@ -154,8 +155,8 @@ async def test_odoo_refusals_are_rejected_by_name(
             await odoo.create(
                 model, [{"manychat_id": "mc-ok"}, vals] if model == CONTACT else [vals]
             )
-        assert raised.value.name == name
-        assert raised.value.message and not raised.value.maybe_applied
+        assert raised.value.code == name
+        assert raised.value.message and not raised.value.outcome_unknown
         # A batch create is one transaction: the good record was not created either.
         if model == CONTACT:
             assert await odoo.search(CONTACT, [["manychat_id", "=", "mc-ok"]]) == []
@@ -169,7 +170,7 @@ async def test_bad_credentials(style: Style, sandbox_url: str) -> None:
             await odoo.create(CONTACT, [{"manychat_id": "mc-1"}])
     assert "wrong" not in str(raised.value)
     if style == "json2":
-        assert raised.value.status == 401
+        assert raised.value.http_status == 401
     async with odoo_client(sandbox_url, style, odoo_login="someone-else") as odoo:
         if style == "jsonrpc":
             with pytest.raises(OdooCredentialsRejected):
@@ -212,9 +213,9 @@ async def test_the_fakes_rate_limit_is_unavailable_with_retry_after(style: Style
         await odoo.version()
         with pytest.raises(OdooUnavailable) as raised:
             await odoo.search(CONTACT, [])
-    assert raised.value.status == 429
+    assert raised.value.http_status == 429
     assert raised.value.retry_after is not None and raised.value.retry_after > 0
-    assert not raised.value.maybe_applied
+    assert not raised.value.outcome_unknown
 
 
 @STYLES
@@ -226,5 +227,5 @@ async def test_a_proxy_outage_is_unavailable(
     async with odoo_client(sandbox_url, style) as odoo:
         with pytest.raises(OdooUnavailable) as raised:
             await odoo.create(CONTACT, [{"manychat_id": "mc-1"}])
-    assert type(raised.value) is OdooUnavailable
-    assert (raised.value.status, raised.value.maybe_applied) == (status, maybe_applied)
+    assert type(raised.value) is (OdooOutcomeUnknown if maybe_applied else OdooUnavailable)
+    assert (raised.value.http_status, raised.value.outcome_unknown) == (status, maybe_applied)

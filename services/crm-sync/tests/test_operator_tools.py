@@ -11,7 +11,7 @@ import pytest
 
 from cauce_crm_sync.cli import main, operate, parse_args
 from cauce_crm_sync.settings import CrmSyncSettings
-from cauce_crm_sync.store import sync as sync_store
+from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.store.leads import apply_event
 from cauce_crm_sync.store.migrations import MIGRATIONS
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cauce_crm_sync.mapping import OdooMapping, changed_vals
-from cauce_crm_sync.store.sync import SyncRecord
+from cauce_crm_sync.store.sync_state import SyncRecord
 from cauce_crm_sync.sync.plan import plan_sync
 
 MAPPING = OdooMapping.from_settings("manychat.contact", "manychat.state", {}, {})

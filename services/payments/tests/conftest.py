@@ -26,8 +26,7 @@ from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import eventually, service_test_values, serving, stored_events
 from cauce_payments.app import create_app as create_payments
 from cauce_payments.settings import PaymentsSettings
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "acme"
 ADMIN_TOKEN = "admin-token-for-payments-tests"

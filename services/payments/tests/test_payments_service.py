@@ -18,8 +18,8 @@ from cauce_contracts.payments import (
     PaymentTransactionStatusChanged,
     TransactionStatus,
 )
-from cauce_contracts.streams import PAYMENTS_REQUESTS
 from cauce_devstack.servers import NatsServer
+from cauce_payments.consumers import REQUESTS
 
 from .conftest import TENANT, Stack, link_request, lookup, running_stack
 
@@ -81,7 +81,7 @@ async def test_a_failing_plate_says_it_retries_then_fails_for_good(stack: Stack)
     assert await stack.events(LOOKED_UP) == []
     row = await lookup_row(stack.database_url, request.event_id)
     assert row["outcome"] == "failed"
-    assert row["attempts"] == PAYMENTS_REQUESTS.max_deliver
+    assert row["attempts"] == REQUESTS.max_deliver
     assert await stack.events("dlq.") == []
 
 

@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cauce_payments.sci_total import SciAuthFailed, SciUnavailable
-from cauce_runtime.metrics import install_meter_provider
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
+from cauce_runtime.telemetry import install_meter_provider
 
 from .test_sci_client import make_client, sandbox_post
 

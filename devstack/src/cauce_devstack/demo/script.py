@@ -18,7 +18,7 @@ import httpx
 
 from cauce_devstack.demo.customer import DemoFailed, ScriptedCustomer
 from cauce_devstack.demo.transcript import BotMessage
-from cauce_runtime.traces import read_spans, render_tree
+from cauce_runtime.telemetry.traces import read_spans, render_tree
 
 #: The seed's plate: one vigencia (2025), total $ 954.688 in the SCI fake.
 DEMO_PLATE = "HHO137"

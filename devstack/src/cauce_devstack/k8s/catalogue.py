@@ -27,7 +27,7 @@ NON_SETTINGS_ENV = frozenset(
     }
 )
 
-#: Read by cauce_runtime.settings itself (where secret files are), not a field.
+#: Read by cauce_runtime's ServiceSettings itself (where secret files are), not a field.
 RUNTIME_ENV = frozenset({"CAUCE_SECRETS_DIR"})
 
 #: Settings that are plain strings in code but carry credentials in a real deployment.
@@ -92,8 +92,8 @@ AUXILIARY: tuple[Component, ...] = (
     Component(
         "provision-streams",
         "cauce-gateway",
-        "cauce_runtime.provision_cli",
-        "cauce_runtime.settings:ServiceSettings",
+        "cauce_runtime.bus.provision",
+        "cauce_runtime:ServiceSettings",
         service=False,
     ),
 )

@@ -43,7 +43,7 @@ from cauce_devstack.k8s.catalogue import (
     Component,
     env_names,
 )
-from cauce_runtime.settings import ServiceSettings, holds_placeholder_secret
+from cauce_runtime import ServiceSettings, holds_placeholder_secret
 
 Manifest = dict[str, Any]
 SettingsLookup = Callable[[Component], type[BaseSettings]]

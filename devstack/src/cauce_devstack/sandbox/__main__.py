@@ -6,7 +6,7 @@ import uvicorn
 
 from cauce_devstack.sandbox.app import create_app
 from cauce_devstack.sandbox.settings import SandboxSettings
-from cauce_runtime.startup_heap import freeze_startup_heap
+from cauce_runtime import freeze_startup_heap
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI, Request
 
-from cauce_runtime.http_client import AiohttpTransport
+from cauce_runtime import AiohttpTransport
 
 
 class GatewayClient:

@@ -8,11 +8,11 @@ Services import from here and never format a subject or a payload by hand:
 - the events, by domain: :mod:`~cauce_contracts.inbound`, :mod:`~cauce_contracts.crm`,
   :mod:`~cauce_contracts.payments`, :mod:`~cauce_contracts.outbound`,
   :mod:`~cauce_contracts.dlq`;
-- :mod:`~cauce_contracts.subjects`: :class:`Channel`, :func:`contact_key`, one builder per
-  event (``subjects.inbound_message_received(tenant, channel, key)``...) and consumer
-  filters (:func:`~cauce_contracts.subjects.all_of`,
-  :func:`~cauce_contracts.subjects.filter_for`);
-- :mod:`~cauce_contracts.streams`: JetStream stream and durable consumer specs;
+- :mod:`~cauce_contracts.subjects`: :class:`Channel`, :func:`contact_key`, each event's
+  subject pattern (:func:`~cauce_contracts.subjects.subject`; code publishing an event
+  uses :func:`subject_of`) and consumer filters
+  (:func:`~cauce_contracts.subjects.all_of`, :func:`~cauce_contracts.subjects.filter_for`);
+- :mod:`~cauce_contracts.streams`: JetStream streams and who subscribes to them;
 - :mod:`~cauce_contracts.registry`: :data:`ALL_EVENTS`, :func:`parse_event`, :func:`subject_of`;
 - ``python -m cauce_contracts.asyncapi``: the AsyncAPI 3 document of all of it.
 """
@@ -54,7 +54,7 @@ from cauce_contracts.payments import (
     VehicleDebt,
 )
 from cauce_contracts.registry import ALL_EVENTS, UnknownEventType, parse_event, subject_of
-from cauce_contracts.streams import STREAMS, ConsumerSpec, StreamSpec
+from cauce_contracts.streams import STREAMS, StreamSpec, Subscription
 from cauce_contracts.subjects import Channel, contact_key
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "SYSTEM_TENANT_ID",
     "CampaignAssigned",
     "Channel",
-    "ConsumerSpec",
     "ContactUpserted",
     "Contract",
     "CtaUrlContent",
@@ -90,6 +89,7 @@ __all__ = [
     "PaymentTransactionStatusChanged",
     "ReplyButtonsContent",
     "StreamSpec",
+    "Subscription",
     "TemplateContent",
     "TextContent",
     "TransactionStatus",

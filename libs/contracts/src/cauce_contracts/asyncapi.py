@@ -26,7 +26,7 @@ from pydantic.json_schema import models_json_schema
 from cauce_contracts import subjects
 from cauce_contracts.envelope import Event
 from cauce_contracts.registry import ALL_EVENTS
-from cauce_contracts.streams import CONSUMERS, STREAMS
+from cauce_contracts.streams import STREAMS, SUBSCRIPTIONS
 
 _REF_PREFIX = "#/components/schemas/"
 
@@ -124,7 +124,7 @@ def _consumers_of(event_type: str) -> str:
     samples = _stored_samples(event_type)
     names = sorted(
         spec.durable_name
-        for spec in CONSUMERS
+        for spec in SUBSCRIPTIONS
         if any(subjects.subject_matches(f, s) for f in spec.filter_subjects for s in samples)
     )
     if not names:

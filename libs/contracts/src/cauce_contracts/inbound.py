@@ -43,8 +43,9 @@ LongText = Annotated[str, Field(max_length=65536)]
 # --------------------------------------------------------------------------- shared parts
 
 
-class ProviderError(Contract):
-    """An error as Meta reports it (``error_data.details`` flattened to ``details``)."""
+class ReportedError(Contract):
+    """An error a channel reported in a webhook (a failed status, an unsupported message),
+    in Meta's shape (``error_data.details`` flattened to ``details``)."""
 
     code: int
     title: ShortText | None = None
@@ -308,7 +309,7 @@ class UnsupportedMessage(_MessageBody):
     formerly ``unknown``), with Meta's reasons."""
 
     type: Literal["unsupported"] = "unsupported"
-    errors: tuple[ProviderError, ...] = ()
+    errors: tuple[ReportedError, ...] = ()
 
 
 InboundMessage = Annotated[
@@ -402,7 +403,7 @@ class InboundStatusUpdated(Event):
     timestamp: AwareDatetime
     conversation: StatusConversation | None = None
     pricing: StatusPricing | None = None
-    errors: tuple[ProviderError, ...] = ()
+    errors: tuple[ReportedError, ...] = ()
     #: Echo of the opaque string we attached when sending (Meta ``biz_opaque_callback_data``).
     biz_opaque_callback_data: Annotated[str, Field(max_length=512)] | None = None
 

@@ -1,12 +1,12 @@
-"""JetStream streams and durable consumers, declared once for every service.
+"""JetStream streams and who subscribes to them, declared once for every service.
 
-Services provision these at start (idempotently, updating a changed spec); nobody
+Services provision the streams at start (idempotently, updating a changed spec); nobody
 creates a stream or consumer by hand.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cauce_contracts import subjects
@@ -29,39 +29,19 @@ class StreamSpec:
 
 
 @dataclass(frozen=True)
-class ConsumerSpec:
-    """A durable pull consumer with explicit ack.
+class Subscription:
+    """Who reads what: a durable pull consumer's name, its stream and its filters.
 
-    ``backoff`` is the delay before each retry of a transient failure (the runtime naks
-    with it, by delivery number, with jitter; the last step repeats); ``ack_wait`` is
-    how long JetStream waits for a handler that went silent (handlers send heartbeats
-    while they work); ``max_deliver`` bounds the attempts, after which the message is
-    dead-lettered.
+    This is the contract between producers and a consumer (the AsyncAPI document lists
+    each event's subscribers from it). How the consumer is tuned (ack wait, deliveries,
+    backoff, messages in flight) is the consuming service's business: it declares a
+    ``cauce_runtime.ConsumerSpec`` from its subscription.
     """
 
     durable_name: str
     stream: str
     filter_subjects: tuple[str, ...]
     description: str
-    ack_wait: timedelta = timedelta(seconds=30)
-    max_deliver: int = 6
-    backoff: tuple[timedelta, ...] = field(
-        default=(
-            timedelta(seconds=1),
-            timedelta(seconds=5),
-            timedelta(seconds=30),
-            timedelta(minutes=2),
-            timedelta(minutes=10),
-        )
-    )
-    max_ack_pending: int = 1000
-
-    def __post_init__(self) -> None:
-        if self.backoff and self.max_deliver < len(self.backoff):
-            raise ValueError(
-                f"{self.durable_name}: max_deliver ({self.max_deliver}) must be >= "
-                f"len(backoff) ({len(self.backoff)})"
-            )
 
 
 INBOUND = StreamSpec(
@@ -94,31 +74,26 @@ ADVISORIES = StreamSpec(
 STREAMS: tuple[StreamSpec, ...] = (INBOUND, CRM, PAYMENTS, OUTBOUND, DLQ, ADVISORIES)
 
 
-# --- durable consumers, one per (service, job) -------------------------------------------
-# Services subscribe with these specs instead of inventing names and filters; a changed
-# spec is applied at the next start by the runtime's provisioning.
+# --- subscriptions, one per (service, job) ----------------------------------------------
+# Services subscribe with these instead of inventing names and filters; each service
+# tunes its own consumers (see Subscription).
 
 
-def _conversation_inbound(partition: int) -> ConsumerSpec:
-    return ConsumerSpec(
+def _conversation_inbound(partition: int) -> Subscription:
+    return Subscription(
         f"conversation-inbound-p{partition:02d}",
         INBOUND.name,
         (subjects.message_partition_filter(partition),),
         f"conversation: customer messages of partition {partition} drive the bot flows",
-        # One message in flight per partition, across all replicas: a contact's
-        # messages are handled in arrival order and never concurrently.
-        max_ack_pending=1,
-        ack_wait=timedelta(seconds=15),
-        max_deliver=8,
     )
 
 
 #: The conversation's customer-message consumers, one per partition
 #: (:data:`~cauce_contracts.subjects.MESSAGE_PARTITIONS`).
-CONVERSATION_INBOUND: tuple[ConsumerSpec, ...] = tuple(
+CONVERSATION_INBOUND: tuple[Subscription, ...] = tuple(
     _conversation_inbound(partition) for partition in range(subjects.MESSAGE_PARTITIONS)
 )
-CONVERSATION_PAYMENTS = ConsumerSpec(
+CONVERSATION_PAYMENTS = Subscription(
     "conversation-payments",
     PAYMENTS.name,
     (
@@ -130,7 +105,7 @@ CONVERSATION_PAYMENTS = ConsumerSpec(
     ),
     "conversation: debt and payment-link answers, payment confirmations",
 )
-PAYMENTS_REQUESTS = ConsumerSpec(
+PAYMENTS_REQUESTS = Subscription(
     "payments-requests",
     PAYMENTS.name,
     (
@@ -140,7 +115,7 @@ PAYMENTS_REQUESTS = ConsumerSpec(
     ),
     "payments: debt lookups and link requests (SCI TOTAL), transaction statuses",
 )
-CRM_SYNC = ConsumerSpec(
+CRM_SYNC = Subscription(
     "crm-sync",
     CRM.name,
     (
@@ -149,52 +124,27 @@ CRM_SYNC = ConsumerSpec(
         subjects.all_of(subjects.CRM_LEAD_STATE_CHANGED),
     ),
     "crm-sync: leads, campaign assignments and states into PostgreSQL and Odoo",
-    # Odoo's 1 request/s makes a slow batch normal: give handlers room before redelivery.
-    ack_wait=timedelta(minutes=2),
-    max_deliver=8,
-    backoff=(
-        timedelta(seconds=5),
-        timedelta(seconds=30),
-        timedelta(minutes=2),
-        timedelta(minutes=5),
-        timedelta(minutes=10),
-        timedelta(minutes=30),
-        timedelta(hours=1),
-    ),
 )
-NOTIFIER_REQUESTS = ConsumerSpec(
+NOTIFIER_REQUESTS = Subscription(
     "notifier-requests",
     OUTBOUND.name,
     (subjects.all_of(subjects.OUTBOUND_MESSAGE_REQUESTED),),
     "notifier: deliver outbound messages through WhatsApp Cloud API / Chattigo / YCloud",
-    # Waiting is normal here (send slots, Retry-After, a recipient's pair limit, failing
-    # credentials being fixed) and each wait is a redelivery, so deliveries are many;
-    # failed provider calls are counted by the notifier itself and give up much sooner.
-    max_deliver=500,
-    backoff=(
-        timedelta(seconds=1),
-        timedelta(seconds=5),
-        timedelta(seconds=15),
-        timedelta(seconds=30),
-        timedelta(minutes=1),
-        timedelta(minutes=2),
-        timedelta(minutes=5),
-    ),
 )
-NOTIFIER_WINDOWS = ConsumerSpec(
+NOTIFIER_WINDOWS = Subscription(
     "notifier-windows",
     INBOUND.name,
     (subjects.all_of(subjects.INBOUND_MESSAGE_RECEIVED),),
     "notifier: when each contact last wrote (WhatsApp's 24-hour customer-service window)",
 )
-NOTIFIER_STATUSES = ConsumerSpec(
+NOTIFIER_STATUSES = Subscription(
     "notifier-statuses",
     INBOUND.name,
     (subjects.all_of(subjects.INBOUND_STATUS_UPDATED),),
     "notifier: delivery status timeline from the channels' status webhooks",
 )
 
-CONSUMERS: tuple[ConsumerSpec, ...] = (
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
     *CONVERSATION_INBOUND,
     CONVERSATION_PAYMENTS,
     PAYMENTS_REQUESTS,

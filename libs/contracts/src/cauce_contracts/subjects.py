@@ -189,8 +189,8 @@ def _build(event_type: str, **tokens: str) -> str:
 def subject(event_type: str, **tokens: str) -> str:
     """The concrete subject of ``event_type`` from all of its tokens, by name.
 
-    The named builders below are the usual way; this is for generic code (the
-    registry's ``subject_of``). Missing or unexpected tokens raise :class:`ValueError`.
+    Code publishing an event uses the registry's ``subject_of(event)``, which reads the
+    tokens from the event. Missing or unexpected tokens raise :class:`ValueError`.
     """
     params = pattern_params(subject_pattern(event_type))
     if set(tokens) != set(params):
@@ -198,81 +198,24 @@ def subject(event_type: str, **tokens: str) -> str:
     return _build(event_type, **tokens)
 
 
-def _conversation(event_type: str, tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _build(event_type, tenant_id=tenant_id, channel=channel, contact_key=contact_key)
-
-
-# --- builders: one per event type, named after it ---------------------------------
+# --- builders of the subjects the gateway publishes on (its hot path; any other
+# publisher uses the registry's ``subject_of(event)``) ---------------------------------
 
 
 def inbound_message_received(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(INBOUND_MESSAGE_RECEIVED, tenant_id, channel, contact_key)
+    return _build(
+        INBOUND_MESSAGE_RECEIVED, tenant_id=tenant_id, channel=channel, contact_key=contact_key
+    )
 
 
 def inbound_status_updated(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(INBOUND_STATUS_UPDATED, tenant_id, channel, contact_key)
+    return _build(
+        INBOUND_STATUS_UPDATED, tenant_id=tenant_id, channel=channel, contact_key=contact_key
+    )
 
 
 def inbound_unrecognized(channel: Channel | str) -> str:
     return _build(INBOUND_UNRECOGNIZED, channel=channel)
-
-
-def crm_contact_upserted(tenant_id: str, manychat_id: str) -> str:
-    return _build(CRM_CONTACT_UPSERTED, tenant_id=tenant_id, manychat_id=manychat_id)
-
-
-def crm_campaign_assigned(tenant_id: str, manychat_id: str) -> str:
-    return _build(CRM_CAMPAIGN_ASSIGNED, tenant_id=tenant_id, manychat_id=manychat_id)
-
-
-def crm_lead_state_changed(tenant_id: str, manychat_id: str) -> str:
-    return _build(CRM_LEAD_STATE_CHANGED, tenant_id=tenant_id, manychat_id=manychat_id)
-
-
-def payments_debt_lookup_requested(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(PAYMENTS_DEBT_LOOKUP_REQUESTED, tenant_id, channel, contact_key)
-
-
-def payments_debt_looked_up(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(PAYMENTS_DEBT_LOOKED_UP, tenant_id, channel, contact_key)
-
-
-def payments_debt_lookup_failed(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(PAYMENTS_DEBT_LOOKUP_FAILED, tenant_id, channel, contact_key)
-
-
-def payments_link_requested(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(PAYMENTS_LINK_REQUESTED, tenant_id, channel, contact_key)
-
-
-def payments_link_created(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(PAYMENTS_LINK_CREATED, tenant_id, channel, contact_key)
-
-
-def payments_link_failed(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(PAYMENTS_LINK_FAILED, tenant_id, channel, contact_key)
-
-
-def payments_transaction_status_changed(tenant_id: str, transaction_id: str) -> str:
-    return _build(
-        PAYMENTS_TRANSACTION_STATUS_CHANGED, tenant_id=tenant_id, transaction_id=transaction_id
-    )
-
-
-def outbound_message_requested(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(OUTBOUND_MESSAGE_REQUESTED, tenant_id, channel, contact_key)
-
-
-def outbound_message_sent(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(OUTBOUND_MESSAGE_SENT, tenant_id, channel, contact_key)
-
-
-def outbound_message_failed(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(OUTBOUND_MESSAGE_FAILED, tenant_id, channel, contact_key)
-
-
-def outbound_status_changed(tenant_id: str, channel: Channel | str, contact_key: str) -> str:
-    return _conversation(OUTBOUND_STATUS_CHANGED, tenant_id, channel, contact_key)
 
 
 def dlq(stream: str, durable_name: str) -> str:

@@ -1,14 +1,122 @@
-"""What every cauce service shares: bus, consumers, settings, telemetry, logs, app.
+"""What every cauce service shares, in one place: ``from cauce_runtime import ...``.
 
-- :mod:`cauce_runtime.errors`: ``CauceError``, ``TransientError``, ``PermanentError``,
-  ``BusUnavailable``, ``ProvisioningError``;
-- :mod:`cauce_runtime.settings`: ``ServiceSettings`` (``CAUCE_*``, secret files,
-  placeholder secrets refused outside dev/test);
-- :mod:`cauce_runtime.bus`: ``Bus`` (connect, provision, publish with PubAck);
-- :mod:`cauce_runtime.consumers`: ``@consumer(bus, spec, Model)``, ``Delivery``;
-- :mod:`cauce_runtime.telemetry`: ``setup_telemetry``, ``inject_headers``,
-  ``extract_context``; ``python -m cauce_runtime.traces`` prints a trace tree;
-- :mod:`cauce_runtime.logging`: ``configure_logging``, ``mask_phone``;
-- :mod:`cauce_runtime.app`: ``create_service_app``, ``serve``;
-  :mod:`cauce_runtime.problems`: ``problem_response``.
+- errors: the exception tree, drawn in :mod:`cauce_runtime._errors`;
+- :class:`Backoff`: the one retry-timing policy; keyset cursors for paged lists;
+- settings (:class:`ServiceSettings`), background tasks, the start-up heap freeze;
+- :mod:`~cauce_runtime.bus`: the JetStream bus and durable pull consumers;
+- :mod:`~cauce_runtime.telemetry`: traces, metrics (``metrics``), JSON logs, masking;
+- :mod:`~cauce_runtime.calls`: the traced HTTP client and how failed calls are read;
+- :mod:`~cauce_runtime.web`: the service app, its runner, problem+json, bearer
+  tokens and the wiring of route handlers;
+- :mod:`cauce_runtime.postgres` (the ``postgres`` extra) is imported on its own.
 """
+
+from cauce_runtime._background import BackgroundTask
+from cauce_runtime._backoff import Backoff
+from cauce_runtime._cursors import InvalidCursor, decode_cursor, encode_cursor
+from cauce_runtime._errors import (
+    BusUnavailable,
+    CauceError,
+    CredentialsRejected,
+    OutcomeUnknown,
+    OutsideCallError,
+    PermanentCallError,
+    PermanentError,
+    ProvisioningError,
+    RetryableCallError,
+    TransientError,
+)
+from cauce_runtime._settings import (
+    ServiceSettings,
+    holds_placeholder_secret,
+    is_placeholder_secret,
+)
+from cauce_runtime._startup_heap import freeze_startup_heap
+from cauce_runtime.bus import (
+    DEFAULT_BACKOFF,
+    HEADER_MSG_ID,
+    Bus,
+    ConsumerSpec,
+    Delivery,
+    SubjectTurns,
+    consumer,
+)
+from cauce_runtime.calls import (
+    AiohttpTransport,
+    parse_retry_after,
+    retry_after_of,
+    traced_http_client,
+    transport_failure,
+)
+from cauce_runtime.telemetry import (
+    Telemetry,
+    configure_logging,
+    extract_context,
+    get_tracer,
+    inject_headers,
+    mask_phone,
+    mask_sensitive,
+    metrics,
+    record_exception,
+    setup_telemetry,
+)
+from cauce_runtime.web import (
+    PROBLEM_TYPE_BASE,
+    bearer_guard,
+    create_service_app,
+    install_problem_handlers,
+    problem_response,
+    run,
+    serve,
+)
+
+__all__ = [
+    "DEFAULT_BACKOFF",
+    "HEADER_MSG_ID",
+    "PROBLEM_TYPE_BASE",
+    "AiohttpTransport",
+    "BackgroundTask",
+    "Backoff",
+    "Bus",
+    "BusUnavailable",
+    "CauceError",
+    "ConsumerSpec",
+    "CredentialsRejected",
+    "Delivery",
+    "InvalidCursor",
+    "OutcomeUnknown",
+    "OutsideCallError",
+    "PermanentCallError",
+    "PermanentError",
+    "ProvisioningError",
+    "RetryableCallError",
+    "ServiceSettings",
+    "SubjectTurns",
+    "Telemetry",
+    "TransientError",
+    "bearer_guard",
+    "configure_logging",
+    "consumer",
+    "create_service_app",
+    "decode_cursor",
+    "encode_cursor",
+    "extract_context",
+    "freeze_startup_heap",
+    "get_tracer",
+    "holds_placeholder_secret",
+    "inject_headers",
+    "install_problem_handlers",
+    "is_placeholder_secret",
+    "mask_phone",
+    "mask_sensitive",
+    "metrics",
+    "parse_retry_after",
+    "problem_response",
+    "record_exception",
+    "retry_after_of",
+    "run",
+    "serve",
+    "setup_telemetry",
+    "traced_http_client",
+    "transport_failure",
+]

@@ -2,7 +2,7 @@
 
 from cauce_conversation.app import create_app
 from cauce_conversation.settings import ConversationSettings
-from cauce_runtime.app import run
+from cauce_runtime import run
 
 
 def main() -> None:

@@ -19,8 +19,7 @@ from cauce_conversation.inbox import inbox_router
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
 from cauce_conversation.turns import Turns
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
+from cauce_runtime import Bus, create_service_app
 
 
 def create_app(

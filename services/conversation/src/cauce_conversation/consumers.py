@@ -10,12 +10,21 @@ responds to a request the conversation made, and the flow checks it still fits.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cauce_contracts import streams
 from cauce_contracts.inbound import InboundMessageReceived
 from cauce_conversation.payment_answers import PAYMENT_ANSWERS, PaymentAnswer, understood
 from cauce_conversation.turns import Turns
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery, consumer
+from cauce_runtime import Bus, ConsumerSpec, Delivery, consumer
+
+#: One per partition. One message in flight per partition across all replicas: a
+#: contact's messages are handled in arrival order and never concurrently.
+CUSTOMER_MESSAGES: tuple[ConsumerSpec, ...] = tuple(
+    ConsumerSpec.of(subscription, max_ack_pending=1, ack_wait=timedelta(seconds=15), max_deliver=8)
+    for subscription in streams.CONVERSATION_INBOUND
+)
+PAYMENT_ANSWERS_SPEC = ConsumerSpec.of(streams.CONVERSATION_PAYMENTS)
 
 
 def register_consumers(bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0) -> None:
@@ -24,7 +33,7 @@ def register_consumers(bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0) ->
     async def on_customer_message(event: InboundMessageReceived, delivery: Delivery) -> None:
         await turns.customer_wrote(event)
 
-    for spec in streams.CONVERSATION_INBOUND:
+    for spec in CUSTOMER_MESSAGES:
         consumer(bus, spec, InboundMessageReceived, fetch_timeout=fetch_timeout)(
             on_customer_message
         )
@@ -35,4 +44,4 @@ def register_consumers(bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0) ->
             cid, heard = answer
             await turns.payments_answered(cid, event, heard)
 
-    consumer(bus, streams.CONVERSATION_PAYMENTS, PAYMENT_ANSWERS, batch_size=16)(on_payments_answer)
+    consumer(bus, PAYMENT_ANSWERS_SPEC, PAYMENT_ANSWERS, batch_size=16)(on_payments_answer)

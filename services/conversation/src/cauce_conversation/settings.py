@@ -7,7 +7,7 @@ refuses to start with them.
 from pydantic import Field, SecretStr
 
 from cauce_conversation.flows import VehicleTaxCopy
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 
 class ConversationSettings(ServiceSettings):

@@ -38,8 +38,7 @@ from cauce_conversation.model import (
 )
 from cauce_conversation.outbox import Pending
 from cauce_conversation.store import ConversationStore
-from cauce_runtime.bus import Bus
-from cauce_runtime.errors import TransientError
+from cauce_runtime import Bus, TransientError
 
 logger = logging.getLogger(__name__)
 

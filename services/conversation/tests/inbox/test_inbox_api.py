@@ -23,8 +23,7 @@ from cauce_conversation.model import Conversation, ConversationStatus, MessageRe
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
 from cauce_devstack.servers.ports import free_port
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
+from cauce_runtime import Bus, create_service_app
 
 TOKEN = "inbox-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

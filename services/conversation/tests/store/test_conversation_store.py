@@ -12,9 +12,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord, Report
-from cauce_conversation.store import ConversationStore, InvalidCursor
+from cauce_conversation.store import ConversationStore
 from cauce_devstack.servers.ports import free_port
-from cauce_runtime.errors import TransientError
+from cauce_runtime import InvalidCursor, TransientError
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MakeConversation = Callable[..., Conversation]

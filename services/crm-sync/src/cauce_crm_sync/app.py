@@ -21,10 +21,8 @@ from cauce_crm_sync.store.migrations import migrate
 from cauce_crm_sync.sync.pusher import RetryPolicy
 from cauce_crm_sync.sync.reconciliation import Reconciler, ReconcileSchedule
 from cauce_crm_sync.sync.worker import SyncWorker
-from cauce_runtime import postgres
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
-from cauce_runtime.shared_rate_limit import SharedRateLimiter
+from cauce_runtime import Backoff, Bus, create_service_app, postgres
+from cauce_runtime.postgres import SharedRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +69,7 @@ def create_app(
         mapping,
         RetryPolicy(
             settings.sync_max_attempts,
-            settings.sync_backoff_base_s,
-            settings.sync_backoff_max_s,
+            Backoff.exponential(settings.sync_backoff_base_s, settings.sync_backoff_max_s),
             settings.sync_uncertain_retry_s,
         ),
         batch_size=settings.sync_batch_size,

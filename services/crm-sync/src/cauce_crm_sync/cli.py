@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parse_args(argv)
     if args.command in (None, "serve"):
         from cauce_crm_sync.app import create_app
-        from cauce_runtime.app import run
+        from cauce_runtime import run
 
         run(create_app, CrmSyncSettings())
         return 0

@@ -23,10 +23,9 @@ from pydantic import BaseModel, SecretStr
 
 from cauce_crm_sync.mapping import Kind, OdooMapping
 from cauce_crm_sync.store import dead_letters
-from cauce_crm_sync.store import sync as sync_store
+from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.sync.reconciliation import Reconciler, Reconciliation
-from cauce_runtime.bearer_auth import bearer_guard
-from cauce_runtime.problems import problem_response
+from cauce_runtime import bearer_guard, problem_response
 
 
 class ReplayFilter(BaseModel):

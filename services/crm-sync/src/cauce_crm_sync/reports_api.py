@@ -14,10 +14,8 @@ a token and never logged.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -28,10 +26,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, SecretStr
 
 from cauce_crm_sync.store import reports
-from cauce_crm_sync.store import sync as sync_store
+from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.store.reports import CONTACT_COLUMNS, ContactFilter
-from cauce_runtime.bearer_auth import bearer_guard
-from cauce_runtime.problems import problem_response
+from cauce_runtime import (
+    InvalidCursor,
+    bearer_guard,
+    decode_cursor,
+    encode_cursor,
+    problem_response,
+)
 
 MAX_PAGE = 1000
 
@@ -55,19 +58,23 @@ class SyncView(SyncCountsView):
     by_kind: dict[str, SyncCountsView]
 
 
+#: The name of the contacts list in its cursors.
+_CONTACTS = "contacts"
+
+
 def _cursor(row: dict[str, Any]) -> str:
-    raw = json.dumps([row["tenant_id"], row["manychat_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return encode_cursor(_CONTACTS, row["tenant_id"], row["manychat_id"])
 
 
 def _after(cursor: str | None) -> tuple[str, str] | None:
+    """The ``(tenant, manychat_id)`` a page starts after; None for a foreign cursor."""
     if cursor is None:
         return ("", "")
     try:
-        tenant, key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
+        tenant, key = decode_cursor(_CONTACTS, cursor, str, str)
+    except InvalidCursor:
         return None
-    return (str(tenant), str(key))
+    return (tenant, key)
 
 
 def _view(counts: sync_store.SyncCounts) -> SyncCountsView:

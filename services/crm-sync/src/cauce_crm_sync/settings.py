@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 #: The sandbox's published dev-only Odoo credentials (cauce_devstack.sandbox.settings).
 DEV_ODOO_LOGIN = "dev-odoo-bot"

@@ -2,7 +2,7 @@
 
 from cauce_gateway.app import create_app
 from cauce_gateway.settings import GatewaySettings
-from cauce_runtime.app import run
+from cauce_runtime import run
 
 
 def main() -> None:

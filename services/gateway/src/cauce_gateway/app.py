@@ -8,8 +8,7 @@ from cauce_gateway.gateway import Gateway
 from cauce_gateway.settings import GatewaySettings
 from cauce_gateway.webhooks import chattigo, manychat, sci, whatsapp, ycloud
 from cauce_gateway.webhooks.responses import install_webhook_error_handlers
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
+from cauce_runtime import Bus, create_service_app
 
 DESCRIPTION = """\
 Turns channel webhooks (WhatsApp Cloud API, Chattigo, YCloud, ManyChat, SCI TOTAL) into

@@ -15,7 +15,7 @@ from cauce_gateway.parsing import ParseResult, Publication, build_inbound_events
 from cauce_gateway.publishing import publish_all
 from cauce_gateway.request_body import read_body
 from cauce_gateway.settings import GatewaySettings
-from cauce_runtime.bus import Bus
+from cauce_runtime import Bus
 
 
 @dataclass

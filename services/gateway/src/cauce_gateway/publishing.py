@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from nats.js.api import PubAck
 
 from cauce_gateway.parsing import Publication
-from cauce_runtime.bus import Bus
+from cauce_runtime import Bus
 
 
 async def publish_all(bus: Bus, publications: Sequence[Publication]) -> list[PubAck]:
     """Publish concurrently; return only when JetStream acknowledged all of them.
 
-    If any publish fails, :class:`~cauce_runtime.errors.BusUnavailable` propagates and the
+    If any publish fails, :class:`~cauce_runtime.BusUnavailable` propagates and the
     webhook is answered 503, so the channel retries the whole delivery; the ones that did
     land are then dropped by JetStream's ``Nats-Msg-Id`` dedupe (and consumers are
     idempotent on ``event_id`` beyond the dedupe window).

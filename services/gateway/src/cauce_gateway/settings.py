@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 #: Meta documents webhook payloads of up to 3 MB; anything larger is refused with 413.
 META_MAX_PAYLOAD_BYTES = 3 * 1024 * 1024

@@ -34,10 +34,10 @@ from cauce_contracts.inbound import (
     MessageStatus,
     OrderItem,
     OrderMessage,
-    ProviderError,
     ReactionMessage,
     Referral,
     ReferredProduct,
+    ReportedError,
     SharedContact,
     StatusConversation,
     StatusPricing,
@@ -167,7 +167,7 @@ EXPECTED_BODIES: dict[str, Any] = {
     ),
     "unsupported": UnsupportedMessage(
         errors=(
-            ProviderError(
+            ReportedError(
                 code=131051,
                 title="Message type unknown",
                 message="Message type unknown",
@@ -316,7 +316,7 @@ def test_failed_status_keeps_meta_errors() -> None:
     item = only_status("meta/status_failed.json")
     assert item.status is MessageStatus.FAILED
     assert item.errors == (
-        ProviderError(
+        ReportedError(
             code=131026,
             title="Message undeliverable",
             message="Message undeliverable",

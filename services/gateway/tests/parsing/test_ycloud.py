@@ -12,7 +12,7 @@ from cauce_contracts.inbound import (
     MediaRef,
     MessageContext,
     MessageStatus,
-    ProviderError,
+    ReportedError,
     StatusConversation,
     StatusPricing,
     TextMessage,
@@ -85,7 +85,7 @@ def test_failed_update_keeps_the_whatsapp_api_error() -> None:
     assert item.status is MessageStatus.FAILED
     assert item.timestamp == datetime(2025, 12, 29, 17, 52, 39, 950000, tzinfo=UTC)
     assert item.errors == (
-        ProviderError(
+        ReportedError(
             code=131026,
             title="OAuthException",
             message="Message undeliverable",
@@ -101,7 +101,7 @@ def test_ycloud_own_error_code_is_kept_as_title() -> None:
     (item,) = parse_ycloud_webhook(payload).items
     assert isinstance(item, ParsedStatus)
     assert item.errors == (
-        ProviderError(code=0, title="INSUFFICIENT_BALANCE", message="Message undeliverable"),
+        ReportedError(code=0, title="INSUFFICIENT_BALANCE", message="Message undeliverable"),
     )
 
 

@@ -23,7 +23,7 @@ from cauce_gateway.settings import (
     KeyedTenant,
     SciTenant,
 )
-from cauce_runtime.telemetry import Telemetry, setup_telemetry
+from cauce_runtime import Telemetry, setup_telemetry
 
 TENANT = "acme"
 PHONE_NUMBER_ID = "734053143122597"

@@ -12,7 +12,7 @@ from cauce_contracts.inbound import InboundMessageReceived, InboundPayloadUnreco
 from cauce_contracts.registry import parse_event
 from cauce_contracts.subjects import MESSAGE_PARTITIONS, Channel, contact_key
 from cauce_devstack.sandbox import meta_webhooks as meta
-from cauce_runtime.http_client import AiohttpTransport
+from cauce_runtime import AiohttpTransport
 
 from .conftest import (
     CUSTOMER,

@@ -2,7 +2,7 @@
 
 from cauce_notifier.app import create_app
 from cauce_notifier.settings import NotifierSettings
-from cauce_runtime.app import run
+from cauce_runtime import run
 
 
 def main() -> None:

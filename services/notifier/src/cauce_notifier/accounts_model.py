@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr
+
+from cauce_contracts.subjects import Channel
+
+#: The channels the notifier sends through (the others only send webhooks to us).
+SENDING_CHANNELS: frozenset[Channel] = frozenset(
+    {Channel.WHATSAPP, Channel.CHATTIGO, Channel.YCLOUD}
+)
 
 
-class ChannelKind(StrEnum):
-    """Outbound channels; values equal ``cauce_contracts.subjects.Channel`` values."""
+def sending_channel(value: Channel | str) -> Channel:
+    """``value`` as a channel the notifier sends through (:class:`ValueError` else)."""
+    channel = Channel(value)
+    if channel not in SENDING_CHANNELS:
+        raise ValueError(f"the notifier does not send through {channel.value}")
+    return channel
 
-    WHATSAPP = "whatsapp"
-    CHATTIGO = "chattigo"
-    YCLOUD = "ycloud"
+
+#: A :class:`~cauce_contracts.subjects.Channel` the notifier can send through.
+SendingChannel = Annotated[Channel, AfterValidator(sending_channel)]
 
 
 class WhatsAppCredentials(BaseModel):
@@ -51,10 +61,10 @@ class YCloudCredentials(BaseModel):
 Credentials = WhatsAppCredentials | ChattigoCredentials | YCloudCredentials
 
 #: Which credentials model each channel takes.
-CREDENTIALS_MODELS: dict[ChannelKind, type[BaseModel]] = {
-    ChannelKind.WHATSAPP: WhatsAppCredentials,
-    ChannelKind.CHATTIGO: ChattigoCredentials,
-    ChannelKind.YCLOUD: YCloudCredentials,
+CREDENTIALS_MODELS: dict[Channel, type[BaseModel]] = {
+    Channel.WHATSAPP: WhatsAppCredentials,
+    Channel.CHATTIGO: ChattigoCredentials,
+    Channel.YCLOUD: YCloudCredentials,
 }
 
 
@@ -64,7 +74,7 @@ class ChannelAccount:
 
     id: uuid.UUID
     tenant_id: str
-    channel: ChannelKind
+    channel: Channel
     #: Meta phone_number_id / Chattigo DID / YCloud sender number (digits).
     account_id: str
     display_name: str | None

@@ -9,10 +9,11 @@ from fastapi import FastAPI
 
 from cauce_contracts.inbound import InboundMessageReceived, InboundStatusUpdated
 from cauce_contracts.outbound import OutboundMessageRequested
-from cauce_contracts.streams import NOTIFIER_REQUESTS, NOTIFIER_STATUSES, NOTIFIER_WINDOWS
-from cauce_notifier.accounts_model import CREDENTIALS_MODELS, ChannelAccount, ChannelKind
+from cauce_contracts.subjects import Channel
+from cauce_notifier.accounts_model import CREDENTIALS_MODELS, ChannelAccount
 from cauce_notifier.api.admin_channels import TestResult, admin_router
 from cauce_notifier.api.messages import messages_router
+from cauce_notifier.consumers import REQUESTS, STATUSES, WINDOWS
 from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.delivery import Deliverer
 from cauce_notifier.providers import ProviderClient
@@ -27,11 +28,7 @@ from cauce_notifier.statuses import StatusTracker
 from cauce_notifier.store.accounts import AccountStore, DuplicateAccount
 from cauce_notifier.store.messages import MessageStore
 from cauce_notifier.store.migrations import migrate
-from cauce_runtime import postgres
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery, consumer
-from cauce_runtime.http_client import traced_http_client
+from cauce_runtime import Bus, Delivery, consumer, create_service_app, postgres, traced_http_client
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +43,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     accounts = AccountStore(pool, cipher, cache_ttl_s=settings.account_cache_s)
     messages = MessageStore(pool)
     http = traced_http_client(timeout=settings.provider_timeout_s)
-    providers: dict[ChannelKind, ProviderClient] = {
-        ChannelKind.WHATSAPP: WhatsAppCloudClient(
+    providers: dict[Channel, ProviderClient] = {
+        Channel.WHATSAPP: WhatsAppCloudClient(
             http, settings.graph_base_url, settings.graph_api_version
         ),
-        ChannelKind.CHATTIGO: ChattigoClient(http, settings.chattigo_base_url),
-        ChannelKind.YCLOUD: YCloudClient(http, settings.ycloud_base_url),
+        Channel.CHATTIGO: ChattigoClient(http, settings.chattigo_base_url),
+        Channel.YCLOUD: YCloudClient(http, settings.ycloud_base_url),
     }
     bus = Bus(settings)
     windows = ServiceWindows(pool)
@@ -68,14 +65,12 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         max_provider_attempts=settings.max_provider_attempts,
         credentials_retry_s=settings.credentials_retry_s,
     )
-    consumer(
-        bus, NOTIFIER_REQUESTS, OutboundMessageRequested, batch_size=settings.delivery_batch_size
-    )(deliverer.deliver)
-    consumer(bus, NOTIFIER_STATUSES, InboundStatusUpdated, batch_size=32)(
-        StatusTracker(bus, messages).apply
+    consumer(bus, REQUESTS, OutboundMessageRequested, batch_size=settings.delivery_batch_size)(
+        deliverer.deliver
     )
+    consumer(bus, STATUSES, InboundStatusUpdated, batch_size=32)(StatusTracker(bus, messages).apply)
 
-    @consumer(bus, NOTIFIER_WINDOWS, InboundMessageReceived, batch_size=32)
+    @consumer(bus, WINDOWS, InboundMessageReceived, batch_size=32)
     async def record_inbound(event: InboundMessageReceived, delivery: Delivery) -> None:
         await windows.record_inbound(
             event.tenant_id,
@@ -152,5 +147,5 @@ async def check_credentials(client: ProviderClient, account: ChannelAccount) -> 
     try:
         await client.verify_credentials(account)
     except ProviderError as exc:
-        return TestResult(ok=False, detail=exc.title)
+        return TestResult(ok=False, detail=exc.message)
     return TestResult(ok=True, detail="the provider accepted the credentials")

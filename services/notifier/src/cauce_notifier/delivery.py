@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +38,8 @@ from cauce_contracts.outbound import (
     OutboundStatusChanged,
 )
 from cauce_contracts.registry import subject_of
-from cauce_notifier.accounts_model import ChannelAccount, ChannelKind
+from cauce_contracts.subjects import Channel
+from cauce_notifier.accounts_model import ChannelAccount
 from cauce_notifier.metrics import send_limiter
 from cauce_notifier.providers import ProviderClient, SendResult
 from cauce_notifier.providers.errors import (
@@ -54,10 +54,8 @@ from cauce_notifier.rate_limit import PairBackoff, SendRateLimiter, SendSlotTooF
 from cauce_notifier.service_window import ServiceWindows, needs_open_window
 from cauce_notifier.store.accounts import AccountStore
 from cauce_notifier.store.messages import Admission, MessageStore
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery
-from cauce_runtime.errors import PermanentError, TransientError
-from cauce_runtime.metrics import (
+from cauce_runtime import Backoff, Bus, Delivery, PermanentError, TransientError
+from cauce_runtime.telemetry.metrics import (
     PROVIDER_CREDENTIALS_FAILING,
     PROVIDER_ERRORS,
     RATE_LIMIT_WAIT_SECONDS,
@@ -70,8 +68,10 @@ PAIR_BACKOFF_S = 60.0
 #: How long a worker holds a message while sending it (longer than a send ever takes:
 #: slot wait + provider timeout); a crashed holder's claim lapses after it.
 CLAIM_S = 30.0
-#: Cap of the exponential back-off between provider attempts.
-MAX_BACKOFF_S = 300.0
+#: Between failed provider attempts of one message (counted by the notifier itself,
+#: since most redeliveries here are waits, not failures): 2 s, 4 s, ... up to 5 min.
+#: The step is the least wait; the consumer adds the jitter, once.
+PROVIDER_BACKOFF = Backoff.exponential(2.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Deliverer:
         bus: Bus,
         accounts: AccountStore,
         messages: MessageStore,
-        providers: dict[ChannelKind, ProviderClient],
+        providers: dict[Channel, ProviderClient],
         limiter: SendRateLimiter,
         pair_backoff: PairBackoff,
         windows: ServiceWindows,
@@ -142,9 +142,7 @@ class Deliverer:
     ) -> SendResult | None:
         """Checks, slot and provider call of a claimed message; None when it failed for
         good (already recorded and announced)."""
-        account = await self.accounts.find(
-            ChannelKind(event.channel.value), event.channel_account_id
-        )
+        account = await self.accounts.find(event.channel, event.channel_account_id)
         if account is None:
             await self._fail(event, Failure("unknown sending account", code="unknown_account"))
             return None
@@ -203,13 +201,13 @@ class Deliverer:
         delivery: Delivery,
         exc: ProviderError,
     ) -> None:
-        failure = Failure(exc.title, code=exc.code, detail=exc.detail, retryable=exc.retryable)
+        failure = Failure(exc.message, code=exc.code, detail=exc.detail, retryable=exc.retryable)
         if isinstance(exc, PermanentProviderError):
             await self._fail(event, failure)
             return
         assert isinstance(exc, RetryableProviderError)
         if isinstance(exc, CredentialsRejected):
-            await self.accounts.mark_credentials_failing(account.id, exc.title)
+            await self.accounts.mark_credentials_failing(account.id, exc.message)
             PROVIDER_CREDENTIALS_FAILING.add(1, {"provider": account.channel.value})
             logger.error(
                 "credentials of %s account %s refused (%s); messages kept for retry",
@@ -217,23 +215,22 @@ class Deliverer:
                 account.id,
                 exc.code,
             )
-            raise TransientError(exc.title, retry_after=self.credentials_retry_s) from exc
+            raise TransientError(exc.message, retry_after=self.credentials_retry_s) from exc
         if isinstance(exc, PairRateLimited):
             wait = exc.retry_after or PAIR_BACKOFF_S
             await self.pair_backoff.back_off(
                 event.channel.value, event.channel_account_id, event.contact_key, wait
             )
-            raise TransientError(exc.title, retry_after=wait) from exc
+            raise TransientError(exc.message, retry_after=wait) from exc
         if isinstance(exc, RateLimited):
-            raise TransientError(exc.title, retry_after=exc.retry_after or 1.0) from exc
+            raise TransientError(exc.message, retry_after=exc.retry_after or 1.0) from exc
         attempts = await self.messages.record_attempt_failed(event.event_id)
         if attempts >= self.max_provider_attempts or delivery.last_attempt:
             await self._fail(event, failure)
             # failed for good: the runtime terminates it and keeps a dead letter
             raise PermanentError(f"gave up after {attempts} provider attempts: {exc}") from exc
-        raise TransientError(
-            str(exc), retry_after=backoff_delay(attempts, exc.retry_after)
-        ) from exc
+        wait = exc.retry_after if exc.retry_after is not None else PROVIDER_BACKOFF.step(attempts)
+        raise TransientError(str(exc), retry_after=wait) from exc
 
     async def _fail(self, event: OutboundMessageRequested, failure: Failure) -> None:
         now = datetime.now(UTC)
@@ -306,11 +303,3 @@ def _error_code(exc: ProviderError) -> str:
     if exc.code:
         return exc.code
     return f"http_{exc.http_status}" if exc.http_status else "none"
-
-
-def backoff_delay(attempts: int, retry_after: float | None = None) -> float:
-    """Exponential back-off with full jitter between provider attempts (capped)."""
-    if retry_after is not None:
-        return retry_after
-    ceiling = min(MAX_BACKOFF_S, 2.0**attempts)
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not crypto

@@ -1,7 +1,7 @@
 """The notifier's own metrics (served at ``/metrics`` with the runtime's).
 
 Provider errors, refused credentials and send-slot waits are recorded on the runtime's
-shared instruments (:mod:`cauce_runtime.metrics`), so every service reports them under
+shared instruments (:mod:`cauce_runtime.telemetry.metrics`), so every service reports them under
 one name: ``cauce_provider_errors_total{provider, code}``,
 ``cauce_provider_credentials_failing_total{provider}`` and
 ``cauce_rate_limit_wait_duration_seconds{limiter}``. ``provider`` is the channel

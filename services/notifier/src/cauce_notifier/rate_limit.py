@@ -1,7 +1,7 @@
 """Send-rate limits shared by every notifier replica, kept in PostgreSQL.
 
 A token bucket per sending account (``<channel>:<account_id>``, rate per account) on
-the runtime's shared GCRA limiter (:mod:`cauce_runtime.shared_rate_limit`): one atomic
+the runtime's shared GCRA limiter (:mod:`cauce_runtime.postgres`): one atomic
 statement per send, so replicas never hand out the same slot and no burst above the rate
 is possible. The configured rate is scaled by ``headroom`` (default 0.97): a slot is
 when a request *starts*, and the provider's limit is what must never be exceeded.
@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from cauce_runtime.shared_rate_limit import SharedRateLimiter
-from cauce_runtime.shared_rate_limit import SlotTooFar as SendSlotTooFar
+from cauce_runtime.postgres import SharedRateLimiter
+from cauce_runtime.postgres import SlotTooFar as SendSlotTooFar
 
 DEFAULT_HEADROOM = 0.97
 

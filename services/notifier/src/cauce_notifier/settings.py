@@ -14,9 +14,9 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from cauce_notifier.accounts_model import ChannelKind
+from cauce_notifier.accounts_model import SendingChannel
 from cauce_notifier.rate_limit import DEFAULT_HEADROOM
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 #: The placeholder key ring: replaced by a fixed, published key in dev/test only.
 DEV_CREDENTIALS_KEYS = "dev-credentials-keys"
@@ -29,7 +29,7 @@ class DeclaredAccount(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
-    channel: ChannelKind
+    channel: SendingChannel
     account_id: str = Field(min_length=1)
     display_name: str | None = None
     rate_per_second: float = Field(default=80.0, gt=0)

@@ -19,9 +19,7 @@ from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
 from cauce_notifier.metrics import STATUS_CHANGES
 from cauce_notifier.store.messages import MessageStore
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery
-from cauce_runtime.errors import TransientError
+from cauce_runtime import Bus, Delivery, TransientError
 
 logger = logging.getLogger(__name__)
 

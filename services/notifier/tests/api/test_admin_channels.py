@@ -14,7 +14,7 @@ from cauce_notifier.accounts_model import ChannelAccount, ChattigoCredentials
 from cauce_notifier.api import TestResult, admin_router
 from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.store.accounts import AccountStore
-from cauce_runtime.problems import install_problem_handlers
+from cauce_runtime import install_problem_handlers
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}

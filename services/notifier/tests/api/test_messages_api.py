@@ -15,7 +15,7 @@ from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.subjects import Channel
 from cauce_notifier.api import messages_router
 from cauce_notifier.store.messages import MessageStore
-from cauce_runtime.problems import install_problem_handlers
+from cauce_runtime import install_problem_handlers
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}

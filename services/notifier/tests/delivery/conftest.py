@@ -28,8 +28,7 @@ from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import eventually, service_test_values, serving, stored_events
 from cauce_notifier.app import create_app as create_notifier
 from cauce_notifier.settings import DeclaredAccount, NotifierSettings
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "acme"
 PHONE_NUMBER_ID = "100000000000042"

@@ -30,8 +30,7 @@ from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import serving
-from cauce_runtime.bus import Bus
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import Bus, ServiceSettings
 
 from .conftest import CONTACT_SECRET, GRAPH_TOKEN, PHONE_NUMBER_ID, TENANT, sandbox_settings
 from .notifier_process import NotifierProcess

@@ -19,8 +19,7 @@ from cauce_contracts.outbound import (
     TextContent,
 )
 from cauce_devstack.servers import NatsServer
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime import ServiceSettings, setup_telemetry
 
 from .conftest import (
     ADMIN_TOKEN,

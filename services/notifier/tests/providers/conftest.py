@@ -20,7 +20,6 @@ from cauce_devstack.servers import free_port
 from cauce_devstack.testing import serving
 from cauce_notifier.accounts_model import (
     ChannelAccount,
-    ChannelKind,
     ChattigoCredentials,
     Credentials,
     WhatsAppCredentials,
@@ -83,7 +82,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         yield Sandbox(url=url, http=http)
 
 
-def account(channel: ChannelKind, account_id: str, credentials: Credentials) -> ChannelAccount:
+def account(channel: Channel, account_id: str, credentials: Credentials) -> ChannelAccount:
     return ChannelAccount(
         id=uuid.uuid4(),
         tenant_id="acme",
@@ -98,13 +97,13 @@ def account(channel: ChannelKind, account_id: str, credentials: Credentials) -> 
 
 def whatsapp_account(token: str = GRAPH_TOKEN) -> ChannelAccount:
     return account(
-        ChannelKind.WHATSAPP, PHONE_NUMBER_ID, WhatsAppCredentials(access_token=SecretStr(token))
+        Channel.WHATSAPP, PHONE_NUMBER_ID, WhatsAppCredentials(access_token=SecretStr(token))
     )
 
 
 def chattigo_account(password: str = CHATTIGO_PASSWORD) -> ChannelAccount:
     return account(
-        ChannelKind.CHATTIGO,
+        Channel.CHATTIGO,
         CHATTIGO_DID,
         ChattigoCredentials(
             username=CHATTIGO_USER, password=SecretStr(password), bot_name="Cauce Bot"
@@ -114,7 +113,7 @@ def chattigo_account(password: str = CHATTIGO_PASSWORD) -> ChannelAccount:
 
 def ycloud_account(key: str = YCLOUD_KEY) -> ChannelAccount:
     return account(
-        ChannelKind.YCLOUD, YCLOUD_NUMBER.lstrip("+"), YCloudCredentials(api_key=SecretStr(key))
+        Channel.YCLOUD, YCLOUD_NUMBER.lstrip("+"), YCloudCredentials(api_key=SecretStr(key))
     )
 
 

@@ -19,7 +19,6 @@ from cauce_notifier.providers.errors import (
     from_chattigo_error,
     from_meta_error,
     from_ycloud_error,
-    parse_retry_after,
 )
 
 
@@ -95,12 +94,11 @@ def test_retry_after_seconds_is_honoured() -> None:
 
 
 def test_retry_after_http_date_is_honoured() -> None:
-    now = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+    now = datetime.now(UTC)
     value = format_datetime(now + timedelta(seconds=30), usegmt=True)
-    assert parse_retry_after(value, now=now) == 30.0
-    assert parse_retry_after("garbage") is None
-    assert parse_retry_after("-5") == 0.0
-    assert parse_retry_after(None) is None
+    error = from_chattigo_error(429, {}, {"retry-after": value})
+    assert isinstance(error, RateLimited)
+    assert error.retry_after is not None and 28.0 <= error.retry_after <= 30.0
 
 
 def test_no_retry_after_means_none() -> None:
@@ -125,7 +123,7 @@ def test_chattigo_errors_map_by_status(status: int, cls: type[ProviderError]) ->
     error = from_chattigo_error(status, b'{"status": 1, "message": "nope"}', {"Retry-After": "3"})
     assert type(error) is cls
     assert error.code == f"http_{status}"
-    assert error.title == "nope"
+    assert error.message == "nope"
     if isinstance(error, RetryableProviderError):
         assert error.retry_after == 3.0
 

@@ -324,6 +324,7 @@ async def test_a_read_timeout_is_retryable(sandbox: Sandbox) -> None:
         with pytest.raises(RetryableProviderError) as caught:
             await client(http, sandbox.url).send(whatsapp_account(), message)
     assert caught.value.code == "timeout"
+    assert caught.value.outcome_unknown  # the request left: Meta may have the message
 
 
 async def test_a_refused_connection_is_retryable() -> None:
@@ -331,4 +332,5 @@ async def test_a_refused_connection_is_retryable() -> None:
     async with httpx.AsyncClient(timeout=2.0) as http:
         with pytest.raises(RetryableProviderError) as caught:
             await client(http, f"http://127.0.0.1:{free_port()}").send(whatsapp_account(), message)
-    assert caught.value.code == "connection_error"
+    assert caught.value.code == "connection"
+    assert not caught.value.outcome_unknown  # nothing left

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
+from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import (
-    ChannelKind,
     ChattigoCredentials,
     WhatsAppCredentials,
     YCloudCredentials,
@@ -39,20 +39,20 @@ async def test_credentials_are_stored_encrypted_only(
     store = AccountStore(pool, cipher)
     whatsapp = await store.create(
         tenant_id="acme",
-        channel=ChannelKind.WHATSAPP,
+        channel=Channel.WHATSAPP,
         account_id="734053143122597",
         credentials=WhatsAppCredentials(access_token=SecretStr(TOKEN)),
         display_name="Acme WA",
     )
     await store.create(
         tenant_id="acme",
-        channel=ChannelKind.CHATTIGO,
+        channel=Channel.CHATTIGO,
         account_id="5492644710400",
         credentials=ChattigoCredentials(username="acme-bot", password=SecretStr(PASSWORD)),
     )
     await store.create(
         tenant_id="other",
-        channel=ChannelKind.YCLOUD,
+        channel=Channel.YCLOUD,
         account_id="573105550100",
         credentials=YCloudCredentials(api_key=SecretStr(API_KEY)),
         rate_per_second=20,
@@ -63,7 +63,7 @@ async def test_credentials_are_stored_encrypted_only(
         assert base64.b64encode(secret.encode()) not in stored
     assert b"acme-bot" in stored  # the non-secret username is in the summary
 
-    found = await store.find(ChannelKind.WHATSAPP, "734053143122597")
+    found = await store.find(Channel.WHATSAPP, "734053143122597")
     assert found is not None and found.id == whatsapp.id
     assert isinstance(found.credentials, WhatsAppCredentials)
     assert found.credentials.access_token.get_secret_value() == TOKEN
@@ -81,17 +81,13 @@ async def test_duplicate_and_mismatched_credentials(
 ) -> None:
     store = AccountStore(pool, cipher)
     creds = WhatsAppCredentials(access_token=SecretStr(TOKEN))
-    await store.create(
-        tenant_id="a", channel=ChannelKind.WHATSAPP, account_id="1", credentials=creds
-    )
+    await store.create(tenant_id="a", channel=Channel.WHATSAPP, account_id="1", credentials=creds)
     with pytest.raises(DuplicateAccount):
         await store.create(
-            tenant_id="b", channel=ChannelKind.WHATSAPP, account_id="1", credentials=creds
+            tenant_id="b", channel=Channel.WHATSAPP, account_id="1", credentials=creds
         )
     with pytest.raises(CredentialsMismatch):
-        await store.create(
-            tenant_id="a", channel=ChannelKind.YCLOUD, account_id="1", credentials=creds
-        )
+        await store.create(tenant_id="a", channel=Channel.YCLOUD, account_id="1", credentials=creds)
 
 
 async def test_rotate_credentials_and_failing_flag(
@@ -100,7 +96,7 @@ async def test_rotate_credentials_and_failing_flag(
     store = AccountStore(pool, cipher)
     account = await store.create(
         tenant_id="a",
-        channel=ChannelKind.YCLOUD,
+        channel=Channel.YCLOUD,
         account_id="573105550100",
         credentials=YCloudCredentials(api_key=SecretStr(API_KEY)),
     )
@@ -139,7 +135,7 @@ async def test_reencrypt_all_moves_rows_to_the_active_key(pool: asyncpg.Pool) ->
     old = CredentialsCipher.from_settings({"k1": base64.b64encode(b"1" * 32).decode()}, "k1")
     account = await AccountStore(pool, old).create(
         tenant_id="a",
-        channel=ChannelKind.WHATSAPP,
+        channel=Channel.WHATSAPP,
         account_id="42",
         credentials=WhatsAppCredentials(access_token=SecretStr(TOKEN)),
     )
@@ -167,28 +163,28 @@ async def test_find_reuses_an_account_until_a_write_or_the_ttl(
 ) -> None:
     sender = AccountStore(pool, cipher, cache_ttl_s=300)
     elsewhere = AccountStore(pool, cipher)  # another replica's store
-    assert await sender.find(ChannelKind.WHATSAPP, "734053143122597") is None
+    assert await sender.find(Channel.WHATSAPP, "734053143122597") is None
     created = await elsewhere.create(
         tenant_id="acme",
-        channel=ChannelKind.WHATSAPP,
+        channel=Channel.WHATSAPP,
         account_id="734053143122597",
         credentials=WhatsAppCredentials(access_token=SecretStr(TOKEN)),
     )
     # the miss is remembered too: another replica's change shows after the TTL only
-    assert await sender.find(ChannelKind.WHATSAPP, "734053143122597") is None
+    assert await sender.find(Channel.WHATSAPP, "734053143122597") is None
     await sender.mark_ok(created.id)  # any write through this store forgets what it found
-    found = await sender.find(ChannelKind.WHATSAPP, "734053143122597")
+    found = await sender.find(Channel.WHATSAPP, "734053143122597")
     assert found is not None and found.credentials_status == "ok"
     await elsewhere.mark_credentials_failing(created.id, "190")
-    cached = await sender.find(ChannelKind.WHATSAPP, "734053143122597")
+    cached = await sender.find(Channel.WHATSAPP, "734053143122597")
     assert cached is not None and cached.credentials_status == "ok"
     await sender.mark_credentials_failing(created.id, "190")
-    fresh = await sender.find(ChannelKind.WHATSAPP, "734053143122597")
+    fresh = await sender.find(Channel.WHATSAPP, "734053143122597")
     assert fresh is not None and fresh.credentials_status == "failing"
 
     expiring = AccountStore(pool, cipher, cache_ttl_s=0.2)
-    assert (await expiring.find(ChannelKind.WHATSAPP, "734053143122597")) is not None
+    assert (await expiring.find(Channel.WHATSAPP, "734053143122597")) is not None
     await elsewhere.delete(created.id)
-    assert (await expiring.find(ChannelKind.WHATSAPP, "734053143122597")) is not None
+    assert (await expiring.find(Channel.WHATSAPP, "734053143122597")) is not None
     await asyncio.sleep(0.3)
-    assert await expiring.find(ChannelKind.WHATSAPP, "734053143122597") is None
+    assert await expiring.find(Channel.WHATSAPP, "734053143122597") is None

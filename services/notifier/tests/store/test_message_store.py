@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from cauce_contracts.inbound import ProviderError
+from cauce_contracts.inbound import ReportedError
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.subjects import Channel
 from cauce_notifier.rate_limit import PairBackoff
 from cauce_notifier.service_window import ServiceWindows
-from cauce_notifier.store.messages import InvalidCursor, MessageStore
+from cauce_notifier.store.messages import MessageStore
+from cauce_runtime import InvalidCursor
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -95,7 +96,7 @@ async def test_statuses_never_move_backwards(pool: asyncpg.Pool) -> None:
     again = await store.apply_status("wamid.A", "read", T0 + timedelta(seconds=6))
     assert again.found and again.change is None
     failed_late = await store.apply_status(
-        "wamid.A", "failed", T0 + timedelta(seconds=7), ProviderError(code=131026, title="x")
+        "wamid.A", "failed", T0 + timedelta(seconds=7), ReportedError(code=131026, title="x")
     )
     assert failed_late.found and failed_late.change is None
     message = await store.get(request_id)
@@ -117,7 +118,7 @@ async def test_failed_over_delivered_is_final(pool: asyncpg.Pool) -> None:
             "wamid.B",
             "failed",
             T0 + timedelta(seconds=3),
-            ProviderError(code=131049, title="ecosystem engagement"),
+            ReportedError(code=131049, title="ecosystem engagement"),
         )
     ).change
     assert change is not None and change.error_code == "131049"

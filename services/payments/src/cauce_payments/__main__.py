@@ -2,7 +2,7 @@
 
 from cauce_payments.app import create_app
 from cauce_payments.settings import PaymentsSettings
-from cauce_runtime.app import run
+from cauce_runtime import run
 
 
 def main() -> None:

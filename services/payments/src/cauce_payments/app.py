@@ -13,7 +13,7 @@ from cauce_contracts.payments import (
     PaymentLinkRequested,
     PaymentTransactionStatusChanged,
 )
-from cauce_contracts.streams import PAYMENTS_REQUESTS
+from cauce_payments.consumers import REQUESTS
 from cauce_payments.debt_lookups import DebtLookups
 from cauce_payments.links_api import links_router
 from cauce_payments.payment_links import PaymentLinks
@@ -21,10 +21,7 @@ from cauce_payments.sci_total import SciTotalClient
 from cauce_payments.settings import PaymentsSettings
 from cauce_payments.store import LinkStore, LookupStore, migrate
 from cauce_payments.transaction_status import TransactionStatuses
-from cauce_runtime import postgres
-from cauce_runtime.app import create_service_app
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery, consumer
+from cauce_runtime import Bus, Delivery, consumer, create_service_app, postgres
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +62,7 @@ def create_app(
 
     @consumer(
         bus,
-        PAYMENTS_REQUESTS,
+        REQUESTS,
         (DebtLookupRequested, PaymentLinkRequested, PaymentTransactionStatusChanged),
         batch_size=16,
     )

@@ -14,8 +14,7 @@ from cauce_payments.answers import answering
 from cauce_payments.retrying import announce_retry, reason_for, retry_later, will_retry
 from cauce_payments.sci_total import SciError, SciTotalClient
 from cauce_payments.store import LookupStore
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery
+from cauce_runtime import Bus, Delivery
 
 #: The contract's bound on debts per answer.
 MAX_DEBTS = 50

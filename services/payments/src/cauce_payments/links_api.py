@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, SecretStr
 
 from cauce_payments.store import LinkRecord, LinkStore
-from cauce_runtime.bearer_auth import bearer_guard
+from cauce_runtime import bearer_guard
 
 
 class LinkView(BaseModel):

@@ -47,9 +47,7 @@ from cauce_payments.answers import answering
 from cauce_payments.retrying import announce_retry, reason_for, retry_later, will_retry
 from cauce_payments.sci_total import CreatedTransaction, SciError, SciOutcomeUnknown, SciTotalClient
 from cauce_payments.store import ClaimKind, LinkRecord, LinkStore
-from cauce_runtime.bus import Bus
-from cauce_runtime.consumers import Delivery
-from cauce_runtime.errors import TransientError
+from cauce_runtime import Bus, Delivery, TransientError
 
 logger = logging.getLogger(__name__)
 

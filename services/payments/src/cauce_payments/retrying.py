@@ -11,9 +11,8 @@ dead-lettered for a provider outage.
 
 from __future__ import annotations
 
-from cauce_payments.sci_total import SciAuthFailed, SciError, SciRejected, SciUnavailable
-from cauce_runtime.consumers import Delivery
-from cauce_runtime.errors import TransientError
+from cauce_payments.sci_total import SciAuthFailed, SciError, SciRejected
+from cauce_runtime import Delivery, TransientError
 
 
 def will_retry(error: SciError, delivery: Delivery) -> bool:
@@ -27,11 +26,11 @@ def announce_retry(delivery: Delivery) -> bool:
 
 
 def retry_later(error: SciError, retry_delay_s: float | None) -> TransientError:
-    """The exception that naks the message for a later retry."""
-    retry_after = retry_delay_s
-    if retry_after is None and isinstance(error, SciUnavailable):
-        retry_after = error.retry_after
-    return TransientError(f"SCI TOTAL: {error.message} ({error.code})", retry_after=retry_after)
+    """The exception that naks the message for a later retry (``retry_delay_s``, a
+    setting, else what SCI asked for, else the consumer's backoff)."""
+    retried = error.as_consumer_error(retry_delay_s)
+    assert isinstance(retried, TransientError), "only retryable failures are retried"
+    return retried
 
 
 def reason_for(error: SciError) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from cauce_contracts.crm import Email
-from cauce_runtime.settings import ServiceSettings
+from cauce_runtime import ServiceSettings
 
 #: The sandbox's published dev-only SCI login (cauce_devstack.sandbox.settings).
 DEV_SCI_USERNAME = "dev-sci-user"

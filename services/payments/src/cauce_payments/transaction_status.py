@@ -11,7 +11,7 @@ import logging
 
 from cauce_contracts.payments import PaymentTransactionStatusChanged
 from cauce_payments.store import LinkStore
-from cauce_runtime.consumers import Delivery
+from cauce_runtime import Delivery
 
 logger = logging.getLogger(__name__)
 

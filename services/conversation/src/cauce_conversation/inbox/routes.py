@@ -39,10 +39,8 @@ from cauce_conversation.inbox.views import (
 )
 from cauce_conversation.inbox.writes import load, update_conversation
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
-from cauce_conversation.store import ConversationStore, InvalidCursor
-from cauce_runtime.bearer_auth import bearer_guard
-from cauce_runtime.bus import Bus
-from cauce_runtime.errors import TransientError
+from cauce_conversation.store import ConversationStore
+from cauce_runtime import Bus, InvalidCursor, TransientError, bearer_guard
 
 #: WhatsApp accepts free-form messages only this long after the customer last wrote;
 #: later, only templates. Refusing here beats a provider error after the fact.

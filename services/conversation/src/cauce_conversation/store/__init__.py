@@ -5,6 +5,5 @@ rule every conversation write follows.
 """
 
 from cauce_conversation.store.conversation_store import ConversationStore
-from cauce_conversation.store.cursors import InvalidCursor
 
-__all__ = ["ConversationStore", "InvalidCursor"]
+__all__ = ["ConversationStore"]

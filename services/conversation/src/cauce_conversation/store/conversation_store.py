@@ -28,7 +28,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord, Report
-from cauce_conversation.store.cursors import decode_cursor, encode_cursor
 from cauce_conversation.store.documents import (
     Document,
     bson_time,
@@ -38,6 +37,7 @@ from cauce_conversation.store.documents import (
     to_document,
 )
 from cauce_conversation.store.errors import unavailable_as_transient
+from cauce_runtime import decode_cursor, encode_cursor
 
 #: Datetimes come back timezone-aware in UTC whatever the client was created with.
 _CODEC_OPTIONS: CodecOptions[Document] = CodecOptions(tz_aware=True, tzinfo=UTC)
@@ -167,7 +167,7 @@ class ConversationStore:
             # index's inner key (``$gte`` here matched only later conversations).
             query["updated_at"] = {"$gt": bson_time(updated_since) - _ONE_MS}
         if cursor is not None:
-            at, last_id = decode_cursor("conversations", cursor)
+            at, last_id = decode_cursor("conversations", cursor, datetime, str)
             query["$or"] = [
                 {"updated_at": {"$lt": at}},
                 {"updated_at": at, "_id": {"$lt": last_id}},
@@ -198,7 +198,7 @@ class ConversationStore:
         """One page of a conversation's messages, oldest first, and the next cursor."""
         query: Document = {"conversation_id": conversation_id}
         if cursor is not None:
-            at, last_id = decode_cursor("messages", cursor)
+            at, last_id = decode_cursor("messages", cursor, datetime, str)
             query["$or"] = [{"at": {"$gt": at}}, {"at": at, "_id": {"$gt": last_id}}]
         documents = await self._page(self._messages, query, _OLDEST_FIRST, limit)
         items = [from_document(MessageRecord, document) for document in documents[:limit]]

@@ -1,4 +1,4 @@
-"""Turn MongoDB outages into :class:`~cauce_runtime.errors.TransientError`.
+"""Turn MongoDB outages into :class:`~cauce_runtime.TransientError`.
 
 A consumer whose store call fails because MongoDB is unreachable or slow must nak the
 message and retry later, not dead-letter it; the runtime does exactly that for a
@@ -20,7 +20,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
-from cauce_runtime.errors import TransientError
+from cauce_runtime import TransientError
 
 #: Failures that say "MongoDB is not there (or not answering) right now".
 UNAVAILABLE_ERRORS = (

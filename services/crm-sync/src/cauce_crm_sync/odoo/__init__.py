@@ -7,6 +7,7 @@ from cauce_crm_sync.odoo.connect import connect_odoo
 from cauce_crm_sync.odoo.errors import (
     OdooCredentialsRejected,
     OdooError,
+    OdooOutcomeUnknown,
     OdooRejected,
     OdooUnavailable,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "OdooApi",
     "OdooCredentialsRejected",
     "OdooError",
+    "OdooOutcomeUnknown",
     "OdooRejected",
     "OdooUnavailable",
     "Throttle",

@@ -16,9 +16,6 @@ classes: the one place where both API styles are classified.
 
 from __future__ import annotations
 
-import email.utils
-import math
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,9 +23,11 @@ import httpx
 from cauce_crm_sync.odoo.errors import (
     OdooCredentialsRejected,
     OdooError,
+    OdooOutcomeUnknown,
     OdooRejected,
     OdooUnavailable,
 )
+from cauce_runtime import retry_after_of, transport_failure
 
 #: JSON-RPC: the server no longer knows our session; log in again once and repeat.
 SESSION_EXPIRED = "odoo.http.SessionExpiredException"
@@ -52,16 +51,6 @@ RETRYABLE_NAMES = frozenset(
 #: Odoo's messages can be long (and may quote a value): this much is kept.
 MESSAGE_LIMIT = 300
 
-# Failures before anything reached Odoo.
-_NOT_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.ProxyError,
-    httpx.UnsupportedProtocol,
-    httpx.LocalProtocolError,
-)
-
 
 def clip(message: str) -> str:
     """Odoo's message cut to :data:`MESSAGE_LIMIT` characters."""
@@ -73,12 +62,12 @@ def from_odoo_error(name: str | None, message: str, *, status: int | None = None
     text = clip(message or "(no message)")
     if not name:
         # An error without a name says nothing about our data: do not dead-letter on it.
-        return OdooUnavailable(text, status=status)
+        return OdooUnavailable(text, http_status=status)
     if name in CREDENTIALS_NAMES:
-        return OdooCredentialsRejected(text, name=name, status=status)
+        return OdooCredentialsRejected(text, code=name, http_status=status)
     if name in RETRYABLE_NAMES:
-        return OdooUnavailable(text, name=name, status=status)
-    return OdooRejected(text, name=name, status=status)
+        return OdooUnavailable(text, code=name, http_status=status)
+    return OdooRejected(text, code=name, http_status=status)
 
 
 def odoo_error_of(body: Any) -> tuple[str | None, str] | None:
@@ -105,10 +94,10 @@ def odoo_error_of(body: Any) -> tuple[str | None, str] | None:
 def from_response(response: httpx.Response) -> OdooError:
     """An HTTP answer that is not a success of its API style (any status)."""
     status = response.status_code
-    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    retry_after = retry_after_of(response.headers)
     if status == 429:
         return OdooUnavailable(
-            "Odoo is rate limiting us (429)", status=status, retry_after=retry_after
+            "Odoo is rate limiting us (429)", http_status=status, retry_after=retry_after
         )
     try:
         odoo_error = odoo_error_of(response.json())
@@ -117,67 +106,45 @@ def from_response(response: httpx.Response) -> OdooError:
     if status == 401:
         message = odoo_error[1] if odoo_error and odoo_error[1] else "Odoo refused our credentials"
         name = odoo_error[0] if odoo_error else None
-        return OdooCredentialsRejected(clip(message), name=name, status=status)
+        return OdooCredentialsRejected(clip(message), code=name, http_status=status)
     if odoo_error is not None and odoo_error[0]:
         return from_odoo_error(odoo_error[0], odoo_error[1], status=status)
     if status >= 500:
-        return OdooUnavailable(
-            f"Odoo answered HTTP {status}",
-            status=status,
-            # The gateway gave up waiting (502/504) or the server broke mid-call: Odoo
-            # may have done it. 503 means it was turned away at the door.
-            maybe_applied=status != 503,
-            retry_after=retry_after,
-        )
+        # The gateway gave up waiting (502/504) or the server broke mid-call: Odoo may
+        # have done it. 503 means it was turned away at the door.
+        failed = OdooUnavailable if status == 503 else OdooOutcomeUnknown
+        return failed(f"Odoo answered HTTP {status}", http_status=status, retry_after=retry_after)
     if status >= 400:
         # A 4xx without Odoo's error body is not Odoo judging our data (a wrong URL, a
         # proxy's refusal): a configuration problem, retried rather than dead-lettered.
-        return OdooUnavailable(f"Odoo answered HTTP {status} without an Odoo error", status=status)
+        return OdooUnavailable(
+            f"Odoo answered HTTP {status} without an Odoo error", http_status=status
+        )
     return unreadable(status)
 
 
 def from_transport(exc: httpx.RequestError) -> OdooUnavailable:
-    """A request that got no HTTP answer. The metric code is ``type(exc).__name__``
-    (the caller raises this ``from exc``)."""
-    name = type(exc).__name__
-    if isinstance(exc, _NOT_SENT):
-        return OdooUnavailable(f"Odoo unreachable ({name})")
-    return OdooUnavailable(f"no answer from Odoo ({name})", maybe_applied=True)
+    """A request that got no HTTP answer: unreachable, or an unknown outcome once the
+    request left. The metric code is ``type(exc).__name__`` (raise this ``from exc``)."""
+    failure = transport_failure(
+        exc, remote="Odoo", not_sent=OdooUnavailable, sent=OdooOutcomeUnknown
+    )
+    assert isinstance(failure, OdooUnavailable)
+    return failure
 
 
 def unreadable(status: int, what: str = "Odoo's answer is not readable") -> OdooUnavailable:
     """Odoo answered, but not in a shape we understand: it may have done the call."""
-    return OdooUnavailable(what, status=status, maybe_applied=True)
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """``Retry-After`` in seconds, from delta-seconds or an HTTP date; None if absent or
-    unreadable. A date in the past is 0."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return OdooOutcomeUnknown(what, http_status=status)
 
 
 def error_code(error: OdooError) -> str:
     """The short code of a failure for metrics and logs: Odoo's exception name
     (``ValidationError``), the transport failure (``ReadTimeout``), or the HTTP status."""
-    if error.name:
-        return error.short_name
     if isinstance(error.__cause__, httpx.RequestError):
         return type(error.__cause__).__name__
-    if error.status is not None and error.status >= 400:
-        return str(error.status)
+    if error.code:
+        return error.short_name
+    if error.http_status is not None and error.http_status >= 400:
+        return str(error.http_status)
     return "bad_reply"

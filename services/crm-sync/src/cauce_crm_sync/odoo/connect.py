@@ -8,7 +8,7 @@ from cauce_crm_sync.odoo.api import OdooApi, Throttle
 from cauce_crm_sync.odoo.json2 import Json2Odoo
 from cauce_crm_sync.odoo.jsonrpc import JsonRpcOdoo
 from cauce_crm_sync.settings import CrmSyncSettings
-from cauce_runtime.http_client import traced_http_client
+from cauce_runtime import traced_http_client
 
 
 def connect_odoo(

@@ -20,8 +20,8 @@ from cauce_crm_sync.metrics import ODOO_REQUESTS
 from cauce_crm_sync.odoo.api import Throttle
 from cauce_crm_sync.odoo.classify import error_code, from_transport
 from cauce_crm_sync.odoo.errors import OdooCredentialsRejected, OdooError, OdooRejected
-from cauce_runtime.metrics import PROVIDER_CREDENTIALS_FAILING, PROVIDER_ERRORS
-from cauce_runtime.telemetry import get_tracer
+from cauce_runtime import get_tracer
+from cauce_runtime.telemetry.metrics import PROVIDER_CREDENTIALS_FAILING, PROVIDER_ERRORS
 
 logger = logging.getLogger("cauce_crm_sync.odoo")
 
@@ -103,13 +103,13 @@ def _account_failure(target: str, method: str, code: str, error: OdooError) -> N
     else:
         outcome = "rejected" if isinstance(error, OdooRejected) else "unavailable"
         logger.warning(
-            "odoo %s.%s failed, %s (%s: %s; maybe applied: %s)",
+            "odoo %s.%s failed, %s (%s: %s; outcome unknown: %s)",
             target,
             method,
             outcome,
             code,
             error.message,
-            error.maybe_applied,
+            error.outcome_unknown,
         )
     ODOO_REQUESTS.add(1, {"method": method, "outcome": outcome})
 

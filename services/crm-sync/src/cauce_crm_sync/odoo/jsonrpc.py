@@ -137,14 +137,14 @@ class JsonRpcOdoo:
         try:
             return await self._execute_as(session, model, method, args, kwargs or {})
         except OdooUnavailable as error:
-            if error.name != SESSION_EXPIRED:
+            if error.code != SESSION_EXPIRED:
                 raise
             self._forget(session)
         session = await self._current_session()
         try:
             return await self._execute_as(session, model, method, args, kwargs or {})
         except OdooUnavailable as error:
-            if error.name == SESSION_EXPIRED:
+            if error.code == SESSION_EXPIRED:
                 self._forget(session)
             raise
 

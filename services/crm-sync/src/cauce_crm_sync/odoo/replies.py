@@ -1,7 +1,7 @@
 """The shapes of successful Odoo answers, shared by both API styles.
 
-An answer of the wrong shape is :class:`~cauce_crm_sync.odoo.errors.OdooUnavailable`
-with ``maybe_applied`` (Odoo answered 200, so it may have carried the call out).
+An answer of the wrong shape is :class:`~cauce_crm_sync.odoo.errors.OdooOutcomeUnknown`
+(Odoo answered 200, so it may have carried the call out).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def loaded_ids(result: Any, count: int) -> list[int]:
         where = f" (row {first.get('record')}, field {first.get('field')!r})" if first else ""
         raise OdooRejected(
             f"{first.get('message', 'load refused the rows')}{where}"[:300],
-            name="odoo.exceptions.ValidationError",
+            code="odoo.exceptions.ValidationError",
         )
     ids = result.get("ids")
     if isinstance(ids, list) and len(ids) == count and all(_is_id(i) for i in ids):

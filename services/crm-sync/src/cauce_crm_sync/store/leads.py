@@ -12,7 +12,7 @@ a lead keeps the data with the newest *source* timestamp, not the latest arrival
 - current campaign (campaign, comercial, tipo): the newest assignment.
 
 A lead met first through an assignment or the bot gets a row with just its id. Every
-change marks the records to send to Odoo (:func:`cauce_crm_sync.store.sync.mark_changed`)
+change marks the records to send to Odoo (:func:`cauce_crm_sync.store.sync_state.mark_changed`)
 in the same transaction, so nothing applied is ever left unsynced.
 """
 
@@ -24,7 +24,7 @@ import asyncpg
 
 from cauce_contracts.crm import CampaignAssigned, ContactUpserted, LeadStateChanged
 from cauce_contracts.envelope import Event
-from cauce_crm_sync.store.sync import mark_changed
+from cauce_crm_sync.store.sync_state import mark_changed
 
 CrmEvent = ContactUpserted | CampaignAssigned | LeadStateChanged
 

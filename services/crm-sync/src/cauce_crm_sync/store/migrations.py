@@ -1,6 +1,6 @@
 """Schema ``crm``: ordered, idempotent migrations applied when a replica starts.
 
-The shared runner (:func:`cauce_runtime.migrations.apply_migrations`) applies what is
+The shared runner (:func:`cauce_runtime.postgres.apply_migrations`) applies what is
 missing under an advisory lock and records it in ``crm.schema_migrations``;
 ``python -m cauce_crm_sync migrations`` prints the current version.
 
@@ -13,7 +13,7 @@ Tables:
   comercial/advisor; newest ``assigned_at`` wins).
 - ``lead_states``: the history of state changes, one row per event.
 - ``applied_events``: every event applied, so a redelivery changes nothing.
-- ``sync_records``: each record's sync toward Odoo (see :mod:`cauce_crm_sync.store.sync`).
+- ``sync_records``: each record's sync toward Odoo (see :mod:`cauce_crm_sync.store.sync_state`).
 - ``rate_buckets``: the Odoo rate limit shared by replicas.
 - ``reconciliations``: runs of the drift repair and where the next one starts.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cauce_runtime.migrations import apply_migrations, current_version
+from cauce_runtime.postgres import apply_migrations, current_version
 
 SCHEMA = "crm"
 

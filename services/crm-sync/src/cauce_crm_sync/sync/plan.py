@@ -18,7 +18,7 @@ from typing import Any
 
 from cauce_crm_sync.mapping import Kind, OdooMapping, changed_vals
 from cauce_crm_sync.odoo import Vals
-from cauce_crm_sync.store.sync import SyncRecord
+from cauce_crm_sync.store.sync_state import SyncRecord
 
 #: One record with the vals to send.
 Item = tuple[SyncRecord, Vals]

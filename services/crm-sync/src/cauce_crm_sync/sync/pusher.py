@@ -9,23 +9,24 @@ Failures, per call:
   ``create`` is one transaction at Odoo: all or nothing). A ``MissingError`` on a
   write means the record was deleted in Odoo: it is created again.
 - :class:`~cauce_crm_sync.odoo.OdooUnavailable` while Odoo as a whole is down
-  (connection refused, 429, 502/503/504, credentials refused) raises
+  (unreachable, 429, 502/503/504, credentials refused) raises
   :class:`OdooDown`: the worker pauses and every record still claimed is released
   *without* using up an attempt, so a long outage dead-letters nothing.
 - any other :class:`~cauce_crm_sync.odoo.OdooUnavailable` (a 500, a timeout) uses up
-  one attempt of those records and retries them with exponential backoff and jitter;
-  after ``max_attempts`` they are dead-lettered with the last error.
+  one attempt of those records and retries them after the policy's
+  :class:`~cauce_runtime.Backoff`; after ``max_attempts`` they are dead-lettered with
+  the last error.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import httpx
 
 from cauce_crm_sync.mapping import Kind, OdooMapping
 from cauce_crm_sync.odoo import (
@@ -36,9 +37,10 @@ from cauce_crm_sync.odoo import (
     OdooUnavailable,
     Vals,
 )
-from cauce_crm_sync.store import sync as store
-from cauce_crm_sync.store.sync import SyncRecord
+from cauce_crm_sync.store import sync_state as store
+from cauce_crm_sync.store.sync_state import SyncRecord
 from cauce_crm_sync.sync.plan import Item, SyncPlan
+from cauce_runtime import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -55,26 +57,27 @@ class OdooDown(Exception):
 
 
 def is_outage(error: OdooUnavailable) -> bool:
+    """Odoo as a whole is down: our credentials refused, a front-door status, or Odoo
+    not reachable at all (nothing was sent)."""
+    unreachable = isinstance(error.__cause__, httpx.RequestError) and not error.outcome_unknown
     return (
         isinstance(error, OdooCredentialsRejected)
-        or error.status in OUTAGE_STATUSES
-        or (error.status is None and error.name is None and not error.maybe_applied)
+        or error.http_status in OUTAGE_STATUSES
+        or unreachable
     )
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int
-    base_s: float
-    max_s: float
+    #: Spacing of a record's attempts (also of the pauses while Odoo is down).
+    backoff: Backoff
     #: Least wait after a create that may have happened (see the settings).
     uncertain_s: float = 0.0
 
-    def delay(self, attempt: int) -> float:
-        """Seconds before attempt ``attempt + 1``: exponential, capped, with jitter
-        (between half and all of the step, so failed records spread out)."""
-        step = min(self.max_s, self.base_s * 2 ** max(0, attempt - 1))
-        return float(step * random.uniform(0.5, 1.0))  # noqa: S311 - not crypto
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds before attempt ``attempt + 1`` (``retry_after``: Odoo's own ask)."""
+        return self.backoff.delay(attempt, retry_after)
 
 
 #: Sends some items to Odoo in one call; returns their Odoo ids in order.
@@ -214,7 +217,7 @@ class Pusher:
         except OdooUnavailable as error:
             if is_outage(error):
                 raise OdooDown(error) from error
-            await self._failed(records, error, maybe_created=creating and error.maybe_applied)
+            await self._failed(records, error, maybe_created=creating and error.outcome_unknown)
             return False
         if settle:
             await store.mark_synced(

@@ -29,20 +29,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from cauce_crm_sync.mapping import Kind, OdooMapping
 from cauce_crm_sync.odoo import OdooApi, OdooError, OdooUnavailable
-from cauce_crm_sync.store import sync as store
-from cauce_crm_sync.store.sync import SyncRecord
+from cauce_crm_sync.store import sync_state as store
+from cauce_crm_sync.store.sync_state import SyncRecord
 from cauce_crm_sync.sync.plan import source_key
-from cauce_runtime.background import BackgroundTask
+from cauce_runtime import BackgroundTask, Backoff
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,29 +46,21 @@ KINDS: tuple[Kind, ...] = ("contact", "state")
 #: Tries of one Odoo call while Odoo is unavailable (others share its rate limit too,
 #: so an occasional 429 is normal) before the run stops and reports the error.
 CALL_TRIES = 5
-_BACKOFF = wait_exponential_jitter(initial=1, max=30)
-
-
-def _wait(state: RetryCallState) -> float:
-    """Odoo's ``Retry-After`` when it sent one, else exponential backoff with jitter."""
-    error = state.outcome.exception() if state.outcome else None
-    if isinstance(error, OdooUnavailable) and error.retry_after:
-        return error.retry_after
-    return _BACKOFF(state)
+#: Waits between those tries (Odoo's ``Retry-After`` instead, when it sends one).
+CALL_BACKOFF = Backoff.exponential(1.0, 30.0)
 
 
 async def patiently(call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
     """``call(*args, **kwargs)``, retried while Odoo is unavailable; other errors
     propagate at once."""
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(OdooUnavailable),
-        wait=_wait,
-        stop=stop_after_attempt(CALL_TRIES),
-        reraise=True,
-    ):
-        with attempt:
+    for attempt in range(1, CALL_TRIES + 1):
+        try:
             return await call(*args, **kwargs)
-    raise AssertionError("unreachable: tenacity reraises the last error")
+        except OdooUnavailable as error:
+            if attempt == CALL_TRIES:
+                raise
+            await asyncio.sleep(CALL_BACKOFF.delay(attempt, error.retry_after))
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 @dataclass(frozen=True)

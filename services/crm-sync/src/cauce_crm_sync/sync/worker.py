@@ -30,12 +30,11 @@ from opentelemetry.trace import Link, SpanContext, get_current_span
 from cauce_crm_sync.mapping import OdooMapping
 from cauce_crm_sync.metrics import BACKLOG
 from cauce_crm_sync.odoo import OdooApi
-from cauce_crm_sync.store import sync as store
-from cauce_crm_sync.store.sync import SyncRecord
+from cauce_crm_sync.store import sync_state as store
+from cauce_crm_sync.store.sync_state import SyncRecord
 from cauce_crm_sync.sync.plan import SyncPlan, plan_sync, source_key
 from cauce_crm_sync.sync.pusher import OdooDown, Pusher, RetryPolicy
-from cauce_runtime.background import BackgroundTask
-from cauce_runtime.telemetry import extract_context, get_tracer
+from cauce_runtime import BackgroundTask, extract_context, get_tracer
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +177,7 @@ class SyncWorker:
 
     async def _odoo_down(self, records: list[SyncRecord], down: OdooDown) -> float:
         self._outages += 1
-        pause = down.cause.retry_after or self.policy.delay(self._outages)
+        pause = self.policy.delay(self._outages, down.cause.retry_after)
         logger.warning(
             "Odoo unavailable (%s): pausing the sync %.1fs", down.cause.short_name, pause
         )

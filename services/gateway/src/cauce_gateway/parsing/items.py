@@ -13,7 +13,7 @@ from cauce_contracts.inbound import (
     InboundContact,
     InboundMessage,
     MessageStatus,
-    ProviderError,
+    ReportedError,
     StatusConversation,
     StatusPricing,
 )
@@ -56,7 +56,7 @@ class ParsedStatus:
     recipient: str | None = None
     conversation: StatusConversation | None = None
     pricing: StatusPricing | None = None
-    errors: tuple[ProviderError, ...] = ()
+    errors: tuple[ReportedError, ...] = ()
     biz_opaque_callback_data: str | None = None
     phone_number_id: str | None = None
     display_phone_number: str | None = None

@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from cauce_contracts.inbound import InboundMessage, ProviderError
+from cauce_contracts.inbound import InboundMessage, ReportedError
 from cauce_gateway.parsing.items import PartRejected, as_object
 
 _MESSAGE = TypeAdapter[InboundMessage](InboundMessage)
-_ERRORS = TypeAdapter(tuple[ProviderError, ...])
+_ERRORS = TypeAdapter(tuple[ReportedError, ...])
 _NON_DIGITS = re.compile(r"\D")
 
 Json = Mapping[str, Any]
@@ -70,7 +70,7 @@ def _picks(items: Any, *keys: str) -> list[dict[str, Any]]:
     return [_pick(item, *keys) for item in items]
 
 
-def provider_errors(raw: Any) -> tuple[ProviderError, ...]:
+def provider_errors(raw: Any) -> tuple[ReportedError, ...]:
     """Meta's ``errors`` array (``error_data.details`` flattened)."""
     if raw is None:
         return ()

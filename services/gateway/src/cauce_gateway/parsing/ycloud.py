@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from cauce_contracts.inbound import (
     InboundContact,
-    ProviderError,
+    ReportedError,
     StatusConversation,
     StatusPricing,
 )
@@ -114,14 +114,14 @@ def _message(msg: Json, account: str, source: bytes) -> ParsedMessage:
     )
 
 
-def _errors(msg: Json) -> tuple[ProviderError, ...]:
+def _errors(msg: Json) -> tuple[ReportedError, ...]:
     api_error = msg.get("whatsappApiError")
     try:
         if isinstance(api_error, Mapping) and api_error.get("code") is not None:
             data = api_error.get("error_data")
             details = data.get("details") if isinstance(data, Mapping) else None
             return (
-                ProviderError(
+                ReportedError(
                     code=api_error["code"],
                     title=api_error.get("type"),
                     message=api_error.get("message"),
@@ -134,7 +134,7 @@ def _errors(msg: Json) -> tuple[ProviderError, ...]:
         # YCloud's own codes are not numeric: keep them as the title, code 0.
         numeric = str(code).isdigit()
         return (
-            ProviderError(
+            ReportedError(
                 code=int(code) if numeric else 0,
                 title=None if numeric else str(code),
                 message=msg.get("errorMessage"),

@@ -1,7 +1,7 @@
 """ManyChat webhooks: contacts and campaign assignments, authenticated by ``X-API-KEY``.
 
-The request bodies are ManyChat's (field names from the flows already in production,
-see ``shared/seeds/manychat-odoo-sql-sync.md``); they become ``crm.*`` events. Fields
+The request bodies are ManyChat's (field names from the flows already in production);
+they become ``crm.*`` events. Fields
 ManyChat flows add beyond these are ignored rather than refused, so a flow designer
 adding a custom field cannot break lead capture. ``datetime_actual`` may come without
 an offset, or as a bare date: it is then read in ``CAUCE_MANYCHAT_TIMEZONE``.

@@ -7,8 +7,7 @@ from fastapi.responses import JSONResponse
 
 from cauce_gateway.authenticity import NotAuthentic
 from cauce_gateway.request_body import BodyTooLarge
-from cauce_runtime.errors import BusUnavailable
-from cauce_runtime.problems import PROBLEM_TYPE_BASE, problem_response
+from cauce_runtime import PROBLEM_TYPE_BASE, BusUnavailable, problem_response
 
 
 def accepted(events: int, status_code: int = 200) -> JSONResponse:

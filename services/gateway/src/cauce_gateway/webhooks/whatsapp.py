@@ -13,7 +13,7 @@ from cauce_gateway.authenticity import verify_meta_signature
 from cauce_gateway.gateway import Gateway, gateway_of
 from cauce_gateway.parsing import parse_meta_webhook
 from cauce_gateway.webhooks.responses import accepted
-from cauce_runtime.problems import problem_response
+from cauce_runtime import problem_response
 
 router = APIRouter(tags=["whatsapp"])
 

@@ -18,10 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from cauce_contracts.envelope import TOKEN_PATTERN
+from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import (
     CREDENTIALS_MODELS,
     ChannelAccount,
-    ChannelKind,
     ChattigoCredentials,
     Credentials,
     WhatsAppCredentials,
@@ -29,8 +29,8 @@ from cauce_notifier.accounts_model import (
 )
 from cauce_notifier.api.auth import bearer_guard
 from cauce_notifier.store.accounts import AccountInfo, AccountStore, DuplicateAccount
-from cauce_runtime.metrics import PROVIDER_CREDENTIALS_FAILING
-from cauce_runtime.problems import problem_response
+from cauce_runtime import problem_response
+from cauce_runtime.telemetry.metrics import PROVIDER_CREDENTIALS_FAILING
 
 RatePerSecond = Annotated[float, Field(gt=0, le=10_000)]
 
@@ -58,17 +58,17 @@ class _NewChannel(BaseModel):
 
 
 class NewWhatsAppChannel(_NewChannel):
-    channel: Literal[ChannelKind.WHATSAPP]
+    channel: Literal[Channel.WHATSAPP]
     credentials: WhatsAppCredentials
 
 
 class NewChattigoChannel(_NewChannel):
-    channel: Literal[ChannelKind.CHATTIGO]
+    channel: Literal[Channel.CHATTIGO]
     credentials: ChattigoCredentials
 
 
 class NewYCloudChannel(_NewChannel):
-    channel: Literal[ChannelKind.YCLOUD]
+    channel: Literal[Channel.YCLOUD]
     credentials: YCloudCredentials
 
 
@@ -101,7 +101,7 @@ class CredentialsView(BaseModel):
 class ChannelView(BaseModel):
     id: uuid.UUID
     tenant_id: str
-    channel: ChannelKind
+    channel: Channel
     account_id: str
     display_name: str | None
     rate_per_second: float

@@ -1,6 +1,6 @@
 """Bearer admin token for the notifier's operator APIs (/admin/channels, /messages).
 
-The guard itself is the runtime's shared :func:`cauce_runtime.bearer_auth.bearer_guard`;
+The guard itself is the runtime's shared :func:`cauce_runtime.bearer_guard`;
 this only names the notifier's realm and message.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from pydantic import SecretStr
 
-from cauce_runtime.bearer_auth import bearer_guard as _shared_bearer_guard
+from cauce_runtime import bearer_guard as _shared_bearer_guard
 
 
 def bearer_guard(admin_token: SecretStr) -> Callable[[Request], Awaitable[None]]:

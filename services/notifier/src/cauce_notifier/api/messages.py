@@ -17,13 +17,12 @@ from pydantic import AwareDatetime, BaseModel, SecretStr
 from cauce_notifier.api.auth import bearer_guard
 from cauce_notifier.store.messages import (
     MAX_PAGE,
-    InvalidCursor,
     MessageRecord,
     MessageStatus,
     MessageStore,
     StatusEntry,
 )
-from cauce_runtime.problems import problem_response
+from cauce_runtime import InvalidCursor, problem_response
 
 
 class StatusView(BaseModel):

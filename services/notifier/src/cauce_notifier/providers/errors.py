@@ -1,14 +1,17 @@
-"""The provider error tree, and the mappers from each provider's error answers to it.
+"""The messaging providers' errors, and the mappers from each provider's error answers.
 
-::
+The classes are the runtime's outside-call branches (:mod:`cauce_runtime._errors`) with
+the meanings a messaging provider adds::
 
-    ProviderError                      code, title, detail, http_status, retryable
-    ├── RetryableProviderError         5xx, timeouts, connection errors (retry_after)
-    │   ├── RateLimited                HTTP 429, Meta 130429/80007/4/131048, YCloud 429
-    │   ├── PairRateLimited            Meta 131056: back off this recipient only
-    │   └── CredentialsRejected        Meta 190 / HTTP 401 (Chattigo: after one re-login)
-    └── PermanentProviderError         100, 131026, 368, template errors, other 4xx
-        └── OutsideServiceWindow       Meta 131047: 24 h window closed, send a template
+    ProviderError(OutsideCallError)            code, message, detail, http_status
+    ├── RetryableProviderError(RetryableCallError)   5xx, timeouts, not reachable
+    │   ├── RateLimited                  HTTP 429, Meta 130429/80007/4/131048, YCloud 429
+    │   ├── PairRateLimited              Meta 131056: back off this recipient only
+    │   ├── CredentialsRejected(runtime CredentialsRejected)
+    │   │                                Meta 190 / HTTP 401 (Chattigo: after one re-login)
+    │   └── AnswerLost(OutcomeUnknown)   sent, no answer: the provider may have it
+    └── PermanentProviderError(PermanentCallError)  100, 131026, 368, templates, other 4xx
+        └── OutsideServiceWindow         Meta 131047: 24 h window closed, send a template
 
 ``CredentialsRejected`` is retryable on purpose: the message is fine, the account's
 credentials are not; delivery marks the account failing and keeps the message for a
@@ -16,64 +19,35 @@ retry once someone rotates them.
 
 ``code`` is the provider's code as text: Meta's ``error.code`` (``"131047"``), also when
 YCloud forwards it; otherwise YCloud's own code (``"INVALID_ARGUMENT"``) or, for
-Chattigo, which has no error codes, ``"http_<status>"``.
+Chattigo, which has no error codes, ``"http_<status>"``; ``timeout``/``connection`` for
+a request that got no answer.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 
-
-class ProviderError(Exception):
-    """A provider refused or could not take a request."""
-
-    retryable: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        title: str,
-        *,
-        code: str | None = None,
-        detail: str | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        super().__init__(f"{code}: {title}" if code else title)
-        self.code = code
-        self.title = title
-        self.detail = detail
-        self.http_status = http_status
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(code={self.code!r}, title={self.title!r}, "
-            f"http_status={self.http_status!r})"
-        )
+import cauce_runtime as runtime
+from cauce_runtime import (
+    OutcomeUnknown,
+    OutsideCallError,
+    PermanentCallError,
+    RetryableCallError,
+    retry_after_of,
+    transport_failure,
+)
 
 
-class RetryableProviderError(ProviderError):
+class ProviderError(OutsideCallError):
+    """A messaging provider refused or could not take a request."""
+
+
+class RetryableProviderError(ProviderError, RetryableCallError):
     """Transient trouble: the same request may succeed later."""
-
-    retryable: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        title: str,
-        *,
-        code: str | None = None,
-        detail: str | None = None,
-        http_status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(title, code=code, detail=detail, http_status=http_status)
-        #: Seconds the provider asked us to wait (``Retry-After``), if it said.
-        self.retry_after = retry_after
 
 
 class RateLimited(RetryableProviderError):
@@ -84,46 +58,22 @@ class PairRateLimited(RetryableProviderError):
     """Too many messages to one recipient (Meta 131056): back off that recipient only."""
 
 
-class CredentialsRejected(RetryableProviderError):
+class CredentialsRejected(RetryableProviderError, runtime.CredentialsRejected):
     """The account's token or login was refused: the account needs new credentials."""
 
 
-class PermanentProviderError(ProviderError):
+class AnswerLost(RetryableProviderError, OutcomeUnknown):
+    """The request left but no answer came (a read timeout, a dropped connection): the
+    provider may have the message. Delivery retries it anyway; Meta's API has no
+    idempotency key that would let it ask first."""
+
+
+class PermanentProviderError(ProviderError, PermanentCallError):
     """The request itself is wrong for the provider: retrying cannot help."""
 
 
 class OutsideServiceWindow(PermanentProviderError):
     """Free-form message outside the 24-hour customer-service window (Meta 131047)."""
-
-
-# --- Retry-After ---------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-def _retry_after(headers: Mapping[str, str] | httpx.Headers | None) -> float | None:
-    if headers is None:
-        return None
-    lowered = {k.lower(): v for k, v in headers.items()}
-    return parse_retry_after(lowered.get("retry-after"))
 
 
 def _as_json(body: bytes | str | Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -217,22 +167,6 @@ def _http_class(http_status: int) -> type[ProviderError]:
     return PermanentProviderError
 
 
-def _build(
-    cls: type[ProviderError],
-    *,
-    title: str,
-    code: str | None,
-    detail: str | None,
-    http_status: int,
-    retry_after: float | None,
-) -> ProviderError:
-    if issubclass(cls, RetryableProviderError):
-        return cls(
-            title, code=code, detail=detail, http_status=http_status, retry_after=retry_after
-        )
-    return cls(title, code=code, detail=detail, http_status=http_status)
-
-
 def meta_error(
     http_status: int,
     error: Mapping[str, Any],
@@ -251,13 +185,13 @@ def meta_error(
     detail = details or _str(error.get("error_user_msg"))
     if detail is None and title != error.get("message"):
         detail = _str(error.get("message"))
-    return _build(
-        _meta_class(code, http_status, error.get("is_transient")),
-        title=title,
+    cls = _meta_class(code, http_status, error.get("is_transient"))
+    return cls(
+        title,
         code=str(code) if code is not None else None,
         detail=detail,
         http_status=http_status,
-        retry_after=_retry_after(headers),
+        retry_after=retry_after_of(headers),
     )
 
 
@@ -298,13 +232,12 @@ def from_chattigo_error(
         or f"HTTP {http_status}"
     )
     cls = CredentialsRejected if http_status == 403 else _http_class(http_status)
-    return _build(
-        cls,
-        title=title,
+    return cls(
+        title,
         code=f"http_{http_status}",
         detail=_str(parsed.get("detail")),
         http_status=http_status,
-        retry_after=_retry_after(headers),
+        retry_after=retry_after_of(headers),
     )
 
 
@@ -342,13 +275,12 @@ def from_ycloud_error(
         cls = CredentialsRejected
     else:
         cls = _http_class(http_status)
-    return _build(
-        cls,
-        title=_str(error.get("message")) or yc_code or f"HTTP {http_status}",
+    return cls(
+        _str(error.get("message")) or yc_code or f"HTTP {http_status}",
         code=yc_code or f"http_{http_status}",
         detail=_str(error.get("target")),
         http_status=http_status,
-        retry_after=_retry_after(headers),
+        retry_after=retry_after_of(headers),
     )
 
 
@@ -356,21 +288,18 @@ def from_ycloud_error(
 
 
 def from_transport_error(error: httpx.TransportError) -> RetryableProviderError:
-    """A timeout or connection failure: the provider may or may not have the message.
-
-    Retrying risks a duplicate only for a read timeout after the request was sent;
-    delivery accepts that (the provider's idempotency, where it has one, covers it).
-    """
-    if isinstance(error, httpx.TimeoutException):
-        return RetryableProviderError(
-            "provider timed out", code="timeout", detail=type(error).__name__
-        )
-    return RetryableProviderError(
-        "provider unreachable", code="connection_error", detail=type(error).__name__
+    """A request that got no HTTP answer: :class:`RetryableProviderError` when it never
+    left, :class:`AnswerLost` when the provider may have it (the runtime's one
+    classification, :func:`cauce_runtime.transport_failure`)."""
+    failure = transport_failure(
+        error, remote="provider", not_sent=RetryableProviderError, sent=AnswerLost
     )
+    assert isinstance(failure, RetryableProviderError)
+    return failure
 
 
 __all__ = [
+    "AnswerLost",
     "CredentialsRejected",
     "OutsideServiceWindow",
     "PairRateLimited",
@@ -383,5 +312,4 @@ __all__ = [
     "from_transport_error",
     "from_ycloud_error",
     "meta_error",
-    "parse_retry_after",
 ]

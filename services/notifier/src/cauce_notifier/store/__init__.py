@@ -9,7 +9,6 @@ from cauce_notifier.store.accounts import (
     DuplicateAccount,
 )
 from cauce_notifier.store.messages import (
-    InvalidCursor,
     MessagePage,
     MessageRecord,
     MessageStore,
@@ -23,7 +22,6 @@ __all__ = [
     "AccountStore",
     "CredentialsMismatch",
     "DuplicateAccount",
-    "InvalidCursor",
     "MessagePage",
     "MessageRecord",
     "MessageStore",

@@ -22,11 +22,12 @@ import asyncpg
 from cachetools import TTLCache
 from pydantic import BaseModel, SecretStr
 
+from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import (
     CREDENTIALS_MODELS,
     ChannelAccount,
-    ChannelKind,
     Credentials,
+    sending_channel,
 )
 from cauce_notifier.credentials import CredentialsCipher
 
@@ -49,7 +50,7 @@ class AccountInfo:
 
     id: uuid.UUID
     tenant_id: str
-    channel: ChannelKind
+    channel: Channel
     account_id: str
     display_name: str | None
     rate_per_second: float
@@ -100,7 +101,7 @@ def _writes(
     return write
 
 
-def _check_kind(channel: ChannelKind, credentials: Credentials) -> None:
+def _check_kind(channel: Channel, credentials: Credentials) -> None:
     expected = CREDENTIALS_MODELS[channel]
     if type(credentials) is not expected:
         raise CredentialsMismatch(
@@ -134,7 +135,7 @@ class AccountStore:
     # --- reading ----------------------------------------------------------------------
 
     def _account(self, row: asyncpg.Record) -> ChannelAccount:
-        channel = ChannelKind(row["channel"])
+        channel = Channel(row["channel"])
         plaintext = self._cipher.decrypt(
             bytes(row["credentials"]), _aad(row["channel"], row["account_id"])
         )
@@ -155,7 +156,7 @@ class AccountStore:
         return AccountInfo(
             id=row["id"],
             tenant_id=row["tenant_id"],
-            channel=ChannelKind(row["channel"]),
+            channel=Channel(row["channel"]),
             account_id=row["account_id"],
             display_name=row["display_name"],
             rate_per_second=float(row["rate_per_second"]),
@@ -179,7 +180,7 @@ class AccountStore:
         row = await self._row(account_id)
         return None if row is None else self._account(row)
 
-    async def find(self, channel: ChannelKind | str, account_id: str) -> ChannelAccount | None:
+    async def find(self, channel: Channel | str, account_id: str) -> ChannelAccount | None:
         """The account sending as ``account_id`` on ``channel`` (the delivery lookup)."""
         key = (str(channel), account_id)
         if self._found is not None and key in self._found:
@@ -217,7 +218,7 @@ class AccountStore:
     # --- writing ----------------------------------------------------------------------
 
     def _sealed(
-        self, channel: ChannelKind, account_id: str, credentials: Credentials
+        self, channel: Channel, account_id: str, credentials: Credentials
     ) -> builtins.list[Any]:
         plaintext = _reveal(credentials)
         return [
@@ -232,14 +233,14 @@ class AccountStore:
         self,
         *,
         tenant_id: str,
-        channel: ChannelKind,
+        channel: Channel,
         account_id: str,
         credentials: Credentials,
         display_name: str | None = None,
         rate_per_second: float = DEFAULT_RATE_PER_SECOND,
     ) -> ChannelAccount:
         """Add an account; :class:`DuplicateAccount` if ``(channel, account_id)`` exists."""
-        channel = ChannelKind(channel)
+        channel = sending_channel(channel)
         _check_kind(channel, credentials)
         try:
             row = await self._pool.fetchrow(

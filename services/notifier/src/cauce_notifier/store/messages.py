@@ -12,8 +12,6 @@ one row to ``message_status_history`` (unique per message and status).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
 import json
 import uuid
@@ -24,9 +22,9 @@ from typing import Any, Literal, cast
 
 import asyncpg
 
-from cauce_contracts.inbound import ProviderError as StatusError
+from cauce_contracts.inbound import ReportedError
 from cauce_contracts.outbound import OutboundMessageRequested
-from cauce_runtime.errors import TransientError
+from cauce_runtime import TransientError, decode_cursor, encode_cursor
 
 MessageStatus = Literal["requested", "sent", "delivered", "read", "failed"]
 #: Statuses a provider reports for a sent message.
@@ -127,10 +125,6 @@ WITH current AS (
 SELECT d.previous_status AS _previous_status, d.moves AS _moves, updated.*
 FROM decided d LEFT JOIN updated ON true
 """
-
-
-class InvalidCursor(ValueError):
-    """A pagination cursor that this store did not produce."""
 
 
 @dataclass(frozen=True)
@@ -237,18 +231,8 @@ def _record(row: Mapping[str, Any]) -> MessageRecord:
     return MessageRecord(**values)
 
 
-def encode_cursor(requested_at: datetime, request_event_id: uuid.UUID) -> str:
-    raw = json.dumps([requested_at.isoformat(), str(request_event_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, event_id = json.loads(raw)
-        return datetime.fromisoformat(at), uuid.UUID(event_id)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise InvalidCursor("invalid cursor") from exc
+#: The name of the message list in its cursors.
+_LIST = "messages"
 
 
 class MessageStore:
@@ -445,7 +429,7 @@ class MessageStore:
         provider_message_id: str,
         status: str,
         at: datetime,
-        error: StatusError | None = None,
+        error: ReportedError | None = None,
     ) -> StatusOutcome:
         """Apply a provider status in one statement (on every status webhook).
 
@@ -549,11 +533,13 @@ class MessageStore:
         """Messages newest first (by request time), filtered, keyset-paginated.
 
         ``recipient`` matches with or without a leading ``+``; ``since`` keeps messages
-        requested at or after it. :class:`InvalidCursor` for a
+        requested at or after it. :class:`~cauce_runtime.InvalidCursor` for a
         cursor this store did not produce.
         """
         limit = max(1, min(limit, MAX_PAGE))
-        after_at, after_id = decode_cursor(cursor) if cursor else (None, None)
+        after_at, after_id = (
+            decode_cursor(_LIST, cursor, datetime, uuid.UUID) if cursor else (None, None)
+        )
         rows = await self._pool.fetch(
             "SELECT * FROM notifier.messages"
             " WHERE ($1::text IS NULL OR tenant_id = $1)"
@@ -574,5 +560,5 @@ class MessageStore:
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]
-            next_cursor = encode_cursor(last.requested_at, last.request_event_id)
+            next_cursor = encode_cursor(_LIST, last.requested_at, last.request_event_id)
         return MessagePage(items=items, next_cursor=next_cursor)

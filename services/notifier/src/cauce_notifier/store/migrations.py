@@ -1,7 +1,7 @@
 """Schema ``notifier``: ordered, idempotent migrations applied when a replica starts.
 
 Every replica runs :func:`migrate` at start; the shared runner
-(:func:`cauce_runtime.migrations.apply_migrations`) applies what is missing under an
+(:func:`cauce_runtime.postgres.apply_migrations`) applies what is missing under an
 advisory lock, in one transaction, and records it in ``notifier.schema_migrations``.
 
 Migrations are append-only: never edit a released one, add the next version.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cauce_runtime.migrations import apply_migrations
+from cauce_runtime.postgres import apply_migrations
 
 SCHEMA = "notifier"
 

@@ -37,8 +37,8 @@ from cauce_payments.sci_total.errors import (
     SciRejected,
     SciUnavailable,
 )
-from cauce_runtime.http_client import traced_http_client
-from cauce_runtime.metrics import PROVIDER_CREDENTIALS_FAILING, PROVIDER_ERRORS
+from cauce_runtime import retry_after_of, traced_http_client, transport_failure
+from cauce_runtime.telemetry.metrics import PROVIDER_CREDENTIALS_FAILING, PROVIDER_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -277,15 +277,13 @@ class SciTotalClient:
             raise _transport_error(exc, idempotent=idempotent) from exc
 
 
-def _transport_error(exc: httpx.TransportError, *, idempotent: bool) -> SciError:
-    """Connection never made (or no pool slot): SCI did nothing. Anything after the
-    request may have been sent is an unknown outcome for a non-idempotent call."""
-    name = type(exc).__name__
-    code = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
-    not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-    if idempotent or not_sent:
-        return SciUnavailable(f"SCI unreachable ({name})", code=code)
-    return SciOutcomeUnknown(f"no answer from SCI ({name})", code=code)
+def _transport_error(exc: httpx.RequestError, *, idempotent: bool) -> SciError:
+    """Nothing sent: SCI did nothing. Anything after the request may have been sent is
+    an unknown outcome, which matters only for a call that is not safe to repeat."""
+    sent = SciUnavailable if idempotent else SciOutcomeUnknown
+    failure = transport_failure(exc, remote="SCI", not_sent=SciUnavailable, sent=sent)
+    assert isinstance(failure, SciError)
+    return failure
 
 
 def _raise_for_status(response: httpx.Response, *, idempotent: bool) -> None:
@@ -295,22 +293,18 @@ def _raise_for_status(response: httpx.Response, *, idempotent: bool) -> None:
     code = f"http_{status}"
     if status == 429:
         raise SciUnavailable(
-            "SCI is rate limiting us", code=code, retry_after=_retry_after(response)
+            "SCI is rate limiting us",
+            code=code,
+            http_status=status,
+            retry_after=retry_after_of(response.headers),
         )
     if status == 504 and not idempotent:
-        raise SciOutcomeUnknown("SCI's gateway timed out (504)", code=code)
-    if status >= 500:
-        raise SciUnavailable(f"SCI failed ({status})", code=code, messages=_messages(response))
-    raise SciRejected(
-        f"SCI refused the request ({status})", code=code, messages=_messages(response)
+        raise SciOutcomeUnknown("SCI's gateway timed out (504)", code=code, http_status=status)
+    failed = SciUnavailable if status >= 500 else SciRejected
+    verb = "failed" if status >= 500 else "refused the request"
+    raise failed(
+        f"SCI {verb} ({status})", code=code, http_status=status, messages=_messages(response)
     )
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
 
 
 def _messages(response: httpx.Response) -> tuple[str, ...]:

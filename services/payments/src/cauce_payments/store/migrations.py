@@ -1,11 +1,11 @@
 """Schema ``payments``: ordered, idempotent migrations applied when a replica starts
-(by the shared runner, :mod:`cauce_runtime.migrations`). Append only."""
+(by the shared runner, :mod:`cauce_runtime.postgres`). Append only."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cauce_runtime.migrations import apply_migrations
+from cauce_runtime.postgres import apply_migrations
 
 SCHEMA = "payments"
 

@@ -1,7 +1,7 @@
 """List recent traces from the local JSON-lines span file, or print one as a tree.
 
-    python -m cauce_runtime.traces [--file .cauce/traces/spans.jsonl] [--limit N]
-    python -m cauce_runtime.traces --trace-id ID|PREFIX|latest
+    python -m cauce_runtime.telemetry.traces [--file .cauce/traces/spans.jsonl] [--limit N]
+    python -m cauce_runtime.telemetry.traces --trace-id ID|PREFIX|latest
 
 Without ``--trace-id`` the most recent traces are listed, newest first: when each
 started, its id, the root span's name, how many services and spans took part, how long
@@ -182,7 +182,7 @@ def print_tree(spans: list[dict[str, Any]], trace_id: str, out: TextIO) -> None:
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cauce_runtime.traces", description=__doc__.split("\n")[1]
+        prog="python -m cauce_runtime.telemetry.traces", description=__doc__.split("\n")[1]
     )
     parser.add_argument(
         "--file", type=Path, default=DEFAULT_SPAN_FILE, help="span file (JSON lines)"

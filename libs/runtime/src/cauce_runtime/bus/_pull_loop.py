@@ -21,7 +21,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from cauce_contracts.streams import ConsumerSpec
+from cauce_runtime.bus._spec import ConsumerSpec
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ JetStream knows how far behind each durable is (``num_pending``: not yet deliver
 ``num_ack_pending``: delivered, not yet acked; ``num_redelivered``) and how much each
 stream holds; a handler never sees those numbers. :class:`JetStreamLagPoller` asks
 for them every ``interval_s`` and leaves the answers in
-:data:`cauce_runtime.metrics.LAG_READINGS`, which the observable gauges
+:data:`cauce_runtime.telemetry.metrics.LAG_READINGS`, which the observable gauges
 ``cauce_consumer_pending``, ``cauce_consumer_ack_pending``,
 ``cauce_consumer_redelivered``, ``cauce_stream_messages`` and
 ``cauce_stream_size_bytes`` report at scrape time.
@@ -24,8 +24,8 @@ import nats.errors
 import nats.js.errors
 from nats.js.manager import JetStreamManager
 
-from cauce_contracts.streams import ConsumerSpec
-from cauce_runtime.metrics import LAG_READINGS, ConsumerLag, LagReadings, StreamSize
+from cauce_runtime.bus._spec import ConsumerSpec
+from cauce_runtime.telemetry.metrics import LAG_READINGS, ConsumerLag, LagReadings, StreamSize
 
 logger = logging.getLogger(__name__)
 

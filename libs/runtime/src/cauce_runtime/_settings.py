@@ -75,7 +75,7 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     span_file: Path = Path(".cauce/traces/spans.jsonl")
     #: A CLIENT span for every PostgreSQL/MongoDB call made inside a trace. Off trades
-    #: that detail for throughput (about 15 % of the notifier's at its CPU ceiling).
+    #: that detail for throughput at a service's CPU ceiling.
     trace_database_calls: bool = True
     log_level: str = "INFO"
 

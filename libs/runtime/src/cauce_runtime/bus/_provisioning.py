@@ -28,8 +28,9 @@ from nats.js.api import (
 from nats.js.errors import APIError, NotFoundError
 from nats.js.manager import JetStreamManager
 
-from cauce_contracts.streams import ConsumerSpec, StreamSpec
-from cauce_runtime.errors import ProvisioningError
+from cauce_contracts.streams import StreamSpec
+from cauce_runtime._errors import ProvisioningError
+from cauce_runtime.bus._spec import ConsumerSpec
 
 logger = logging.getLogger(__name__)
 

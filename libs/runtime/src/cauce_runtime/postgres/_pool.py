@@ -22,7 +22,7 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 def create_pool(dsn: SecretStr, max_size: int, *, session_state: bool = False) -> asyncpg.Pool:
     """The service's pool, not yet opened: ``await`` it at start, before the bus starts
-    (asyncpg pools bind to the loop that opens them; see ``cauce_runtime.app.run``).
+    (asyncpg pools bind to the loop that opens them; see ``cauce_runtime.run``).
 
     asyncpg resets every connection it takes back (``pg_advisory_unlock_all(); CLOSE
     ALL; UNLISTEN *; RESET ALL``): one more round trip per pooled query, which on the

@@ -34,15 +34,16 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from cauce_runtime.bus import Bus
-from cauce_runtime.errors import BusUnavailable
-from cauce_runtime.http_telemetry import HttpTelemetryMiddleware
-from cauce_runtime.logging import configure_logging
-from cauce_runtime.metrics import install_meter_provider
-from cauce_runtime.problems import install_problem_handlers
-from cauce_runtime.settings import ServiceSettings
-from cauce_runtime.startup_heap import freeze_startup_heap
-from cauce_runtime.telemetry import setup_telemetry
+from cauce_runtime._backoff import Backoff
+from cauce_runtime._errors import BusUnavailable
+from cauce_runtime._settings import ServiceSettings
+from cauce_runtime._startup_heap import freeze_startup_heap
+from cauce_runtime.bus._bus import Bus
+from cauce_runtime.telemetry._logs import configure_logging
+from cauce_runtime.telemetry._server_spans import HttpTelemetryMiddleware
+from cauce_runtime.telemetry._tracing import setup_telemetry
+from cauce_runtime.telemetry.metrics import install_meter_provider
+from cauce_runtime.web._problems import install_problem_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +58,20 @@ NO_NATIVE_TELEMETRY: TelemetryConfig = {
     "operation_spans": False,
 }
 
-#: Upper bound of the background reconnect delay when NATS is down at start.
-_MAX_START_RETRY_S = 5.0
+#: Waits between attempts to start the bus when NATS is down at start.
+_START_RETRIES = Backoff.exponential(0.5, 5.0)
 
 
-async def _keep_starting(bus: Bus, first_delay: float) -> None:
+async def _keep_starting(bus: Bus) -> None:
     """Retry ``bus.start()`` until it succeeds (NATS was down when the service started)."""
-    delay = first_delay
+    attempt = 0
     while not bus.started:
-        await asyncio.sleep(delay)
+        attempt += 1
+        await asyncio.sleep(_START_RETRIES.delay(attempt))
         try:
             await bus.start()
         except BusUnavailable as exc:
             logger.warning("bus still unavailable: %s", exc)
-            delay = min(delay * 2, _MAX_START_RETRY_S)
     logger.info("bus started after retrying")
 
 
@@ -120,7 +121,7 @@ def create_service_app(
                 await bus.start()
             except BusUnavailable as exc:
                 logger.warning("bus unavailable at start (%s); retrying in the background", exc)
-                starter = asyncio.create_task(_keep_starting(bus, 0.5))
+                starter = asyncio.create_task(_keep_starting(bus))
         for hook in on_startup:
             await hook(app)
         freeze_startup_heap()  # shorter full collections: fewer loop stalls

@@ -3,9 +3,9 @@
 Every service calls :func:`setup_telemetry` once at start. With
 ``CAUCE_OTEL_EXPORTER_OTLP_ENDPOINT`` set, spans go to an OTLP/HTTP collector (what
 Kubernetes runs); otherwise they are appended as JSON lines to ``span_file``, which all
-local services share and ``python -m cauce_runtime.traces`` prints as a tree.
+local services share and ``python -m cauce_runtime.telemetry.traces`` prints as a tree.
 
-It also installs the database spans (:mod:`cauce_runtime.db_spans`): PostgreSQL
+It also installs the database spans (:mod:`cauce_runtime.telemetry._db_spans`): PostgreSQL
 queries through asyncpg and MongoDB commands through PyMongo become CLIENT spans of the
 trace that issued them.
 
@@ -33,12 +33,12 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from pydantic_core import to_json
 
-from cauce_runtime.db_spans import instrument_databases
-from cauce_runtime.logging import mask_sensitive
-from cauce_runtime.metrics import install_meter_provider
+from cauce_runtime.telemetry._db_spans import instrument_databases
+from cauce_runtime.telemetry._logs import mask_sensitive
+from cauce_runtime.telemetry.metrics import install_meter_provider
 
 if TYPE_CHECKING:
-    from cauce_runtime.settings import ServiceSettings
+    from cauce_runtime._settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -204,8 +204,8 @@ def setup_telemetry(settings: ServiceSettings) -> Telemetry:
     if settings.trace_database_calls:
         instrument_databases()
     # Small, frequent batches: the exporter thread serialises spans while holding the
-    # GIL, and 512-span batches every 500 ms stalled the event loop for tens of ms
-    # (p99 at 500 req/s went from ~32 ms to ~8 ms with this; see `make bench`).
+    # GIL, and large batches stalled the event loop long enough to show in p99
+    # (README's performance section has the figures).
     processor = BatchSpanProcessor(
         _build_exporter(settings), schedule_delay_millis=100, max_export_batch_size=64
     )

@@ -17,7 +17,7 @@ them, but ``opentelemetry-exporter-prometheus`` drops them from ``/metrics``; th
 logs (``trace_id`` on every line) join metrics to traces. ``docs/runbook.md`` says how.
 
 The consumer and stream gauges (pending, ack pending, redelivered, stream size) are
-observed from :data:`LAG_READINGS`, which :mod:`cauce_runtime.consumer_lag` fills by
+observed from :data:`LAG_READINGS`, which :mod:`cauce_runtime.bus._lag` fills by
 polling JetStream.
 """
 
@@ -36,7 +36,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 
 if TYPE_CHECKING:
-    from cauce_runtime.settings import ServiceSettings
+    from cauce_runtime._settings import ServiceSettings
 
 METER_NAME = "cauce_runtime"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

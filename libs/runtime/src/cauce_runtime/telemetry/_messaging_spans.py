@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Final
 
 from cauce_contracts.subjects import SUBJECT_PATTERNS, pattern_params
-from cauce_runtime.logging import mask_phone
+from cauce_runtime.telemetry._logs import mask_phone
 
 #: Subject tokens that identify a person or a payment: never in a span or a label.
 IDENTIFYING_TOKENS: Final = frozenset({"contact_key", "manychat_id", "transaction_id"})

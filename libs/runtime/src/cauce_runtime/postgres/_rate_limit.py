@@ -22,7 +22,7 @@ import asyncio
 import re
 from typing import Any
 
-from cauce_runtime import metrics
+from cauce_runtime.telemetry import metrics
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$")
 #: "No bound" for :meth:`SharedRateLimiter.reserve`'s ``max_wait_s``.
@@ -58,7 +58,7 @@ class SharedRateLimiter:
         # The statement commits without waiting for its WAL flush (``synchronous_commit``
         # off for this transaction only): every slot of a bucket updates the same row, so
         # with a synchronous commit the row lock is held through an fsync and a busy
-        # bucket runs at the disk's flush rate (measured here: 2,700 vs 10,400 slots/s).
+        # bucket runs at the disk's flush rate.
         # What a database crash can lose is the last fraction of a second of reserved
         # slots: after recovery a few slots may be handed out twice, a burst of at most
         # that fraction of a second at the provider, which answers it with a 429 that

@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from cauce_crm_sync.mapping import Kind
-from cauce_runtime.telemetry import inject_headers
+from cauce_runtime import inject_headers
 
 
 @dataclass(frozen=True)

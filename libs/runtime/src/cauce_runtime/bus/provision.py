@@ -1,9 +1,11 @@
-"""``python -m cauce_runtime.provision_cli``: apply every stream and consumer spec once.
+"""``python -m cauce_runtime.bus.provision``: apply every stream spec once.
 
-Services provision what they use at start; this command provisions *all* of
-:mod:`cauce_contracts.streams` up front, so a fresh cluster (the Kubernetes dev
-overlay's Job, a CI pipeline, an operator after a NATS restore) has every stream and
-durable before the first webhook arrives. It reads ``CAUCE_NATS_URL`` and
+Services provision their streams and their own durable consumers at start; this
+command provisions every stream of :mod:`cauce_contracts.streams` up front, so a fresh
+cluster (the Kubernetes dev overlay's Job, a CI pipeline, an operator after a NATS
+restore) stores the first webhook even before the services that consume it are up.
+Consumers are left to their services: they are tuned there, and a durable created
+later still reads its stream from the start. It reads ``CAUCE_NATS_URL`` and
 ``CAUCE_NATS_CONNECT_TIMEOUT`` like every service, retries the connection until
 ``--wait`` seconds have passed (NATS may still be starting next to it), prints what it
 created, updated or left alone, and exits non-zero when it could not connect (2) or a
@@ -22,15 +24,14 @@ from typing import TextIO
 import nats
 from nats.aio.client import Client
 
-from cauce_contracts.streams import CONSUMERS, STREAMS, ConsumerSpec, StreamSpec
-from cauce_runtime.errors import ProvisioningError
-from cauce_runtime.provisioning import (
+from cauce_contracts.streams import STREAMS, StreamSpec
+from cauce_runtime._errors import ProvisioningError
+from cauce_runtime._settings import ServiceSettings
+from cauce_runtime.bus._provisioning import (
     ProvisionReport,
-    provision_consumers,
     provision_streams,
     with_replicas,
 )
-from cauce_runtime.settings import ServiceSettings
 
 EXIT_OK = 0
 EXIT_NOT_APPLIED = 1
@@ -64,16 +65,10 @@ async def _quiet(error: Exception) -> None:
     """nats-py logs every failed attempt with a traceback; the retry loop reports it."""
 
 
-async def provision_all(
-    nc: Client,
-    streams: Sequence[StreamSpec] = STREAMS,
-    consumers: Sequence[ConsumerSpec] = CONSUMERS,
-) -> ProvisionReport:
-    """Create missing and update changed streams, then consumers (idempotent)."""
-    jsm = nc.jsm()
+async def provision_all(nc: Client, streams: Sequence[StreamSpec] = STREAMS) -> ProvisionReport:
+    """Create missing and update changed streams (idempotent)."""
     report = ProvisionReport()
-    await provision_streams(jsm, streams, report)
-    await provision_consumers(jsm, consumers, report)
+    await provision_streams(nc.jsm(), streams, report)
     return report
 
 
@@ -92,7 +87,7 @@ def print_report(report: ProvisionReport, out: TextIO) -> None:
 
 
 async def run(settings: ServiceSettings, wait_s: float, out: TextIO = sys.stdout) -> int:
-    """Provision every spec; the process exit code."""
+    """Provision every stream; the process exit code."""
     try:
         nc = await connect_with_retry(settings, wait_s)
     except (OSError, TimeoutError, nats.errors.Error) as exc:
@@ -111,9 +106,8 @@ async def run(settings: ServiceSettings, wait_s: float, out: TextIO = sys.stdout
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cauce_runtime.provision_cli",
-        description="Create or update every JetStream stream and durable consumer of cauce "
-        "(CAUCE_NATS_URL).",
+        prog="python -m cauce_runtime.bus.provision",
+        description="Create or update every JetStream stream of cauce (CAUCE_NATS_URL).",
     )
     parser.add_argument(
         "--wait",

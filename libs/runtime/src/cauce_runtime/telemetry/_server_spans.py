@@ -18,8 +18,8 @@ from typing import Any
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cauce_runtime import metrics
-from cauce_runtime.telemetry import extract_context, get_tracer, record_exception
+from cauce_runtime.telemetry import metrics
+from cauce_runtime.telemetry._tracing import extract_context, get_tracer, record_exception
 
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 

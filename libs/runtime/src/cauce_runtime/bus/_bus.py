@@ -1,12 +1,11 @@
-"""The NATS JetStream bus every service shares.
+"""The NATS JetStream bus every service shares, on nats-py.
 
-The connection is FastStream's :class:`~faststream.nats.NatsBroker`'s; consumers run
-on :class:`~cauce_runtime.pull_loop.PullLoop` (see :mod:`cauce_runtime.consumers`);
-provisioning and publishing use the nats-py connection directly, because both need
-exact control FastStream does not give:
-provisioning must *update* a changed stream/consumer (FastStream and ``pull_subscribe``
-only create), and a publish must wait for JetStream's PubAck no longer than a given
-timeout and fail with :class:`BusUnavailable` instead (the gateway answers 503 then).
+:class:`Bus` connects (reconnecting forever once it was up), provisions the streams and
+the service's durable consumers, runs their pull loops (:mod:`cauce_runtime.bus`'s
+consumers) and publishes with PubAck. Provisioning *updates* a changed stream or
+consumer (``pull_subscribe`` only creates), and a publish waits for JetStream's PubAck
+no longer than a given timeout, failing with :class:`BusUnavailable` instead (the
+gateway answers 503 then).
 """
 
 from __future__ import annotations
@@ -17,31 +16,32 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+import nats
 import nats.errors
 import nats.js.errors
-from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from cauce_contracts.envelope import Event
-from cauce_contracts.streams import STREAMS, ConsumerSpec, StreamSpec
-from cauce_runtime import metrics
-from cauce_runtime.consumer_lag import DEFAULT_INTERVAL_S, JetStreamLagPoller
-from cauce_runtime.errors import BusUnavailable
-from cauce_runtime.messaging_spans import publish_attributes
-from cauce_runtime.provisioning import (
+from cauce_contracts.streams import STREAMS, StreamSpec
+from cauce_runtime._errors import BusUnavailable
+from cauce_runtime.bus._lag import DEFAULT_INTERVAL_S, JetStreamLagPoller
+from cauce_runtime.bus._provisioning import (
     ProvisionReport,
     provision_consumers,
     provision_streams,
     with_replicas,
 )
-from cauce_runtime.pull_loop import PullLoop
-from cauce_runtime.telemetry import get_tracer, inject_headers, record_exception
+from cauce_runtime.bus._pull_loop import PullLoop
+from cauce_runtime.bus._spec import ConsumerSpec
+from cauce_runtime.telemetry import metrics
+from cauce_runtime.telemetry._messaging_spans import publish_attributes
+from cauce_runtime.telemetry._tracing import get_tracer, inject_headers, record_exception
 
 if TYPE_CHECKING:
-    from cauce_runtime.settings import ServiceSettings
+    from cauce_runtime._settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Bus:
     """One service's connection to JetStream: provisioning, publishing, subscribers.
 
     ``streams``/``consumers`` are provisioned by :meth:`start`; consumers declared with
-    :func:`cauce_runtime.consumers.consumer` are added automatically.
+    :func:`cauce_runtime.consumer` are added automatically.
     """
 
     def __init__(
@@ -81,21 +81,7 @@ class Bus:
         self.consumers: dict[str, ConsumerSpec] = {}
         for spec in consumers:
             self.add_consumer_spec(spec)
-        self.broker = NatsBroker(
-            servers=settings.nats_url,
-            name=settings.service_name,
-            connect_timeout=settings.nats_connect_timeout,  # type: ignore[arg-type] # float works
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,  # reconnect forever; readiness reports the gap
-            reconnect_time_wait=reconnect_wait_s,  # type: ignore[arg-type]
-            drain_timeout=settings.shutdown_timeout_s,  # type: ignore[arg-type]
-            graceful_timeout=settings.shutdown_timeout_s,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
-            closed_cb=self._on_closed,
-            error_cb=self._on_error,
-            logger=logging.getLogger("faststream"),
-        )
+        self._reconnect_wait_s = reconnect_wait_s
         self._pull_loops: list[PullLoop] = []
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -153,13 +139,12 @@ class Bus:
             return ProvisionReport()
         try:
             async with asyncio.timeout(self.settings.nats_connect_timeout):
-                nc = await self.broker.connect()
+                nc = await self._connect()
         except _UNAVAILABLE_ERRORS as exc:
             raise BusUnavailable(f"cannot connect to NATS at {self._safe_url()}: {exc!r}") from exc
         self._nc = nc
         self._js = nc.jetstream(timeout=self.settings.publish_timeout_s)
         report = await self.provision(self.streams, self.consumers.values())
-        await self.broker.start()
         for loop in self._pull_loops:
             await loop.start(nc.jetstream())
         # Lag and stream sizes for /metrics (cauce_consumer_pending & co.).
@@ -185,8 +170,8 @@ class Bus:
             *(loop.stop(self.settings.shutdown_timeout_s) for loop in self._pull_loops)
         )
         try:
-            await self.broker.stop()
-        except nats.errors.Error as exc:
+            await self._nc.drain()
+        except (nats.errors.Error, TimeoutError) as exc:
             # Draining needs a live connection; while reconnecting there is nothing
             # to flush, so the connection is just closed.
             logger.warning("bus stopped without draining: %r", exc)
@@ -198,6 +183,21 @@ class Bus:
             self._js = None
             self._started = False
             self._stopping = False
+
+    async def _connect(self) -> Client:
+        return await nats.connect(
+            servers=self.settings.nats_url,
+            name=self.settings.service_name,
+            connect_timeout=self.settings.nats_connect_timeout,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,  # reconnect forever; readiness reports the gap
+            reconnect_time_wait=self._reconnect_wait_s,
+            drain_timeout=self.settings.shutdown_timeout_s,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+            closed_cb=self._on_closed,
+            error_cb=self._on_error,
+        )
 
     async def provision(
         self, streams: Iterable[StreamSpec], consumers: Iterable[ConsumerSpec]

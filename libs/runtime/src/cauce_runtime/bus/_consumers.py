@@ -1,6 +1,6 @@
 """Durable pull consumers with explicit ack, retries with backoff, and dead letters.
 
-Declare a handler for a :class:`~cauce_contracts.streams.ConsumerSpec` and an event
+Declare a handler for a :class:`~cauce_runtime.ConsumerSpec` and an event
 model; the runtime does the rest::
 
     @consumer(bus, specs.NOTIFIER_WINDOWS, InboundMessageReceived)
@@ -10,7 +10,8 @@ What happens to a message (DESIGN "Events"):
 
 - the handler returns: ack;
 - it raises :class:`TransientError` (or any unexpected exception): nak with a delay,
-  ``retry_after`` or the spec's backoff for this delivery, with jitter;
+  the spec's :class:`~cauce_runtime.Backoff` for this delivery, or the error's
+  ``retry_after`` (a minimum: jitter only adds to it);
 - it raises :class:`PermanentError`, or the payload is not valid JSON / not a valid
   event: a :class:`~cauce_contracts.dlq.DeadLettered` copy (reason, error type,
   original subject, headers and bytes) is published on ``dlq.{stream}.{durable}``,
@@ -19,9 +20,8 @@ What happens to a message (DESIGN "Events"):
   ("max deliveries exhausted: ...").
 
 If the DLQ copy cannot be published the message is nak'ed instead of terminated, so
-nothing is dropped silently. Messages come from a :class:`~cauce_runtime.pull_loop.PullLoop`
-bound to the durable that :meth:`Bus.provision` created from the same spec (FastStream's
-pull subscriber stalls with batches; see that module), and every ack is explicit.
+nothing is dropped silently. Messages come from a :class:`PullLoop` bound to the durable
+that :meth:`Bus.provision` created from the same spec, and every ack is explicit.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -44,21 +43,19 @@ from pydantic import ValidationError
 from cauce_contracts.dlq import DeadLettered
 from cauce_contracts.envelope import SYSTEM_TENANT_ID, Event
 from cauce_contracts.registry import UnknownEventType, parse_event
-from cauce_contracts.streams import ConsumerSpec
-from cauce_runtime import metrics
-from cauce_runtime.bus import HEADER_MSG_ID, Bus
-from cauce_runtime.errors import BusUnavailable, PermanentError, TransientError
-from cauce_runtime.logging import mask_sensitive
-from cauce_runtime.messaging_spans import process_attributes
-from cauce_runtime.pull_loop import PullLoop
-from cauce_runtime.telemetry import extract_context, get_tracer, record_exception
+from cauce_runtime._errors import BusUnavailable, PermanentError, TransientError
+from cauce_runtime.bus._bus import HEADER_MSG_ID, Bus
+from cauce_runtime.bus._pull_loop import PullLoop
+from cauce_runtime.bus._spec import ConsumerSpec
+from cauce_runtime.telemetry import metrics
+from cauce_runtime.telemetry._logs import mask_sensitive
+from cauce_runtime.telemetry._messaging_spans import process_attributes
+from cauce_runtime.telemetry._tracing import extract_context, get_tracer, record_exception
 
 logger = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
 
-#: Redelivery delays are spread by +-20% so a burst of failures does not retry in step.
-JITTER = 0.2
 #: Headers replaced on the DLQ copy (the record carries the originals in its body).
 _REPLACED_ON_COPY = frozenset(
     {"nats-msg-id", "traceparent", "tracestate", "cauce-event-type", "content-type"}
@@ -106,17 +103,6 @@ class _InvalidPayload(PermanentError):
     def __init__(self, reason: str, cause: Exception) -> None:
         super().__init__(reason)
         self.cause_type = type(cause).__name__
-
-
-def retry_delay(spec: ConsumerSpec, num_delivered: int, retry_after: float | None = None) -> float:
-    """Seconds before redelivery: ``retry_after`` or the backoff step, with jitter."""
-    if retry_after is not None:
-        base = retry_after
-    elif spec.backoff:
-        base = spec.backoff[min(num_delivered, len(spec.backoff)) - 1].total_seconds()
-    else:
-        base = spec.ack_wait.total_seconds()
-    return max(0.0, base * random.uniform(1 - JITTER, 1 + JITTER))  # noqa: S311 - not crypto
 
 
 def _heartbeat_interval(spec: ConsumerSpec) -> float:
@@ -282,7 +268,7 @@ class _Runner(Generic[E]):
             reason = f"max deliveries exhausted: {type(exc).__name__}: {exc}"
             await self._dead_letter(delivery, reason, type(exc).__name__)
             return
-        delay = retry_delay(self.spec, delivery.num_delivered, retry_after)
+        delay = self.spec.backoff.delay(delivery.num_delivered, retry_after)
         logger.warning(
             "consumer %s: delivery %d of seq %d failed (%s); retry in %.2fs",
             self.spec.durable_name,
@@ -308,7 +294,7 @@ class _Runner(Generic[E]):
                 self.spec.durable_name,
                 delivery.stream_sequence,
             )
-            await delivery.raw.nak(delay=retry_delay(self.spec, delivery.num_delivered))
+            await delivery.raw.nak(delay=self.spec.backoff.delay(delivery.num_delivered))
             return
         await delivery.raw.term()
         metrics.CONSUMER_DEAD_LETTERED.add(1, self.labels)

@@ -18,7 +18,7 @@ from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 if TYPE_CHECKING:
-    from cauce_runtime.settings import ServiceSettings
+    from cauce_runtime._settings import ServiceSettings
 
 # A run of 8-15 digits, optionally after "+", not glued to other letters or digits
 # (so hex trace ids and UUIDs are left alone).
@@ -130,14 +130,14 @@ def build_handler(service: str, stream: Any = None) -> logging.Handler:
 
 
 def configure_logging(settings: ServiceSettings, stream: Any = None) -> logging.Handler:
-    """Route the root logger (and uvicorn's/FastStream's) to one masked JSON handler."""
+    """Route the root logger (and uvicorn's) to one masked JSON handler."""
     handler = build_handler(settings.service_name, stream)
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         named = logging.getLogger(name)
         named.handlers.clear()
         named.propagate = True

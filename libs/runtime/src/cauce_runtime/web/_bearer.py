@@ -3,7 +3,7 @@
 One shared implementation so every service compares tokens the same way: in constant
 time, refusing everyone when the configured token is empty (rather than letting an
 empty header in), and answering 401 with ``WWW-Authenticate`` (rendered as
-problem+json by :func:`cauce_runtime.problems.install_problem_handlers`).
+problem+json by :func:`cauce_runtime.install_problem_handlers`).
 """
 
 from __future__ import annotations

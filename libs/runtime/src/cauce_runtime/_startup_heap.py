@@ -2,10 +2,9 @@
 
 Modules, models, routes and clients built at start live as long as the process. A full
 collection rescans every tracked object, so with them in view each one pauses the event
-loop for tens of milliseconds (measured: 40 ms in a service, 80-90 ms in the provider
-sandbox), and the requests queued meanwhile then go out, or are received, bunched. The
-notifier's 500/s bench measured that as 130429s at the provider fake. Freezing moves
-them to the collector's permanent generation: full collections scan only what was
+loop for tens of milliseconds, and the requests queued meanwhile then go out, or are
+received, bunched: a provider's sliding rate window counts them in one second. Freezing
+moves them to the collector's permanent generation: full collections scan only what was
 allocated since.
 """
 

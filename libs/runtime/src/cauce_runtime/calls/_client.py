@@ -13,13 +13,12 @@ are never recorded.
 Requests go out through aiohttp (``httpx_aiohttp.AiohttpTransport``) under the httpx
 API: httpcore's pool checks every pooled connection with a ``poll`` system call each
 time a request joins or leaves it, which made connection bookkeeping the notifier's
-largest cost at a few hundred sends a second (its 500/s backlog went from 0.67 to 0.85
-of the limit with aiohttp underneath). Code and tests keep speaking httpx
+largest cost at a few hundred sends a second. Code and tests keep speaking httpx
 (``transport=`` still replaces what is underneath).
 
-Callers rely on one distinction between transport errors: ``ConnectError`` and
-``ConnectTimeout`` mean the request never left (payments and crm-sync then retry a
-non-idempotent call at once; any other error leaves its outcome unknown).
+Callers rely on one distinction between transport errors (read by
+:func:`cauce_runtime.transport_failure`): ``ConnectError`` and ``ConnectTimeout`` mean
+the request never left; any other error leaves its outcome unknown.
 ``httpx_aiohttp`` maps every aiohttp connection error to ``ConnectTimeout``, a server
 that hung up after reading the request included; :class:`AiohttpTransport` keeps those
 two names for failures aiohttp raised while connecting, and turns the rest into
@@ -37,8 +36,8 @@ import httpx
 import httpx_aiohttp
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from cauce_runtime import metrics
-from cauce_runtime.telemetry import get_tracer, inject_headers, record_exception
+from cauce_runtime.telemetry import metrics
+from cauce_runtime.telemetry._tracing import get_tracer, inject_headers, record_exception
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 REDACTED = "REDACTED"

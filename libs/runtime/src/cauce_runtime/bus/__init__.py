@@ -1,0 +1,23 @@
+"""The JetStream bus: connect, provision, publish with PubAck, durable pull consumers.
+
+``python -m cauce_runtime.bus.provision`` provisions every stream up front.
+"""
+
+from cauce_runtime.bus._bus import HEADER_MSG_ID, Bus
+from cauce_runtime.bus._consumers import Delivery, SubjectTurns, consumer
+from cauce_runtime.bus._provisioning import ProvisionReport, stream_config
+from cauce_runtime.bus._pull_loop import PullLoop
+from cauce_runtime.bus._spec import DEFAULT_BACKOFF, ConsumerSpec
+
+__all__ = [
+    "DEFAULT_BACKOFF",
+    "HEADER_MSG_ID",
+    "Bus",
+    "ConsumerSpec",
+    "Delivery",
+    "ProvisionReport",
+    "PullLoop",
+    "SubjectTurns",
+    "consumer",
+    "stream_config",
+]
