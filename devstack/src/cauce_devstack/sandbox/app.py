@@ -6,10 +6,9 @@ from fastapi import FastAPI
 
 from cauce_devstack.sandbox import (
     chattigo_api,
-    customer,
     faults,
     gateway_client,
-    graph_api,
+    meta,
     odoo_api,
     outbox,
     sci_api,
@@ -26,12 +25,13 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         "and tests. Dev only: every default credential here is public.",
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version="0.1.0",
+        openapi_tags=[meta.OPENAPI_TAG],
     )
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
     app.state.faults = faults.FaultBook()
     gateway = gateway_client.install(app)
-    graph_api.install(app)
+    meta.install(app)
     chattigo_api.install(app)
     ycloud_api.install(app)
     sci_api.install(app)
@@ -39,8 +39,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.include_router(outbox.router)
     app.add_middleware(outbox.RefusalRecorder)
     app.include_router(faults.router)
-    app.include_router(customer.router)
-    # Closed last, once the status callbacks' own hook (graph_api) cancelled them: one
+    # Closed last, once the status callbacks' own hook (meta) cancelled them: one
     # posting in between would otherwise open a new client that nobody closes.
     app.router.on_shutdown.append(gateway.aclose)
 

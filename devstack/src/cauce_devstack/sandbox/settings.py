@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cauce_devstack.sandbox.graph_templates import DEFAULT_TEMPLATES, KnownTemplate
+from cauce_devstack.sandbox.meta.templates import DEFAULT_TEMPLATES, KnownTemplate
 from cauce_devstack.sandbox.odoo_records import OdooField, default_models
 
 DEV_PHONE_NUMBER_ID = "100000000000001"
@@ -70,7 +70,7 @@ class SandboxSettings(BaseSettings):
     drop_hold_s: float = 60.0
     """How long a ``drop`` fault holds a request before giving up on it."""
 
-    # --- WhatsApp Graph fake: Meta's sending rules (issue 3) ---
+    # --- WhatsApp Graph fake: Meta's sending rules ---
     graph_latency_ms: float = Field(default=0.0, ge=0)
     """Base latency added to every Graph API request (faults add per-request latency)."""
     graph_latency_jitter_ms: float = Field(default=0.0, ge=0)

@@ -26,7 +26,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from cauce_devstack.sandbox.graph_schema import parse_request
+from cauce_devstack.sandbox.meta.message_schema import parse_request
 from cauce_devstack.sandbox.outbox import get_outbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 
