@@ -9,7 +9,7 @@ from cauce_devstack.sandbox import (
     faults,
     gateway_client,
     meta,
-    odoo_api,
+    odoo,
     outbox,
     sci_api,
     ycloud_api,
@@ -25,7 +25,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         "and tests. Dev only: every default credential here is public.",
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version="0.1.0",
-        openapi_tags=[meta.OPENAPI_TAG],
+        openapi_tags=[meta.OPENAPI_TAG, odoo.OPENAPI_TAG],
     )
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
@@ -35,7 +35,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     chattigo_api.install(app)
     ycloud_api.install(app)
     sci_api.install(app)
-    odoo_api.install(app)
+    odoo.install(app)
     app.include_router(outbox.router)
     app.add_middleware(outbox.RefusalRecorder)
     app.include_router(faults.router)

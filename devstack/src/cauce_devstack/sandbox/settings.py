@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cauce_devstack.sandbox.meta.templates import DEFAULT_TEMPLATES, KnownTemplate
-from cauce_devstack.sandbox.odoo_records import OdooField, default_models
+from cauce_devstack.sandbox.odoo.records import OdooField, default_models
 
 DEV_PHONE_NUMBER_ID = "100000000000001"
 """Dev-only Meta phone_number_id of the sandbox's one business number."""
