@@ -11,7 +11,7 @@ from cauce_devstack.sandbox import (
     meta,
     odoo,
     outbox,
-    sci_api,
+    sci,
     ycloud_api,
 )
 from cauce_devstack.sandbox.settings import SandboxSettings
@@ -25,7 +25,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         "and tests. Dev only: every default credential here is public.",
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version="0.1.0",
-        openapi_tags=[meta.OPENAPI_TAG, odoo.OPENAPI_TAG],
+        openapi_tags=[meta.OPENAPI_TAG, sci.OPENAPI_TAG, odoo.OPENAPI_TAG],
     )
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
@@ -34,7 +34,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     meta.install(app)
     chattigo_api.install(app)
     ycloud_api.install(app)
-    sci_api.install(app)
+    sci.install(app)
     odoo.install(app)
     app.include_router(outbox.router)
     app.add_middleware(outbox.RefusalRecorder)
