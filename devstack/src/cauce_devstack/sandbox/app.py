@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cauce_devstack.sandbox import (
-    chattigo_api,
+    chattigo,
     faults,
     gateway_client,
     meta,
@@ -25,14 +25,14 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         "and tests. Dev only: every default credential here is public.",
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version="0.1.0",
-        openapi_tags=[meta.OPENAPI_TAG, sci.OPENAPI_TAG, odoo.OPENAPI_TAG],
+        openapi_tags=[meta.OPENAPI_TAG, chattigo.OPENAPI_TAG, sci.OPENAPI_TAG, odoo.OPENAPI_TAG],
     )
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
     app.state.faults = faults.FaultBook()
     gateway = gateway_client.install(app)
     meta.install(app)
-    chattigo_api.install(app)
+    chattigo.install(app)
     ycloud_api.install(app)
     sci.install(app)
     odoo.install(app)
