@@ -12,7 +12,7 @@ from cauce_devstack.sandbox import (
     odoo,
     outbox,
     sci,
-    ycloud_api,
+    ycloud,
 )
 from cauce_devstack.sandbox.settings import SandboxSettings
 
@@ -25,7 +25,13 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         "and tests. Dev only: every default credential here is public.",
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version="0.1.0",
-        openapi_tags=[meta.OPENAPI_TAG, chattigo.OPENAPI_TAG, sci.OPENAPI_TAG, odoo.OPENAPI_TAG],
+        openapi_tags=[
+            meta.OPENAPI_TAG,
+            chattigo.OPENAPI_TAG,
+            ycloud.OPENAPI_TAG,
+            sci.OPENAPI_TAG,
+            odoo.OPENAPI_TAG,
+        ],
     )
     app.state.settings = settings or SandboxSettings()
     app.state.outbox = outbox.Outbox()
@@ -33,7 +39,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     gateway = gateway_client.install(app)
     meta.install(app)
     chattigo.install(app)
-    ycloud_api.install(app)
+    ycloud.install(app)
     sci.install(app)
     odoo.install(app)
     app.include_router(outbox.router)
