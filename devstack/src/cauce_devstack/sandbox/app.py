@@ -14,6 +14,7 @@ from cauce_devstack.sandbox import (
     sci,
     ycloud,
 )
+from cauce_devstack.sandbox.refusals import RefusalRecorder
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 
@@ -43,7 +44,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     sci.install(app)
     odoo.install(app)
     app.include_router(outbox.router)
-    app.add_middleware(outbox.RefusalRecorder)
+    app.add_middleware(RefusalRecorder)
     app.include_router(faults.router)
     # Closed last, once the status callbacks' own hook (meta) cancelled them: one
     # posting in between would otherwise open a new client that nobody closes.
