@@ -17,13 +17,21 @@ from cauce_devstack.sandbox import (
 from cauce_devstack.sandbox.refusals import RefusalRecorder
 from cauce_devstack.sandbox.settings import SandboxSettings
 
+SANDBOX_TAG = {
+    "name": "sandbox",
+    "description": "Controls and views of the sandbox itself, which no real provider has: "
+    "the outbox of every request the fakes received, fault injection, the customer "
+    "simulator, and per-provider helpers under ``/sandbox/...``. Never rate limited.",
+}
+
 
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     """A fresh sandbox (empty outbox, no faults) configured by ``settings``."""
     app = FastAPI(
         title="cauce provider sandbox",
-        description="Fakes of external providers (WhatsApp Graph API, ...) for local runs "
-        "and tests. Dev only: every default credential here is public.",
+        description="Fakes of external providers (WhatsApp Graph API, Chattigo, YCloud, "
+        "SCI TOTAL, Odoo) for local runs and tests. Dev only: every default credential "
+        "here is public.",
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         version="0.1.0",
         openapi_tags=[
@@ -32,6 +40,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
             ycloud.OPENAPI_TAG,
             sci.OPENAPI_TAG,
             odoo.OPENAPI_TAG,
+            SANDBOX_TAG,
         ],
     )
     app.state.settings = settings or SandboxSettings()

@@ -1,12 +1,5 @@
-"""Every request the sandbox's fake providers received: ``GET/DELETE /sandbox/outbox``.
-
-Tests and ``make demo`` read it to see exactly what a service sent, in order. Accepted
-requests are recorded by each fake; refused ones (any 4xx/5xx answer of a provider
-path, a missing token included) by
-:class:`~cauce_devstack.sandbox.refusals.RefusalRecorder`, with the status and the
-error the fake answered. ``GET /sandbox/outbox`` lists accepted requests;
-``?include_refused=true`` lists refused ones too. It lives in memory: restarting the
-sandbox empties it.
+"""Every request the sandbox's fakes received, in order, so tests and ``make demo`` see
+exactly what a service sent. It lives in memory: restarting the sandbox empties it.
 """
 
 from __future__ import annotations
@@ -61,9 +54,8 @@ class OutboxEntry(BaseModel):
 #: to, the entry as JSON)``. A plain tuple of strings, numbers and bytes, which the garbage
 #: collector stops tracking after its first pass (it untracks exact tuples only, not named
 #: ones): a fake holding tens of thousands of requests must not pause its event loop for
-#: long full collections, or the requests queued meanwhile arrive bunched and the
-#: throughput window it measures overflows (the notifier's 500/s bench saw 130429s from
-#: the fake's own 90 ms collections).
+#: long full collections, or the requests queued meanwhile arrive bunched and overflow
+#: the throughput window it measures.
 _Stored = tuple[int, str, str, str, str, bytes]
 
 
@@ -153,9 +145,11 @@ async def read_outbox(
     after_seq: Annotated[int, Query(ge=0)] = 0,
     wait_s: Annotated[float, Query(ge=0, le=60)] = 0,
 ) -> list[OutboxEntry]:
-    """Accepted requests (and refused ones with ``include_refused``), newest last; ``to``
-    matches on digits (``+57 300`` = ``57300``). ``after_seq`` leaves out entries up to
-    that ``seq``; ``wait_s`` waits that long for a match when there is none yet."""
+    """Accepted requests (and refused ones with ``include_refused``: any 4xx/5xx answer
+    of a provider path, a missing token included, with the status and the error the fake
+    answered), newest last; ``to`` matches on digits (``+57 300`` = ``57300``).
+    ``after_seq`` leaves out entries up to that ``seq``; ``wait_s`` waits that long for a
+    match when there is none yet."""
     return await get_outbox(request).wait(
         wait_s,
         phone_number_id=phone_number_id,
