@@ -19,7 +19,7 @@ import aiohttp
 import uvloop
 
 from bench.stats import RunResult, summarize
-from cauce_devstack.sandbox import meta_webhooks as meta
+from cauce_devstack.sandbox.meta import webhooks as meta
 
 PHONE_NUMBER_ID = "100000000000001"
 DISPLAY_NUMBER = "15550000001"

@@ -13,8 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from cauce_devstack.sandbox import meta_webhooks as mw
 from cauce_devstack.sandbox.app import create_app
+from cauce_devstack.sandbox.meta import webhooks as mw
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers.ports import free_port
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from cauce_devstack.sandbox.app import create_app
-from cauce_devstack.sandbox.graph_templates import KnownTemplate
+from cauce_devstack.sandbox.meta.templates import KnownTemplate
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 PNID = "111111111111111"

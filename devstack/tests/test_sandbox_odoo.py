@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from cauce_devstack.sandbox.app import create_app
-from cauce_devstack.sandbox.odoo_records import OdooField
+from cauce_devstack.sandbox.odoo.records import OdooField
 from cauce_devstack.sandbox.settings import (
     DEV_ODOO_API_KEY,
     DEV_ODOO_DB,

@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from cauce_devstack.sandbox.app import create_app
+from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
 from cauce_devstack.sandbox.settings import SandboxSettings
-from cauce_devstack.sandbox.status_callbacks import StatusCallbacks
 from cauce_devstack.servers.ports import free_port
 
 SECRET = "status-test-secret"

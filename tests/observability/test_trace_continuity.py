@@ -33,13 +33,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
 from cauce_devstack.sandbox.settings import (
     DEV_GRAPH_TOKEN,
     DEV_PHONE_NUMBER_ID,
     DEV_SCI_WEBHOOK_SECRET,
     SandboxSettings,
 )
-from cauce_devstack.sandbox.status_callbacks import AcceptedMessage, StatusCallbacks
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.testing import serving

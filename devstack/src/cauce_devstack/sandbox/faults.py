@@ -1,26 +1,5 @@
-"""Fault injection: ``POST/GET/DELETE /sandbox/faults``.
-
-A fault names a target (the fake API it applies to: ``graph``, the default, or
-``sci``), a kind and how many matching requests it affects; each matching request
-consumes one. SCI faults apply to ``/sci/Autenticacion`` and ``/sci/TotalApp/...``
-(not to the payment page), with SCI's own error shapes (``429`` and ``token_expired``
-as 429 / 401, ``5xx`` with the given status).
-
-Odoo faults (``target: "odoo"``) apply to business calls (JSON-RPC ``object.*`` and
-every JSON-2 call, not ``common.*`` logins nor ``/web/version``), after the rate limit:
-``429`` and ``5xx`` as a proxy answers them (plain/HTML body, no Odoo error), and
-``token_expired`` as Odoo's ``odoo.http.SessionExpiredException`` (JSON-RPC envelope,
-code 100) or a JSON-2 401.
-
-Kinds:
-- ``latency``: wait ``latency_ms``, then answer normally.
-- ``429``: Meta's throughput error (code 130429) with ``Retry-After: retry_after``.
-- ``5xx``: a transient server error with HTTP ``status`` (500 -> code 1, 503 -> code 2).
-- ``token_expired``: 401 with code 190, subcode 463, whatever token was sent.
-- ``drop``: the request hangs without an answer for ``SandboxSettings.drop_hold_s``
-  (default 60 s, past any sane client timeout) and then gets an empty 504; nothing is
-  recorded. We hang rather than reset the connection because ASGI servers offer no
-  portable way to abort a socket; to the client it is the same read timeout.
+"""Fault injection: armed faults that the next matching requests to a fake consume, so a
+test can make a provider slow, throttled, failing or silent exactly when it wants.
 """
 
 from __future__ import annotations
@@ -92,6 +71,27 @@ router = APIRouter(prefix="/sandbox/faults", tags=["sandbox"])
 
 @router.post("", response_model=Fault, status_code=201)
 async def arm_fault(spec: FaultSpec, request: Request) -> Fault:
+    """Arm a fault for the next ``count`` requests to the ``target`` fake (``graph``,
+    the default, optionally one ``phone_number_id``; ``sci``; ``odoo``), each answered
+    in that provider's own error shape:
+
+    - ``latency``: wait ``latency_ms``, then answer normally.
+    - ``429``: the provider's throttling answer with ``Retry-After: retry_after`` (Graph:
+      code 130429).
+    - ``5xx``: a transient server error with HTTP ``status`` (Graph: 500 -> code 1,
+      503 -> code 2).
+    - ``token_expired``: the provider's expired-credentials answer, whatever token was
+      sent (Graph: 401, code 190, subcode 463).
+    - ``drop``: the request hangs without an answer for ``CAUCE_SANDBOX_DROP_HOLD_S``
+      (default 60 s, past any sane client timeout), then gets an empty 504, never
+      recorded as accepted. It hangs rather than resets the connection because ASGI servers offer no
+      portable way to abort a socket; to the client it is the same read timeout.
+
+    SCI faults apply to the two ``/sci/TotalApp/...`` calls (not to the login nor the
+    payment page); Odoo faults to business calls (JSON-RPC ``object.*`` and JSON-2),
+    after the rate limit: ``429`` and ``5xx`` as a proxy answers them, ``token_expired``
+    as ``odoo.http.SessionExpiredException`` or a JSON-2 401.
+    """
     return get_faults(request).add(spec)
 
 

@@ -1,13 +1,10 @@
 """The sandbox's one HTTP client toward the gateway, for every webhook it posts as a
 provider (Meta messages and statuses, SCI payment callbacks).
 
-One client means one connection pool and one TLS context for the sandbox's life:
-creating an ``httpx.AsyncClient`` per webhook built a fresh SSL context each time, and
-that alone was 40 % of the sandbox's CPU under the conversation benchmark. Its
-transport is the runtime's aiohttp one, for the reason the services use it (httpcore's
-pool polls every connection on each request; the sandbox posts several status webhooks
-per message). It is created on first use (inside the server's event loop) and closed
-on shutdown, after the fakes that post through it stopped.
+One client keeps one connection pool and one TLS context for the sandbox's life (a
+client per webhook built a fresh SSL context each time, a large share of the sandbox's
+CPU), on the runtime's aiohttp transport as in the services. Created on first use, in
+the server's event loop; closed on shutdown, after the fakes that post through it.
 """
 
 from __future__ import annotations

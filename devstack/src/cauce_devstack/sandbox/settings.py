@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cauce_devstack.sandbox.graph_templates import DEFAULT_TEMPLATES, KnownTemplate
-from cauce_devstack.sandbox.odoo_records import OdooField, default_models
+from cauce_devstack.sandbox.meta.templates import DEFAULT_TEMPLATES, KnownTemplate
+from cauce_devstack.sandbox.odoo.records import OdooField, default_models
 
 DEV_PHONE_NUMBER_ID = "100000000000001"
 """Dev-only Meta phone_number_id of the sandbox's one business number."""
@@ -31,7 +31,7 @@ DEV_SCI_PASSWORD = "dev-only-sci-password"  # noqa: S105 - published dev-only va
 DEV_SCI_ID_PARAMETRO = "1"
 """Dev-only SCI ``idParametro`` (the collecting entity's configuration)."""
 DEV_SCI_ID_CLIENTE = "127"
-"""Dev-only SCI ``idCliente`` (prefix of payment references, as in the seed's ``127-...``)."""
+"""Dev-only SCI ``idCliente`` (prefix of payment references: ``127-...``)."""
 DEV_SCI_WEBHOOK_SECRET = "dev-only-sci-webhook-secret"  # noqa: S105 - published dev-only value
 DEV_ODOO_DB = "cauce"
 """Dev-only Odoo database name the fake serves."""
@@ -70,7 +70,7 @@ class SandboxSettings(BaseSettings):
     drop_hold_s: float = 60.0
     """How long a ``drop`` fault holds a request before giving up on it."""
 
-    # --- WhatsApp Graph fake: Meta's sending rules (issue 3) ---
+    # --- WhatsApp Graph fake: Meta's sending rules ---
     graph_latency_ms: float = Field(default=0.0, ge=0)
     """Base latency added to every Graph API request (faults add per-request latency)."""
     graph_latency_jitter_ms: float = Field(default=0.0, ge=0)
@@ -122,9 +122,9 @@ class SandboxSettings(BaseSettings):
     sci_token_ttl_s: float = Field(default=3600.0, ge=0)
     """Lifetime of an SCI token (``expiresIn``); 0 issues dead tokens."""
     sci_first_transaction_id: int = Field(default=40037, ge=1)
-    """Id of the first transaction (the seed's 40037). ``make run`` starts each sandbox at
-    the current Unix time, so ids never repeat across restarts while payments and
-    conversation keep their data."""
+    """Id of the first transaction. ``make run`` starts each sandbox at the current Unix
+    time, so ids never repeat across restarts while payments and conversation keep their
+    data."""
     sci_webhook_secret: SecretStr = SecretStr(DEV_SCI_WEBHOOK_SECRET)
     """HMAC-SHA256 key of ``X-SCI-Signature`` on status webhooks to the gateway."""
     sci_public_url: str | None = None

@@ -1,16 +1,6 @@
-"""Per-number throughput of the fake Graph API, and what it measured.
-
-Meta caps how many messages one business number may send per second (80/s by
-default, up to 1,000/s on upgraded numbers) and answers ``130429`` beyond it. The
-sandbox enforces the cap with a sliding one-second window per ``phone_number_id``:
-a send is accepted only if fewer than ``limit`` sends were accepted in the last
-second. Admission and the record of the acceptance happen with no ``await`` in
-between, so concurrent requests cannot both slip under the cap.
-
-``GET /sandbox/metrics`` reports, per number, accepted and rejected counts and the
-most sends accepted in any one-second window. That maximum is exact: the busiest
-window of a series of events always ends on an event, so it is the largest window
-count seen right after an acceptance.
+"""A sliding one-second window that caps and measures requests per key (a Graph business
+number; all of Odoo). Admission and its record happen with no ``await`` in between, so
+concurrent requests cannot both slip under the cap.
 """
 
 from __future__ import annotations
@@ -21,8 +11,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 WINDOW_S = 1.0
 
@@ -34,6 +23,8 @@ class _Number:
     accepted: int = 0
     rate_limited: int = 0
     max_in_window: int = 0
+    """Exact: the busiest window of a series always ends on an acceptance, so it is the
+    largest count seen right after one."""
     first_accepted_at: float | None = None
     last_accepted_at: float | None = None
 
@@ -121,42 +112,3 @@ class ThroughputLimiter:
 def retry_after_header(wait_s: float) -> int:
     """Whole seconds for ``Retry-After`` (HTTP allows no fractions), at least 1."""
     return max(1, math.ceil(wait_s))
-
-
-def get_limiter(request: Request) -> ThroughputLimiter:
-    limiter: ThroughputLimiter = request.app.state.graph_throughput
-    return limiter
-
-
-class Metrics(BaseModel):
-    graph: dict[str, NumberMetrics]
-    """Keyed by ``phone_number_id``."""
-
-
-class LimitUpdate(BaseModel):
-    per_second: float = Field(gt=0, le=100_000)
-
-
-router = APIRouter(prefix="/sandbox", tags=["sandbox"])
-
-
-@router.get("/metrics", response_model=Metrics)
-async def read_metrics(request: Request) -> Metrics:
-    """Per business number: accepted, rate-limited, max accepted in any 1 s window."""
-    return Metrics(graph=get_limiter(request).metrics())
-
-
-@router.delete("/metrics")
-async def reset_metrics(request: Request) -> dict[str, int]:
-    return {"deleted": get_limiter(request).reset()}
-
-
-@router.put("/throughput/{phone_number_id}")
-async def set_throughput(
-    phone_number_id: str, update: LimitUpdate, request: Request
-) -> dict[str, float]:
-    """Change one number's messages/second limit at run time (benchmarks, tests)."""
-    if not phone_number_id.isdigit():
-        raise HTTPException(422, "phone_number_id must be digits")
-    get_limiter(request).set_limit(phone_number_id, update.per_second)
-    return {"per_second": update.per_second}

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from nats.js.api import RawStreamMsg
 
-from cauce_devstack.sandbox import meta_webhooks as meta
+from cauce_devstack.sandbox.meta import webhooks as meta
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import service_test_values, serving, stored_messages
 from cauce_gateway.app import create_app

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cauce_contracts.registry import parse_event
-from cauce_devstack.sandbox import meta_webhooks as meta
+from cauce_devstack.sandbox.meta import webhooks as meta
 from cauce_gateway.authenticity.ycloud_signature import ycloud_signature
 
 from .conftest import (

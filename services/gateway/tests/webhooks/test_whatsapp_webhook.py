@@ -11,7 +11,7 @@ import httpx
 from cauce_contracts.inbound import InboundMessageReceived, InboundPayloadUnrecognized
 from cauce_contracts.registry import parse_event
 from cauce_contracts.subjects import MESSAGE_PARTITIONS, Channel, contact_key
-from cauce_devstack.sandbox import meta_webhooks as meta
+from cauce_devstack.sandbox.meta import webhooks as meta
 from cauce_runtime import AiohttpTransport
 
 from .conftest import (

@@ -1,24 +1,23 @@
-"""Customer simulator: ``POST /sandbox/customer/send``.
-
-Plays a WhatsApp user (or Meta's delivery pipeline, for statuses): builds the
-webhook Meta would post, signs the exact bytes with the app secret and posts them to
-the gateway's ``/webhooks/whatsapp``, then reports what the gateway answered.
+"""The customer simulator: plays a WhatsApp user (or Meta's delivery pipeline) toward the
+gateway, so a whole conversation runs locally without a phone.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cauce_devstack.sandbox import meta_webhooks as mw
 from cauce_devstack.sandbox.gateway_client import gateway_http
-from cauce_devstack.sandbox.meta_webhooks import INBOUND_MESSAGE_TYPES
-from cauce_devstack.sandbox.service_window import get_windows
-from cauce_devstack.sandbox.settings import SandboxSettings
+from cauce_devstack.sandbox.meta import webhooks as mw
+from cauce_devstack.sandbox.meta.service_window import get_windows
+from cauce_devstack.sandbox.meta.webhooks import INBOUND_MESSAGE_TYPES
+
+if TYPE_CHECKING:
+    from cauce_devstack.sandbox.settings import SandboxSettings
 
 WEBHOOK_PATH = "/webhooks/whatsapp"
 
@@ -142,6 +141,10 @@ router = APIRouter(prefix="/sandbox/customer", tags=["sandbox"])
 
 @router.post("/send", response_model=CustomerSendResult)
 async def customer_send(send: CustomerSend, request: Request) -> CustomerSendResult:
+    """Build the webhook Meta would post for ``send`` (a message or a status), sign the
+    exact bytes with the app secret, post them to the gateway's ``/webhooks/whatsapp``
+    and report what the gateway answered. A message (re)opens the customer's 24 h
+    service window."""
     settings: SandboxSettings = request.app.state.settings
     message_id, payload = build_payload(send, settings)
     if send.status is None:  # the customer wrote: their 24 h service window (re)opens

@@ -1,18 +1,7 @@
-"""Odoo search domains and ``order`` clauses, evaluated over in-memory rows.
-
-A domain is a list of leaves ``[field, operator, value]`` (lists or tuples) and the
-prefix operators ``"&"``, ``"|"`` and ``"!"`` (Polish notation); terms not joined by an
-operator are ANDed, as Odoo does. Operators: ``=``, ``!=`` (``<>``), ``in``,
-``not in``, ``<``, ``<=``, ``>``, ``>=``, ``like``, ``ilike``, ``not like``,
-``not ilike``, ``=like``, ``=ilike``; ``(1, "=", 1)`` and ``(0, "=", 1)`` are the
-always-true and always-false leaves.
-
-NULL semantics follow the SQL Odoo generates: ``= False`` matches unset values,
-comparisons with an unset value are false, and the negative operators (``!=``,
-``not in``, ``not like``) match unset values too.
-
-Rows hold internal values (``datetime``/``date`` objects for date fields, ``None`` for
-unset); ``operand`` converts a domain value to that form.
+"""Odoo search domains and ``order`` clauses, evaluated over in-memory rows with the NULL
+semantics of the SQL Odoo generates, so a client's domains select here what they would
+select in Odoo. Rows hold internal values (``datetime``/``date`` objects, ``None`` for
+unset); :func:`operand` converts a domain value to that form.
 """
 
 from __future__ import annotations
@@ -22,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from cauce_devstack.sandbox.odoo_errors import invalid_field, value_error
+from cauce_devstack.sandbox.odoo.errors import invalid_field, value_error
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row], bool]

@@ -1,11 +1,5 @@
-"""Meta Graph API error envelopes, shaped like the real ones.
-
-Every Graph error is ``{"error": {"message", "type", "code", ["error_subcode"],
-["error_data"], "fbtrace_id"}}``; clients branch on ``code`` (190 = token problem,
-100 = bad parameter, 131009 = a parameter value outside Meta's limits, 130429 =
-throughput limit, 131047 = outside the 24 h customer-service window, 132000/132001 =
-template parameter count / unknown template, 1/2 = transient server trouble).
-"""
+"""Meta Graph API error envelopes, shaped like the real ones: clients branch on ``code``,
+so the fake answers Meta's codes, subcodes and HTTP statuses."""
 
 from __future__ import annotations
 

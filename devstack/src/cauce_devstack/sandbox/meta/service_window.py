@@ -1,11 +1,6 @@
-"""The 24-hour customer-service window of the fake Graph API.
-
-A business may send free-form (non-template) messages to a customer only within 24
-hours of that customer's last message to the same business number; outside it Meta
-answers ``131047 Re-engagement message`` and only templates go through. The sandbox
-remembers when each customer (``wa_id``) last wrote to each ``phone_number_id``:
-the customer simulator records it on every inbound message, and tests set or clear
-it with ``POST /sandbox/window``.
+"""The 24-hour customer-service window of the Graph fake: Meta lets free-form messages
+through only within 24 h of the customer's last message, so the fake remembers when each
+customer last wrote to each business number.
 """
 
 from __future__ import annotations
@@ -78,6 +73,8 @@ router = APIRouter(prefix="/sandbox/window", tags=["sandbox"])
 
 @router.post("", response_model=WindowState)
 async def set_window(update: WindowUpdate, request: Request) -> WindowState:
+    """Open (optionally back-dated) or close one customer's window; the customer
+    simulator opens it on every inbound message by itself."""
     windows = get_windows(request)
     pnid = update.phone_number_id or request.app.state.settings.default_phone_number_id
     if update.open:
@@ -95,6 +92,8 @@ async def set_window(update: WindowUpdate, request: Request) -> WindowState:
 
 @router.get("", response_model=list[WindowState])
 async def list_windows(request: Request) -> list[WindowState]:
+    """When each customer last wrote to each business number, and whether the window
+    is still open."""
     windows = get_windows(request)
     return [
         WindowState(

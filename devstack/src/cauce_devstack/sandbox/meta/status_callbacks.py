@@ -1,17 +1,5 @@
-"""Meta's status webhooks for messages the fake Graph API accepted.
-
-After a send is accepted, Meta posts ``sent``, then ``delivered``, then (if the
-customer opens it) ``read`` to the business's webhook, or a single ``failed`` with
-an error. The sandbox does the same in the background: one task per message posts
-its statuses in order, each after its configured delay (counted from the previous
-one), signed with ``X-Hub-Signature-256`` over the exact bytes, to the gateway's
-``/webhooks/whatsapp``. ``sent`` and ``delivered`` carry ``conversation`` and
-``pricing`` as Meta's do.
-
-Tasks are tracked; :meth:`StatusCallbacks.aclose` (wired to app shutdown) cancels
-the pending ones and closes the HTTP client. A post the gateway refuses or cannot
-take is retried a few times, then dropped with a warning (Meta retries for days;
-the sandbox is not that patient).
+"""Meta's status webhooks for messages the Graph fake accepted, posted to the gateway in
+the background as Meta does: one task per message, tracked so shutdown can cancel them.
 """
 
 from __future__ import annotations
@@ -21,12 +9,15 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
-from cauce_devstack.sandbox import meta_webhooks as mw
 from cauce_devstack.sandbox.gateway_client import GatewayClient
-from cauce_devstack.sandbox.settings import SandboxSettings
+from cauce_devstack.sandbox.meta import webhooks as mw
+
+if TYPE_CHECKING:
+    from cauce_devstack.sandbox.settings import SandboxSettings
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +126,8 @@ class StatusCallbacks:
         conversation: dict[str, object] | None = None,
         pricing: dict[str, object] | None = None,
     ) -> None:
+        """Post one status, signed over the exact bytes; retried a few times, then dropped
+        with a warning (Meta retries for days; the sandbox is not that patient)."""
         s = self.settings
         item = mw.status(
             message.wamid,

@@ -1,15 +1,6 @@
-"""Shapes the fake Graph API accepts on ``POST /{phone_number_id}/messages``.
-
-Limits follow Meta's Cloud API reference (reply buttons: at most 3, titles up to 20
-characters; lists: button label 20, up to 10 sections and 10 rows in total, row title
-24, description 72; CTA URL display text 20; text body 4096; captions 1024).
-Unknown fields inside a message object are rejected, so a typo in our own payload
-builders fails here instead of being silently ignored.
-
-Two error codes, as Meta splits them: a missing, unknown or mistyped field is
-``(#100) Invalid parameter``; a well-formed value that breaks a limit (too long, too
-many buttons or rows, duplicate ids, out of range) is ``(#131009) Parameter value is
-not valid``. Either way ``error_data.details`` names the field.
+"""Shapes the Graph fake accepts on the messages endpoint, with Meta's limits. Unknown
+fields inside a message object are refused, so a typo in our own payload builders fails
+here instead of being silently ignored.
 """
 
 from __future__ import annotations
@@ -20,7 +11,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from cauce_devstack.sandbox.graph_errors import (
+from cauce_devstack.sandbox.meta.errors import (
     GraphError,
     invalid_parameter,
     parameter_value_invalid,

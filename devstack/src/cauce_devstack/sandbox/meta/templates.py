@@ -1,9 +1,5 @@
-"""Message templates the fake Graph API knows, and Meta's checks against them.
-
-Meta only sends a template that exists (approved) in the requested language, and
-only with exactly as many parameters per component as the template declares;
-otherwise the send fails with 132001 (unknown in that language) or 132000 (count).
-The sandbox keeps a small configurable set (``CAUCE_SANDBOX_GRAPH_TEMPLATES``).
+"""Message templates the Graph fake knows, and Meta's checks against them: Meta sends
+only an approved template, in its language, with exactly its parameter counts.
 """
 
 from __future__ import annotations
@@ -13,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from cauce_devstack.sandbox.graph_errors import template_missing, template_param_count
+from cauce_devstack.sandbox.meta.errors import template_missing, template_param_count
 
 TemplateCategory = Literal["marketing", "utility", "authentication"]
 

@@ -1,49 +1,38 @@
-"""Fake WhatsApp Cloud API: ``POST /graph/{version}/{phone_number_id}/messages``.
-
-Order of checks, as Meta does it: base latency and armed faults, then the bearer
-token (401, code 190), then whether the token may act for this phone_number_id (400,
-code 100, subcode 33), then the payload (400, code 100 or 131009), then the template
-(132001 unknown, 132000 parameter count), then the 24 h customer-service window for
-non-template messages (131047), then the number's throughput (429, code 130429 with
-``Retry-After``). Accepted requests are recorded in the outbox, answered with Meta's
-success shape, and followed by status webhooks to the gateway.
-
-:func:`install` mounts the router and this fake's state on an app.
-"""
+"""The Graph fake's messages endpoint: sends and mark-as-read, refused in the order and
+with the errors Meta uses, so a client's handling of each refusal is exercised."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
 import json
 import random
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from cauce_devstack.sandbox import service_window, throughput
 from cauce_devstack.sandbox.faults import Fault, get_faults
-from cauce_devstack.sandbox.graph_errors import (
+from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
+from cauce_devstack.sandbox.meta.errors import (
     GraphError,
     expired_token,
     invalid_parameter,
-    invalid_token,
-    missing_token,
     outside_service_window,
     rate_limited,
     server_error,
-    unknown_object,
 )
-from cauce_devstack.sandbox.graph_schema import OutboundMessage, parse_request
-from cauce_devstack.sandbox.graph_templates import check_template
+from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
+from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
+from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
+from cauce_devstack.sandbox.meta.templates import check_template
+from cauce_devstack.sandbox.meta.throughput import get_limiter
 from cauce_devstack.sandbox.outbox import get_outbox
-from cauce_devstack.sandbox.service_window import ServiceWindows, get_windows
-from cauce_devstack.sandbox.settings import SandboxSettings
-from cauce_devstack.sandbox.status_callbacks import AcceptedMessage, StatusCallbacks
-from cauce_devstack.sandbox.throughput import ThroughputLimiter, get_limiter, retry_after_header
+from cauce_devstack.sandbox.throughput import ThroughputLimiter, retry_after_header
+
+if TYPE_CHECKING:
+    from cauce_devstack.sandbox.settings import SandboxSettings
 
 router = APIRouter(prefix="/graph", tags=["whatsapp-graph"])
 
@@ -51,24 +40,6 @@ router = APIRouter(prefix="/graph", tags=["whatsapp-graph"])
 def new_wamid() -> str:
     """A message id shaped like Meta's (``wamid.`` + base64)."""
     return "wamid." + base64.b64encode(secrets.token_bytes(30)).decode()
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-def _authorise(settings: SandboxSettings, token: str | None, phone_number_id: str) -> None:
-    if token is None:
-        raise missing_token()
-    known = {pid: secret.get_secret_value() for pid, secret in settings.graph_tokens.items()}
-    if not any(hmac.compare_digest(token, value) for value in known.values()):
-        raise invalid_token()
-    expected = known.get(phone_number_id)
-    if expected is None or not hmac.compare_digest(token, expected):
-        raise unknown_object(phone_number_id)
 
 
 async def _apply_fault(fault: Fault, settings: SandboxSettings) -> None:
@@ -91,26 +62,6 @@ async def _read_json(request: Request) -> Any:
         return json.loads(await request.body())
     except ValueError:
         raise invalid_parameter("The request body is not valid JSON.") from None
-
-
-def install(app: FastAPI) -> None:
-    """Mount the fake Graph API and its state (throughput, windows, status callbacks).
-
-    Reads ``app.state.settings``; cancels pending status callbacks on app shutdown.
-    """
-    settings: SandboxSettings = app.state.settings
-    app.state.graph_throughput = ThroughputLimiter(
-        settings.graph_rate_limit_per_second,
-        settings.graph_rate_limits,
-        enforced=settings.graph_rate_limit_enforced,
-    )
-    app.state.service_windows = ServiceWindows(settings.service_window_hours)
-    callbacks = StatusCallbacks(settings, app.state.gateway_client)
-    app.state.status_callbacks = callbacks
-    app.router.on_shutdown.append(callbacks.aclose)
-    app.include_router(router)
-    app.include_router(throughput.router)
-    app.include_router(service_window.router)
 
 
 async def _base_latency(settings: SandboxSettings) -> None:
@@ -150,39 +101,42 @@ def _check_rules(
     return category
 
 
-@router.get("/{version}/{phone_number_id}")
-async def phone_number(version: str, phone_number_id: str, request: Request) -> Response:
-    """The business phone number node, as Meta answers it to a token allowed to read it
-    (what a credentials check asks for)."""
-    settings: SandboxSettings = request.app.state.settings
-    try:
-        _authorise(settings, _bearer(request), phone_number_id)
-    except GraphError as error:
-        return error.response()
-    display = (
-        settings.default_display_phone_number
-        if phone_number_id == settings.default_phone_number_id
-        else phone_number_id
-    )
-    return JSONResponse(
-        {
-            "id": phone_number_id,
-            "display_phone_number": display,
-            "verified_name": "cauce sandbox",
-            "quality_rating": "GREEN",
-        }
-    )
-
-
-@router.post("/{version}/{phone_number_id}/messages")
+@router.post("/{version}/{phone_number_id}/messages", summary="Send a message or mark one read")
 async def send_message(version: str, phone_number_id: str, request: Request) -> Response:
+    """Checked in Meta's order: the base latency (``CAUCE_SANDBOX_GRAPH_LATENCY_MS``) and
+    armed faults; the bearer token (401, code 190); whether it may act for this
+    phone_number_id (400, code 100, subcode 33); the payload (400, code 100 or 131009);
+    the template (132001 unknown, 132000 parameter count); the 24 h customer-service
+    window for non-template messages (131047); the number's throughput (429, code 130429
+    with ``Retry-After``).
+
+    Payload limits follow Meta's reference: reply buttons at most 3, titles up to 20
+    characters; lists: button label 20, up to 10 sections and 10 rows in total, row
+    title 24, description 72; CTA URL display text 20; text body 4096; captions 1024. A
+    missing, unknown or mistyped field is ``(#100) Invalid parameter``; a well-formed
+    value breaking a limit (too long, too many buttons or rows, duplicate ids, out of
+    range) is ``(#131009) Parameter value is not valid``; ``error_data.details`` names
+    the field. Templates (``CAUCE_SANDBOX_GRAPH_TEMPLATES``) must exist in the requested
+    language with exactly their parameters per component. Each number may send
+    ``CAUCE_SANDBOX_GRAPH_RATE_LIMIT_PER_SECOND`` messages in any sliding 1 s window
+    (Meta: 80/s by default, up to 1,000/s on upgraded numbers).
+
+    An accepted request is recorded in the outbox and answered with Meta's success
+    shape. The fake then posts ``sent``, ``delivered`` and ``read`` (unless
+    ``CAUCE_SANDBOX_STATUS_READ_ENABLED`` is off), or one ``failed`` for
+    ``CAUCE_SANDBOX_STATUS_FAILING_RECIPIENTS``, to ``{gateway_url}/webhooks/whatsapp``,
+    each after its delay counted from the previous one, signed with
+    ``X-Hub-Signature-256`` over the exact bytes; ``sent`` and ``delivered`` carry
+    ``conversation`` and ``pricing``. A body with ``"status": "read"`` marks an inbound
+    message as read instead.
+    """
     settings: SandboxSettings = request.app.state.settings
     try:
         await _base_latency(settings)
         fault = get_faults(request).take("graph", phone_number_id)
         if fault is not None:
             await _apply_fault(fault, settings)
-        _authorise(settings, _bearer(request), phone_number_id)
+        authorise(settings, bearer(request), phone_number_id)
         body = await _read_json(request)
         parsed = parse_request(body)
         category = (

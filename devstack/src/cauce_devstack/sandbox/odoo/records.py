@@ -1,28 +1,6 @@
-"""The fake Odoo's models and records: field types, value validation, an in-memory store.
-
-Each configured model (``SandboxSettings.odoo_models``: model -> field -> spec) keeps
-its records in memory with ids from 1, plus the fields every Odoo record has: ``id``,
-``create_date`` and ``write_date`` (set by the server, naive UTC, read back as
-``"YYYY-MM-DD HH:MM:SS"``; stored to the microsecond like PostgreSQL does, so a domain
-``write_date > X`` sees a write made later within the same second).
-
-Values are checked as Odoo would refuse them, with Odoo's exception names:
-
-- a field the model does not have -> ``builtins.ValueError`` "Invalid field 'x' on model 'm'";
-- a required field unset on create (or set to ``False`` on write) ->
-  ``odoo.exceptions.ValidationError`` (Odoo's NOT NULL message);
-- a value of the wrong type, or outside a selection -> ``odoo.exceptions.ValidationError``;
-- a date/datetime string not exactly ``YYYY-MM-DD`` / ``YYYY-MM-DD HH:MM:SS`` ->
-  ``builtins.ValueError`` "time data '...' does not match format '...'";
-- ids that do not exist (write, read, unlink) -> ``odoo.exceptions.MissingError``.
-
-``id``, ``create_date``, ``write_date``, ``create_uid`` and ``write_uid`` in vals are
-ignored, as Odoo ignores the log-access columns a client sends. Every operation
-validates everything before changing anything, and none awaits: a request is one
-transaction (a batch create with one bad vals creates nothing).
-
-Unset values read back as ``False`` (``0`` / ``0.0`` for integer / float fields, as
-Odoo does).
+"""The fake Odoo's models and records: an in-memory store that refuses values as Odoo
+would, with Odoo's exception names. Every operation validates everything before changing
+anything, and none awaits, so a request is one transaction as in Odoo.
 """
 
 from __future__ import annotations
@@ -34,7 +12,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cauce_devstack.sandbox.odoo_domains import (
+from cauce_devstack.sandbox.odoo.domains import (
     DATETIME_FORMAT,
     compile_domain,
     parse_date,
@@ -42,7 +20,7 @@ from cauce_devstack.sandbox.odoo_domains import (
     parse_order,
     sort_rows,
 )
-from cauce_devstack.sandbox.odoo_errors import (
+from cauce_devstack.sandbox.odoo.errors import (
     access_error,
     invalid_field,
     missing_error,
@@ -85,7 +63,7 @@ def _fields(spec: Mapping[str, FieldType], required: tuple[str, ...] = ()) -> di
 
 
 def default_models() -> dict[str, dict[str, OdooField]]:
-    """The two models crm-sync writes (see the Odoo wire contract)."""
+    """The two models crm-sync writes."""
     contact: dict[str, FieldType] = {
         "manychat_id": "char",
         "nombre_lead": "char",
@@ -136,7 +114,9 @@ def readable(ftype: str, value: Any) -> Any:
 
 
 class OdooModel:
-    """One model's schema and records (id -> stored values)."""
+    """One model's schema and records (id -> stored values). ``create_date`` and
+    ``write_date`` are stored to the microsecond, as PostgreSQL does, so a domain
+    ``write_date > X`` sees a write made later within the same second."""
 
     def __init__(self, name: str, fields: Mapping[str, OdooField]) -> None:
         self.name = name

@@ -1,20 +1,11 @@
-"""Odoo server errors, as both API styles answer them.
-
-An error is named by its fully qualified Python exception (``data.name`` in JSON-RPC,
-``name`` in JSON-2): clients classify by that name only, since the numeric JSON-RPC
-``code`` differs across Odoo versions.
-
-- JSON-RPC answers HTTP 200 with ``{"jsonrpc", "id", "error": {"code", "message",
-  "data": {"name", "debug", "message", "arguments", "context"}}}``; ``code`` is 200
-  ("Odoo Server Error") except for an expired session (100, "Odoo Session Expired").
-- JSON-2 answers the HTTP status of the error with ``{"name", "message", "arguments",
-  "context", "debug"}``: 401 Unauthorized, 403 AccessError/AccessDenied, 404
-  MissingError/NotFound, 422 ValidationError/UserError/ValueError/TypeError, 500 the rest.
+"""Odoo server errors, as both API styles answer them. An error is named by its fully
+qualified Python exception, because clients classify by that name only: the numeric
+JSON-RPC ``code`` differs across Odoo versions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -134,6 +125,17 @@ def session_expired() -> OdooError:
 
 def invalid_apikey() -> OdooError:
     return OdooError(UNAUTHORIZED, "Invalid apikey")
+
+
+def serving(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, any unexpected Python exception reported as Odoo reports it (a
+    named server error) rather than as a crash of the fake."""
+    try:
+        return fn(*args)
+    except OdooError:
+        raise
+    except Exception as exc:
+        raise OdooError(f"builtins.{type(exc).__name__}", str(exc)) from exc
 
 
 def unknown_database(db: str) -> OdooError:

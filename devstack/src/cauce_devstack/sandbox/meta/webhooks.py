@@ -1,10 +1,6 @@
-"""Builders for WhatsApp Cloud API webhooks, exactly as Meta posts them.
-
-Shapes follow Meta's webhook reference (``messages`` field of a
-``whatsapp_business_account``): one payload has ``entry[]`` (one per WABA), each with
-``changes[]`` whose ``value`` carries ``metadata`` and either ``contacts`` +
-``messages`` or ``statuses``. Importable on purpose: tests elsewhere build their
-fixtures with these functions, and the sandbox's customer simulator posts them.
+"""Builders for WhatsApp Cloud API webhooks, exactly as Meta posts them. Importable on
+purpose: tests elsewhere build their fixtures with these functions, and the sandbox's
+customer simulator and status callbacks post them.
 
 Typical use::
 

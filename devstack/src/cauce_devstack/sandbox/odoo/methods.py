@@ -1,11 +1,6 @@
-"""The ORM methods the fake Odoo serves, with Odoo's signatures, for both API styles.
-
-``create``, ``write``, ``search``, ``search_read``, ``read``, ``unlink``,
-``search_count`` and ``load`` (the import, :mod:`cauce_devstack.sandbox.odoo_load`).
-JSON-RPC's ``execute_kw`` passes positional ``args`` (record methods take the ids first)
-and ``kwargs``; JSON-2 passes named params, ``ids`` included.
-Arguments are bound against the real signatures, so a wrong call fails with a
-``builtins.TypeError`` as it would in Odoo; ``context`` is accepted and ignored.
+"""The ORM methods the fake Odoo serves, for both API styles, with Odoo's signatures:
+arguments are bound against them, so a wrong call fails with a ``builtins.TypeError``
+as it would in Odoo.
 """
 
 from __future__ import annotations
@@ -14,14 +9,14 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from cauce_devstack.sandbox import odoo_load
-from cauce_devstack.sandbox.odoo_errors import (
+from cauce_devstack.sandbox.odoo import load as odoo_load
+from cauce_devstack.sandbox.odoo.errors import (
     ACCESS_ERROR,
     ATTRIBUTE_ERROR,
     OdooError,
     type_error,
 )
-from cauce_devstack.sandbox.odoo_records import OdooRecords
+from cauce_devstack.sandbox.odoo.records import OdooRecords
 
 #: Methods that act on records (``ids`` first).
 RECORD_METHODS = frozenset({"write", "read", "unlink"})

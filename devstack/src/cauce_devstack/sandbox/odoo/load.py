@@ -1,41 +1,6 @@
 """Odoo's ``load``, the ORM's import method (what Odoo's CSV import calls), on the fake's
-records.
-
-``load(fields, data)``: ``fields`` names the columns and ``data`` holds the rows, each a
-list of values in ``fields`` order. The column ``.id`` holds the database id of an
-existing record to update (a string or an int); a row without one, or with an empty
-one, creates a record. Values come in import format: text for char/text/selection, ``""``
-for empty (any falsy value is empty, as in Odoo's converter), ``"YYYY-MM-DD HH:MM:SS"``
-for datetimes (UTC here; see below), ``"YYYY-MM-DD"`` for dates, numeric strings for
-integer/float and ``"1"``/``"0"``/``"true"``/``"false"``/``"yes"``/``"no"`` for booleans.
-JSON numbers, booleans and ``null`` are accepted too.
-
-Problems with the rows are not exceptions: as in Odoo, the call succeeds and answers
-``{"ids": false, "messages": [...], "nextrow": 0}``, each message ``{"type": "error",
-"message", "record": <row index>, "rows": {"from", "to"}, "field"}``, and nothing is
-changed (one transaction). Every problem of every row is reported, header ones (an unknown
-column, reported once with ``record`` 0) first. The messages follow Odoo's converter:
-
-- an unknown column -> "Unknown field 'x' on model 'm'" (field ``x``);
-- ``.id`` of no existing record -> "No matching record found for database id '<id>' in
-  field 'Database ID'" (field ``.id``);
-- a required field unset on a created row, or emptied on an updated one -> "Missing
-  required value for the field 'x' (x)";
-- a bad datetime / date / integer / number -> "'v' does not seem to be a valid datetime
-  for field 'x'" (and so on); a value outside a selection -> "Value 'v' not found in
-  selection field 'x'".
-
-An unknown boolean text is Odoo's *warning* (the value is taken as true and the rows are
-loaded). Success answers ``{"ids": [one id per row, in order], "messages": [], "nextrow":
-0}``; created rows get ``create_date``/``write_date``, updated ones ``write_date``, as
-``create``/``write`` set them. Malformed arguments (``fields`` not a list of names,
-``data`` not a list of rows, a row of the wrong length) are exceptions, as a Python error
-in Odoo's ``load`` would be.
-
-Not modelled: external ids (the ``id`` column is refused with a message), relational
-paths (``partner_id/id``), and the user's timezone: real Odoo reads imported datetimes in
-the ``tz`` of the context, else of the user, so a client sending UTC should pass
-``context={"tz": "UTC"}``; the fake's user is on UTC.
+records. Problems with the rows are answered as a result, not raised, and change
+nothing, as in Odoo; the messages follow Odoo's import converter.
 """
 
 from __future__ import annotations
@@ -44,9 +9,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from cauce_devstack.sandbox.odoo_domains import parse_date, parse_datetime
-from cauce_devstack.sandbox.odoo_errors import OdooError, type_error, value_error
-from cauce_devstack.sandbox.odoo_records import OdooModel, OdooRecords
+from cauce_devstack.sandbox.odoo.domains import parse_date, parse_datetime
+from cauce_devstack.sandbox.odoo.errors import OdooError, type_error, value_error
+from cauce_devstack.sandbox.odoo.records import OdooModel, OdooRecords
 
 DB_ID = ".id"
 XML_ID = "id"
@@ -224,7 +189,9 @@ def _plan_row(
 
 
 def load(records: OdooRecords, name: str, fields: Any, data: Any) -> dict[str, Any]:
-    """``<name>.load(fields, data)``: every row applied, or none (see the module doc)."""
+    """``<name>.load(fields, data)``: every row applied, or none. ``.id`` names a record
+    to update (a row without one creates one); an unknown boolean text is only a
+    warning; malformed arguments raise, as a Python error in Odoo's ``load`` would."""
     model = records.model(name)
     fields, data = _check_arguments(fields, data)
     log = _header_messages(model, fields)

@@ -1,0 +1,78 @@
+"""What every ``/odoo`` request passes before it is served (an outage, the rate limit,
+latency, armed faults), answered as the proxy in front of a real Odoo answers it."""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+
+from cauce_devstack.sandbox.faults import Fault, get_faults
+from cauce_devstack.sandbox.odoo.errors import invalid_apikey, session_expired
+from cauce_devstack.sandbox.odoo.recording import Call, answer
+from cauce_devstack.sandbox.odoo.state import LIMITER_KEY, get_state
+from cauce_devstack.sandbox.throughput import retry_after_header
+
+if TYPE_CHECKING:
+    from cauce_devstack.sandbox.settings import SandboxSettings
+
+
+def proxy_page(status: int) -> HTMLResponse:
+    """What a reverse proxy answers when Odoo behind it is down or failing."""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Server Error"
+    return HTMLResponse(
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n",
+        status_code=status,
+    )
+
+
+def _too_many(retry_after: int) -> PlainTextResponse:
+    return PlainTextResponse(
+        "429 Too Many Requests: too many requests to this Odoo, slow down.\n",
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def _fault_response(fault: Fault, call: Call, settings: SandboxSettings) -> Response | None:
+    """The answer an armed fault stands for (``None``: latency only, carry on)."""
+    if fault.kind == "latency":
+        await asyncio.sleep(fault.latency_ms / 1000)
+        return None
+    if fault.kind == "429":
+        return _too_many(fault.retry_after)
+    if fault.kind == "5xx":
+        return proxy_page(fault.status)
+    if fault.kind == "token_expired":
+        if call.api == "jsonrpc":
+            return JSONResponse(session_expired().jsonrpc_body(call.rpc_id))
+        return invalid_apikey().json2_response()
+    await asyncio.sleep(settings.drop_hold_s)
+    return Response(status_code=504)
+
+
+async def gate(request: Request, call: Call) -> Response | None:
+    """Outage, rate limit, latency, faults: the refusal (already recorded), if any."""
+    state = get_state(request)
+    outage = state.outage_status()
+    if outage is not None:
+        return answer(request, call, proxy_page(outage), refused=True)
+    wait_s = state.limiter.admit(LIMITER_KEY)
+    if wait_s is not None:
+        return answer(request, call, _too_many(retry_after_header(wait_s)), refused=True)
+    if state.settings.odoo_latency_ms > 0:
+        await asyncio.sleep(state.settings.odoo_latency_ms / 1000)
+    fault = get_faults(request).take("odoo") if call.business else None
+    if fault is not None:
+        response = await _fault_response(fault, call, state.settings)
+        if response is not None:
+            return answer(request, call, response, refused=True)
+    return None
