@@ -15,6 +15,7 @@ import httpx
 
 from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.meta import webhooks as mw
+from cauce_runtime import Backoff
 
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.settings import SandboxSettings
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/whatsapp"
 ATTEMPTS = 3
-RETRY_BACKOFF_S = 0.5
+#: Between attempts to post one status webhook (Meta retries for days; a fake, seconds).
+RETRIES = Backoff.of(0.5, 1.0)
 CONVERSATION_S = 24 * 3600
 
 FAILURE_TITLES: dict[int, str] = {
@@ -155,7 +157,7 @@ class StatusCallbacks:
             except httpx.HTTPError as error:
                 problem = type(error).__name__
             if attempt < ATTEMPTS:
-                await asyncio.sleep(RETRY_BACKOFF_S * attempt)
+                await asyncio.sleep(RETRIES.delay(attempt))
         log.warning(
             "status webhook %s for %s not taken by the gateway after %d attempts: %s",
             status,
