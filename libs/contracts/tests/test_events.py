@@ -39,6 +39,16 @@ def _conversation(**extra: Any) -> dict[str, Any]:
     return _envelope(channel="whatsapp", contact_key=KEY, **extra)
 
 
+def _template(**extra: Any) -> dict[str, Any]:
+    return _envelope(
+        channel="whatsapp",
+        business_account_id="102290129340398",
+        template={"template_id": "1689556908129832", "name": "bienvenida", "language": "es"},
+        changed_at=WHEN.isoformat(),
+        **extra,
+    )
+
+
 # --- inbound: minimal examples, owned by the inbound contract's author -----------------
 # These are the only lines here that know inbound's payload fields; reconcile them with
 # cauce_contracts.inbound when it changes. Everything below asks nothing of inbound
@@ -221,6 +231,34 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         original_headers={"Nats-Msg-Id": "whatsapp:wamid.X"},
         original_payload_b64="eyJub3QiOiAiYW4gZXZlbnQifQ==",
     ),
+    "inbound.template.status_changed": lambda: _template(
+        status="PAUSED", reason="NONE", detail="Your template has been paused"
+    ),
+    "inbound.template.quality_changed": lambda: _template(
+        previous_quality="GREEN", quality="YELLOW"
+    ),
+    "inbound.template.category_changed": lambda: _template(
+        previous_category="UTILITY", category="MARKETING"
+    ),
+    "inbound.template.components_changed": lambda: _template(
+        body_text="Hola {{1}}, tu impuesto vence pronto", button_texts=["Pagar"]
+    ),
+    "inbound.account.messaging_limit_changed": lambda: _envelope(
+        channel="whatsapp",
+        scope="business",
+        account_id="506914307656634",
+        tier="TIER_2K",
+        limit=2000,
+        quality_event="UPGRADE",
+        changed_at=WHEN.isoformat(),
+    ),
+    "inbound.contact.marketing_preference_changed": lambda: _conversation(
+        channel_account_id="106540352242922",
+        contact={"address": "573001234567", "profile_name": "Ana"},
+        preference="stop",
+        category="marketing_messages",
+        changed_at=WHEN.isoformat(),
+    ),
 }
 
 #: One payload-specific override per event that its contract must reject.
@@ -241,6 +279,12 @@ INVALID: dict[str, dict[str, Any]] = {
     "outbound.message.failed": {"retryable": "maybe"},
     "outbound.message.status_changed": {"status": "seen"},
     "dlq.dead_lettered": {"original_payload_b64": "not base64!"},
+    "inbound.template.status_changed": {"status": "paused"},  # Meta's spelling only
+    "inbound.template.quality_changed": {"quality": ""},
+    "inbound.template.category_changed": {"business_account_id": "has.dot"},
+    "inbound.template.components_changed": {"template": {"name": "", "language": "es"}},
+    "inbound.account.messaging_limit_changed": {"limit": -1},
+    "inbound.contact.marketing_preference_changed": {"preference": "maybe"},
 }
 
 EVENT_TYPES = sorted(ALL_EVENTS)

@@ -31,6 +31,21 @@ TOKENS: dict[str, dict[str, str]] = {
     subjects.OUTBOUND_MESSAGE_FAILED: {"tenant_id": "acme", "channel": "chattigo"},
     subjects.OUTBOUND_STATUS_CHANGED: {"tenant_id": "acme", "channel": "chattigo"},
     subjects.DLQ_DEAD_LETTERED: {"stream": "INBOUND", "durable_name": "conversation-inbound"},
+    **{
+        event_type: {"tenant_id": "acme", "channel": "whatsapp", "business_account_id": "1020"}
+        for event_type in (
+            subjects.INBOUND_TEMPLATE_STATUS_CHANGED,
+            subjects.INBOUND_TEMPLATE_QUALITY_CHANGED,
+            subjects.INBOUND_TEMPLATE_CATEGORY_CHANGED,
+            subjects.INBOUND_TEMPLATE_COMPONENTS_CHANGED,
+        )
+    },
+    subjects.INBOUND_MESSAGING_LIMIT_CHANGED: {
+        "tenant_id": "acme",
+        "channel": "whatsapp",
+        "account_id": "b-77",
+    },
+    subjects.INBOUND_MARKETING_PREFERENCE_CHANGED: {"tenant_id": "acme", "channel": "whatsapp"},
 }
 
 

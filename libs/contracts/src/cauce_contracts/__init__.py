@@ -5,9 +5,10 @@ Services import from here and never format a subject or a payload by hand:
 - envelope: :class:`Event` (``event_id``, ``event_type``, ``schema_version``,
   ``occurred_at``, ``tenant_id``, ``correlation_id``, ``causation_id``),
   :class:`Contract`, :func:`stable_event_id`;
-- the events, by domain: :mod:`~cauce_contracts.inbound`, :mod:`~cauce_contracts.crm`,
-  :mod:`~cauce_contracts.payments`, :mod:`~cauce_contracts.outbound`,
-  :mod:`~cauce_contracts.dlq`;
+- the events, by domain: :mod:`~cauce_contracts.inbound`,
+  :mod:`~cauce_contracts.business_account` (templates, messaging limits, marketing
+  preferences), :mod:`~cauce_contracts.crm`, :mod:`~cauce_contracts.payments`,
+  :mod:`~cauce_contracts.outbound`, :mod:`~cauce_contracts.dlq`;
 - :mod:`~cauce_contracts.subjects`: :class:`Channel`, :func:`contact_key`, each event's
   subject pattern (:func:`~cauce_contracts.subjects.subject`; code publishing an event
   uses :func:`subject_of`) and consumer filters

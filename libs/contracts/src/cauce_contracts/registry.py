@@ -8,7 +8,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from cauce_contracts import crm, dlq, inbound, outbound, payments, subjects
+from cauce_contracts import business_account, crm, dlq, inbound, outbound, payments, subjects
 from cauce_contracts.envelope import Event
 
 _MODELS: tuple[type[Event], ...] = (
@@ -30,6 +30,12 @@ _MODELS: tuple[type[Event], ...] = (
     outbound.OutboundMessageFailed,
     outbound.OutboundStatusChanged,
     dlq.DeadLettered,
+    business_account.TemplateStatusChanged,
+    business_account.TemplateQualityChanged,
+    business_account.TemplateCategoryChanged,
+    business_account.TemplateComponentsChanged,
+    business_account.MessagingLimitChanged,
+    business_account.MarketingPreferenceChanged,
 )
 
 #: event_type -> model class, for every event on the bus.

@@ -66,8 +66,15 @@ OUTBOUND_MESSAGE_SENT: Final = "outbound.message.sent"
 OUTBOUND_MESSAGE_FAILED: Final = "outbound.message.failed"
 OUTBOUND_STATUS_CHANGED: Final = "outbound.message.status_changed"
 DLQ_DEAD_LETTERED: Final = "dlq.dead_lettered"
+INBOUND_TEMPLATE_STATUS_CHANGED: Final = "inbound.template.status_changed"
+INBOUND_TEMPLATE_QUALITY_CHANGED: Final = "inbound.template.quality_changed"
+INBOUND_TEMPLATE_CATEGORY_CHANGED: Final = "inbound.template.category_changed"
+INBOUND_TEMPLATE_COMPONENTS_CHANGED: Final = "inbound.template.components_changed"
+INBOUND_MESSAGING_LIMIT_CHANGED: Final = "inbound.account.messaging_limit_changed"
+INBOUND_MARKETING_PREFERENCE_CHANGED: Final = "inbound.contact.marketing_preference_changed"
 
 _CONVERSATION = "{tenant_id}.{channel}.{contact_key}"
+_TEMPLATE = "{tenant_id}.{channel}.{business_account_id}"
 
 #: event_type -> subject pattern; ``{name}`` marks a variable token.
 SUBJECT_PATTERNS: Final = MappingProxyType(
@@ -92,6 +99,16 @@ SUBJECT_PATTERNS: Final = MappingProxyType(
         OUTBOUND_MESSAGE_FAILED: f"{OUTBOUND_MESSAGE_FAILED}.{_CONVERSATION}",
         OUTBOUND_STATUS_CHANGED: f"{OUTBOUND_STATUS_CHANGED}.{_CONVERSATION}",
         DLQ_DEAD_LETTERED: "dlq.{stream}.{durable_name}",
+        INBOUND_TEMPLATE_STATUS_CHANGED: f"{INBOUND_TEMPLATE_STATUS_CHANGED}.{_TEMPLATE}",
+        INBOUND_TEMPLATE_QUALITY_CHANGED: f"{INBOUND_TEMPLATE_QUALITY_CHANGED}.{_TEMPLATE}",
+        INBOUND_TEMPLATE_CATEGORY_CHANGED: f"{INBOUND_TEMPLATE_CATEGORY_CHANGED}.{_TEMPLATE}",
+        INBOUND_TEMPLATE_COMPONENTS_CHANGED: (f"{INBOUND_TEMPLATE_COMPONENTS_CHANGED}.{_TEMPLATE}"),
+        INBOUND_MESSAGING_LIMIT_CHANGED: (
+            f"{INBOUND_MESSAGING_LIMIT_CHANGED}.{{tenant_id}}.{{channel}}.{{account_id}}"
+        ),
+        INBOUND_MARKETING_PREFERENCE_CHANGED: (
+            f"{INBOUND_MARKETING_PREFERENCE_CHANGED}.{_CONVERSATION}"
+        ),
     }
 )
 
@@ -108,6 +125,8 @@ TOKEN_DESCRIPTIONS: Final = MappingProxyType(
         "transaction_id": "SCI TOTAL transaction id.",
         "stream": "JetStream stream the dead-lettered message came from.",
         "durable_name": "Durable consumer that gave up on the message.",
+        "business_account_id": "WhatsApp Business Account (WABA) id.",
+        "account_id": "Business portfolio id or phone_number_id the limit applies to.",
     }
 )
 
