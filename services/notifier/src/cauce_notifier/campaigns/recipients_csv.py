@@ -1,0 +1,132 @@
+"""A campaign's recipients from the seed's CSV, checked row by row, never loaded whole.
+
+The format (the seed's, so its users' files keep working)::
+
+    Recipient-Phone-Number,variable_1,variable_2
+    +573001234567,Juan,Pérez
+
+The first column is the phone number (``Recipient-Phone-Number``; ``phone``,
+``phone_number`` and ``telefono`` are accepted too), then exactly as many
+``variable_N`` columns as the template has parameters, in the order WhatsApp takes them
+(header, body, then a URL button's suffix). A file whose columns do not match the
+template is refused whole (:class:`CsvRefused`); otherwise each row is accepted or
+rejected with its line number and reason:
+
+- the phone becomes E.164 (:func:`~cauce_notifier.campaigns.phones.to_e164`, in the
+  campaign's default region); an invalid one is rejected;
+- a number already accepted earlier in the file is rejected as a duplicate;
+- every variable must be non-empty, at most :data:`MAX_VARIABLE_CHARS` long, and free
+  of line breaks, tabs and runs of more than four spaces (WhatsApp refuses those);
+- blank rows and rows with the wrong number of cells are rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from cauce_notifier.campaigns.phones import InvalidPhone, to_e164
+from cauce_runtime import CauceError
+
+PHONE_COLUMNS = frozenset(
+    {"recipient-phone-number", "phone", "phone_number", "telefono", "teléfono"}
+)
+#: Longest template parameter we accept (WhatsApp's body limit leaves room for more;
+#: a longer value is almost always a spreadsheet mistake).
+MAX_VARIABLE_CHARS = 1024
+#: What WhatsApp refuses in a parameter: a line break, a tab, five or more spaces in a row.
+_FORBIDDEN = re.compile(r"[\r\n\t]| {5,}")
+
+
+class CsvRefused(CauceError):
+    """The whole file cannot be used (unreadable, or its columns do not fit)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AcceptedRow:
+    line: int
+    #: E.164 (``+573001234567``): personal data, never logged.
+    phone: str
+    variables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    reason: str
+    #: The row as it was in the file, so the operator can fix and re-upload it.
+    cells: tuple[str, ...]
+
+
+Row = AcceptedRow | RejectedRow
+
+
+def read_recipients(lines: Iterable[str], *, variables: int, default_region: str) -> Iterator[Row]:
+    """Each data row of ``lines`` (a text file, read lazily), accepted or rejected."""
+    reader = csv.reader(lines, strict=False)
+    header = next(reader, None)
+    if header is None:
+        raise CsvRefused("the file is empty: it needs a header row")
+    _check_header([cell.strip() for cell in header], variables)
+    width = variables + 1
+    seen: dict[str, int] = {}
+    while True:
+        line = reader.line_num + 1  # where the next record starts (a cell may span lines)
+        cells = next(reader, None)
+        if cells is None:
+            return
+        yield _row(line, tuple(cells), width, default_region, seen)
+
+
+def _check_header(header: list[str], variables: int) -> None:
+    if not header or header[0].lstrip("\ufeff").lower() not in PHONE_COLUMNS:
+        raise CsvRefused(
+            "the first column must be Recipient-Phone-Number (found "
+            f"{header[0][:40] if header else 'nothing'!r})"
+        )
+    given = header[1:]
+    expected = [f"variable_{n}" for n in range(1, variables + 1)]
+    if [name.lower() for name in given] != expected:
+        wanted = ", ".join(expected) or "no variable columns"
+        raise CsvRefused(
+            f"the template takes {variables} variable(s): the columns after the phone "
+            f"must be {wanted} (found {len(given)}: {', '.join(g[:20] for g in given[:5])})"
+        )
+
+
+def _row(line: int, cells: tuple[str, ...], width: int, region: str, seen: dict[str, int]) -> Row:
+    if not any(cell.strip() for cell in cells):
+        return RejectedRow(line, "empty row", cells)
+    if len(cells) != width:
+        return RejectedRow(line, f"expected {width} column(s), found {len(cells)}", cells)
+    try:
+        phone = to_e164(cells[0], region)
+    except InvalidPhone as exc:
+        return RejectedRow(line, str(exc), cells)
+    values = tuple(cell.strip() for cell in cells[1:])
+    problem = next(
+        (reason for n, value in enumerate(values, 1) if (reason := _bad_variable(n, value))),
+        None,
+    )
+    if problem is not None:
+        return RejectedRow(line, problem, cells)
+    first = seen.setdefault(phone, line)
+    if first != line:
+        return RejectedRow(line, f"duplicate of line {first}", cells)
+    return AcceptedRow(line, phone, values)
+
+
+def _bad_variable(n: int, value: str) -> str | None:
+    if not value:
+        return f"variable_{n} is empty"
+    if len(value) > MAX_VARIABLE_CHARS:
+        return f"variable_{n} is longer than {MAX_VARIABLE_CHARS} characters"
+    if _FORBIDDEN.search(value):
+        return f"variable_{n} has a line break, a tab or more than four spaces in a row"
+    return None
