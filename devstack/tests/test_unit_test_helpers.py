@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import socket
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,7 +23,7 @@ def lead_state(state: str = "consulta_deuda") -> LeadStateChanged:
         correlation_id="corr-1",
         manychat_id="mc-1",
         new_state=state,
-        changed_at="2025-06-05T12:00:00Z",  # type: ignore[arg-type]
+        changed_at=datetime(2025, 6, 5, 12, tzinfo=UTC),
         source="conversation",
     )
 
