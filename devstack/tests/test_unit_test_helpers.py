@@ -66,9 +66,14 @@ async def test_a_failing_bus_refuses_then_recovers() -> None:
         await bus.publish(event, subject_of(event), msg_id="x")
     bus.recover()
     await bus.publish(event, subject_of(event), msg_id="x")
+    bus.fail(times=1, after=1)
+    await bus.publish(event, subject_of(event), msg_id="y")
+    with pytest.raises(BusUnavailable):
+        await bus.publish(event, subject_of(event), msg_id="z")
+    await bus.publish(event, subject_of(event), msg_id="z")
 
-    assert bus.refused == 3
-    assert bus.msg_ids == [str(event.event_id), "x"]
+    assert bus.refused == 4
+    assert bus.msg_ids == [str(event.event_id), "x", "y", "z"]
 
 
 async def test_a_delivery_without_a_server_counts_its_attempts() -> None:

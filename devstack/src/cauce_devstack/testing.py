@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 from unittest import mock
 
 import asyncpg
@@ -255,6 +255,8 @@ class RecordingBus:
         #: Publishes refused while failing (the bus did not take them).
         self.refused = 0
         self._failures_left: int | None = 0
+        #: Publishes still acknowledged before the failures start.
+        self._healthy_left = 0
         self._seen: set[str] = set()
 
     async def publish(
@@ -266,7 +268,9 @@ class RecordingBus:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the protocol's signature
     ) -> PubAck:
-        if self._failures_left is None or self._failures_left > 0:
+        if self._healthy_left > 0:
+            self._healthy_left -= 1
+        elif self._failures_left is None or self._failures_left > 0:
             if self._failures_left is not None:
                 self._failures_left -= 1
             self.refused += 1
@@ -278,20 +282,29 @@ class RecordingBus:
         self.published.append(Published(wire, subject, nats_msg_id, dict(headers or {}), duplicate))
         return PubAck(stream=_stream_of(subject), seq=len(self._seen), duplicate=duplicate)
 
-    def fail(self, times: int | None = None) -> None:
-        """Refuse the next ``times`` publishes (every one until :meth:`recover`: None)."""
+    def fail(self, times: int | None = None, *, after: int = 0) -> None:
+        """Refuse ``times`` publishes (every one until :meth:`recover`: None), once
+        ``after`` more have been acknowledged."""
         self._failures_left = times
+        self._healthy_left = after
 
     def recover(self) -> None:
         self._failures_left = 0
+        self._healthy_left = 0
 
     @property
     def msg_ids(self) -> list[str]:
         """The ``msg_id`` of every acknowledged publish, duplicates included, in order."""
         return [p.msg_id for p in self.published]
 
-    def stored(self, model: type[E] = Event) -> list[E]:  # type: ignore[assignment]
-        """The events of type ``model`` the streams would hold (duplicates dropped), in
+    @overload
+    def stored(self) -> list[Event]: ...
+
+    @overload
+    def stored(self, model: type[E]) -> list[E]: ...
+
+    def stored(self, model: type[Event] = Event) -> list[Any]:
+        """The events (of type ``model``) the streams would hold, duplicates dropped, in
         publish order."""
         return [p.event for p in self.published if not p.duplicate and isinstance(p.event, model)]
 
