@@ -1,4 +1,6 @@
-"""Helpers for tests: real servers in the test's loop, the launcher as a subprocess."""
+"""Helpers for tests: real servers in the test's loop, the launcher as a subprocess, and
+in-memory stand-ins for unit tests that run without any server (:class:`RecordingBus`,
+:func:`delivery_for`, :func:`no_network`)."""
 
 from __future__ import annotations
 
@@ -7,28 +9,34 @@ import contextlib
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, overload
+from unittest import mock
 
 import asyncpg
 import nats
 import psutil
 import uvicorn
-from nats.js.api import RawStreamMsg
+from nats.aio.msg import Msg
+from nats.js.api import PubAck, RawStreamMsg
 from starlette.types import ASGIApp
 
 from cauce_contracts.envelope import Event
 from cauce_contracts.registry import parse_event
+from cauce_contracts.streams import STREAMS
 from cauce_devstack.servers.ports import LOOPBACK, free_port
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.stack import BASE_PORT_OFFSETS
+from cauce_runtime import BusUnavailable, ConsumerSpec, Delivery
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Event)
 
 
 def free_ports() -> dict[str, int]:
@@ -204,3 +212,150 @@ def launched(
         for child in stack.children:
             if child.is_running():
                 child.kill()
+
+
+# --- unit tests: no servers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """One publish :class:`RecordingBus` acknowledged."""
+
+    event: Event
+    subject: str
+    #: The ``Nats-Msg-Id`` the bus would send: the ``msg_id`` given, else the event id.
+    msg_id: str
+    headers: Mapping[str, str]
+    #: JetStream would have dropped it: the same ``msg_id`` was published before.
+    duplicate: bool
+
+
+def _stream_of(subject: str) -> str:
+    """The stream that captures ``subject`` (``""`` when none does)."""
+    for stream in STREAMS:
+        if any(subject.startswith(root.removesuffix(">")) for root in stream.subjects):
+            return stream.name
+    return ""
+
+
+class RecordingBus:
+    """An in-memory :class:`~cauce_runtime.Publisher` for unit tests.
+
+    Records every publish it acknowledges (event, subject, ``msg_id``, headers), and
+    answers like JetStream: a ``msg_id`` published before is acknowledged as a
+    duplicate (the stream keeps the first; the duplicate window never ends here). Each
+    event goes through its JSON form, as on the wire, so an event that would not
+    serialise fails here too. :meth:`fail` makes publishes raise
+    :class:`~cauce_runtime.BusUnavailable`, as the real bus does when JetStream does not
+    acknowledge in time; a refused publish is not recorded.
+    """
+
+    def __init__(self) -> None:
+        self.published: list[Published] = []
+        #: Publishes refused while failing (the bus did not take them).
+        self.refused = 0
+        self._failures_left: int | None = 0
+        #: Publishes still acknowledged before the failures start.
+        self._healthy_left = 0
+        self._seen: set[str] = set()
+
+    async def publish(
+        self,
+        event: Event,
+        subject: str,
+        *,
+        msg_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the protocol's signature
+    ) -> PubAck:
+        if self._healthy_left > 0:
+            self._healthy_left -= 1
+        elif self._failures_left is None or self._failures_left > 0:
+            if self._failures_left is not None:
+                self._failures_left -= 1
+            self.refused += 1
+            raise BusUnavailable(f"publish to {subject} not acknowledged (test)", retry_after=1.0)
+        wire = type(event).model_validate_json(event.model_dump_json())
+        nats_msg_id = msg_id or str(event.event_id)
+        duplicate = nats_msg_id in self._seen
+        self._seen.add(nats_msg_id)
+        self.published.append(Published(wire, subject, nats_msg_id, dict(headers or {}), duplicate))
+        return PubAck(stream=_stream_of(subject), seq=len(self._seen), duplicate=duplicate)
+
+    def fail(self, times: int | None = None, *, after: int = 0) -> None:
+        """Refuse ``times`` publishes (every one until :meth:`recover`: None), once
+        ``after`` more have been acknowledged."""
+        self._failures_left = times
+        self._healthy_left = after
+
+    def recover(self) -> None:
+        self._failures_left = 0
+        self._healthy_left = 0
+
+    @property
+    def msg_ids(self) -> list[str]:
+        """The ``msg_id`` of every acknowledged publish, duplicates included, in order."""
+        return [p.msg_id for p in self.published]
+
+    @overload
+    def stored(self) -> list[Event]: ...
+
+    @overload
+    def stored(self, model: type[E]) -> list[E]: ...
+
+    def stored(self, model: type[Event] = Event) -> list[Any]:
+        """The events (of type ``model``) the streams would hold, duplicates dropped, in
+        publish order."""
+        return [p.event for p in self.published if not p.duplicate and isinstance(p.event, model)]
+
+
+class _MsgStandIn:
+    """What a handler can reach of a nats ``Msg`` through :class:`~cauce_runtime.Delivery`
+    (only ``in_progress``: handlers never settle a message, the runtime does)."""
+
+    def __init__(self) -> None:
+        self.progress_reports = 0
+
+    async def in_progress(self) -> None:
+        self.progress_reports += 1
+
+
+def delivery_for(
+    spec: ConsumerSpec,
+    *,
+    num_delivered: int = 1,
+    subject: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    stream_sequence: int = 1,
+) -> Delivery:
+    """A :class:`~cauce_runtime.Delivery` of ``spec`` as a handler sees it, without a
+    nats-server: ``num_delivered == spec.max_deliver`` is the last attempt."""
+    return Delivery(
+        subject=subject or spec.filter_subjects[0],
+        headers=dict(headers or {}),
+        num_delivered=num_delivered,
+        stream_sequence=stream_sequence,
+        spec=spec,
+        raw=cast(Msg, _MsgStandIn()),
+    )
+
+
+class NetworkUsed(AssertionError):
+    """A unit test tried to open a network connection."""
+
+
+@contextlib.contextmanager
+def no_network() -> Iterator[None]:
+    """Fail any attempt to connect or bind a socket inside the block (the event loop's
+    own self-pipe is a ``socketpair`` and stays allowed): proof that a unit test really
+    runs without servers."""
+
+    def refuse(sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
+        raise NetworkUsed(f"a unit test used the network: {sock!r} {args!r}")
+
+    with (
+        mock.patch.object(socket.socket, "connect", refuse),
+        mock.patch.object(socket.socket, "connect_ex", refuse),
+        mock.patch.object(socket.socket, "bind", refuse),
+    ):
+        yield

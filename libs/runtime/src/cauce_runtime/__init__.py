@@ -3,7 +3,8 @@
 - errors: the exception tree, drawn in :mod:`cauce_runtime._errors`;
 - :class:`Backoff`: the one retry-timing policy; keyset cursors for paged lists;
 - settings (:class:`ServiceSettings`), background tasks, the start-up heap freeze;
-- :mod:`~cauce_runtime.bus`: the JetStream bus and durable pull consumers;
+- :mod:`~cauce_runtime.bus`: the JetStream bus, durable pull consumers and
+  :class:`Publisher`, the protocol of code that only publishes;
 - :mod:`~cauce_runtime.telemetry`: traces, metrics (``metrics``), JSON logs, masking;
 - :mod:`~cauce_runtime.calls`: the traced HTTP client and how failed calls are read;
 - :mod:`~cauce_runtime.web`: the service app, its runner, problem+json, bearer
@@ -38,6 +39,7 @@ from cauce_runtime.bus import (
     Bus,
     ConsumerSpec,
     Delivery,
+    Publisher,
     SubjectTurns,
     consumer,
 )
@@ -89,6 +91,7 @@ __all__ = [
     "PermanentCallError",
     "PermanentError",
     "ProvisioningError",
+    "Publisher",
     "RetryableCallError",
     "ServiceSettings",
     "SubjectTurns",

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from cauce_contracts import streams
 from cauce_contracts.inbound import InboundMessageReceived
-from cauce_conversation.payment_answers import PAYMENT_ANSWERS, PaymentAnswer, understood
+from cauce_conversation.payment_answers import PAYMENT_ANSWERS, PaymentAnswer
 from cauce_conversation.turns import Turns
 from cauce_runtime import Bus, ConsumerSpec, Delivery, consumer
 
@@ -39,9 +39,6 @@ def register_consumers(bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0) ->
         )
 
     async def on_payments_answer(event: PaymentAnswer, delivery: Delivery) -> None:
-        answer = await understood(event, turns.store)
-        if answer is not None:
-            cid, heard = answer
-            await turns.payments_answered(cid, event, heard)
+        await turns.payments_answer(event)
 
     consumer(bus, PAYMENT_ANSWERS_SPEC, PAYMENT_ANSWERS, batch_size=16)(on_payments_answer)

@@ -8,6 +8,8 @@ conversation.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from cauce_contracts.payments import (
     DebtLookedUp,
     DebtLookupFailed,
@@ -25,7 +27,6 @@ from cauce_conversation.flows.vocabulary import (
     PaymentStatusChanged,
 )
 from cauce_conversation.model import Report, conversation_id
-from cauce_conversation.store import ConversationStore
 
 #: The payments events the conversation consumes (``CONVERSATION_PAYMENTS``).
 PaymentAnswer = (
@@ -44,9 +45,20 @@ PAYMENT_ANSWERS = (
 )
 
 
-async def understood(
-    answer: PaymentAnswer, store: ConversationStore
-) -> tuple[str, FlowInput] | None:
+class Reports(Protocol):
+    """Where answers are kept (:class:`~cauce_conversation.store.ConversationStore`)."""
+
+    async def add_report(self, report: Report) -> bool:
+        """Record ``report``; False when its id (or, for a transaction, its tenant and
+        transaction id) is already recorded."""
+        ...
+
+    async def find_transaction_report(self, tenant_id: str, transaction_id: str) -> Report | None:
+        """The report of the transaction ``transaction_id`` of ``tenant_id``, if any."""
+        ...
+
+
+async def understood(answer: PaymentAnswer, store: Reports) -> tuple[str, FlowInput] | None:
     """The conversation an answer belongs to and what it means to the flow, after
     recording it; ``None`` for a transaction no conversation of ours created."""
     if isinstance(answer, PaymentTransactionStatusChanged):

@@ -14,6 +14,10 @@ the events it causes (the outbox) in one compare-and-set on the conversation's
 
 Arrival order of one contact's messages is the consumers' job (per-contact partitions,
 one message in flight each: see ``cauce_contracts.subjects``).
+
+:class:`Turns` depends on :class:`TurnStore` and the runtime's ``Publisher``, which
+:class:`~cauce_conversation.store.ConversationStore` and the bus implement; the unit
+tests (``tests/unit``) run it on an in-memory store and bus.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from cauce_contracts.envelope import Event, utc_now
 from cauce_contracts.inbound import InboundMessageReceived
@@ -37,8 +41,8 @@ from cauce_conversation.model import (
     conversation_id,
 )
 from cauce_conversation.outbox import Pending
-from cauce_conversation.store import ConversationStore
-from cauce_runtime import Bus, TransientError
+from cauce_conversation.payment_answers import PaymentAnswer, Reports, understood
+from cauce_runtime import Publisher, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +55,33 @@ MAX_WRITE_ATTEMPTS = 8
 Decision = tuple[Conversation, Effects]
 
 
+class TurnStore(Reports, Protocol):
+    """Conversations, messages and reports as turns use them (what
+    :class:`~cauce_conversation.store.ConversationStore` promises)."""
+
+    async def get(self, conversation_id: str) -> Conversation | None: ...
+
+    async def create(self, conversation: Conversation) -> Conversation:
+        """Insert ``conversation``, or return the stored one when it exists already
+        (racing creators converge on one)."""
+        ...
+
+    async def save(self, conversation: Conversation) -> Conversation | None:
+        """Compare-and-set on ``version``: the conversation written (``version + 1``),
+        or None when someone wrote since it was read (or it does not exist)."""
+        ...
+
+    async def add_message(self, message: MessageRecord) -> bool:
+        """Record ``message``; False when its id is already there (a replay)."""
+        ...
+
+
 @dataclass
 class Turns:
     """Runs turns against the store, the bus and one flow."""
 
-    store: ConversationStore
-    bus: Bus
+    store: TurnStore
+    bus: Publisher
     flow: Flow
     idle_expiry: timedelta
     clock: Callable[[], datetime] = utc_now
@@ -109,6 +134,15 @@ class Turns:
             return self._step(updated, heard, event, now, mark_read=event.provider_message_id)
 
         await self._turn(cid, event, decide, create=lambda: self._new_conversation(cid, event))
+
+    async def payments_answer(self, answer: PaymentAnswer) -> None:
+        """An answer from payments: recorded, then heard by the conversation it belongs
+        to (a payment status finds it through its transaction's report); an answer
+        about a transaction no conversation of ours created is ignored."""
+        found = await understood(answer, self.store)
+        if found is not None:
+            cid, heard = found
+            await self.payments_answered(cid, answer, heard)
 
     async def payments_answered(self, cid: str, event: Event, heard: FlowInput) -> None:
         """An answer from payments (debt, link, payment status) for conversation ``cid``."""

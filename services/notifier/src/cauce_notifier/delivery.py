@@ -21,15 +21,21 @@ before step 5's record committed (a few milliseconds): the redelivered request t
 finds no provider id and is sent again. Meta's API has no idempotency key to close it.
 ``tests/delivery/test_crash_recovery.py`` measures it by killing the notifier during a
 burst of 500.
+
+:class:`Deliverer` depends on narrow protocols (:class:`Accounts`, :class:`Messages`,
+:class:`SendSlots`, :class:`PairBackoffs`, :class:`Windows` and the runtime's
+``Publisher``), which the PostgreSQL stores and the bus implement; the unit tests
+(``tests/unit``) run it on in-memory fakes that keep the same promises.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cauce_contracts.outbound import (
     OutboundMessageFailed,
@@ -50,11 +56,10 @@ from cauce_notifier.providers.errors import (
     RateLimited,
     RetryableProviderError,
 )
-from cauce_notifier.rate_limit import PairBackoff, SendRateLimiter, SendSlotTooFar
-from cauce_notifier.service_window import ServiceWindows, needs_open_window
-from cauce_notifier.store.accounts import AccountStore
-from cauce_notifier.store.messages import Admission, MessageStore
-from cauce_runtime import Backoff, Bus, Delivery, PermanentError, TransientError
+from cauce_notifier.rate_limit import SendSlotTooFar
+from cauce_notifier.service_window import needs_open_window
+from cauce_notifier.store.messages import Admission, MessageRecord
+from cauce_runtime import Backoff, Delivery, PermanentError, Publisher, TransientError
 from cauce_runtime.telemetry.metrics import (
     PROVIDER_CREDENTIALS_FAILING,
     PROVIDER_ERRORS,
@@ -74,6 +79,92 @@ CLAIM_S = 30.0
 PROVIDER_BACKOFF = Backoff.exponential(2.0, 300.0)
 
 
+class Accounts(Protocol):
+    """The sending accounts (:class:`~cauce_notifier.store.accounts.AccountStore`)."""
+
+    async def find(self, channel: Channel, account_id: str) -> ChannelAccount | None:
+        """The account sending as ``account_id`` on ``channel``, or None."""
+        ...
+
+    async def mark_credentials_failing(self, account_id: uuid.UUID, error: str) -> bool:
+        """Flag the account's credentials as refused: ``find`` then returns it with
+        ``credentials_status == "failing"`` until they are rotated."""
+        ...
+
+
+class Messages(Protocol):
+    """The send path of :class:`~cauce_notifier.store.messages.MessageStore`; every
+    method is safe to repeat."""
+
+    async def admit(self, event: OutboundMessageRequested, claim_for_s: float) -> Admission:
+        """Record the request once (idempotent on ``event_id``) and claim it for
+        ``claim_for_s`` seconds: a new request is claimed at once; an existing one only
+        when it has no provider id, has not failed and nobody holds a live claim
+        (otherwise the claim says settled, or for how long another worker holds it)."""
+        ...
+
+    async def release(self, request_event_id: uuid.UUID) -> None:
+        """Drop the claim, whoever holds it."""
+        ...
+
+    async def record_sent(
+        self,
+        request_event_id: uuid.UUID,
+        provider_message_id: str,
+        sent_at: datetime,
+        degradation: str | None = None,
+    ) -> MessageRecord | None:
+        """Store the provider's id (the first one wins) and release the claim."""
+        ...
+
+    async def record_failed(
+        self,
+        request_event_id: uuid.UUID,
+        code: str | None,
+        title: str,
+        retryable: bool,
+        at: datetime,
+    ) -> MessageRecord | None:
+        """Mark a message still ``requested`` failed for good (a sent one stays sent)."""
+        ...
+
+    async def record_attempt_failed(self, request_event_id: uuid.UUID) -> int:
+        """Count one more failed provider attempt; the count so far (0 if unknown)."""
+        ...
+
+
+class SendSlots(Protocol):
+    """The per-account send rate (:class:`~cauce_notifier.rate_limit.SendRateLimiter`)."""
+
+    @property
+    def max_wait_s(self) -> float:
+        """The furthest slot :meth:`reserve` hands out."""
+        ...
+
+    async def reserve(self, channel: str, account_id: str, rate_per_s: float) -> float:
+        """Reserve the account's next slot; the seconds to wait for it. Raises
+        :class:`SendSlotTooFar` (reserving nothing) beyond ``max_wait_s``."""
+        ...
+
+
+class PairBackoffs(Protocol):
+    """Recipients to leave alone (:class:`~cauce_notifier.rate_limit.PairBackoff`);
+    :meth:`Messages.admit` reads the back-off back as ``pair_backoff_s``."""
+
+    async def back_off(self, channel: str, account_id: str, contact_key: str, for_s: float) -> None:
+        """Leave the recipient alone for ``for_s`` seconds (a longer back-off stays)."""
+        ...
+
+
+class Windows(Protocol):
+    """The 24-hour rule (:class:`~cauce_notifier.service_window.ServiceWindows`)."""
+
+    def is_open(self, last_inbound_at: datetime | None, now: datetime) -> bool:
+        """Whether free-form content may go to a contact who last wrote at
+        ``last_inbound_at`` (as :meth:`Messages.admit` read it)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why a message will not be delivered, as published on ``outbound.message.failed``."""
@@ -88,13 +179,13 @@ class Deliverer:
     def __init__(
         self,
         *,
-        bus: Bus,
-        accounts: AccountStore,
-        messages: MessageStore,
+        bus: Publisher,
+        accounts: Accounts,
+        messages: Messages,
         providers: dict[Channel, ProviderClient],
-        limiter: SendRateLimiter,
-        pair_backoff: PairBackoff,
-        windows: ServiceWindows,
+        limiter: SendSlots,
+        pair_backoff: PairBackoffs,
+        windows: Windows,
         max_provider_attempts: int = 8,
         credentials_retry_s: float = 60.0,
     ) -> None:

@@ -6,6 +6,7 @@
 from cauce_runtime.bus._bus import HEADER_MSG_ID, Bus
 from cauce_runtime.bus._consumers import Delivery, SubjectTurns, consumer
 from cauce_runtime.bus._provisioning import ProvisionReport, stream_config
+from cauce_runtime.bus._publisher import Publisher
 from cauce_runtime.bus._pull_loop import PullLoop
 from cauce_runtime.bus._spec import DEFAULT_BACKOFF, ConsumerSpec
 
@@ -16,6 +17,7 @@ __all__ = [
     "ConsumerSpec",
     "Delivery",
     "ProvisionReport",
+    "Publisher",
     "PullLoop",
     "SubjectTurns",
     "consumer",

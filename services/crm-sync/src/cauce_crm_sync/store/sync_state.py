@@ -14,6 +14,10 @@ to a dead record makes it pending again; an operator can replay it too.
 
 ``maybe_created`` marks a record whose ``create`` may have reached Odoo without us
 learning its id (timeout, crash): it is looked up by key before being created again.
+
+The functions take the pool (or, for :func:`mark_changed`, a connection in the
+caller's transaction); :class:`SyncStateStore` is the same over one pool, as an object
+the sync worker and pusher are given (and the pusher's unit tests replace).
 """
 
 from __future__ import annotations
@@ -321,3 +325,61 @@ async def counts(pool: asyncpg.Pool, kind: Kind | None = None) -> SyncCounts:
         synced=row["synced"],
         oldest_pending_since=row["oldest"],
     )
+
+
+class SyncStateStore:
+    """The sync state of one pool: this module's functions as methods (the sync
+    worker's and the pusher's store; see the functions for what each does)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def claim(self, limit: int, owner: str, lease_s: float) -> list[SyncRecord]:
+        return await claim(self.pool, limit, owner, lease_s)
+
+    async def load_contacts(
+        self, records: Sequence[SyncRecord]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        return await load_contacts(self.pool, records)
+
+    async def load_states(self, records: Sequence[SyncRecord]) -> dict[str, dict[str, Any]]:
+        return await load_states(self.pool, records)
+
+    async def mark_synced(self, synced: Sequence[tuple[SyncRecord, int, dict[str, Any]]]) -> None:
+        await mark_synced(self.pool, synced)
+
+    async def mark_retry(
+        self,
+        records: Sequence[SyncRecord],
+        *,
+        delay_s: float,
+        error_name: str,
+        error: str,
+        count_attempt: bool,
+        maybe_created: bool = False,
+    ) -> None:
+        await mark_retry(
+            self.pool,
+            records,
+            delay_s=delay_s,
+            error_name=error_name,
+            error=error,
+            count_attempt=count_attempt,
+            maybe_created=maybe_created,
+        )
+
+    async def mark_dead(
+        self, records: Sequence[SyncRecord], *, error_name: str, error: str
+    ) -> None:
+        await mark_dead(self.pool, records, error_name=error_name, error=error)
+
+    async def release(
+        self, records: Sequence[SyncRecord], owner: str, *, delay_s: float, error: Exception
+    ) -> None:
+        await release(self.pool, records, owner, delay_s=delay_s, error=error)
+
+    async def forget_odoo_id(self, record: SyncRecord) -> None:
+        await forget_odoo_id(self.pool, record)
+
+    async def counts(self, kind: Kind | None = None) -> SyncCounts:
+        return await counts(self.pool, kind)

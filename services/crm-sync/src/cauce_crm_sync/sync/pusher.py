@@ -16,6 +16,10 @@ Failures, per call:
   one attempt of those records and retries them after the policy's
   :class:`~cauce_runtime.Backoff`; after ``max_attempts`` they are dead-lettered with
   the last error.
+
+Outcomes are recorded through :class:`SyncOutcomes` (implemented by
+:class:`~cauce_crm_sync.store.sync_state.SyncStateStore`), Odoo is an
+:class:`~cauce_crm_sync.odoo.OdooApi`: the unit tests run the pusher on in-memory ones.
 """
 
 from __future__ import annotations
@@ -23,9 +27,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import asyncpg
 import httpx
 
 from cauce_crm_sync.mapping import Kind, OdooMapping
@@ -37,7 +40,6 @@ from cauce_crm_sync.odoo import (
     OdooUnavailable,
     Vals,
 )
-from cauce_crm_sync.store import sync_state as store
 from cauce_crm_sync.store.sync_state import SyncRecord
 from cauce_crm_sync.sync.plan import Item, SyncPlan
 from cauce_runtime import Backoff
@@ -84,11 +86,45 @@ class RetryPolicy:
 Call = Callable[[list[Item]], Awaitable[list[int]]]
 
 
+class SyncOutcomes(Protocol):
+    """Where the pusher records each record's outcome (the sync state's rules, in
+    :mod:`cauce_crm_sync.store.sync_state`); every method releases the records' lease."""
+
+    async def mark_synced(self, synced: Sequence[tuple[SyncRecord, int, Vals]]) -> None:
+        """``(record, odoo_id, vals now in Odoo)`` each: synced at the revision leased
+        (still pending when it changed since), attempts and ``maybe_created`` reset."""
+        ...
+
+    async def mark_retry(
+        self,
+        records: Sequence[SyncRecord],
+        *,
+        delay_s: float,
+        error_name: str,
+        error: str,
+        count_attempt: bool,
+        maybe_created: bool = False,
+    ) -> None:
+        """Due again in ``delay_s``; ``count_attempt`` uses up one attempt;
+        ``maybe_created`` marks a record without Odoo id to be looked up first."""
+        ...
+
+    async def mark_dead(
+        self, records: Sequence[SyncRecord], *, error_name: str, error: str
+    ) -> None:
+        """Dead-letter the records with Odoo's error."""
+        ...
+
+    async def forget_odoo_id(self, record: SyncRecord) -> None:
+        """The Odoo record is gone: drop its id (and what it held) to create it again."""
+        ...
+
+
 class Pusher:
     def __init__(
         self,
         odoo: OdooApi,
-        pool: asyncpg.Pool,
+        store: SyncOutcomes,
         mapping: OdooMapping,
         policy: RetryPolicy,
         *,
@@ -96,7 +132,7 @@ class Pusher:
     ) -> None:
         self.odoo = odoo
         self.batch_size = batch_size
-        self.pool = pool
+        self.store = store
         self.mapping = mapping
         self.policy = policy
 
@@ -104,14 +140,13 @@ class Pusher:
         """Send everything in ``plan``; raises :class:`OdooDown` as soon as Odoo is down
         (records not settled by then are still leased: the caller releases them)."""
         if plan.orphans:
-            await store.mark_dead(
-                self.pool,
+            await self.store.mark_dead(
                 plan.orphans,
                 error_name="MissingSource",
                 error="the record's data is no longer in PostgreSQL",
             )
-        await store.mark_synced(
-            self.pool, [(record, record.odoo_id or 0, vals) for record, vals in plan.in_step]
+        await self.store.mark_synced(
+            [(record, record.odoo_id or 0, vals) for record, vals in plan.in_step]
         )
         for kind, items in plan.lookups.items():
             await self._adopt_or_create(kind, items)
@@ -220,8 +255,7 @@ class Pusher:
             await self._failed(records, error, maybe_created=creating and error.outcome_unknown)
             return False
         if settle:
-            await store.mark_synced(
-                self.pool,
+            await self.store.mark_synced(
                 [
                     (record, odoo_id, vals)
                     for (record, vals), odoo_id in zip(items, ids, strict=True)
@@ -252,12 +286,12 @@ class Pusher:
             logger.warning(
                 "%s record %s was deleted in Odoo: creating it again", record.kind, record.odoo_id
             )
-            await store.forget_odoo_id(self.pool, record)
+            await self.store.forget_odoo_id(record)
             return
         logger.warning(
             "Odoo rejected a %s record (%s): dead-lettered", record.kind, error.short_name
         )
-        await store.mark_dead(self.pool, [record], error_name=error.short_name, error=_text(error))
+        await self.store.mark_dead([record], error_name=error.short_name, error=_text(error))
 
     async def _failed(
         self, records: Sequence[SyncRecord], error: OdooError, *, maybe_created: bool
@@ -265,8 +299,7 @@ class Pusher:
         exhausted = [r for r in records if r.attempts + 1 >= self.policy.max_attempts]
         again = [r for r in records if r.attempts + 1 < self.policy.max_attempts]
         if exhausted:
-            await store.mark_dead(
-                self.pool,
+            await self.store.mark_dead(
                 exhausted,
                 error_name=error.short_name,
                 error=f"max attempts ({self.policy.max_attempts}) exhausted: {_text(error)}",
@@ -274,8 +307,7 @@ class Pusher:
         if again:
             attempt = max(r.attempts for r in again) + 1
             delay = self.policy.delay(attempt)
-            await store.mark_retry(
-                self.pool,
+            await self.store.mark_retry(
                 again,
                 delay_s=max(delay, self.policy.uncertain_s) if maybe_created else delay,
                 error_name=error.short_name,

@@ -30,8 +30,7 @@ from opentelemetry.trace import Link, SpanContext, get_current_span
 from cauce_crm_sync.mapping import OdooMapping
 from cauce_crm_sync.metrics import BACKLOG
 from cauce_crm_sync.odoo import OdooApi
-from cauce_crm_sync.store import sync_state as store
-from cauce_crm_sync.store.sync_state import SyncRecord
+from cauce_crm_sync.store.sync_state import SyncRecord, SyncStateStore
 from cauce_crm_sync.sync.plan import SyncPlan, plan_sync, source_key
 from cauce_crm_sync.sync.pusher import OdooDown, Pusher, RetryPolicy
 from cauce_runtime import BackgroundTask, extract_context, get_tracer
@@ -77,6 +76,7 @@ class SyncWorker:
         before_round: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.pool = pool
+        self.store = SyncStateStore(pool)
         #: Awaited before claiming (the rate limiter's next free slot): what arrives
         #: while a round would only queue for Odoo joins that round instead.
         self.before_round = before_round
@@ -85,7 +85,7 @@ class SyncWorker:
         self.batch_size = batch_size
         self.lease_s = lease_s
         self.idle_poll_s = idle_poll_s
-        self.pusher = Pusher(odoo, pool, mapping, policy, batch_size=batch_size)
+        self.pusher = Pusher(odoo, self.store, mapping, policy, batch_size=batch_size)
         self.owner = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._outages = 0
         self._task = BackgroundTask("crm-sync worker")
@@ -107,7 +107,7 @@ class SyncWorker:
 
     async def refresh_backlog(self) -> None:
         """Update the backlog gauges (``cauce_crm_sync_pending`` & co.)."""
-        counts = await store.counts(self.pool)
+        counts = await self.store.counts()
         BACKLOG.pending, BACKLOG.in_flight, BACKLOG.failed = (
             counts.pending,
             counts.in_flight,
@@ -149,7 +149,7 @@ class SyncWorker:
         """Sync one batch; return how long to pause before the next (0: go on)."""
         if self.before_round is not None:
             await self.before_round()
-        records = await store.claim(self.pool, self.batch_size, self.owner, self.lease_s)
+        records = await self.store.claim(self.batch_size, self.owner, self.lease_s)
         if not records:
             return self.idle_poll_s
         with traced_round(records):
@@ -166,9 +166,9 @@ class SyncWorker:
         contacts = [r for r in records if r.kind == "contact"]
         states = [r for r in records if r.kind == "state"]
         if contacts:
-            sources.update(await store.load_contacts(self.pool, contacts))
+            sources.update(await self.store.load_contacts(contacts))
         if states:
-            sources.update(await store.load_states(self.pool, states))
+            sources.update(await self.store.load_states(states))
         plan = plan_sync(records, sources, self.mapping)
         missing = [r for r in records if source_key(r) not in sources]
         if missing:
@@ -182,6 +182,6 @@ class SyncWorker:
             "Odoo unavailable (%s): pausing the sync %.1fs", down.cause.short_name, pause
         )
         # Records settled before Odoo went down are no longer leased by us; the rest are.
-        await store.release(self.pool, records, self.owner, delay_s=pause, error=down.cause)
+        await self.store.release(records, self.owner, delay_s=pause, error=down.cause)
         self._resume_at = time.monotonic() + pause
         return pause

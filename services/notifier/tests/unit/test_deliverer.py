@@ -1,0 +1,479 @@
+"""Deliverer's rules on in-memory stores, bus and provider: one provider call per
+message, waits as transient errors with the right retry, failures recorded and
+announced, the claim released on every way out. The same paths against real NATS,
+PostgreSQL and the sandbox: ``tests/delivery``."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
+
+from cauce_contracts.outbound import (
+    OutboundContent,
+    OutboundMessageFailed,
+    OutboundMessageRequested,
+    OutboundMessageSent,
+    OutboundStatusChanged,
+    TemplateContent,
+    TextContent,
+)
+from cauce_contracts.subjects import Channel, contact_key
+from cauce_devstack.testing import RecordingBus, delivery_for
+from cauce_notifier.accounts_model import ChannelAccount, WhatsAppCredentials
+from cauce_notifier.consumers import REQUESTS
+from cauce_notifier.delivery import CLAIM_S, PAIR_BACKOFF_S, PROVIDER_BACKOFF, Deliverer
+from cauce_notifier.providers import SendResult
+from cauce_notifier.providers.errors import (
+    AnswerLost,
+    CredentialsRejected,
+    OutsideServiceWindow,
+    PairRateLimited,
+    PermanentProviderError,
+    ProviderError,
+    RateLimited,
+    RetryableProviderError,
+)
+from cauce_runtime import BusUnavailable, PermanentError, TransientError
+
+from .fakes import (
+    Clock,
+    FakeAccounts,
+    FakeMessages,
+    FakePairBackoffs,
+    FakeSendSlots,
+    FakeWindows,
+    ScriptedProvider,
+)
+
+TENANT = "acme"
+PHONE_NUMBER_ID = "100000000000042"
+CUSTOMER = "573001234567"
+KEY = contact_key(CUSTOMER, b"contact-key-secret-for-unit-tests")
+MAX_PROVIDER_ATTEMPTS = 3
+CREDENTIALS_RETRY_S = 45.0
+
+
+@dataclass
+class World:
+    """A Deliverer on fakes, and the fakes to look at."""
+
+    clock: Clock
+    bus: RecordingBus
+    account: ChannelAccount
+    accounts: FakeAccounts
+    windows: FakeWindows
+    pair_backoffs: FakePairBackoffs
+    slots: FakeSendSlots
+    messages: FakeMessages
+    provider: ScriptedProvider
+    deliverer: Deliverer
+
+    def request(
+        self, content: OutboundContent | None = None, *, account_id: str = PHONE_NUMBER_ID
+    ) -> OutboundMessageRequested:
+        return OutboundMessageRequested(
+            tenant_id=TENANT,
+            correlation_id="corr-unit",
+            channel=Channel.WHATSAPP,
+            contact_key=KEY,
+            channel_account_id=account_id,
+            recipient=CUSTOMER,
+            content=content or TextContent(body="Hola"),
+        )
+
+    def customer_wrote(self, ago: timedelta = timedelta(minutes=5)) -> None:
+        """The customer's last message, ``ago`` before now (opens the 24-hour window)."""
+        at = datetime.now(UTC) - ago
+        self.windows.record_inbound(TENANT, "whatsapp", PHONE_NUMBER_ID, KEY, at)
+
+    async def deliver(self, event: OutboundMessageRequested, attempt: int = 1) -> None:
+        await self.deliverer.deliver(event, delivery_for(REQUESTS, num_delivered=attempt))
+
+    async def fails_transiently(
+        self, event: OutboundMessageRequested, attempt: int = 1
+    ) -> TransientError:
+        with pytest.raises(TransientError) as raised:
+            await self.deliver(event, attempt)
+        assert not isinstance(raised.value, BusUnavailable)
+        return raised.value
+
+    def script(self, *outcomes: SendResult | ProviderError) -> None:
+        self.provider.outcomes.extend(outcomes)
+
+    def attempts(self, event: OutboundMessageRequested) -> int:
+        return self.messages.rows[event.event_id].provider_attempts
+
+
+@pytest.fixture
+def world() -> World:
+    clock = Clock()
+    bus = RecordingBus()
+    account = ChannelAccount(
+        id=uuid.uuid4(),
+        tenant_id=TENANT,
+        channel=Channel.WHATSAPP,
+        account_id=PHONE_NUMBER_ID,
+        display_name=None,
+        rate_per_second=80.0,
+        credentials=WhatsAppCredentials(access_token=SecretStr("graph-token")),
+        credentials_status="ok",
+    )
+    accounts = FakeAccounts(account)
+    windows = FakeWindows()
+    pair_backoffs = FakePairBackoffs(clock)
+    slots = FakeSendSlots()
+    messages = FakeMessages(clock, windows, pair_backoffs)
+    provider = ScriptedProvider()
+    deliverer = Deliverer(
+        bus=bus,
+        accounts=accounts,
+        messages=messages,
+        providers={Channel.WHATSAPP: provider},
+        limiter=slots,
+        pair_backoff=pair_backoffs,
+        windows=windows,
+        max_provider_attempts=MAX_PROVIDER_ATTEMPTS,
+        credentials_retry_s=CREDENTIALS_RETRY_S,
+    )
+    world = World(
+        clock, bus, account, accounts, windows, pair_backoffs, slots, messages, provider, deliverer
+    )
+    world.customer_wrote()
+    return world
+
+
+def failed_event(world: World) -> OutboundMessageFailed:
+    [failed] = world.bus.stored(OutboundMessageFailed)
+    return failed
+
+
+# --- sent once ---------------------------------------------------------------------------
+
+
+async def test_a_request_is_sent_with_one_provider_call_then_announced(world: World) -> None:
+    event = world.request()
+
+    await world.deliver(event)
+
+    assert world.provider.calls == [event.event_id]
+    assert world.slots.reserved == [("whatsapp", PHONE_NUMBER_ID, 80.0)]
+    row = world.messages.rows[event.event_id]
+    assert (row.status, row.provider_message_id) == ("sent", "wamid.1")
+    assert world.bus.msg_ids == [f"sent:{event.event_id}", f"status:{event.event_id}:sent"]
+    [sent] = world.bus.stored(OutboundMessageSent)
+    assert (sent.request_id, sent.provider_message_id) == (event.event_id, "wamid.1")
+    assert (sent.causation_id, sent.correlation_id) == (str(event.event_id), "corr-unit")
+    [status] = world.bus.stored(OutboundStatusChanged)
+    assert (status.status, status.provider_message_id) == ("sent", "wamid.1")
+    assert not world.messages.claimed(event.event_id)
+
+
+async def test_a_redelivery_of_a_sent_message_is_announced_again_never_resent(
+    world: World,
+) -> None:
+    event = world.request()
+    await world.deliver(event)
+
+    await world.deliver(event, attempt=2)
+
+    assert world.provider.calls == [event.event_id]
+    announced = [(p.msg_id, p.duplicate) for p in world.bus.published]
+    assert announced == [
+        (f"sent:{event.event_id}", False),
+        (f"status:{event.event_id}:sent", False),
+        (f"sent:{event.event_id}", True),
+        (f"status:{event.event_id}:sent", True),
+    ]
+
+
+async def test_the_bus_down_after_the_send_is_announced_by_the_redelivery_without_resending(
+    world: World,
+) -> None:
+    event = world.request()
+    world.bus.fail(times=1)
+
+    with pytest.raises(BusUnavailable):
+        await world.deliver(event)
+    assert world.messages.rows[event.event_id].provider_message_id == "wamid.1"
+    assert not world.messages.claimed(event.event_id)
+
+    await world.deliver(event, attempt=2)
+
+    assert world.provider.calls == [event.event_id]
+    assert [s.provider_message_id for s in world.bus.stored(OutboundMessageSent)] == ["wamid.1"]
+
+
+async def test_two_deliveries_of_one_message_at_once_make_one_provider_call(
+    world: World,
+) -> None:
+    event = world.request()
+    world.provider.hold = asyncio.Event()
+    first = asyncio.create_task(world.deliver(event))
+    while not world.provider.calls:
+        await asyncio.sleep(0)
+
+    error = await world.fails_transiently(event, attempt=2)
+    world.provider.hold.set()
+    await first
+
+    assert error.retry_after == pytest.approx(CLAIM_S)
+    assert world.provider.calls == [event.event_id]
+    assert len(world.bus.stored(OutboundMessageSent)) == 1
+
+
+async def test_a_message_claimed_by_another_worker_waits_for_the_claim(world: World) -> None:
+    event = world.request()
+    await world.messages.admit(event, CLAIM_S)  # another replica holds it
+    world.clock.advance(10)
+
+    error = await world.fails_transiently(event, attempt=2)
+
+    assert error.retry_after == pytest.approx(CLAIM_S - 10)
+    assert world.provider.calls == []
+    assert world.bus.published == []
+    assert world.messages.claimed(event.event_id)  # not ours to release
+
+    world.clock.advance(CLAIM_S)  # the holder crashed: its claim lapsed
+    await world.deliver(event, attempt=3)
+    assert world.provider.calls == [event.event_id]
+
+
+# --- checks that need no provider call ----------------------------------------------------
+
+
+async def test_an_unknown_account_fails_for_good_and_stays_failed(world: World) -> None:
+    event = world.request(account_id="999999")
+
+    await world.deliver(event)  # acked: nothing will ever make it work
+    await world.deliver(event, attempt=2)  # a redelivery: settled, nothing to do
+
+    assert world.provider.calls == []
+    failed = failed_event(world)
+    assert (failed.provider_code, failed.retryable) == ("unknown_account", False)
+    assert failed.request_id == event.event_id
+    [status] = world.bus.stored(OutboundStatusChanged)
+    assert (status.status, status.error_code) == ("failed", "unknown_account")
+    assert world.bus.msg_ids == [f"failed:{event.event_id}", f"status:{event.event_id}:failed"]
+    row = world.messages.rows[event.event_id]
+    assert (row.status, row.error_code) == ("failed", "unknown_account")
+    assert not world.messages.claimed(event.event_id)
+
+
+@pytest.mark.parametrize("last_wrote", [None, timedelta(hours=24, minutes=1)])
+async def test_free_form_content_outside_the_24_hour_window_fails_with_131047(
+    world: World, last_wrote: timedelta | None
+) -> None:
+    world.windows.last_inbound.clear()
+    if last_wrote is not None:
+        world.customer_wrote(ago=last_wrote)
+    event = world.request()
+
+    await world.deliver(event)
+
+    assert world.provider.calls == []
+    failed = failed_event(world)
+    assert (failed.provider_code, failed.retryable) == ("131047", False)
+    assert "24-hour" in failed.title
+    assert world.messages.rows[event.event_id].status == "failed"
+    assert not world.messages.claimed(event.event_id)
+
+
+async def test_a_template_needs_no_open_window(world: World) -> None:
+    world.windows.last_inbound.clear()
+    event = world.request(TemplateContent(name="deuda_vehicular", language="es_CO"))
+
+    await world.deliver(event)
+
+    assert world.provider.calls == [event.event_id]
+
+
+async def test_failing_credentials_keep_the_message_for_a_retry(world: World) -> None:
+    await world.accounts.mark_credentials_failing(world.account.id, "token expired")
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == CREDENTIALS_RETRY_S
+    assert world.provider.calls == []
+    assert world.bus.published == []
+    assert world.messages.rows[event.event_id].status == "requested"
+    assert not world.messages.claimed(event.event_id)
+
+
+async def test_a_recipient_in_pair_backoff_waits_without_a_provider_call(world: World) -> None:
+    await world.pair_backoffs.back_off("whatsapp", PHONE_NUMBER_ID, KEY, 12.0)
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == pytest.approx(12.0)
+    assert world.provider.calls == []
+    assert not world.messages.claimed(event.event_id)
+
+
+async def test_a_send_slot_too_far_away_waits_in_the_stream(world: World) -> None:
+    world.slots.busy_for_s = world.slots.max_wait_s + 3.0
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == pytest.approx(3.0)
+    assert world.provider.calls == []
+    assert world.attempts(event) == 0
+    assert not world.messages.claimed(event.event_id)
+
+
+# --- the provider's errors -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [(7.0, 7.0), (None, 1.0)])
+async def test_an_account_rate_limit_waits_without_counting_an_attempt(
+    world: World, retry_after: float | None, expected: float
+) -> None:
+    world.script(RateLimited("too fast", code="130429", retry_after=retry_after))
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == expected
+    assert world.attempts(event) == 0
+    assert world.pair_backoffs.until == {}
+    assert world.bus.published == []
+    assert not world.messages.claimed(event.event_id)
+
+
+@pytest.mark.parametrize(("retry_after", "expected"), [(20.0, 20.0), (None, PAIR_BACKOFF_S)])
+async def test_a_pair_rate_limit_backs_off_that_recipient(
+    world: World, retry_after: float | None, expected: float
+) -> None:
+    world.script(PairRateLimited("pair limit", code="131056", retry_after=retry_after))
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == expected
+    assert world.pair_backoffs.remaining_s("whatsapp", PHONE_NUMBER_ID, KEY) == expected
+    assert world.attempts(event) == 0
+    assert not world.messages.claimed(event.event_id)
+
+    world.clock.advance(1.0)  # the redelivery finds the back-off and leaves the provider alone
+    error = await world.fails_transiently(event, attempt=2)
+    assert error.retry_after == pytest.approx(expected - 1.0)
+    assert world.provider.calls == [event.event_id]
+
+
+async def test_rejected_credentials_mark_the_account_failing_and_keep_the_message(
+    world: World,
+) -> None:
+    world.script(CredentialsRejected("Invalid OAuth access token", code="190", http_status=401))
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == CREDENTIALS_RETRY_S
+    assert world.accounts.failing == {world.account.id: "Invalid OAuth access token"}
+    assert world.attempts(event) == 0
+    assert world.bus.published == []
+    assert not world.messages.claimed(event.event_id)
+
+    error = await world.fails_transiently(event, attempt=2)  # not sent while failing
+    assert error.retry_after == CREDENTIALS_RETRY_S
+    assert world.provider.calls == [event.event_id]
+
+
+async def test_retryable_errors_count_attempts_back_off_and_then_give_up(world: World) -> None:
+    world.script(
+        *(RetryableProviderError("temporarily unavailable", code="131000") for _ in range(3))
+    )
+    event = world.request()
+
+    waits = []
+    for attempt in (1, 2):
+        waits.append((await world.fails_transiently(event, attempt)).retry_after)
+        assert world.attempts(event) == attempt
+        assert world.bus.published == []
+        assert not world.messages.claimed(event.event_id)
+    with pytest.raises(PermanentError, match="gave up after 3 provider attempts"):
+        await world.deliver(event, attempt=3)
+
+    assert waits == [PROVIDER_BACKOFF.step(1), PROVIDER_BACKOFF.step(2)]
+    assert world.provider.calls == [event.event_id] * MAX_PROVIDER_ATTEMPTS
+    failed = failed_event(world)
+    assert (failed.provider_code, failed.retryable) == ("131000", True)
+    row = world.messages.rows[event.event_id]
+    assert (row.status, row.provider_attempts) == ("failed", 3)
+    assert not world.messages.claimed(event.event_id)
+
+
+async def test_a_retryable_error_waits_at_least_the_providers_retry_after(world: World) -> None:
+    world.script(AnswerLost("no answer", code="timeout", retry_after=30.0))
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == 30.0
+    assert world.attempts(event) == 1
+
+
+async def test_a_retryable_error_on_the_last_delivery_gives_up_at_once(world: World) -> None:
+    world.script(RetryableProviderError("service unavailable", http_status=503))
+    event = world.request()
+
+    with pytest.raises(PermanentError):
+        await world.deliver(event, attempt=REQUESTS.max_deliver)
+
+    assert world.attempts(event) == 1
+    assert failed_event(world).retryable is True
+    assert not world.messages.claimed(event.event_id)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermanentProviderError("undeliverable", code="131026", detail="not on WhatsApp"),
+        OutsideServiceWindow("re-engagement message", code="131047", detail="send a template"),
+    ],
+)
+async def test_a_permanent_error_fails_for_good_with_the_providers_words(
+    world: World, error: PermanentProviderError
+) -> None:
+    world.script(error)
+    event = world.request()
+
+    await world.deliver(event)  # acked: retrying cannot help
+
+    failed = failed_event(world)
+    assert (failed.provider_code, failed.title, failed.detail, failed.retryable) == (
+        error.code,
+        error.message,
+        error.detail,
+        False,
+    )
+    [status] = world.bus.stored(OutboundStatusChanged)
+    assert (status.status, status.error_code) == ("failed", error.code)
+    assert world.attempts(event) == 0
+    assert world.messages.rows[event.event_id].status == "failed"
+    assert not world.messages.claimed(event.event_id)
+
+    await world.deliver(event, attempt=2)
+    assert world.provider.calls == [event.event_id]
+
+
+async def test_an_unexpected_failure_releases_the_claim(world: World) -> None:
+    class Broken:
+        async def send(self, account: ChannelAccount, message: OutboundMessageRequested) -> None:
+            raise RuntimeError("a bug")
+
+    world.deliverer.providers[Channel.WHATSAPP] = Broken()  # type: ignore[assignment]
+    event = world.request()
+
+    with pytest.raises(RuntimeError):
+        await world.deliver(event)
+
+    assert world.messages.rows[event.event_id].status == "requested"
+    assert not world.messages.claimed(event.event_id)
