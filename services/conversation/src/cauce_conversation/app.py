@@ -35,15 +35,13 @@ def create_app(
     turns = Turns(store, bus, flow, idle_expiry=timedelta(minutes=settings.idle_expiry_minutes))
     register_consumers(bus, turns)
 
-    async def open_store(app: FastAPI) -> None:
+    async def open_store() -> None:
         await store.ensure_indexes()
-        app.state.conversations = store
-        app.state.flow = flow
 
-    async def close_mongo(app: FastAPI) -> None:
+    async def close_mongo() -> None:
         await mongo.close()
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         bus=bus,
         readiness={"mongodb": store.ping},
@@ -53,3 +51,6 @@ def create_app(
         title="cauce conversation",
         description="Conversation state, bot flows (MongoDB) and the agents' inbox API.",
     )
+    app.state.conversations = store
+    app.state.flow = flow
+    return app

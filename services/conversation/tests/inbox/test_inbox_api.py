@@ -52,11 +52,9 @@ async def inbox(
     )
     bus = Bus(settings)
 
-    async def prepare(app: FastAPI) -> None:
-        app.state.conversations = conversation_store
-        app.state.flow = VehicleTaxFlow()
-
-    app = create_service_app(settings, bus=bus, routers=[inbox_router()], on_prepare=[prepare])
+    app = create_service_app(settings, bus=bus, routers=[inbox_router()])
+    app.state.conversations = conversation_store
+    app.state.flow = VehicleTaxFlow()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(

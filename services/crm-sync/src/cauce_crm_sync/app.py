@@ -82,7 +82,7 @@ def create_app(
     bus = Bus(settings)
     register_consumers(bus, pool, applied=worker.wake)
 
-    async def open_store(app: FastAPI) -> None:
+    async def open_store() -> None:
         await pool  # asyncpg: awaiting a pool opens it
         applied = await migrate(pool)
         if applied:
@@ -90,11 +90,11 @@ def create_app(
         worker.start()
         schedule.start()
 
-    async def stop_worker(app: FastAPI) -> None:
+    async def stop_worker() -> None:
         await schedule.stop()
         await worker.stop()
 
-    async def close_store(app: FastAPI) -> None:
+    async def close_store() -> None:
         await odoo.aclose()
         await pool.close()
 

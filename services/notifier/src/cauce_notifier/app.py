@@ -80,7 +80,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             event.sent_at,
         )
 
-    async def open_store(app: FastAPI) -> None:
+    async def open_store() -> None:
         await pool  # asyncpg: awaiting a pool opens it
         applied = await migrate(pool)
         if applied:
@@ -90,7 +90,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             logger.info("re-encrypted %d channel credentials with key %s", rotated, cipher)
         await declare_accounts(settings, accounts)
 
-    async def close_store(app: FastAPI) -> None:
+    async def close_store() -> None:
         await http.aclose()
         await pool.close()
 

@@ -74,13 +74,13 @@ def create_app(
         else:
             await statuses.handle(event, delivery)
 
-    async def open_store(app: FastAPI) -> None:
+    async def open_store() -> None:
         await pool  # asyncpg: awaiting a pool opens it
         applied = await migrate(pool)
         if applied:
             logger.info("payments schema migrated to version %d", max(applied))
 
-    async def close_store(app: FastAPI) -> None:
+    async def close_store() -> None:
         await sci.aclose()
         await pool.close()
 
