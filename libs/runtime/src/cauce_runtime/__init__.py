@@ -64,7 +64,6 @@ from cauce_runtime.telemetry import (
 )
 from cauce_runtime.web import (
     PROBLEM_TYPE_BASE,
-    bearer_guard,
     create_service_app,
     install_problem_handlers,
     problem_response,
@@ -99,7 +98,6 @@ __all__ = [
     "SubjectTurns",
     "Telemetry",
     "TransientError",
-    "bearer_guard",
     "configure_logging",
     "consumer",
     "create_service_app",

@@ -12,7 +12,7 @@ tokens, and how route handlers reach what the service's bootstrap built.
 """
 
 from cauce_runtime.web._app import create_service_app, run, serve, uvicorn_config
-from cauce_runtime.web._bearer import bearer_guard, bearer_token_matches, require_bearer
+from cauce_runtime.web._bearer import bearer_token_matches, require_bearer
 from cauce_runtime.web._problems import (
     PROBLEM_JSON,
     PROBLEM_TYPE_BASE,
@@ -24,7 +24,6 @@ from cauce_runtime.web._wiring import wired, wiring_of
 __all__ = [
     "PROBLEM_JSON",
     "PROBLEM_TYPE_BASE",
-    "bearer_guard",
     "bearer_token_matches",
     "create_service_app",
     "install_problem_handlers",

@@ -229,8 +229,6 @@ def create_service_app(
         # records route templates only, and one server span instead of several.
         telemetry=NO_NATIVE_TELEMETRY,
     )
-    app.state.settings = settings  # read by routes not wired yet; goes with them
-    app.state.bus = bus
     probes = _Probes(settings.service_name, bus, dict(readiness or {}), readiness_timeout_s)
     wire(app, probes)
     if wiring is not None:

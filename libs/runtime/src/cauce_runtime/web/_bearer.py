@@ -17,7 +17,6 @@ from its wired bootstrap object (see :func:`cauce_runtime.wired`)::
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 from pydantic import SecretStr
@@ -49,24 +48,3 @@ def require_bearer(
             detail=detail,
             headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
         )
-
-
-#: The expected token, or a function reading it per request.
-TokenSource = SecretStr | Callable[[Request], SecretStr]
-
-
-def bearer_guard(
-    token: TokenSource,
-    *,
-    realm: str = "cauce",
-    detail: str = "a valid bearer token is required",
-) -> Callable[[Request], Awaitable[None]]:
-    """Superseded by a module-level guard calling :func:`require_bearer`; goes once no
-    service builds its guards per app."""
-
-    async def require_token(request: Request) -> None:
-        require_bearer(
-            request, token(request) if callable(token) else token, realm=realm, detail=detail
-        )
-
-    return require_token
