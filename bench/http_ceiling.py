@@ -7,22 +7,26 @@ Run as ``python -m bench.http_ceiling`` with ``CAUCE_PORT`` set.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 
 from cauce_runtime import ServiceSettings, serve
+
+router = APIRouter()
+
+
+@router.post("/webhooks/whatsapp")
+async def whatsapp() -> Response:
+    return Response(status_code=200)
+
+
+@router.get("/readyz")
+async def readyz() -> Response:
+    return Response(status_code=200)
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="bench http ceiling")
-
-    @app.post("/webhooks/whatsapp")
-    async def whatsapp() -> Response:
-        return Response(status_code=200)
-
-    @app.get("/readyz")
-    async def readyz() -> Response:
-        return Response(status_code=200)
-
+    app.include_router(router)
     return app
 
 

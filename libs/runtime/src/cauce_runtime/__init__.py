@@ -8,7 +8,9 @@
 - :mod:`~cauce_runtime.telemetry`: traces, metrics (``metrics``), JSON logs, masking;
 - :mod:`~cauce_runtime.calls`: the traced HTTP client and how failed calls are read;
 - :mod:`~cauce_runtime.web`: the service app, its runner, problem+json, bearer
-  tokens and the wiring of route handlers;
+  tokens (``require_bearer``) and the wiring of route handlers: a service passes its
+  bootstrap object as ``create_service_app(wiring=...)`` and its handlers ask for it
+  with ``Annotated[Kind, Depends(wired(Kind))]`` (``wiring_of`` outside a request);
 - :mod:`cauce_runtime.postgres` (the ``postgres`` extra) is imported on its own.
 """
 
@@ -64,12 +66,14 @@ from cauce_runtime.telemetry import (
 )
 from cauce_runtime.web import (
     PROBLEM_TYPE_BASE,
-    bearer_guard,
     create_service_app,
     install_problem_handlers,
     problem_response,
+    require_bearer,
     run,
     serve,
+    wired,
+    wiring_of,
 )
 
 __all__ = [
@@ -97,7 +101,6 @@ __all__ = [
     "SubjectTurns",
     "Telemetry",
     "TransientError",
-    "bearer_guard",
     "configure_logging",
     "consumer",
     "create_service_app",
@@ -116,10 +119,13 @@ __all__ = [
     "parse_retry_after",
     "problem_response",
     "record_exception",
+    "require_bearer",
     "retry_after_of",
     "run",
     "serve",
     "setup_telemetry",
     "traced_http_client",
     "transport_failure",
+    "wired",
+    "wiring_of",
 ]

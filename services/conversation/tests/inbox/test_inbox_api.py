@@ -10,15 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from cauce_contracts.outbound import OutboundMessageRequested
 from cauce_contracts.registry import subject_of
 from cauce_contracts.streams import OUTBOUND
-from cauce_conversation.flows import VehicleTaxFlow
-from cauce_conversation.inbox import inbox_router
+from cauce_conversation import inbox as inbox_api
+from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
@@ -35,34 +34,45 @@ MakeConversation = Callable[..., Conversation]
 @dataclass
 class Inbox:
     client: httpx.AsyncClient
-    app: FastAPI
+    #: What the routes are wired to (its ``store`` may be swapped for a test double).
+    service: ConversationService
     bus: Bus
+    #: The test's own store on the same database, to set up and check.
     store: ConversationStore
 
 
 @pytest.fixture
 async def inbox(
-    nats_url: str, conversation_store: ConversationStore, tmp_path: Path
+    nats_url: str,
+    mongo_url: str,
+    store_database: str,
+    conversation_store: ConversationStore,
+    tmp_path: Path,
 ) -> AsyncIterator[Inbox]:
     settings = ConversationSettings(
         environment="test",
         nats_url=nats_url,
+        mongodb_url=mongo_url,
+        mongodb_database=store_database,
         inbox_token=SecretStr(TOKEN),
         span_file=tmp_path / "spans.jsonl",
     )
-    bus = Bus(settings)
-
-    async def prepare(app: FastAPI) -> None:
-        app.state.conversations = conversation_store
-        app.state.flow = VehicleTaxFlow()
-
-    app = create_service_app(settings, bus=bus, routers=[inbox_router()], on_prepare=[prepare])
+    # The inbox alone: the service's store, bus and flow, without its consumers.
+    service = ConversationService.build(settings)
+    app = create_service_app(
+        settings,
+        bus=service.bus,
+        wiring=service,
+        routers=[inbox_api.router],
+        on_prepare=[service.open],
+        on_closed=[service.close],
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://inbox", headers=AUTH
         ) as client:
-            yield Inbox(client, app, bus, conversation_store)
+            yield Inbox(client, service, service.bus, conversation_store)
 
 
 def inbound(conversation: Conversation, n: int, at: datetime) -> MessageRecord:
@@ -349,7 +359,7 @@ async def test_writes_retry_conflicts_then_give_up_with_409(
     conversation = await inbox.store.create(make_conversation())
     url = f"/conversations/{conversation.id}"
 
-    inbox.app.state.conversations = RacingStore(mongo_client, store_database, races=2)
+    inbox.service.store = RacingStore(mongo_client, store_database, races=2)
     assigned = await inbox.client.post(f"{url}/assign", json={"assignee": "ana"})
     assert assigned.status_code == 200
     body = assigned.json()
@@ -357,7 +367,7 @@ async def test_writes_retry_conflicts_then_give_up_with_409(
     assert body["assignee"] == "ana" and body["slots"] == {"bot_turns": 2}
     assert body["version"] == 3
 
-    inbox.app.state.conversations = RacingStore(mongo_client, store_database, races=100)
+    inbox.service.store = RacingStore(mongo_client, store_database, races=100)
     conflict = await inbox.client.post(f"{url}/status", json={"status": "closed"})
     assert_problem(conflict, 409)
     stored = await inbox.store.get(conversation.id)
@@ -371,7 +381,7 @@ async def test_an_unreachable_mongodb_answers_503(inbox: Inbox) -> None:
         connectTimeoutMS=200,
     )
     try:
-        inbox.app.state.conversations = ConversationStore(client, "unreachable")
+        inbox.service.store = ConversationStore(client, "unreachable")
         response = await inbox.client.get("/conversations", params={"tenant": "acme"})
         assert_problem(response, 503)
         assert int(response.headers["retry-after"]) >= 1

@@ -58,7 +58,7 @@ def _print(value: Any, out: TextIO) -> None:
 
 
 async def operate(args: argparse.Namespace, settings: CrmSyncSettings, out: TextIO) -> int:
-    from cauce_crm_sync.app import mapping_of
+    from cauce_crm_sync.bootstrap import mapping_of
     from cauce_crm_sync.operator_api import inspect
     from cauce_crm_sync.store import dead_letters
     from cauce_crm_sync.store.migrations import migrate, schema_version
@@ -93,7 +93,7 @@ async def operate(args: argparse.Namespace, settings: CrmSyncSettings, out: Text
 
 
 async def _reconcile(pool: asyncpg.Pool, settings: CrmSyncSettings, out: TextIO) -> int:
-    from cauce_crm_sync.app import mapping_of, rate_limited_odoo
+    from cauce_crm_sync.bootstrap import mapping_of, rate_limited_odoo
     from cauce_crm_sync.sync.reconciliation import AlreadyRunning, Reconciler
 
     odoo, _ = rate_limited_odoo(pool, settings)

@@ -13,19 +13,18 @@ The same operations are on the command line: ``python -m cauce_crm_sync --help``
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, SecretStr
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 
+from cauce_crm_sync.bootstrap import CrmSyncDep
 from cauce_crm_sync.mapping import Kind, OdooMapping
 from cauce_crm_sync.store import dead_letters
 from cauce_crm_sync.store import sync_state as sync_store
-from cauce_crm_sync.sync.reconciliation import Reconciler, Reconciliation
-from cauce_runtime import bearer_guard, problem_response
+from cauce_crm_sync.sync.reconciliation import Reconciliation
+from cauce_runtime import problem_response, require_bearer
 
 
 class ReplayFilter(BaseModel):
@@ -56,81 +55,80 @@ async def inspect(
     }
 
 
-def operator_router(
-    pool: asyncpg.Pool,
-    mapping: OdooMapping,
-    reconciler: Reconciler,
-    token: SecretStr,
-    *,
-    replayed: Callable[[], None],
-) -> APIRouter:
-    router = APIRouter(tags=["operations"], dependencies=[Depends(bearer_guard(token))])
-    running: set[asyncio.Task[Reconciliation]] = set()
+async def require_admin_token(request: Request, crm: CrmSyncDep) -> None:
+    """401 unless ``Authorization: Bearer <CAUCE_ADMIN_TOKEN>``."""
+    require_bearer(request, crm.settings.admin_token)
 
-    @router.get("/dead-letters")
-    async def list_dead_letters(
-        kind: Kind | None = None,
-        error_name: str | None = None,
-        after_id: int = 0,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> dict[str, Any]:
-        items = await dead_letters.list_dead(
-            pool, kind=kind, error_name=error_name, after_id=after_id, limit=limit
-        )
-        return {
-            "items": [item.as_dict() for item in items],
-            "next_after_id": items[-1].id if len(items) == limit else None,
-        }
 
-    @router.get("/dead-letters/{record_id}", response_model=None)
-    async def get_dead_letter(record_id: int) -> Any:
-        letter = await dead_letters.get_dead(pool, record_id)
-        if letter is None:
-            return problem_response(404, detail="no such dead letter")
-        return await inspect(pool, mapping, letter)
+router = APIRouter(tags=["operations"], dependencies=[Depends(require_admin_token)])
 
-    @router.post("/dead-letters/{record_id}/replay", response_model=Replayed)
-    async def replay_one(record_id: int) -> Response | Replayed:
-        count = await dead_letters.replay(pool, ids=[record_id])
-        if not count:
-            return problem_response(404, detail="no such dead letter")
-        replayed()
-        return Replayed(replayed=count)
 
-    @router.post("/dead-letters/replay", response_model=Replayed)
-    async def replay_many(selection: ReplayFilter | None = None) -> Replayed:
-        selection = selection or ReplayFilter()
-        count = await dead_letters.replay(
-            pool, kind=selection.kind, error_name=selection.error_name
-        )
-        if count:
-            replayed()
-        return Replayed(replayed=count)
+@router.get("/dead-letters")
+async def list_dead_letters(
+    crm: CrmSyncDep,
+    kind: Kind | None = None,
+    error_name: str | None = None,
+    after_id: int = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    items = await dead_letters.list_dead(
+        crm.pool, kind=kind, error_name=error_name, after_id=after_id, limit=limit
+    )
+    return {
+        "items": [item.as_dict() for item in items],
+        "next_after_id": items[-1].id if len(items) == limit else None,
+    }
 
-    @router.post("/reconciliations", status_code=202, response_model=None)
-    async def reconcile_now() -> Response | dict[str, str]:
-        """Start a reconciliation; follow it with ``GET /reconciliations``."""
-        if running or await reconciler.is_running():
-            return problem_response(409, detail="a reconciliation is already running")
-        task = asyncio.create_task(reconciler.run("api"))
-        running.add(task)
-        task.add_done_callback(running.discard)
-        return {"status": "started"}
 
-    @router.get("/reconciliations")
-    async def list_reconciliations(
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    ) -> list[dict[str, Any]]:
-        rows = await pool.fetch(
-            "SELECT * FROM crm.reconciliations ORDER BY id DESC LIMIT $1", limit
-        )
-        return [Reconciliation.from_row(row).__dict__ for row in rows]
+@router.get("/dead-letters/{record_id}", response_model=None)
+async def get_dead_letter(crm: CrmSyncDep, record_id: int) -> Any:
+    letter = await dead_letters.get_dead(crm.pool, record_id)
+    if letter is None:
+        return problem_response(404, detail="no such dead letter")
+    return await inspect(crm.pool, crm.mapping, letter)
 
-    @router.get("/reconciliations/{run_id}", response_model=None)
-    async def get_reconciliation(run_id: int) -> Any:
-        row = await pool.fetchrow("SELECT * FROM crm.reconciliations WHERE id = $1", run_id)
-        if row is None:
-            return problem_response(404, detail="no such reconciliation")
-        return Reconciliation.from_row(row).__dict__
 
-    return router
+@router.post("/dead-letters/{record_id}/replay", response_model=Replayed)
+async def replay_one(crm: CrmSyncDep, record_id: int) -> Response | Replayed:
+    count = await dead_letters.replay(crm.pool, ids=[record_id])
+    if not count:
+        return problem_response(404, detail="no such dead letter")
+    crm.worker.wake()
+    return Replayed(replayed=count)
+
+
+@router.post("/dead-letters/replay", response_model=Replayed)
+async def replay_many(crm: CrmSyncDep, selection: ReplayFilter | None = None) -> Replayed:
+    selection = selection or ReplayFilter()
+    count = await dead_letters.replay(
+        crm.pool, kind=selection.kind, error_name=selection.error_name
+    )
+    if count:
+        crm.worker.wake()
+    return Replayed(replayed=count)
+
+
+@router.post("/reconciliations", status_code=202, response_model=None)
+async def reconcile_now(crm: CrmSyncDep) -> Response | dict[str, str]:
+    """Start a reconciliation; follow it with ``GET /reconciliations``."""
+    if not await crm.reconcile_in_background():
+        return problem_response(409, detail="a reconciliation is already running")
+    return {"status": "started"}
+
+
+@router.get("/reconciliations")
+async def list_reconciliations(
+    crm: CrmSyncDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[dict[str, Any]]:
+    rows = await crm.pool.fetch(
+        "SELECT * FROM crm.reconciliations ORDER BY id DESC LIMIT $1", limit
+    )
+    return [Reconciliation.from_row(row).__dict__ for row in rows]
+
+
+@router.get("/reconciliations/{run_id}", response_model=None)
+async def get_reconciliation(crm: CrmSyncDep, run_id: int) -> Any:
+    row = await crm.pool.fetchrow("SELECT * FROM crm.reconciliations WHERE id = $1", run_id)
+    if row is None:
+        return problem_response(404, detail="no such reconciliation")
+    return Reconciliation.from_row(row).__dict__

@@ -23,17 +23,18 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, SecretStr
+from pydantic import AwareDatetime, BaseModel
 
+from cauce_crm_sync.bootstrap import CrmSyncDep
 from cauce_crm_sync.store import reports
 from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.store.reports import CONTACT_COLUMNS, ContactFilter
 from cauce_runtime import (
     InvalidCursor,
-    bearer_guard,
     decode_cursor,
     encode_cursor,
     problem_response,
+    require_bearer,
 )
 
 MAX_PAGE = 1000
@@ -103,59 +104,65 @@ async def _csv_lines(pool: asyncpg.Pool, where: ContactFilter) -> AsyncIterator[
     yield buffer.getvalue()
 
 
-def reports_router(pool: asyncpg.Pool, token: SecretStr) -> APIRouter:
-    router = APIRouter(
-        prefix="/reports", tags=["reports"], dependencies=[Depends(bearer_guard(token))]
+async def require_reports_token(request: Request, crm: CrmSyncDep) -> None:
+    """401 unless ``Authorization: Bearer <CAUCE_REPORTS_TOKEN>``."""
+    require_bearer(request, crm.settings.reports_token)
+
+
+router = APIRouter(
+    prefix="/reports", tags=["reports"], dependencies=[Depends(require_reports_token)]
+)
+
+
+@router.get("/contacts", response_model=ContactsPage)
+async def contacts(
+    request: Request,
+    crm: CrmSyncDep,
+    tenant: str | None = None,
+    campaign: str | None = None,
+    state: str | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    format: Literal["json", "csv"] | None = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> Response | ContactsPage:
+    """Leads matching the filters (JSON pages, or all of them as CSV)."""
+    where = ContactFilter(tenant, campaign, state, since, until)
+    wants_csv = format == "csv" or (
+        format is None and "text/csv" in request.headers.get("accept", "")
     )
-
-    @router.get("/contacts", response_model=ContactsPage)
-    async def contacts(
-        request: Request,
-        tenant: str | None = None,
-        campaign: str | None = None,
-        state: str | None = None,
-        since: AwareDatetime | None = None,
-        until: AwareDatetime | None = None,
-        format: Literal["json", "csv"] | None = None,
-        cursor: Annotated[str | None, Query(max_length=512)] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    ) -> Response | ContactsPage:
-        """Leads matching the filters (JSON pages, or all of them as CSV)."""
-        where = ContactFilter(tenant, campaign, state, since, until)
-        wants_csv = format == "csv" or (
-            format is None and "text/csv" in request.headers.get("accept", "")
+    if wants_csv:
+        return StreamingResponse(
+            _csv_lines(crm.pool, where),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
         )
-        if wants_csv:
-            return StreamingResponse(
-                _csv_lines(pool, where),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
-            )
-        after = _after(cursor)
-        if after is None:
-            return problem_response(400, detail="invalid cursor")
-        rows = await reports.contacts_page(pool, where, after, limit + 1)
-        more = len(rows) > limit
-        items = rows[:limit]
-        return ContactsPage(items=items, next_cursor=_cursor(items[-1]) if more else None)
+    after = _after(cursor)
+    if after is None:
+        return problem_response(400, detail="invalid cursor")
+    rows = await reports.contacts_page(crm.pool, where, after, limit + 1)
+    more = len(rows) > limit
+    items = rows[:limit]
+    return ContactsPage(items=items, next_cursor=_cursor(items[-1]) if more else None)
 
-    @router.get("/campaigns/{campaign_id}", response_model=reports.CampaignReport)
-    async def campaign(
-        campaign_id: str, tenant: str | None = None
-    ) -> Response | reports.CampaignReport:
-        """The campaign's leads by state and by advisor."""
-        found = await reports.campaign_report(pool, campaign_id, tenant)
-        if found is None:
-            return problem_response(404, detail="no lead was ever assigned to this campaign")
-        return found
 
-    @router.get("/sync", response_model=SyncView)
-    async def sync() -> SyncView:
-        """How far Odoo is behind PostgreSQL."""
-        overall = _view(await sync_store.counts(pool))
-        by_kind = {
-            kind: _view(await sync_store.counts(pool, kind)) for kind in ("contact", "state")
-        }
-        return SyncView(**overall.model_dump(), by_kind=by_kind)
+@router.get("/campaigns/{campaign_id}", response_model=reports.CampaignReport)
+async def campaign(
+    crm: CrmSyncDep, campaign_id: str, tenant: str | None = None
+) -> Response | reports.CampaignReport:
+    """The campaign's leads by state and by advisor."""
+    found = await reports.campaign_report(crm.pool, campaign_id, tenant)
+    if found is None:
+        return problem_response(404, detail="no lead was ever assigned to this campaign")
+    return found
 
-    return router
+
+@router.get("/sync", response_model=SyncView)
+async def sync(crm: CrmSyncDep) -> SyncView:
+    """How far Odoo is behind PostgreSQL."""
+    overall = _view(await sync_store.counts(crm.pool))
+    by_kind = {
+        kind: _view(await sync_store.counts(crm.pool, kind)) for kind in ("contact", "state")
+    }
+    return SyncView(**overall.model_dump(), by_kind=by_kind)

@@ -25,10 +25,10 @@ def create_app(settings: GatewaySettings | None = None, bus: Bus | None = None) 
     app = create_service_app(
         settings,
         bus=bus,
+        wiring=Gateway.build(settings, bus),
         routers=(whatsapp.router, chattigo.router, ycloud.router, manychat.router, sci.router),
         title="cauce gateway",
         description=DESCRIPTION,
     )
-    app.state.gateway = Gateway.build(settings, bus)
     install_webhook_error_handlers(app)
     return app

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from opentelemetry import trace
 
 from cauce_contracts.subjects import Channel
@@ -15,7 +16,7 @@ from cauce_gateway.parsing import ParseResult, Publication, build_inbound_events
 from cauce_gateway.publishing import publish_all
 from cauce_gateway.request_body import read_body
 from cauce_gateway.settings import GatewaySettings
-from cauce_runtime import Bus
+from cauce_runtime import Bus, wired
 
 
 @dataclass
@@ -69,11 +70,7 @@ def correlation_id(request: Request) -> str:
     return uuid.uuid4().hex
 
 
-async def gateway_of(request: Request) -> Gateway:
-    """FastAPI dependency: the gateway wired at start.
-
-    Async on purpose, like every dependency here: FastAPI runs a plain ``def``
-    dependency in a thread pool, a costly hop on every webhook.
-    """
-    gateway: Gateway = request.app.state.gateway
-    return gateway
+#: What a webhook route takes to reach the gateway wired at start. Async, like every
+#: dependency here: FastAPI runs a plain ``def`` dependency in a thread pool, a costly hop
+#: on every webhook.
+GatewayDep = Annotated[Gateway, Depends(wired(Gateway))]

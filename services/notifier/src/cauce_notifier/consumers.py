@@ -1,9 +1,14 @@
-"""The notifier's durable consumers, as it tunes them."""
+"""The notifier's durable consumers, as it tunes them, and their declaration."""
 
 from __future__ import annotations
 
 from cauce_contracts import streams
-from cauce_runtime import Backoff, ConsumerSpec
+from cauce_contracts.inbound import InboundMessageReceived, InboundStatusUpdated
+from cauce_contracts.outbound import OutboundMessageRequested
+from cauce_notifier.delivery import Deliverer
+from cauce_notifier.service_window import ServiceWindows
+from cauce_notifier.statuses import StatusTracker
+from cauce_runtime import Backoff, Bus, ConsumerSpec, Delivery, consumer
 
 #: Waiting is normal here (send slots, Retry-After, a recipient's pair limit, failing
 #: credentials being fixed) and each wait is a redelivery, so deliveries are many;
@@ -13,3 +18,29 @@ REQUESTS = ConsumerSpec.of(
 )
 STATUSES = ConsumerSpec.of(streams.NOTIFIER_STATUSES)
 WINDOWS = ConsumerSpec.of(streams.NOTIFIER_WINDOWS)
+
+
+def register_consumers(
+    bus: Bus,
+    *,
+    deliverer: Deliverer,
+    statuses: StatusTracker,
+    windows: ServiceWindows,
+    delivery_batch_size: int,
+) -> None:
+    """Declare the notifier's consumers on ``bus`` (before it starts): requests are
+    delivered, statuses tracked, customers' messages open the service window."""
+    consumer(bus, REQUESTS, OutboundMessageRequested, batch_size=delivery_batch_size)(
+        deliverer.deliver
+    )
+    consumer(bus, STATUSES, InboundStatusUpdated, batch_size=32)(statuses.apply)
+
+    @consumer(bus, WINDOWS, InboundMessageReceived, batch_size=32)
+    async def record_inbound(event: InboundMessageReceived, delivery: Delivery) -> None:
+        await windows.record_inbound(
+            event.tenant_id,
+            event.channel.value,
+            event.channel_account_id,
+            event.contact_key,
+            event.sent_at,
+        )

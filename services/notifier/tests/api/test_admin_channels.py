@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
-from pydantic import SecretStr
 
 from cauce_notifier.accounts_model import ChannelAccount, ChattigoCredentials
-from cauce_notifier.api import TestResult, admin_router
-from cauce_notifier.credentials import CredentialsCipher
-from cauce_notifier.store.accounts import AccountStore
-from cauce_runtime import install_problem_handlers
+from cauce_notifier.api import TestResult, admin_channels
+from cauce_notifier.bootstrap import Notifier
+from cauce_notifier.settings import NotifierSettings
+from cauce_runtime import create_service_app
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -35,14 +33,24 @@ async def provider_check(account: ChannelAccount) -> TestResult:
 
 
 @pytest.fixture
-async def client(pool: asyncpg.Pool, cipher: CredentialsCipher) -> AsyncIterator[httpx.AsyncClient]:
+async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The admin API over a notifier on the test's database, checking credentials with
+    ``provider_check`` instead of the providers."""
     checked.clear()
-    app = FastAPI()
-    install_problem_handlers(app)
-    app.include_router(admin_router(AccountStore(pool, cipher), SecretStr(ADMIN), provider_check))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
-        yield http
+    settings = NotifierSettings(environment="test", postgres_url=database_url, admin_token=ADMIN)
+    notifier = dataclasses.replace(Notifier.build(settings), credentials_tester=provider_check)
+    app = create_service_app(
+        settings,
+        bus=None,
+        wiring=notifier,
+        routers=[admin_channels.router],
+        on_prepare=[notifier.open],
+        on_closed=[notifier.close],
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
+            yield http
 
 
 def assert_no_secret(response: httpx.Response) -> None:

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
-from pydantic import SecretStr
 
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.subjects import Channel
-from cauce_notifier.api import messages_router
+from cauce_notifier.api import messages
+from cauce_notifier.bootstrap import Notifier
+from cauce_notifier.settings import NotifierSettings
 from cauce_notifier.store.messages import MessageStore
-from cauce_runtime import install_problem_handlers
+from cauce_runtime import create_service_app
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -41,13 +41,22 @@ async def store(pool: asyncpg.Pool) -> MessageStore:
 
 
 @pytest.fixture
-async def client(store: MessageStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    install_problem_handlers(app)
-    app.include_router(messages_router(store, SecretStr(ADMIN)))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
-        yield http
+async def client(store: MessageStore, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The messages API over a notifier on the test's database (``store`` sets it up)."""
+    settings = NotifierSettings(environment="test", postgres_url=database_url, admin_token=ADMIN)
+    notifier = Notifier.build(settings)
+    app = create_service_app(
+        settings,
+        bus=None,
+        wiring=notifier,
+        routers=[messages.router],
+        on_prepare=[notifier.open],
+        on_closed=[notifier.close],
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
+            yield http
 
 
 async def test_message_with_history(client: httpx.AsyncClient, store: MessageStore) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, SecretStr
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
 
-from cauce_payments.store import LinkRecord, LinkStore
-from cauce_runtime import bearer_guard
+from cauce_payments.bootstrap import PaymentsDep
+from cauce_payments.store import LinkRecord
+from cauce_runtime import require_bearer
 
 
 class LinkView(BaseModel):
@@ -38,29 +39,30 @@ class LinkView(BaseModel):
         return cls.model_validate({name: getattr(record, name) for name in cls.model_fields})
 
 
-def links_router(store: LinkStore, admin_token: SecretStr) -> APIRouter:
-    router = APIRouter(
-        prefix="/links",
-        tags=["links"],
-        dependencies=[Depends(bearer_guard(admin_token, realm="cauce-payments"))],
-    )
+async def require_admin_token(request: Request, payments: PaymentsDep) -> None:
+    """401 unless ``Authorization: Bearer <CAUCE_ADMIN_TOKEN>``."""
+    require_bearer(request, payments.settings.admin_token, realm="cauce-payments")
 
-    @router.get("/{tenant_id}/{request_key}", response_model=LinkView)
-    async def read_link(tenant_id: str, request_key: str) -> LinkView:
-        """A payment link request: its state, SCI transaction and payment status."""
-        record = await store.get(tenant_id, request_key)
-        if record is None:
-            raise HTTPException(404, f"no link request {request_key} for tenant {tenant_id}")
-        return LinkView.of(record)
 
-    @router.post("/{tenant_id}/{request_key}/release", response_model=LinkView)
-    async def release_link(tenant_id: str, request_key: str) -> LinkView:
-        """Mark an ``uncertain`` request as failed (an operator found no transaction at
-        SCI), so the same key may create one when asked again."""
-        if not await store.release_uncertain(tenant_id, request_key):
-            raise HTTPException(409, "only an uncertain link request can be released")
-        record = await store.get(tenant_id, request_key)
-        assert record is not None
-        return LinkView.of(record)
+router = APIRouter(prefix="/links", tags=["links"], dependencies=[Depends(require_admin_token)])
 
-    return router
+
+@router.get("/{tenant_id}/{request_key}", response_model=LinkView)
+async def read_link(payments: PaymentsDep, tenant_id: str, request_key: str) -> LinkView:
+    """A payment link request: its state, SCI transaction and payment status."""
+    record = await payments.link_store.get(tenant_id, request_key)
+    if record is None:
+        raise HTTPException(404, f"no link request {request_key} for tenant {tenant_id}")
+    return LinkView.of(record)
+
+
+@router.post("/{tenant_id}/{request_key}/release", response_model=LinkView)
+async def release_link(payments: PaymentsDep, tenant_id: str, request_key: str) -> LinkView:
+    """Mark an ``uncertain`` request as failed (an operator found no transaction at
+    SCI), so the same key may create one when asked again."""
+    store = payments.link_store
+    if not await store.release_uncertain(tenant_id, request_key):
+        raise HTTPException(409, "only an uncertain link request can be released")
+    record = await store.get(tenant_id, request_key)
+    assert record is not None
+    return LinkView.of(record)

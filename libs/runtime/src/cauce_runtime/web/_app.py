@@ -4,7 +4,16 @@
 ``/readyz`` (the bus is connected and every readiness check passes; 503 naming the
 failing checks otherwise), ``/metrics`` (Prometheus) and ``/docs``; it starts the bus
 in the lifespan (retrying in the background if NATS is not up yet, so the pod is
-alive but not ready) and stops it on shutdown.
+alive but not ready) and stops it on shutdown. The service's bootstrap object, passed
+as ``wiring=``, is what :func:`~cauce_runtime.wired` gives its route handlers; the
+probes are module-level handlers reading their state the same way.
+
+Lifespan hooks are ``async`` callables without arguments (usually the bootstrap
+object's methods): ``on_prepare`` hooks run before the bus starts (open stores, run
+migrations: the consumers may get messages as soon as the bus is up; a failing hook
+stops the start), ``on_startup`` hooks after the bus start was attempted,
+``on_shutdown`` hooks before the bus stops (so they may still publish), ``on_closed``
+hooks after it stopped and its consumers finished (close the stores they use there).
 
 :func:`serve` runs it under uvicorn. On SIGTERM uvicorn stops accepting connections and
 waits up to ``shutdown_timeout_s`` for in-flight requests; then the lifespan shutdown
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import (
     AsyncIterator,
@@ -26,10 +36,11 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -44,11 +55,12 @@ from cauce_runtime.telemetry._server_spans import HttpTelemetryMiddleware
 from cauce_runtime.telemetry._tracing import setup_telemetry
 from cauce_runtime.telemetry.metrics import install_meter_provider
 from cauce_runtime.web._problems import install_problem_handlers
+from cauce_runtime.web._wiring import wire, wired
 
 logger = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
-LifespanHook = Callable[[FastAPI], Awaitable[None]]
+LifespanHook = Callable[[], Awaitable[None]]
 
 #: FastAPI's own OpenTelemetry layer, switched off (see ``create_service_app``).
 NO_NATIVE_TELEMETRY: TelemetryConfig = {
@@ -84,10 +96,115 @@ async def _check(name: str, check: ReadinessCheck, timeout: float) -> bool:  # n
         return False
 
 
+async def _run_hooks(hooks: Iterable[LifespanHook], *, stage: str) -> None:
+    """Run every hook; one failing is logged and the others still run (shutting down)."""
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:
+            logger.exception("%s hook %s failed", stage, getattr(hook, "__qualname__", hook))
+
+
+@dataclass(frozen=True)
+class _Lifespan:
+    """The service's lifespan: prepare, start the bus, serve, then stop in order."""
+
+    bus: Bus | None
+    on_prepare: Sequence[LifespanHook]
+    on_startup: Sequence[LifespanHook]
+    on_shutdown: Sequence[LifespanHook]
+    on_closed: Sequence[LifespanHook]
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, app: FastAPI) -> AsyncIterator[None]:
+        starter = await self._start()
+        try:
+            yield
+        finally:
+            if starter is not None:
+                starter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starter
+            await _run_hooks(self.on_shutdown, stage="shutdown")
+            if self.bus is not None:
+                await self.bus.stop()
+            await _run_hooks(self.on_closed, stage="closing")
+
+    async def _start(self) -> asyncio.Task[None] | None:
+        """Prepare, then start the bus (in the background when NATS is down)."""
+        starter: asyncio.Task[None] | None = None
+        for hook in self.on_prepare:
+            await hook()
+        if self.bus is not None:
+            try:
+                await self.bus.start()
+            except BusUnavailable as exc:
+                logger.warning("bus unavailable at start (%s); retrying in the background", exc)
+                starter = asyncio.create_task(_keep_starting(self.bus))
+        for hook in self.on_startup:
+            await hook()
+        freeze_startup_heap()  # shorter full collections: fewer loop stalls
+        return starter
+
+
+@dataclass(frozen=True)
+class _Probes:
+    """What the probes read: the service's name, its bus and its readiness checks."""
+
+    service_name: str
+    bus: Bus | None
+    checks: Mapping[str, ReadinessCheck]
+    timeout_s: float
+
+    async def results(self) -> dict[str, bool]:
+        """Each check by name (the bus first), run at once, each within ``timeout_s``."""
+        named = dict(self.checks)
+        if self.bus is not None:
+            named = {"bus": functools.partial(self.bus.ping, self.timeout_s), **named}
+        names = list(named)
+        outcomes = await asyncio.gather(*(_check(n, named[n], self.timeout_s) for n in names))
+        return dict(zip(names, outcomes, strict=True))
+
+
+ProbesDep = Annotated[_Probes, Depends(wired(_Probes))]
+
+#: ``/healthz``, ``/readyz`` and ``/metrics``, mounted first on every service app.
+ops_router = APIRouter(tags=["ops"])
+
+
+@ops_router.get("/healthz", summary="Liveness: the process answers")
+async def healthz(probes: ProbesDep) -> dict[str, str]:
+    return {"status": "ok", "service": probes.service_name}
+
+
+@ops_router.get(
+    "/readyz",
+    summary="Readiness: bus connected and every dependency reachable",
+    responses={503: {"description": "a dependency is not reachable; body names it"}},
+)
+async def readyz(probes: ProbesDep) -> JSONResponse:
+    results = await probes.results()
+    failing = [name for name, ok in results.items() if not ok]
+    body: dict[str, Any] = {
+        "status": "unavailable" if failing else "ready",
+        "service": probes.service_name,
+        "checks": {name: "ok" if ok else "failing" for name, ok in results.items()},
+    }
+    if failing:
+        body["failing"] = failing
+    return JSONResponse(body, status_code=503 if failing else 200)
+
+
+@ops_router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def prometheus_metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
     bus: Bus | None,
+    wiring: object = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     routers: Iterable[APIRouter] = (),
     on_prepare: Sequence[LifespanHook] = (),
@@ -99,99 +216,26 @@ def create_service_app(
     description: str = "",
     readiness_timeout_s: float = 2.0,
 ) -> FastAPI:
-    """A FastAPI app with probes, metrics, problem+json errors, HTTP telemetry and the bus.
-
-    ``on_prepare`` hooks run before the bus starts (open stores, run migrations: the
-    consumers may get messages as soon as the bus is up; a failing hook stops the start),
-    ``on_startup`` hooks after the bus start was attempted, ``on_shutdown`` hooks before
-    the bus stops (so they may still publish), ``on_closed`` hooks after it stopped and
-    its consumers finished (close the stores they use there). ``app.state.bus`` and
-    ``app.state.settings`` are set for dependencies.
-    """
-    checks = dict(readiness or {})
+    """A FastAPI app with probes, metrics, problem+json errors, HTTP telemetry and the bus;
+    ``wiring`` (the service's bootstrap object) is what ``wired(type(wiring))`` gives."""
     install_meter_provider(settings)  # /metrics serves what the meter records
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        starter: asyncio.Task[None] | None = None
-        for hook in on_prepare:
-            await hook(app)
-        if bus is not None:
-            try:
-                await bus.start()
-            except BusUnavailable as exc:
-                logger.warning("bus unavailable at start (%s); retrying in the background", exc)
-                starter = asyncio.create_task(_keep_starting(bus))
-        for hook in on_startup:
-            await hook(app)
-        freeze_startup_heap()  # shorter full collections: fewer loop stalls
-        try:
-            yield
-        finally:
-            if starter is not None:
-                starter.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await starter
-            for hook in on_shutdown:
-                try:
-                    await hook(app)
-                except Exception:
-                    logger.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
-            if bus is not None:
-                await bus.stop()
-            for hook in on_closed:
-                try:
-                    await hook(app)
-                except Exception:
-                    logger.exception("closing hook %s failed", getattr(hook, "__name__", hook))
-
     app = FastAPI(
         title=title or settings.service_name,
         version=version,
         description=description,
-        lifespan=lifespan,
+        lifespan=_Lifespan(bus, on_prepare, on_startup, on_shutdown, on_closed),
         # FastAPI's native telemetry records raw URLs (Chattigo's URL token, Meta's
         # hub.verify_token) and request bodies with phone numbers; HttpTelemetryMiddleware
         # records route templates only, and one server span instead of several.
         telemetry=NO_NATIVE_TELEMETRY,
     )
-    app.state.settings = settings
-    app.state.bus = bus
+    probes = _Probes(settings.service_name, bus, dict(readiness or {}), readiness_timeout_s)
+    wire(app, probes)
+    if wiring is not None:
+        wire(app, wiring)
     install_problem_handlers(app)
     app.add_middleware(HttpTelemetryMiddleware)
-
-    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": settings.service_name}
-
-    @app.get(
-        "/readyz",
-        tags=["ops"],
-        summary="Readiness: bus connected and every dependency reachable",
-        responses={503: {"description": "a dependency is not reachable; body names it"}},
-    )
-    async def readyz() -> JSONResponse:
-        named = dict(checks)
-        if bus is not None:
-            named = {"bus": lambda: bus.ping(readiness_timeout_s), **named}
-        names = list(named)
-        outcomes = await asyncio.gather(*(_check(n, named[n], readiness_timeout_s) for n in names))
-        results = dict(zip(names, outcomes, strict=True))
-        failing = [name for name, ok in results.items() if not ok]
-        body: dict[str, Any] = {
-            "status": "unavailable" if failing else "ready",
-            "service": settings.service_name,
-            "checks": {name: "ok" if ok else "failing" for name, ok in results.items()},
-        }
-        if failing:
-            body["failing"] = failing
-        return JSONResponse(body, status_code=503 if failing else 200)
-
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
-    for router in routers:
+    for router in (ops_router, *routers):
         app.include_router(router)
     return app
 

@@ -1,22 +1,25 @@
-"""A bearer-token guard for operator APIs (the notifier's admin API, the inbox...).
+"""Bearer tokens for operator APIs (the notifier's admin API, the inbox...).
 
 One shared implementation so every service compares tokens the same way: in constant
 time, refusing everyone when the configured token is empty (rather than letting an
 empty header in), and answering 401 with ``WWW-Authenticate`` (rendered as
 problem+json by :func:`cauce_runtime.install_problem_handlers`).
+
+A service's guard is a module-level ``async def`` dependency reading the expected token
+from its wired bootstrap object (see :func:`cauce_runtime.wired`)::
+
+    async def require_admin_token(request: Request, notifier: NotifierDep) -> None:
+        require_bearer(request, notifier.settings.admin_token, realm="cauce-notifier")
+
+    router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin_token)])
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 from pydantic import SecretStr
-
-#: The expected token, or a function reading it per request (e.g. from ``app.state``),
-#: for routers built before their settings are known.
-TokenSource = SecretStr | Callable[[Request], SecretStr]
 
 
 def bearer_token_matches(header: str, expected: SecretStr) -> bool:
@@ -30,25 +33,18 @@ def bearer_token_matches(header: str, expected: SecretStr) -> bool:
     )
 
 
-def bearer_guard(
-    token: TokenSource,
+def require_bearer(
+    request: Request,
+    expected: SecretStr,
     *,
     realm: str = "cauce",
     detail: str = "a valid bearer token is required",
-) -> Callable[[Request], Awaitable[None]]:
-    """A FastAPI dependency: 401 unless ``Authorization: Bearer <token>``.
-
-    Use it as ``dependencies=[Depends(bearer_guard(settings.admin_token))]`` on a router,
-    or pass a callable ``(request) -> SecretStr`` to read the token when a request comes.
-    """
-
-    async def require_bearer(request: Request) -> None:
-        expected = token(request) if callable(token) else token
-        if not bearer_token_matches(request.headers.get("authorization", ""), expected):
-            raise HTTPException(
-                status_code=401,
-                detail=detail,
-                headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
-            )
-
-    return require_bearer
+) -> None:
+    """Raise 401 (with ``WWW-Authenticate: Bearer realm=...``) unless the request carries
+    ``Authorization: Bearer <expected>``; an empty ``expected`` refuses everyone."""
+    if not bearer_token_matches(request.headers.get("authorization", ""), expected):
+        raise HTTPException(
+            status_code=401,
+            detail=detail,
+            headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
+        )

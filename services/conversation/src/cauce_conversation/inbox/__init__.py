@@ -1,9 +1,9 @@
 """The inbox API: what agents use to see conversations, take them over and reply.
 
-Mount :func:`inbox_router` on the service app; it reads its collaborators from
-``app.state`` (``conversations``, ``bus``, ``flow``, ``settings``).
+Mount :data:`router` on the service app; its routes reach the store, bus and flow
+through the wired :class:`~cauce_conversation.bootstrap.ConversationService`.
 """
 
-from cauce_conversation.inbox.routes import inbox_router
+from cauce_conversation.inbox.routes import router
 
-__all__ = ["inbox_router"]
+__all__ = ["router"]

@@ -16,15 +16,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from pydantic import AwareDatetime, SecretStr, StringConstraints
+from pydantic import AwareDatetime, StringConstraints
 
 from cauce_contracts.envelope import TOKEN_PATTERN, stable_event_id, utc_now
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.registry import subject_of
-from cauce_conversation.flows.vocabulary import Flow, FlowState
+from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.flows.vocabulary import FlowState
 from cauce_conversation.inbox.views import (
     AssignBody,
     ConversationDetail,
@@ -39,8 +40,7 @@ from cauce_conversation.inbox.views import (
 )
 from cauce_conversation.inbox.writes import load, update_conversation
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
-from cauce_conversation.store import ConversationStore
-from cauce_runtime import Bus, InvalidCursor, TransientError, bearer_guard
+from cauce_runtime import InvalidCursor, TransientError, require_bearer
 
 #: WhatsApp accepts free-form messages only this long after the customer last wrote;
 #: later, only templates. Refusing here beats a provider error after the fact.
@@ -48,9 +48,20 @@ CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 
 TenantId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
 
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "unknown conversation"},
+    409: {"description": "concurrent writes kept winning; retry"},
+}
 
-def _inbox_token(request: Request) -> SecretStr:
-    return cast(SecretStr, request.app.state.settings.inbox_token)
+
+async def require_inbox_token(request: Request, service: ConversationDep) -> None:
+    """401 unless ``Authorization: Bearer <CAUCE_INBOX_TOKEN>``."""
+    require_bearer(
+        request,
+        service.settings.inbox_token,
+        realm="cauce-inbox",
+        detail="a valid inbox bearer token is required",
+    )
 
 
 async def _unavailable_as_503() -> AsyncIterator[None]:
@@ -66,212 +77,185 @@ async def _unavailable_as_503() -> AsyncIterator[None]:
         ) from exc
 
 
-def _store(request: Request) -> ConversationStore:
-    return cast(ConversationStore, request.app.state.conversations)
-
-
-def _bus(request: Request) -> Bus:
-    return cast(Bus, request.app.state.bus)
-
-
-def _flow(request: Request) -> Flow:
-    flow: Flow = request.app.state.flow
-    return flow
-
-
-Store = Annotated[ConversationStore, Depends(_store)]
-
-
 def _invalid_cursor(exc: InvalidCursor) -> HTTPException:
     return HTTPException(status_code=422, detail=f"invalid cursor: {exc}")
 
 
-def inbox_router() -> APIRouter:
-    """The inbox API; every route needs ``Authorization: Bearer <inbox_token>``."""
-    router = APIRouter(
-        prefix="/conversations",
-        tags=["inbox"],
-        dependencies=[
-            Depends(
-                bearer_guard(
-                    _inbox_token,
-                    realm="cauce-inbox",
-                    detail="a valid inbox bearer token is required",
-                )
-            ),
-            Depends(_unavailable_as_503),
-        ],
-        responses={
-            401: {"description": "missing or wrong bearer token"},
-            503: {"description": "MongoDB or NATS unavailable; retry"},
-        },
+#: The inbox API; every route needs ``Authorization: Bearer <inbox_token>``.
+router = APIRouter(
+    prefix="/conversations",
+    tags=["inbox"],
+    dependencies=[Depends(require_inbox_token), Depends(_unavailable_as_503)],
+    responses={
+        401: {"description": "missing or wrong bearer token"},
+        503: {"description": "MongoDB or NATS unavailable; retry"},
+    },
+)
+
+
+@router.get("", summary="List a tenant's conversations, most recently updated first")
+async def list_conversations(
+    service: ConversationDep,
+    tenant: TenantId,
+    conversation_status: Annotated[ConversationStatus | None, Query(alias="status")] = None,
+    assignee: str | None = None,
+    updated_since: AwareDatetime | None = None,
+    limit: PageLimit = 50,
+    cursor: str | None = None,
+) -> ConversationPage:
+    try:
+        items, next_cursor = await service.store.list_conversations(
+            tenant,
+            status=conversation_status,
+            assignee=assignee,
+            updated_since=updated_since,
+            limit=limit,
+            cursor=cursor,
+        )
+    except InvalidCursor as exc:
+        raise _invalid_cursor(exc) from exc
+    return ConversationPage(
+        items=[ConversationSummary.of(item) for item in items], next_cursor=next_cursor
     )
 
-    @router.get("", summary="List a tenant's conversations, most recently updated first")
-    async def list_conversations(
-        store: Store,
-        tenant: TenantId,
-        conversation_status: Annotated[ConversationStatus | None, Query(alias="status")] = None,
-        assignee: str | None = None,
-        updated_since: AwareDatetime | None = None,
-        limit: PageLimit = 50,
-        cursor: str | None = None,
-    ) -> ConversationPage:
-        try:
-            items, next_cursor = await store.list_conversations(
-                tenant,
-                status=conversation_status,
-                assignee=assignee,
-                updated_since=updated_since,
-                limit=limit,
-                cursor=cursor,
-            )
-        except InvalidCursor as exc:
-            raise _invalid_cursor(exc) from exc
-        return ConversationPage(
-            items=[ConversationSummary.of(item) for item in items], next_cursor=next_cursor
+
+@router.get(
+    "/{conversation_id}",
+    summary="One conversation",
+    responses={404: {"description": "unknown conversation"}},
+)
+async def get_conversation(service: ConversationDep, conversation_id: str) -> ConversationDetail:
+    return ConversationDetail.of(await load(service.store, conversation_id))
+
+
+@router.get(
+    "/{conversation_id}/messages",
+    summary="A conversation's messages, oldest first",
+    responses={404: {"description": "unknown conversation"}},
+)
+async def list_messages(
+    service: ConversationDep, conversation_id: str, limit: PageLimit = 50, cursor: str | None = None
+) -> MessagePage:
+    await load(service.store, conversation_id)
+    try:
+        items, next_cursor = await service.store.list_messages(
+            conversation_id, limit=limit, cursor=cursor
+        )
+    except InvalidCursor as exc:
+        raise _invalid_cursor(exc) from exc
+    return MessagePage(items=[MessageView.of(item) for item in items], next_cursor=next_cursor)
+
+
+@router.post(
+    "/{conversation_id}/assign",
+    summary="Give the conversation to an agent (the bot goes silent), or unassign",
+    responses=_WRITE_RESPONSES,
+)
+async def assign(
+    service: ConversationDep, conversation_id: str, body: AssignBody
+) -> ConversationDetail:
+    def change(conversation: Conversation) -> Conversation:
+        update: dict[str, Any] = {"assignee": body.assignee}
+        if body.assignee is not None:
+            update["handed_over"] = True
+        return conversation.model_copy(update=update)
+
+    return ConversationDetail.of(await update_conversation(service.store, conversation_id, change))
+
+
+@router.post(
+    "/{conversation_id}/status",
+    summary="Set the inbox status: open, pending, snoozed or closed",
+    responses=_WRITE_RESPONSES,
+)
+async def set_status(
+    service: ConversationDep, conversation_id: str, body: StatusBody
+) -> ConversationDetail:
+    def change(conversation: Conversation) -> Conversation:
+        return conversation.model_copy(update={"status": body.status})
+
+    return ConversationDetail.of(await update_conversation(service.store, conversation_id, change))
+
+
+@router.post(
+    "/{conversation_id}/release",
+    summary="Hand the conversation back to the bot, restarting its flow",
+    responses=_WRITE_RESPONSES,
+)
+async def release(service: ConversationDep, conversation_id: str) -> ConversationDetail:
+    flow = service.flow
+
+    def change(conversation: Conversation) -> Conversation:
+        state = flow.restart(FlowState(conversation.step, conversation.slots))
+        return conversation.model_copy(
+            update={
+                "handed_over": False,
+                "assignee": None,
+                "status": ConversationStatus.OPEN,
+                "flow": flow.name,
+                "step": state.step,
+                "slots": dict(state.slots),
+            }
         )
 
-    @router.get(
-        "/{conversation_id}",
-        summary="One conversation",
-        responses={404: {"description": "unknown conversation"}},
-    )
-    async def get_conversation(store: Store, conversation_id: str) -> ConversationDetail:
-        return ConversationDetail.of(await load(store, conversation_id))
+    return ConversationDetail.of(await update_conversation(service.store, conversation_id, change))
 
-    @router.get(
-        "/{conversation_id}/messages",
-        summary="A conversation's messages, oldest first",
-        responses={404: {"description": "unknown conversation"}},
-    )
-    async def list_messages(
-        store: Store, conversation_id: str, limit: PageLimit = 50, cursor: str | None = None
-    ) -> MessagePage:
-        await load(store, conversation_id)
-        try:
-            items, next_cursor = await store.list_messages(
-                conversation_id, limit=limit, cursor=cursor
-            )
-        except InvalidCursor as exc:
-            raise _invalid_cursor(exc) from exc
-        return MessagePage(items=[MessageView.of(item) for item in items], next_cursor=next_cursor)
 
-    write_responses: dict[int | str, dict[str, Any]] = {
+@router.post(
+    "/{conversation_id}/reply",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send an agent's text message to the customer",
+    responses={
         404: {"description": "unknown conversation"},
-        409: {"description": "concurrent writes kept winning; retry"},
-    }
+        409: {"description": "outside WhatsApp's 24-hour customer service window"},
+    },
+)
+async def reply(
+    service: ConversationDep,
+    conversation_id: str,
+    body: ReplyBody,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
+    ] = None,
+) -> ReplyAccepted:
+    """Publishes ``outbound.message.requested`` and records the message.
 
-    @router.post(
-        "/{conversation_id}/assign",
-        summary="Give the conversation to an agent (the bot goes silent), or unassign",
-        responses=write_responses,
+    With an ``Idempotency-Key`` header a retried request reuses the same event id:
+    JetStream drops the repeated publish and the message is recorded once.
+    """
+    conversation = await load(service.store, conversation_id)
+    _require_open_window(conversation, utc_now())
+    event_id = (
+        stable_event_id("inbox.reply", conversation.id, idempotency_key)
+        if idempotency_key
+        else uuid.uuid4()
     )
-    async def assign(store: Store, conversation_id: str, body: AssignBody) -> ConversationDetail:
-        def change(conversation: Conversation) -> Conversation:
-            update: dict[str, Any] = {"assignee": body.assignee}
-            if body.assignee is not None:
-                update["handed_over"] = True
-            return conversation.model_copy(update=update)
-
-        return ConversationDetail.of(await update_conversation(store, conversation_id, change))
-
-    @router.post(
-        "/{conversation_id}/status",
-        summary="Set the inbox status: open, pending, snoozed or closed",
-        responses=write_responses,
+    event = OutboundMessageRequested(
+        event_id=event_id,
+        tenant_id=conversation.tenant_id,
+        correlation_id=f"inbox:{conversation.id}",
+        channel=conversation.channel,
+        contact_key=conversation.contact_key,
+        channel_account_id=conversation.channel_account_id,
+        recipient=conversation.contact_address,
+        content=TextContent(body=body.text),
     )
-    async def set_status(
-        store: Store, conversation_id: str, body: StatusBody
-    ) -> ConversationDetail:
-        def change(conversation: Conversation) -> Conversation:
-            return conversation.model_copy(update={"status": body.status})
-
-        return ConversationDetail.of(await update_conversation(store, conversation_id, change))
-
-    @router.post(
-        "/{conversation_id}/release",
-        summary="Hand the conversation back to the bot, restarting its flow",
-        responses=write_responses,
-    )
-    async def release(
-        store: Store,
-        conversation_id: str,
-        flow: Annotated[Flow, Depends(_flow)],
-    ) -> ConversationDetail:
-        def change(conversation: Conversation) -> Conversation:
-            state = flow.restart(FlowState(conversation.step, conversation.slots))
-            return conversation.model_copy(
-                update={
-                    "handed_over": False,
-                    "assignee": None,
-                    "status": ConversationStatus.OPEN,
-                    "flow": flow.name,
-                    "step": state.step,
-                    "slots": dict(state.slots),
-                }
-            )
-
-        return ConversationDetail.of(await update_conversation(store, conversation_id, change))
-
-    @router.post(
-        "/{conversation_id}/reply",
-        status_code=status.HTTP_202_ACCEPTED,
-        summary="Send an agent's text message to the customer",
-        responses={
-            404: {"description": "unknown conversation"},
-            409: {"description": "outside WhatsApp's 24-hour customer service window"},
-        },
-    )
-    async def reply(
-        store: Store,
-        bus: Annotated[Bus, Depends(_bus)],
-        conversation_id: str,
-        body: ReplyBody,
-        idempotency_key: Annotated[
-            str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
-        ] = None,
-    ) -> ReplyAccepted:
-        """Publishes ``outbound.message.requested`` and records the message.
-
-        With an ``Idempotency-Key`` header a retried request reuses the same event id:
-        JetStream drops the repeated publish and the message is recorded once.
-        """
-        conversation = await load(store, conversation_id)
-        _require_open_window(conversation, utc_now())
-        event_id = (
-            stable_event_id("inbox.reply", conversation.id, idempotency_key)
-            if idempotency_key
-            else uuid.uuid4()
-        )
-        event = OutboundMessageRequested(
-            event_id=event_id,
+    await service.bus.publish(event, subject_of(event))
+    await service.store.add_message(
+        MessageRecord(
+            id=str(event.event_id),
+            conversation_id=conversation.id,
             tenant_id=conversation.tenant_id,
-            correlation_id=f"inbox:{conversation.id}",
-            channel=conversation.channel,
-            contact_key=conversation.contact_key,
-            channel_account_id=conversation.channel_account_id,
-            recipient=conversation.contact_address,
-            content=TextContent(body=body.text),
+            direction="outbound",
+            author=f"agent:{body.agent}",
+            type=event.content.type,
+            text=body.text,
+            # The request without the recipient: the number is on the conversation.
+            payload=event.model_dump(mode="json", exclude={"recipient"}),
+            at=event.occurred_at,
         )
-        await bus.publish(event, subject_of(event))
-        await store.add_message(
-            MessageRecord(
-                id=str(event.event_id),
-                conversation_id=conversation.id,
-                tenant_id=conversation.tenant_id,
-                direction="outbound",
-                author=f"agent:{body.agent}",
-                type=event.content.type,
-                text=body.text,
-                # The request without the recipient: the number is on the conversation.
-                payload=event.model_dump(mode="json", exclude={"recipient"}),
-                at=event.occurred_at,
-            )
-        )
-        return ReplyAccepted(event_id=event.event_id, message_id=str(event.event_id))
-
-    return router
+    )
+    return ReplyAccepted(event_id=event.event_id, message_id=str(event.event_id))
 
 
 def _require_open_window(conversation: Conversation, now: datetime) -> None:

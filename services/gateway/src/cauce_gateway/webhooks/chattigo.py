@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from cauce_gateway.authenticity import NotAuthentic
-from cauce_gateway.gateway import Gateway, gateway_of
+from cauce_gateway.gateway import GatewayDep
 from cauce_gateway.parsing import parse_chattigo_webhook
 from cauce_gateway.webhooks.responses import accepted
 
@@ -26,7 +26,7 @@ router = APIRouter(tags=["chattigo"])
 )
 async def receive_chattigo(
     request: Request,
-    gateway: Annotated[Gateway, Depends(gateway_of)],
+    gateway: GatewayDep,
     account_token: Annotated[str, Path(max_length=256)],
 ) -> JSONResponse:
     account = gateway.accounts.chattigo_account(account_token)

@@ -25,7 +25,7 @@ from cauce_contracts.crm import CampaignAssigned, ContactUpserted
 from cauce_contracts.envelope import Event, stable_event_id
 from cauce_contracts.registry import subject_of
 from cauce_gateway.authenticity import NotAuthentic
-from cauce_gateway.gateway import Gateway, correlation_id, gateway_of
+from cauce_gateway.gateway import Gateway, GatewayDep, correlation_id
 from cauce_gateway.parsing import Publication
 
 router = APIRouter(tags=["manychat"])
@@ -69,7 +69,7 @@ B = TypeVar("B", bound=_ManyChatBody)
 
 
 async def manychat_tenant(
-    gateway: Annotated[Gateway, Depends(gateway_of)],
+    gateway: GatewayDep,
     x_api_key: Annotated[str | None, Header(alias="X-API-KEY")] = None,
 ) -> str:
     """The tenant owning the API key; checked before the body is parsed."""
@@ -150,7 +150,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def receive_contact(
     request: Request,
     tenant: Annotated[str, Depends(manychat_tenant)],
-    gateway: Annotated[Gateway, Depends(gateway_of)],
+    gateway: GatewayDep,
 ) -> JSONResponse:
     body, publication = await _accept(
         request, gateway, tenant, ManyChatContact, ContactUpserted, _contact_fields
@@ -175,7 +175,7 @@ async def receive_contact(
 async def receive_campaign_assignment(
     request: Request,
     tenant: Annotated[str, Depends(manychat_tenant)],
-    gateway: Annotated[Gateway, Depends(gateway_of)],
+    gateway: GatewayDep,
 ) -> JSONResponse:
     body, publication = await _accept(
         request,

@@ -6,8 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from cauce_gateway.authenticity import NotAuthentic
+from cauce_gateway.gateway import Gateway
 from cauce_gateway.request_body import BodyTooLarge
-from cauce_runtime import PROBLEM_TYPE_BASE, BusUnavailable, problem_response
+from cauce_runtime import PROBLEM_TYPE_BASE, BusUnavailable, problem_response, wiring_of
 
 
 def accepted(events: int, status_code: int = 200) -> JSONResponse:
@@ -32,7 +33,7 @@ async def _too_large(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _bus_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    retry_after = str(request.app.state.gateway.settings.retry_after_s)
+    retry_after = str(wiring_of(request.app, Gateway).settings.retry_after_s)
     return problem_response(
         503,
         "Event bus unavailable",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,7 +26,7 @@ from cauce_contracts.envelope import stable_event_id
 from cauce_contracts.payments import PaymentTransactionStatusChanged, TransactionStatus
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
-from cauce_gateway.gateway import Gateway, correlation_id, gateway_of
+from cauce_gateway.gateway import GatewayDep, correlation_id
 from cauce_gateway.parsing import ParseResult, Publication, UnrecognizedPart
 from cauce_gateway.webhooks.responses import accepted
 
@@ -72,7 +72,7 @@ class SciStatusNotification(BaseModel):
 )
 async def receive_sci_status(
     request: Request,
-    gateway: Annotated[Gateway, Depends(gateway_of)],
+    gateway: GatewayDep,
     signature: Annotated[str | None, Header(alias="X-SCI-Signature")] = None,
 ) -> JSONResponse:
     raw = await gateway.read_body(request)

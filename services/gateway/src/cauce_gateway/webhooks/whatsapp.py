@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from cauce_contracts.subjects import Channel
 from cauce_gateway.authenticity import verify_meta_signature
-from cauce_gateway.gateway import Gateway, gateway_of
+from cauce_gateway.gateway import GatewayDep
 from cauce_gateway.parsing import parse_meta_webhook
 from cauce_gateway.webhooks.responses import accepted
 from cauce_runtime import problem_response
@@ -25,7 +25,7 @@ router = APIRouter(tags=["whatsapp"])
     responses={403: {"description": "wrong mode or verify token"}},
 )
 async def verify_subscription(
-    gateway: Annotated[Gateway, Depends(gateway_of)],
+    gateway: GatewayDep,
     mode: Annotated[str | None, Query(alias="hub.mode")] = None,
     verify_token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
     challenge: Annotated[str | None, Query(alias="hub.challenge", max_length=256)] = None,
@@ -46,9 +46,7 @@ async def verify_subscription(
         503: {"description": "the bus could not make the events durable; retry"},
     },
 )
-async def receive_whatsapp(
-    request: Request, gateway: Annotated[Gateway, Depends(gateway_of)]
-) -> JSONResponse:
+async def receive_whatsapp(request: Request, gateway: GatewayDep) -> JSONResponse:
     body = await gateway.read_body(request)
     verify_meta_signature(
         body,

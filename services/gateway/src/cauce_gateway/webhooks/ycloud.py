@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from cauce_gateway.authenticity import verify_ycloud_signature
-from cauce_gateway.gateway import Gateway, gateway_of
+from cauce_gateway.gateway import GatewayDep
 from cauce_gateway.parsing import parse_ycloud_webhook
 from cauce_gateway.webhooks.responses import accepted
 
@@ -20,9 +18,7 @@ router = APIRouter(tags=["ycloud"])
     summary="Messages and statuses from YCloud (YCloud-Signature)",
     responses={401: {"description": "missing, wrong or stale signature; nothing published"}},
 )
-async def receive_ycloud(
-    request: Request, gateway: Annotated[Gateway, Depends(gateway_of)]
-) -> JSONResponse:
+async def receive_ycloud(request: Request, gateway: GatewayDep) -> JSONResponse:
     body = await gateway.read_body(request)
     verify_ycloud_signature(
         body,

@@ -1,8 +1,9 @@
-"""The notifier's operator HTTP APIs (bearer admin token)."""
+"""The notifier's operator HTTP APIs (bearer admin token): module-level routers over the
+wired :class:`~cauce_notifier.bootstrap.Notifier`."""
 
 from __future__ import annotations
 
-from cauce_notifier.api.admin_channels import CredentialsTester, TestResult, admin_router
-from cauce_notifier.api.messages import messages_router
+from cauce_notifier.api import admin_channels, messages
+from cauce_notifier.credentials_check import CredentialsTester, TestResult
 
-__all__ = ["CredentialsTester", "TestResult", "admin_router", "messages_router"]
+__all__ = ["CredentialsTester", "TestResult", "admin_channels", "messages"]

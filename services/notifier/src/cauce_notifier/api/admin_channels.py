@@ -3,49 +3,37 @@
 Credentials go in and never come out: responses show which credential fields are set,
 the non-secret ones (Chattigo's username and bot name), a keyed fingerprint to tell two
 credentials apart, the key id they are encrypted with, and whether they are failing.
-Every route requires the bearer admin token (:func:`~cauce_notifier.api.auth.bearer_guard`).
+Every route requires the bearer admin token
+(:func:`~cauce_notifier.api.auth.require_admin_token`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cauce_contracts.envelope import TOKEN_PATTERN
 from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import (
     CREDENTIALS_MODELS,
-    ChannelAccount,
     ChattigoCredentials,
     Credentials,
     WhatsAppCredentials,
     YCloudCredentials,
 )
-from cauce_notifier.api.auth import bearer_guard
+from cauce_notifier.api.auth import require_admin_token
+from cauce_notifier.bootstrap import NotifierDep
+from cauce_notifier.credentials_check import TestResult
 from cauce_notifier.store.accounts import AccountInfo, AccountStore, DuplicateAccount
 from cauce_runtime import problem_response
 from cauce_runtime.telemetry.metrics import PROVIDER_CREDENTIALS_FAILING
 
 RatePerSecond = Annotated[float, Field(gt=0, le=10_000)]
-
-
-class TestResult(BaseModel):
-    """What a credentials check found (the lead's provider check returns one)."""
-
-    __test__ = False  # not a pytest class
-
-    ok: bool
-    #: Why it failed (provider error code and title); never a secret.
-    detail: str | None = None
-
-
-CredentialsTester = Callable[[ChannelAccount], Awaitable[TestResult]]
 
 
 class _NewChannel(BaseModel):
@@ -142,95 +130,101 @@ def _not_found() -> Response:
     return problem_response(404, detail="no such channel account")
 
 
-def admin_router(
-    store: AccountStore,
-    admin_token: SecretStr,
-    tester: CredentialsTester | None = None,
-) -> APIRouter:
-    """The ``/admin/channels`` routes over ``store``; ``tester`` checks credentials live."""
-    router = APIRouter(
-        prefix="/admin/channels",
-        tags=["admin"],
-        dependencies=[Depends(bearer_guard(admin_token))],
-    )
+async def _view(store: AccountStore, account_id: uuid.UUID) -> ChannelView | None:
+    info = await store.info(account_id)
+    return None if info is None else ChannelView.of(info)
 
-    async def view(account_id: uuid.UUID) -> ChannelView | None:
-        info = await store.info(account_id)
-        return None if info is None else ChannelView.of(info)
 
-    @router.post("", status_code=201, response_model=ChannelView)
-    async def create_channel(body: Annotated[NewChannel, Body()]) -> ChannelView | Response:
-        try:
-            account = await store.create(
-                tenant_id=body.tenant_id,
-                channel=body.channel,
-                account_id=body.account_id,
-                credentials=body.credentials,
-                display_name=body.display_name,
-                rate_per_second=body.rate_per_second,
-            )
-        except DuplicateAccount:
-            return problem_response(
-                409, detail=f"a {body.channel.value} account with this account_id exists"
-            )
-        return await view(account.id) or _not_found()
+router = APIRouter(
+    prefix="/admin/channels", tags=["admin"], dependencies=[Depends(require_admin_token)]
+)
 
-    @router.get("", response_model=ChannelList)
-    async def list_channels(tenant_id: str | None = None) -> ChannelList:
-        return ChannelList(items=[ChannelView.of(i) for i in await store.list_info(tenant_id)])
 
-    @router.get("/{account_id}", response_model=ChannelView)
-    async def get_channel(account_id: uuid.UUID) -> ChannelView | Response:
-        return await view(account_id) or _not_found()
-
-    @router.put("/{account_id}/credentials", response_model=ChannelView)
-    async def rotate_credentials(
-        account_id: uuid.UUID, body: Annotated[dict[str, Any], Body()]
-    ) -> ChannelView | Response:
-        info = await store.info(account_id)
-        if info is None:
-            return _not_found()
-        try:
-            credentials: Credentials = CREDENTIALS_MODELS[info.channel].model_validate(body)  # type: ignore[assignment]
-        except ValidationError as exc:
-            raise RequestValidationError(
-                [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
-            ) from None
-        if await store.rotate_credentials(account_id, credentials) is None:
-            return _not_found()
-        return await view(account_id) or _not_found()
-
-    @router.patch("/{account_id}", response_model=ChannelView)
-    async def change_channel(account_id: uuid.UUID, body: ChannelChanges) -> ChannelView | Response:
-        clear = "display_name" in body.model_fields_set and body.display_name is None
-        info = await store.update(
-            account_id,
+@router.post("", status_code=201, response_model=ChannelView)
+async def create_channel(
+    notifier: NotifierDep, body: Annotated[NewChannel, Body()]
+) -> ChannelView | Response:
+    store = notifier.accounts
+    try:
+        account = await store.create(
+            tenant_id=body.tenant_id,
+            channel=body.channel,
+            account_id=body.account_id,
+            credentials=body.credentials,
             display_name=body.display_name,
-            clear_display_name=clear,
             rate_per_second=body.rate_per_second,
         )
-        return _not_found() if info is None else ChannelView.of(info)
+    except DuplicateAccount:
+        return problem_response(
+            409, detail=f"a {body.channel.value} account with this account_id exists"
+        )
+    return await _view(store, account.id) or _not_found()
 
-    @router.delete("/{account_id}", status_code=204)
-    async def delete_channel(account_id: uuid.UUID) -> Response:
-        if not await store.delete(account_id):
-            return _not_found()
-        return Response(status_code=204)
 
-    @router.post("/{account_id}/test", response_model=TestResult)
-    async def test_channel(account_id: uuid.UUID) -> TestResult | Response:
-        """Check the credentials against the provider; the account's status follows."""
-        if tester is None:
-            return problem_response(501, detail="credentials testing is not configured")
-        account = await store.get(account_id)
-        if account is None:
-            return _not_found()
-        result = await tester(account)
-        if result.ok:
-            await store.mark_ok(account_id)
-        else:
-            await store.mark_credentials_failing(account_id, result.detail or "test failed")
-            PROVIDER_CREDENTIALS_FAILING.add(1, {"provider": account.channel.value})
-        return result
+@router.get("", response_model=ChannelList)
+async def list_channels(notifier: NotifierDep, tenant_id: str | None = None) -> ChannelList:
+    infos = await notifier.accounts.list_info(tenant_id)
+    return ChannelList(items=[ChannelView.of(info) for info in infos])
 
-    return router
+
+@router.get("/{account_id}", response_model=ChannelView)
+async def get_channel(notifier: NotifierDep, account_id: uuid.UUID) -> ChannelView | Response:
+    return await _view(notifier.accounts, account_id) or _not_found()
+
+
+@router.put("/{account_id}/credentials", response_model=ChannelView)
+async def rotate_credentials(
+    notifier: NotifierDep, account_id: uuid.UUID, body: Annotated[dict[str, Any], Body()]
+) -> ChannelView | Response:
+    store = notifier.accounts
+    info = await store.info(account_id)
+    if info is None:
+        return _not_found()
+    try:
+        credentials: Credentials = CREDENTIALS_MODELS[info.channel].model_validate(body)  # type: ignore[assignment]
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        ) from None
+    if await store.rotate_credentials(account_id, credentials) is None:
+        return _not_found()
+    return await _view(store, account_id) or _not_found()
+
+
+@router.patch("/{account_id}", response_model=ChannelView)
+async def change_channel(
+    notifier: NotifierDep, account_id: uuid.UUID, body: ChannelChanges
+) -> ChannelView | Response:
+    clear = "display_name" in body.model_fields_set and body.display_name is None
+    info = await notifier.accounts.update(
+        account_id,
+        display_name=body.display_name,
+        clear_display_name=clear,
+        rate_per_second=body.rate_per_second,
+    )
+    return _not_found() if info is None else ChannelView.of(info)
+
+
+@router.delete("/{account_id}", status_code=204)
+async def delete_channel(notifier: NotifierDep, account_id: uuid.UUID) -> Response:
+    if not await notifier.accounts.delete(account_id):
+        return _not_found()
+    return Response(status_code=204)
+
+
+@router.post("/{account_id}/test", response_model=TestResult)
+async def test_channel(notifier: NotifierDep, account_id: uuid.UUID) -> TestResult | Response:
+    """Check the credentials against the provider; the account's status follows."""
+    store, tester = notifier.accounts, notifier.credentials_tester
+    if tester is None:
+        return problem_response(501, detail="credentials testing is not configured")
+    account = await store.get(account_id)
+    if account is None:
+        return _not_found()
+    result = await tester(account)
+    if result.ok:
+        await store.mark_ok(account_id)
+    else:
+        await store.mark_credentials_failing(account_id, result.detail or "test failed")
+        PROVIDER_CREDENTIALS_FAILING.add(1, {"provider": account.channel.value})
+    return result

@@ -1,21 +1,22 @@
 """Bearer admin token for the notifier's operator APIs (/admin/channels, /messages).
 
-The guard itself is the runtime's shared :func:`cauce_runtime.bearer_guard`;
-this only names the notifier's realm and message.
+The comparison is the runtime's shared :func:`cauce_runtime.require_bearer`; this
+names the notifier's realm and message and reads the token from its settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import Request
-from pydantic import SecretStr
 
-from cauce_runtime import bearer_guard as _shared_bearer_guard
+from cauce_notifier.bootstrap import NotifierDep
+from cauce_runtime import require_bearer
 
 
-def bearer_guard(admin_token: SecretStr) -> Callable[[Request], Awaitable[None]]:
-    """A FastAPI dependency: 401 unless ``Authorization: Bearer <admin token>``."""
-    return _shared_bearer_guard(
-        admin_token, realm="cauce-notifier", detail="a valid admin bearer token is required"
+async def require_admin_token(request: Request, notifier: NotifierDep) -> None:
+    """A FastAPI dependency: 401 unless ``Authorization: Bearer <CAUCE_ADMIN_TOKEN>``."""
+    require_bearer(
+        request,
+        notifier.settings.admin_token,
+        realm="cauce-notifier",
+        detail="a valid admin bearer token is required",
     )

@@ -12,14 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AwareDatetime, BaseModel, SecretStr
+from pydantic import AwareDatetime, BaseModel
 
-from cauce_notifier.api.auth import bearer_guard
+from cauce_notifier.api.auth import require_admin_token
+from cauce_notifier.bootstrap import NotifierDep
 from cauce_notifier.store.messages import (
     MAX_PAGE,
     MessageRecord,
     MessageStatus,
-    MessageStore,
     StatusEntry,
 )
 from cauce_runtime import InvalidCursor, problem_response
@@ -89,43 +89,43 @@ class MessagePageView(BaseModel):
     next_cursor: str | None
 
 
-def messages_router(store: MessageStore, admin_token: SecretStr) -> APIRouter:
-    """``GET /messages/{id}`` and ``GET /messages`` over ``store``."""
-    router = APIRouter(
-        prefix="/messages", tags=["messages"], dependencies=[Depends(bearer_guard(admin_token))]
-    )
+router = APIRouter(
+    prefix="/messages", tags=["messages"], dependencies=[Depends(require_admin_token)]
+)
 
-    @router.get("/{message_id}", response_model=MessageDetail)
-    async def get_message(message_id: uuid.UUID) -> MessageDetail | Response:
-        """A message by its request ``event_id``, with its status history."""
-        record = await store.get(message_id)
-        if record is None:
-            return problem_response(404, detail="no such message")
-        history = [StatusView.of(entry) for entry in await store.history(message_id)]
-        return MessageDetail(**MessageView.of(record).model_dump(), history=history)
 
-    @router.get("", response_model=MessagePageView)
-    async def list_messages(
-        tenant: str | None = None,
-        status: MessageStatus | None = None,
-        to: Annotated[str | None, Query(pattern=r"^\+?[0-9]{6,20}$")] = None,
-        since: AwareDatetime | None = None,
-        cursor: Annotated[str | None, Query(max_length=512)] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    ) -> MessagePageView | Response:
-        try:
-            page = await store.list(
-                tenant_id=tenant,
-                status=status,
-                recipient=to,
-                since=since,
-                cursor=cursor,
-                limit=limit,
-            )
-        except InvalidCursor:
-            return problem_response(400, detail="invalid cursor")
-        return MessagePageView(
-            items=[MessageView.of(record) for record in page.items], next_cursor=page.next_cursor
+@router.get("/{message_id}", response_model=MessageDetail)
+async def get_message(notifier: NotifierDep, message_id: uuid.UUID) -> MessageDetail | Response:
+    """A message by its request ``event_id``, with its status history."""
+    store = notifier.messages
+    record = await store.get(message_id)
+    if record is None:
+        return problem_response(404, detail="no such message")
+    history = [StatusView.of(entry) for entry in await store.history(message_id)]
+    return MessageDetail(**MessageView.of(record).model_dump(), history=history)
+
+
+@router.get("", response_model=MessagePageView)
+async def list_messages(
+    notifier: NotifierDep,
+    tenant: str | None = None,
+    status: MessageStatus | None = None,
+    to: Annotated[str | None, Query(pattern=r"^\+?[0-9]{6,20}$")] = None,
+    since: AwareDatetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> MessagePageView | Response:
+    try:
+        page = await notifier.messages.list(
+            tenant_id=tenant,
+            status=status,
+            recipient=to,
+            since=since,
+            cursor=cursor,
+            limit=limit,
         )
-
-    return router
+    except InvalidCursor:
+        return problem_response(400, detail="invalid cursor")
+    return MessagePageView(
+        items=[MessageView.of(record) for record in page.items], next_cursor=page.next_cursor
+    )

@@ -1,0 +1,56 @@
+"""The conversation's bootstrap object: settings, bus, MongoDB store, flow and turns,
+built once at start (:meth:`ConversationService.build`); the inbox routes reach it as
+:data:`ConversationDep`, the consumers are declared over its turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends
+from pymongo import AsyncMongoClient
+
+from cauce_conversation.flows import VehicleTaxFlow
+from cauce_conversation.flows.vocabulary import Flow
+from cauce_conversation.settings import ConversationSettings
+from cauce_conversation.store import ConversationStore
+from cauce_conversation.turns import Turns
+from cauce_runtime import Bus, wired
+
+
+@dataclass
+class ConversationService:
+    settings: ConversationSettings
+    bus: Bus
+    mongo: AsyncMongoClient[dict[str, Any]]
+    store: ConversationStore
+    flow: Flow
+    turns: Turns
+
+    @classmethod
+    def build(
+        cls, settings: ConversationSettings, *, flow: Flow | None = None, bus: Bus | None = None
+    ) -> ConversationService:
+        """Everything built, nothing connected yet (MongoDB connects on first use)."""
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            settings.mongodb_url, serverSelectionTimeoutMS=2000, connect=False, tz_aware=True
+        )
+        store = ConversationStore(mongo, settings.mongodb_database)
+        bus = bus or Bus(settings)
+        flow = flow or VehicleTaxFlow(copy=settings.bot_copy)
+        idle_expiry = timedelta(minutes=settings.idle_expiry_minutes)
+        turns = Turns(store, bus, flow, idle_expiry=idle_expiry)
+        return cls(settings, bus, mongo, store, flow, turns)
+
+    async def open(self) -> None:
+        """Before the bus starts: the store's indexes exist."""
+        await self.store.ensure_indexes()
+
+    async def close(self) -> None:
+        """After the bus stopped and its consumers finished."""
+        await self.mongo.close()
+
+
+#: What an inbox route or dependency takes to reach the service wired at start.
+ConversationDep = Annotated[ConversationService, Depends(wired(ConversationService))]

@@ -1,0 +1,150 @@
+"""The notifier's bootstrap object: settings, bus, PostgreSQL pool and stores, the
+provider clients and the deliverer, built once at start (:meth:`Notifier.build`); the
+operator APIs reach it as :data:`NotifierDep`, the consumers are declared over it."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+import httpx
+from fastapi import Depends
+
+from cauce_contracts.subjects import Channel
+from cauce_notifier.accounts_model import CREDENTIALS_MODELS
+from cauce_notifier.credentials import CredentialsCipher
+from cauce_notifier.credentials_check import CredentialsTester, check_with_provider
+from cauce_notifier.delivery import Deliverer
+from cauce_notifier.providers import ProviderClient
+from cauce_notifier.providers.chattigo import ChattigoClient
+from cauce_notifier.providers.whatsapp_cloud import WhatsAppCloudClient
+from cauce_notifier.providers.ycloud import YCloudClient
+from cauce_notifier.rate_limit import PairBackoff, SendRateLimiter
+from cauce_notifier.service_window import ServiceWindows
+from cauce_notifier.settings import NotifierSettings
+from cauce_notifier.statuses import StatusTracker
+from cauce_notifier.store.accounts import AccountStore, DuplicateAccount
+from cauce_notifier.store.messages import MessageStore
+from cauce_notifier.store.migrations import migrate
+from cauce_runtime import Bus, postgres, traced_http_client, wired
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Notifier:
+    settings: NotifierSettings
+    bus: Bus
+    #: Opened (and migrated) by :meth:`open`, before the bus starts.
+    pool: asyncpg.Pool
+    cipher: CredentialsCipher
+    accounts: AccountStore
+    messages: MessageStore
+    #: The provider clients' shared HTTP client.
+    http: httpx.AsyncClient
+    providers: dict[Channel, ProviderClient]
+    windows: ServiceWindows
+    deliverer: Deliverer
+    statuses: StatusTracker
+    #: Checks an account's credentials live (the admin API's test); None answers 501.
+    credentials_tester: CredentialsTester | None
+
+    @classmethod
+    def build(cls, settings: NotifierSettings, *, bus: Bus | None = None) -> Notifier:
+        """Everything built, nothing connected yet (asyncpg returns the pool unopened)."""
+        pool = postgres.create_pool(settings.postgres_url, settings.postgres_pool_size)
+        cipher = CredentialsCipher.from_settings(
+            settings.credentials_key_ring(), settings.credentials_active_key_id
+        )
+        accounts = AccountStore(pool, cipher, cache_ttl_s=settings.account_cache_s)
+        messages = MessageStore(pool)
+        http = traced_http_client(timeout=settings.provider_timeout_s)
+        providers = provider_clients(settings, http)
+        bus = bus or Bus(settings)
+        windows = ServiceWindows(pool)
+        deliverer = Deliverer(
+            bus=bus,
+            accounts=accounts,
+            messages=messages,
+            providers=providers,
+            limiter=SendRateLimiter(
+                pool, max_wait_s=settings.send_max_wait_s, headroom=settings.send_rate_headroom
+            ),
+            pair_backoff=PairBackoff(pool),
+            windows=windows,
+            max_provider_attempts=settings.max_provider_attempts,
+            credentials_retry_s=settings.credentials_retry_s,
+        )
+        return cls(
+            settings=settings,
+            bus=bus,
+            pool=pool,
+            cipher=cipher,
+            accounts=accounts,
+            messages=messages,
+            http=http,
+            providers=providers,
+            windows=windows,
+            deliverer=deliverer,
+            statuses=StatusTracker(bus, messages),
+            credentials_tester=functools.partial(check_with_provider, providers),
+        )
+
+    async def open(self) -> None:
+        """Before the bus starts: the pool open, the schema migrated, credentials
+        re-encrypted with the active key, the declared accounts created."""
+        await self.pool  # asyncpg: awaiting a pool opens it
+        applied = await migrate(self.pool)
+        if applied:
+            logger.info("notifier schema migrated to version %d", max(applied))
+        rotated = await self.accounts.reencrypt_all()
+        if rotated:
+            logger.info("re-encrypted %d channel credentials with key %s", rotated, self.cipher)
+        await declare_accounts(self.settings, self.accounts)
+
+    async def close(self) -> None:
+        """After the bus stopped and its consumers finished."""
+        await self.http.aclose()
+        await self.pool.close()
+
+
+#: What an operator route or dependency takes to reach the notifier wired at start.
+NotifierDep = Annotated[Notifier, Depends(wired(Notifier))]
+
+
+def provider_clients(
+    settings: NotifierSettings, http: httpx.AsyncClient
+) -> dict[Channel, ProviderClient]:
+    return {
+        Channel.WHATSAPP: WhatsAppCloudClient(
+            http, settings.graph_base_url, settings.graph_api_version
+        ),
+        Channel.CHATTIGO: ChattigoClient(http, settings.chattigo_base_url),
+        Channel.YCLOUD: YCloudClient(http, settings.ycloud_base_url),
+    }
+
+
+async def declare_accounts(settings: NotifierSettings, accounts: AccountStore) -> None:
+    """Create the accounts declared in settings that do not exist yet (never overwrite)."""
+    for declared in settings.accounts:
+        if await accounts.find(declared.channel, declared.account_id) is not None:
+            continue
+        model = CREDENTIALS_MODELS[declared.channel]
+        credentials = model.model_validate(
+            {name: value.get_secret_value() for name, value in declared.credentials.items()}
+        )
+        try:
+            await accounts.create(
+                tenant_id=declared.tenant_id,
+                channel=declared.channel,
+                account_id=declared.account_id,
+                credentials=credentials,  # type: ignore[arg-type]
+                display_name=declared.display_name,
+                rate_per_second=declared.rate_per_second,
+            )
+        except DuplicateAccount:
+            continue  # another replica created it meanwhile
+        logger.info("declared %s account %s created", declared.channel.value, declared.account_id)
