@@ -16,6 +16,7 @@ from cauce_devstack.sandbox.meta import (
     service_window,
     throughput,
 )
+from cauce_devstack.sandbox.meta.accounts import template_store
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows
 from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
 from cauce_devstack.sandbox.throughput import ThroughputLimiter
@@ -49,6 +50,7 @@ def install(app: FastAPI) -> None:
         enforced=settings.graph_rate_limit_enforced,
     )
     app.state.service_windows = ServiceWindows(settings.service_window_hours)
+    app.state.graph_templates = template_store(settings)
     callbacks = StatusCallbacks(settings, app.state.gateway_client)
     app.state.status_callbacks = callbacks
     app.router.on_shutdown.append(callbacks.aclose)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cauce_devstack.sandbox.gateway_client import gateway_http
 from cauce_devstack.sandbox.meta import webhooks as mw
+from cauce_devstack.sandbox.meta.accounts import waba_of
 from cauce_devstack.sandbox.meta.service_window import get_windows
 from cauce_devstack.sandbox.meta.webhooks import INBOUND_MESSAGE_TYPES
 
@@ -100,7 +101,7 @@ def build_payload(send: CustomerSend, settings: SandboxSettings) -> tuple[str, d
     """The webhook for ``send`` and the id of the message (or status) it carries."""
     phone_number_id = send.phone_number_id or settings.default_phone_number_id
     display = send.display_phone_number or settings.default_display_phone_number
-    waba_id = send.waba_id or settings.waba_id
+    waba_id = send.waba_id or waba_of(settings, phone_number_id)
     if send.status is not None:
         spec = send.status
         item = mw.status(

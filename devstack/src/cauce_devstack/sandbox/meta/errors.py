@@ -15,6 +15,8 @@ CODE_PARAMETER_VALUE = 131009
 CODE_REENGAGEMENT = 131047
 CODE_TEMPLATE_PARAM_COUNT = 132000
 CODE_TEMPLATE_MISSING = 132001
+CODE_TEMPLATE_PAUSED = 132015
+CODE_TEMPLATE_DISABLED = 132016
 CODE_UNKNOWN = 1
 CODE_SERVICE_UNAVAILABLE = 2
 SUBCODE_TOKEN_EXPIRED = 463
@@ -96,11 +98,13 @@ def expired_token() -> GraphError:
     )
 
 
-def unknown_object(object_id: str) -> GraphError:
+def unknown_object(object_id: str, method: str = "post") -> GraphError:
+    """An id the token may not act on, or that does not exist (Meta cannot tell them
+    apart either); ``method``: the request's, as Meta names it (``post``, ``get``)."""
     return GraphError(
         400,
         CODE_INVALID_PARAMETER,
-        f"Unsupported post request. Object with ID '{object_id}' does not exist, cannot be "
+        f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be "
         "loaded due to missing permissions, or does not support this operation.",
         subcode=SUBCODE_OBJECT_MISSING,
     )
@@ -161,4 +165,23 @@ def outside_service_window() -> GraphError:
         "(#131047) Re-engagement message",
         details="Message failed to send because more than 24 hours have passed since the "
         "customer last replied to this number.",
+    )
+
+
+def template_paused() -> GraphError:
+    return GraphError(
+        400,
+        CODE_TEMPLATE_PAUSED,
+        "(#132015) Template is Paused",
+        details="Template is paused due to low quality so it cannot be sent in a template message.",
+    )
+
+
+def template_disabled() -> GraphError:
+    return GraphError(
+        400,
+        CODE_TEMPLATE_DISABLED,
+        "(#132016) Template is Disabled",
+        details="Template has been paused too many times due to low quality and is now "
+        "permanently disabled.",
     )

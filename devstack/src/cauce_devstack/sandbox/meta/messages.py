@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from cauce_devstack.sandbox.faults import Fault, get_faults
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
+from cauce_devstack.sandbox.meta.accounts import get_templates, waba_of
 from cauce_devstack.sandbox.meta.errors import (
     GraphError,
     expired_token,
@@ -26,7 +27,7 @@ from cauce_devstack.sandbox.meta.errors import (
 from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
 from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
-from cauce_devstack.sandbox.meta.templates import check_template
+from cauce_devstack.sandbox.meta.templates import TemplateStore, check_template
 from cauce_devstack.sandbox.meta.throughput import get_limiter
 from cauce_devstack.sandbox.outbox import get_outbox
 from cauce_devstack.sandbox.throughput import ThroughputLimiter, retry_after_header
@@ -78,6 +79,7 @@ def _check_rules(
     message: OutboundMessage,
     windows: ServiceWindows,
     limiter: ThroughputLimiter,
+    templates: TemplateStore,
 ) -> str:
     """Meta's sending rules for an accepted payload; the pricing category, or raise."""
     category = "service"
@@ -85,12 +87,12 @@ def _check_rules(
         if settings.graph_template_check:
             template = message.template
             known = check_template(
-                settings.graph_templates,
+                templates.templates(waba_of(settings, phone_number_id)),
                 template.name,
                 template.language.code,
                 template.components,
             )
-            category = known.category
+            category = known.pricing_category
         else:
             category = "utility"
     elif settings.service_window_enforced and not windows.is_open(phone_number_id, message.wa_id):
@@ -106,9 +108,10 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     """Checked in Meta's order: the base latency (``CAUCE_SANDBOX_GRAPH_LATENCY_MS``) and
     armed faults; the bearer token (401, code 190); whether it may act for this
     phone_number_id (400, code 100, subcode 33); the payload (400, code 100 or 131009);
-    the template (132001 unknown, 132000 parameter count); the 24 h customer-service
-    window for non-template messages (131047); the number's throughput (429, code 130429
-    with ``Retry-After``).
+    the template of the number's WABA (132001 unknown or not approved, 132015 paused,
+    132016 disabled, 132000 a header, body or URL-button parameter count); the 24 h
+    customer-service window for non-template messages (131047); the number's throughput
+    (429, code 130429 with ``Retry-After``).
 
     Payload limits follow Meta's reference: reply buttons at most 3, titles up to 20
     characters; lists: button label 20, up to 10 sections and 10 rows in total, row
@@ -116,10 +119,12 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     missing, unknown or mistyped field is ``(#100) Invalid parameter``; a well-formed
     value breaking a limit (too long, too many buttons or rows, duplicate ids, out of
     range) is ``(#131009) Parameter value is not valid``; ``error_data.details`` names
-    the field. Templates (``CAUCE_SANDBOX_GRAPH_TEMPLATES``) must exist in the requested
-    language with exactly their parameters per component. Each number may send
-    ``CAUCE_SANDBOX_GRAPH_RATE_LIMIT_PER_SECOND`` messages in any sliding 1 s window
-    (Meta: 80/s by default, up to 1,000/s on upgraded numbers).
+    the field. Templates (``CAUCE_SANDBOX_GRAPH_TEMPLATES``, listed by
+    ``GET /graph/{version}/{waba_id}/message_templates``) must exist in the requested
+    language, be approved, and get exactly their parameters per component (one per URL
+    button with a variable suffix, as a ``button`` component with ``sub_type: url``).
+    Each number may send ``CAUCE_SANDBOX_GRAPH_RATE_LIMIT_PER_SECOND`` messages in any
+    sliding 1 s window (Meta: 80/s by default, up to 1,000/s on upgraded numbers).
 
     An accepted request is recorded in the outbox and answered with Meta's success
     shape. The fake then posts ``sent``, ``delivered`` and ``read`` (unless
@@ -141,7 +146,12 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         parsed = parse_request(body)
         category = (
             _check_rules(
-                settings, phone_number_id, parsed, get_windows(request), get_limiter(request)
+                settings,
+                phone_number_id,
+                parsed,
+                get_windows(request),
+                get_limiter(request),
+                get_templates(request),
             )
             if isinstance(parsed, OutboundMessage)
             else None

@@ -15,6 +15,7 @@ import httpx
 
 from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.meta import webhooks as mw
+from cauce_devstack.sandbox.meta.accounts import waba_of
 from cauce_runtime import Backoff
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class StatusCallbacks:
             biz_opaque_callback_data=message.biz_opaque_callback_data,
         )
         value = mw.statuses_value(message.phone_number_id, s.default_display_phone_number, [item])
-        body = mw.encode(mw.webhook([value], s.waba_id))
+        body = mw.encode(mw.webhook([value], waba_of(s, message.phone_number_id)))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "facebookexternalua",
