@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from cauce_devstack.sandbox.meta import (
     customer,
+    message_templates,
     messages,
     phone_numbers,
     service_window,
@@ -34,8 +35,10 @@ The WhatsApp Cloud API under ``/graph``, with a bearer token per phone_number_id
 "code", ["error_subcode"], ["error_data"], "fbtrace_id"}}``; clients branch on ``code``:
 190 a token problem, 100 a bad parameter, 131009 a parameter value outside Meta's limits,
 130429 the throughput limit, 131047 outside the 24 h customer-service window, 132000 /
-132001 a template's parameter count / an unknown template, 1 / 2 transient server
-trouble.""",
+132001 a template's parameter count / an unknown (or unapproved) template, 132015 /
+132016 a paused / disabled template, 1 / 2 transient server trouble. A WhatsApp Business
+Account (``CAUCE_SANDBOX_WABA_ID``) owns numbers and message templates
+(``/graph/{version}/{waba_id}/message_templates``).""",
 }
 
 
@@ -55,6 +58,7 @@ def install(app: FastAPI) -> None:
     app.state.status_callbacks = callbacks
     app.router.on_shutdown.append(callbacks.aclose)
     app.include_router(phone_numbers.router)
+    app.include_router(message_templates.router)
     app.include_router(messages.router)
     app.include_router(throughput.router)
     app.include_router(service_window.router)
