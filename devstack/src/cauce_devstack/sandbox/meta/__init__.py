@@ -15,6 +15,7 @@ from cauce_devstack.sandbox.meta import (
     messages,
     phone_numbers,
     service_window,
+    template_controls,
     throughput,
 )
 from cauce_devstack.sandbox.meta.accounts import template_store
@@ -63,6 +64,7 @@ def install(app: FastAPI) -> None:
     app.include_router(throughput.router)
     app.include_router(service_window.router)
     app.include_router(customer.router)
+    app.include_router(template_controls.router)
 
 
 __all__ = ["OPENAPI_TAG", "install"]

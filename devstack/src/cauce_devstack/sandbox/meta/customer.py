@@ -14,13 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cauce_devstack.sandbox.gateway_client import gateway_http
 from cauce_devstack.sandbox.meta import webhooks as mw
 from cauce_devstack.sandbox.meta.accounts import waba_of
+from cauce_devstack.sandbox.meta.gateway_webhooks import post_once, webhook_url
 from cauce_devstack.sandbox.meta.service_window import get_windows
 from cauce_devstack.sandbox.meta.webhooks import INBOUND_MESSAGE_TYPES
 
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.settings import SandboxSettings
-
-WEBHOOK_PATH = "/webhooks/whatsapp"
 
 
 class MessageContent(BaseModel):
@@ -152,24 +151,23 @@ async def customer_send(send: CustomerSend, request: Request) -> CustomerSendRes
         get_windows(request).record(
             send.phone_number_id or settings.default_phone_number_id, send.from_
         )
-    body = mw.encode(payload)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "facebookexternalua",
-        mw.SIGNATURE_HEADER: mw.sign(body, settings.app_secret.get_secret_value()),
-    }
-    url = settings.gateway_url.rstrip("/") + WEBHOOK_PATH
+    status, gateway_body = await _post(request, payload)
+    return CustomerSendResult(
+        gateway_status=status, gateway_body=gateway_body, message_id=message_id, payload=payload
+    )
+
+
+async def _post(request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
+    """Post one signed webhook; the gateway's status and body (502 if it is not there)."""
+    settings: SandboxSettings = request.app.state.settings
     try:
-        answer = await gateway_http(request).post(url, content=body, headers=headers)
+        answer = await post_once(gateway_http(request), settings, payload)
     except httpx.HTTPError as error:
-        raise HTTPException(502, f"gateway at {url} did not answer: {error!r}") from None
+        raise HTTPException(
+            502, f"gateway at {webhook_url(settings)} did not answer: {error!r}"
+        ) from None
     try:
         gateway_body: Any = answer.json()
     except json.JSONDecodeError:
         gateway_body = answer.text
-    return CustomerSendResult(
-        gateway_status=answer.status_code,
-        gateway_body=gateway_body,
-        message_id=message_id,
-        payload=payload,
-    )
+    return answer.status_code, gateway_body

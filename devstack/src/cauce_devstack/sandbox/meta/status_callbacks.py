@@ -11,22 +11,23 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import httpx
-
 from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.meta import webhooks as mw
 from cauce_devstack.sandbox.meta.accounts import waba_of
-from cauce_runtime import Backoff
+from cauce_devstack.sandbox.meta.gateway_webhooks import (
+    ATTEMPTS,
+    RETRIES,
+    WEBHOOK_PATH,
+    deliver,
+)
 
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.settings import SandboxSettings
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/whatsapp"
-ATTEMPTS = 3
-#: Between attempts to post one status webhook (Meta retries for days; a fake, seconds).
-RETRIES = Backoff.of(0.5, 1.0)
+__all__ = ["ATTEMPTS", "RETRIES", "WEBHOOK_PATH", "AcceptedMessage", "StatusCallbacks"]
+
 CONVERSATION_S = 24 * 3600
 
 FAILURE_TITLES: dict[int, str] = {
@@ -142,27 +143,13 @@ class StatusCallbacks:
             biz_opaque_callback_data=message.biz_opaque_callback_data,
         )
         value = mw.statuses_value(message.phone_number_id, s.default_display_phone_number, [item])
-        body = mw.encode(mw.webhook([value], waba_of(s, message.phone_number_id)))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "facebookexternalua",
-            mw.SIGNATURE_HEADER: mw.sign(body, s.app_secret.get_secret_value()),
-        }
-        url = s.gateway_url.rstrip("/") + WEBHOOK_PATH
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                answer = await self._gateway.http.post(url, content=body, headers=headers)
-                if answer.is_success:
-                    return
-                problem = f"HTTP {answer.status_code}"
-            except httpx.HTTPError as error:
-                problem = type(error).__name__
-            if attempt < ATTEMPTS:
-                await asyncio.sleep(RETRIES.delay(attempt))
-        log.warning(
-            "status webhook %s for %s not taken by the gateway after %d attempts: %s",
-            status,
-            message.wamid,
-            ATTEMPTS,
-            problem,
-        )
+        payload = mw.webhook([value], waba_of(s, message.phone_number_id))
+        delivery = await deliver(self._gateway.http, s, payload)
+        if not delivery.delivered:
+            log.warning(
+                "status webhook %s for %s not taken by the gateway after %d attempts: %s",
+                status,
+                message.wamid,
+                ATTEMPTS,
+                delivery.problem,
+            )

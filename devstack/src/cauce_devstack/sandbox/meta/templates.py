@@ -376,3 +376,12 @@ class TemplateStore:
             ),
             None,
         )
+
+    def replace(self, waba_id: str, template: KnownTemplate) -> None:
+        """Put ``template`` in place of the one with its id (a changed copy of it)."""
+        listed = self._templates[waba_id]
+        for index, current in enumerate(listed):
+            if current.id == template.id:
+                listed[index] = template
+                return
+        raise KeyError(f"no template {template.id} in WABA {waba_id}")
