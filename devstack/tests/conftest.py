@@ -43,7 +43,11 @@ class MetaGateway:
         return found
 
     def statuses(self) -> list[dict[str, Any]]:
-        return [s for change in self.changes("messages") for s in change["value"]["statuses"]]
+        return [
+            status
+            for change in self.changes("messages")
+            for status in change["value"].get("statuses", [])
+        ]
 
     async def wait_until(
         self, done: Callable[["MetaGateway"], bool], timeout: float = 10.0

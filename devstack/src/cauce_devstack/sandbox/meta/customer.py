@@ -144,12 +144,15 @@ async def customer_send(send: CustomerSend, request: Request) -> CustomerSendRes
     """Build the webhook Meta would post for ``send`` (a message or a status), sign the
     exact bytes with the app secret, post them to the gateway's ``/webhooks/whatsapp``
     and report what the gateway answered. A message (re)opens the customer's 24 h
-    service window."""
+    service window; one with a ``referral`` (an ad, a Page's call to action) is also an
+    entry point: answered within 24 h, it opens 72 h of free messages."""
     settings: SandboxSettings = request.app.state.settings
     message_id, payload = build_payload(send, settings)
     if send.status is None:  # the customer wrote: their 24 h service window (re)opens
         get_windows(request).record(
-            send.phone_number_id or settings.default_phone_number_id, send.from_
+            send.phone_number_id or settings.default_phone_number_id,
+            send.from_,
+            entry_point=send.referral is not None,  # from an ad or a Page's call to action
         )
     status, gateway_body = await _post(request, payload)
     return CustomerSendResult(

@@ -8,6 +8,7 @@ import base64
 import json
 import random
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,9 +26,10 @@ from cauce_devstack.sandbox.meta.errors import (
     server_error,
 )
 from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
+from cauce_devstack.sandbox.meta.pricing import price
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
 from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
-from cauce_devstack.sandbox.meta.templates import TemplateStore, check_template
+from cauce_devstack.sandbox.meta.templates import KnownTemplate, TemplateStore, check_template
 from cauce_devstack.sandbox.meta.throughput import get_limiter
 from cauce_devstack.sandbox.outbox import get_outbox
 from cauce_devstack.sandbox.throughput import ThroughputLimiter, retry_after_header
@@ -73,16 +75,27 @@ async def _base_latency(settings: SandboxSettings) -> None:
         await asyncio.sleep(delay_ms / 1000)
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What Meta's rules found out about a send they let through."""
+
+    category: str
+    """The pricing category: the template's, or ``service`` for a free-form message."""
+    template: KnownTemplate | None
+    window_open: bool
+
+
 def _check_rules(
     settings: SandboxSettings,
     phone_number_id: str,
     message: OutboundMessage,
     windows: ServiceWindows,
-    limiter: ThroughputLimiter,
     templates: TemplateStore,
-) -> str:
-    """Meta's sending rules for an accepted payload; the pricing category, or raise."""
+) -> _Checked:
+    """Meta's template and service-window rules for a valid payload, or raise."""
     category = "service"
+    known: KnownTemplate | None = None
+    window_open = windows.is_open(phone_number_id, message.wa_id)
     if message.template is not None:
         if settings.graph_template_check:
             template = message.template
@@ -95,12 +108,16 @@ def _check_rules(
             category = known.pricing_category
         else:
             category = "utility"
-    elif settings.service_window_enforced and not windows.is_open(phone_number_id, message.wa_id):
+    elif settings.service_window_enforced and not window_open:
         raise outside_service_window()
+    return _Checked(category, known, window_open)
+
+
+def _admit(limiter: ThroughputLimiter, phone_number_id: str) -> None:
+    """The number's throughput (the last check: only a send Meta takes counts)."""
     wait_s = limiter.admit(phone_number_id)
     if wait_s is not None:
         raise rate_limited(retry_after_header(wait_s))
-    return category
 
 
 @router.post("/{version}/{phone_number_id}/messages", summary="Send a message or mark one read")
@@ -132,8 +149,10 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     ``CAUCE_SANDBOX_STATUS_FAILING_RECIPIENTS``, to ``{gateway_url}/webhooks/whatsapp``,
     each after its delay counted from the previous one, signed with
     ``X-Hub-Signature-256`` over the exact bytes; ``sent`` and ``delivered`` carry
-    ``conversation`` and ``pricing``. A body with ``"status": "read"`` marks an inbound
-    message as read instead.
+    ``conversation`` and per-message ``pricing`` (``type``: ``regular`` for a charged
+    template, ``free_customer_service`` for a free-form reply or a utility template in
+    the 24 h window, ``free_entry_point`` after an ad or call-to-action entry point). A
+    body with ``"status": "read"`` marks an inbound message as read instead.
     """
     settings: SandboxSettings = request.app.state.settings
     try:
@@ -144,18 +163,12 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         authorise(settings, bearer(request), phone_number_id)
         body = await _read_json(request)
         parsed = parse_request(body)
-        category = (
-            _check_rules(
-                settings,
-                phone_number_id,
-                parsed,
-                get_windows(request),
-                get_limiter(request),
-                get_templates(request),
+        checked: _Checked | None = None
+        if isinstance(parsed, OutboundMessage):
+            checked = _check_rules(
+                settings, phone_number_id, parsed, get_windows(request), get_templates(request)
             )
-            if isinstance(parsed, OutboundMessage)
-            else None
-        )
+            _admit(get_limiter(request), phone_number_id)
     except GraphError as error:
         if error.status == 504:
             return Response(status_code=504)
@@ -174,6 +187,7 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         )
         return JSONResponse({"success": True})
 
+    assert checked is not None  # every send went through the rules
     wamid = new_wamid()
     outbox.record(
         kind="message",
@@ -184,14 +198,22 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         message_id=wamid,
         payload=payload,
     )
+    priced = price(
+        checked.category,
+        template=parsed.template is not None,
+        window_open=checked.window_open,
+        entry_point=get_windows(request).free_entry_point(phone_number_id, parsed.wa_id),
+    )
     callbacks: StatusCallbacks = request.app.state.status_callbacks
     callbacks.schedule(
         AcceptedMessage(
             phone_number_id=phone_number_id,
             wamid=wamid,
             recipient=parsed.wa_id,
-            category=category or "service",
+            category=priced.category,
             biz_opaque_callback_data=parsed.biz_opaque_callback_data,
+            billable=priced.billable,
+            pricing_type=priced.type,
         )
     )
     message: dict[str, str] = {"id": wamid}

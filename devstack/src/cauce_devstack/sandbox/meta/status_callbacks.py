@@ -51,6 +51,10 @@ class AcceptedMessage:
     category: str = "service"
     """Pricing category: service (free-form) or the template's category."""
     biz_opaque_callback_data: str | None = None
+    billable: bool | None = None
+    """``None``: billable unless free-form (``category`` service)."""
+    pricing_type: str | None = None
+    """``pricing.type`` (``regular``, ``free_customer_service``, ``free_entry_point``)."""
 
 
 class StatusCallbacks:
@@ -110,7 +114,10 @@ class StatusCallbacks:
         if s.status_read_enabled:
             steps.append(("read", s.status_read_delay_s))
         conversation = self._conversation(message)
-        pricing = mw.pricing(message.category, billable=message.category != "service")
+        billable = message.billable
+        if billable is None:
+            billable = message.category != "service"
+        pricing = mw.pricing(message.category, billable=billable, pricing_type=message.pricing_type)
         for status, delay in steps:
             await asyncio.sleep(delay)
             billed = status != "read"
