@@ -6,9 +6,10 @@ fakes providers on a developer machine and must never hold a real credential.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cauce_devstack.sandbox.meta.messaging_limits import check_tier
 from cauce_devstack.sandbox.meta.templates import DEFAULT_TEMPLATES, KnownTemplate
 from cauce_devstack.sandbox.odoo.records import OdooField, default_models
 
@@ -101,6 +102,11 @@ class SandboxSettings(BaseSettings):
     service_window_enforced: bool = True
     """Non-template messages outside the customer-service window answer 131047."""
     service_window_hours: float = Field(default=24.0, gt=0)
+    messaging_limit: int | None = None
+    """Each business portfolio's messaging limit: unique customers reached with templates
+    outside their service window in a moving 24 h; one of Meta's tiers (250, 2000,
+    10000, 100000; 50, 1000) or unset for unlimited. Never refused (Meta documents no
+    error): sends beyond it are recorded (``/sandbox/meta/messaging-limit``)."""
     status_callbacks_enabled: bool = True
     """Post sent/delivered/read (or failed) status webhooks to the gateway."""
     status_sent_delay_s: float = Field(default=0.1, ge=0)
@@ -110,6 +116,11 @@ class SandboxSettings(BaseSettings):
     status_read_enabled: bool = True
     status_failing_recipients: dict[str, int] = Field(default_factory=dict)
     """wa_id -> Meta error code: sends to them get one ``failed`` status (e.g. 131026)."""
+
+    @field_validator("messaging_limit")
+    @classmethod
+    def _messaging_tier(cls, limit: int | None) -> int | None:
+        return check_tier(limit)
 
     # --- Chattigo fake ---
     chattigo_users: dict[str, SecretStr] = Field(

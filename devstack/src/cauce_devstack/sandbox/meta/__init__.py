@@ -13,12 +13,14 @@ from cauce_devstack.sandbox.meta import (
     customer,
     message_templates,
     messages,
+    messaging_limits,
     phone_numbers,
     service_window,
     template_controls,
     throughput,
 )
 from cauce_devstack.sandbox.meta.accounts import template_store
+from cauce_devstack.sandbox.meta.messaging_limits import MessagingLimits
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows
 from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
 from cauce_devstack.sandbox.throughput import ThroughputLimiter
@@ -55,6 +57,7 @@ def install(app: FastAPI) -> None:
     )
     app.state.service_windows = ServiceWindows(settings.service_window_hours)
     app.state.graph_templates = template_store(settings)
+    app.state.messaging_limits = MessagingLimits(settings.messaging_limit)
     callbacks = StatusCallbacks(settings, app.state.gateway_client)
     app.state.status_callbacks = callbacks
     app.router.on_shutdown.append(callbacks.aclose)
@@ -65,6 +68,7 @@ def install(app: FastAPI) -> None:
     app.include_router(service_window.router)
     app.include_router(customer.router)
     app.include_router(template_controls.router)
+    app.include_router(messaging_limits.router)
 
 
 __all__ = ["OPENAPI_TAG", "install"]

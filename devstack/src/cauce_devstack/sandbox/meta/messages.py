@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from cauce_devstack.sandbox.faults import Fault, get_faults
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
-from cauce_devstack.sandbox.meta.accounts import get_templates, waba_of
+from cauce_devstack.sandbox.meta.accounts import business_of, get_templates, waba_of
 from cauce_devstack.sandbox.meta.errors import (
     GraphError,
     expired_token,
@@ -26,6 +26,7 @@ from cauce_devstack.sandbox.meta.errors import (
     server_error,
 )
 from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
+from cauce_devstack.sandbox.meta.messaging_limits import get_messaging_limits
 from cauce_devstack.sandbox.meta.pricing import price
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
 from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
@@ -141,7 +142,10 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     language, be approved, and get exactly their parameters per component (one per URL
     button with a variable suffix, as a ``button`` component with ``sub_type: url``).
     Each number may send ``CAUCE_SANDBOX_GRAPH_RATE_LIMIT_PER_SECOND`` messages in any
-    sliding 1 s window (Meta: 80/s by default, up to 1,000/s on upgraded numbers).
+    sliding 1 s window (Meta: 80/s by default, up to 1,000/s on upgraded numbers). A
+    template to a customer outside their service window counts against the business
+    portfolio's messaging limit (``CAUCE_SANDBOX_MESSAGING_LIMIT``); beyond it the send
+    is still accepted, as on Meta, and recorded (``GET /sandbox/meta/messaging-limit``).
 
     An accepted request is recorded in the outbox and answered with Meta's success
     shape. The fake then posts ``sent``, ``delivered`` and ``read`` (unless
@@ -198,6 +202,14 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         message_id=wamid,
         payload=payload,
     )
+    if parsed.template is not None and not checked.window_open:
+        # Business-initiated: counts against the portfolio's messaging limit.
+        get_messaging_limits(request).record(
+            business_of(settings, waba_of(settings, phone_number_id)),
+            phone_number_id,
+            parsed.wa_id,
+            parsed.template.name,
+        )
     priced = price(
         checked.category,
         template=parsed.template is not None,
