@@ -13,6 +13,10 @@ CODE_ACCESS_TOKEN = 190
 CODE_RATE_LIMIT = 130429
 CODE_PARAMETER_VALUE = 131009
 CODE_REENGAGEMENT = 131047
+CODE_SPAM_RATE_LIMIT = 131048
+CODE_MARKETING_PER_USER_LIMIT = 131049
+CODE_MARKETING_OPT_OUT = 131050
+CODE_PAIR_RATE_LIMIT = 131056
 CODE_TEMPLATE_PARAM_COUNT = 132000
 CODE_TEMPLATE_MISSING = 132001
 CODE_TEMPLATE_PAUSED = 132015
@@ -185,3 +189,36 @@ def template_disabled() -> GraphError:
         details="Template has been paused too many times due to low quality and is now "
         "permanently disabled.",
     )
+
+
+#: Refusals of one send that a fault can make the Graph fake answer (Meta's title and
+#: ``error_data.details`` for each; all HTTP 400, per Meta's error-code reference).
+RECIPIENT_REFUSALS: dict[int, tuple[str, str]] = {
+    CODE_SPAM_RATE_LIMIT: (
+        "Spam rate limit hit",
+        "Message failed to send because there are restrictions on how many messages can be "
+        "sent from this phone number. This may be because too many previous messages were "
+        "blocked or flagged as spam.",
+    ),
+    CODE_MARKETING_PER_USER_LIMIT: (
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+    ),
+    CODE_MARKETING_OPT_OUT: (
+        "Unable to deliver the message. This recipient has chosen to stop receiving "
+        "marketing messages on WhatsApp from your business.",
+        "This recipient has chosen to stop receiving marketing messages on WhatsApp from "
+        "your business.",
+    ),
+    CODE_PAIR_RATE_LIMIT: (
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone "
+        "number to the same phone number in a short period of time.",
+    ),
+}
+
+
+def recipient_refusal(code: int) -> GraphError:
+    """Meta's refusal ``code`` (one of :data:`RECIPIENT_REFUSALS`) for one send."""
+    title, details = RECIPIENT_REFUSALS[code]
+    return GraphError(400, code, f"(#{code}) {title}", details=details)

@@ -23,6 +23,7 @@ from cauce_devstack.sandbox.meta.errors import (
     invalid_parameter,
     outside_service_window,
     rate_limited,
+    recipient_refusal,
     server_error,
 )
 from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
@@ -128,8 +129,9 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     phone_number_id (400, code 100, subcode 33); the payload (400, code 100 or 131009);
     the template of the number's WABA (132001 unknown or not approved, 132015 paused,
     132016 disabled, 132000 a header, body or URL-button parameter count); the 24 h
-    customer-service window for non-template messages (131047); the number's throughput
-    (429, code 130429 with ``Retry-After``).
+    customer-service window for non-template messages (131047); an armed ``refusal``
+    fault for this customer (131049, 131056...: ``/sandbox/faults``); the number's
+    throughput (429, code 130429 with ``Retry-After``).
 
     Payload limits follow Meta's reference: reply buttons at most 3, titles up to 20
     characters; lists: button label 20, up to 10 sections and 10 rows in total, row
@@ -172,6 +174,9 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
             checked = _check_rules(
                 settings, phone_number_id, parsed, get_windows(request), get_templates(request)
             )
+            refusal = get_faults(request).take("graph", phone_number_id, recipient=parsed.wa_id)
+            if refusal is not None and refusal.code is not None:
+                raise recipient_refusal(refusal.code)
             _admit(get_limiter(request), phone_number_id)
     except GraphError as error:
         if error.status == 504:
