@@ -21,6 +21,7 @@ from cauce_devstack.sandbox.meta import (
 )
 from cauce_devstack.sandbox.meta.accounts import template_store
 from cauce_devstack.sandbox.meta.messaging_limits import MessagingLimits
+from cauce_devstack.sandbox.meta.preferences import MarketingPreferences
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows
 from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
 from cauce_devstack.sandbox.throughput import ThroughputLimiter
@@ -58,6 +59,7 @@ def install(app: FastAPI) -> None:
     app.state.service_windows = ServiceWindows(settings.service_window_hours)
     app.state.graph_templates = template_store(settings)
     app.state.messaging_limits = MessagingLimits(settings.messaging_limit)
+    app.state.marketing_preferences = MarketingPreferences()
     callbacks = StatusCallbacks(settings, app.state.gateway_client)
     app.state.status_callbacks = callbacks
     app.router.on_shutdown.append(callbacks.aclose)

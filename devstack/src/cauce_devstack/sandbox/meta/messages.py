@@ -18,6 +18,7 @@ from cauce_devstack.sandbox.faults import Fault, get_faults
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
 from cauce_devstack.sandbox.meta.accounts import business_of, get_templates, waba_of
 from cauce_devstack.sandbox.meta.errors import (
+    CODE_MARKETING_OPT_OUT,
     GraphError,
     expired_token,
     invalid_parameter,
@@ -28,6 +29,7 @@ from cauce_devstack.sandbox.meta.errors import (
 )
 from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
 from cauce_devstack.sandbox.meta.messaging_limits import get_messaging_limits
+from cauce_devstack.sandbox.meta.preferences import get_preferences
 from cauce_devstack.sandbox.meta.pricing import price
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
 from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
@@ -152,8 +154,10 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     An accepted request is recorded in the outbox and answered with Meta's success
     shape. The fake then posts ``sent``, ``delivered`` and ``read`` (unless
     ``CAUCE_SANDBOX_STATUS_READ_ENABLED`` is off), or one ``failed`` for
-    ``CAUCE_SANDBOX_STATUS_FAILING_RECIPIENTS``, to ``{gateway_url}/webhooks/whatsapp``,
-    each after its delay counted from the previous one, signed with
+    ``CAUCE_SANDBOX_STATUS_FAILING_RECIPIENTS`` and, with 131050, for a marketing
+    template to a customer who stopped marketing messages
+    (``/sandbox/customer/preferences``), to ``{gateway_url}/webhooks/whatsapp``, each
+    after its delay counted from the previous one, signed with
     ``X-Hub-Signature-256`` over the exact bytes; ``sent`` and ``delivered`` carry
     ``conversation`` and per-message ``pricing`` (``type``: ``regular`` for a charged
     template, ``free_customer_service`` for a free-form reply or a utility template in
@@ -207,7 +211,10 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         message_id=wamid,
         payload=payload,
     )
-    if parsed.template is not None and not checked.window_open:
+    opted_out = checked.category == "marketing" and get_preferences(request).stopped(
+        phone_number_id, parsed.wa_id
+    )
+    if parsed.template is not None and not checked.window_open and not opted_out:
         # Business-initiated: counts against the portfolio's messaging limit.
         get_messaging_limits(request).record(
             business_of(settings, waba_of(settings, phone_number_id)),
@@ -231,6 +238,7 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
             biz_opaque_callback_data=parsed.biz_opaque_callback_data,
             billable=priced.billable,
             pricing_type=priced.type,
+            failure_code=CODE_MARKETING_OPT_OUT if opted_out else None,
         )
     )
     message: dict[str, str] = {"id": wamid}

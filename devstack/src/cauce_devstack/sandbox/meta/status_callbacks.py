@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.meta import webhooks as mw
 from cauce_devstack.sandbox.meta.accounts import waba_of
+from cauce_devstack.sandbox.meta.errors import RECIPIENT_REFUSALS
 from cauce_devstack.sandbox.meta.gateway_webhooks import (
     ATTEMPTS,
     RETRIES,
@@ -55,6 +56,9 @@ class AcceptedMessage:
     """``None``: billable unless free-form (``category`` service)."""
     pricing_type: str | None = None
     """``pricing.type`` (``regular``, ``free_customer_service``, ``free_entry_point``)."""
+    failure_code: int | None = None
+    """Meta fails it after accepting it with this code (131050: the customer stopped
+    marketing messages)."""
 
 
 class StatusCallbacks:
@@ -103,11 +107,14 @@ class StatusCallbacks:
 
     async def _run(self, message: AcceptedMessage) -> None:
         s = self.settings
-        failure = s.status_failing_recipients.get(message.recipient)
+        failure = message.failure_code or s.status_failing_recipients.get(message.recipient)
         if failure is not None:
             await asyncio.sleep(s.status_sent_delay_s)
             title = FAILURE_TITLES.get(failure, "Message failed to send")
-            error = mw.status_error(failure, title, f"{title} (sandbox failing recipient)")
+            details = f"{title} (sandbox failing recipient)"
+            if message.failure_code is not None:  # Meta's own failure, not a test's
+                details = RECIPIENT_REFUSALS.get(failure, (title, title))[1]
+            error = mw.status_error(failure, title, details)
             await self._post(message, "failed", errors=[error])
             return
         steps = [("sent", s.status_sent_delay_s), ("delivered", s.status_delivered_delay_s)]
