@@ -252,6 +252,8 @@ async def read_messaging_limits(request: Request) -> LimitsView:
 
 @router.delete("/messaging-limit", summary="Forget the customers reached (limits stay)")
 async def reset_messaging_limits(request: Request) -> dict[str, int]:
+    """Forget the customers each portfolio reached and its over-limit sends (a fresh
+    moving 24 h); the limits stay as set. Answers how many portfolios were reset."""
     return {"deleted": get_messaging_limits(request).reset()}
 
 
