@@ -8,10 +8,10 @@ import itertools
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 FaultTarget = Literal["graph", "sci", "odoo"]
-FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop"]
+FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop", "refusal"]
 
 
 class FaultSpec(BaseModel):
@@ -23,6 +23,31 @@ class FaultSpec(BaseModel):
     status: int = Field(default=500, ge=500, le=599)
     phone_number_id: str | None = None
     """Only requests for this business number (``graph``); ``None`` matches all."""
+    code: int | None = None
+    """``refusal``: the Meta error code the send gets (131049, 131056, 131048, 131050)."""
+    recipient: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{5,30}$")
+    """``refusal``: only sends to this customer (a phone number or wa_id)."""
+
+    @model_validator(mode="after")
+    def _refusal_fields(self) -> FaultSpec:
+        # Here, not at the top: the Meta fake imports this module.
+        from cauce_devstack.sandbox.meta.errors import RECIPIENT_REFUSALS
+
+        if self.kind == "refusal":
+            if self.target != "graph":
+                raise ValueError("a refusal fault is for the graph target only")
+            if self.code not in RECIPIENT_REFUSALS:
+                codes = ", ".join(str(code) for code in RECIPIENT_REFUSALS)
+                raise ValueError(f"a refusal fault needs a code, one of {codes}")
+            if self.recipient is not None:
+                self.recipient = _digits(self.recipient)
+        elif self.code is not None or self.recipient is not None:
+            raise ValueError("code and recipient are for refusal faults only")
+        return self
+
+
+def _digits(phone: str) -> str:
+    return "".join(c for c in phone if c.isdigit())
 
 
 class Fault(FaultSpec):
@@ -42,9 +67,20 @@ class FaultBook:
         self._faults.append(fault)
         return fault
 
-    def take(self, target: FaultTarget, phone_number_id: str | None = None) -> Fault | None:
-        """Consume one use of the oldest fault matching this request, if any."""
+    def take(
+        self,
+        target: FaultTarget,
+        phone_number_id: str | None = None,
+        recipient: str | None = None,
+    ) -> Fault | None:
+        """Consume one use of the oldest fault matching this request, if any: with a
+        ``recipient`` (a send Meta's rules let through), only ``refusal`` faults for it
+        or for anyone; without one, every other kind."""
         for fault in self._faults:
+            if (fault.kind == "refusal") != (recipient is not None):
+                continue
+            if recipient is not None and fault.recipient not in (None, _digits(recipient)):
+                continue
             if fault.target == target and fault.phone_number_id in (None, phone_number_id):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
@@ -86,6 +122,13 @@ async def arm_fault(spec: FaultSpec, request: Request) -> Fault:
       (default 60 s, past any sane client timeout), then gets an empty 504, never
       recorded as accepted. It hangs rather than resets the connection because ASGI servers offer no
       portable way to abort a socket; to the client it is the same read timeout.
+    - ``refusal`` (``graph`` only): the next ``count`` sends that pass Meta's token,
+      payload, template and window checks (to ``recipient`` only, when given) get Meta's
+      error ``code`` instead of being accepted, with Meta's HTTP status (400), message
+      and ``error_data.details``: 131049 (the per-user marketing limit, "This message
+      was not delivered to maintain healthy ecosystem engagement."), 131056 (the
+      business/customer pair rate limit), 131048 (spam rate limit), 131050 (the
+      customer stopped marketing messages). Mark-as-read requests do not consume them.
 
     SCI faults apply to the two ``/sci/TotalApp/...`` calls (not to the login nor the
     payment page); Odoo faults to business calls (JSON-RPC ``object.*`` and JSON-2),

@@ -6,9 +6,10 @@ fakes providers on a developer machine and must never hold a real credential.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cauce_devstack.sandbox.meta.messaging_limits import check_tier
 from cauce_devstack.sandbox.meta.templates import DEFAULT_TEMPLATES, KnownTemplate
 from cauce_devstack.sandbox.odoo.records import OdooField, default_models
 
@@ -18,6 +19,8 @@ DEV_DISPLAY_PHONE_NUMBER = "15550000001"
 """Dev-only display number of that business number."""
 DEV_WABA_ID = "200000000000001"
 """Dev-only WhatsApp Business Account id (``entry[].id`` in webhooks)."""
+DEV_BUSINESS_ID = "300000000000001"
+"""Dev-only business portfolio id (owns the WABAs; messaging limits are per portfolio)."""
 DEV_GRAPH_TOKEN = "dev-only-graph-token"  # noqa: S105 - published dev-only value
 DEV_APP_SECRET = "dev-meta-app-secret"  # the gateway's dev default  # noqa: S105 - published dev-only value
 DEV_CHATTIGO_USERNAME = "dev-bot@chattigo.local"
@@ -66,6 +69,13 @@ class SandboxSettings(BaseSettings):
     default_phone_number_id: str = DEV_PHONE_NUMBER_ID
     default_display_phone_number: str = DEV_DISPLAY_PHONE_NUMBER
     waba_id: str = DEV_WABA_ID
+    """The WhatsApp Business Account of every number not in ``phone_number_wabas``."""
+    phone_number_wabas: dict[str, str] = Field(default_factory=dict)
+    """phone_number_id -> the WABA owning it, JSON: ``{"456": "200000000000002"}``."""
+    business_id: str = DEV_BUSINESS_ID
+    """The business portfolio of every WABA not in ``waba_businesses``."""
+    waba_businesses: dict[str, str] = Field(default_factory=dict)
+    """WABA id -> the business portfolio owning it."""
     gateway_timeout_s: float = 10.0
     drop_hold_s: float = 60.0
     """How long a ``drop`` fault holds a request before giving up on it."""
@@ -82,12 +92,21 @@ class SandboxSettings(BaseSettings):
     graph_rate_limit_enforced: bool = True
     """Off: every send is accepted (the sandbox still measures the rate)."""
     graph_templates: list[KnownTemplate] = Field(default_factory=lambda: list(DEFAULT_TEMPLATES))
-    """Approved templates (name, language, body/header parameter counts, category)."""
+    """Templates of the default WABA (``waba_id``), in Meta's shape or as name, language,
+    category and parameter counts (see ``meta/templates.py``)."""
+    graph_waba_templates: dict[str, list[KnownTemplate]] = Field(default_factory=dict)
+    """WABA id -> its templates, for other WABAs (naming ``waba_id`` replaces
+    ``graph_templates``)."""
     graph_template_check: bool = True
-    """Off: any template name/language/parameter count is accepted."""
+    """Off: any template name/language/status/parameter count is accepted."""
     service_window_enforced: bool = True
     """Non-template messages outside the customer-service window answer 131047."""
     service_window_hours: float = Field(default=24.0, gt=0)
+    messaging_limit: int | None = None
+    """Each business portfolio's messaging limit: unique customers reached with templates
+    outside their service window in a moving 24 h; one of Meta's tiers (250, 2000,
+    10000, 100000; 50, 1000) or unset for unlimited. Never refused (Meta documents no
+    error): sends beyond it are recorded (``/sandbox/meta/messaging-limit``)."""
     status_callbacks_enabled: bool = True
     """Post sent/delivered/read (or failed) status webhooks to the gateway."""
     status_sent_delay_s: float = Field(default=0.1, ge=0)
@@ -97,6 +116,11 @@ class SandboxSettings(BaseSettings):
     status_read_enabled: bool = True
     status_failing_recipients: dict[str, int] = Field(default_factory=dict)
     """wa_id -> Meta error code: sends to them get one ``failed`` status (e.g. 131026)."""
+
+    @field_validator("messaging_limit")
+    @classmethod
+    def _messaging_tier(cls, limit: int | None) -> int | None:
+        return check_tier(limit)
 
     # --- Chattigo fake ---
     chattigo_users: dict[str, SecretStr] = Field(

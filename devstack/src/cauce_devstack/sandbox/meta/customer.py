@@ -13,13 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from cauce_devstack.sandbox.gateway_client import gateway_http
 from cauce_devstack.sandbox.meta import webhooks as mw
+from cauce_devstack.sandbox.meta.accounts import display_number, waba_of
+from cauce_devstack.sandbox.meta.gateway_webhooks import post_once, webhook_url
+from cauce_devstack.sandbox.meta.preferences import get_preferences
 from cauce_devstack.sandbox.meta.service_window import get_windows
 from cauce_devstack.sandbox.meta.webhooks import INBOUND_MESSAGE_TYPES
 
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.settings import SandboxSettings
-
-WEBHOOK_PATH = "/webhooks/whatsapp"
 
 
 class MessageContent(BaseModel):
@@ -100,7 +101,7 @@ def build_payload(send: CustomerSend, settings: SandboxSettings) -> tuple[str, d
     """The webhook for ``send`` and the id of the message (or status) it carries."""
     phone_number_id = send.phone_number_id or settings.default_phone_number_id
     display = send.display_phone_number or settings.default_display_phone_number
-    waba_id = send.waba_id or settings.waba_id
+    waba_id = send.waba_id or waba_of(settings, phone_number_id)
     if send.status is not None:
         spec = send.status
         item = mw.status(
@@ -144,31 +145,87 @@ async def customer_send(send: CustomerSend, request: Request) -> CustomerSendRes
     """Build the webhook Meta would post for ``send`` (a message or a status), sign the
     exact bytes with the app secret, post them to the gateway's ``/webhooks/whatsapp``
     and report what the gateway answered. A message (re)opens the customer's 24 h
-    service window."""
+    service window; one with a ``referral`` (an ad, a Page's call to action) is also an
+    entry point: answered within 24 h, it opens 72 h of free messages."""
     settings: SandboxSettings = request.app.state.settings
     message_id, payload = build_payload(send, settings)
     if send.status is None:  # the customer wrote: their 24 h service window (re)opens
         get_windows(request).record(
-            send.phone_number_id or settings.default_phone_number_id, send.from_
+            send.phone_number_id or settings.default_phone_number_id,
+            send.from_,
+            entry_point=send.referral is not None,  # from an ad or a Page's call to action
         )
-    body = mw.encode(payload)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "facebookexternalua",
-        mw.SIGNATURE_HEADER: mw.sign(body, settings.app_secret.get_secret_value()),
-    }
-    url = settings.gateway_url.rstrip("/") + WEBHOOK_PATH
+    status, gateway_body = await _post(request, payload)
+    return CustomerSendResult(
+        gateway_status=status, gateway_body=gateway_body, message_id=message_id, payload=payload
+    )
+
+
+async def _post(request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
+    """Post one signed webhook; the gateway's status and body (502 if it is not there)."""
+    settings: SandboxSettings = request.app.state.settings
     try:
-        answer = await gateway_http(request).post(url, content=body, headers=headers)
+        answer = await post_once(gateway_http(request), settings, payload)
     except httpx.HTTPError as error:
-        raise HTTPException(502, f"gateway at {url} did not answer: {error!r}") from None
+        raise HTTPException(
+            502, f"gateway at {webhook_url(settings)} did not answer: {error!r}"
+        ) from None
     try:
         gateway_body: Any = answer.json()
     except json.JSONDecodeError:
         gateway_body = answer.text
-    return CustomerSendResult(
-        gateway_status=answer.status_code,
-        gateway_body=gateway_body,
-        message_id=message_id,
-        payload=payload,
+    return answer.status_code, gateway_body
+
+
+class PreferenceSend(BaseModel):
+    """A customer stops or resumes marketing messages from a business number."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    phone_number_id: str | None = None
+    display_phone_number: str | None = None
+    waba_id: str | None = None
+    from_: str = Field(default="573001234567", alias="from", pattern=r"^[0-9]{5,20}$")
+    name: str | None = "Cliente Sandbox"
+    """The profile name in ``contacts[]``; ``null`` leaves the profile out."""
+    value: Literal["stop", "resume"]
+    detail: str | None = None
+    """Defaults to Meta's ``User requested to stop (resume) marketing messages``."""
+    timestamp: int | None = None
+
+
+class PreferenceSendResult(BaseModel):
+    gateway_status: int
+    gateway_body: Any
+    payload: dict[str, Any]
+
+
+@router.post(
+    "/preferences",
+    response_model=PreferenceSendResult,
+    summary="A customer stops or resumes marketing messages",
+)
+async def customer_preferences(send: PreferenceSend, request: Request) -> PreferenceSendResult:
+    """The customer changes WhatsApp's marketing setting for a business number: build
+    Meta's ``user_preferences`` webhook (``field: user_preferences``, ``metadata``,
+    ``contacts``, ``user_preferences: [{wa_id, detail, category: marketing_messages,
+    value, timestamp}]``), sign it like the simulator's messages, post it to the
+    gateway and report its answer. From a ``stop`` until a ``resume``, the Graph fake
+    accepts marketing templates to this customer from that number and then reports
+    each ``failed`` with 131050, as Meta does."""
+    settings: SandboxSettings = request.app.state.settings
+    phone_number_id = send.phone_number_id or settings.default_phone_number_id
+    get_preferences(request).set(phone_number_id, send.from_, send.value)
+    value = mw.user_preferences_value(
+        phone_number_id,
+        send.display_phone_number or display_number(settings, phone_number_id),
+        send.from_,
+        send.value,
+        name=send.name,
+        detail=send.detail,
+        timestamp=send.timestamp,
     )
+    waba_id = send.waba_id or waba_of(settings, phone_number_id)
+    payload = mw.account_webhook("user_preferences", value, waba_id)
+    status, gateway_body = await _post(request, payload)
+    return PreferenceSendResult(gateway_status=status, gateway_body=gateway_body, payload=payload)

@@ -13,8 +13,14 @@ CODE_ACCESS_TOKEN = 190
 CODE_RATE_LIMIT = 130429
 CODE_PARAMETER_VALUE = 131009
 CODE_REENGAGEMENT = 131047
+CODE_SPAM_RATE_LIMIT = 131048
+CODE_MARKETING_PER_USER_LIMIT = 131049
+CODE_MARKETING_OPT_OUT = 131050
+CODE_PAIR_RATE_LIMIT = 131056
 CODE_TEMPLATE_PARAM_COUNT = 132000
 CODE_TEMPLATE_MISSING = 132001
+CODE_TEMPLATE_PAUSED = 132015
+CODE_TEMPLATE_DISABLED = 132016
 CODE_UNKNOWN = 1
 CODE_SERVICE_UNAVAILABLE = 2
 SUBCODE_TOKEN_EXPIRED = 463
@@ -96,11 +102,13 @@ def expired_token() -> GraphError:
     )
 
 
-def unknown_object(object_id: str) -> GraphError:
+def unknown_object(object_id: str, method: str = "post") -> GraphError:
+    """An id the token may not act on, or that does not exist (Meta cannot tell them
+    apart either); ``method``: the request's, as Meta names it (``post``, ``get``)."""
     return GraphError(
         400,
         CODE_INVALID_PARAMETER,
-        f"Unsupported post request. Object with ID '{object_id}' does not exist, cannot be "
+        f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be "
         "loaded due to missing permissions, or does not support this operation.",
         subcode=SUBCODE_OBJECT_MISSING,
     )
@@ -162,3 +170,55 @@ def outside_service_window() -> GraphError:
         details="Message failed to send because more than 24 hours have passed since the "
         "customer last replied to this number.",
     )
+
+
+def template_paused() -> GraphError:
+    return GraphError(
+        400,
+        CODE_TEMPLATE_PAUSED,
+        "(#132015) Template is Paused",
+        details="Template is paused due to low quality so it cannot be sent in a template message.",
+    )
+
+
+def template_disabled() -> GraphError:
+    return GraphError(
+        400,
+        CODE_TEMPLATE_DISABLED,
+        "(#132016) Template is Disabled",
+        details="Template has been paused too many times due to low quality and is now "
+        "permanently disabled.",
+    )
+
+
+#: Refusals of one send that a fault can make the Graph fake answer (Meta's title and
+#: ``error_data.details`` for each; all HTTP 400, per Meta's error-code reference).
+RECIPIENT_REFUSALS: dict[int, tuple[str, str]] = {
+    CODE_SPAM_RATE_LIMIT: (
+        "Spam rate limit hit",
+        "Message failed to send because there are restrictions on how many messages can be "
+        "sent from this phone number. This may be because too many previous messages were "
+        "blocked or flagged as spam.",
+    ),
+    CODE_MARKETING_PER_USER_LIMIT: (
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+    ),
+    CODE_MARKETING_OPT_OUT: (
+        "Unable to deliver the message. This recipient has chosen to stop receiving "
+        "marketing messages on WhatsApp from your business.",
+        "This recipient has chosen to stop receiving marketing messages on WhatsApp from "
+        "your business.",
+    ),
+    CODE_PAIR_RATE_LIMIT: (
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone "
+        "number to the same phone number in a short period of time.",
+    ),
+}
+
+
+def recipient_refusal(code: int) -> GraphError:
+    """Meta's refusal ``code`` (one of :data:`RECIPIENT_REFUSALS`) for one send."""
+    title, details = RECIPIENT_REFUSALS[code]
+    return GraphError(400, code, f"(#{code}) {title}", details=details)

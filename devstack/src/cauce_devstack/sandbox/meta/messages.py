@@ -8,6 +8,7 @@ import base64
 import json
 import random
 import secrets
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
@@ -15,18 +16,24 @@ from fastapi.responses import JSONResponse
 
 from cauce_devstack.sandbox.faults import Fault, get_faults
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
+from cauce_devstack.sandbox.meta.accounts import business_of, get_templates, waba_of
 from cauce_devstack.sandbox.meta.errors import (
+    CODE_MARKETING_OPT_OUT,
     GraphError,
     expired_token,
     invalid_parameter,
     outside_service_window,
     rate_limited,
+    recipient_refusal,
     server_error,
 )
 from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
+from cauce_devstack.sandbox.meta.messaging_limits import get_messaging_limits
+from cauce_devstack.sandbox.meta.preferences import get_preferences
+from cauce_devstack.sandbox.meta.pricing import price
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
 from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
-from cauce_devstack.sandbox.meta.templates import check_template
+from cauce_devstack.sandbox.meta.templates import KnownTemplate, TemplateStore, check_template
 from cauce_devstack.sandbox.meta.throughput import get_limiter
 from cauce_devstack.sandbox.outbox import get_outbox
 from cauce_devstack.sandbox.throughput import ThroughputLimiter, retry_after_header
@@ -72,33 +79,49 @@ async def _base_latency(settings: SandboxSettings) -> None:
         await asyncio.sleep(delay_ms / 1000)
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What Meta's rules found out about a send they let through."""
+
+    category: str
+    """The pricing category: the template's, or ``service`` for a free-form message."""
+    template: KnownTemplate | None
+    window_open: bool
+
+
 def _check_rules(
     settings: SandboxSettings,
     phone_number_id: str,
     message: OutboundMessage,
     windows: ServiceWindows,
-    limiter: ThroughputLimiter,
-) -> str:
-    """Meta's sending rules for an accepted payload; the pricing category, or raise."""
+    templates: TemplateStore,
+) -> _Checked:
+    """Meta's template and service-window rules for a valid payload, or raise."""
     category = "service"
+    known: KnownTemplate | None = None
+    window_open = windows.is_open(phone_number_id, message.wa_id)
     if message.template is not None:
         if settings.graph_template_check:
             template = message.template
             known = check_template(
-                settings.graph_templates,
+                templates.templates(waba_of(settings, phone_number_id)),
                 template.name,
                 template.language.code,
                 template.components,
             )
-            category = known.category
+            category = known.pricing_category
         else:
             category = "utility"
-    elif settings.service_window_enforced and not windows.is_open(phone_number_id, message.wa_id):
+    elif settings.service_window_enforced and not window_open:
         raise outside_service_window()
+    return _Checked(category, known, window_open)
+
+
+def _admit(limiter: ThroughputLimiter, phone_number_id: str) -> None:
+    """The number's throughput (the last check: only a send Meta takes counts)."""
     wait_s = limiter.admit(phone_number_id)
     if wait_s is not None:
         raise rate_limited(retry_after_header(wait_s))
-    return category
 
 
 @router.post("/{version}/{phone_number_id}/messages", summary="Send a message or mark one read")
@@ -106,9 +129,11 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     """Checked in Meta's order: the base latency (``CAUCE_SANDBOX_GRAPH_LATENCY_MS``) and
     armed faults; the bearer token (401, code 190); whether it may act for this
     phone_number_id (400, code 100, subcode 33); the payload (400, code 100 or 131009);
-    the template (132001 unknown, 132000 parameter count); the 24 h customer-service
-    window for non-template messages (131047); the number's throughput (429, code 130429
-    with ``Retry-After``).
+    the template of the number's WABA (132001 unknown or not approved, 132015 paused,
+    132016 disabled, 132000 a header, body or URL-button parameter count); the 24 h
+    customer-service window for non-template messages (131047); an armed ``refusal``
+    fault for this customer (131049, 131056...: ``/sandbox/faults``); the number's
+    throughput (429, code 130429 with ``Retry-After``).
 
     Payload limits follow Meta's reference: reply buttons at most 3, titles up to 20
     characters; lists: button label 20, up to 10 sections and 10 rows in total, row
@@ -116,19 +141,28 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     missing, unknown or mistyped field is ``(#100) Invalid parameter``; a well-formed
     value breaking a limit (too long, too many buttons or rows, duplicate ids, out of
     range) is ``(#131009) Parameter value is not valid``; ``error_data.details`` names
-    the field. Templates (``CAUCE_SANDBOX_GRAPH_TEMPLATES``) must exist in the requested
-    language with exactly their parameters per component. Each number may send
-    ``CAUCE_SANDBOX_GRAPH_RATE_LIMIT_PER_SECOND`` messages in any sliding 1 s window
-    (Meta: 80/s by default, up to 1,000/s on upgraded numbers).
+    the field. Templates (``CAUCE_SANDBOX_GRAPH_TEMPLATES``, listed by
+    ``GET /graph/{version}/{waba_id}/message_templates``) must exist in the requested
+    language, be approved, and get exactly their parameters per component (one per URL
+    button with a variable suffix, as a ``button`` component with ``sub_type: url``).
+    Each number may send ``CAUCE_SANDBOX_GRAPH_RATE_LIMIT_PER_SECOND`` messages in any
+    sliding 1 s window (Meta: 80/s by default, up to 1,000/s on upgraded numbers). A
+    template to a customer outside their service window counts against the business
+    portfolio's messaging limit (``CAUCE_SANDBOX_MESSAGING_LIMIT``); beyond it the send
+    is still accepted, as on Meta, and recorded (``GET /sandbox/meta/messaging-limit``).
 
     An accepted request is recorded in the outbox and answered with Meta's success
     shape. The fake then posts ``sent``, ``delivered`` and ``read`` (unless
     ``CAUCE_SANDBOX_STATUS_READ_ENABLED`` is off), or one ``failed`` for
-    ``CAUCE_SANDBOX_STATUS_FAILING_RECIPIENTS``, to ``{gateway_url}/webhooks/whatsapp``,
-    each after its delay counted from the previous one, signed with
+    ``CAUCE_SANDBOX_STATUS_FAILING_RECIPIENTS`` and, with 131050, for a marketing
+    template to a customer who stopped marketing messages
+    (``/sandbox/customer/preferences``), to ``{gateway_url}/webhooks/whatsapp``, each
+    after its delay counted from the previous one, signed with
     ``X-Hub-Signature-256`` over the exact bytes; ``sent`` and ``delivered`` carry
-    ``conversation`` and ``pricing``. A body with ``"status": "read"`` marks an inbound
-    message as read instead.
+    ``conversation`` and per-message ``pricing`` (``type``: ``regular`` for a charged
+    template, ``free_customer_service`` for a free-form reply or a utility template in
+    the 24 h window, ``free_entry_point`` after an ad or call-to-action entry point). A
+    body with ``"status": "read"`` marks an inbound message as read instead.
     """
     settings: SandboxSettings = request.app.state.settings
     try:
@@ -139,13 +173,15 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         authorise(settings, bearer(request), phone_number_id)
         body = await _read_json(request)
         parsed = parse_request(body)
-        category = (
-            _check_rules(
-                settings, phone_number_id, parsed, get_windows(request), get_limiter(request)
+        checked: _Checked | None = None
+        if isinstance(parsed, OutboundMessage):
+            checked = _check_rules(
+                settings, phone_number_id, parsed, get_windows(request), get_templates(request)
             )
-            if isinstance(parsed, OutboundMessage)
-            else None
-        )
+            refusal = get_faults(request).take("graph", phone_number_id, recipient=parsed.wa_id)
+            if refusal is not None and refusal.code is not None:
+                raise recipient_refusal(refusal.code)
+            _admit(get_limiter(request), phone_number_id)
     except GraphError as error:
         if error.status == 504:
             return Response(status_code=504)
@@ -164,6 +200,7 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         )
         return JSONResponse({"success": True})
 
+    assert checked is not None  # every send went through the rules
     wamid = new_wamid()
     outbox.record(
         kind="message",
@@ -174,14 +211,34 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         message_id=wamid,
         payload=payload,
     )
+    opted_out = checked.category == "marketing" and get_preferences(request).stopped(
+        phone_number_id, parsed.wa_id
+    )
+    if parsed.template is not None and not checked.window_open and not opted_out:
+        # Business-initiated: counts against the portfolio's messaging limit.
+        get_messaging_limits(request).record(
+            business_of(settings, waba_of(settings, phone_number_id)),
+            phone_number_id,
+            parsed.wa_id,
+            parsed.template.name,
+        )
+    priced = price(
+        checked.category,
+        template=parsed.template is not None,
+        window_open=checked.window_open,
+        entry_point=get_windows(request).free_entry_point(phone_number_id, parsed.wa_id),
+    )
     callbacks: StatusCallbacks = request.app.state.status_callbacks
     callbacks.schedule(
         AcceptedMessage(
             phone_number_id=phone_number_id,
             wamid=wamid,
             recipient=parsed.wa_id,
-            category=category or "service",
+            category=priced.category,
             biz_opaque_callback_data=parsed.biz_opaque_callback_data,
+            billable=priced.billable,
+            pricing_type=priced.type,
+            failure_code=CODE_MARKETING_OPT_OUT if opted_out else None,
         )
     )
     message: dict[str, str] = {"id": wamid}

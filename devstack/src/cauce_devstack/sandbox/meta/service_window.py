@@ -1,6 +1,10 @@
 """The 24-hour customer-service window of the Graph fake: Meta lets free-form messages
 through only within 24 h of the customer's last message, so the fake remembers when each
 customer last wrote to each business number.
+
+It also keeps Meta's free entry points: a customer who writes from a click-to-WhatsApp
+ad or a Page's call to action (a message with a ``referral``) and gets an answer within
+24 h opens, with that answer, 72 h in which every message to them is free.
 """
 
 from __future__ import annotations
@@ -16,18 +20,57 @@ def wa_id_of(phone: str) -> str:
     return "".join(c for c in phone if c.isdigit())
 
 
+ENTRY_POINT_REPLY = timedelta(hours=24)
+"""How long after a message from an entry point the business's answer opens one."""
+FREE_ENTRY_POINT = timedelta(hours=72)
+"""How long a free entry point stays open from that answer."""
+
+
 class ServiceWindows:
-    """Last inbound time per (business number, customer)."""
+    """Last inbound time per (business number, customer), and free entry points."""
 
     def __init__(self, hours: float = 24.0) -> None:
         self.length = timedelta(hours=hours)
         self._last_inbound: dict[tuple[str, str], datetime] = {}
+        self._entry_points: dict[tuple[str, str], datetime] = {}
+        self._free_entry_points: dict[tuple[str, str], datetime] = {}
 
-    def record(self, phone_number_id: str, wa_id: str, at: datetime | None = None) -> None:
-        self._last_inbound[(phone_number_id, wa_id_of(wa_id))] = at or datetime.now(UTC)
+    def record(
+        self,
+        phone_number_id: str,
+        wa_id: str,
+        at: datetime | None = None,
+        *,
+        entry_point: bool = False,
+    ) -> None:
+        """The customer wrote (``entry_point``: from an ad or a Page's call to action)."""
+        key = (phone_number_id, wa_id_of(wa_id))
+        self._last_inbound[key] = at or datetime.now(UTC)
+        if entry_point:
+            self._entry_points[key] = self._last_inbound[key]
 
     def close(self, phone_number_id: str, wa_id: str) -> bool:
-        return self._last_inbound.pop((phone_number_id, wa_id_of(wa_id)), None) is not None
+        key = (phone_number_id, wa_id_of(wa_id))
+        self._entry_points.pop(key, None)
+        self._free_entry_points.pop(key, None)
+        return self._last_inbound.pop(key, None) is not None
+
+    def free_entry_point(
+        self, phone_number_id: str, wa_id: str, now: datetime | None = None
+    ) -> bool:
+        """Whether a message the business sends now is free as a free entry point: one
+        is open, or this message answers an entry point within 24 h and opens one."""
+        key = (phone_number_id, wa_id_of(wa_id))
+        now = now or datetime.now(UTC)
+        opened = self._free_entry_points.get(key)
+        if opened is not None and now - opened < FREE_ENTRY_POINT:
+            return True
+        came = self._entry_points.get(key)
+        if came is not None and now - came < ENTRY_POINT_REPLY:
+            self._free_entry_points[key] = now
+            del self._entry_points[key]
+            return True
+        return False
 
     def last_inbound(self, phone_number_id: str, wa_id: str) -> datetime | None:
         return self._last_inbound.get((phone_number_id, wa_id_of(wa_id)))
@@ -42,6 +85,8 @@ class ServiceWindows:
     def clear(self) -> int:
         count = len(self._last_inbound)
         self._last_inbound.clear()
+        self._entry_points.clear()
+        self._free_entry_points.clear()
         return count
 
 

@@ -11,21 +11,24 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import httpx
-
 from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.meta import webhooks as mw
-from cauce_runtime import Backoff
+from cauce_devstack.sandbox.meta.accounts import waba_of
+from cauce_devstack.sandbox.meta.errors import RECIPIENT_REFUSALS
+from cauce_devstack.sandbox.meta.gateway_webhooks import (
+    ATTEMPTS,
+    RETRIES,
+    WEBHOOK_PATH,
+    deliver,
+)
 
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.settings import SandboxSettings
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/whatsapp"
-ATTEMPTS = 3
-#: Between attempts to post one status webhook (Meta retries for days; a fake, seconds).
-RETRIES = Backoff.of(0.5, 1.0)
+__all__ = ["ATTEMPTS", "RETRIES", "WEBHOOK_PATH", "AcceptedMessage", "StatusCallbacks"]
+
 CONVERSATION_S = 24 * 3600
 
 FAILURE_TITLES: dict[int, str] = {
@@ -49,6 +52,13 @@ class AcceptedMessage:
     category: str = "service"
     """Pricing category: service (free-form) or the template's category."""
     biz_opaque_callback_data: str | None = None
+    billable: bool | None = None
+    """``None``: billable unless free-form (``category`` service)."""
+    pricing_type: str | None = None
+    """``pricing.type`` (``regular``, ``free_customer_service``, ``free_entry_point``)."""
+    failure_code: int | None = None
+    """Meta fails it after accepting it with this code (131050: the customer stopped
+    marketing messages)."""
 
 
 class StatusCallbacks:
@@ -97,18 +107,24 @@ class StatusCallbacks:
 
     async def _run(self, message: AcceptedMessage) -> None:
         s = self.settings
-        failure = s.status_failing_recipients.get(message.recipient)
+        failure = message.failure_code or s.status_failing_recipients.get(message.recipient)
         if failure is not None:
             await asyncio.sleep(s.status_sent_delay_s)
             title = FAILURE_TITLES.get(failure, "Message failed to send")
-            error = mw.status_error(failure, title, f"{title} (sandbox failing recipient)")
+            details = f"{title} (sandbox failing recipient)"
+            if message.failure_code is not None:  # Meta's own failure, not a test's
+                details = RECIPIENT_REFUSALS.get(failure, (title, title))[1]
+            error = mw.status_error(failure, title, details)
             await self._post(message, "failed", errors=[error])
             return
         steps = [("sent", s.status_sent_delay_s), ("delivered", s.status_delivered_delay_s)]
         if s.status_read_enabled:
             steps.append(("read", s.status_read_delay_s))
         conversation = self._conversation(message)
-        pricing = mw.pricing(message.category, billable=message.category != "service")
+        billable = message.billable
+        if billable is None:
+            billable = message.category != "service"
+        pricing = mw.pricing(message.category, billable=billable, pricing_type=message.pricing_type)
         for status, delay in steps:
             await asyncio.sleep(delay)
             billed = status != "read"
@@ -141,27 +157,13 @@ class StatusCallbacks:
             biz_opaque_callback_data=message.biz_opaque_callback_data,
         )
         value = mw.statuses_value(message.phone_number_id, s.default_display_phone_number, [item])
-        body = mw.encode(mw.webhook([value], s.waba_id))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "facebookexternalua",
-            mw.SIGNATURE_HEADER: mw.sign(body, s.app_secret.get_secret_value()),
-        }
-        url = s.gateway_url.rstrip("/") + WEBHOOK_PATH
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                answer = await self._gateway.http.post(url, content=body, headers=headers)
-                if answer.is_success:
-                    return
-                problem = f"HTTP {answer.status_code}"
-            except httpx.HTTPError as error:
-                problem = type(error).__name__
-            if attempt < ATTEMPTS:
-                await asyncio.sleep(RETRIES.delay(attempt))
-        log.warning(
-            "status webhook %s for %s not taken by the gateway after %d attempts: %s",
-            status,
-            message.wamid,
-            ATTEMPTS,
-            problem,
-        )
+        payload = mw.webhook([value], waba_of(s, message.phone_number_id))
+        delivery = await deliver(self._gateway.http, s, payload)
+        if not delivery.delivered:
+            log.warning(
+                "status webhook %s for %s not taken by the gateway after %d attempts: %s",
+                status,
+                message.wamid,
+                ATTEMPTS,
+                delivery.problem,
+            )

@@ -297,9 +297,18 @@ def contact(wa_id: str, name: str) -> JSON:
 
 
 def pricing(
-    category: str = "service", *, billable: bool = False, pricing_model: str = "PMP"
+    category: str = "service",
+    *,
+    billable: bool = False,
+    pricing_model: str = "PMP",
+    pricing_type: str | None = None,
 ) -> JSON:
-    return {"billable": billable, "pricing_model": pricing_model, "category": category}
+    """A status's ``pricing``; ``pricing_type`` is its ``type`` (per-message pricing,
+    since 2025-07-01): ``regular``, ``free_customer_service`` or ``free_entry_point``."""
+    obj: JSON = {"billable": billable, "pricing_model": pricing_model, "category": category}
+    if pricing_type is not None:
+        obj["type"] = pricing_type
+    return obj
 
 
 def conversation(
@@ -398,6 +407,18 @@ def webhook(values: Iterable[Mapping[str, Any]], waba_id: str) -> JSON:
     return {"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": changes}]}
 
 
+def account_webhook(
+    field: str, value: Mapping[str, Any], waba_id: str, *, time: int | None = None
+) -> JSON:
+    """One entry (one WABA, with the ``time`` Meta stamps on account-level changes) with
+    one change of ``field`` (``message_template_status_update``, ``user_preferences``...)."""
+    entry: JSON = {"id": waba_id}
+    if field != "user_preferences":  # Meta's user_preferences entries carry no time
+        entry["time"] = int(time if time is not None else _now())
+    entry["changes"] = [{"value": dict(value), "field": field}]
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
 def merge_webhooks(*payloads: Mapping[str, Any]) -> JSON:
     """One POST carrying the entries of several payloads (Meta batches this way)."""
     entries = [entry for payload in payloads for entry in payload["entry"]]
@@ -412,3 +433,184 @@ def encode(payload: Mapping[str, Any]) -> bytes:
 def sign(body: bytes, app_secret: str) -> str:
     """``X-Hub-Signature-256`` header value: ``sha256=`` + HMAC-SHA256(app secret, body)."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# --- business account changes (templates, limits, preferences) ---------------------------
+
+TEMPLATE_CHANGE_FIELDS = (
+    "message_template_status_update",
+    "message_template_quality_update",
+    "template_category_update",
+    "message_template_components_update",
+)
+
+
+def _template_ref(template_id: int | str, name: str, language: str) -> JSON:
+    return {
+        "message_template_id": int(template_id),
+        "message_template_name": name,
+        "message_template_language": language,
+    }
+
+
+def template_status_value(
+    event: str,
+    template_id: int | str,
+    name: str,
+    language: str,
+    *,
+    category: str,
+    reason: str | None = "NONE",
+    disable_date: int | None = None,
+    other_info: tuple[str, str] | None = None,
+    rejection_info: tuple[str, str] | None = None,
+) -> JSON:
+    """``message_template_status_update``: ``event`` (APPROVED, REJECTED, PAUSED,
+    DISABLED...), ``reason`` (``NONE`` unless rejected; ``None`` when scheduled for
+    deletion), ``disable_info`` when disabled, ``other_info`` (title, description) when
+    paused, locked or unlocked, ``rejection_info`` (reason, recommendation) when rejected
+    for ``INVALID_FORMAT``."""
+    value: JSON = {"event": event, **_template_ref(template_id, name, language)}
+    value["reason"] = reason
+    value["message_template_category"] = category
+    if disable_date is not None:
+        value["disable_info"] = {"disable_date": disable_date}
+    if other_info is not None:
+        value["other_info"] = {"title": other_info[0], "description": other_info[1]}
+    if rejection_info is not None:
+        value["rejection_info"] = {
+            "reason": rejection_info[0],
+            "recommendation": rejection_info[1],
+        }
+    return value
+
+
+def template_quality_value(
+    template_id: int | str, name: str, language: str, *, new: str, previous: str
+) -> JSON:
+    """``message_template_quality_update``: GREEN, YELLOW, RED or UNKNOWN."""
+    return {
+        "previous_quality_score": previous,
+        "new_quality_score": new,
+        **_template_ref(template_id, name, language),
+    }
+
+
+def template_category_value(
+    template_id: int | str, name: str, language: str, *, new: str, previous: str
+) -> JSON:
+    """``template_category_update`` for a completed change (Meta's other variant, an
+    impending change, carries ``correct_category`` and ``category_update_timestamp``)."""
+    return {
+        **_template_ref(template_id, name, language),
+        "previous_category": previous,
+        "new_category": new,
+    }
+
+
+def template_components_value(
+    template_id: int | str,
+    name: str,
+    language: str,
+    components: Sequence[Mapping[str, Any]],
+) -> JSON:
+    """``message_template_components_update`` from a template's components: body text,
+    text header, footer, and the URL and phone-number buttons."""
+    value: JSON = _template_ref(template_id, name, language)
+    by_type = {str(c.get("type", "")).upper(): c for c in components}
+    value["message_template_element"] = str(by_type.get("BODY", {}).get("text", ""))
+    header = by_type.get("HEADER")
+    if header is not None and str(header.get("format", "TEXT")).upper() == "TEXT":
+        value["message_template_title"] = str(header.get("text", ""))
+    footer = by_type.get("FOOTER")
+    if footer is not None:
+        value["message_template_footer"] = str(footer.get("text", ""))
+    buttons: list[JSON] = []
+    for button in by_type.get("BUTTONS", {}).get("buttons", []):
+        kind = str(button.get("type", "")).upper()
+        if kind == "URL":
+            buttons.append(
+                {
+                    "message_template_button_type": "URL",
+                    "message_template_button_text": button.get("text", ""),
+                    "message_template_button_url": button.get("url", ""),
+                }
+            )
+        elif kind == "PHONE_NUMBER":
+            buttons.append(
+                {
+                    "message_template_button_type": "PHONE_NUMBER",
+                    "message_template_button_text": button.get("text", ""),
+                    "message_template_button_phone_number": button.get("phone_number", ""),
+                }
+            )
+    if buttons:
+        value["message_template_buttons"] = buttons
+    return value
+
+
+def business_capability_value(
+    max_daily_conversations_per_business: int,
+    *,
+    max_phone_numbers_per_business: int = 20,
+    max_phone_numbers_per_waba: int = 20,
+) -> JSON:
+    """``business_capability_update``: the portfolio's messaging limit (``-1``:
+    unlimited) and how many numbers it may have (the defaults are sandbox values)."""
+    return {
+        "max_daily_conversations_per_business": max_daily_conversations_per_business,
+        "max_phone_numbers_per_business": max_phone_numbers_per_business,
+        "max_phone_numbers_per_waba": max_phone_numbers_per_waba,
+    }
+
+
+def phone_number_quality_value(
+    display_phone_number: str,
+    event: str,
+    current_limit: str,
+    *,
+    old_limit: str | None = None,
+    max_daily_conversations_per_business: str | None = None,
+) -> JSON:
+    """``phone_number_quality_update``: ``event`` (UPGRADE, DOWNGRADE, FLAGGED,
+    UNFLAGGED, ONBOARDING...), ``old_limit`` only for messaging-limit changes, limits as
+    Meta's tier names (``TIER_2K``, ``TIER_UNLIMITED``)."""
+    value: JSON = {"display_phone_number": display_phone_number, "event": event}
+    if old_limit is not None:
+        value["old_limit"] = old_limit
+    value["current_limit"] = current_limit
+    if max_daily_conversations_per_business is not None:
+        value["max_daily_conversations_per_business"] = max_daily_conversations_per_business
+    return value
+
+
+def user_preferences_value(
+    phone_number_id: str,
+    display_phone_number: str,
+    wa_id: str,
+    preference: str,
+    *,
+    name: str | None = None,
+    detail: str | None = None,
+    timestamp: int | None = None,
+) -> JSON:
+    """``user_preferences``: the customer stopped or resumed marketing messages."""
+    if preference not in ("stop", "resume"):
+        raise ValueError(f"preference must be 'stop' or 'resume', not {preference!r}")
+    customer: JSON = {"wa_id": wa_id}
+    if name is not None:
+        customer = {"profile": {"name": name}, "wa_id": wa_id}
+    return {
+        "messaging_product": "whatsapp",
+        "metadata": metadata(phone_number_id, display_phone_number),
+        "contacts": [customer],
+        "user_preferences": [
+            {
+                "wa_id": wa_id,
+                "detail": detail or f"User requested to {preference} marketing messages",
+                "category": "marketing_messages",
+                "value": preference,
+                "timestamp": int(timestamp if timestamp is not None else _now()),
+            }
+        ],
+    }
