@@ -195,6 +195,19 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
             "url": "https://backendpruebas.vepay.com.co/pay/40037",
         },
     ),
+    "outbound.campaign_message.requested": lambda: _envelope(
+        channel="whatsapp",
+        contact_key=KEY,
+        channel_account_id="106540352242922",
+        recipient="+573001234567",
+        campaign_id="6b0f6c1e-2a1d-4a8e-9f4b-1c2d3e4f5a6b",
+        content={
+            "type": "template",
+            "name": "bienvenida",
+            "language": "es",
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}],
+        },
+    ),
     "outbound.message.sent": lambda: _envelope(
         channel="whatsapp",
         contact_key=KEY,
@@ -276,6 +289,7 @@ INVALID: dict[str, dict[str, Any]] = {
     "payments.transaction.status_changed": {"status": "APROBADA"},
     "outbound.message.requested": {"recipient": "not a phone"},
     "outbound.message.sent": {"provider_message_id": ""},
+    "outbound.campaign_message.requested": {"campaign_id": None},  # a campaign's, always
     "outbound.message.failed": {"retryable": "maybe"},
     "outbound.message.status_changed": {"status": "seen"},
     "dlq.dead_lettered": {"original_payload_b64": "not base64!"},

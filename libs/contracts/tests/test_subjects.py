@@ -30,6 +30,7 @@ TOKENS: dict[str, dict[str, str]] = {
     subjects.OUTBOUND_MESSAGE_SENT: {"tenant_id": "acme", "channel": "chattigo"},
     subjects.OUTBOUND_MESSAGE_FAILED: {"tenant_id": "acme", "channel": "chattigo"},
     subjects.OUTBOUND_STATUS_CHANGED: {"tenant_id": "acme", "channel": "chattigo"},
+    subjects.OUTBOUND_CAMPAIGN_MESSAGE_REQUESTED: {"tenant_id": "acme", "channel": "whatsapp"},
     subjects.DLQ_DEAD_LETTERED: {"stream": "INBOUND", "durable_name": "conversation-inbound"},
     **{
         event_type: {"tenant_id": "acme", "channel": "whatsapp", "business_account_id": "1020"}

@@ -276,6 +276,20 @@ class OutboundMessageRequested(Event):
     campaign_id: ShortText | None = None
 
 
+class CampaignMessageRequested(OutboundMessageRequested):
+    """A bulk campaign asks the notifier to deliver its message to one recipient.
+
+    The same request as :class:`OutboundMessageRequested` on its own subject, so a
+    campaign's thousands of sends queue apart from conversation replies (which never
+    wait behind them) and go to the send path at the campaign's pace. ``event_id`` is
+    fixed per (campaign, recipient): a recipient released again is the same request.
+    """
+
+    EVENT_TYPE = subjects.OUTBOUND_CAMPAIGN_MESSAGE_REQUESTED
+
+    campaign_id: ShortText
+
+
 class _OutboundOutcome(Event):
     channel: Channel
     contact_key: ContactKey

@@ -29,6 +29,7 @@ _MODELS: tuple[type[Event], ...] = (
     outbound.OutboundMessageSent,
     outbound.OutboundMessageFailed,
     outbound.OutboundStatusChanged,
+    outbound.CampaignMessageRequested,
     dlq.DeadLettered,
     business_account.TemplateStatusChanged,
     business_account.TemplateQualityChanged,

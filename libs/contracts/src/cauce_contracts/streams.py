@@ -131,6 +131,25 @@ NOTIFIER_REQUESTS = Subscription(
     (subjects.all_of(subjects.OUTBOUND_MESSAGE_REQUESTED),),
     "notifier: deliver outbound messages through WhatsApp Cloud API / Chattigo / YCloud",
 )
+NOTIFIER_CAMPAIGN_SENDS = Subscription(
+    "notifier-campaign-sends",
+    OUTBOUND.name,
+    (subjects.all_of(subjects.OUTBOUND_CAMPAIGN_MESSAGE_REQUESTED),),
+    "notifier: deliver bulk campaigns' messages, apart from conversation replies",
+)
+NOTIFIER_BUSINESS_ACCOUNT = Subscription(
+    "notifier-business-account",
+    INBOUND.name,
+    (
+        subjects.all_of(subjects.INBOUND_TEMPLATE_STATUS_CHANGED),
+        subjects.all_of(subjects.INBOUND_TEMPLATE_QUALITY_CHANGED),
+        subjects.all_of(subjects.INBOUND_TEMPLATE_CATEGORY_CHANGED),
+        subjects.all_of(subjects.INBOUND_TEMPLATE_COMPONENTS_CHANGED),
+        subjects.all_of(subjects.INBOUND_MESSAGING_LIMIT_CHANGED),
+        subjects.all_of(subjects.INBOUND_MARKETING_PREFERENCE_CHANGED),
+    ),
+    "notifier: templates' status and quality, messaging limits and marketing opt-outs",
+)
 NOTIFIER_WINDOWS = Subscription(
     "notifier-windows",
     INBOUND.name,
@@ -150,6 +169,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     PAYMENTS_REQUESTS,
     CRM_SYNC,
     NOTIFIER_REQUESTS,
+    NOTIFIER_CAMPAIGN_SENDS,
+    NOTIFIER_BUSINESS_ACCOUNT,
     NOTIFIER_STATUSES,
     NOTIFIER_WINDOWS,
 )

@@ -65,6 +65,7 @@ OUTBOUND_MESSAGE_REQUESTED: Final = "outbound.message.requested"
 OUTBOUND_MESSAGE_SENT: Final = "outbound.message.sent"
 OUTBOUND_MESSAGE_FAILED: Final = "outbound.message.failed"
 OUTBOUND_STATUS_CHANGED: Final = "outbound.message.status_changed"
+OUTBOUND_CAMPAIGN_MESSAGE_REQUESTED: Final = "outbound.campaign_message.requested"
 DLQ_DEAD_LETTERED: Final = "dlq.dead_lettered"
 INBOUND_TEMPLATE_STATUS_CHANGED: Final = "inbound.template.status_changed"
 INBOUND_TEMPLATE_QUALITY_CHANGED: Final = "inbound.template.quality_changed"
@@ -98,6 +99,9 @@ SUBJECT_PATTERNS: Final = MappingProxyType(
         OUTBOUND_MESSAGE_SENT: f"{OUTBOUND_MESSAGE_SENT}.{_CONVERSATION}",
         OUTBOUND_MESSAGE_FAILED: f"{OUTBOUND_MESSAGE_FAILED}.{_CONVERSATION}",
         OUTBOUND_STATUS_CHANGED: f"{OUTBOUND_STATUS_CHANGED}.{_CONVERSATION}",
+        OUTBOUND_CAMPAIGN_MESSAGE_REQUESTED: (
+            f"{OUTBOUND_CAMPAIGN_MESSAGE_REQUESTED}.{_CONVERSATION}"
+        ),
         DLQ_DEAD_LETTERED: "dlq.{stream}.{durable_name}",
         INBOUND_TEMPLATE_STATUS_CHANGED: f"{INBOUND_TEMPLATE_STATUS_CHANGED}.{_TEMPLATE}",
         INBOUND_TEMPLATE_QUALITY_CHANGED: f"{INBOUND_TEMPLATE_QUALITY_CHANGED}.{_TEMPLATE}",
