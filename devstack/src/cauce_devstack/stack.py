@@ -18,6 +18,7 @@ from cauce_devstack.sandbox.settings import (
     DEV_GRAPH_TOKEN,
     DEV_PHONE_NUMBER_ID,
     DEV_SCI_WEBHOOK_SECRET,
+    DEV_WABA_ID,
 )
 
 SERVICE_MODULES: dict[str, str] = {
@@ -118,6 +119,8 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
                     "channel": "whatsapp",
                     "account_id": DEV_PHONE_NUMBER_ID,
                     "display_name": "sandbox WhatsApp number",
+                    # the sandbox's dev WABA: its templates are the campaigns'
+                    "business_account_id": DEV_WABA_ID,
                     "credentials": {"access_token": DEV_GRAPH_TOKEN},
                 }
             ]

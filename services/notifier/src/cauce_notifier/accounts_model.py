@@ -81,3 +81,6 @@ class ChannelAccount:
     rate_per_second: float
     credentials: Credentials
     credentials_status: Literal["ok", "failing"]
+    #: The WhatsApp Business Account (WABA) the number belongs to: where its message
+    #: templates live. WhatsApp Cloud API accounts only; None until an operator sets it.
+    business_account_id: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cauce_notifier.api import admin_channels, messages
+from cauce_notifier.api import admin_channels, campaign_events, campaigns, messages, templates
 from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.consumers import register_consumers
 from cauce_notifier.settings import NotifierSettings
@@ -26,6 +26,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         deliverer=notifier.deliverer,
         statuses=notifier.statuses,
         windows=notifier.windows,
+        campaigns=notifier.campaigns,
         delivery_batch_size=settings.delivery_batch_size,
     )
     return create_service_app(
@@ -33,8 +34,16 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         bus=notifier.bus,
         wiring=notifier,
         readiness={"postgres": postgres.reachable(notifier.pool)},
-        routers=(admin_channels.router, messages.router),
+        routers=(
+            admin_channels.router,
+            messages.router,
+            campaigns.router,
+            templates.router,
+            campaign_events.router,
+        ),
         on_prepare=[notifier.open],
+        on_startup=[notifier.campaigns.start],
+        on_shutdown=[notifier.campaigns.stop],
         on_closed=[notifier.close],
         title="cauce notifier",
         description=DESCRIPTION,

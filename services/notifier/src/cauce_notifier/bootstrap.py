@@ -15,6 +15,7 @@ from fastapi import Depends
 
 from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import CREDENTIALS_MODELS
+from cauce_notifier.campaigns.service import Campaigns
 from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.credentials_check import CredentialsTester, check_with_provider
 from cauce_notifier.delivery import Deliverer
@@ -49,6 +50,7 @@ class Notifier:
     windows: ServiceWindows
     deliverer: Deliverer
     statuses: StatusTracker
+    campaigns: Campaigns
     #: Checks an account's credentials live (the admin API's test); None answers 501.
     credentials_tester: CredentialsTester | None
 
@@ -65,18 +67,11 @@ class Notifier:
         providers = provider_clients(settings, http)
         bus = bus or Bus(settings)
         windows = ServiceWindows(pool)
-        deliverer = Deliverer(
-            bus=bus,
-            accounts=accounts,
-            messages=messages,
-            providers=providers,
-            limiter=SendRateLimiter(
-                pool, max_wait_s=settings.send_max_wait_s, headroom=settings.send_rate_headroom
-            ),
-            pair_backoff=PairBackoff(pool),
-            windows=windows,
-            max_provider_attempts=settings.max_provider_attempts,
-            credentials_retry_s=settings.credentials_retry_s,
+        graph = providers[Channel.WHATSAPP]
+        assert isinstance(graph, WhatsAppCloudClient)
+        campaigns = Campaigns.build(settings, pool=pool, bus=bus, accounts=accounts, graph=graph)
+        deliverer = build_deliverer(
+            settings, pool, bus, accounts, messages, providers, windows, campaigns
         )
         return cls(
             settings=settings,
@@ -90,6 +85,7 @@ class Notifier:
             windows=windows,
             deliverer=deliverer,
             statuses=StatusTracker(bus, messages),
+            campaigns=campaigns,
             credentials_tester=functools.partial(check_with_provider, providers),
         )
 
@@ -109,6 +105,33 @@ class Notifier:
         """After the bus stopped and its consumers finished."""
         await self.http.aclose()
         await self.pool.close()
+
+
+def build_deliverer(
+    settings: NotifierSettings,
+    pool: asyncpg.Pool,
+    bus: Bus,
+    accounts: AccountStore,
+    messages: MessageStore,
+    providers: dict[Channel, ProviderClient],
+    windows: ServiceWindows,
+    campaigns: Campaigns,
+) -> Deliverer:
+    return Deliverer(
+        bus=bus,
+        accounts=accounts,
+        messages=messages,
+        providers=providers,
+        limiter=SendRateLimiter(
+            pool, max_wait_s=settings.send_max_wait_s, headroom=settings.send_rate_headroom
+        ),
+        pair_backoff=PairBackoff(pool),
+        windows=windows,
+        max_provider_attempts=settings.max_provider_attempts,
+        credentials_retry_s=settings.credentials_retry_s,
+        campaigns=campaigns.gate,
+        campaign_slot_wait_s=settings.campaign_slot_wait_s,
+    )
 
 
 #: What an operator route or dependency takes to reach the notifier wired at start.
@@ -144,6 +167,7 @@ async def declare_accounts(settings: NotifierSettings, accounts: AccountStore) -
                 credentials=credentials,  # type: ignore[arg-type]
                 display_name=declared.display_name,
                 rate_per_second=declared.rate_per_second,
+                business_account_id=declared.business_account_id,
             )
         except DuplicateAccount:
             continue  # another replica created it meanwhile

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from cauce_contracts import streams
 from cauce_contracts.inbound import InboundMessageReceived, InboundStatusUpdated
-from cauce_contracts.outbound import OutboundMessageRequested
+from cauce_contracts.outbound import CampaignMessageRequested, OutboundMessageRequested
+from cauce_notifier.campaigns.business_account import BUSINESS_ACCOUNT_EVENTS
+from cauce_notifier.campaigns.service import Campaigns
 from cauce_notifier.delivery import Deliverer
 from cauce_notifier.service_window import ServiceWindows
 from cauce_notifier.statuses import StatusTracker
@@ -16,6 +18,12 @@ from cauce_runtime import Backoff, Bus, ConsumerSpec, Delivery, consumer
 REQUESTS = ConsumerSpec.of(
     streams.NOTIFIER_REQUESTS, max_deliver=500, backoff=Backoff.of(1, 5, 15, 30, 60, 120, 300)
 )
+#: A campaign's sends wait for slots they reserve only a little ahead (replies go first),
+#: so redeliveries are many and short.
+CAMPAIGN_SENDS = ConsumerSpec.of(
+    streams.NOTIFIER_CAMPAIGN_SENDS, max_deliver=2000, backoff=Backoff.of(1, 5, 15, 30, 60)
+)
+BUSINESS_ACCOUNT = ConsumerSpec.of(streams.NOTIFIER_BUSINESS_ACCOUNT)
 STATUSES = ConsumerSpec.of(streams.NOTIFIER_STATUSES)
 WINDOWS = ConsumerSpec.of(streams.NOTIFIER_WINDOWS)
 
@@ -26,6 +34,7 @@ def register_consumers(
     deliverer: Deliverer,
     statuses: StatusTracker,
     windows: ServiceWindows,
+    campaigns: Campaigns,
     delivery_batch_size: int,
 ) -> None:
     """Declare the notifier's consumers on ``bus`` (before it starts): requests are
@@ -33,6 +42,10 @@ def register_consumers(
     consumer(bus, REQUESTS, OutboundMessageRequested, batch_size=delivery_batch_size)(
         deliverer.deliver
     )
+    consumer(bus, CAMPAIGN_SENDS, CampaignMessageRequested, batch_size=delivery_batch_size)(
+        deliverer.deliver
+    )
+    consumer(bus, BUSINESS_ACCOUNT, BUSINESS_ACCOUNT_EVENTS)(campaigns.updates.apply)
     consumer(bus, STATUSES, InboundStatusUpdated, batch_size=32)(statuses.apply)
 
     @consumer(bus, WINDOWS, InboundMessageReceived, batch_size=32)

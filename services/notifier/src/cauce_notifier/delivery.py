@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from cauce_contracts.outbound import (
+    CampaignMessageRequested,
     OutboundMessageFailed,
     OutboundMessageRequested,
     OutboundMessageSent,
@@ -138,12 +139,24 @@ class SendSlots(Protocol):
 
     @property
     def max_wait_s(self) -> float:
-        """The furthest slot :meth:`reserve` hands out."""
+        """The furthest slot :meth:`reserve` hands out by default."""
         ...
 
-    async def reserve(self, channel: str, account_id: str, rate_per_s: float) -> float:
+    async def reserve(
+        self, channel: str, account_id: str, rate_per_s: float, *, max_wait_s: float | None = None
+    ) -> float:
         """Reserve the account's next slot; the seconds to wait for it. Raises
         :class:`SendSlotTooFar` (reserving nothing) beyond ``max_wait_s``."""
+        ...
+
+
+class CampaignGate(Protocol):
+    """Whether a campaign's send may go now
+    (:class:`~cauce_notifier.campaigns.gate.CampaignGate`)."""
+
+    async def may_send(self, event: CampaignMessageRequested) -> bool:
+        """True while the campaign runs; otherwise the recipient goes back to its
+        campaign (to be released again on resume, or marked cancelled) and False."""
         ...
 
 
@@ -188,6 +201,8 @@ class Deliverer:
         windows: Windows,
         max_provider_attempts: int = 8,
         credentials_retry_s: float = 60.0,
+        campaigns: CampaignGate | None = None,
+        campaign_slot_wait_s: float = 0.1,
     ) -> None:
         self.bus = bus
         self.accounts = accounts
@@ -200,8 +215,19 @@ class Deliverer:
         #: How long messages of an account whose credentials were refused wait before
         #: the next try (an operator rotates them through the admin API meanwhile).
         self.credentials_retry_s = credentials_retry_s
+        self.campaigns = campaigns
+        #: The furthest ahead a campaign's send reserves its slot: conversation replies
+        #: reserve up to the limiter's own ``max_wait_s``, so a reply never waits behind
+        #: more than this much of a campaign's traffic (replies go first).
+        self.campaign_slot_wait_s = campaign_slot_wait_s
 
     async def deliver(self, event: OutboundMessageRequested, delivery: Delivery) -> None:
+        if (
+            isinstance(event, CampaignMessageRequested)
+            and self.campaigns is not None
+            and not await self.campaigns.may_send(event)
+        ):
+            return  # its campaign is not running: the recipient went back to it
         admission = await self.messages.admit(event, CLAIM_S)
         record = admission.message
         if record.provider_message_id is not None:
@@ -256,19 +282,24 @@ class Deliverer:
             raise TransientError(
                 "recipient in pair-rate back-off", retry_after=admission.pair_backoff_s
             )
-        await self._wait_for_slot(account)
+        campaign = isinstance(event, CampaignMessageRequested)
+        await self._wait_for_slot(account, self.campaign_slot_wait_s if campaign else None)
         return await self._call_provider(account, event, delivery)
 
-    async def _wait_for_slot(self, account: ChannelAccount) -> None:
+    async def _wait_for_slot(self, account: ChannelAccount, max_wait_s: float | None) -> None:
         limiter = {"limiter": send_limiter(account.channel.value)}
         try:
             wait = await self.limiter.reserve(
-                account.channel.value, account.account_id, account.rate_per_second
+                account.channel.value,
+                account.account_id,
+                account.rate_per_second,
+                max_wait_s=max_wait_s,
             )
         except SendSlotTooFar as exc:
             # The message waits for its slot in JetStream instead (nak with delay): that
             # wait counts too, or a saturated account would look idle on the dashboard.
-            RATE_LIMIT_WAIT_SECONDS.record(self.limiter.max_wait_s + exc.retry_in_s, limiter)
+            horizon = self.limiter.max_wait_s if max_wait_s is None else max_wait_s
+            RATE_LIMIT_WAIT_SECONDS.record(horizon + exc.retry_in_s, limiter)
             raise TransientError(str(exc), retry_after=exc.retry_in_s) from exc
         RATE_LIMIT_WAIT_SECONDS.record(wait, limiter)
         if wait > 0:

@@ -29,14 +29,19 @@ class SendRateLimiter:
         self._shared = SharedRateLimiter(pool, "notifier.rate_buckets", headroom=headroom)
         self.max_wait_s = max_wait_s
 
-    async def reserve(self, channel: str, account_id: str, rate_per_s: float) -> float:
+    async def reserve(
+        self, channel: str, account_id: str, rate_per_s: float, *, max_wait_s: float | None = None
+    ) -> float:
         """Reserve the account's next send slot; return the seconds to wait for it.
 
         Raises :class:`SendSlotTooFar` (reserving nothing) when the slot is more than
-        ``max_wait_s`` away: the caller should retry later instead of holding a worker.
+        ``max_wait_s`` (default: this limiter's) away: the caller should retry later
+        instead of holding a worker.
         """
         return await self._shared.reserve(
-            f"{channel}:{account_id}", rate_per_s, max_wait_s=self.max_wait_s
+            f"{channel}:{account_id}",
+            rate_per_s,
+            max_wait_s=self.max_wait_s if max_wait_s is None else max_wait_s,
         )
 
 

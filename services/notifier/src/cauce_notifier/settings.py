@@ -33,7 +33,19 @@ class DeclaredAccount(BaseModel):
     account_id: str = Field(min_length=1)
     display_name: str | None = None
     rate_per_second: float = Field(default=80.0, gt=0)
+    #: The WhatsApp Business Account of a WhatsApp Cloud API number (its templates).
+    business_account_id: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
     credentials: dict[str, SecretStr]
+
+
+class TenantToken(BaseModel):
+    """A tenant's bearer token for the campaign and template APIs: the token says whose
+    campaigns a caller sees (the companies work will put users' tokens on this check)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=64)
+    token: SecretStr
 
 
 class NotifierSettings(ServiceSettings):
@@ -69,6 +81,27 @@ class NotifierSettings(ServiceSettings):
     send_rate_headroom: float = Field(default=DEFAULT_HEADROOM, gt=0, le=1)
     #: Requests fetched and handled concurrently (one contact's still go in order).
     delivery_batch_size: int = Field(default=64, ge=1, le=1000)
+
+    # --- campaigns ----------------------------------------------------------------------
+    #: Bearer tokens of the campaign/template APIs, one per tenant (dev: a demo tenant).
+    tenant_tokens: list[TenantToken] = Field(
+        default_factory=lambda: [
+            TenantToken(tenant_id="demo", token=SecretStr("dev-demo-tenant-token"))
+        ]
+    )
+    #: Region a recipient's number is read in when it has no country code (ISO 3166).
+    campaign_default_region: str = Field(default="CO", pattern=r"^[A-Z]{2}$")
+    #: Largest recipients CSV accepted (100,000 rows of the seed's format: about 5 MB).
+    campaign_csv_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    #: Share of a number's rate campaigns may use; replies go first regardless.
+    campaign_rate_share: float = Field(default=1.0, gt=0, le=1)
+    #: How far ahead a campaign send may reserve its slot: what a reply waits at most
+    #: behind a campaign on the same number.
+    campaign_slot_wait_s: float = Field(default=0.1, gt=0)
+    #: Seconds between the dispatcher's rounds (a pause holds within about this).
+    campaign_tick_s: float = Field(default=0.2, gt=0, le=5)
+    #: Seconds between template syncs from Meta (0: on demand only).
+    template_sync_interval_s: float = Field(default=3600.0, ge=0)
 
     def credentials_key_ring(self) -> str:
         """The key ring JSON; in dev/test the placeholder becomes a fixed published key."""

@@ -51,13 +51,19 @@ def sandbox_settings(**overrides: Any) -> SandboxSettings:
     return SandboxSettings(**values)
 
 
-def graph_account(*, rate_per_second: float = 80, token: str = GRAPH_TOKEN) -> DeclaredAccount:
+def graph_account(
+    *,
+    rate_per_second: float = 80,
+    token: str = GRAPH_TOKEN,
+    business_account_id: str | None = None,
+) -> DeclaredAccount:
     """The tests' WhatsApp Cloud API account (``PHONE_NUMBER_ID``), declared at start."""
     return DeclaredAccount(
         tenant_id=TENANT,
         channel="whatsapp",  # type: ignore[arg-type]
         account_id=PHONE_NUMBER_ID,
         rate_per_second=rate_per_second,
+        business_account_id=business_account_id,
         credentials={"access_token": SecretStr(token)},
     )
 

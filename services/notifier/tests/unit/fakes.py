@@ -97,9 +97,12 @@ class FakeSendSlots:
         self.busy_for_s = 0.0
         self.reserved: list[tuple[str, str, float]] = []
 
-    async def reserve(self, channel: str, account_id: str, rate_per_s: float) -> float:
-        if self.busy_for_s > self.max_wait_s:
-            raise SendSlotTooFar(max(0.05, self.busy_for_s - self.max_wait_s))
+    async def reserve(
+        self, channel: str, account_id: str, rate_per_s: float, *, max_wait_s: float | None = None
+    ) -> float:
+        horizon = self.max_wait_s if max_wait_s is None else max_wait_s
+        if self.busy_for_s > horizon:
+            raise SendSlotTooFar(max(0.05, self.busy_for_s - horizon))
         self.reserved.append((channel, account_id, rate_per_s))
         return self.busy_for_s
 

@@ -36,6 +36,10 @@ from cauce_runtime.telemetry.metrics import PROVIDER_CREDENTIALS_FAILING
 RatePerSecond = Annotated[float, Field(gt=0, le=10_000)]
 
 
+#: A WhatsApp Business Account id (digits).
+BusinessAccountId = Annotated[str, Field(pattern=r"^[0-9]{1,32}$")]
+
+
 class _NewChannel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +52,8 @@ class _NewChannel(BaseModel):
 class NewWhatsAppChannel(_NewChannel):
     channel: Literal[Channel.WHATSAPP]
     credentials: WhatsAppCredentials
+    #: The number's WhatsApp Business Account, where its message templates live.
+    business_account_id: BusinessAccountId | None = None
 
 
 class NewChattigoChannel(_NewChannel):
@@ -72,6 +78,7 @@ class ChannelChanges(BaseModel):
 
     display_name: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     rate_per_second: RatePerSecond | None = None
+    business_account_id: BusinessAccountId | None = None
 
 
 class CredentialsView(BaseModel):
@@ -93,6 +100,7 @@ class ChannelView(BaseModel):
     account_id: str
     display_name: str | None
     rate_per_second: float
+    business_account_id: str | None
     credentials: CredentialsView
     created_at: datetime
     updated_at: datetime
@@ -108,6 +116,7 @@ class ChannelView(BaseModel):
             account_id=info.account_id,
             display_name=info.display_name,
             rate_per_second=info.rate_per_second,
+            business_account_id=info.business_account_id,
             credentials=CredentialsView(
                 status=info.credentials_status,
                 error=info.credentials_error,
@@ -153,6 +162,7 @@ async def create_channel(
             credentials=body.credentials,
             display_name=body.display_name,
             rate_per_second=body.rate_per_second,
+            business_account_id=getattr(body, "business_account_id", None),
         )
     except DuplicateAccount:
         return problem_response(
@@ -201,6 +211,7 @@ async def change_channel(
         display_name=body.display_name,
         clear_display_name=clear,
         rate_per_second=body.rate_per_second,
+        business_account_id=body.business_account_id,
     )
     return _not_found() if info is None else ChannelView.of(info)
 

@@ -1,7 +1,9 @@
-"""WhatsApp Cloud API client: ``POST {base}/{version}/{phone_number_id}/messages``."""
+"""WhatsApp Cloud API client: ``POST {base}/{version}/{phone_number_id}/messages``, and a
+WhatsApp Business Account's templates (``GET {base}/{version}/{waba_id}/message_templates``)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -70,6 +72,39 @@ class WhatsAppCloudClient:
         if response.status_code >= 300:
             raise from_meta_error(response.status_code, response.content, response.headers)
 
+    async def message_templates(
+        self, account: ChannelAccount, business_account_id: str, *, page_size: int = 100
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every template of the WABA, page by page (Meta's ``after`` cursors), with the
+        fields a campaign needs; raises like a send would."""
+        credentials = _credentials(account)
+        url = f"{self._base_url}/{self._api_version}/{business_account_id}/message_templates"
+        params: dict[str, str | int] = {"limit": page_size, "fields": TEMPLATE_FIELDS}
+        while True:
+            try:
+                response = await self._http.get(
+                    url,
+                    params=params,
+                    headers={
+                        "Authorization": f"Bearer {credentials.access_token.get_secret_value()}"
+                    },
+                )
+            except httpx.TransportError as error:
+                raise from_transport_error(error) from None
+            if response.status_code >= 300:
+                raise from_meta_error(response.status_code, response.content, response.headers)
+            page = _json_object(response)
+            for template in page.get("data") or ():
+                if isinstance(template, dict):
+                    yield template
+            paging = page.get("paging")
+            paging = paging if isinstance(paging, dict) else {}
+            cursors = paging.get("cursors")
+            after = cursors.get("after") if isinstance(cursors, dict) else None
+            if not paging.get("next") or not isinstance(after, str) or not after:
+                return
+            params = {**params, "after": after}
+
     async def send(self, account: ChannelAccount, message: OutboundMessageRequested) -> SendResult:
         credentials = account.credentials
         if not isinstance(credentials, WhatsAppCredentials):
@@ -88,6 +123,33 @@ class WhatsAppCloudClient:
         if response.status_code >= 300:
             raise from_meta_error(response.status_code, response.content, response.headers)
         return _result(message, payload, response)
+
+
+#: What :meth:`WhatsAppCloudClient.message_templates` asks Meta for.
+TEMPLATE_FIELDS = (
+    "id,name,language,status,category,quality_score,components,parameter_format,rejected_reason"
+)
+
+
+def _credentials(account: ChannelAccount) -> WhatsAppCredentials:
+    credentials = account.credentials
+    if not isinstance(credentials, WhatsAppCredentials):
+        raise PermanentProviderError(
+            "account has no WhatsApp credentials", code="misconfigured_account"
+        )
+    return credentials
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise PermanentProviderError(
+            "unreadable answer", code="bad_response", http_status=response.status_code
+        )
+    return answer
 
 
 def _result(

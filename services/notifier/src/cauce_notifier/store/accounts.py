@@ -55,6 +55,7 @@ class AccountInfo:
     display_name: str | None
     rate_per_second: float
     credentials_status: Literal["ok", "failing"]
+    business_account_id: str | None
     credentials_error: str | None
     credentials_failed_at: datetime | None
     credentials_key_id: str
@@ -149,6 +150,7 @@ class AccountStore:
             rate_per_second=float(row["rate_per_second"]),
             credentials=cast(Credentials, model.model_validate_json(plaintext)),
             credentials_status=row["credentials_status"],
+            business_account_id=row["business_account_id"],
         )
 
     @staticmethod
@@ -161,6 +163,7 @@ class AccountStore:
             display_name=row["display_name"],
             rate_per_second=float(row["rate_per_second"]),
             credentials_status=row["credentials_status"],
+            business_account_id=row["business_account_id"],
             credentials_error=row["credentials_error"],
             credentials_failed_at=row["credentials_failed_at"],
             credentials_key_id=row["credentials_key_id"],
@@ -238,6 +241,7 @@ class AccountStore:
         credentials: Credentials,
         display_name: str | None = None,
         rate_per_second: float = DEFAULT_RATE_PER_SECOND,
+        business_account_id: str | None = None,
     ) -> ChannelAccount:
         """Add an account; :class:`DuplicateAccount` if ``(channel, account_id)`` exists."""
         channel = sending_channel(channel)
@@ -246,15 +250,16 @@ class AccountStore:
             row = await self._pool.fetchrow(
                 "INSERT INTO notifier.channel_accounts"
                 " (id, tenant_id, channel, account_id, display_name,"
-                " rate_per_second, credentials, credentials_key_id, credentials_fingerprint,"
-                " credentials_summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)"
-                " RETURNING *",
+                " rate_per_second, business_account_id, credentials, credentials_key_id,"
+                " credentials_fingerprint, credentials_summary)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) RETURNING *",
                 uuid.uuid4(),
                 tenant_id,
                 channel.value,
                 account_id,
                 display_name,
                 rate_per_second,
+                business_account_id,
                 *self._sealed(channel, account_id, credentials),
             )
         except asyncpg.UniqueViolationError as exc:
@@ -289,17 +294,21 @@ class AccountStore:
         display_name: str | None = None,
         clear_display_name: bool = False,
         rate_per_second: float | None = None,
+        business_account_id: str | None = None,
     ) -> AccountInfo | None:
-        """Change the display name and/or the rate; fields left None keep their value."""
+        """Change the display name, the rate and/or the WABA; fields left None keep
+        their value."""
         row = await self._pool.fetchrow(
             "UPDATE notifier.channel_accounts SET"
             " display_name = CASE WHEN $4 THEN NULL ELSE coalesce($2, display_name) END,"
-            " rate_per_second = coalesce($3, rate_per_second), updated_at = now()"
+            " rate_per_second = coalesce($3, rate_per_second),"
+            " business_account_id = coalesce($5, business_account_id), updated_at = now()"
             " WHERE id = $1 RETURNING *",
             account_id,
             display_name,
             rate_per_second,
             clear_display_name,
+            business_account_id,
         )
         return None if row is None else self._info(row)
 

@@ -138,10 +138,140 @@ CREATE TABLE notifier.rate_buckets (
 );
 """
 
+#: Bulk template campaigns: templates per WhatsApp Business Account, campaigns, their
+#: recipients (variables frozen when planned; the send's id fixed per recipient), the
+#: rows a CSV had rejected, and the event feed the progress stream replays.
+_V3 = """
+ALTER TABLE notifier.channel_accounts ADD COLUMN business_account_id text;
+
+CREATE TABLE notifier.templates (
+    business_account_id text NOT NULL,
+    name text NOT NULL,
+    language text NOT NULL,
+    tenant_id text NOT NULL,
+    template_id text,
+    status text NOT NULL,
+    category text NOT NULL,
+    quality text,
+    status_reason text,
+    -- Meta's template object as last seen (components, parameter_format...).
+    meta jsonb NOT NULL,
+    synced_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (business_account_id, name, language)
+);
+CREATE INDEX templates_tenant ON notifier.templates (tenant_id, name, language);
+
+CREATE TABLE notifier.campaigns (
+    id uuid PRIMARY KEY,
+    tenant_id text NOT NULL,
+    name text NOT NULL,
+    description text,
+    channel text NOT NULL,
+    channel_account_id text NOT NULL,
+    template_name text NOT NULL,
+    template_language text NOT NULL,
+    header_media_link text,
+    default_region text NOT NULL,
+    status text NOT NULL CHECK (status IN ('DRAFT', 'SCHEDULED', 'RUNNING', 'PAUSED',
+        'COMPLETED', 'CANCELLED', 'FAILED')),
+    -- Why it paused, failed or was cancelled, and who did it ('operator', 'platform').
+    status_reason text,
+    status_by text,
+    scheduled_at timestamptz,
+    started_at timestamptz,
+    finished_at timestamptz,
+    recipients integer NOT NULL DEFAULT 0,
+    rejected integer NOT NULL DEFAULT 0,
+    -- The replica releasing its recipients, while its lease lasts (one at a time).
+    dispatcher text,
+    dispatcher_until timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX campaigns_tenant ON notifier.campaigns (tenant_id, created_at DESC, id DESC);
+CREATE INDEX campaigns_active ON notifier.campaigns (status, scheduled_at)
+    WHERE status IN ('SCHEDULED', 'RUNNING');
+
+CREATE TABLE notifier.campaign_recipients (
+    campaign_id uuid NOT NULL REFERENCES notifier.campaigns (id) ON DELETE CASCADE,
+    -- Position in the audience: sends go out in this order.
+    seq integer NOT NULL,
+    -- E.164; personal data, never logged.
+    phone text NOT NULL,
+    contact_key text NOT NULL,
+    -- The template's values for this recipient, frozen when planned.
+    variables jsonb NOT NULL,
+    -- The event id of this recipient's send: a uuid5 of (campaign, phone), so a
+    -- resumed, retried or re-released send is the same request to the send path.
+    request_event_id uuid NOT NULL UNIQUE,
+    -- pending: not released; released: handed to the send path (its outcome is the
+    -- message's); suppressed: opted out, never sent; cancelled: the campaign stopped.
+    state text NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'released', 'suppressed', 'cancelled')),
+    -- Released this many times (a re-release after a pause or a lost publish).
+    releases integer NOT NULL DEFAULT 0,
+    released_at timestamptz,
+    -- Not released before this time (a per-user marketing cap, a retry).
+    not_before timestamptz,
+    note text,
+    PRIMARY KEY (campaign_id, seq),
+    UNIQUE (campaign_id, phone)
+);
+CREATE INDEX campaign_recipients_next
+    ON notifier.campaign_recipients (campaign_id, seq) WHERE state = 'pending';
+
+CREATE TABLE notifier.campaign_rejections (
+    campaign_id uuid NOT NULL REFERENCES notifier.campaigns (id) ON DELETE CASCADE,
+    line integer NOT NULL,
+    reason text NOT NULL,
+    cells jsonb NOT NULL,
+    PRIMARY KEY (campaign_id, line)
+);
+
+-- What the progress stream replays: state changes and progress snapshots, in order.
+CREATE TABLE notifier.campaign_events (
+    id bigserial PRIMARY KEY,
+    campaign_id uuid NOT NULL REFERENCES notifier.campaigns (id) ON DELETE CASCADE,
+    tenant_id text NOT NULL,
+    kind text NOT NULL,
+    data jsonb NOT NULL,
+    at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX campaign_events_campaign ON notifier.campaign_events (campaign_id, id);
+CREATE INDEX campaign_events_tenant ON notifier.campaign_events (tenant_id, id);
+
+-- Customers who stopped marketing messages (a keyword, Meta's user_preferences, an
+-- operator): never sent a marketing campaign until they opt back in.
+CREATE TABLE notifier.suppressions (
+    tenant_id text NOT NULL,
+    contact_key text NOT NULL,
+    source text NOT NULL,
+    reason text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, contact_key)
+);
+
+-- The messaging limit of a business portfolio or phone number, as Meta last reported.
+CREATE TABLE notifier.messaging_limits (
+    account_id text PRIMARY KEY,
+    scope text NOT NULL,
+    tier text,
+    -- Unique customers per moving 24 hours outside the service window; NULL: unlimited.
+    daily_limit integer,
+    quality_event text,
+    changed_at timestamptz NOT NULL
+);
+
+-- Outcomes of a campaign's sends are read from notifier.messages by campaign.
+CREATE INDEX messages_campaign ON notifier.messages (campaign_id) WHERE campaign_id IS NOT NULL;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
+    (3, _V3),
 ]
 
 

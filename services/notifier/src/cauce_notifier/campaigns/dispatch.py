@@ -1,0 +1,245 @@
+"""The dispatcher: starts scheduled campaigns when their time comes, releases running
+campaigns' recipients to the send path at the sending number's pace, and finishes them.
+
+One replica at a time releases a given campaign (a lease on its row, renewed every
+tick; a replica that dies loses it within :data:`LEASE_S`). Each tick it releases what
+the number can send in the time since the last one, at most :attr:`Dispatcher.lead_s`
+ahead of the sends still in flight: a pause stops the releasing at the next tick, and
+the send path's gate stops what was already released (see
+:mod:`~cauce_notifier.campaigns.gate`), so a pause holds within a second on every replica.
+
+A release is a :class:`~cauce_contracts.outbound.CampaignMessageRequested` whose event
+id is fixed per recipient. Publishing happens after the release is committed; a
+recipient whose publish was lost (a crash in between) has no message row after
+:data:`LOST_AFTER_S` and is released again: the same request, sent once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import asyncpg
+
+from cauce_contracts.outbound import CampaignMessageRequested
+from cauce_contracts.registry import subject_of
+from cauce_contracts.subjects import Channel
+from cauce_notifier.accounts_model import ChannelAccount
+from cauce_notifier.campaigns.catalog import TemplateCatalog
+from cauce_notifier.campaigns.lifecycle import CampaignStatus, TransitionRefused
+from cauce_notifier.campaigns.progress import CampaignStats, campaign_stats
+from cauce_notifier.campaigns.recipients import RecipientStore, Release
+from cauce_notifier.campaigns.store import Campaign, CampaignStore, append_event
+from cauce_notifier.campaigns.templates import Template
+from cauce_runtime import BusUnavailable, Publisher
+
+logger = logging.getLogger(__name__)
+
+#: How long a replica keeps a campaign it releases without renewing.
+LEASE_S = 3.0
+#: A released recipient without a message row after this long was never published.
+LOST_AFTER_S = 30.0
+#: A running campaign's progress goes to its feed this often (when it changed).
+PROGRESS_EVERY_S = 1.0
+
+
+class SendingAccounts(Protocol):
+    """What the dispatcher needs of the account store."""
+
+    async def find(self, channel: Channel | str, account_id: str) -> ChannelAccount | None: ...
+
+
+@dataclass
+class _Pace:
+    """Releases a campaign has earned since its last tick (fractions carried over)."""
+
+    last: float
+    credit: float = 0.0
+
+
+@dataclass
+class Dispatcher:
+    pool: asyncpg.Pool
+    campaigns: CampaignStore
+    recipients: RecipientStore
+    catalog: TemplateCatalog
+    accounts: SendingAccounts
+    bus: Publisher
+    #: Share of the number's rate campaigns may use (replies go first anyway).
+    rate_share: float = 1.0
+    #: Seconds of the number's rate released ahead of what was sent.
+    lead_s: float = 1.0
+    tick_s: float = 0.2
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    _paces: dict[uuid.UUID, _Pace] = field(default_factory=dict)
+    _last_sweep: dict[uuid.UUID, float] = field(default_factory=dict)
+    _last_progress: dict[uuid.UUID, tuple[float, CampaignStats]] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        """Tick until cancelled; a failing tick is logged and the next one runs."""
+        while True:
+            started = time.monotonic()
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("campaign dispatch tick failed")
+            await asyncio.sleep(max(0.0, self.tick_s - (time.monotonic() - started)))
+
+    async def tick(self) -> None:
+        await self._start_due()
+        for campaign in await self.campaigns.in_status(CampaignStatus.RUNNING):
+            if await self._lease(campaign):
+                await self._advance(campaign)
+            else:
+                self._paces.pop(campaign.id, None)
+
+    # --- starting and leasing ---------------------------------------------------------
+
+    async def _start_due(self) -> None:
+        due = await self.pool.fetch(
+            "SELECT id, tenant_id FROM notifier.campaigns"
+            " WHERE status = 'SCHEDULED' AND scheduled_at <= now()"
+        )
+        for row in due:
+            with contextlib.suppress(TransitionRefused):  # another replica started it
+                await self.campaigns.change_status(
+                    row["tenant_id"], row["id"], "start", by="schedule"
+                )
+
+    async def _lease(self, campaign: Campaign) -> bool:
+        taken = await self.pool.fetchval(
+            "UPDATE notifier.campaigns SET dispatcher = $2,"
+            " dispatcher_until = now() + make_interval(secs => $3::float8)"
+            " WHERE id = $1 AND status = 'RUNNING' AND (dispatcher_until IS NULL"
+            "   OR dispatcher_until < now() OR dispatcher = $2) RETURNING id",
+            campaign.id,
+            self.owner,
+            LEASE_S,
+        )
+        return taken is not None
+
+    # --- releasing --------------------------------------------------------------------
+
+    async def _advance(self, campaign: Campaign) -> None:
+        account = await self.accounts.find(campaign.channel, campaign.channel_account_id)
+        if account is None:
+            await self._stop(campaign, "fail", "the sending account no longer exists")
+            return
+        stored = await self.catalog.of_account(
+            account, campaign.template_name, campaign.template_language
+        )
+        if stored is None or not stored.template.approved:
+            state = "unknown" if stored is None else stored.template.status
+            await self._stop(
+                campaign,
+                "pause",
+                f"template {campaign.template_name} ({campaign.template_language}) is {state}",
+            )
+            return
+        await self._resend_lost(campaign, account, stored.template)
+        pending, in_flight = await self.recipients.remaining(campaign.id)
+        finished = pending == 0 and in_flight == 0
+        await self._report_progress(campaign, force=finished)
+        if finished:
+            with contextlib.suppress(TransitionRefused):
+                await self.campaigns.change_status(
+                    campaign.tenant_id, campaign.id, "complete", by="platform"
+                )
+            self._paces.pop(campaign.id, None)
+            return
+        count = self._earned(campaign.id, account.rate_per_second, in_flight)
+        if count and pending:
+            releases = await self.recipients.release_next(campaign.id, count)
+            await self._publish(campaign, account, stored.template, releases)
+
+    def _earned(self, campaign_id: uuid.UUID, rate: float, in_flight: int) -> int:
+        now = time.monotonic()
+        pace = self._paces.setdefault(campaign_id, _Pace(last=now - self.tick_s))
+        per_s = rate * self.rate_share
+        pace.credit = min(pace.credit + per_s * (now - pace.last), per_s * self.lead_s)
+        pace.last = now
+        room = max(0, int(per_s * self.lead_s) - in_flight)
+        count = min(int(pace.credit), room)
+        pace.credit -= count
+        return count
+
+    async def _report_progress(self, campaign: Campaign, *, force: bool = False) -> None:
+        now = time.monotonic()
+        last = self._last_progress.get(campaign.id)
+        if last is not None and now - last[0] < PROGRESS_EVERY_S and not force:
+            return
+        stats = await campaign_stats(self.pool, campaign.id)
+        if last is None or stats != last[1]:
+            async with self.pool.acquire() as connection:
+                await append_event(connection, campaign, "progress", stats.as_dict())
+        self._last_progress[campaign.id] = (now, stats)
+
+    async def _resend_lost(
+        self, campaign: Campaign, account: ChannelAccount, template: Template
+    ) -> None:
+        now = time.monotonic()
+        if now - self._last_sweep.get(campaign.id, 0.0) < LOST_AFTER_S / 3:
+            return
+        self._last_sweep[campaign.id] = now
+        lost = await self.recipients.unanswered_releases(campaign.id, LOST_AFTER_S)
+        if lost:
+            logger.warning(
+                "campaign %s: releasing %d unanswered sends again", campaign.id, len(lost)
+            )
+            await self._publish(campaign, account, template, lost)
+
+    async def _publish(
+        self,
+        campaign: Campaign,
+        account: ChannelAccount,
+        template: Template,
+        releases: Sequence[Release],
+    ) -> None:
+        async def one(release: Release) -> None:
+            event = CampaignMessageRequested(
+                event_id=release.request_event_id,
+                tenant_id=campaign.tenant_id,
+                correlation_id=f"campaign-{campaign.id}",
+                channel=account.channel,
+                contact_key=release.contact_key,
+                channel_account_id=account.account_id,
+                recipient=release.phone,
+                content=template.content(
+                    release.variables, header_media_link=campaign.header_media_link
+                ),
+                campaign_id=str(campaign.id),
+            )
+            # a distinct JetStream msg id per release: a recipient released again (after
+            # a pause) is not dropped as a duplicate; the event id keeps it one request
+            await self.bus.publish(
+                event, subject_of(event), msg_id=f"{event.event_id}:{release.releases}"
+            )
+
+        outcomes = await asyncio.gather(*(one(r) for r in releases), return_exceptions=True)
+        # released but unpublished: the sweep releases them again after LOST_AFTER_S
+        lost = [o for o in outcomes if isinstance(o, BaseException)]
+        if lost and not all(isinstance(o, BusUnavailable) for o in lost):
+            logger.error(
+                "campaign %s: %d releases failed", campaign.id, len(lost), exc_info=lost[0]
+            )
+
+    async def _stop(
+        self, campaign: Campaign, action: Literal["pause", "fail"], reason: str
+    ) -> None:
+        with contextlib.suppress(TransitionRefused):
+            await self.campaigns.change_status(
+                campaign.tenant_id, campaign.id, action, by="platform", reason=reason
+            )
+            done = "paused" if action == "pause" else "failed"
+            logger.warning("campaign %s %s by the platform: %s", campaign.id, done, reason)
+        self._paces.pop(campaign.id, None)

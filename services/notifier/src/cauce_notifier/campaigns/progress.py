@@ -1,0 +1,130 @@
+"""How far a campaign got, read from what the send path recorded, and its event feed.
+
+Counts come from each recipient's message and its status timeline
+(``notifier.messages``), never from counters of their own that could drift from it:
+``sent`` is every message the provider accepted (it has a ``sent_at``), ``delivered``
+and ``read`` likewise, ``failed`` the messages whose last status is failed (with the
+provider's code), ``replied`` the recipients who wrote to the number after their
+campaign message was sent.
+
+The feed (``notifier.campaign_events``) is what the progress stream replays: state
+changes as they happen and a progress snapshot every second while a campaign runs;
+its ids are the stream's event ids, so a client reconnecting with ``Last-Event-ID``
+misses nothing and sees nothing twice.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_COUNTS = """
+SELECT
+    count(*) AS recipients,
+    count(*) FILTER (WHERE r.state = 'pending') AS pending,
+    count(*) FILTER (WHERE r.state = 'released'
+                     AND (m.status IS NULL OR m.status = 'requested')) AS queued,
+    count(*) FILTER (WHERE r.state = 'suppressed') AS suppressed,
+    count(*) FILTER (WHERE r.state = 'cancelled') AS cancelled,
+    count(m.sent_at) AS sent,
+    count(m.delivered_at) AS delivered,
+    count(m.read_at) AS read,
+    count(*) FILTER (WHERE m.status = 'failed') AS failed,
+    count(*) FILTER (WHERE w.last_inbound_at > m.sent_at) AS replied
+FROM notifier.campaign_recipients r
+LEFT JOIN notifier.messages m ON m.request_event_id = r.request_event_id
+LEFT JOIN notifier.contact_windows w
+    ON w.tenant_id = m.tenant_id AND w.channel = m.channel
+   AND w.channel_account_id = m.channel_account_id AND w.contact_key = m.contact_key
+WHERE r.campaign_id = $1
+"""
+
+_FAILED_BY_CODE = """
+SELECT coalesce(error_code, 'unknown') AS code, min(error_title) AS title, count(*) AS count
+FROM notifier.messages WHERE campaign_id = $1 AND status = 'failed'
+GROUP BY 1 ORDER BY count DESC, code
+"""
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    code: str
+    title: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    recipients: int = 0
+    pending: int = 0
+    queued: int = 0
+    suppressed: int = 0
+    cancelled: int = 0
+    sent: int = 0
+    delivered: int = 0
+    read: int = 0
+    failed: int = 0
+    replied: int = 0
+    failed_by_code: tuple[FailureCount, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def campaign_stats(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> CampaignStats:
+    async with pool.acquire() as connection:
+        counts = await connection.fetchrow(_COUNTS, campaign_id)
+        failures = await connection.fetch(_FAILED_BY_CODE, str(campaign_id))
+    assert counts is not None
+    return CampaignStats(
+        **{key: int(value) for key, value in counts.items()},
+        failed_by_code=tuple(FailureCount(r["code"], r["title"], r["count"]) for r in failures),
+    )
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    id: int
+    campaign_id: uuid.UUID
+    kind: str
+    data: dict[str, Any]
+    at: datetime
+
+
+async def feed_after(
+    pool: asyncpg.Pool,
+    tenant_id: str,
+    after_id: int,
+    *,
+    campaign_id: uuid.UUID | None = None,
+    limit: int = 200,
+) -> builtins.list[FeedEvent]:
+    """The tenant's feed events after ``after_id`` (of one campaign when given)."""
+    rows = await pool.fetch(
+        "SELECT id, campaign_id, kind, data, at FROM notifier.campaign_events"
+        " WHERE tenant_id = $1 AND id > $2 AND ($3::uuid IS NULL OR campaign_id = $3)"
+        " ORDER BY id LIMIT $4",
+        tenant_id,
+        after_id,
+        campaign_id,
+        limit,
+    )
+    return [
+        FeedEvent(r["id"], r["campaign_id"], r["kind"], json.loads(r["data"]), r["at"])
+        for r in rows
+    ]
+
+
+async def latest_feed_id(pool: asyncpg.Pool, tenant_id: str) -> int:
+    """The tenant's newest feed id: a stream opened without ``Last-Event-ID`` sends the
+    campaigns' current state, then what happens after this id."""
+    value = await pool.fetchval(
+        "SELECT coalesce(max(id), 0) FROM notifier.campaign_events WHERE tenant_id = $1", tenant_id
+    )
+    return int(value)

@@ -1,0 +1,252 @@
+"""A campaign's recipients (``notifier.campaign_recipients``): loaded once, released to
+the send path in order, each with its send's id fixed when planned.
+
+Loading a CSV replaces the campaign's recipients in one transaction, with PostgreSQL
+``COPY`` in batches (the file is read in a worker thread, a batch at a time, so the
+event loop keeps sending meanwhile and nothing holds the whole file).
+
+Each recipient's send is ``outbound.message.requested`` with event id
+:func:`request_id` (a uuid5 of campaign and phone): however often a recipient is
+released again (after a pause, a lost publish, a retry), the send path sees one request
+and sends it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import io
+import itertools
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import asyncpg
+
+from cauce_contracts.subjects import contact_key
+from cauce_notifier.campaigns.recipients_csv import (
+    AcceptedRow,
+    CsvRefused,
+    RejectedRow,
+    Row,
+    read_recipients,
+)
+from cauce_notifier.campaigns.store import Campaign, append_event
+
+#: Rows per ``COPY``: large enough to amortise the round trip, small enough that a
+#: batch's thread turn does not starve the event loop.
+BATCH_ROWS = 5000
+_NAMESPACE = uuid.UUID("a4b1f7e2-5c3d-4e8f-9a6b-0c1d2e3f4a5b")
+_RECIPIENT_COLUMNS = ("campaign_id", "seq", "phone", "contact_key", "variables", "request_event_id")
+
+
+def request_id(campaign_id: uuid.UUID, phone: str) -> uuid.UUID:
+    """The event id of ``phone``'s send in this campaign (stable across releases)."""
+    return uuid.uuid5(_NAMESPACE, f"{campaign_id}:{phone}")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    accepted: int
+    rejected: int
+    #: The first rejections, by line, for the answer (all of them are downloadable).
+    rejections: tuple[RejectedRow, ...]
+
+
+@dataclass(frozen=True)
+class Release:
+    """One recipient handed to the send path now."""
+
+    seq: int
+    phone: str
+    contact_key: str
+    variables: tuple[str, ...]
+    request_event_id: uuid.UUID
+    releases: int
+
+
+class RecipientStore:
+    def __init__(self, pool: asyncpg.Pool, contact_key_secret: bytes) -> None:
+        self._pool = pool
+        self._secret = contact_key_secret
+
+    async def load_csv(
+        self, campaign: Campaign, file: IO[bytes], *, variables: int, first_rejections: int = 20
+    ) -> LoadReport:
+        """Replace ``campaign``'s recipients with the file's accepted rows; the rejected
+        ones are kept with their line and reason. :class:`CsvRefused` when the file as a
+        whole does not fit (nothing is changed then)."""
+        text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="strict", newline="")
+        rows = read_recipients(text, variables=variables, default_region=campaign.default_region)
+        accepted = rejected = 0
+        shown: list[RejectedRow] = []
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "DELETE FROM notifier.campaign_recipients WHERE campaign_id = $1", campaign.id
+            )
+            await connection.execute(
+                "DELETE FROM notifier.campaign_rejections WHERE campaign_id = $1", campaign.id
+            )
+            while batch := await asyncio.to_thread(_next_batch, rows):
+                good = [row for row in batch if isinstance(row, AcceptedRow)]
+                bad = [row for row in batch if isinstance(row, RejectedRow)]
+                await self._copy(connection, campaign.id, good, accepted)
+                await _copy_rejections(connection, campaign.id, bad)
+                accepted += len(good)
+                rejected += len(bad)
+                shown += bad[: first_rejections - len(shown)]
+            await connection.execute(
+                "UPDATE notifier.campaigns SET recipients = $2, rejected = $3, updated_at = now()"
+                " WHERE id = $1",
+                campaign.id,
+                accepted,
+                rejected,
+            )
+            await append_event(
+                connection,
+                campaign,
+                "recipients_loaded",
+                {"accepted": accepted, "rejected": rejected},
+            )
+        return LoadReport(accepted, rejected, tuple(shown))
+
+    async def _copy(
+        self,
+        connection: asyncpg.Connection,
+        campaign_id: uuid.UUID,
+        rows: list[AcceptedRow],
+        start: int,
+    ) -> None:
+        if not rows:
+            return
+        records = [
+            (
+                campaign_id,
+                start + offset,
+                row.phone,
+                contact_key(row.phone, self._secret),
+                json.dumps(list(row.variables)),
+                request_id(campaign_id, row.phone),
+            )
+            for offset, row in enumerate(rows, 1)
+        ]
+        await connection.copy_records_to_table(
+            "campaign_recipients",
+            schema_name="notifier",
+            columns=_RECIPIENT_COLUMNS,
+            records=records,
+        )
+
+    # --- releasing --------------------------------------------------------------------
+
+    async def release_next(self, campaign_id: uuid.UUID, count: int) -> builtins.list[Release]:
+        """Take the next ``count`` pending recipients (in order, skipping rows another
+        replica is taking) and mark them released."""
+        rows = await self._pool.fetch(
+            """
+            WITH next AS (
+                SELECT campaign_id, seq FROM notifier.campaign_recipients
+                WHERE campaign_id = $1 AND state = 'pending'
+                  AND (not_before IS NULL OR not_before <= now())
+                ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
+            )
+            UPDATE notifier.campaign_recipients r
+            SET state = 'released', releases = r.releases + 1, released_at = now()
+            FROM next WHERE r.campaign_id = next.campaign_id AND r.seq = next.seq
+            RETURNING r.seq, r.phone, r.contact_key, r.variables, r.request_event_id, r.releases
+            """,
+            campaign_id,
+            count,
+        )
+        return sorted((_release(row) for row in rows), key=lambda r: r.seq)
+
+    async def give_back(self, campaign_id: uuid.UUID, request_event_id: uuid.UUID) -> bool:
+        """A released recipient the send path did not take (its campaign was paused on
+        the way): pending again, to be released on resume. False when it was not
+        released (already given back, or cancelled)."""
+        status: str = await self._pool.execute(
+            "UPDATE notifier.campaign_recipients SET state = 'pending'"
+            " WHERE campaign_id = $1 AND request_event_id = $2 AND state = 'released'",
+            campaign_id,
+            request_event_id,
+        )
+        return status.endswith(" 1")
+
+    async def unanswered_releases(
+        self, campaign_id: uuid.UUID, older_than_s: float, limit: int = 500
+    ) -> builtins.list[Release]:
+        """Released recipients the send path never recorded (a publish lost to a crash
+        between marking and publishing): released again by the dispatcher."""
+        rows = await self._pool.fetch(
+            """
+            UPDATE notifier.campaign_recipients r
+            SET releases = r.releases + 1, released_at = now()
+            WHERE (r.campaign_id, r.seq) IN (
+                SELECT c.campaign_id, c.seq FROM notifier.campaign_recipients c
+                WHERE c.campaign_id = $1 AND c.state = 'released'
+                  AND c.released_at < now() - make_interval(secs => $2::float8)
+                  AND NOT EXISTS (SELECT 1 FROM notifier.messages m
+                                  WHERE m.request_event_id = c.request_event_id)
+                ORDER BY c.seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+            RETURNING r.seq, r.phone, r.contact_key, r.variables, r.request_event_id, r.releases
+            """,
+            campaign_id,
+            older_than_s,
+            limit,
+        )
+        return sorted((_release(row) for row in rows), key=lambda r: r.seq)
+
+    async def remaining(self, campaign_id: uuid.UUID) -> tuple[int, int]:
+        """``(pending, in_flight)``: recipients not released yet, and released ones whose
+        send has no outcome yet (no message row, or one still ``requested``)."""
+        row = await self._pool.fetchrow(
+            """
+            SELECT
+              count(*) FILTER (WHERE r.state = 'pending') AS pending,
+              count(*) FILTER (WHERE r.state = 'released'
+                               AND (m.status IS NULL OR m.status = 'requested')) AS in_flight
+            FROM notifier.campaign_recipients r
+            LEFT JOIN notifier.messages m ON m.request_event_id = r.request_event_id
+            WHERE r.campaign_id = $1
+            """,
+            campaign_id,
+        )
+        assert row is not None
+        return int(row["pending"]), int(row["in_flight"])
+
+
+def _next_batch(rows: Iterator[Row]) -> builtins.list[Row]:
+    try:
+        return builtins.list(itertools.islice(rows, BATCH_ROWS))
+    except UnicodeDecodeError as exc:
+        raise CsvRefused(
+            f"the file is not UTF-8 text (byte {exc.start}): save it as 'CSV UTF-8'"
+        ) from exc
+
+
+async def _copy_rejections(
+    connection: asyncpg.Connection, campaign_id: uuid.UUID, rows: builtins.list[RejectedRow]
+) -> None:
+    if rows:
+        await connection.copy_records_to_table(
+            "campaign_rejections",
+            schema_name="notifier",
+            columns=("campaign_id", "line", "reason", "cells"),
+            records=[(campaign_id, r.line, r.reason, json.dumps(list(r.cells))) for r in rows],
+        )
+
+
+def _release(row: Any) -> Release:
+    return Release(
+        seq=row["seq"],
+        phone=row["phone"],
+        contact_key=row["contact_key"],
+        variables=tuple(json.loads(row["variables"])),
+        request_event_id=row["request_event_id"],
+        releases=row["releases"],
+    )
+
+
+__all__ = ["LoadReport", "RecipientStore", "Release", "request_id"]

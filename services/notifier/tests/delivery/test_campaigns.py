@@ -1,0 +1,350 @@
+"""Bulk campaigns end to end: the notifier (API, dispatcher, send path) on real NATS and
+PostgreSQL, sending templates to the Graph fake over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cauce_contracts.business_account import TemplateRef, TemplateStatusChanged
+from cauce_contracts.registry import subject_of
+from cauce_devstack.sandbox.settings import DEV_WABA_ID
+from cauce_devstack.servers import NatsServer
+
+from .conftest import TENANT, Stack, graph_account, running_stack
+
+ACME = "acme-campaigns-token"
+OTHER = "other-tenant-campaigns-token"
+SEED_CSV = (
+    "Recipient-Phone-Number,variable_1,variable_2\n"
+    "+573001234567,Juan,Pérez\n"
+    "+573001234568,María,García\n"
+)
+
+
+def campaign_settings(rate: float = 80) -> dict[str, Any]:
+    return {
+        "accounts": [graph_account(rate_per_second=rate, business_account_id=DEV_WABA_ID)],
+        "tenant_tokens": [
+            {"tenant_id": TENANT, "token": ACME},
+            {"tenant_id": "other", "token": OTHER},
+        ],
+        "campaign_tick_s": 0.05,
+        "template_sync_interval_s": 0,
+    }
+
+
+@contextlib.asynccontextmanager
+async def campaign_stack(
+    nats_server: NatsServer, database_url: str, tmp_path: Path, rate: float = 80
+) -> AsyncIterator[Stack]:
+    async with running_stack(
+        nats_server, database_url, tmp_path, **campaign_settings(rate)
+    ) as stack:
+        synced = await api(stack, "POST", "/api/v1/templates/sync")
+        assert synced.status_code == 200, synced.text
+        yield stack
+
+
+@pytest.fixture
+async def stack(nats_server: NatsServer, database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with campaign_stack(nats_server, database_url, tmp_path) as running:
+        yield running
+
+
+async def api(
+    stack: Stack, method: str, path: str, *, token: str = ACME, **kwargs: Any
+) -> httpx.Response:
+    return await stack.http.request(
+        method,
+        f"{stack.notifier_url}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        **kwargs,
+    )
+
+
+async def new_campaign(stack: Stack, template: str = "pago_confirmado", **fields: Any) -> str:
+    body = {"name": "Pagos", "template_name": template, "template_language": "es", **fields}
+    created = await api(stack, "POST", "/api/v1/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    campaign_id: str = created.json()["id"]
+    return campaign_id
+
+
+async def upload(stack: Stack, campaign_id: str, text: str) -> httpx.Response:
+    return await api(
+        stack,
+        "POST",
+        f"/api/v1/campaigns/{campaign_id}/upload-recipients",
+        files={"file": ("recipients.csv", text.encode(), "text/csv")},
+    )
+
+
+async def stats(stack: Stack, campaign_id: str) -> dict[str, Any]:
+    answer = await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/stats")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def until_status(stack: Stack, campaign_id: str, status: str, timeout: float = 30) -> None:
+    async def reached() -> bool:
+        return (await stats(stack, campaign_id))["status"] == status
+
+    await stack.wait_for(reached, timeout=timeout, what=f"campaign {status}")
+
+
+def template_sends(outbox: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e["payload"] for e in outbox if e["payload"].get("type") == "template"]
+
+
+def csv_of(count: int, start: int = 0) -> str:
+    rows = [f"+5730012{i:05d},Cliente {i},${i}.000" for i in range(start, start + count)]
+    return "Recipient-Phone-Number,variable_1,variable_2\n" + "\n".join(rows) + "\n"
+
+
+async def test_the_seeds_csv_is_sent_once_per_recipient_with_its_own_values(stack: Stack) -> None:
+    campaign_id = await new_campaign(stack)
+    loaded = await upload(stack, campaign_id, SEED_CSV)
+    assert loaded.json() == {"accepted": 2, "rejected": 0, "rejections": []}
+    started = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+    assert started.status_code == 200 and started.json()["status"] == "RUNNING"
+    await until_status(stack, campaign_id, "COMPLETED")
+
+    sends = template_sends(await stack.outbox())
+    assert sorted(s["to"] for s in sends) == ["+573001234567", "+573001234568"]
+    by_phone = {s["to"]: s["template"] for s in sends}
+    assert by_phone["+573001234567"] == {
+        "name": "pago_confirmado",
+        "language": {"code": "es"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "text": "Juan"},
+                    {"type": "text", "text": "Pérez"},
+                ],
+            }
+        ],
+    }
+    counts = await stats(stack, campaign_id)
+    assert (counts["recipients"], counts["sent"], counts["failed"], counts["pending"]) == (
+        2,
+        2,
+        0,
+        0,
+    )
+    outcomes = await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/recipients")
+    assert [r["outcome"] for r in outcomes.json()["items"]] == ["sent", "sent"]
+    csv_export = await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/recipients?format=csv")
+    lines = csv_export.text.strip().splitlines()
+    assert lines[0].startswith("seq,phone,variables,outcome") and len(lines) == 3
+    assert "Juan | Pérez" in csv_export.text
+
+
+async def test_a_messy_csv_is_cleaned_and_its_rejections_downloadable(stack: Stack) -> None:
+    campaign_id = await new_campaign(stack)
+    messy = (
+        "Recipient-Phone-Number,variable_1,variable_2\n"
+        "57 300 123 4567,Juan,Pérez\n"
+        "3001234568,Ana,=cmd()\n"
+        "+573001234567,Juan,otra vez\n"
+        "12,Pedro,Paz\n"
+        "+573001234569,,Ruiz\n"
+    )
+    loaded = (await upload(stack, campaign_id, messy)).json()
+    assert (loaded["accepted"], loaded["rejected"]) == (2, 3)
+    assert [r["reason"] for r in loaded["rejections"]] == [
+        "duplicate of line 2",
+        "not a valid phone number",
+        "variable_1 is empty",
+    ]
+    rejections = await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/rejections")
+    assert rejections.headers["content-type"].startswith("text/csv")
+    assert rejections.text.splitlines()[1].startswith("4,duplicate of line 2,")
+    wrong_shape = await upload(
+        stack, campaign_id, "Recipient-Phone-Number,variable_1\n+573001234567,x\n"
+    )
+    assert wrong_shape.status_code == 422
+    assert "takes 2 variable(s)" in wrong_shape.json()["detail"]
+
+
+async def test_states_that_do_not_allow_a_change_answer_409_with_the_reason(stack: Stack) -> None:
+    campaign_id = await new_campaign(stack)
+    no_recipients = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+    assert no_recipients.status_code == 409
+    assert "no recipients" in no_recipients.json()["detail"]
+    resume = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/resume")
+    assert resume.status_code == 409 and "DRAFT" in resume.json()["detail"]
+    await upload(stack, campaign_id, SEED_CSV)
+    await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+    await until_status(stack, campaign_id, "COMPLETED")
+    for action in ("start", "pause", "cancel"):
+        refused = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/{action}")
+        assert refused.status_code == 409, action
+    again = await upload(stack, campaign_id, SEED_CSV)
+    assert again.status_code == 409 and "only DRAFT or SCHEDULED" in again.json()["detail"]
+    unknown = await new_campaign(stack, template="no_existe")
+    await upload(stack, unknown, SEED_CSV)  # refused: the template is not known
+    started = await api(stack, "POST", f"/api/v1/campaigns/{unknown}/start")
+    assert started.status_code == 409
+
+
+async def test_another_tenant_neither_sees_nor_changes_a_campaign(stack: Stack) -> None:
+    campaign_id = await new_campaign(stack)
+    await upload(stack, campaign_id, SEED_CSV)
+    for method, path in (
+        ("GET", f"/api/v1/campaigns/{campaign_id}"),
+        ("GET", f"/api/v1/campaigns/{campaign_id}/stats"),
+        ("GET", f"/api/v1/campaigns/{campaign_id}/recipients?format=csv"),
+        ("POST", f"/api/v1/campaigns/{campaign_id}/start"),
+        ("DELETE", f"/api/v1/campaigns/{campaign_id}"),
+        ("GET", f"/api/v1/events/campaigns/{campaign_id}/stream"),
+    ):
+        answer = await api(stack, method, path, token=OTHER)
+        assert answer.status_code == 404, (method, path)
+    listed = await api(stack, "GET", "/api/v1/campaigns", token=OTHER)
+    assert listed.json()["items"] == []
+    assert (await api(stack, "GET", "/api/v1/templates", token=OTHER)).json() == []
+    no_token = await stack.http.get(f"{stack.notifier_url}/api/v1/campaigns")
+    assert no_token.status_code == 401
+    assert (await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}")).status_code == 200
+
+
+async def test_pause_holds_within_a_second_and_resume_sends_the_rest_once(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    async with campaign_stack(nats_server, database_url, tmp_path, rate=40) as stack:
+        campaign_id = await new_campaign(stack)
+        await upload(stack, campaign_id, csv_of(160))
+        await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+
+        async def some_sent() -> bool:
+            return (await stats(stack, campaign_id))["sent"] >= 20
+
+        await stack.wait_for(some_sent, what="the first sends")
+        paused = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/pause")
+        assert paused.json()["status"] == "PAUSED"
+        await asyncio.sleep(1.0)
+        held = len(template_sends(await stack.outbox()))
+        await asyncio.sleep(1.5)
+        assert len(template_sends(await stack.outbox())) == held  # nothing after a second
+        assert held < 160
+        resumed = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/resume")
+        assert resumed.json()["status"] == "RUNNING"
+        await until_status(stack, campaign_id, "COMPLETED", timeout=60)
+        sends = Counter(s["to"] for s in template_sends(await stack.outbox()))
+        assert len(sends) == 160 and set(sends.values()) == {1}  # each once
+
+
+async def test_cancel_leaves_the_rest_unsent_and_says_so(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    async with campaign_stack(nats_server, database_url, tmp_path, rate=20) as stack:
+        campaign_id = await new_campaign(stack)
+        await upload(stack, campaign_id, csv_of(100))
+        await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+
+        async def some_sent() -> bool:
+            return (await stats(stack, campaign_id))["sent"] >= 5
+
+        await stack.wait_for(some_sent, what="the first sends")
+        cancelled = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/cancel")
+        assert cancelled.json()["status"] == "CANCELLED"
+        await asyncio.sleep(1.0)
+        counts = await stats(stack, campaign_id)
+        sent = len(template_sends(await stack.outbox()))
+        assert counts["sent"] == sent < 100
+        assert counts["cancelled"] + sent == 100  # the rest are cancelled, none in limbo
+        rows = await api(
+            stack, "GET", f"/api/v1/campaigns/{campaign_id}/recipients?status=cancelled"
+        )
+        assert rows.json()["items"][0]["outcome"] == "cancelled"
+
+
+async def test_a_template_paused_by_meta_pauses_the_campaign_with_the_reason(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    async with campaign_stack(nats_server, database_url, tmp_path, rate=10) as stack:
+        campaign_id = await new_campaign(stack)
+        await upload(stack, campaign_id, csv_of(100))
+        await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+        paused = TemplateStatusChanged(
+            tenant_id=TENANT,
+            correlation_id="corr-template",
+            channel="whatsapp",  # type: ignore[arg-type]
+            business_account_id=DEV_WABA_ID,
+            template=TemplateRef(name="pago_confirmado", language="es"),
+            changed_at=datetime.now(UTC),
+            status="PAUSED",
+            reason="NONE",
+            detail="Your template has been paused due to low quality",
+        )
+        await stack.bus.publish(paused, subject_of(paused))
+        await until_status(stack, campaign_id, "PAUSED", timeout=15)
+        campaign = (await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}")).json()
+        assert campaign["status_by"] == "platform"
+        assert "PAUSED" in campaign["status_reason"] and "low quality" in campaign["status_reason"]
+        resumed = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/resume")
+        assert resumed.status_code == 200  # the operator may resume: the dispatcher pauses it again
+        await until_status(stack, campaign_id, "PAUSED", timeout=15)
+        templates = (await api(stack, "GET", "/api/v1/templates/pago_confirmado")).json()
+        assert templates[0]["status"] == "PAUSED"
+
+
+async def test_progress_streams_and_resumes_after_the_last_event_id(stack: Stack) -> None:
+    campaign_id = await new_campaign(stack)
+    await upload(stack, campaign_id, SEED_CSV)
+    url = f"{stack.notifier_url}/api/v1/events/campaigns/{campaign_id}/stream"
+    headers = {"Authorization": f"Bearer {ACME}"}
+    first: list[tuple[str | None, str]] = []
+    async with stack.http.stream("GET", url, headers=headers, timeout=20) as stream:
+        await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+        async for event_id, kind, _ in sse_events(stream):
+            first.append((event_id, kind))
+            if kind == "complete":
+                break
+    assert first[0] == (None, "snapshot")
+    kinds = [kind for _, kind in first]
+    assert "start" in kinds and "progress" in kinds and kinds[-1] == "complete"
+    ids = [int(i) for i, _ in first if i is not None]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+    resume_after = str(ids[0])  # the "start" event: everything after it comes again
+    again: list[tuple[str | None, str]] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(3):
+            async with stack.http.stream(
+                "GET", url, headers={**headers, "Last-Event-ID": resume_after}, timeout=20
+            ) as stream:
+                async for event_id, kind, _ in sse_events(stream):
+                    again.append((event_id, kind))
+                    if kind == "complete":
+                        break
+    assert [e for e in again if e[0] is not None] == [e for e in first if e[0] is not None][1:]
+
+
+async def sse_events(stream: httpx.Response) -> AsyncIterator[tuple[str | None, str, Any]]:
+    event_id: str | None = None
+    kind = "message"
+    data: list[str] = []
+    async for line in stream.aiter_lines():
+        if line == "":
+            if data:
+                yield event_id, kind, json.loads("\n".join(data))
+            event_id, kind, data = None, "message", []
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
