@@ -137,6 +137,7 @@ def test_only_metas_tiers_are_limits() -> None:
     with pytest.raises(ValidationError):
         SandboxSettings(messaging_limit=300)
     assert SandboxSettings(messaging_limit=2000).messaging_limit == 2000
+    assert SandboxSettings(messaging_limit="").messaging_limit is None  # unset in .env
 
 
 async def test_changing_the_limit_posts_metas_webhooks(meta_gateway: Any) -> None:

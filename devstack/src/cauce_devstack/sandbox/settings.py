@@ -117,6 +117,11 @@ class SandboxSettings(BaseSettings):
     status_failing_recipients: dict[str, int] = Field(default_factory=dict)
     """wa_id -> Meta error code: sends to them get one ``failed`` status (e.g. 131026)."""
 
+    @field_validator("messaging_limit", mode="before")
+    @classmethod
+    def _unset_is_unlimited(cls, limit: object) -> object:
+        return None if limit == "" else limit
+
     @field_validator("messaging_limit")
     @classmethod
     def _messaging_tier(cls, limit: int | None) -> int | None:

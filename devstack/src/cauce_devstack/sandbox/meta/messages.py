@@ -33,7 +33,7 @@ from cauce_devstack.sandbox.meta.preferences import get_preferences
 from cauce_devstack.sandbox.meta.pricing import price
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
 from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
-from cauce_devstack.sandbox.meta.templates import KnownTemplate, TemplateStore, check_template
+from cauce_devstack.sandbox.meta.templates import TemplateStore, check_template
 from cauce_devstack.sandbox.meta.throughput import get_limiter
 from cauce_devstack.sandbox.outbox import get_outbox
 from cauce_devstack.sandbox.throughput import ThroughputLimiter, retry_after_header
@@ -85,7 +85,6 @@ class _Checked:
 
     category: str
     """The pricing category: the template's, or ``service`` for a free-form message."""
-    template: KnownTemplate | None
     window_open: bool
 
 
@@ -98,7 +97,6 @@ def _check_rules(
 ) -> _Checked:
     """Meta's template and service-window rules for a valid payload, or raise."""
     category = "service"
-    known: KnownTemplate | None = None
     window_open = windows.is_open(phone_number_id, message.wa_id)
     if message.template is not None:
         if settings.graph_template_check:
@@ -114,7 +112,7 @@ def _check_rules(
             category = "utility"
     elif settings.service_window_enforced and not window_open:
         raise outside_service_window()
-    return _Checked(category, known, window_open)
+    return _Checked(category, window_open)
 
 
 def _admit(limiter: ThroughputLimiter, phone_number_id: str) -> None:
