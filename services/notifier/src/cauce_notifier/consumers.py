@@ -37,8 +37,9 @@ def register_consumers(
     campaigns: Campaigns,
     delivery_batch_size: int,
 ) -> None:
-    """Declare the notifier's consumers on ``bus`` (before it starts): requests are
-    delivered, statuses tracked, customers' messages open the service window."""
+    """Declare the notifier's consumers on ``bus`` (before it starts): requests and
+    campaign sends are delivered, statuses tracked, customers' messages open the service
+    window (and an opt-out word stops campaigns), business-account news applied."""
     consumer(bus, REQUESTS, OutboundMessageRequested, batch_size=delivery_batch_size)(
         deliverer.deliver
     )
@@ -57,3 +58,4 @@ def register_consumers(
             event.contact_key,
             event.sent_at,
         )
+        await campaigns.opt_outs.heard(event)

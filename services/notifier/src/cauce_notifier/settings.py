@@ -100,6 +100,16 @@ class NotifierSettings(ServiceSettings):
     campaign_slot_wait_s: float = Field(default=0.1, gt=0)
     #: Seconds between the dispatcher's rounds (a pause holds within about this).
     campaign_tick_s: float = Field(default=0.2, gt=0, le=5)
+    #: A campaign pauses itself when this share of its last CAMPAIGN_FAILURE_WINDOW
+    #: sends failed.
+    campaign_failure_window: int = Field(default=50, ge=2)
+    campaign_failure_threshold: float = Field(default=0.5, gt=0, le=1)
+    #: Customers who write one of these (alone, any case or accents) stop marketing
+    #: campaigns; the opt-in words put them back.
+    opt_out_keywords: list[str] = Field(
+        default_factory=lambda: ["BAJA", "STOP", "NO MAS", "CANCELAR SUSCRIPCION", "DETENER"]
+    )
+    opt_in_keywords: list[str] = Field(default_factory=lambda: ["ALTA", "START", "SUSCRIBIR"])
     #: Seconds between template syncs from Meta (0: on demand only).
     template_sync_interval_s: float = Field(default=3600.0, ge=0)
 

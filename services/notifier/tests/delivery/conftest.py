@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -95,7 +96,17 @@ class Stack:
     notifier_url: str
     bus: Bus
     http: httpx.AsyncClient
+    database_url: str = ""
     published: list[uuid.UUID] = field(default_factory=list)
+
+    @contextlib.asynccontextmanager
+    async def db(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to the notifier's database, to check what it recorded."""
+        connection = await asyncpg.connect(self.database_url)
+        try:
+            yield connection
+        finally:
+            await connection.close()
 
     async def request(
         self,
@@ -207,7 +218,9 @@ async def running_stack(
             await publisher.start()
             try:
                 async with httpx.AsyncClient(timeout=10) as http:
-                    yield Stack(nats_server, sandbox_url, notifier_url, publisher, http)
+                    yield Stack(
+                        nats_server, sandbox_url, notifier_url, publisher, http, database_url
+                    )
             finally:
                 await publisher.stop()
 

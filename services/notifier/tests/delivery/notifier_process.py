@@ -50,6 +50,10 @@ class NotifierProcess:
             except TimeoutError:
                 raise AssertionError(f"notifier not ready:\n{self.log_tail()}") from None
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,12 +16,19 @@ from typing import Any
 import httpx
 import pytest
 
-from cauce_contracts.business_account import TemplateRef, TemplateStatusChanged
+from cauce_contracts.business_account import (
+    MarketingPreferenceChanged,
+    MessagingLimitChanged,
+    TemplateRef,
+    TemplateStatusChanged,
+)
+from cauce_contracts.inbound import InboundContact, InboundMessageReceived, TextMessage
 from cauce_contracts.registry import subject_of
+from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.settings import DEV_WABA_ID
 from cauce_devstack.servers import NatsServer
 
-from .conftest import TENANT, Stack, graph_account, running_stack
+from .conftest import CONTACT_SECRET, PHONE_NUMBER_ID, TENANT, Stack, graph_account, running_stack
 
 ACME = "acme-campaigns-token"
 OTHER = "other-tenant-campaigns-token"
@@ -348,3 +356,160 @@ async def sse_events(stream: httpx.Response) -> AsyncIterator[tuple[str | None, 
             kind = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].strip())
+
+
+# --- opt-outs, limits, failures ----------------------------------------------------------
+
+
+def customer_wrote_event(phone: str, text: str) -> InboundMessageReceived:
+    return InboundMessageReceived(
+        tenant_id=TENANT,
+        correlation_id="corr-optout",
+        channel=Channel.WHATSAPP,
+        channel_account_id=PHONE_NUMBER_ID,
+        provider_message_id=f"wamid.OPT{uuid.uuid4().hex[:10]}",
+        contact=InboundContact(address=phone.lstrip("+"), profile_name="Ana"),
+        contact_key=contact_key(phone, CONTACT_SECRET),
+        sent_at=datetime.now(UTC),
+        message=TextMessage(body=text),
+    )
+
+
+async def until_suppressed(stack: Stack, count: int) -> None:
+    async def recorded() -> bool:
+        async with stack.db() as connection:
+            value = await connection.fetchval("SELECT count(*) FROM notifier.suppressions")
+        return int(value) >= count
+
+    await stack.wait_for(recorded, what="the opt-outs to be recorded")
+
+
+async def test_customers_who_opted_out_are_reported_not_sent(stack: Stack) -> None:
+    # one by keyword ("¡Baja!" alone: any case, accents, punctuation), one through
+    # Meta's user_preferences webhook; "no más preguntas" inside a sentence is no opt-out
+    for phone, text in (("+573001200001", "¡Baja!"), ("+573001200003", "no más preguntas")):
+        event = customer_wrote_event(phone, text)
+        await stack.bus.publish(event, subject_of(event))
+    stop = MarketingPreferenceChanged(
+        tenant_id=TENANT,
+        correlation_id="corr-prefs",
+        channel=Channel.WHATSAPP,
+        channel_account_id=PHONE_NUMBER_ID,
+        contact=InboundContact(address="573001200002"),
+        contact_key=contact_key("+573001200002", CONTACT_SECRET),
+        preference="stop",
+        category="marketing_messages",
+        changed_at=datetime.now(UTC),
+    )
+    await stack.bus.publish(stop, subject_of(stop))
+    await until_suppressed(stack, 2)
+
+    campaign_id = await new_campaign(stack, template="bienvenida")  # MARKETING
+    loaded = await upload(stack, campaign_id, csv_with_one_variable(4, start=0))
+    assert loaded.json()["accepted"] == 4
+    await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+    await until_status(stack, campaign_id, "COMPLETED")
+    counts = await stats(stack, campaign_id)
+    assert (counts["sent"], counts["suppressed"]) == (2, 2)
+    sent_to = sorted(s["to"] for s in template_sends(await stack.outbox()))
+    assert sent_to == ["+573001200000", "+573001200003"]
+    rows = await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/recipients?status=suppressed")
+    assert {r["note"] for r in rows.json()["items"]} == {"opted out of marketing messages"}
+
+    # a utility campaign is not marketing: the opt-out does not apply
+    utility = await new_campaign(stack, template="pago_confirmado")
+    await upload(
+        stack, utility, "Recipient-Phone-Number,variable_1,variable_2\n+573001200001,A,B\n"
+    )
+    await api(stack, "POST", f"/api/v1/campaigns/{utility}/start")
+    await until_status(stack, utility, "COMPLETED")
+    assert (await stats(stack, utility))["sent"] == 1
+
+
+async def test_the_messaging_limit_holds_the_rest_for_the_window(stack: Stack) -> None:
+    limit = MessagingLimitChanged(
+        tenant_id=TENANT,
+        correlation_id="corr-limit",
+        channel=Channel.WHATSAPP,
+        scope="business",
+        account_id=DEV_WABA_ID,
+        tier="TIER_250",
+        limit=5,  # a small limit of our own, to see the rest wait
+        changed_at=datetime.now(UTC),
+    )
+    await stack.bus.publish(limit, subject_of(limit))
+
+    async def recorded() -> bool:
+        async with stack.db() as connection:
+            return bool(await connection.fetchval("SELECT count(*) FROM notifier.messaging_limits"))
+
+    await stack.wait_for(recorded, what="the limit to be recorded")
+    campaign_id = await new_campaign(stack)
+    await upload(stack, campaign_id, csv_of(8))
+    await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+
+    async def five_sent() -> bool:
+        return (await stats(stack, campaign_id))["sent"] == 5
+
+    await stack.wait_for(five_sent, what="five sends")
+    await asyncio.sleep(1.0)
+    counts = await stats(stack, campaign_id)
+    assert (counts["sent"], counts["pending"], counts["status"]) == (5, 3, "RUNNING")
+    assert len(template_sends(await stack.outbox())) == 5  # never over
+
+
+async def test_a_failure_burst_pauses_and_retry_failed_sends_only_what_is_worth_it(
+    nats_server: NatsServer, database_url: str, tmp_path: Path
+) -> None:
+    overrides = {
+        **campaign_settings(rate=4),  # slow enough to see the burst while it happens
+        "campaign_failure_window": 4,
+        "campaign_failure_threshold": 0.75,
+        "max_provider_attempts": 1,  # a 5xx fails the send at once (retryable)
+    }
+    async with running_stack(nats_server, database_url, tmp_path, **overrides) as stack:
+        assert (await api(stack, "POST", "/api/v1/templates/sync")).status_code == 200
+        faults = f"{stack.sandbox_url}/sandbox/faults"
+        for phone in ("+573001200000", "+573001200001"):  # the first two recipients
+            capped = {"kind": "refusal", "code": 131049, "recipient": phone}
+            await stack.http.post(faults, json=capped)
+        campaign_id = await new_campaign(stack)
+        await upload(stack, campaign_id, csv_of(12))
+        await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+
+        async def capped_twice() -> bool:
+            return (await stats(stack, campaign_id))["failed"] >= 2
+
+        await stack.wait_for(capped_twice, what="the two marketing-cap refusals")
+        await stack.http.post(faults, json={"kind": "5xx", "count": 100})  # Meta breaks
+        await until_status(stack, campaign_id, "PAUSED")
+        campaign = (await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}")).json()
+        assert campaign["status_by"] == "platform"
+        assert "of the last 4 sends failed" in campaign["status_reason"]
+
+        async def settled() -> bool:
+            return (await stats(stack, campaign_id))["queued"] == 0
+
+        await stack.wait_for(settled, what="the sends in flight to settle")
+        await stack.http.delete(faults)  # the provider is healthy again
+        counts = await stats(stack, campaign_id)
+        codes = {f["code"]: f["count"] for f in counts["failed_by_code"]}
+        assert codes.pop("131049") == 2
+        server_errors = sum(codes.values())
+        assert server_errors == counts["failed"] - 2 >= 2
+
+        retried = (await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/retry-failed")).json()
+        # the 5xx failures are retried; the 131049s are not, within 24 h of their refusal
+        assert retried == {"requeued": server_errors, "left": 2}
+        resumed = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/resume")
+        assert resumed.status_code == 200
+        await until_status(stack, campaign_id, "COMPLETED", timeout=30)
+        counts = await stats(stack, campaign_id)
+        assert (counts["sent"], counts["failed"]) == (10, 2)
+        accepted = Counter(s["to"] for s in template_sends(await stack.outbox()))
+        assert len(accepted) == 10 and set(accepted.values()) == {1}
+
+
+def csv_with_one_variable(count: int, start: int = 0) -> str:
+    rows = [f"+5730012{i:05d},Cliente {i}" for i in range(start, start + count)]
+    return "Recipient-Phone-Number,variable_1\n" + "\n".join(rows) + "\n"

@@ -299,6 +299,39 @@ async def list_rejections(
     return rejections_csv(notifier.pool, campaign_id)
 
 
+@router.post(
+    "/{campaign_id}/retry-failed",
+    summary="Send again to recipients whose send failed for a retryable reason",
+    response_model=RetryAnswer,
+)
+async def retry_failed(
+    notifier: NotifierDep, tenant: TenantDep, campaign_id: uuid.UUID
+) -> Response | RetryAnswer:
+    """Failures whose retries ran out (429, 5xx, timeouts), the pair rate (131056) and
+    the per-user marketing cap (131049, only 24 h after it) are sent again as a new
+    attempt; a finished campaign runs again for them. An undeliverable number or a
+    refused template is left as it failed."""
+    store = notifier.campaigns.store
+    try:
+        campaign = await store.get(tenant, campaign_id)
+    except CampaignNotFound:
+        return _not_found()
+    if campaign.status in (
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.CANCELLED,
+    ):
+        reason = f"a {campaign.status.value} campaign has no failed sends to retry"
+        return _refused(TransitionRefused(reason))
+    requeued, left = await notifier.campaigns.recipients.retry_failed(campaign_id)
+    if requeued:
+        try:
+            await store.change_status(tenant, campaign_id, "reopen", by="operator")
+        except TransitionRefused as exc:
+            return _refused(exc)
+    return RetryAnswer(requeued=requeued, left=left)
+
+
 @router.get(
     "/{campaign_id}/stats",
     summary="Counts from the messages' status timeline",

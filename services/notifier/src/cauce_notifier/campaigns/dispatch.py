@@ -35,6 +35,7 @@ from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import ChannelAccount
 from cauce_notifier.campaigns.catalog import TemplateCatalog
 from cauce_notifier.campaigns.lifecycle import CampaignStatus, TransitionRefused
+from cauce_notifier.campaigns.pacing import FailureBurst, daily_limit
 from cauce_notifier.campaigns.progress import CampaignStats, campaign_stats
 from cauce_notifier.campaigns.recipients import RecipientStore, Release
 from cauce_notifier.campaigns.store import Campaign, CampaignStore, append_event
@@ -78,6 +79,7 @@ class Dispatcher:
     #: Seconds of the number's rate released ahead of what was sent.
     lead_s: float = 1.0
     tick_s: float = 0.2
+    failure_burst: FailureBurst = field(default_factory=FailureBurst)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _paces: dict[uuid.UUID, _Pace] = field(default_factory=dict)
     _last_sweep: dict[uuid.UUID, float] = field(default_factory=dict)
@@ -149,7 +151,8 @@ class Dispatcher:
         await self._resend_lost(campaign, account, stored.template)
         pending, in_flight = await self.recipients.remaining(campaign.id)
         finished = pending == 0 and in_flight == 0
-        await self._report_progress(campaign, force=finished)
+        if await self._report_progress(campaign, force=finished):
+            return  # paused itself: too many failures
         if finished:
             with contextlib.suppress(TransitionRefused):
                 await self.campaigns.change_status(
@@ -159,8 +162,24 @@ class Dispatcher:
             return
         count = self._earned(campaign.id, account.rate_per_second, in_flight)
         if count and pending:
-            releases = await self.recipients.release_next(campaign.id, count)
+            count = await self._within_messaging_limit(account, count)
+        if count and pending:
+            releases = await self.recipients.release_next(
+                campaign,
+                count,
+                marketing=stored.template.marketing,
+                business_account_id=account.business_account_id,
+            )
             await self._publish(campaign, account, stored.template, releases)
+
+    async def _within_messaging_limit(self, account: ChannelAccount, count: int) -> int:
+        """``count``, or less when the account's messaging limit leaves less (a release
+        to a customer whose window is open would not count; leaving it for later is
+        the safe side of never going over)."""
+        limit = await daily_limit(self.pool, account)
+        if limit is None or account.business_account_id is None:
+            return count
+        return min(count, await self.recipients.reachable_now(account.business_account_id, limit))
 
     def _earned(self, campaign_id: uuid.UUID, rate: float, in_flight: int) -> int:
         now = time.monotonic()
@@ -173,16 +192,24 @@ class Dispatcher:
         pace.credit -= count
         return count
 
-    async def _report_progress(self, campaign: Campaign, *, force: bool = False) -> None:
+    async def _report_progress(self, campaign: Campaign, *, force: bool = False) -> bool:
+        """Append the campaign's progress to its feed (at most every second, when it
+        changed); True when a failure burst paused the campaign."""
         now = time.monotonic()
         last = self._last_progress.get(campaign.id)
         if last is not None and now - last[0] < PROGRESS_EVERY_S and not force:
-            return
+            return False
         stats = await campaign_stats(self.pool, campaign.id)
         if last is None or stats != last[1]:
             async with self.pool.acquire() as connection:
                 await append_event(connection, campaign, "progress", stats.as_dict())
         self._last_progress[campaign.id] = (now, stats)
+        if stats.failed:
+            burst = await self.failure_burst.reason(self.pool, campaign)
+            if burst is not None:
+                await self._stop(campaign, "pause", burst)
+                return True
+        return False
 
     async def _resend_lost(
         self, campaign: Campaign, account: ChannelAccount, template: Template

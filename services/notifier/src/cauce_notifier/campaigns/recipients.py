@@ -42,9 +42,11 @@ _NAMESPACE = uuid.UUID("a4b1f7e2-5c3d-4e8f-9a6b-0c1d2e3f4a5b")
 _RECIPIENT_COLUMNS = ("campaign_id", "seq", "phone", "contact_key", "variables", "request_event_id")
 
 
-def request_id(campaign_id: uuid.UUID, phone: str) -> uuid.UUID:
-    """The event id of ``phone``'s send in this campaign (stable across releases)."""
-    return uuid.uuid5(_NAMESPACE, f"{campaign_id}:{phone}")
+def request_id(campaign_id: uuid.UUID, phone: str, attempt: int = 1) -> uuid.UUID:
+    """The event id of ``phone``'s send in this campaign (stable across releases); a
+    retry of a failed send (``attempt`` 2, 3...) is a new request of its own."""
+    suffix = "" if attempt == 1 else f":{attempt}"
+    return uuid.uuid5(_NAMESPACE, f"{campaign_id}:{phone}{suffix}")
 
 
 @dataclass(frozen=True)
@@ -141,26 +143,114 @@ class RecipientStore:
 
     # --- releasing --------------------------------------------------------------------
 
-    async def release_next(self, campaign_id: uuid.UUID, count: int) -> builtins.list[Release]:
+    async def release_next(
+        self,
+        campaign: Campaign,
+        count: int,
+        *,
+        marketing: bool,
+        business_account_id: str | None = None,
+    ) -> builtins.list[Release]:
         """Take the next ``count`` pending recipients (in order, skipping rows another
-        replica is taking) and mark them released."""
+        replica is taking) and mark them released. For a marketing template, those on
+        the tenant's suppression list are marked suppressed instead (never sent). The
+        released recipients whose service window is closed are counted as reached by
+        ``business_account_id`` (its messaging limit), in the same statement."""
         rows = await self._pool.fetch(
             """
             WITH next AS (
-                SELECT campaign_id, seq FROM notifier.campaign_recipients
-                WHERE campaign_id = $1 AND state = 'pending'
-                  AND (not_before IS NULL OR not_before <= now())
-                ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
+                SELECT r.campaign_id, r.seq, r.contact_key,
+                    ($3 AND s.contact_key IS NOT NULL) AS suppressed
+                FROM notifier.campaign_recipients r
+                LEFT JOIN notifier.suppressions s
+                    ON s.tenant_id = $4 AND s.contact_key = r.contact_key
+                WHERE r.campaign_id = $1 AND r.state = 'pending'
+                  AND (r.not_before IS NULL OR r.not_before <= now())
+                ORDER BY r.seq LIMIT $2 FOR UPDATE OF r SKIP LOCKED
+            ), marked AS (
+                UPDATE notifier.campaign_recipients r SET
+                    state = CASE WHEN next.suppressed THEN 'suppressed' ELSE 'released' END,
+                    note = CASE WHEN next.suppressed
+                                THEN 'opted out of marketing messages' ELSE r.note END,
+                    releases = r.releases + CASE WHEN next.suppressed THEN 0 ELSE 1 END,
+                    released_at = CASE WHEN next.suppressed THEN r.released_at ELSE now() END
+                FROM next WHERE r.campaign_id = next.campaign_id AND r.seq = next.seq
+                RETURNING r.*
+            ), reached AS (
+                INSERT INTO notifier.reached_customers (business_account_id, contact_key,
+                    reached_at)
+                SELECT $5, m.contact_key, now() FROM marked m
+                WHERE $5::text IS NOT NULL AND m.state = 'released'
+                  AND NOT EXISTS (
+                      SELECT 1 FROM notifier.contact_windows w
+                      WHERE w.tenant_id = $4 AND w.channel = $6
+                        AND w.channel_account_id = $7 AND w.contact_key = m.contact_key
+                        AND w.last_inbound_at > now() - interval '24 hours')
+                ON CONFLICT (business_account_id, contact_key)
+                DO UPDATE SET reached_at = GREATEST(notifier.reached_customers.reached_at,
+                                                    EXCLUDED.reached_at)
             )
-            UPDATE notifier.campaign_recipients r
-            SET state = 'released', releases = r.releases + 1, released_at = now()
-            FROM next WHERE r.campaign_id = next.campaign_id AND r.seq = next.seq
-            RETURNING r.seq, r.phone, r.contact_key, r.variables, r.request_event_id, r.releases
+            SELECT seq, phone, contact_key, variables, request_event_id, releases FROM marked
+            WHERE state = 'released'
             """,
-            campaign_id,
+            campaign.id,
             count,
+            marketing,
+            campaign.tenant_id,
+            business_account_id,
+            campaign.channel,
+            campaign.channel_account_id,
         )
         return sorted((_release(row) for row in rows), key=lambda r: r.seq)
+
+    async def reachable_now(self, business_account_id: str, daily_limit: int) -> int:
+        """How many more customers outside their service window the account may reach
+        now: its messaging limit minus those reached in the moving 24 hours."""
+        reached = await self._pool.fetchval(
+            "SELECT count(*) FROM notifier.reached_customers WHERE business_account_id = $1"
+            " AND reached_at > now() - interval '24 hours'",
+            business_account_id,
+        )
+        return max(0, daily_limit - int(reached))
+
+    async def retry_failed(self, campaign_id: uuid.UUID) -> tuple[int, int]:
+        """Recipients whose send failed for a reason worth retrying go back to pending as
+        a new attempt (a new request: the failed one stays on record); ``(requeued,
+        left)``. Worth retrying: a failure whose retries ran out (429s, 5xx, timeouts),
+        the pair rate (131056), and the per-user marketing cap (131049) once 24 hours
+        have passed since it; not an undeliverable number or a refused template."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                """
+                SELECT r.seq, r.phone, r.attempt,
+                    (m.retryable OR m.error_code IN ('131056', '130429')
+                     OR (m.error_code = '131049'
+                         AND m.failed_at < now() - interval '24 hours')) AS worth
+                FROM notifier.campaign_recipients r
+                JOIN notifier.messages m ON m.request_event_id = r.request_event_id
+                WHERE r.campaign_id = $1 AND r.state = 'released' AND m.status = 'failed'
+                FOR UPDATE OF r
+                """,
+                campaign_id,
+            )
+            again = [(r["seq"], r["phone"], r["attempt"] + 1) for r in rows if r["worth"]]
+            if again:
+                await connection.executemany(
+                    "UPDATE notifier.campaign_recipients SET state = 'pending', attempt = $3,"
+                    " request_event_id = $4, not_before = NULL, note = $5"
+                    " WHERE campaign_id = $1 AND seq = $2",
+                    [
+                        (
+                            campaign_id,
+                            seq,
+                            attempt,
+                            request_id(campaign_id, phone, attempt),
+                            f"retry: attempt {attempt}",
+                        )
+                        for seq, phone, attempt in again
+                    ],
+                )
+        return len(again), len(rows) - len(again)
 
     async def give_back(self, campaign_id: uuid.UUID, request_event_id: uuid.UUID) -> bool:
         """A released recipient the send path did not take (its campaign was paused on

@@ -14,6 +14,8 @@ from cauce_notifier.campaigns.business_account import BusinessAccountUpdates
 from cauce_notifier.campaigns.catalog import TemplateCatalog
 from cauce_notifier.campaigns.dispatch import Dispatcher
 from cauce_notifier.campaigns.gate import CampaignGate
+from cauce_notifier.campaigns.opt_outs import OptOutKeywords
+from cauce_notifier.campaigns.pacing import FailureBurst
 from cauce_notifier.campaigns.recipients import RecipientStore
 from cauce_notifier.campaigns.store import CampaignStore
 from cauce_notifier.providers.whatsapp_cloud import WhatsAppCloudClient
@@ -34,6 +36,7 @@ class Campaigns:
     gate: CampaignGate
     dispatcher: Dispatcher
     updates: BusinessAccountUpdates
+    opt_outs: OptOutKeywords
     _dispatching: BackgroundTask
     _syncing: BackgroundTask
 
@@ -59,6 +62,9 @@ class Campaigns:
             bus=bus,
             rate_share=settings.campaign_rate_share,
             tick_s=settings.campaign_tick_s,
+            failure_burst=FailureBurst(
+                settings.campaign_failure_window, settings.campaign_failure_threshold
+            ),
         )
         return cls(
             settings=settings,
@@ -69,6 +75,7 @@ class Campaigns:
             gate=CampaignGate(pool),
             dispatcher=dispatcher,
             updates=BusinessAccountUpdates(pool, catalog, store),
+            opt_outs=OptOutKeywords(pool, settings.opt_out_keywords, settings.opt_in_keywords),
             _dispatching=BackgroundTask("campaign dispatcher"),
             _syncing=BackgroundTask("template sync"),
         )

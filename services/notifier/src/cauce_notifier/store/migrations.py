@@ -267,11 +267,28 @@ CREATE TABLE notifier.messaging_limits (
 CREATE INDEX messages_campaign ON notifier.messages (campaign_id) WHERE campaign_id IS NOT NULL;
 """
 
+#: Campaign pacing and retries: a recipient's attempt (retry-failed sends a failed
+#: recipient again as a new request), and the customers each WhatsApp Business Account
+#: reached outside their service window (its messaging limit counts them per 24 h).
+_V4 = """
+ALTER TABLE notifier.campaign_recipients ADD COLUMN attempt integer NOT NULL DEFAULT 1;
+
+CREATE TABLE notifier.reached_customers (
+    business_account_id text NOT NULL,
+    contact_key text NOT NULL,
+    reached_at timestamptz NOT NULL,
+    PRIMARY KEY (business_account_id, contact_key)
+);
+CREATE INDEX reached_customers_recent
+    ON notifier.reached_customers (business_account_id, reached_at);
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
+    (4, _V4),
 ]
 
 
