@@ -48,6 +48,26 @@ class TenantToken(BaseModel):
     token: SecretStr
 
 
+class RateCard(BaseModel):
+    """What Meta charges for a billed message, by the recipient's country and the
+    template's category (lower case: marketing, utility, authentication), in
+    ``currency``. The defaults are Meta's 2025 list prices for Colombia, for an estimate
+    only: set the tenant's own (the seed's ``COST_PER_MESSAGE`` is a ``default`` with
+    one price for every category)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    default: dict[str, float] = Field(
+        default_factory=lambda: {"marketing": 0.0125, "utility": 0.0008, "authentication": 0.0008}
+    )
+    countries: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    def price(self, country: str | None, category: str) -> float:
+        prices = self.countries.get(country or "", self.default)
+        return prices.get(category.lower(), self.default.get(category.lower(), 0.0))
+
+
 class NotifierSettings(ServiceSettings):
     service_name: str = "notifier"
     port: int = 8084
@@ -110,6 +130,8 @@ class NotifierSettings(ServiceSettings):
         default_factory=lambda: ["BAJA", "STOP", "NO MAS", "CANCELAR SUSCRIPCION", "DETENER"]
     )
     opt_in_keywords: list[str] = Field(default_factory=lambda: ["ALTA", "START", "SUSCRIBIR"])
+    #: Prices of billed messages, for campaigns' cost estimates.
+    rate_card: RateCard = Field(default_factory=RateCard)
     #: Seconds between template syncs from Meta (0: on demand only).
     template_sync_interval_s: float = Field(default=3600.0, ge=0)
 

@@ -40,7 +40,7 @@ class StatusTracker:
             return
         error = event.errors[0] if event.errors else None
         outcome = await self.messages.apply_status(
-            event.provider_message_id, status, event.timestamp, error
+            event.provider_message_id, status, event.timestamp, error, event.pricing
         )
         if not outcome.found and delivery.num_delivered < UNKNOWN_MESSAGE_RETRIES:
             # A provider can report "sent" before we recorded its id for the message:

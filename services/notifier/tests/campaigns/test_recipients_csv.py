@@ -26,8 +26,8 @@ def rows(text: str, variables: int = 2, region: str = "CO") -> list[AcceptedRow 
 
 def test_the_seed_example_is_accepted_whole() -> None:
     assert rows(SEED) == [
-        AcceptedRow(2, "+573001234567", ("Juan", "Pérez")),
-        AcceptedRow(3, "+573001234568", ("María", "García")),
+        AcceptedRow(2, "+573001234567", ("Juan", "Pérez"), "CO"),
+        AcceptedRow(3, "+573001234568", ("María", "García"), "CO"),
     ]
 
 
@@ -48,10 +48,10 @@ def test_a_messy_file_keeps_the_good_rows_and_says_why_for_the_rest() -> None:
     got = rows(messy)
     accepted = [r for r in got if isinstance(r, AcceptedRow)]
     rejected = {r.line: r.reason for r in got if isinstance(r, RejectedRow)}
-    assert [(r.line, r.phone, r.variables) for r in accepted] == [
-        (2, "+573001234567", ("Juan", "Pérez")),
-        (3, "+573001234568", ("Ana", "Gómez")),
-        (12, "+14155552671", ("Bob", "Smith")),
+    assert [(r.line, r.phone, r.variables, r.country) for r in accepted] == [
+        (2, "+573001234567", ("Juan", "Pérez"), "CO"),
+        (3, "+573001234568", ("Ana", "Gómez"), "CO"),
+        (12, "+14155552671", ("Bob", "Smith"), "US"),
     ]
     assert rejected == {
         4: "duplicate of line 2",
@@ -84,7 +84,9 @@ def test_a_file_that_does_not_fit_the_template_is_refused_whole(
 
 
 def test_a_template_without_variables_takes_a_phone_column_only() -> None:
-    assert rows("telefono\n+573001234567\n", variables=0) == [AcceptedRow(2, "+573001234567", ())]
+    assert rows("telefono\n+573001234567\n", variables=0) == [
+        AcceptedRow(2, "+573001234567", (), "CO")
+    ]
 
 
 def test_rows_are_read_lazily() -> None:

@@ -22,7 +22,14 @@ from cauce_contracts.business_account import (
     TemplateRef,
     TemplateStatusChanged,
 )
-from cauce_contracts.inbound import InboundContact, InboundMessageReceived, TextMessage
+from cauce_contracts.inbound import (
+    InboundContact,
+    InboundMessageReceived,
+    InboundStatusUpdated,
+    MessageStatus,
+    StatusPricing,
+    TextMessage,
+)
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.settings import DEV_WABA_ID
@@ -513,3 +520,48 @@ async def test_a_failure_burst_pauses_and_retry_failed_sends_only_what_is_worth_
 def csv_with_one_variable(count: int, start: int = 0) -> str:
     rows = [f"+5730012{i:05d},Cliente {i}" for i in range(start, start + count)]
     return "Recipient-Phone-Number,variable_1\n" + "\n".join(rows) + "\n"
+
+
+async def test_the_cost_is_what_meta_billed_plus_the_rest_at_the_rate_card(stack: Stack) -> None:
+    campaign_id = await new_campaign(stack)  # pago_confirmado: UTILITY
+    await upload(stack, campaign_id, SEED_CSV + "+14155552671,Bob,Smith\n")
+    before = (await stats(stack, campaign_id))["cost"]
+    # 3 to send: two Colombian numbers and one US number at the default card's utility price
+    assert before == {
+        "currency": "USD",
+        "billed": 0.0,
+        "billed_messages": 0,
+        "estimated_total": pytest.approx(3 * 0.0008),
+    }
+    await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start")
+    await until_status(stack, campaign_id, "COMPLETED")
+    sent = [s for s in (await stack.outcomes(prefix="outbound.message.sent")) if s]
+    for index, event in enumerate(sent):
+        body = json.loads(event.model_dump_json())
+        # Meta bills the first two ("regular"); the third was free (customer service)
+        pricing = StatusPricing(
+            billable=index < 2,
+            pricing_model="PMP",
+            category="utility",
+            type="regular" if index < 2 else "free_customer_service",
+        )
+        status = InboundStatusUpdated(
+            tenant_id=TENANT,
+            correlation_id="corr-pricing",
+            channel=Channel.WHATSAPP,
+            channel_account_id=PHONE_NUMBER_ID,
+            provider_message_id=body["provider_message_id"],
+            contact_key=body["contact_key"],
+            status=MessageStatus.DELIVERED,
+            timestamp=datetime.now(UTC),
+            pricing=pricing,
+        )
+        await stack.bus.publish(status, subject_of(status))
+
+    async def billed() -> bool:
+        return (await stats(stack, campaign_id))["cost"]["billed_messages"] == 2
+
+    await stack.wait_for(billed, what="Meta's pricing to be recorded")
+    cost = (await stats(stack, campaign_id))["cost"]
+    assert cost["billed"] == pytest.approx(2 * 0.0008)
+    assert cost["estimated_total"] == cost["billed"]  # nothing left to send

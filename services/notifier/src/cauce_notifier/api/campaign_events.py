@@ -20,10 +20,11 @@ from fastapi import APIRouter, Header, Response
 from sse_starlette import EventSourceResponse
 
 from cauce_notifier.api.campaign_views import CampaignView, StatsView
+from cauce_notifier.api.campaigns import stats_of
 from cauce_notifier.api.tenants import TenantDep
 from cauce_notifier.bootstrap import Notifier, NotifierDep
 from cauce_notifier.campaigns.lifecycle import CampaignStatus
-from cauce_notifier.campaigns.progress import campaign_stats, feed_after, latest_feed_id
+from cauce_notifier.campaigns.progress import feed_after, latest_feed_id
 from cauce_notifier.campaigns.store import CampaignNotFound
 from cauce_runtime import problem_response
 
@@ -107,7 +108,7 @@ async def _snapshots(
         campaigns, _ = await store.list(tenant, limit=200)
     snapshots = []
     for campaign in campaigns:
-        stats = StatsView.of(campaign, await campaign_stats(notifier.pool, campaign.id))
+        stats = StatsView.of(campaign, await stats_of(notifier, campaign))
         data = {
             "campaign": CampaignView.of(campaign).model_dump(mode="json"),
             "stats": stats.model_dump(mode="json"),
@@ -125,5 +126,5 @@ async def _progress(
         return None
     if campaign.status is not CampaignStatus.RUNNING:
         return None
-    stats = StatsView.of(campaign, await campaign_stats(notifier.pool, campaign_id))
+    stats = StatsView.of(campaign, await stats_of(notifier, campaign))
     return {"event": "progress", "data": stats.model_dump_json()}

@@ -90,6 +90,15 @@ class FailureView(BaseModel):
     count: int
 
 
+class CostView(BaseModel):
+    currency: str
+    #: What the messages Meta reported as billed cost so far (``pricing.type`` regular).
+    billed: float
+    billed_messages: int
+    #: ``billed`` plus what the recipients still to send would cost (rate card).
+    estimated_total: float
+
+
 class StatsView(BaseModel):
     campaign_id: uuid.UUID
     status: str
@@ -104,15 +113,19 @@ class StatsView(BaseModel):
     failed: int
     replied: int
     failed_by_code: list[FailureView]
+    #: None when the campaign's template is not known (no category to price).
+    cost: CostView | None
 
     @classmethod
     def of(cls, campaign: Campaign, stats: CampaignStats) -> StatsView:
         values = stats.as_dict()
         failures = [FailureView(**f) for f in values.pop("failed_by_code")]
+        cost = values.pop("cost")
         return cls(
             campaign_id=campaign.id,
             status=campaign.status.value,
             failed_by_code=failures,
+            cost=CostView(**cost) if cost else None,
             **values,
         )
 

@@ -31,7 +31,7 @@ from cauce_notifier.api.tenants import TenantDep
 from cauce_notifier.bootstrap import Notifier, NotifierDep
 from cauce_notifier.campaigns.lifecycle import CampaignStatus, TransitionRefused, check_editable
 from cauce_notifier.campaigns.phones import is_region
-from cauce_notifier.campaigns.progress import campaign_stats
+from cauce_notifier.campaigns.progress import CampaignStats, campaign_stats
 from cauce_notifier.campaigns.recipients_csv import CsvRefused
 from cauce_notifier.campaigns.store import Campaign, CampaignDraft, CampaignNotFound
 from cauce_runtime import InvalidCursor, problem_response
@@ -344,10 +344,19 @@ async def get_stats(
         campaign = await notifier.campaigns.store.get(tenant, campaign_id)
     except CampaignNotFound:
         return _not_found()
-    return StatsView.of(campaign, await campaign_stats(notifier.pool, campaign_id))
+    return StatsView.of(campaign, await stats_of(notifier, campaign))
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+async def stats_of(notifier: Notifier, campaign: Campaign) -> CampaignStats:
+    """The campaign's counts, with the cost when its template (so its category) is known."""
+    template = await _template_of(notifier, campaign)
+    category = None if isinstance(template, Response) else template.category
+    return await campaign_stats(
+        notifier.pool, campaign.id, prices=notifier.settings.rate_card, category=category
+    )
 
 
 async def _change(

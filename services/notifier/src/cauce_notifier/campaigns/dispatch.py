@@ -36,7 +36,7 @@ from cauce_notifier.accounts_model import ChannelAccount
 from cauce_notifier.campaigns.catalog import TemplateCatalog
 from cauce_notifier.campaigns.lifecycle import CampaignStatus, TransitionRefused
 from cauce_notifier.campaigns.pacing import FailureBurst, daily_limit
-from cauce_notifier.campaigns.progress import CampaignStats, campaign_stats
+from cauce_notifier.campaigns.progress import CampaignStats, Prices, campaign_stats
 from cauce_notifier.campaigns.recipients import RecipientStore, Release
 from cauce_notifier.campaigns.store import Campaign, CampaignStore, append_event
 from cauce_notifier.campaigns.templates import Template
@@ -80,6 +80,8 @@ class Dispatcher:
     lead_s: float = 1.0
     tick_s: float = 0.2
     failure_burst: FailureBurst = field(default_factory=FailureBurst)
+    #: The rate card of the progress events' cost estimate (none: no estimate).
+    prices: Prices | None = None
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _paces: dict[uuid.UUID, _Pace] = field(default_factory=dict)
     _last_sweep: dict[uuid.UUID, float] = field(default_factory=dict)
@@ -151,7 +153,7 @@ class Dispatcher:
         await self._resend_lost(campaign, account, stored.template)
         pending, in_flight = await self.recipients.remaining(campaign.id)
         finished = pending == 0 and in_flight == 0
-        if await self._report_progress(campaign, force=finished):
+        if await self._report_progress(campaign, stored.template.category, force=finished):
             return  # paused itself: too many failures
         if finished:
             with contextlib.suppress(TransitionRefused):
@@ -192,14 +194,16 @@ class Dispatcher:
         pace.credit -= count
         return count
 
-    async def _report_progress(self, campaign: Campaign, *, force: bool = False) -> bool:
+    async def _report_progress(
+        self, campaign: Campaign, category: str, *, force: bool = False
+    ) -> bool:
         """Append the campaign's progress to its feed (at most every second, when it
         changed); True when a failure burst paused the campaign."""
         now = time.monotonic()
         last = self._last_progress.get(campaign.id)
         if last is not None and now - last[0] < PROGRESS_EVERY_S and not force:
             return False
-        stats = await campaign_stats(self.pool, campaign.id)
+        stats = await campaign_stats(self.pool, campaign.id, prices=self.prices, category=category)
         if last is None or stats != last[1]:
             async with self.pool.acquire() as connection:
                 await append_event(connection, campaign, "progress", stats.as_dict())

@@ -21,6 +21,11 @@ def to_e164(raw: str, default_region: str) -> str:
     """``raw`` as ``+<country><number>``; :class:`InvalidPhone` when it is not a valid
     number. Digits without ``+`` are read in ``default_region`` first and, when that is
     not a valid number there, as an international number missing its ``+``."""
+    return normalized(raw, default_region)[0]
+
+
+def normalized(raw: str, default_region: str) -> tuple[str, str | None]:
+    """``(e164, region)``: :func:`to_e164` and the number's region (``CO``), in one parse."""
     text = raw.strip().translate(_NOISE)
     if not text:
         raise InvalidPhone("empty phone number")
@@ -33,7 +38,8 @@ def to_e164(raw: str, default_region: str) -> str:
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return e164, phonenumbers.region_code_for_number(number)
     raise InvalidPhone("not a valid phone number")
 
 

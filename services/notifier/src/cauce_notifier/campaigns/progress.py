@@ -20,7 +20,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -45,6 +45,28 @@ LEFT JOIN notifier.contact_windows w
 WHERE r.campaign_id = $1
 """
 
+#: Billed messages by the recipient's country and the category Meta priced them in;
+#: since per-message pricing (2025-07-01) only ``type = regular`` is billed, earlier
+#: webhooks only say ``billable``.
+_BILLED = """
+SELECT r.country, m.pricing_category AS category, count(*) AS count
+FROM notifier.campaign_recipients r
+JOIN notifier.messages m ON m.request_event_id = r.request_event_id
+WHERE r.campaign_id = $1
+  AND (m.pricing_type = 'regular' OR (m.pricing_type IS NULL AND m.billable))
+GROUP BY 1, 2
+"""
+#: Recipients not sent yet, by country (what the rest would cost).
+_TO_SEND = """
+SELECT r.country, count(*) AS count
+FROM notifier.campaign_recipients r
+LEFT JOIN notifier.messages m ON m.request_event_id = r.request_event_id
+WHERE r.campaign_id = $1
+  AND (r.state = 'pending'
+       OR (r.state = 'released' AND (m.status IS NULL OR m.status = 'requested')))
+GROUP BY 1
+"""
+
 _FAILED_BY_CODE = """
 SELECT coalesce(error_code, 'unknown') AS code, min(error_title) AS title, count(*) AS count
 FROM notifier.messages WHERE campaign_id = $1 AND status = 'failed'
@@ -60,6 +82,16 @@ class FailureCount:
 
 
 @dataclass(frozen=True)
+class Cost:
+    currency: str
+    #: What the messages Meta reported as billed cost so far.
+    billed: float
+    billed_messages: int
+    #: ``billed`` plus what the recipients still to send would cost.
+    estimated_total: float
+
+
+@dataclass(frozen=True)
 class CampaignStats:
     recipients: int = 0
     pending: int = 0
@@ -72,19 +104,55 @@ class CampaignStats:
     failed: int = 0
     replied: int = 0
     failed_by_code: tuple[FailureCount, ...] = field(default=())
+    cost: Cost | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-async def campaign_stats(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> CampaignStats:
+class Prices(Protocol):
+    """A rate card (:class:`~cauce_notifier.settings.RateCard`)."""
+
+    @property
+    def currency(self) -> str: ...
+
+    def price(self, country: str | None, category: str) -> float: ...
+
+
+async def campaign_stats(
+    pool: asyncpg.Pool,
+    campaign_id: uuid.UUID,
+    *,
+    prices: Prices | None = None,
+    category: str | None = None,
+) -> CampaignStats:
+    """The counts; with ``prices`` and the template's ``category``, the cost too."""
     async with pool.acquire() as connection:
         counts = await connection.fetchrow(_COUNTS, campaign_id)
         failures = await connection.fetch(_FAILED_BY_CODE, str(campaign_id))
+        cost = None
+        if prices is not None and category is not None:
+            billed = await connection.fetch(_BILLED, campaign_id)
+            to_send = await connection.fetch(_TO_SEND, campaign_id)
+            cost = _cost(prices, category, billed, to_send)
     assert counts is not None
     return CampaignStats(
         **{key: int(value) for key, value in counts.items()},
         failed_by_code=tuple(FailureCount(r["code"], r["title"], r["count"]) for r in failures),
+        cost=cost,
+    )
+
+
+def _cost(prices: Prices, category: str, billed: list[Any], to_send: list[Any]) -> Cost:
+    spent = sum(
+        prices.price(row["country"], row["category"] or category) * row["count"] for row in billed
+    )
+    rest = sum(prices.price(row["country"], category) * row["count"] for row in to_send)
+    return Cost(
+        currency=prices.currency,
+        billed=round(spent, 4),
+        billed_messages=sum(row["count"] for row in billed),
+        estimated_total=round(spent + rest, 4),
     )
 
 

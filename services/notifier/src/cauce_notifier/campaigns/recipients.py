@@ -39,7 +39,15 @@ from cauce_notifier.campaigns.store import Campaign, append_event
 #: batch's thread turn does not starve the event loop.
 BATCH_ROWS = 5000
 _NAMESPACE = uuid.UUID("a4b1f7e2-5c3d-4e8f-9a6b-0c1d2e3f4a5b")
-_RECIPIENT_COLUMNS = ("campaign_id", "seq", "phone", "contact_key", "variables", "request_event_id")
+_RECIPIENT_COLUMNS = (
+    "campaign_id",
+    "seq",
+    "phone",
+    "contact_key",
+    "variables",
+    "request_event_id",
+    "country",
+)
 
 
 def request_id(campaign_id: uuid.UUID, phone: str, attempt: int = 1) -> uuid.UUID:
@@ -131,6 +139,7 @@ class RecipientStore:
                 contact_key(row.phone, self._secret),
                 json.dumps(list(row.variables)),
                 request_id(campaign_id, row.phone),
+                row.country,
             )
             for offset, row in enumerate(rows, 1)
         ]

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from cauce_notifier.campaigns.phones import InvalidPhone, to_e164
+from cauce_notifier.campaigns.phones import InvalidPhone, normalized
 from cauce_runtime import CauceError
 
 PHONE_COLUMNS = frozenset(
@@ -54,6 +54,8 @@ class AcceptedRow:
     #: E.164 (``+573001234567``): personal data, never logged.
     phone: str
     variables: tuple[str, ...]
+    #: The number's region (``CO``): what a message to it costs.
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def _row(line: int, cells: tuple[str, ...], width: int, region: str, seen: dict[
     if len(cells) != width:
         return RejectedRow(line, f"expected {width} column(s), found {len(cells)}", cells)
     try:
-        phone = to_e164(cells[0], region)
+        phone, country = normalized(cells[0], region)
     except InvalidPhone as exc:
         return RejectedRow(line, str(exc), cells)
     values = tuple(cell.strip() for cell in cells[1:])
@@ -119,7 +121,7 @@ def _row(line: int, cells: tuple[str, ...], width: int, region: str, seen: dict[
     first = seen.setdefault(phone, line)
     if first != line:
         return RejectedRow(line, f"duplicate of line {first}", cells)
-    return AcceptedRow(line, phone, values)
+    return AcceptedRow(line, phone, values, country)
 
 
 def _bad_variable(n: int, value: str) -> str | None:

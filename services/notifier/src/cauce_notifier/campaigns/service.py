@@ -65,6 +65,7 @@ class Campaigns:
             failure_burst=FailureBurst(
                 settings.campaign_failure_window, settings.campaign_failure_threshold
             ),
+            prices=settings.rate_card,
         )
         return cls(
             settings=settings,

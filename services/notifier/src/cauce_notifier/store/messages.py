@@ -22,7 +22,7 @@ from typing import Any, Literal, cast
 
 import asyncpg
 
-from cauce_contracts.inbound import ReportedError
+from cauce_contracts.inbound import ReportedError, StatusPricing
 from cauce_contracts.outbound import OutboundMessageRequested
 from cauce_runtime import TransientError, decode_cursor, encode_cursor
 
@@ -111,6 +111,9 @@ WITH current AS (
         error_code = CASE WHEN d.moves THEN coalesce($4, m.error_code) ELSE m.error_code END,
         error_title = CASE WHEN d.moves THEN coalesce($5, m.error_title) ELSE m.error_title END,
         retryable = CASE WHEN d.moves AND $2::text = 'failed' THEN false ELSE m.retryable END,
+        billable = coalesce($7, m.billable),
+        pricing_category = coalesce($8, m.pricing_category),
+        pricing_type = coalesce($9, m.pricing_type),
         updated_at = now()
     FROM decided d
     WHERE m.request_event_id = d.request_event_id AND (d.moves OR d.backfills)
@@ -430,6 +433,7 @@ class MessageStore:
         status: str,
         at: datetime,
         error: ReportedError | None = None,
+        pricing: StatusPricing | None = None,
     ) -> StatusOutcome:
         """Apply a provider status in one statement (on every status webhook).
 
@@ -451,6 +455,9 @@ class MessageStore:
             error_code,
             error_title,
             None if detail is None else json.dumps(detail),
+            None if pricing is None else pricing.billable,
+            None if pricing is None or pricing.category is None else pricing.category.lower(),
+            None if pricing is None or pricing.type is None else pricing.type.lower(),
         )
         if row is None:
             return StatusOutcome(found=False)

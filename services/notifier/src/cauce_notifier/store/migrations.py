@@ -283,12 +283,23 @@ CREATE INDEX reached_customers_recent
     ON notifier.reached_customers (business_account_id, reached_at);
 """
 
+#: What a sent message costs, as Meta's status webhooks report it (per-message pricing
+#: since 2025-07-01: only ``type = regular`` is billed), and each campaign recipient's
+#: country (its number's region), for a campaign's cost estimate.
+_V5 = """
+ALTER TABLE notifier.messages ADD COLUMN billable boolean;
+ALTER TABLE notifier.messages ADD COLUMN pricing_category text;
+ALTER TABLE notifier.messages ADD COLUMN pricing_type text;
+ALTER TABLE notifier.campaign_recipients ADD COLUMN country text;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
     (4, _V4),
+    (5, _V5),
 ]
 
 
