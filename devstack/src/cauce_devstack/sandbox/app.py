@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from cauce_devstack.sandbox import chattigo, faults, meta, odoo, outbox, sci, ycloud
 from cauce_devstack.sandbox.bootstrap import Sandbox
@@ -29,6 +29,18 @@ SANDBOX_TAG = {
     "the outbox of every request the fakes received, fault injection, the customer "
     "simulator, and per-provider helpers under ``/sandbox/...``. Never rate limited.",
 }
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health_router.get("/readyz")
+async def readyz() -> dict[str, str]:
+    return {"status": "ready"}
 
 
 def build_sandbox(settings: SandboxSettings) -> Sandbox:
@@ -83,17 +95,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.include_router(outbox.router)
     app.add_middleware(RefusalRecorder)
     app.include_router(faults.router)
+    app.include_router(health_router)
     # Pending status callbacks are cancelled first, then the client they post through is
     # closed: one posting in between would otherwise open a new client nobody closes.
     app.router.on_shutdown.append(sandbox.status_callbacks.aclose)
     app.router.on_shutdown.append(sandbox.gateway_client.aclose)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    async def readyz() -> dict[str, str]:
-        return {"status": "ready"}
-
     return app
