@@ -11,9 +11,11 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from cauce_devstack.sandbox.app import create_app
+from cauce_devstack.sandbox.bootstrap import Sandbox
 from cauce_devstack.sandbox.meta.messaging_limits import MOVING_WINDOW_S, MessagingLimits
 from cauce_devstack.sandbox.meta.templates import DEFAULT_TEMPLATES
 from cauce_devstack.sandbox.settings import DEV_BUSINESS_ID, DEV_WABA_ID, SandboxSettings
+from cauce_runtime import wiring_of
 
 PNID = "111111111111111"
 OTHER_PNID = "222222222222222"
@@ -43,7 +45,7 @@ async def sandbox(
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
             yield client
     finally:
-        await app.state.gateway_client.aclose()
+        await wiring_of(app, Sandbox).gateway_client.aclose()
 
 
 def customer(n: int) -> str:

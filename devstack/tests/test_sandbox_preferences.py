@@ -9,9 +9,10 @@ import httpx
 from pydantic import SecretStr
 
 from cauce_devstack.sandbox.app import create_app
-from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
+from cauce_devstack.sandbox.bootstrap import Sandbox
 from cauce_devstack.sandbox.settings import DEV_WABA_ID, SandboxSettings
 from cauce_devstack.servers.ports import free_port
+from cauce_runtime import wiring_of
 
 PNID = "111111111111111"
 TOKEN = "token-for-111"
@@ -38,9 +39,9 @@ async def sandbox(gateway_url: str, secret: str = "") -> AsyncIterator[httpx.Asy
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
             yield client
     finally:
-        callbacks: StatusCallbacks = app.state.status_callbacks
-        await callbacks.aclose()
-        await app.state.gateway_client.aclose()
+        wired = wiring_of(app, Sandbox)
+        await wired.status_callbacks.aclose()
+        await wired.gateway_client.aclose()
 
 
 def template(name: str, *body: str) -> dict[str, Any]:

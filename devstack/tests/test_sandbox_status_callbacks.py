@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from cauce_devstack.sandbox.app import create_app
-from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
+from cauce_devstack.sandbox.bootstrap import Sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers.ports import free_port
+from cauce_runtime import wiring_of
 
 SECRET = "status-test-secret"
 PNID = "111111111111111"
@@ -113,8 +114,9 @@ async def sandbox(settings: SandboxSettings) -> AsyncIterator[httpx.AsyncClient]
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
             yield client
     finally:
-        callbacks: StatusCallbacks = app.state.status_callbacks
-        await callbacks.aclose()  # ASGITransport runs no lifespan: close as shutdown would
+        await wiring_of(
+            app, Sandbox
+        ).status_callbacks.aclose()  # ASGITransport runs no lifespan: close as shutdown would
 
 
 def text(to: str = CUSTOMER) -> dict[str, Any]:
@@ -179,7 +181,7 @@ async def test_disabled_callbacks_post_nothing(receiver: Receiver) -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         assert (await client.post(URL, json=text(), headers=AUTH)).status_code == 200
-    assert app.state.status_callbacks.pending == 0
+    assert wiring_of(app, Sandbox).status_callbacks.pending == 0
     assert receiver.statuses == []
 
 
@@ -187,7 +189,7 @@ async def test_shutdown_cancels_pending_callbacks(receiver: Receiver) -> None:
     """Served for real (lifespan on): stopping the sandbox cancels what is still waiting."""
     port = free_port()
     app = create_app(sandbox_settings(receiver.url, status_sent_delay_s=60))
-    callbacks: StatusCallbacks = app.state.status_callbacks
+    callbacks = wiring_of(app, Sandbox).status_callbacks
     async with serve(app, port), httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         assert (await client.post(URL, json=text(), headers=AUTH)).status_code == 200
         assert callbacks.pending == 1

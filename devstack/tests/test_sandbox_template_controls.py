@@ -12,9 +12,11 @@ import pytest
 from pydantic import SecretStr
 
 from cauce_devstack.sandbox.app import create_app
+from cauce_devstack.sandbox.bootstrap import Sandbox
 from cauce_devstack.sandbox.meta.templates import template_id
 from cauce_devstack.sandbox.settings import DEV_WABA_ID, SandboxSettings
 from cauce_devstack.servers.ports import free_port
+from cauce_runtime import wiring_of
 
 PNID = "111111111111111"
 TOKEN = "token-for-111"
@@ -44,7 +46,7 @@ async def serving(settings: SandboxSettings) -> AsyncIterator[httpx.AsyncClient]
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
             yield client
     finally:
-        await app.state.gateway_client.aclose()  # no lifespan under ASGITransport
+        await wiring_of(app, Sandbox).gateway_client.aclose()  # no lifespan under ASGITransport
 
 
 @pytest.fixture

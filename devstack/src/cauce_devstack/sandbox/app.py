@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from cauce_devstack.sandbox import (
-    chattigo,
-    faults,
-    gateway_client,
-    meta,
-    odoo,
-    outbox,
-    sci,
-    ycloud,
-)
+from cauce_devstack.sandbox import chattigo, faults, meta, odoo, outbox, sci, ycloud
+from cauce_devstack.sandbox.bootstrap import Sandbox
+from cauce_devstack.sandbox.chattigo.state import ChattigoState
+from cauce_devstack.sandbox.gateway_client import GatewayClient
+from cauce_devstack.sandbox.meta.accounts import template_store
+from cauce_devstack.sandbox.meta.messaging_limits import MessagingLimits
+from cauce_devstack.sandbox.meta.preferences import MarketingPreferences
+from cauce_devstack.sandbox.meta.service_window import ServiceWindows
+from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
+from cauce_devstack.sandbox.odoo.state import OdooState
 from cauce_devstack.sandbox.refusals import RefusalRecorder
+from cauce_devstack.sandbox.sci.state import SciState
 from cauce_devstack.sandbox.settings import SandboxSettings
+from cauce_devstack.sandbox.throughput import ThroughputLimiter
+
+# ``wire`` is the runtime's own (``create_service_app`` calls it) but not exported from
+# ``cauce_runtime.web``; the sandbox is no service app (no bus, probes, problem+json).
+from cauce_runtime.web._wiring import wire
 
 SANDBOX_TAG = {
     "name": "sandbox",
@@ -24,9 +30,46 @@ SANDBOX_TAG = {
     "simulator, and per-provider helpers under ``/sandbox/...``. Never rate limited.",
 }
 
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health_router.get("/readyz")
+async def readyz() -> dict[str, str]:
+    return {"status": "ready"}
+
+
+def build_sandbox(settings: SandboxSettings) -> Sandbox:
+    """Every fake's state, empty; the fakes post webhooks through one gateway client."""
+    gateway = GatewayClient(settings.gateway_timeout_s)
+    return Sandbox(
+        settings=settings,
+        outbox=outbox.Outbox(),
+        faults=faults.FaultBook(),
+        gateway_client=gateway,
+        graph_templates=template_store(settings),
+        graph_throughput=ThroughputLimiter(
+            settings.graph_rate_limit_per_second,
+            settings.graph_rate_limits,
+            enforced=settings.graph_rate_limit_enforced,
+        ),
+        service_windows=ServiceWindows(settings.service_window_hours),
+        messaging_limits=MessagingLimits(settings.messaging_limit),
+        marketing_preferences=MarketingPreferences(),
+        status_callbacks=StatusCallbacks(settings, gateway),
+        chattigo=ChattigoState(settings),
+        sci=SciState(settings, gateway),
+        odoo=OdooState(settings),
+    )
+
 
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     """A fresh sandbox (empty outbox, no faults) configured by ``settings``."""
+    sandbox = build_sandbox(settings or SandboxSettings())
     app = FastAPI(
         title="cauce provider sandbox",
         description="Fakes of external providers (WhatsApp Graph API, Chattigo, YCloud, "
@@ -43,10 +86,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
             SANDBOX_TAG,
         ],
     )
-    app.state.settings = settings or SandboxSettings()
-    app.state.outbox = outbox.Outbox()
-    app.state.faults = faults.FaultBook()
-    gateway = gateway_client.install(app)
+    wire(app, sandbox)
     meta.install(app)
     chattigo.install(app)
     ycloud.install(app)
@@ -55,16 +95,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.include_router(outbox.router)
     app.add_middleware(RefusalRecorder)
     app.include_router(faults.router)
-    # Closed last, once the status callbacks' own hook (meta) cancelled them: one
-    # posting in between would otherwise open a new client that nobody closes.
-    app.router.on_shutdown.append(gateway.aclose)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    async def readyz() -> dict[str, str]:
-        return {"status": "ready"}
-
+    app.include_router(health_router)
+    # Pending status callbacks are cancelled first, then the client they post through is
+    # closed: one posting in between would otherwise open a new client nobody closes.
+    app.router.on_shutdown.append(sandbox.status_callbacks.aclose)
+    app.router.on_shutdown.append(sandbox.gateway_client.aclose)
     return app

@@ -7,8 +7,10 @@ from __future__ import annotations
 import itertools
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
+
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 
 FaultTarget = Literal["graph", "sci", "odoo"]
 FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop", "refusal"]
@@ -97,16 +99,11 @@ class FaultBook:
         return count
 
 
-def get_faults(request: Request) -> FaultBook:
-    faults: FaultBook = request.app.state.faults
-    return faults
-
-
 router = APIRouter(prefix="/sandbox/faults", tags=["sandbox"])
 
 
 @router.post("", response_model=Fault, status_code=201)
-async def arm_fault(spec: FaultSpec, request: Request) -> Fault:
+async def arm_fault(spec: FaultSpec, sandbox: SandboxDep) -> Fault:
     """Arm a fault for the next ``count`` requests to the ``target`` fake (``graph``,
     the default, optionally one ``phone_number_id``; ``sci``; ``odoo``), each answered
     in that provider's own error shape:
@@ -135,14 +132,14 @@ async def arm_fault(spec: FaultSpec, request: Request) -> Fault:
     after the rate limit: ``429`` and ``5xx`` as a proxy answers them, ``token_expired``
     as ``odoo.http.SessionExpiredException`` or a JSON-2 401.
     """
-    return get_faults(request).add(spec)
+    return sandbox.faults.add(spec)
 
 
 @router.get("", response_model=list[Fault])
-async def list_faults(request: Request) -> list[Fault]:
-    return get_faults(request).list()
+async def list_faults(sandbox: SandboxDep) -> list[Fault]:
+    return sandbox.faults.list()
 
 
 @router.delete("")
-async def clear_faults(request: Request) -> dict[str, int]:
-    return {"deleted": get_faults(request).clear()}
+async def clear_faults(sandbox: SandboxDep) -> dict[str, int]:
+    return {"deleted": sandbox.faults.clear()}

@@ -5,12 +5,13 @@ One client keeps one connection pool and one TLS context for the sandbox's life 
 client per webhook built a fresh SSL context each time, a large share of the sandbox's
 CPU), on the runtime's aiohttp transport as in the services. Created on first use, in
 the server's event loop; closed on shutdown, after the fakes that post through it.
+The sandbox's bootstrap object (:class:`~cauce_devstack.sandbox.bootstrap.Sandbox`) holds
+the one instance.
 """
 
 from __future__ import annotations
 
 import httpx
-from fastapi import FastAPI, Request
 
 from cauce_runtime import AiohttpTransport
 
@@ -30,16 +31,3 @@ class GatewayClient:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-
-
-def install(app: FastAPI) -> GatewayClient:
-    """Give ``app`` its gateway client (``app.state.gateway_client``); the caller adds
-    its ``aclose`` to the shutdown hooks after those of everything that uses it."""
-    client = GatewayClient(app.state.settings.gateway_timeout_s)
-    app.state.gateway_client = client
-    return client
-
-
-def gateway_http(request: Request) -> httpx.AsyncClient:
-    client: GatewayClient = request.app.state.gateway_client
-    return client.http

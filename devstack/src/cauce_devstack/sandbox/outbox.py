@@ -12,8 +12,10 @@ import itertools
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 
 
 class OutboxEntry(BaseModel):
@@ -127,17 +129,12 @@ class Outbox:
         return count
 
 
-def get_outbox(request: Request) -> Outbox:
-    outbox: Outbox = request.app.state.outbox
-    return outbox
-
-
 router = APIRouter(prefix="/sandbox/outbox", tags=["sandbox"])
 
 
 @router.get("", response_model=list[OutboxEntry])
 async def read_outbox(
-    request: Request,
+    sandbox: SandboxDep,
     phone_number_id: str | None = None,
     to: str | None = None,
     provider: str | None = None,
@@ -150,7 +147,7 @@ async def read_outbox(
     answered), newest last; ``to`` matches on digits (``+57 300`` = ``57300``).
     ``after_seq`` leaves out entries up to that ``seq``; ``wait_s`` waits that long for a
     match when there is none yet."""
-    return await get_outbox(request).wait(
+    return await sandbox.outbox.wait(
         wait_s,
         phone_number_id=phone_number_id,
         to=to,
@@ -161,5 +158,5 @@ async def read_outbox(
 
 
 @router.delete("")
-async def clear_outbox(request: Request) -> dict[str, int]:
-    return {"deleted": get_outbox(request).clear()}
+async def clear_outbox(sandbox: SandboxDep) -> dict[str, int]:
+    return {"deleted": sandbox.outbox.clear()}

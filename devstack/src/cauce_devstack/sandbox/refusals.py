@@ -10,7 +10,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cauce_devstack.sandbox.outbox import Outbox
+from cauce_devstack.sandbox.bootstrap import Sandbox
+from cauce_runtime import wiring_of
 
 #: Path prefixes of the fake providers, and the provider each belongs to. The Odoo fake
 #: (``/odoo/``) records its own refusals: its payloads must lose passwords first, and its
@@ -58,7 +59,7 @@ class RefusalRecorder:
 
         await self.app(scope, replay, tee_send)
         if response["status"] >= 400:
-            outbox: Outbox = scope["app"].state.outbox
+            outbox = wiring_of(scope["app"], Sandbox).outbox
             outbox.record(**_refusal(provider, scope["path"], request_body, response))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cauce_devstack.sandbox.chattigo import routes
-from cauce_devstack.sandbox.chattigo.state import ChattigoState
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -22,8 +21,7 @@ without the password).""",
 
 
 def install(app: FastAPI) -> None:
-    """Mount the fake on ``app`` (whose ``state.settings`` and outbox exist)."""
-    app.state.chattigo = ChattigoState(app.state.settings)
+    """Mount the fake's routes on ``app`` (its state is the wired ``Sandbox``'s)."""
     app.include_router(routes.router)
     app.include_router(routes.sandbox_router)
 

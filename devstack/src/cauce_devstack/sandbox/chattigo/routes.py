@@ -12,10 +12,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.chattigo.errors import bad_request, error, unauthorized
 from cauce_devstack.sandbox.chattigo.models import Login, OutboundMessage, WebhookRegistration
-from cauce_devstack.sandbox.chattigo.state import get_state
-from cauce_devstack.sandbox.outbox import get_outbox
 
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 
@@ -36,7 +35,7 @@ async def _json(request: Request) -> Any:
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, sandbox: SandboxDep) -> Response:
     """``{username, password}`` -> ``{access_token, user, access}``. The token is a JWT
     (``sub``, ``iat``, ``exp``, ``jti``) living ``CAUCE_SANDBOX_CHATTIGO_TOKEN_TTL_S``
     (default 8 h, as the real one)."""
@@ -45,14 +44,14 @@ async def login(request: Request) -> Response:
         body = Login.model_validate(await _json(request))
     except ValidationError as invalid:
         return bad_request(invalid, path)
-    state = get_state(request)
+    state = sandbox.chattigo
     expected = state.settings.chattigo_users.get(body.username)
     if expected is None or not hmac.compare_digest(
         body.password.encode(), expected.get_secret_value().encode()
     ):
         return error(401, "Unauthorized", "Bad credentials", path)
     token, jti = state.issue(body.username)
-    get_outbox(request).record(
+    sandbox.outbox.record(
         provider="chattigo",
         kind="login",
         phone_number_id="",
@@ -64,21 +63,21 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/webhooks/inbound")
-async def send_message(request: Request) -> Response:
+async def send_message(request: Request, sandbox: SandboxDep) -> Response:
     """Bearer; a message in Chattigo's own format: ``id, did, msisdn, type, channel,
     content, name, isAttachment``, and ``attachment{mediaUrl, mimeType}`` when
     ``isAttachment``. 401 on a missing, unknown, tampered or expired token; 400 on a
     missing or unknown field; 200 with an EMPTY body when accepted, as Chattigo answers.
     """
     path = "/webhooks/inbound"
-    if get_state(request).check(_bearer(request)) is None:
+    if sandbox.chattigo.check(_bearer(request)) is None:
         return unauthorized(path)
     raw = await _json(request)
     try:
         message = OutboundMessage.model_validate(raw)
     except ValidationError as invalid:
         return bad_request(invalid, path)
-    get_outbox(request).record(
+    sandbox.outbox.record(
         provider="chattigo",
         kind="message",
         phone_number_id=message.did,
@@ -91,10 +90,10 @@ async def send_message(request: Request) -> Response:
 
 
 @router.patch("/webhooks/inbound")
-async def register_webhook(request: Request) -> Response:
+async def register_webhook(request: Request, sandbox: SandboxDep) -> Response:
     """Bearer; ``{waId, externalWebhook}``: where inbound messages for a number go."""
     path = "/webhooks/inbound"
-    state = get_state(request)
+    state = sandbox.chattigo
     if state.check(_bearer(request)) is None:
         return unauthorized(path)
     raw = await _json(request)
@@ -103,7 +102,7 @@ async def register_webhook(request: Request) -> Response:
     except ValidationError as invalid:
         return bad_request(invalid, path)
     state.webhooks[registration.waId] = registration.externalWebhook
-    get_outbox(request).record(
+    sandbox.outbox.record(
         provider="chattigo",
         kind="webhook_registration",
         phone_number_id=registration.waId,
@@ -117,12 +116,12 @@ async def register_webhook(request: Request) -> Response:
 
 
 @sandbox_router.post("/tokens/expire")
-async def expire_tokens(request: Request) -> dict[str, int]:
+async def expire_tokens(sandbox: SandboxDep) -> dict[str, int]:
     """Expire every Chattigo token issued so far: the next send answers 401."""
-    return {"expired": get_state(request).expire_all()}
+    return {"expired": sandbox.chattigo.expire_all()}
 
 
 @sandbox_router.get("/webhooks")
-async def list_webhooks(request: Request) -> dict[str, str]:
+async def list_webhooks(sandbox: SandboxDep) -> dict[str, str]:
     """The registrations: number -> where its inbound messages go."""
-    return dict(get_state(request).webhooks)
+    return dict(sandbox.chattigo.webhooks)

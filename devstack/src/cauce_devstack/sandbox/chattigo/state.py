@@ -12,8 +12,6 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
-
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.settings import SandboxSettings
 
@@ -74,8 +72,3 @@ def _b64(value: dict[str, Any]) -> str:
 
 def _unb64(value: str) -> bytes:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-
-
-def get_state(request: Request) -> ChattigoState:
-    state: ChattigoState = request.app.state.chattigo
-    return state

@@ -19,17 +19,9 @@ from cauce_devstack.sandbox.meta import (
     template_controls,
     throughput,
 )
-from cauce_devstack.sandbox.meta.accounts import template_store
-from cauce_devstack.sandbox.meta.messaging_limits import MessagingLimits
-from cauce_devstack.sandbox.meta.preferences import MarketingPreferences
-from cauce_devstack.sandbox.meta.service_window import ServiceWindows
-from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
-from cauce_devstack.sandbox.throughput import ThroughputLimiter
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-
-    from cauce_devstack.sandbox.settings import SandboxSettings
 
 OPENAPI_TAG: dict[str, Any] = {
     "name": "whatsapp-graph",
@@ -47,22 +39,7 @@ Account (``CAUCE_SANDBOX_WABA_ID``) owns numbers and message templates
 
 
 def install(app: FastAPI) -> None:
-    """Mount the Graph fake and its state (throughput, windows, status callbacks) on
-    ``app``, whose ``state.settings``, outbox, faults and gateway client exist; pending
-    status callbacks are cancelled on app shutdown."""
-    settings: SandboxSettings = app.state.settings
-    app.state.graph_throughput = ThroughputLimiter(
-        settings.graph_rate_limit_per_second,
-        settings.graph_rate_limits,
-        enforced=settings.graph_rate_limit_enforced,
-    )
-    app.state.service_windows = ServiceWindows(settings.service_window_hours)
-    app.state.graph_templates = template_store(settings)
-    app.state.messaging_limits = MessagingLimits(settings.messaging_limit)
-    app.state.marketing_preferences = MarketingPreferences()
-    callbacks = StatusCallbacks(settings, app.state.gateway_client)
-    app.state.status_callbacks = callbacks
-    app.router.on_shutdown.append(callbacks.aclose)
+    """Mount the Graph fake's routes on ``app`` (its state is the wired ``Sandbox``'s)."""
     app.include_router(phone_numbers.router)
     app.include_router(message_templates.router)
     app.include_router(messages.router)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import Request
-
 from cauce_devstack.sandbox.meta.templates import TemplateStore
 
 if TYPE_CHECKING:
@@ -78,8 +76,3 @@ def template_store(settings: SandboxSettings) -> TemplateStore:
         for waba_id in waba_ids(settings)
     }
     return TemplateStore(templates)
-
-
-def get_templates(request: Request) -> TemplateStore:
-    store: TemplateStore = request.app.state.graph_templates
-    return store

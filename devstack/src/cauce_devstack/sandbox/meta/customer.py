@@ -8,15 +8,13 @@ import json
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cauce_devstack.sandbox.gateway_client import gateway_http
+from cauce_devstack.sandbox.bootstrap import Sandbox, SandboxDep
 from cauce_devstack.sandbox.meta import webhooks as mw
 from cauce_devstack.sandbox.meta.accounts import display_number, waba_of
 from cauce_devstack.sandbox.meta.gateway_webhooks import post_once, webhook_url
-from cauce_devstack.sandbox.meta.preferences import get_preferences
-from cauce_devstack.sandbox.meta.service_window import get_windows
 from cauce_devstack.sandbox.meta.webhooks import INBOUND_MESSAGE_TYPES
 
 if TYPE_CHECKING:
@@ -141,31 +139,31 @@ router = APIRouter(prefix="/sandbox/customer", tags=["sandbox"])
 
 
 @router.post("/send", response_model=CustomerSendResult)
-async def customer_send(send: CustomerSend, request: Request) -> CustomerSendResult:
+async def customer_send(send: CustomerSend, sandbox: SandboxDep) -> CustomerSendResult:
     """Build the webhook Meta would post for ``send`` (a message or a status), sign the
     exact bytes with the app secret, post them to the gateway's ``/webhooks/whatsapp``
     and report what the gateway answered. A message (re)opens the customer's 24 h
     service window; one with a ``referral`` (an ad, a Page's call to action) is also an
     entry point: answered within 24 h, it opens 72 h of free messages."""
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     message_id, payload = build_payload(send, settings)
     if send.status is None:  # the customer wrote: their 24 h service window (re)opens
-        get_windows(request).record(
+        sandbox.service_windows.record(
             send.phone_number_id or settings.default_phone_number_id,
             send.from_,
             entry_point=send.referral is not None,  # from an ad or a Page's call to action
         )
-    status, gateway_body = await _post(request, payload)
+    status, gateway_body = await _post(sandbox, payload)
     return CustomerSendResult(
         gateway_status=status, gateway_body=gateway_body, message_id=message_id, payload=payload
     )
 
 
-async def _post(request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
+async def _post(sandbox: Sandbox, payload: dict[str, Any]) -> tuple[int, Any]:
     """Post one signed webhook; the gateway's status and body (502 if it is not there)."""
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     try:
-        answer = await post_once(gateway_http(request), settings, payload)
+        answer = await post_once(sandbox.gateway_client.http, settings, payload)
     except httpx.HTTPError as error:
         raise HTTPException(
             502, f"gateway at {webhook_url(settings)} did not answer: {error!r}"
@@ -205,7 +203,7 @@ class PreferenceSendResult(BaseModel):
     response_model=PreferenceSendResult,
     summary="A customer stops or resumes marketing messages",
 )
-async def customer_preferences(send: PreferenceSend, request: Request) -> PreferenceSendResult:
+async def customer_preferences(send: PreferenceSend, sandbox: SandboxDep) -> PreferenceSendResult:
     """The customer changes WhatsApp's marketing setting for a business number: build
     Meta's ``user_preferences`` webhook (``field: user_preferences``, ``metadata``,
     ``contacts``, ``user_preferences: [{wa_id, detail, category: marketing_messages,
@@ -213,9 +211,9 @@ async def customer_preferences(send: PreferenceSend, request: Request) -> Prefer
     gateway and report its answer. From a ``stop`` until a ``resume``, the Graph fake
     accepts marketing templates to this customer from that number and then reports
     each ``failed`` with 131050, as Meta does."""
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     phone_number_id = send.phone_number_id or settings.default_phone_number_id
-    get_preferences(request).set(phone_number_id, send.from_, send.value)
+    sandbox.marketing_preferences.set(phone_number_id, send.from_, send.value)
     value = mw.user_preferences_value(
         phone_number_id,
         send.display_phone_number or display_number(settings, phone_number_id),
@@ -227,5 +225,5 @@ async def customer_preferences(send: PreferenceSend, request: Request) -> Prefer
     )
     waba_id = send.waba_id or waba_of(settings, phone_number_id)
     payload = mw.account_webhook("user_preferences", value, waba_id)
-    status, gateway_body = await _post(request, payload)
+    status, gateway_body = await _post(sandbox, payload)
     return PreferenceSendResult(gateway_status=status, gateway_body=gateway_body, payload=payload)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.meta.access_tokens import bearer
-from cauce_devstack.sandbox.meta.accounts import get_templates, phone_numbers_of, waba_ids
+from cauce_devstack.sandbox.meta.accounts import phone_numbers_of, waba_ids
 from cauce_devstack.sandbox.meta.errors import (
     CODE_INVALID_PARAMETER,
     GraphError,
@@ -132,7 +133,9 @@ def _item(template: KnownTemplate, fields: tuple[str, ...]) -> dict[str, Any]:
     "/{version}/{waba_id}/message_templates",
     summary="List a WhatsApp Business Account's message templates",
 )
-async def list_message_templates(version: str, waba_id: str, request: Request) -> Response:
+async def list_message_templates(
+    version: str, waba_id: str, request: Request, sandbox: SandboxDep
+) -> Response:
     """The WABA's templates in Meta's shape: ``{"data": [...], "paging": {"cursors":
     {"before", "after"}, "next", "previous"}}`` (``next`` / ``previous`` only when there
     is such a page; no ``paging`` when ``data`` is empty).
@@ -147,13 +150,13 @@ async def list_message_templates(version: str, waba_id: str, request: Request) -
     code 100), and the filters ``status`` (comma-separated), ``category``, ``language``
     and ``name`` (a case-insensitive part of the name). Templates change at run time
     through ``POST /sandbox/meta/templates/{name}/{language}``."""
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     try:
         authorise_waba(settings, bearer(request), waba_id)
         query = dict(request.query_params)
         fields = _fields(query.get("fields"))
         limit = _limit(query.get("limit"))
-        listed = [t for t in get_templates(request).templates(waba_id) if _matches(t, query)]
+        listed = [t for t in sandbox.graph_templates.templates(waba_id) if _matches(t, query)]
         start, end = 0, len(listed)
         ids = [t.id for t in listed]
         if query.get("after"):

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from cauce_devstack.sandbox.faults import Fault, get_faults
+from cauce_devstack.sandbox.bootstrap import Sandbox, SandboxDep
+from cauce_devstack.sandbox.faults import Fault
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
-from cauce_devstack.sandbox.meta.accounts import business_of, get_templates, waba_of
+from cauce_devstack.sandbox.meta.accounts import business_of, waba_of
 from cauce_devstack.sandbox.meta.errors import (
     CODE_MARKETING_OPT_OUT,
     GraphError,
@@ -28,14 +29,9 @@ from cauce_devstack.sandbox.meta.errors import (
     server_error,
 )
 from cauce_devstack.sandbox.meta.message_schema import OutboundMessage, parse_request
-from cauce_devstack.sandbox.meta.messaging_limits import get_messaging_limits
-from cauce_devstack.sandbox.meta.preferences import get_preferences
 from cauce_devstack.sandbox.meta.pricing import price
-from cauce_devstack.sandbox.meta.service_window import ServiceWindows, get_windows
-from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage, StatusCallbacks
-from cauce_devstack.sandbox.meta.templates import TemplateStore, check_template
-from cauce_devstack.sandbox.meta.throughput import get_limiter
-from cauce_devstack.sandbox.outbox import get_outbox
+from cauce_devstack.sandbox.meta.status_callbacks import AcceptedMessage
+from cauce_devstack.sandbox.meta.templates import check_template
 from cauce_devstack.sandbox.throughput import ThroughputLimiter, retry_after_header
 
 if TYPE_CHECKING:
@@ -88,21 +84,16 @@ class _Checked:
     window_open: bool
 
 
-def _check_rules(
-    settings: SandboxSettings,
-    phone_number_id: str,
-    message: OutboundMessage,
-    windows: ServiceWindows,
-    templates: TemplateStore,
-) -> _Checked:
+def _check_rules(sandbox: Sandbox, phone_number_id: str, message: OutboundMessage) -> _Checked:
     """Meta's template and service-window rules for a valid payload, or raise."""
+    settings = sandbox.settings
     category = "service"
-    window_open = windows.is_open(phone_number_id, message.wa_id)
+    window_open = sandbox.service_windows.is_open(phone_number_id, message.wa_id)
     if message.template is not None:
         if settings.graph_template_check:
             template = message.template
             known = check_template(
-                templates.templates(waba_of(settings, phone_number_id)),
+                sandbox.graph_templates.templates(waba_of(settings, phone_number_id)),
                 template.name,
                 template.language.code,
                 template.components,
@@ -123,7 +114,9 @@ def _admit(limiter: ThroughputLimiter, phone_number_id: str) -> None:
 
 
 @router.post("/{version}/{phone_number_id}/messages", summary="Send a message or mark one read")
-async def send_message(version: str, phone_number_id: str, request: Request) -> Response:
+async def send_message(
+    version: str, phone_number_id: str, request: Request, sandbox: SandboxDep
+) -> Response:
     """Checked in Meta's order: the base latency (``CAUCE_SANDBOX_GRAPH_LATENCY_MS``) and
     armed faults; the bearer token (401, code 190); whether it may act for this
     phone_number_id (400, code 100, subcode 33); the payload (400, code 100 or 131009);
@@ -162,10 +155,10 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
     the 24 h window, ``free_entry_point`` after an ad or call-to-action entry point). A
     body with ``"status": "read"`` marks an inbound message as read instead.
     """
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     try:
         await _base_latency(settings)
-        fault = get_faults(request).take("graph", phone_number_id)
+        fault = sandbox.faults.take("graph", phone_number_id)
         if fault is not None:
             await _apply_fault(fault, settings)
         authorise(settings, bearer(request), phone_number_id)
@@ -173,19 +166,17 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         parsed = parse_request(body)
         checked: _Checked | None = None
         if isinstance(parsed, OutboundMessage):
-            checked = _check_rules(
-                settings, phone_number_id, parsed, get_windows(request), get_templates(request)
-            )
-            refusal = get_faults(request).take("graph", phone_number_id, recipient=parsed.wa_id)
+            checked = _check_rules(sandbox, phone_number_id, parsed)
+            refusal = sandbox.faults.take("graph", phone_number_id, recipient=parsed.wa_id)
             if refusal is not None and refusal.code is not None:
                 raise recipient_refusal(refusal.code)
-            _admit(get_limiter(request), phone_number_id)
+            _admit(sandbox.graph_throughput, phone_number_id)
     except GraphError as error:
         if error.status == 504:
             return Response(status_code=504)
         return error.response()
 
-    outbox = get_outbox(request)
+    outbox = sandbox.outbox
     payload: dict[str, Any] = body  # recorded exactly as the client sent it
     if not isinstance(parsed, OutboundMessage):
         outbox.record(
@@ -209,12 +200,12 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         message_id=wamid,
         payload=payload,
     )
-    opted_out = checked.category == "marketing" and get_preferences(request).stopped(
+    opted_out = checked.category == "marketing" and sandbox.marketing_preferences.stopped(
         phone_number_id, parsed.wa_id
     )
     if parsed.template is not None and not checked.window_open and not opted_out:
         # Business-initiated: counts against the portfolio's messaging limit.
-        get_messaging_limits(request).record(
+        sandbox.messaging_limits.record(
             business_of(settings, waba_of(settings, phone_number_id)),
             phone_number_id,
             parsed.wa_id,
@@ -224,10 +215,9 @@ async def send_message(version: str, phone_number_id: str, request: Request) -> 
         checked.category,
         template=parsed.template is not None,
         window_open=checked.window_open,
-        entry_point=get_windows(request).free_entry_point(phone_number_id, parsed.wa_id),
+        entry_point=sandbox.service_windows.free_entry_point(phone_number_id, parsed.wa_id),
     )
-    callbacks: StatusCallbacks = request.app.state.status_callbacks
-    callbacks.schedule(
+    sandbox.status_callbacks.schedule(
         AcceptedMessage(
             phone_number_id=phone_number_id,
             wamid=wamid,

@@ -14,12 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cauce_devstack.sandbox.gateway_client import gateway_http
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.meta import webhooks as mw
 from cauce_devstack.sandbox.meta.accounts import (
     business_ids,
@@ -29,9 +29,6 @@ from cauce_devstack.sandbox.meta.accounts import (
 )
 from cauce_devstack.sandbox.meta.gateway_webhooks import PostedWebhook, post_account_webhook
 from cauce_devstack.sandbox.meta.templates import MetaName
-
-if TYPE_CHECKING:
-    from cauce_devstack.sandbox.settings import SandboxSettings
 
 MOVING_WINDOW_S = 24 * 3600
 #: Meta's messaging-limit tiers (unique customers per moving 24 h) and their names;
@@ -184,11 +181,6 @@ class MessagingLimits:
         return count
 
 
-def get_messaging_limits(request: Request) -> MessagingLimits:
-    limits: MessagingLimits = request.app.state.messaging_limits
-    return limits
-
-
 class LimitChange(BaseModel):
     """A portfolio's new messaging limit, as Meta's scaling would set it."""
 
@@ -238,23 +230,22 @@ router = APIRouter(prefix="/sandbox/meta", tags=["sandbox"])
     response_model=LimitsView,
     summary="Read each business portfolio's messaging limit and what it reached",
 )
-async def read_messaging_limits(request: Request) -> LimitsView:
+async def read_messaging_limits(sandbox: SandboxDep) -> LimitsView:
     """Per business portfolio: its limit (``CAUCE_SANDBOX_MESSAGING_LIMIT``, null is
     unlimited) and tier name, the unique customers reached with templates outside their
     customer-service window in the moving 24 h (now and at most), how many such sends
     were accepted, and every send that reached a customer beyond the limit
     (``over_limit_sends``: Meta documents no error for it, so nothing is refused; a
     campaign that paces itself right keeps ``over_limit`` at 0)."""
-    settings: SandboxSettings = request.app.state.settings
-    metrics = get_messaging_limits(request).metrics(business_ids(settings))
+    metrics = sandbox.messaging_limits.metrics(business_ids(sandbox.settings))
     return LimitsView(businesses=metrics)
 
 
 @router.delete("/messaging-limit", summary="Forget the customers reached (limits stay)")
-async def reset_messaging_limits(request: Request) -> dict[str, int]:
+async def reset_messaging_limits(sandbox: SandboxDep) -> dict[str, int]:
     """Forget the customers each portfolio reached and its over-limit sends (a fresh
     moving 24 h); the limits stay as set. Answers how many portfolios were reset."""
-    return {"deleted": get_messaging_limits(request).reset()}
+    return {"deleted": sandbox.messaging_limits.reset()}
 
 
 @router.post(
@@ -262,18 +253,18 @@ async def reset_messaging_limits(request: Request) -> dict[str, int]:
     response_model=LimitChangeResult,
     summary="Set a portfolio's messaging limit and post Meta's webhooks for it",
 )
-async def change_messaging_limit(change: LimitChange, request: Request) -> LimitChangeResult:
+async def change_messaging_limit(change: LimitChange, sandbox: SandboxDep) -> LimitChangeResult:
     """Set a business portfolio's messaging limit, as Meta's scaling does, and post to
     the gateway, signed like every Meta webhook: ``business_capability_update``
     (``max_daily_conversations_per_business``, -1 for unlimited) for each WABA of the
     portfolio, and ``phone_number_quality_update`` (``event``, ``old_limit``,
     ``current_limit`` and ``max_daily_conversations_per_business`` as Meta's tier names,
     e.g. ``TIER_2K``) for each of their numbers. 404: an unknown portfolio."""
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     business_id = change.business_id or settings.business_id
     if business_id not in business_ids(settings):
         raise HTTPException(404, f"no business portfolio {business_id}")
-    previous = get_messaging_limits(request).set_limit(business_id, change.limit)
+    previous = sandbox.messaging_limits.set_limit(business_id, change.limit)
     rank = {limit: index for index, limit in enumerate(TIERS)}
     event = change.event or ("DOWNGRADE" if rank[change.limit] < rank[previous] else "UPGRADE")
     payloads: list[tuple[str, dict[str, Any]]] = []
@@ -293,7 +284,7 @@ async def change_messaging_limit(change: LimitChange, request: Request) -> Limit
                     max_daily_conversations_per_business=TIERS[change.limit],
                 )
                 payloads.append((field_name, mw.account_webhook(field_name, value, waba_id)))
-    http = gateway_http(request)
+    http = sandbox.gateway_client.http
     posted = [
         await post_account_webhook(http, settings, field_name, payload, notify=change.notify)
         for field_name, payload in payloads

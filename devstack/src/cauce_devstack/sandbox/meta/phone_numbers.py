@@ -3,25 +3,23 @@ reads before it sends anything."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
 from cauce_devstack.sandbox.meta.errors import GraphError
-
-if TYPE_CHECKING:
-    from cauce_devstack.sandbox.settings import SandboxSettings
 
 router = APIRouter(prefix="/graph", tags=["whatsapp-graph"])
 
 
 @router.get("/{version}/{phone_number_id}")
-async def phone_number(version: str, phone_number_id: str, request: Request) -> Response:
+async def phone_number(
+    version: str, phone_number_id: str, request: Request, sandbox: SandboxDep
+) -> Response:
     """The business phone number node, as Meta answers it to a token allowed to read it
     (what a credentials check asks for)."""
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     try:
         authorise(settings, bearer(request), phone_number_id)
     except GraphError as error:

@@ -5,8 +5,6 @@ reports it ``failed`` with 131050, so the fake does the same."""
 
 from __future__ import annotations
 
-from fastapi import Request
-
 from cauce_devstack.sandbox.meta.service_window import wa_id_of
 
 
@@ -25,8 +23,3 @@ class MarketingPreferences:
 
     def stopped(self, phone_number_id: str, wa_id: str) -> bool:
         return (phone_number_id, wa_id_of(wa_id)) in self._stopped
-
-
-def get_preferences(request: Request) -> MarketingPreferences:
-    preferences: MarketingPreferences = request.app.state.marketing_preferences
-    return preferences

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
+
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 
 
 def wa_id_of(phone: str) -> str:
@@ -90,11 +92,6 @@ class ServiceWindows:
         return count
 
 
-def get_windows(request: Request) -> ServiceWindows:
-    windows: ServiceWindows = request.app.state.service_windows
-    return windows
-
-
 class WindowUpdate(BaseModel):
     """Open (optionally back-dated) or close one customer's window."""
 
@@ -117,11 +114,11 @@ router = APIRouter(prefix="/sandbox/window", tags=["sandbox"])
 
 
 @router.post("", response_model=WindowState)
-async def set_window(update: WindowUpdate, request: Request) -> WindowState:
+async def set_window(update: WindowUpdate, sandbox: SandboxDep) -> WindowState:
     """Open (optionally back-dated) or close one customer's window; the customer
     simulator opens it on every inbound message by itself."""
-    windows = get_windows(request)
-    pnid = update.phone_number_id or request.app.state.settings.default_phone_number_id
+    windows = sandbox.service_windows
+    pnid = update.phone_number_id or sandbox.settings.default_phone_number_id
     if update.open:
         at = update.last_inbound_at
         windows.record(pnid, update.wa_id, at.astimezone(UTC) if at is not None else None)
@@ -136,10 +133,10 @@ async def set_window(update: WindowUpdate, request: Request) -> WindowState:
 
 
 @router.get("", response_model=list[WindowState])
-async def list_windows(request: Request) -> list[WindowState]:
+async def list_windows(sandbox: SandboxDep) -> list[WindowState]:
     """When each customer last wrote to each business number, and whether the window
     is still open."""
-    windows = get_windows(request)
+    windows = sandbox.service_windows
     return [
         WindowState(
             phone_number_id=pnid,
@@ -152,5 +149,5 @@ async def list_windows(request: Request) -> list[WindowState]:
 
 
 @router.delete("")
-async def clear_windows(request: Request) -> dict[str, int]:
-    return {"deleted": get_windows(request).clear()}
+async def clear_windows(sandbox: SandboxDep) -> dict[str, int]:
+    return {"deleted": sandbox.service_windows.clear()}

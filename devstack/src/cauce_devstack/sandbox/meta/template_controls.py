@@ -5,14 +5,13 @@ webhook Meta sends for each change to the gateway."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cauce_devstack.sandbox.gateway_client import gateway_http
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.meta import webhooks as mw
-from cauce_devstack.sandbox.meta.accounts import get_templates
 from cauce_devstack.sandbox.meta.gateway_webhooks import PostedWebhook, post_account_webhook
 from cauce_devstack.sandbox.meta.templates import (
     KnownTemplate,
@@ -20,9 +19,6 @@ from cauce_devstack.sandbox.meta.templates import (
     QualityScore,
     TemplateCategory,
 )
-
-if TYPE_CHECKING:
-    from cauce_devstack.sandbox.settings import SandboxSettings
 
 #: ``event`` values of Meta's ``message_template_status_update``.
 STATUS_EVENTS = (
@@ -144,7 +140,7 @@ router = APIRouter(prefix="/sandbox/meta", tags=["sandbox"])
     summary="Change a template and post Meta's webhook for it",
 )
 async def change_template(
-    name: str, language: str, change: TemplateChange, request: Request
+    name: str, language: str, change: TemplateChange, sandbox: SandboxDep
 ) -> TemplateChangeResult:
     """Change one template of a WABA as Meta would (its review, its quality rating, a
     recategorisation, an edit) and post the matching signed webhook to
@@ -157,8 +153,8 @@ async def change_template(
     enforces the new state: a paused template is refused with 132015, a disabled one
     with 132016, any other status than approved with 132001. 404: no such template in
     that WABA."""
-    settings: SandboxSettings = request.app.state.settings
-    store = get_templates(request)
+    settings = sandbox.settings
+    store = sandbox.graph_templates
     waba_id = change.waba_id or settings.waba_id
     old = store.find(waba_id, name, language)
     if old is None:
@@ -208,7 +204,7 @@ async def change_template(
         )
     if change.status is not None:
         values.append(("message_template_status_update", _status_value(change, old, new)))
-    http = gateway_http(request)
+    http = sandbox.gateway_client.http
     posted = [
         await post_account_webhook(
             http,

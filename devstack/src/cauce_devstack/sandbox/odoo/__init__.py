@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cauce_devstack.sandbox.odoo import json2, jsonrpc, sandbox_routes, web
-from cauce_devstack.sandbox.odoo.state import OdooState
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -84,8 +83,7 @@ answering ``ids: false``) are recorded as ``kind="refused"`` with the status and
 
 
 def install(app: FastAPI) -> None:
-    """Mount the fake on ``app`` (whose ``state.settings``, outbox and faults exist)."""
-    app.state.odoo = OdooState(app.state.settings)
+    """Mount the fake's routes on ``app`` (its state is the wired ``Sandbox``'s)."""
     app.include_router(jsonrpc.router)
     app.include_router(json2.router)
     app.include_router(web.router)

@@ -7,16 +7,17 @@ import asyncio
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from fastapi import Request, Response
+from fastapi import Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
-from cauce_devstack.sandbox.faults import Fault, get_faults
 from cauce_devstack.sandbox.odoo.errors import invalid_apikey, session_expired
 from cauce_devstack.sandbox.odoo.recording import Call, answer
-from cauce_devstack.sandbox.odoo.state import LIMITER_KEY, get_state
+from cauce_devstack.sandbox.odoo.state import LIMITER_KEY
 from cauce_devstack.sandbox.throughput import retry_after_header
 
 if TYPE_CHECKING:
+    from cauce_devstack.sandbox.bootstrap import Sandbox
+    from cauce_devstack.sandbox.faults import Fault
     from cauce_devstack.sandbox.settings import SandboxSettings
 
 
@@ -59,20 +60,20 @@ async def _fault_response(fault: Fault, call: Call, settings: SandboxSettings) -
     return Response(status_code=504)
 
 
-async def gate(request: Request, call: Call) -> Response | None:
+async def gate(sandbox: Sandbox, call: Call) -> Response | None:
     """Outage, rate limit, latency, faults: the refusal (already recorded), if any."""
-    state = get_state(request)
+    state = sandbox.odoo
     outage = state.outage_status()
     if outage is not None:
-        return answer(request, call, proxy_page(outage), refused=True)
+        return answer(sandbox.outbox, call, proxy_page(outage), refused=True)
     wait_s = state.limiter.admit(LIMITER_KEY)
     if wait_s is not None:
-        return answer(request, call, _too_many(retry_after_header(wait_s)), refused=True)
+        return answer(sandbox.outbox, call, _too_many(retry_after_header(wait_s)), refused=True)
     if state.settings.odoo_latency_ms > 0:
         await asyncio.sleep(state.settings.odoo_latency_ms / 1000)
-    fault = get_faults(request).take("odoo") if call.business else None
+    fault = sandbox.faults.take("odoo") if call.business else None
     if fault is not None:
         response = await _fault_response(fault, call, state.settings)
         if response is not None:
-            return answer(request, call, response, refused=True)
+            return answer(sandbox.outbox, call, response, refused=True)
     return None

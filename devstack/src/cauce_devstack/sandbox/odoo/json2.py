@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.odoo.errors import (
     BAD_REQUEST,
     NOT_FOUND,
@@ -23,7 +24,6 @@ from cauce_devstack.sandbox.odoo.recording import (
     parse_json,
     payload_of,
 )
-from cauce_devstack.sandbox.odoo.state import get_state
 
 router = APIRouter(prefix="/odoo", tags=["odoo"])
 
@@ -34,7 +34,7 @@ def _bearer(request: Request) -> str | None:
 
 
 @router.post("/json/2/{model}/{method}", summary="JSON-2: call one ORM method")
-async def json2(model: str, method: str, request: Request) -> Response:
+async def json2(model: str, method: str, request: Request, sandbox: SandboxDep) -> Response:
     """``Authorization: bearer <api key>`` (one of ``CAUCE_SANDBOX_ODOO_API_KEYS``, else
     401 ``werkzeug.exceptions.Unauthorized`` "Invalid apikey"), optional
     ``X-Odoo-Database`` (another database: 404 ``werkzeug.exceptions.NotFound``). The
@@ -46,14 +46,14 @@ async def json2(model: str, method: str, request: Request) -> Response:
     ``load`` with bad rows too, its result saying ``ids: false``); an error answers its
     HTTP status with ``{"name", "message", "arguments", "context", "debug"}``.
     """
-    state = get_state(request)
+    state = sandbox.odoo
     raw = await request.body()
     body = parse_json(raw)
     db = request.headers.get("x-odoo-database") or state.settings.odoo_db
     call = Call(
         type=f"{model}.{method}", db=db, payload=payload_of(body, raw), business=True, api="json2"
     )
-    refusal = await gate(request, call)
+    refusal = await gate(sandbox, call)
     if refusal is not None:
         return refusal
     try:
@@ -68,9 +68,9 @@ async def json2(model: str, method: str, request: Request) -> Response:
             raise OdooError(BAD_REQUEST, "Invalid JSON data: expected an object of named params")
         result = serving(call_json2, state.records, model, method, body)
     except OdooError as error:
-        return answer(request, call, error.json2_response(), refused=True)
+        return answer(sandbox.outbox, call, error.json2_response(), refused=True)
     return answer(
-        request,
+        sandbox.outbox,
         call,
         JSONResponse(result),
         refused=failed_load(call, result),

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.odoo.errors import (
     KEY_ERROR,
     SERVER_ERROR,
@@ -25,7 +26,7 @@ from cauce_devstack.sandbox.odoo.recording import (
     failed_load,
     parse_json,
 )
-from cauce_devstack.sandbox.odoo.state import OdooState, get_state, matches
+from cauce_devstack.sandbox.odoo.state import OdooState, matches
 
 router = APIRouter(prefix="/odoo", tags=["odoo"])
 
@@ -87,7 +88,7 @@ def _dispatch_rpc(state: OdooState, body: Any) -> Any:
 
 
 @router.post("/jsonrpc", summary="JSON-RPC: common.* and object.execute_kw")
-async def jsonrpc(request: Request) -> Response:
+async def jsonrpc(request: Request, sandbox: SandboxDep) -> Response:
     """``{"jsonrpc": "2.0", "method": "call", "params": {"service", "method", "args"},
     "id"}``:
 
@@ -107,25 +108,30 @@ async def jsonrpc(request: Request) -> Response:
     than ``CAUCE_SANDBOX_ODOO_DB`` answers ``psycopg2.OperationalError`` ("database ...
     does not exist"), as a self-hosted Odoo does.
     """
-    state = get_state(request)
+    state = sandbox.odoo
     raw = await request.body()
     body = parse_json(raw)
     call = describe_jsonrpc(body, raw, state.settings.odoo_db)
-    refusal = await gate(request, call)
+    refusal = await gate(sandbox, call)
     if refusal is not None:
         return refusal
     if not isinstance(body, dict):
         return answer(
-            request, call, PlainTextResponse("Invalid JSON data", status_code=400), refused=True
+            sandbox.outbox,
+            call,
+            PlainTextResponse("Invalid JSON data", status_code=400),
+            refused=True,
         )
     try:
         result = serving(_dispatch_rpc, state, body)
     except OdooError as error:
-        return answer(request, call, JSONResponse(error.jsonrpc_body(call.rpc_id)), refused=True)
+        return answer(
+            sandbox.outbox, call, JSONResponse(error.jsonrpc_body(call.rpc_id)), refused=True
+        )
     response = JSONResponse({"jsonrpc": "2.0", "id": call.rpc_id, "result": result})
     failed_login = call.type in ("common.login", "common.authenticate") and result is False
     return answer(
-        request,
+        sandbox.outbox,
         call,
         response,
         refused=failed_login or failed_load(call, result),

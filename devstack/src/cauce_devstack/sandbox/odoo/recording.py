@@ -7,11 +7,12 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import Request, Response
+from fastapi import Response
 
-from cauce_devstack.sandbox.outbox import get_outbox
+if TYPE_CHECKING:
+    from cauce_devstack.sandbox.outbox import Outbox
 
 REDACTED = "<redacted>"
 
@@ -78,10 +79,10 @@ def _body_of(response: Response) -> Any:
 
 
 def answer(
-    request: Request, call: Call, response: Response, *, refused: bool, message_id: str = ""
+    outbox: Outbox, call: Call, response: Response, *, refused: bool, message_id: str = ""
 ) -> Response:
     """Record ``call`` in the outbox with what it got, and answer it."""
-    get_outbox(request).record(
+    outbox.record(
         provider="odoo",
         kind="refused" if refused else "rpc",
         phone_number_id=call.db,

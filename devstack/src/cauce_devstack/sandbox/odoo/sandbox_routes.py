@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.odoo.errors import OdooError
-from cauce_devstack.sandbox.odoo.state import LIMITER_KEY, OdooState, Outage, get_state
+from cauce_devstack.sandbox.odoo.state import LIMITER_KEY, OdooState, Outage
 from cauce_devstack.sandbox.throughput import NumberMetrics
 
 router = APIRouter(prefix="/sandbox/odoo", tags=["sandbox"])
@@ -38,37 +39,39 @@ def _outage_view(state: OdooState) -> OutageView:
 
 
 @router.post("/outage", response_model=OutageView)
-async def start_outage(spec: OutageSpec, request: Request) -> OutageView:
+async def start_outage(spec: OutageSpec, sandbox: SandboxDep) -> OutageView:
     """Every ``/odoo`` request answers ``status`` (a proxy's page) for ``seconds``."""
-    state = get_state(request)
+    state = sandbox.odoo
     state.outage = Outage(status=spec.status, ends_at=time.monotonic() + spec.seconds)
     return _outage_view(state)
 
 
 @router.get("/outage", response_model=OutageView)
-async def read_outage(request: Request) -> OutageView:
-    return _outage_view(get_state(request))
+async def read_outage(sandbox: SandboxDep) -> OutageView:
+    return _outage_view(sandbox.odoo)
 
 
 @router.delete("/outage")
-async def end_outage(request: Request) -> dict[str, bool]:
-    state = get_state(request)
+async def end_outage(sandbox: SandboxDep) -> dict[str, bool]:
+    state = sandbox.odoo
     active = state.outage_status() is not None
     state.outage = None
     return {"ended": active}
 
 
 @router.get("/records/{model}")
-async def list_records(model: str, request: Request) -> Response:
+async def list_records(model: str, sandbox: SandboxDep) -> Response:
     """Every record of ``model``, every field, by id (not rate limited, not recorded)."""
     try:
-        return JSONResponse(get_state(request).records.dump(model))
+        return JSONResponse(sandbox.odoo.records.dump(model))
     except OdooError as error:
         return JSONResponse({"detail": error.message}, status_code=404)
 
 
 @router.patch("/records/{model}/{record_id}")
-async def patch_record(model: str, record_id: int, request: Request) -> Response:
+async def patch_record(
+    model: str, record_id: int, request: Request, sandbox: SandboxDep
+) -> Response:
     """Change fields behind the client's back, like a person in Odoo's UI: validated like
     a ``write``; ``write_date`` becomes now unless the body gives one (to stage an edit
     made in the past). Errors answer as JSON-2 does."""
@@ -79,22 +82,22 @@ async def patch_record(model: str, record_id: int, request: Request) -> Response
     if not isinstance(vals, dict):
         return JSONResponse({"detail": "the body must be a JSON object of fields"}, 422)
     try:
-        return JSONResponse(get_state(request).records.patch(model, record_id, vals))
+        return JSONResponse(sandbox.odoo.records.patch(model, record_id, vals))
     except OdooError as error:
         return error.json2_response()
 
 
 @router.delete("/records")
-async def wipe_records(request: Request) -> dict[str, int]:
+async def wipe_records(sandbox: SandboxDep) -> dict[str, int]:
     """Delete every record of every model (ids keep counting, as in Odoo)."""
-    return {"deleted": get_state(request).records.wipe()}
+    return {"deleted": sandbox.odoo.records.wipe()}
 
 
 @router.get("/metrics", response_model=NumberMetrics)
-async def read_metrics(request: Request) -> NumberMetrics:
+async def read_metrics(sandbox: SandboxDep) -> NumberMetrics:
     """Odoo requests accepted and rate-limited, and the most accepted in any 1 s window
     (whether a client kept to Odoo's rate limit)."""
-    limiter = get_state(request).limiter
+    limiter = sandbox.odoo.limiter
     measured = limiter.metrics().get(LIMITER_KEY)
     if measured is not None:
         return measured

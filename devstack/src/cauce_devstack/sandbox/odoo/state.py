@@ -8,8 +8,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
-
 from cauce_devstack.sandbox.odoo.errors import unknown_database
 from cauce_devstack.sandbox.odoo.records import OdooRecords
 from cauce_devstack.sandbox.throughput import ThroughputLimiter
@@ -67,8 +65,3 @@ def matches(given: str, accepted: list[str]) -> bool:
     # Compare against every candidate: no early exit that would time which one matched.
     results = [hmac.compare_digest(given.encode(), value.encode()) for value in accepted]
     return any(results)
-
-
-def get_state(request: Request) -> OdooState:
-    state: OdooState = request.app.state.odoo
-    return state

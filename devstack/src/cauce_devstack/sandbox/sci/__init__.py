@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cauce_devstack.sandbox.sci import payment_page, routes
-from cauce_devstack.sandbox.sci.state import SciState
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -34,9 +33,7 @@ password).""",
 
 
 def install(app: FastAPI) -> None:
-    """Mount the fake on ``app`` (whose ``state.settings``, outbox, faults and gateway
-    client exist)."""
-    app.state.sci = SciState(app.state.settings, app.state.gateway_client)
+    """Mount the fake's routes on ``app`` (its state is the wired ``Sandbox``'s)."""
     app.include_router(routes.router)
     app.include_router(payment_page.router)
     app.include_router(routes.sandbox_router)

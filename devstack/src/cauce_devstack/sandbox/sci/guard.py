@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from cauce_devstack.sandbox.faults import Fault, get_faults
 from cauce_devstack.sandbox.sci.errors import error, unauthorized
-from cauce_devstack.sandbox.sci.state import get_state
 
 if TYPE_CHECKING:
+    from cauce_devstack.sandbox.bootstrap import Sandbox
+    from cauce_devstack.sandbox.faults import Fault
     from cauce_devstack.sandbox.settings import SandboxSettings
 
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
@@ -44,18 +44,18 @@ async def _fault_response(fault: Fault, settings: SandboxSettings) -> Response |
     return Response(status_code=504)
 
 
-async def guard(request: Request, id_parametro: str) -> Response | None:
+async def guard(request: Request, sandbox: Sandbox, id_parametro: str) -> Response | None:
     """Faults, then the token, then the idParametro: the refusal, if any."""
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     # Read the body first: a slow SCI still does the work, it only answers late (so a
     # client timing out on a latency fault is the real "created but never told" case).
     await request.body()
-    fault = get_faults(request).take("sci")
+    fault = sandbox.faults.take("sci")
     if fault is not None:
         refusal = await _fault_response(fault, settings)
         if refusal is not None:
             return refusal
-    if not get_state(request).valid(_bearer(request)):
+    if not sandbox.sci.valid(_bearer(request)):
         return unauthorized()
     if id_parametro != settings.sci_id_parametro:
         return error(404, f"idParametro {id_parametro} no existe")

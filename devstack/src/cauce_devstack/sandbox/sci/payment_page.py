@@ -11,10 +11,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 
-from cauce_devstack.sandbox.outbox import get_outbox
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.sci.errors import error, validation_message
 from cauce_devstack.sandbox.sci.models import PayRequest, Transaction
-from cauce_devstack.sandbox.sci.state import get_state
 from cauce_devstack.sandbox.sci.status_webhook import notify
 
 router = APIRouter(prefix="/sci", tags=["sci"])
@@ -50,9 +49,9 @@ def render(tx: Transaction, note: str = "") -> str:
 
 
 @router.get("/pay/{transaction_id}", response_class=HTMLResponse)
-async def payment_page(transaction_id: str, request: Request) -> Response:
+async def payment_page(transaction_id: str, sandbox: SandboxDep) -> Response:
     """A small HTML page with a "Pagar" button (and one simulating a rejection)."""
-    tx = get_state(request).transactions.get(transaction_id)
+    tx = sandbox.sci.transactions.get(transaction_id)
     if tx is None:
         return HTMLResponse("<h1>Transacción no encontrada</h1>", status_code=404)
     return HTMLResponse(render(tx))
@@ -69,7 +68,7 @@ async def _pay_request(request: Request) -> PayRequest:
 
 
 @router.post("/pay/{transaction_id}")
-async def pay(transaction_id: str, request: Request) -> Response:
+async def pay(transaction_id: str, request: Request, sandbox: SandboxDep) -> Response:
     """Pay (or reject) the transaction, then fire the signed status webhook.
 
     Form or JSON ``status``: ``APROBADA`` (the default) or ``RECHAZADA``. The status
@@ -77,7 +76,7 @@ async def pay(transaction_id: str, request: Request) -> Response:
     accepted it (JSON, or HTML when the browser asked for it). An approved transaction
     cannot be paid again (409); a rejected one can be retried.
     """
-    state = get_state(request)
+    state = sandbox.sci
     wants_html = "text/html" in request.headers.get("accept", "")
     try:
         body = await _pay_request(request)
@@ -91,7 +90,7 @@ async def pay(transaction_id: str, request: Request) -> Response:
             return error(409, "la transacción ya fue pagada", estado=tx.status)
         tx.status = body.status
         tx.status_at = datetime.now(UTC)
-    get_outbox(request).record(
+    sandbox.outbox.record(
         provider="sci",
         kind="payment",
         phone_number_id="",

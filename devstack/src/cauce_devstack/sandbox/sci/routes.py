@@ -6,22 +6,19 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from cauce_devstack.sandbox.outbox import get_outbox
+from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.sci.errors import error, validation_message
 from cauce_devstack.sandbox.sci.guard import guard
 from cauce_devstack.sandbox.sci.models import DebtQuery, TransactionRequest
 from cauce_devstack.sandbox.sci.seed_data import FAILING_PLATES, debts_for
-from cauce_devstack.sandbox.sci.state import SciState, get_state
-
-if TYPE_CHECKING:
-    from cauce_devstack.sandbox.settings import SandboxSettings
+from cauce_devstack.sandbox.sci.state import SciState
 
 _PLATE = re.compile(r"^[A-Z0-9]{5,8}$")
 
@@ -37,14 +34,14 @@ async def _json(request: Request) -> Any:
 
 
 @router.post("/Autenticacion")
-async def authenticate(request: Request) -> Response:
+async def authenticate(request: Request, sandbox: SandboxDep) -> Response:
     """Form ``Username``, ``Password`` -> ``{"token", "expiresIn"}`` (seconds,
     ``CAUCE_SANDBOX_SCI_TOKEN_TTL_S``); bad credentials -> 401 ``{"message"}``. Faults
     do not apply here."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     username = (form.get("Username") or [""])[0]
     password = (form.get("Password") or [""])[0]
-    settings: SandboxSettings = request.app.state.settings
+    settings = sandbox.settings
     if not (
         hmac.compare_digest(username.encode(), settings.sci_username.encode())
         and hmac.compare_digest(
@@ -52,8 +49,8 @@ async def authenticate(request: Request) -> Response:
         )
     ):
         return error(401, "Usuario o contraseña incorrectos")
-    token, ttl = get_state(request).issue()
-    get_outbox(request).record(
+    token, ttl = sandbox.sci.issue()
+    sandbox.outbox.record(
         provider="sci",
         kind="login",
         phone_number_id="",
@@ -65,7 +62,7 @@ async def authenticate(request: Request) -> Response:
 
 
 @router.post("/TotalApp/DeudaPlaca/{id_parametro}")
-async def debt_by_plate(id_parametro: str, request: Request) -> Response:
+async def debt_by_plate(id_parametro: str, request: Request, sandbox: SandboxDep) -> Response:
     """Bearer; JSON ``{"placa"}`` -> the plate's debt records (camelCase, SCI's field
     names), ``[]`` when nothing is owed.
 
@@ -73,7 +70,7 @@ async def debt_by_plate(id_parametro: str, request: Request) -> Response:
     2025; ``KJU45F``, a motorcycle, owes 2025; ``XYZ987`` owes nothing; ``ERR500``
     answers 500. Any other plate gets one deterministic generated 2025 debt.
     """
-    refusal = await guard(request, id_parametro)
+    refusal = await guard(request, sandbox, id_parametro)
     if refusal is not None:
         return refusal
     raw = await _json(request)
@@ -87,7 +84,7 @@ async def debt_by_plate(id_parametro: str, request: Request) -> Response:
     if placa in FAILING_PLATES:
         return error(FAILING_PLATES[placa], "An error has occurred.")
     debts = debts_for(placa)
-    get_outbox(request).record(
+    sandbox.outbox.record(
         provider="sci",
         kind="debt_lookup",
         phone_number_id=id_parametro,
@@ -113,7 +110,7 @@ def _business_errors(state: SciState, body: TransactionRequest) -> list[str]:
 
 
 @router.post("/TotalApp/CrearTransaccion")
-async def create_transaction(request: Request) -> Response:
+async def create_transaction(request: Request, sandbox: SandboxDep) -> Response:
     """Bearer; JSON ``email, valorTotal, descripcionPago, idParametro, idCliente,
     dispersion[{referencia, valor, vigencia}]`` -> ``transactionId, url, paymentId,
     sciPaymentId, sciTransactionId, paymentReference, response{errors, description}``;
@@ -123,8 +120,8 @@ async def create_transaction(request: Request) -> Response:
     transaction: the dispersion does not add up to ``valorTotal``, or a declaración is
     already paid by an approved transaction.
     """
-    settings: SandboxSettings = request.app.state.settings
-    refusal = await guard(request, settings.sci_id_parametro)
+    settings = sandbox.settings
+    refusal = await guard(request, sandbox, settings.sci_id_parametro)
     if refusal is not None:
         return refusal
     raw = await _json(request)
@@ -134,11 +131,11 @@ async def create_transaction(request: Request) -> Response:
         return error(400, validation_message(invalid))
     if str(body.idParametro) != settings.sci_id_parametro:
         return error(404, f"idParametro {body.idParametro} no existe")
-    state = get_state(request)
+    state = sandbox.sci
     async with state.lock:
         errors = _business_errors(state, body)
-        tx = None if errors else state.create(body, _public_base(request))
-    get_outbox(request).record(
+        tx = None if errors else state.create(body, _public_base(request, settings.sci_public_url))
+    sandbox.outbox.record(
         provider="sci",
         kind="transaction",
         phone_number_id=str(body.idParametro),
@@ -164,18 +161,17 @@ async def create_transaction(request: Request) -> Response:
     )
 
 
-def _public_base(request: Request) -> str:
-    configured: str | None = request.app.state.settings.sci_public_url
+def _public_base(request: Request, configured: str | None) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
 @router.get("/transactions")
-async def list_transactions(request: Request) -> list[dict[str, Any]]:
+async def list_transactions(sandbox: SandboxDep) -> list[dict[str, Any]]:
     """Every transaction created so far, oldest first (sandbox only)."""
-    return [tx.view() for tx in get_state(request).transactions.values()]
+    return [tx.view() for tx in sandbox.sci.transactions.values()]
 
 
 @sandbox_router.post("/tokens/expire")
-async def expire_tokens(request: Request) -> dict[str, int]:
+async def expire_tokens(sandbox: SandboxDep) -> dict[str, int]:
     """Expire every SCI token issued so far: the next business call answers 401."""
-    return {"expired": get_state(request).expire_all()}
+    return {"expired": sandbox.sci.expire_all()}

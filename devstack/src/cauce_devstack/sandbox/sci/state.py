@@ -9,8 +9,6 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from fastapi import Request
-
 from cauce_devstack.sandbox.sci.models import Transaction, TransactionRequest
 
 if TYPE_CHECKING:
@@ -74,8 +72,3 @@ class SciState:
         )
         self.transactions[transaction_id] = tx
         return tx
-
-
-def get_state(request: Request) -> SciState:
-    state: SciState = request.app.state.sci
-    return state

@@ -21,6 +21,8 @@ the outbox with ``provider="ycloud"``.""",
 
 
 def install(app: FastAPI) -> None:
+    """Mount the fake's routes on ``app`` (it reads the wired ``Sandbox``'s settings and
+    outbox)."""
     app.include_router(routes.router)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from cauce_devstack.sandbox.outbox import get_outbox
+from cauce_devstack.sandbox.bootstrap import Sandbox, SandboxDep
 from cauce_devstack.sandbox.ycloud.errors import YCloudError, param_invalid
 from cauce_devstack.sandbox.ycloud.validation import validate_message
 
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/ycloud/v2/whatsapp", tags=["ycloud"])
 
 
-def _authorise(request: Request) -> None:
-    settings: SandboxSettings = request.app.state.settings
+def _authorise(request: Request, settings: SandboxSettings) -> None:
     key = request.headers.get("x-api-key", "")
     if not key or not any(
         hmac.compare_digest(key.encode(), known.get_secret_value().encode())
@@ -49,21 +48,20 @@ async def _json(request: Request) -> Any:
 
 
 @router.post("/messages")
-async def send_message(request: Request) -> Response:
+async def send_message(request: Request, sandbox: SandboxDep) -> Response:
     """``X-API-Key``; ``{from, to, type, <type>: {...}, [context], [externalId]}``, the
     content objects being Meta's. Answers YCloud's message object with ``id``,
     ``wamid`` and ``status: "accepted"``; a missing or unknown key is 401
     ``UNAUTHORIZED``, a bad body 400 ``PARAM_INVALID``."""
-    settings: SandboxSettings = request.app.state.settings
     try:
-        _authorise(request)
-        body = validate_message(await _json(request), settings)
+        _authorise(request, sandbox.settings)
+        body = validate_message(await _json(request), sandbox.settings)
     except YCloudError as error:
         return error.response()
     message_id = secrets.token_hex(12)
     wamid = new_wamid()
     kind = body["type"]
-    get_outbox(request).record(
+    sandbox.outbox.record(
         provider="ycloud",
         kind="message",
         phone_number_id="".join(c for c in body["from"] if c.isdigit()),
@@ -87,12 +85,12 @@ async def send_message(request: Request) -> Response:
     return JSONResponse(answer)
 
 
-async def _mark(request: Request, inbound_id: str, action: str) -> Response:
+async def _mark(request: Request, sandbox: Sandbox, inbound_id: str, action: str) -> Response:
     try:
-        _authorise(request)
+        _authorise(request, sandbox.settings)
     except YCloudError as error:
         return error.response()
-    get_outbox(request).record(
+    sandbox.outbox.record(
         provider="ycloud",
         kind="read",
         phone_number_id="",
@@ -104,12 +102,12 @@ async def _mark(request: Request, inbound_id: str, action: str) -> Response:
 
 
 @router.post("/inboundMessages/{inbound_id:path}/markAsRead")
-async def mark_as_read(inbound_id: str, request: Request) -> Response:
+async def mark_as_read(inbound_id: str, request: Request, sandbox: SandboxDep) -> Response:
     """``X-API-Key``; 200 with no body."""
-    return await _mark(request, inbound_id, "read")
+    return await _mark(request, sandbox, inbound_id, "read")
 
 
 @router.post("/inboundMessages/{inbound_id:path}/typing")
-async def typing(inbound_id: str, request: Request) -> Response:
+async def typing(inbound_id: str, request: Request, sandbox: SandboxDep) -> Response:
     """``X-API-Key``; 200 with no body."""
-    return await _mark(request, inbound_id, "typing")
+    return await _mark(request, sandbox, inbound_id, "typing")
