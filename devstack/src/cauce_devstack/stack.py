@@ -112,6 +112,10 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
         ),
     },
     "notifier": {
+        # late payment confirmations and agents' next-day replies go as this template
+        "CAUCE_OUT_OF_WINDOW_TEMPLATE": json.dumps(
+            {"name": "mensaje_fuera_de_ventana", "language": "es"}
+        ),
         "CAUCE_ACCOUNTS": json.dumps(
             [
                 {

@@ -18,10 +18,10 @@ from cauce_devstack.sandbox.refusals import RefusalRecorder
 from cauce_devstack.sandbox.sci.state import SciState
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.sandbox.throughput import ThroughputLimiter
+from cauce_runtime import wire
 
 # ``wire`` is the runtime's own (``create_service_app`` calls it) but not exported from
 # ``cauce_runtime.web``; the sandbox is no service app (no bus, probes, problem+json).
-from cauce_runtime.web._wiring import wire
 
 SANDBOX_TAG = {
     "name": "sandbox",

@@ -72,6 +72,7 @@ from cauce_runtime.web import (
     require_bearer,
     run,
     serve,
+    wire,
     wired,
     wiring_of,
 )
@@ -126,6 +127,7 @@ __all__ = [
     "setup_telemetry",
     "traced_http_client",
     "transport_failure",
+    "wire",
     "wired",
     "wiring_of",
 ]

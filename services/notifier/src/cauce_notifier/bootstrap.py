@@ -24,7 +24,7 @@ from cauce_notifier.providers.chattigo import ChattigoClient
 from cauce_notifier.providers.whatsapp_cloud import WhatsAppCloudClient
 from cauce_notifier.providers.ycloud import YCloudClient
 from cauce_notifier.rate_limit import PairBackoff, SendRateLimiter
-from cauce_notifier.service_window import ServiceWindows
+from cauce_notifier.service_window import LateTemplate, ServiceWindows
 from cauce_notifier.settings import NotifierSettings
 from cauce_notifier.statuses import StatusTracker
 from cauce_notifier.store.accounts import AccountStore, DuplicateAccount
@@ -131,6 +131,11 @@ def build_deliverer(
         credentials_retry_s=settings.credentials_retry_s,
         campaigns=campaigns.gate,
         campaign_slot_wait_s=settings.campaign_slot_wait_s,
+        late_template=(
+            LateTemplate(late.name, late.language)
+            if (late := settings.out_of_window_template)
+            else None
+        ),
     )
 
 

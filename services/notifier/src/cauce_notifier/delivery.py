@@ -31,6 +31,7 @@ burst of 500.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ from cauce_notifier.providers.errors import (
     RetryableProviderError,
 )
 from cauce_notifier.rate_limit import SendSlotTooFar
-from cauce_notifier.service_window import needs_open_window
+from cauce_notifier.service_window import LateTemplate, needs_open_window
 from cauce_notifier.store.messages import Admission, MessageRecord
 from cauce_runtime import Backoff, Delivery, PermanentError, Publisher, TransientError
 from cauce_runtime.telemetry.metrics import (
@@ -203,6 +204,7 @@ class Deliverer:
         credentials_retry_s: float = 60.0,
         campaigns: CampaignGate | None = None,
         campaign_slot_wait_s: float = 0.1,
+        late_template: LateTemplate | None = None,
     ) -> None:
         self.bus = bus
         self.accounts = accounts
@@ -220,6 +222,8 @@ class Deliverer:
         #: reserve up to the limiter's own ``max_wait_s``, so a reply never waits behind
         #: more than this much of a campaign's traffic (replies go first).
         self.campaign_slot_wait_s = campaign_slot_wait_s
+        #: Sent instead of a free-form message whose window closed (None: it fails).
+        self.late_template = late_template
 
     async def deliver(self, event: OutboundMessageRequested, delivery: Delivery) -> None:
         if (
@@ -259,6 +263,7 @@ class Deliverer:
     ) -> SendResult | None:
         """Checks, slot and provider call of a claimed message; None when it failed for
         good (already recorded and announced)."""
+        degradation: str | None = None
         account = await self.accounts.find(event.channel, event.channel_account_id)
         if account is None:
             await self._fail(event, Failure("unknown sending account", code="unknown_account"))
@@ -270,21 +275,30 @@ class Deliverer:
         if needs_open_window(event.content) and not self.windows.is_open(
             admission.last_inbound_at, datetime.now(UTC)
         ):
-            await self._fail(
-                event,
-                Failure(
-                    "outside the 24-hour customer-service window: send a template",
-                    code="131047",
-                ),
-            )
-            return None
+            late = self.late_template.carrying(event.content) if self.late_template else None
+            if late is None:
+                await self._fail(
+                    event,
+                    Failure(
+                        "outside the 24-hour customer-service window: send a template",
+                        code="131047",
+                    ),
+                )
+                return None
+            template, note = late
+            event = event.model_copy(update={"content": template})
+            degradation = note
         if admission.pair_backoff_s > 0:
             raise TransientError(
                 "recipient in pair-rate back-off", retry_after=admission.pair_backoff_s
             )
         campaign = isinstance(event, CampaignMessageRequested)
         await self._wait_for_slot(account, self.campaign_slot_wait_s if campaign else None)
-        return await self._call_provider(account, event, delivery)
+        result = await self._call_provider(account, event, delivery)
+        if result is not None and degradation is not None:
+            notes = "; ".join(n for n in (degradation, result.degradation) if n)
+            result = dataclasses.replace(result, degradation=notes)
+        return result
 
     async def _wait_for_slot(self, account: ChannelAccount, max_wait_s: float | None) -> None:
         limiter = {"limiter": send_limiter(account.channel.value)}

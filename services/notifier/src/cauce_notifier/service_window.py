@@ -9,13 +9,27 @@ reason, without spending a send slot or a provider call.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from cauce_contracts.outbound import MarkReadContent, OutboundContent, TemplateContent
+from cauce_contracts.outbound import (
+    MarkReadContent,
+    MediaContent,
+    OutboundContent,
+    TemplateComponent,
+    TemplateContent,
+    TextParameter,
+)
+from cauce_notifier.providers.text_fallback import as_text
 
 WINDOW = timedelta(hours=24)
+#: What WhatsApp refuses in a template parameter: line breaks, tabs, 5+ spaces in a row.
+_UNFIT = re.compile(r"[\r\n\t]+| {5,}")
+#: The longest text parameter WhatsApp takes.
+PARAMETER_CHARS = 1024
 
 
 def needs_open_window(content: OutboundContent) -> bool:
@@ -52,3 +66,32 @@ class ServiceWindows:
         """Whether free-form content may go to a contact whose latest message was at
         ``last_inbound_at`` (read with the request, see ``MessageStore.admit``)."""
         return last_inbound_at is not None and now - last_inbound_at < self.window
+
+
+@dataclass(frozen=True)
+class LateTemplate:
+    """An approved template with one body parameter, sent instead of a free-form message
+    whose window closed (a payment confirmed a day later, an agent answering the next
+    morning): the message's text goes in as the parameter, so it still arrives."""
+
+    name: str
+    language: str
+
+    def carrying(self, content: OutboundContent) -> tuple[TemplateContent, str] | None:
+        """The template carrying ``content``'s text and what was changed; None when the
+        content has no text to carry (a sticker, a document without caption)."""
+        if isinstance(content, MediaContent | TemplateContent | MarkReadContent):
+            text = content.caption if isinstance(content, MediaContent) else None
+        else:
+            text, _ = as_text(content)
+        if not text:
+            return None
+        value = _UNFIT.sub(" / ", text).strip(" /")[:PARAMETER_CHARS]
+        template = TemplateContent(
+            name=self.name,
+            language=self.language,
+            components=[TemplateComponent(type="body", parameters=[TextParameter(text=value)])],
+        )
+        return template, (
+            f"outside the 24-hour window: sent as template {self.name} ({self.language})"
+        )

@@ -38,6 +38,13 @@ class DeclaredAccount(BaseModel):
     credentials: dict[str, SecretStr]
 
 
+class LateTemplateSetting(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    language: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+
+
 class TenantToken(BaseModel):
     """A tenant's bearer token for the campaign and template APIs: the token says whose
     campaigns a caller sees (the companies work will put users' tokens on this check)."""
@@ -101,6 +108,12 @@ class NotifierSettings(ServiceSettings):
     send_rate_headroom: float = Field(default=DEFAULT_HEADROOM, gt=0, le=1)
     #: Requests fetched and handled concurrently (one contact's still go in order).
     delivery_batch_size: int = Field(default=64, ge=1, le=1000)
+
+    #: An approved template with one body parameter, sent instead of a free-form
+    #: message whose 24-hour window closed (a late payment confirmation, an agent's
+    #: reply the next day) with the message's text as its parameter; None: such a
+    #: message fails (131047). Dev: the sandbox's ``mensaje_fuera_de_ventana``.
+    out_of_window_template: LateTemplateSetting | None = None
 
     # --- campaigns ----------------------------------------------------------------------
     #: Bearer tokens of the campaign/template APIs, one per tenant (dev: a demo tenant).

@@ -249,11 +249,14 @@ class ScriptedProvider:
     def __init__(self, *outcomes: SendResult | ProviderError) -> None:
         self.outcomes = list(outcomes)
         self.calls: list[uuid.UUID] = []
+        #: The requests as the provider got them (content included).
+        self.sent: list[OutboundMessageRequested] = []
         self.hold: asyncio.Event | None = None
         self._ids = count(1)
 
     async def send(self, account: ChannelAccount, message: OutboundMessageRequested) -> SendResult:
         self.calls.append(message.event_id)
+        self.sent.append(message)
         if self.hold is not None:
             await self.hold.wait()
         outcome = self.outcomes.pop(0) if self.outcomes else None

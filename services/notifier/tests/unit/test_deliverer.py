@@ -14,13 +14,17 @@ import pytest
 from pydantic import SecretStr
 
 from cauce_contracts.outbound import (
+    CtaUrlContent,
+    MediaContent,
     OutboundContent,
     OutboundMessageFailed,
     OutboundMessageRequested,
     OutboundMessageSent,
     OutboundStatusChanged,
+    TemplateComponent,
     TemplateContent,
     TextContent,
+    TextParameter,
 )
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.testing import RecordingBus, delivery_for
@@ -38,6 +42,7 @@ from cauce_notifier.providers.errors import (
     RateLimited,
     RetryableProviderError,
 )
+from cauce_notifier.service_window import LateTemplate
 from cauce_runtime import BusUnavailable, PermanentError, TransientError
 
 from .fakes import (
@@ -281,6 +286,56 @@ async def test_free_form_content_outside_the_24_hour_window_fails_with_131047(
     assert "24-hour" in failed.title
     assert world.messages.rows[event.event_id].status == "failed"
     assert not world.messages.claimed(event.event_id)
+
+
+async def test_outside_the_window_a_late_template_carries_the_text_instead(
+    world: World,
+) -> None:
+    world.windows.last_inbound.clear()
+    world.customer_wrote(ago=timedelta(hours=30))
+    world.deliverer.late_template = LateTemplate("mensaje_fuera_de_ventana", "es")
+    event = world.request(
+        CtaUrlContent(
+            body="Tu pago de $954.688 fue confirmado.\nGracias.",
+            display_text="Ver recibo",
+            url="https://pagos.example/recibo/40037",
+        )
+    )
+
+    await world.deliver(event)
+
+    [sent] = world.provider.sent
+    assert sent.event_id == event.event_id  # the same request, its content in a template
+    assert sent.content == TemplateContent(
+        name="mensaje_fuera_de_ventana",
+        language="es",
+        components=[
+            TemplateComponent(
+                type="body",
+                parameters=[
+                    TextParameter(
+                        text="Tu pago de $954.688 fue confirmado. / Gracias. / Ver recibo: "
+                        "https://pagos.example/recibo/40037"
+                    )
+                ],
+            )
+        ],
+    )
+    row = world.messages.rows[event.event_id]
+    assert row.status == "sent"
+    assert row.degradation is not None and "mensaje_fuera_de_ventana" in row.degradation
+    assert "cta_url rendered as text" not in row.degradation  # as_text's own note is moot
+
+
+async def test_content_without_text_still_fails_outside_the_window(world: World) -> None:
+    world.windows.last_inbound.clear()
+    world.deliverer.late_template = LateTemplate("mensaje_fuera_de_ventana", "es")
+    sticker = MediaContent(media_type="sticker", id="sticker-1")
+
+    await world.deliver(world.request(sticker))
+
+    assert world.provider.calls == []
+    assert failed_event(world).provider_code == "131047"
 
 
 async def test_a_template_needs_no_open_window(world: World) -> None:

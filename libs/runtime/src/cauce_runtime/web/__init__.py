@@ -19,7 +19,7 @@ from cauce_runtime.web._problems import (
     install_problem_handlers,
     problem_response,
 )
-from cauce_runtime.web._wiring import wired, wiring_of
+from cauce_runtime.web._wiring import wire, wired, wiring_of
 
 __all__ = [
     "PROBLEM_JSON",
@@ -32,6 +32,7 @@ __all__ = [
     "run",
     "serve",
     "uvicorn_config",
+    "wire",
     "wired",
     "wiring_of",
 ]

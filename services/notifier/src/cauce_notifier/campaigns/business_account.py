@@ -5,7 +5,8 @@
   quality turned ``RED`` pauses every running campaign that sends it, with the reason.
 - A customer stops marketing messages (``user_preferences``): they join the tenant's
   suppression list; ``resume`` takes them off it.
-- A messaging limit changes: it is recorded for the campaigns' pacing.
+- A messaging limit changes: it is recorded for the campaigns' pacing; a number
+  Meta flags or downgrades for its quality pauses the campaigns sending from it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ BUSINESS_ACCOUNT_EVENTS = (
     MessagingLimitChanged,
     MarketingPreferenceChanged,
 )
+#: Quality events after which a number's campaigns pause (Meta lowers its limit or
+#: will, if quality keeps dropping).
+QUALITY_DROPS = frozenset({"FLAGGED", "DOWNGRADE"})
 #: Template statuses with which WhatsApp refuses to send it.
 UNSENDABLE = frozenset(
     {"PAUSED", "DISABLED", "REJECTED", "DELETED", "PENDING_DELETION", "ARCHIVED"}
@@ -125,7 +129,26 @@ class BusinessAccountUpdates:
                 event.contact_key,
             )
 
+    async def _quality_drop(self, event: MessagingLimitChanged) -> None:
+        rows = await self._pool.fetch(
+            "SELECT c.id, c.tenant_id FROM notifier.campaigns c"
+            " JOIN notifier.channel_accounts a"
+            "   ON a.channel = c.channel AND a.account_id = c.channel_account_id"
+            " WHERE c.status = 'RUNNING'"
+            "   AND (a.account_id = $1 OR a.business_account_id = $1)",
+            event.account_id,
+        )
+        reason = f"the sending number's quality dropped (Meta: {event.quality_event})"
+        for row in rows:
+            with contextlib.suppress(TransitionRefused):
+                await self._campaigns.change_status(
+                    row["tenant_id"], row["id"], "pause", by="platform", reason=reason
+                )
+                logger.warning("campaign %s paused by the platform: %s", row["id"], reason)
+
     async def _limit(self, event: MessagingLimitChanged) -> None:
+        if event.quality_event in QUALITY_DROPS:
+            await self._quality_drop(event)
         await self._pool.execute(
             """
             INSERT INTO notifier.messaging_limits
