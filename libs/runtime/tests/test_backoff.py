@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cauce_runtime import Backoff
+from cauce_contracts.streams import DLQ
+from cauce_devstack.testing import delivery_for
+from cauce_runtime import Backoff, ConsumerSpec, TransientError
+from cauce_runtime.bus._consumers import _retry_delay
 
 
 def test_exponential_steps_double_up_to_the_cap_which_repeats() -> None:
@@ -45,3 +48,16 @@ def test_retry_after_replaces_the_step_and_is_never_undercut() -> None:
 def test_nonsense_is_refused(make, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_an_exact_schedule_is_kept_and_anything_else_goes_through_the_backoff() -> None:
+    spec = ConsumerSpec("d", DLQ.name, ("dlq.>",), "d", backoff=Backoff.of(10, jitter=0.5))
+    delivery = delivery_for(spec, num_delivered=1)
+    scheduled = TransientError("slot later", retry_after=3.0, exact=True)
+    assert all(_retry_delay(spec, delivery, scheduled) == 3.0 for _ in range(200))
+    minimum = TransientError("provider busy", retry_after=3.0)
+    delays = [_retry_delay(spec, delivery, minimum) for _ in range(200)]
+    assert min(delays) >= 3.0 and max(delays) > 3.0
+    assert min(_retry_delay(spec, delivery, RuntimeError("bug")) for _ in range(50)) >= 10.0
+    # exact without a time says nothing: the backoff applies
+    assert not TransientError("x", exact=True).exact

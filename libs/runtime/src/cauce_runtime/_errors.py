@@ -37,12 +37,20 @@ class CauceError(Exception):
 
 class TransientError(CauceError):
     """Retry later. ``retry_after`` (seconds) is the least wait before the retry: the
-    runtime waits that long plus jitter, never less, instead of the consumer's backoff."""
+    runtime waits that long plus jitter, never less, instead of the consumer's backoff.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    ``exact``: ``retry_after`` is a time the caller scheduled itself (a send slot it
+    knows is free then), so the retry comes at exactly that time: jitter spreads
+    retries that would otherwise come together, and these are already spread.
+    """
+
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, exact: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.exact = exact and retry_after is not None
 
 
 class PermanentError(CauceError):

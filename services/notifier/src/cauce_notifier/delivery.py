@@ -314,7 +314,8 @@ class Deliverer:
             # wait counts too, or a saturated account would look idle on the dashboard.
             horizon = self.limiter.max_wait_s if max_wait_s is None else max_wait_s
             RATE_LIMIT_WAIT_SECONDS.record(horizon + exc.retry_in_s, limiter)
-            raise TransientError(str(exc), retry_after=exc.retry_in_s) from exc
+            # exact: by then the slot is within reach; jitter would leave slots empty
+            raise TransientError(str(exc), retry_after=exc.retry_in_s, exact=True) from exc
         RATE_LIMIT_WAIT_SECONDS.record(wait, limiter)
         if wait > 0:
             await asyncio.sleep(wait)

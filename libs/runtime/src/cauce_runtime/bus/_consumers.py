@@ -11,7 +11,7 @@ What happens to a message (DESIGN "Events"):
 - the handler returns: ack;
 - it raises :class:`TransientError` (or any unexpected exception): nak with a delay,
   the spec's :class:`~cauce_runtime.Backoff` for this delivery, or the error's
-  ``retry_after`` (a minimum: jitter only adds to it);
+  ``retry_after`` (a minimum: jitter only adds to it; ``exact``: as given);
 - it raises :class:`PermanentError`, or the payload is not valid JSON / not a valid
   event: a :class:`~cauce_contracts.dlq.DeadLettered` copy (reason, error type,
   original subject, headers and bytes) is published on ``dlq.{stream}.{durable}``,
@@ -235,8 +235,7 @@ class _Runner(Generic[E]):
                 logger.exception(
                     "unexpected error in consumer %s (treated as transient)", self.spec.durable_name
                 )
-            retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-            await self._retry_or_give_up(delivery, exc, retry_after)
+            await self._retry_or_give_up(delivery, exc)
         else:
             await delivery.raw.ack()
             metrics.CONSUMER_PROCESSED.add(1, self.labels)
@@ -261,14 +260,12 @@ class _Runner(Generic[E]):
             raise _InvalidPayload(str(unexpected), unexpected)
         return event
 
-    async def _retry_or_give_up(
-        self, delivery: Delivery, exc: Exception, retry_after: float | None
-    ) -> None:
+    async def _retry_or_give_up(self, delivery: Delivery, exc: Exception) -> None:
         if delivery.last_attempt:
             reason = f"max deliveries exhausted: {type(exc).__name__}: {exc}"
             await self._dead_letter(delivery, reason, type(exc).__name__)
             return
-        delay = self.spec.backoff.delay(delivery.num_delivered, retry_after)
+        delay = _retry_delay(self.spec, delivery, exc)
         logger.warning(
             "consumer %s: delivery %d of seq %d failed (%s); retry in %.2fs",
             self.spec.durable_name,
@@ -305,6 +302,15 @@ class _Runner(Generic[E]):
             delivery.num_delivered,
             reason,
         )
+
+
+def _retry_delay(spec: ConsumerSpec, delivery: Delivery, exc: Exception) -> float:
+    """The nak delay: an exact schedule as given, else the backoff (a ``retry_after``
+    taking the step's place as a minimum)."""
+    if isinstance(exc, TransientError) and exc.exact and exc.retry_after is not None:
+        return max(0.0, exc.retry_after)
+    retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+    return spec.backoff.delay(delivery.num_delivered, retry_after)
 
 
 def _dead_letter_record(delivery: Delivery, reason: str, error_type: str) -> DeadLettered:
