@@ -93,15 +93,22 @@ class ServiceSpec:
         return list(self.argv) if self.argv is not None else [sys.executable, "-m", self.module]
 
 
-#: The dev tenant and the sandbox's dev WhatsApp number mapped to it, so a message the
-#: sandbox's customer simulator sends is routed to a tenant out of the box.
+#: The dev tenant and the sandbox's dev WhatsApp number (and its WABA) mapped to it, so a
+#: message the sandbox's customer simulator sends, and a template or messaging-limit
+#: webhook its controls post, is routed to a tenant out of the box.
 DEV_TENANT = "demo"
 #: Dev-only ManyChat ``X-API-KEY`` of the dev tenant (``POST /webhooks/manychat/...``).
 DEV_MANYCHAT_API_KEY = "dev-only-manychat-api-key"
 DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
     "gateway": {
         "CAUCE_WHATSAPP_ACCOUNTS": json.dumps(
-            [{"account_id": DEV_PHONE_NUMBER_ID, "tenant_id": DEV_TENANT}]
+            [
+                {
+                    "account_id": DEV_PHONE_NUMBER_ID,
+                    "tenant_id": DEV_TENANT,
+                    "business_account_id": DEV_WABA_ID,
+                }
+            ]
         ),
         # The sandbox's SCI fake signs payment callbacks with this dev secret.
         "CAUCE_SCI_TENANTS": json.dumps(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cauce_contracts.subjects import Channel
 from cauce_gateway.authenticity import matching_key, verify_sci_signature
@@ -29,6 +29,8 @@ class AccountDirectory:
     manychat_by_key: dict[str, str]
     #: (tenant, webhook secret) per SCI tenant; the secret that verifies names the tenant.
     sci_secrets: tuple[tuple[str, bytes], ...]
+    #: WhatsApp Business Account (WABA) -> tenant, from the accounts that name theirs.
+    by_business_account: dict[tuple[Channel, str], str] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> AccountDirectory:
@@ -52,10 +54,19 @@ class AccountDirectory:
                 (t.tenant_id, t.webhook_secret.get_secret_value().encode())
                 for t in settings.sci_tenants
             ),
+            by_business_account={
+                (Channel.WHATSAPP, a.business_account_id): a.tenant_id
+                for a in settings.whatsapp_accounts
+                if a.business_account_id is not None
+            },
         )
 
     def tenant_for(self, channel: Channel, account_id: str) -> str | None:
         return self.by_account.get(account_key(channel, account_id))
+
+    def business_tenant_for(self, channel: Channel, business_account_id: str) -> str | None:
+        """The tenant of a WABA (template and business-capability webhooks name only it)."""
+        return self.by_business_account.get((channel, business_account_id))
 
     def chattigo_account(self, url_token: str) -> ChattigoAccount | None:
         return matching_key(url_token, self.chattigo_by_token)

@@ -45,12 +45,16 @@ class Gateway:
         def tenant_for(channel: Channel, account_id: str) -> str | None:
             return tenant if tenant is not None else self.accounts.tenant_for(channel, account_id)
 
+        def pinned(channel: Channel, business_account_id: str) -> str | None:
+            return tenant
+
         return build_inbound_events(
             result.all_items(),
             tenant_for=tenant_for,
             contact_key_secret=self.contact_key_secret,
             correlation_id=correlation_id(request),
             received_at=datetime.now(UTC),
+            business_tenant_for=self.accounts.business_tenant_for if tenant is None else pinned,
         )
 
     async def publish(self, publications: list[Publication]) -> int:

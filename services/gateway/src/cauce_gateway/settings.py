@@ -3,7 +3,8 @@
 Everything comes from ``CAUCE_*`` environment variables or, for secrets, files in the
 secrets directory (a mounted Kubernetes Secret). Lists of accounts are JSON, e.g.::
 
-    CAUCE_WHATSAPP_ACCOUNTS='[{"account_id": "734053143122597", "tenant_id": "acme"}]'
+    CAUCE_WHATSAPP_ACCOUNTS='[{"account_id": "734053143122597", "tenant_id": "acme",
+                               "business_account_id": "1318067943193449"}]'
     CAUCE_CHATTIGO_ACCOUNTS='[{"account_id": "5492644710400", "tenant_id": "acme",
                                "url_token": "<32+ random chars>"}]'
 
@@ -13,7 +14,7 @@ test environments the runtime's settings base refuses to start with them.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from cauce_runtime import ServiceSettings
 
@@ -29,6 +30,13 @@ class ChannelAccount(BaseModel):
 
     account_id: str = Field(min_length=1)
     tenant_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    business_account_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,32}$",
+        description="WhatsApp accounts only: the WhatsApp Business Account (WABA) the "
+        "number belongs to. Template and business-capability webhooks name only the "
+        "WABA; through it they reach this tenant.",
+    )
 
 
 class ChattigoAccount(ChannelAccount):
@@ -82,3 +90,23 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = META_MAX_PAYLOAD_BYTES
     #: Seconds a channel is told to wait (Retry-After) when the bus cannot take the event.
     retry_after_s: int = 5
+
+    @model_validator(mode="after")
+    def _business_accounts_are_unambiguous(self) -> GatewaySettings:
+        for name, accounts in (
+            ("chattigo_accounts", self.chattigo_accounts),
+            ("ycloud_accounts", self.ycloud_accounts),
+        ):
+            if any(a.business_account_id is not None for a in accounts):
+                raise ValueError(f"business_account_id applies to whatsapp_accounts, not {name}")
+        tenants: dict[str, str] = {}
+        for account in self.whatsapp_accounts:
+            waba = account.business_account_id
+            if waba is None:
+                continue
+            if tenants.setdefault(waba, account.tenant_id) != account.tenant_id:
+                raise ValueError(
+                    f"business account {waba} is named by accounts of two tenants "
+                    f"({tenants[waba]}, {account.tenant_id}): its webhooks would have no tenant"
+                )
+        return self

@@ -458,14 +458,15 @@ def test_whole_payload_unrecognized_keeps_the_raw_bytes(payload: bytes, reason: 
 
 def test_other_webhook_fields_and_missing_metadata_are_unrecognized() -> None:
     payload = doc("meta/text.json")
-    template_update = {"field": "message_template_status_update", "value": {"event": "APPROVED"}}
+    # Template changes have their own parser now (test_business_account.py).
+    other_field = {"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}
     no_metadata = copy.deepcopy(payload["entry"][0]["changes"][0])
     del no_metadata["value"]["metadata"]
-    payload["entry"][0]["changes"] += [template_update, no_metadata]
+    payload["entry"][0]["changes"] += [other_field, no_metadata]
     result = parse(payload)
     assert len(result.items) == 1
     assert [p.reason for p in result.unrecognized] == [
-        "entry[0].changes[1]: unsupported webhook field 'message_template_status_update'",
+        "entry[0].changes[1]: unsupported webhook field 'account_update'",
         "entry[0].changes[2]: value.metadata is missing or not an object",
     ]
 

@@ -1,7 +1,7 @@
 """Parsed items -> inbound events with their subjects and dedupe keys.
 
-Every item becomes exactly one :class:`Publication`: a message or status whose
-channel account maps to no tenant becomes an ``inbound.unrecognized`` event (reason
+Every item becomes exactly one :class:`Publication`: a message, status or account
+change whose account maps to no tenant becomes an ``inbound.unrecognized`` event (reason
 ``"unknown channel account"``) rather than being dropped.
 
 Dedupe keys come from the provider's ids, so a redelivered webhook maps to the same
@@ -9,6 +9,9 @@ Dedupe keys come from the provider's ids, so a redelivered webhook maps to the s
 
 * message: ``{channel}:msg:{wamid}``
 * status: ``{channel}:status:{wamid}:{status}`` (one message moves through several)
+* business-account change: ``{channel}:{field}:{account}:...:{Meta's time}`` from what
+  identifies it (the WABA or number, the template, the new value; ``-`` for a time Meta
+  did not give), a customer's preference ending in their contact key
 * unrecognized: ``{channel}:unrecognized:{sha256 of the payload bytes}``
 """
 
@@ -25,6 +28,7 @@ from cauce_contracts.inbound import (
     InboundPayloadUnrecognized,
     InboundStatusUpdated,
 )
+from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import (
     Channel,
     contact_key,
@@ -32,7 +36,13 @@ from cauce_contracts.subjects import (
     inbound_status_updated,
     inbound_unrecognized,
 )
-from cauce_gateway.parsing.items import ParsedItem, ParsedMessage, ParsedStatus, UnrecognizedPart
+from cauce_gateway.parsing.items import (
+    ParsedAccountChange,
+    ParsedItem,
+    ParsedMessage,
+    ParsedStatus,
+    UnrecognizedPart,
+)
 from cauce_gateway.parsing.publication import Publication
 
 #: Tenant of unrecognized payloads whose account is unknown (or absent).
@@ -43,8 +53,13 @@ UNKNOWN_ACCOUNT = "unknown channel account"
 #: in practice, and the event's own ``contact_key`` stays None.
 UNKNOWN_CONTACT_KEY = "0" * 24
 
-#: ``tenant_for(channel, channel_account_id)`` -> tenant id, or None when unmapped.
+#: ``tenant_for(channel, channel_account_id)`` -> tenant id, or None when unmapped (also
+#: ``business_tenant_for(channel, business_account_id)``: a WABA's tenant).
 TenantLookup = Callable[[Channel, str], str | None]
+
+
+def _no_business_accounts(channel: Channel, business_account_id: str) -> str | None:
+    return None
 
 
 def message_msg_id(channel: Channel, provider_message_id: str) -> str:
@@ -59,6 +74,10 @@ def unrecognized_msg_id(channel: Channel, payload: bytes) -> str:
     return f"{channel}:unrecognized:{hashlib.sha256(payload).hexdigest()}"
 
 
+def account_change_msg_id(channel: Channel, identity: Iterable[str]) -> str:
+    return ":".join((channel, *identity))
+
+
 def build_inbound_events(
     items: Iterable[ParsedItem],
     *,
@@ -66,22 +85,45 @@ def build_inbound_events(
     contact_key_secret: bytes,
     correlation_id: str,
     received_at: datetime | None = None,
+    business_tenant_for: TenantLookup = _no_business_accounts,
 ) -> list[Publication]:
     """One publication per item, in order.
 
-    ``received_at`` dates the unrecognized events (default: now); messages and
-    statuses are dated by the provider's own timestamp, so a retry builds the same event.
+    ``received_at`` dates the unrecognized events, and the account changes Meta gave no
+    time (default: now); messages and statuses are dated by the provider's own
+    timestamp, so a retry builds the same event. ``business_tenant_for`` finds the
+    tenant of a change that names only its WABA (default: none does).
     """
     received = received_at or datetime.now(UTC)
     publications: list[Publication] = []
     for item in items:
         if isinstance(item, UnrecognizedPart):
-            tenant = (
-                tenant_for(item.channel, item.channel_account_id)
-                if item.channel_account_id
-                else None
-            )
+            if item.channel_account_id:
+                tenant = tenant_for(item.channel, item.channel_account_id)
+            elif item.business_account_id:
+                tenant = business_tenant_for(item.channel, item.business_account_id)
+            else:
+                tenant = None
             publications.append(_unrecognized(item, tenant, correlation_id, received))
+            continue
+        if isinstance(item, ParsedAccountChange):
+            if item.phone_number_id:
+                tenant = tenant_for(item.channel, item.phone_number_id)
+            else:
+                tenant = business_tenant_for(item.channel, item.business_account_id)
+            if tenant is None:
+                part = UnrecognizedPart(
+                    item.channel,
+                    UNKNOWN_ACCOUNT,
+                    item.source,
+                    item.phone_number_id,
+                    business_account_id=item.business_account_id,
+                )
+                publications.append(_unrecognized(part, None, correlation_id, received))
+            else:
+                publications.append(
+                    _account_change(item, tenant, contact_key_secret, correlation_id, received)
+                )
             continue
         tenant = tenant_for(item.channel, item.channel_account_id)
         if tenant is None:
@@ -139,6 +181,34 @@ def _status(item: ParsedStatus, tenant: str, secret: bytes, correlation_id: str)
     return Publication(event, subject, msg_id)
 
 
+def _account_change(
+    item: ParsedAccountChange,
+    tenant: str,
+    secret: bytes,
+    correlation_id: str,
+    received_at: datetime,
+) -> Publication:
+    fields = dict(item.fields)
+    identity = item.identity
+    if item.contact_address is not None:
+        key = contact_key(item.contact_address, secret)
+        fields["contact_key"] = key
+        identity = (*identity, key)
+    msg_id = account_change_msg_id(item.channel, identity)
+    changed_at = item.changed_at or received_at
+    event = item.event_type.model_validate(
+        {
+            **fields,
+            "event_id": stable_event_id(msg_id),
+            "occurred_at": changed_at,
+            "tenant_id": tenant,
+            "correlation_id": correlation_id,
+            "changed_at": changed_at,
+        }
+    )
+    return Publication(event, subject_of(event), msg_id)
+
+
 def _unrecognized(
     part: UnrecognizedPart, tenant: str | None, correlation_id: str, received_at: datetime
 ) -> Publication:
@@ -152,7 +222,7 @@ def _unrecognized(
         correlation_id=correlation_id,
         channel=part.channel,
         reason=part.reason[:2048],
-        channel_account_id=part.channel_account_id,
+        channel_account_id=part.channel_account_id or part.business_account_id,
         payload=text[:UNRECOGNIZED_PAYLOAD_MAX_CHARS],
         payload_truncated=truncated,
         payload_sha256=hashlib.sha256(part.payload).hexdigest(),

@@ -1,5 +1,6 @@
-"""What the channel parsers produce: parsed messages and statuses, and the parts of a
-payload they could not understand (kept, with the reason, never dropped)."""
+"""What the channel parsers produce: parsed messages, statuses and business-account
+changes, and the parts of a payload they could not understand (kept, with the reason,
+never dropped)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cauce_contracts.envelope import Event
 from cauce_contracts.inbound import (
     InboundContact,
     InboundMessage,
@@ -63,6 +65,34 @@ class ParsedStatus:
 
 
 @dataclass(frozen=True)
+class ParsedAccountChange:
+    """A change Meta reports about a WhatsApp Business Account (a template, a messaging
+    limit, a customer's marketing preference): the fields of its event, already checked
+    against the contract. What the event still needs is known only when it is built: the
+    tenant, the contact key (it needs the secret) and, when Meta gave no time, the
+    receive time."""
+
+    channel: Channel
+    #: The contract it becomes (``TemplateStatusChanged``, ``MessagingLimitChanged``...).
+    event_type: type[Event]
+    #: The event's own fields, without the envelope, ``changed_at`` and ``contact_key``.
+    fields: Mapping[str, Any] = field(repr=False)
+    #: The WABA that reported it (``entry[].id``).
+    business_account_id: str
+    #: The business number it names (``user_preferences``, or a limit change that gives
+    #: one): its tenant is that number's. None: the WABA's tenant.
+    phone_number_id: str | None
+    #: Meta's time of the change; None when Meta gave none.
+    changed_at: datetime | None
+    #: What identifies the change (Meta's field, the account, the template, the new
+    #: value, Meta's time): the dedupe key, without the channel and the contact.
+    identity: tuple[str, ...]
+    source: bytes = field(repr=False)
+    #: The customer's address (a marketing preference): their contact key keys the event.
+    contact_address: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class UnrecognizedPart:
     """A payload, or one part of it, no parser understood; ``payload`` is verbatim
     (the raw body) or the canonical JSON of the part."""
@@ -72,16 +102,19 @@ class UnrecognizedPart:
     payload: bytes = field(repr=False)
     channel_account_id: str | None = None
     content_type: str = "application/json"
+    #: The WABA a business-account change came from, when the part names no number
+    #: (``channel_account_id``): its tenant is the WABA's.
+    business_account_id: str | None = None
 
 
-ParsedItem = ParsedMessage | ParsedStatus | UnrecognizedPart
+ParsedItem = ParsedMessage | ParsedStatus | ParsedAccountChange | UnrecognizedPart
 
 
 @dataclass(frozen=True)
 class ParseResult:
     """Everything one webhook delivery carried, in payload order."""
 
-    items: tuple[ParsedMessage | ParsedStatus, ...] = ()
+    items: tuple[ParsedMessage | ParsedStatus | ParsedAccountChange, ...] = ()
     unrecognized: tuple[UnrecognizedPart, ...] = ()
 
     def all_items(self) -> tuple[ParsedItem, ...]:

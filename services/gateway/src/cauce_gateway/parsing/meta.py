@@ -1,6 +1,8 @@
 """Meta WhatsApp Cloud API webhooks: ``object=whatsapp_business_account`` -> entries ->
 changes (``field: "messages"``) -> value with ``metadata``, ``contacts``, ``messages``,
-``statuses`` and ``errors``.
+``statuses`` and ``errors``; changes of the account's other fields (templates, messaging
+limits, marketing preferences) are read by
+:mod:`~cauce_gateway.parsing.business_account`.
 
 One delivery may batch several entries, changes, messages and statuses: each becomes
 its own item, in payload order. Whatever cannot become an item (an unknown message
@@ -25,8 +27,14 @@ from cauce_contracts.inbound import (
     StatusPricing,
 )
 from cauce_contracts.subjects import Channel
+from cauce_gateway.parsing.business_account import (
+    ACCOUNT_FIELDS,
+    WHATSAPP_OBJECT,
+    parse_account_change,
+)
 from cauce_gateway.parsing.items import (
     MetaParseResult,
+    ParsedAccountChange,
     ParsedMessage,
     ParsedStatus,
     ParseResult,
@@ -44,7 +52,17 @@ from cauce_gateway.parsing.whatsapp_message import (
     unix_time,
 )
 
-WHATSAPP_OBJECT = "whatsapp_business_account"
+__all__ = [
+    "WHATSAPP_OBJECT",
+    "AccountResolver",
+    "ChannelAccount",
+    "load_json",
+    "message_status",
+    "meta_account",
+    "parse_meta_webhook",
+    "parse_whatsapp_document",
+    "raw_bytes",
+]
 
 Json = Mapping[str, Any]
 
@@ -96,8 +114,11 @@ def meta_account(channel: Channel) -> AccountResolver:
 
 
 def parse_meta_webhook(payload: bytes | Json, *, channel: Channel) -> MetaParseResult:
-    """Parse one Meta-format webhook delivery (raw body bytes or decoded JSON)."""
-    return parse_whatsapp_document(payload, channel=channel, account=meta_account(channel))
+    """Parse one Meta-format webhook delivery (raw body bytes or decoded JSON): messages,
+    statuses and the business account's changes."""
+    return parse_whatsapp_document(
+        payload, channel=channel, account=meta_account(channel), account_changes=True
+    )
 
 
 def parse_whatsapp_document(
@@ -106,8 +127,11 @@ def parse_whatsapp_document(
     channel: Channel,
     account: AccountResolver,
     field_optional: bool = False,
+    account_changes: bool = False,
 ) -> ParseResult:
-    """The Meta-format walk, with the account rule (and leniency) of the channel."""
+    """The Meta-format walk, with the account rule (and leniency) of the channel;
+    ``account_changes``: read the fields of :data:`ACCOUNT_FIELDS` too (else they are
+    unrecognized, as any other field)."""
     doc = load_json(payload, channel)
     if isinstance(doc, UnrecognizedPart):
         return ParseResult(unrecognized=(doc,))
@@ -119,7 +143,7 @@ def parse_whatsapp_document(
         reason = "entry is missing, empty or not an array"
         return ParseResult(unrecognized=(UnrecognizedPart(channel, reason, raw_bytes(payload)),))
 
-    walk = _Walk(channel, account, field_optional)
+    walk = _Walk(channel, account, field_optional, account_changes)
     for e, entry in enumerate(entries):
         walk.entry(e, entry)
     return ParseResult(items=tuple(walk.items), unrecognized=tuple(walk.unrecognized))
@@ -128,11 +152,18 @@ def parse_whatsapp_document(
 class _Walk:
     """Accumulates items and unrecognized parts over one document."""
 
-    def __init__(self, channel: Channel, account: AccountResolver, field_optional: bool) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        account: AccountResolver,
+        field_optional: bool,
+        account_changes: bool,
+    ) -> None:
         self.channel = channel
         self.account = account
         self.field_optional = field_optional
-        self.items: list[ParsedMessage | ParsedStatus] = []
+        self.account_changes = account_changes
+        self.items: list[ParsedMessage | ParsedStatus | ParsedAccountChange] = []
         self.unrecognized: list[UnrecognizedPart] = []
 
     def reject(self, where: str, reason: str, part: Any, account_id: str | None = None) -> None:
@@ -146,15 +177,18 @@ class _Walk:
             self.reject(f"entry[{e}]", "changes is missing, empty or not an array", entry)
             return
         for c, change in enumerate(changes):
-            self.change(f"entry[{e}].changes[{c}]", change)
+            self.change(f"entry[{e}].changes[{c}]", change, entry)
 
-    def change(self, where: str, change: Any) -> None:
+    def change(self, where: str, change: Any, entry: Mapping[str, Any]) -> None:
         if not isinstance(change, Mapping):
             self.reject(where, "change is not an object", change)
             return
         field = change.get("field")
         if field != "messages" and not (self.field_optional and field is None):
-            self.reject(where, f"unsupported webhook field {field!r}", change)
+            if self.account_changes and isinstance(field, str) and field in ACCOUNT_FIELDS:
+                self.account_change(where, change, entry)
+            else:
+                self.reject(where, f"unsupported webhook field {field!r}", change)
             return
         value = change.get("value")
         if not isinstance(value, Mapping):
@@ -202,6 +236,15 @@ class _Walk:
         if isinstance(errors, list) and errors:
             part = {**wrapper, "errors": errors}
             self.reject(where, "account-level errors notification", part, account.account_id)
+
+    def account_change(
+        self, where: str, change: Mapping[str, Any], entry: Mapping[str, Any]
+    ) -> None:
+        for outcome in parse_account_change(self.channel, where, entry, change):
+            if isinstance(outcome, UnrecognizedPart):
+                self.unrecognized.append(outcome)
+            else:
+                self.items.append(outcome)
 
 
 def _profile_names(contacts: Any) -> dict[str, str | None]:

@@ -39,7 +39,8 @@ async def verify_subscription(
 
 @router.post(
     "/webhooks/whatsapp",
-    summary="Messages and statuses from the WhatsApp Cloud API (X-Hub-Signature-256)",
+    summary="Messages, statuses and business-account changes from the WhatsApp Cloud API "
+    "(X-Hub-Signature-256)",
     responses={
         401: {"description": "missing or wrong signature; nothing published"},
         413: {"description": "body over the size limit"},
