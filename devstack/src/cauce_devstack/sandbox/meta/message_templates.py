@@ -65,11 +65,12 @@ def authorise_waba(settings: SandboxSettings, token: str | None, waba_id: str) -
         raise unknown_object(waba_id, "get")
 
 
-def encode_cursor(template: KnownTemplate) -> str:
+def paging_cursor(template: KnownTemplate) -> str:
+    """Meta's opaque ``paging.cursors`` value for a template (the fake's own format)."""
     return base64.urlsafe_b64encode(_CURSOR_PREFIX + template.id.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, name: str) -> str:
+def _read_paging_cursor(cursor: str, name: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (ValueError, binascii.Error):
@@ -160,11 +161,11 @@ async def list_message_templates(
         start, end = 0, len(listed)
         ids = [t.id for t in listed]
         if query.get("after"):
-            after = _decode_cursor(query["after"], "after")
+            after = _read_paging_cursor(query["after"], "after")
             start = ids.index(after) + 1 if after in ids else len(listed)
             end = min(start + limit, len(listed))
         elif query.get("before"):
-            before = _decode_cursor(query["before"], "before")
+            before = _read_paging_cursor(query["before"], "before")
             end = ids.index(before) if before in ids else 0
             start = max(end - limit, 0)
         else:
@@ -176,18 +177,18 @@ async def list_message_templates(
     if not page:
         return JSONResponse({"data": []})
     paging: dict[str, Any] = {
-        "cursors": {"before": encode_cursor(page[0]), "after": encode_cursor(page[-1])}
+        "cursors": {"before": paging_cursor(page[0]), "after": paging_cursor(page[-1])}
     }
     if end < len(listed):
         paging["next"] = str(
             request.url.remove_query_params("before").include_query_params(
-                after=encode_cursor(page[-1])
+                after=paging_cursor(page[-1])
             )
         )
     if start > 0:
         paging["previous"] = str(
             request.url.remove_query_params("after").include_query_params(
-                before=encode_cursor(page[0])
+                before=paging_cursor(page[0])
             )
         )
     return JSONResponse({"data": [_item(t, fields) for t in page], "paging": paging})
