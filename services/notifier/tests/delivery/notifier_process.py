@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,40 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
+
+from .conftest import CONTACT_SECRET, GRAPH_TOKEN, PHONE_NUMBER_ID, TENANT
+
+
+def notifier_env(
+    nats_url: str,
+    database_url: str,
+    sandbox_url: str,
+    port: int,
+    *,
+    rate_per_second: float,
+    **account: str,
+) -> dict[str, str]:
+    """The environment of a test notifier sending as the tests' WhatsApp account at
+    ``rate_per_second`` (``account``: more fields of it, e.g. its WABA)."""
+    declared = {
+        "tenant_id": TENANT,
+        "channel": "whatsapp",
+        "account_id": PHONE_NUMBER_ID,
+        "rate_per_second": rate_per_second,
+        **account,
+        "credentials": {"access_token": GRAPH_TOKEN},
+    }
+    return {
+        "CAUCE_ENVIRONMENT": "test",
+        "CAUCE_PORT": str(port),
+        "CAUCE_NATS_URL": nats_url,
+        "CAUCE_POSTGRES_URL": database_url,
+        "CAUCE_GRAPH_BASE_URL": f"{sandbox_url}/graph",
+        "CAUCE_ACCOUNTS": json.dumps([declared]),
+        "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET.decode(),
+        "CAUCE_SPAN_FILE": "spans.jsonl",
+        "CAUCE_LOG_LEVEL": "WARNING",
+    }
 
 
 class NotifierProcess:

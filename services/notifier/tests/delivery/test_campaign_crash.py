@@ -25,8 +25,8 @@ from cauce_devstack.sandbox.settings import DEV_WABA_ID
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import serving
 
-from .conftest import CONTACT_SECRET, GRAPH_TOKEN, PHONE_NUMBER_ID, TENANT, sandbox_settings
-from .notifier_process import NotifierProcess
+from .conftest import PHONE_NUMBER_ID, TENANT, sandbox_settings
+from .notifier_process import NotifierProcess, notifier_env
 
 pytestmark = pytest.mark.slow
 
@@ -38,27 +38,19 @@ RECOVERY_TIMEOUT_S = 60.0
 
 
 def env_of(nats_url: str, database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
-    account = {
-        "tenant_id": TENANT,
-        "channel": "whatsapp",
-        "account_id": PHONE_NUMBER_ID,
-        "rate_per_second": RATE_PER_SECOND,
-        "business_account_id": DEV_WABA_ID,
-        "credentials": {"access_token": GRAPH_TOKEN},
-    }
+    env = notifier_env(
+        nats_url,
+        database_url,
+        sandbox_url,
+        port,
+        rate_per_second=RATE_PER_SECOND,
+        business_account_id=DEV_WABA_ID,
+    )
     return {
-        "CAUCE_ENVIRONMENT": "test",
-        "CAUCE_PORT": str(port),
-        "CAUCE_NATS_URL": nats_url,
-        "CAUCE_POSTGRES_URL": database_url,
-        "CAUCE_GRAPH_BASE_URL": f"{sandbox_url}/graph",
-        "CAUCE_ACCOUNTS": json.dumps([account]),
-        "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET.decode(),
+        **env,
         "CAUCE_TENANT_TOKENS": json.dumps([{"tenant_id": TENANT, "token": TOKEN}]),
         "CAUCE_CAMPAIGN_TICK_S": "0.05",
         "CAUCE_TEMPLATE_SYNC_INTERVAL_S": "0",
-        "CAUCE_SPAN_FILE": "spans.jsonl",
-        "CAUCE_LOG_LEVEL": "WARNING",
     }
 
 

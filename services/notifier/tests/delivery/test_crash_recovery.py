@@ -10,7 +10,6 @@ fake is served in the test's loop and its outbox is the ground truth of what Met
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -32,8 +31,8 @@ from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import serving
 from cauce_runtime import Bus, ServiceSettings
 
-from .conftest import CONTACT_SECRET, GRAPH_TOKEN, PHONE_NUMBER_ID, TENANT, sandbox_settings
-from .notifier_process import NotifierProcess
+from .conftest import CONTACT_SECRET, PHONE_NUMBER_ID, TENANT, sandbox_settings
+from .notifier_process import NotifierProcess, notifier_env
 
 pytestmark = pytest.mark.slow
 
@@ -71,27 +70,6 @@ def request(index: int) -> OutboundMessageRequested:
     )
 
 
-def notifier_env(nats_url: str, database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
-    account = {
-        "tenant_id": TENANT,
-        "channel": "whatsapp",
-        "account_id": PHONE_NUMBER_ID,
-        "rate_per_second": RATE_PER_SECOND,
-        "credentials": {"access_token": GRAPH_TOKEN},
-    }
-    return {
-        "CAUCE_ENVIRONMENT": "test",
-        "CAUCE_PORT": str(port),
-        "CAUCE_NATS_URL": nats_url,
-        "CAUCE_POSTGRES_URL": database_url,
-        "CAUCE_GRAPH_BASE_URL": f"{sandbox_url}/graph",
-        "CAUCE_ACCOUNTS": json.dumps([account]),
-        "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET.decode(),
-        "CAUCE_SPAN_FILE": "spans.jsonl",
-        "CAUCE_LOG_LEVEL": "WARNING",
-    }
-
-
 def request_index(entry: dict[str, Any]) -> int:
     text: str = entry["payload"]["template"]["components"][0]["parameters"][0]["text"]
     return int(text.removeprefix("req-"))
@@ -106,7 +84,9 @@ async def test_kill_9_mid_burst_then_restart_delivers_all_with_only_in_flight_du
         httpx.AsyncClient(timeout=10) as http,
     ):
         port = free_port()
-        env = notifier_env(nats_server.url, database_url, sandbox_url, port)
+        env = notifier_env(
+            nats_server.url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND
+        )
         first = NotifierProcess(env, port, tmp_path, "notifier-1")
         second: NotifierProcess | None = None
         bus = Bus(ServiceSettings(environment="test", nats_url=nats_server.url, _env_file=None))
