@@ -119,11 +119,13 @@ async def test_metrics_docs_and_problem_json(settings: ServiceSettings) -> None:
 
 
 def published(metrics_text: str, outcome: str) -> float:
-    """The ``cauce_bus_published_total`` sample for ``outcome`` (0 when absent)."""
-    for line in metrics_text.splitlines():
-        if line.startswith("cauce_bus_published_total{") and f'outcome="{outcome}"' in line:
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    """The ``cauce_bus_published_total`` samples for ``outcome``, summed over every
+    subject (the counter is process-wide: earlier tests published on others)."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics_text.splitlines()
+        if line.startswith("cauce_bus_published_total{") and f'outcome="{outcome}"' in line
+    )
 
 
 async def test_metrics_count_publishes_by_outcome(settings: ServiceSettings) -> None:

@@ -17,6 +17,16 @@ _meter = metrics.get_meter("cauce_notifier")
 STATUS_CHANGES = _meter.create_counter(
     "cauce.notifier.status_changes", "{change}", "Delivery status changes applied, by status"
 )
+#: ``cauce_campaign_releases_total{outcome}``: recipients handed to the send path
+#: (``released``) or kept from it for an opt-out (``suppressed``).
+CAMPAIGN_RELEASES = _meter.create_counter(
+    "cauce.campaign.releases", "{recipient}", "Campaign recipients released or suppressed"
+)
+#: ``cauce_campaign_state_changes_total{to, by}``: ``by`` is operator, platform (paused
+#: or failed on its own: a template, quality, a failure burst) or schedule.
+CAMPAIGN_STATE_CHANGES = _meter.create_counter(
+    "cauce.campaign.state_changes", "{change}", "Campaign state changes, by new state and cause"
+)
 
 
 def send_limiter(channel: str) -> str:

@@ -121,6 +121,10 @@ def span_to_json(span: ReadableSpan) -> dict[str, Any]:
             }
             for event in span.events
         ],
+        "links": [
+            {"trace_id": f"{link.context.trace_id:032x}", "span_id": f"{link.context.span_id:016x}"}
+            for link in span.links
+        ],
         "service": (span.resource.attributes.get(SERVICE_NAME) if span.resource else None),
     }
 

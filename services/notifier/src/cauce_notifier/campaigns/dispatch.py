@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, SpanContext, SpanKind, Tracer
 
 from cauce_contracts.outbound import CampaignMessageRequested
 from cauce_contracts.registry import subject_of
@@ -40,7 +43,7 @@ from cauce_notifier.campaigns.progress import CampaignStats, Prices, campaign_st
 from cauce_notifier.campaigns.recipients import RecipientStore, Release
 from cauce_notifier.campaigns.store import Campaign, CampaignStore, append_event
 from cauce_notifier.campaigns.templates import Template
-from cauce_runtime import BusUnavailable, Publisher
+from cauce_runtime import BusUnavailable, Publisher, extract_context, get_tracer
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,7 @@ class Dispatcher:
     _paces: dict[uuid.UUID, _Pace] = field(default_factory=dict)
     _last_sweep: dict[uuid.UUID, float] = field(default_factory=dict)
     _last_progress: dict[uuid.UUID, tuple[float, CampaignStats]] = field(default_factory=dict)
+    _tracer: Tracer = field(default_factory=get_tracer)
 
     async def run(self) -> None:
         """Tick until cancelled; a failing tick is logged and the next one runs."""
@@ -236,6 +240,8 @@ class Dispatcher:
         template: Template,
         releases: Sequence[Release],
     ) -> None:
+        started = _started_span(campaign)
+
         async def one(release: Release) -> None:
             event = CampaignMessageRequested(
                 event_id=release.request_event_id,
@@ -250,11 +256,25 @@ class Dispatcher:
                 ),
                 campaign_id=str(campaign.id),
             )
-            # a distinct JetStream msg id per release: a recipient released again (after
-            # a pause) is not dropped as a duplicate; the event id keeps it one request
-            await self.bus.publish(
-                event, subject_of(event), msg_id=f"{event.event_id}:{release.releases}"
-            )
+            # one trace per recipient's send, linked to the campaign's start
+            with self._tracer.start_as_current_span(
+                "campaign send",
+                context=Context(),
+                kind=SpanKind.INTERNAL,
+                links=[Link(started)] if started is not None else (),
+                attributes={
+                    "cauce.campaign_id": str(campaign.id),
+                    "cauce.campaign.recipient": release.seq,
+                    "cauce.campaign.release": release.releases,
+                    "cauce.tenant_id": campaign.tenant_id,
+                },
+            ):
+                # a distinct JetStream msg id per release: a recipient released again
+                # (after a pause) is not dropped as a duplicate; the event id keeps it
+                # one request
+                await self.bus.publish(
+                    event, subject_of(event), msg_id=f"{event.event_id}:{release.releases}"
+                )
 
         outcomes = await asyncio.gather(*(one(r) for r in releases), return_exceptions=True)
         # released but unpublished: the sweep releases them again after LOST_AFTER_S
@@ -274,3 +294,12 @@ class Dispatcher:
             done = "paused" if action == "pause" else "failed"
             logger.warning("campaign %s %s by the platform: %s", campaign.id, done, reason)
         self._paces.pop(campaign.id, None)
+
+
+def _started_span(campaign: Campaign) -> SpanContext | None:
+    """The span of the request that started (or resumed) the campaign, to link to."""
+    if not campaign.trace_context:
+        return None
+    found = trace.get_current_span(extract_context({"traceparent": campaign.trace_context}))
+    context = found.get_span_context()
+    return context if context.is_valid else None

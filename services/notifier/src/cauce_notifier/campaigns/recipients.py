@@ -34,6 +34,7 @@ from cauce_notifier.campaigns.recipients_csv import (
     read_recipients,
 )
 from cauce_notifier.campaigns.store import Campaign, append_event
+from cauce_notifier.metrics import CAMPAIGN_RELEASES
 
 #: Rows per ``COPY``: large enough to amortise the round trip, small enough that a
 #: batch's thread turn does not starve the event loop.
@@ -199,8 +200,8 @@ class RecipientStore:
                 DO UPDATE SET reached_at = GREATEST(notifier.reached_customers.reached_at,
                                                     EXCLUDED.reached_at)
             )
-            SELECT seq, phone, contact_key, variables, request_event_id, releases FROM marked
-            WHERE state = 'released'
+            SELECT seq, phone, contact_key, variables, request_event_id, releases, state
+            FROM marked
             """,
             campaign.id,
             count,
@@ -210,7 +211,11 @@ class RecipientStore:
             campaign.channel,
             campaign.channel_account_id,
         )
-        return sorted((_release(row) for row in rows), key=lambda r: r.seq)
+        released = [row for row in rows if row["state"] == "released"]
+        if len(released) < len(rows):
+            CAMPAIGN_RELEASES.add(len(rows) - len(released), {"outcome": "suppressed"})
+        CAMPAIGN_RELEASES.add(len(released), {"outcome": "released"})
+        return sorted((_release(row) for row in released), key=lambda r: r.seq)
 
     async def reachable_now(self, business_account_id: str, daily_limit: int) -> int:
         """How many more customers outside their service window the account may reach

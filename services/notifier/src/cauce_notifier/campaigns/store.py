@@ -29,7 +29,10 @@ from cauce_notifier.campaigns.lifecycle import (
     check_editable,
     next_status,
 )
-from cauce_runtime import CauceError, decode_cursor, encode_cursor
+from cauce_notifier.metrics import CAMPAIGN_STATE_CHANGES
+from cauce_runtime import CauceError, decode_cursor, encode_cursor, inject_headers
+
+RUNNING = CampaignStatus.RUNNING
 
 StatusBy = Literal["operator", "platform", "schedule"]
 _LIST = "campaigns"
@@ -61,6 +64,8 @@ class Campaign:
     rejected: int
     created_at: datetime
     updated_at: datetime
+    #: ``traceparent`` of the request that started or last resumed it.
+    trace_context: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Campaign:
@@ -212,8 +217,11 @@ class CampaignStore:
         async with self._pool.acquire() as connection, connection.transaction():
             current = await self._locked(connection, tenant_id, campaign_id)
             status = next_status(current.status, action)
+            # a start or resume is remembered as the trace the recipients' sends link to
+            trace = inject_headers({}).get("traceparent") if status is RUNNING else None
             row = await connection.fetchrow(
                 "UPDATE notifier.campaigns SET status = $2, status_reason = $3, status_by = $4,"
+                " trace_context = coalesce($5, trace_context),"
                 " started_at = CASE WHEN $2 = 'RUNNING' THEN coalesce(started_at, now())"
                 "   ELSE started_at END,"
                 " finished_at = CASE WHEN $2 IN ('COMPLETED', 'CANCELLED', 'FAILED') THEN now()"
@@ -223,6 +231,7 @@ class CampaignStore:
                 status.value,
                 reason,
                 by,
+                trace,
             )
             campaign = Campaign.from_row(row)
             if action == "cancel":
@@ -233,6 +242,7 @@ class CampaignStore:
                     campaign_id,
                 )
             await append_event(connection, campaign, action, _state(campaign))
+        CAMPAIGN_STATE_CHANGES.add(1, {"to": status.value, "by": by})
         return campaign
 
     async def _locked(

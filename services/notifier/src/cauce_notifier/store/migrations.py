@@ -293,6 +293,12 @@ ALTER TABLE notifier.messages ADD COLUMN pricing_type text;
 ALTER TABLE notifier.campaign_recipients ADD COLUMN country text;
 """
 
+#: The trace of the request that started (or resumed) a campaign: each recipient's send
+#: is a trace of its own, linked to it.
+_V6 = """
+ALTER TABLE notifier.campaigns ADD COLUMN trace_context text;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -300,6 +306,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (3, _V3),
     (4, _V4),
     (5, _V5),
+    (6, _V6),
 ]
 
 
