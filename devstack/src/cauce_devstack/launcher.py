@@ -258,6 +258,8 @@ class Stack:
             optional["CAUCE_YCLOUD_BASE_URL"] = f"{self.sandbox_url}/ycloud"
             optional["CAUCE_SCI_BASE_URL"] = f"{self.sandbox_url}/sci"
             optional["CAUCE_ODOO_URL"] = f"{self.sandbox_url}/odoo"
+        if "crm-sync" in self.config.ports:  # lead audiences of the notifier's campaigns
+            optional["CAUCE_CRM_SYNC_URL"] = f"http://{LOOPBACK}:{self.config.ports['crm-sync']}"
         env.update({key: value for key, value in optional.items() if value is not None})
         env.update(spec.extra_env)
         return env

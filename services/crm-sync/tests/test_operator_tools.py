@@ -34,7 +34,7 @@ async def test_contacts_report_filters_pages_and_exports_csv(crm: CrmStack) -> N
         contact("mc-c", datetime_actual=at(7200)),
         assignment("mc-a", campaign_id="CAMP-1", datetime_actual=at(10)),
         assignment("mc-b", campaign_id="CAMP-1", datetime_actual=at(3610)),
-        assignment("mc-c", campaign_id="CAMP-2", datetime_actual=at(7210)),
+        assignment("mc-c", campaign_id="CAMP-2", datetime_actual=at(7210), comercial_id="luis"),
         state_change("mc-b", "pagado", changed_at=at(3700)),
     )
     await crm.settled()
@@ -51,6 +51,8 @@ async def test_contacts_report_filters_pages_and_exports_csv(crm: CrmStack) -> N
     assert [item["manychat_id"] for item in paid["items"]] == ["mc-b"]  # type: ignore[index]
     recent = await report(since=at(3000).isoformat(), until=at(7000).isoformat())
     assert [item["manychat_id"] for item in recent["items"]] == ["mc-b"]  # type: ignore[index]
+    luis = await report(advisor="luis")
+    assert [item["manychat_id"] for item in luis["items"]] == ["mc-c"]  # type: ignore[index]
 
     first = await report(limit="2")
     assert len(first["items"]) == 2  # type: ignore[arg-type]

@@ -1,8 +1,9 @@
 """The reports API, for sales operations (bearer ``CAUCE_REPORTS_TOKEN``, read-only).
 
-- ``GET /reports/contacts``: leads filtered by tenant, campaign, current state and
-  activity date (``since`` inclusive, ``until`` exclusive), keyset-paginated JSON, or
-  every matching lead as CSV with ``format=csv`` (or ``Accept: text/csv``).
+- ``GET /reports/contacts``: leads filtered by tenant, campaign, current state, advisor
+  (``comercial_id``) and activity date (``since`` inclusive, ``until`` exclusive),
+  keyset-paginated JSON, or every matching lead as CSV with ``format=csv`` (or
+  ``Accept: text/csv``).
 - ``GET /reports/campaigns/{campaign_id}``: the campaign's leads counted by state, by
   advisor (comercial) and by both.
 - ``GET /reports/sync``: how far Odoo is behind: pending, in flight, failed (dead
@@ -121,6 +122,7 @@ async def contacts(
     tenant: str | None = None,
     campaign: str | None = None,
     state: str | None = None,
+    advisor: str | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     format: Literal["json", "csv"] | None = None,
@@ -128,7 +130,7 @@ async def contacts(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> Response | ContactsPage:
     """Leads matching the filters (JSON pages, or all of them as CSV)."""
-    where = ContactFilter(tenant, campaign, state, since, until)
+    where = ContactFilter(tenant, campaign, state, since, until, advisor)
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
     )

@@ -69,7 +69,9 @@ class Notifier:
         windows = ServiceWindows(pool)
         graph = providers[Channel.WHATSAPP]
         assert isinstance(graph, WhatsAppCloudClient)
-        campaigns = Campaigns.build(settings, pool=pool, bus=bus, accounts=accounts, graph=graph)
+        campaigns = Campaigns.build(
+            settings, pool=pool, bus=bus, accounts=accounts, graph=graph, http=http
+        )
         deliverer = build_deliverer(
             settings, pool, bus, accounts, messages, providers, windows, campaigns
         )

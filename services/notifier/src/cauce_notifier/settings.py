@@ -145,6 +145,10 @@ class NotifierSettings(ServiceSettings):
     opt_in_keywords: list[str] = Field(default_factory=lambda: ["ALTA", "START", "SUSCRIBIR"])
     #: Prices of billed messages, for campaigns' cost estimates.
     rate_card: RateCard = Field(default_factory=RateCard)
+    #: crm-sync's base URL and reports token, for campaigns whose audience is a segment
+    #: of its leads (unset: such campaigns cannot be started).
+    crm_sync_url: str | None = None
+    crm_sync_reports_token: SecretStr | None = None
     #: Seconds between template syncs from Meta (0: on demand only).
     template_sync_interval_s: float = Field(default=3600.0, ge=0)
 

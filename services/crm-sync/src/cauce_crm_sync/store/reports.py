@@ -44,6 +44,8 @@ class ContactFilter:
     state: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: The lead's advisor (``comercial_id``).
+    advisor: str | None = None
 
 
 _CONTACTS = """
@@ -65,6 +67,7 @@ WHERE ($1::text IS NULL OR c.tenant_id = $1)
        OR GREATEST(c.datetime_actual, c.state_changed_at, c.assigned_at) >= $4)
   AND ($5::timestamptz IS NULL
        OR GREATEST(c.datetime_actual, c.state_changed_at, c.assigned_at) < $5)
+  AND ($9::text IS NULL OR c.comercial_id = $9)
   AND (c.tenant_id, c.manychat_id) > ($6::text, $7::text)
 ORDER BY c.tenant_id, c.manychat_id
 LIMIT $8
@@ -85,6 +88,7 @@ async def contacts_page(
         after[0],
         after[1],
         limit,
+        where.advisor,
     )
     return [dict(row) for row in rows]
 

@@ -13,12 +13,13 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from cauce_notifier.campaigns.audiences import LeadField, LeadSegment
 from cauce_notifier.campaigns.progress import CampaignStats
 from cauce_notifier.campaigns.store import Campaign
 
@@ -57,6 +58,46 @@ _RECIPIENT_COLUMNS = (
 )
 
 
+class LeadAudience(BaseModel):
+    """A segment of the tenant's leads in crm-sync, resolved when the campaign starts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The lead field that fills ``variable_1``, ``variable_2``... in order: as many as
+    #: the template takes.
+    variables: list[LeadField] = []
+    #: The lead's current state (``ultimo_estado``).
+    state: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    #: The ManyChat campaign the lead was assigned to.
+    manychat_campaign: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    #: The lead's advisor (``comercial_id``).
+    advisor: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    #: Last active at or after (inclusive) / before (exclusive); with a timezone.
+    active_since: AwareDatetime | None = None
+    active_until: AwareDatetime | None = None
+
+    def segment(self) -> LeadSegment:
+        return LeadSegment(
+            variables=tuple(self.variables),
+            state=self.state,
+            manychat_campaign=self.manychat_campaign,
+            advisor=self.advisor,
+            active_since=self.active_since,
+            active_until=self.active_until,
+        )
+
+    @classmethod
+    def of(cls, segment: LeadSegment) -> LeadAudience:
+        return cls(
+            variables=list(segment.variables),
+            state=segment.state,
+            manychat_campaign=segment.manychat_campaign,
+            advisor=segment.advisor,
+            active_since=segment.active_since,
+            active_until=segment.active_until,
+        )
+
+
 class CampaignView(BaseModel):
     id: uuid.UUID
     name: str
@@ -75,13 +116,18 @@ class CampaignView(BaseModel):
     finished_at: datetime | None
     recipients: int
     rejected: int
+    #: Who it goes to when that is a segment of leads (resolved at start); None: the
+    #: uploaded CSV's recipients.
+    audience: LeadAudience | None
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignView:
-        values = {name: getattr(campaign, name) for name in cls.model_fields if name != "status"}
-        return cls(status=campaign.status.value, **values)
+        own = {"status", "audience"}
+        values = {name: getattr(campaign, name) for name in cls.model_fields if name not in own}
+        audience = LeadAudience.of(campaign.audience) if campaign.audience else None
+        return cls(status=campaign.status.value, audience=audience, **values)
 
 
 class FailureView(BaseModel):

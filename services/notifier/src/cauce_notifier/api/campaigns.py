@@ -1,6 +1,7 @@
 """``/api/v1/campaigns``: the seed's campaign API (its clients keep working).
 
-Create a campaign from an approved template, upload its recipients as CSV, start it
+Create a campaign from an approved template, upload its recipients as CSV (or name a
+segment of the tenant's leads in crm-sync, resolved at start), start it
 (now, or at ``scheduled_at``), pause, resume or cancel it, watch its stats, list every
 recipient's outcome (``?format=csv`` for all of them), and retry the ones that failed
 for a reason worth retrying. A change the campaign's state does not allow is a 409
@@ -21,6 +22,7 @@ from cauce_contracts.fields import WebUrl
 from cauce_contracts.subjects import Channel
 from cauce_notifier.api.campaign_views import (
     CampaignView,
+    LeadAudience,
     RecipientPage,
     StatsView,
     recipients_csv,
@@ -29,10 +31,12 @@ from cauce_notifier.api.campaign_views import (
 )
 from cauce_notifier.api.tenants import TenantDep
 from cauce_notifier.bootstrap import Notifier, NotifierDep
+from cauce_notifier.campaigns.audiences import AudienceUnavailable, LeadSegment
 from cauce_notifier.campaigns.lifecycle import CampaignStatus, TransitionRefused, check_editable
 from cauce_notifier.campaigns.phones import is_region
 from cauce_notifier.campaigns.progress import CampaignStats, campaign_stats
 from cauce_notifier.campaigns.recipients_csv import CsvRefused
+from cauce_notifier.campaigns.starting import NothingToSend
 from cauce_notifier.campaigns.store import Campaign, CampaignDraft, CampaignNotFound
 from cauce_runtime import InvalidCursor, problem_response
 
@@ -184,7 +188,17 @@ async def start_campaign(
     problem = await _unstartable(notifier, campaign)
     if problem is not None:
         return problem_response(409, "Campaign cannot be started", problem)
-    return await _change(notifier, tenant, campaign_id, "start")
+    try:
+        started = await notifier.campaigns.starter.start(tenant, campaign_id)
+    except CampaignNotFound:
+        return _not_found()
+    except TransitionRefused as exc:
+        return _refused(exc)
+    except AudienceUnavailable as exc:
+        return problem_response(503, "The leads could not be read", exc.reason)
+    except NothingToSend as exc:
+        return problem_response(409, "Campaign cannot be started", exc.reason)
+    return CampaignView.of(started)
 
 
 @router.post(
@@ -221,6 +235,59 @@ async def cancel_campaign(
 # --- recipients -------------------------------------------------------------------------
 
 
+@router.put(
+    "/{campaign_id}/audience",
+    summary="Send to a segment of the tenant's leads (resolved at start) instead of a CSV",
+    response_model=CampaignView,
+)
+async def set_audience(
+    notifier: NotifierDep, tenant: TenantDep, campaign_id: uuid.UUID, body: LeadAudience
+) -> Response | CampaignView:
+    """The leads crm-sync holds that match the filters, each lead's fields filling the
+    template's variables, become the recipients when the campaign starts; uploaded
+    recipients are dropped (uploading a CSV afterwards drops the segment)."""
+    if not notifier.settings.crm_sync_url or notifier.settings.crm_sync_reports_token is None:
+        detail = "set CAUCE_CRM_SYNC_URL and CAUCE_CRM_SYNC_REPORTS_TOKEN on the notifier"
+        return problem_response(501, "Lead audiences are not configured", detail)
+    try:
+        campaign = await notifier.campaigns.store.get(tenant, campaign_id)
+    except CampaignNotFound:
+        return _not_found()
+    template = await _template_of(notifier, campaign)
+    if isinstance(template, Response):
+        return template
+    if len(body.variables) != template.variables:
+        detail = (
+            f"the template takes {template.variables} variable(s): name as many lead "
+            f"fields in variables (got {len(body.variables)})"
+        )
+        return problem_response(422, "Variables do not fit the template", detail)
+    return await _set_audience(notifier, tenant, campaign_id, body.segment())
+
+
+@router.delete(
+    "/{campaign_id}/audience",
+    summary="Drop the lead segment (upload a CSV instead)",
+    response_model=CampaignView,
+)
+async def drop_audience(
+    notifier: NotifierDep, tenant: TenantDep, campaign_id: uuid.UUID
+) -> Response | CampaignView:
+    return await _set_audience(notifier, tenant, campaign_id, None)
+
+
+async def _set_audience(
+    notifier: Notifier, tenant: str, campaign_id: uuid.UUID, segment: LeadSegment | None
+) -> Response | CampaignView:
+    try:
+        campaign = await notifier.campaigns.store.set_audience(tenant, campaign_id, segment)
+    except CampaignNotFound:
+        return _not_found()
+    except TransitionRefused as exc:
+        return _refused(exc)
+    return CampaignView.of(campaign)
+
+
 @router.post(
     "/{campaign_id}/upload-recipients",
     summary="Replace the recipients with a CSV (Recipient-Phone-Number,variable_1,...)",
@@ -251,6 +318,8 @@ async def upload_recipients(
         )
     except CsvRefused as exc:
         return problem_response(422, "The file cannot be used", exc.reason)
+    except TransitionRefused as exc:  # started while the file was read
+        return _refused(exc)
     return LoadAnswer(
         accepted=report.accepted,
         rejected=report.rejected,
@@ -424,11 +493,16 @@ async def _template_of(notifier: Notifier, campaign: Campaign) -> Any:
 
 
 async def _unstartable(notifier: Notifier, campaign: Campaign) -> str | None:
-    if campaign.recipients == 0:
-        return "the campaign has no recipients: upload a CSV first"
+    if campaign.recipients == 0 and campaign.audience is None:
+        return "the campaign has no recipients: upload a CSV or set a lead audience first"
     template = await _template_of(notifier, campaign)
     if isinstance(template, Response):
         return f"template {campaign.template_name} ({campaign.template_language}) is unknown"
+    if campaign.audience and len(campaign.audience.variables) != template.variables:
+        return (
+            f"template {template.name} takes {template.variables} variable(s); the lead "
+            f"audience names {len(campaign.audience.variables)}"
+        )
     if not template.approved:
         return f"template {template.name} ({template.language}) is {template.status}, not APPROVED"
     if template.header_media and campaign.header_media_link is None:

@@ -36,11 +36,13 @@ from cauce_contracts.outbound import CampaignMessageRequested
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import ChannelAccount
+from cauce_notifier.campaigns.audiences import AudienceUnavailable
 from cauce_notifier.campaigns.catalog import TemplateCatalog
 from cauce_notifier.campaigns.lifecycle import CampaignStatus, TransitionRefused
 from cauce_notifier.campaigns.pacing import FailureBurst, daily_limit
 from cauce_notifier.campaigns.progress import CampaignStats, Prices, campaign_stats
 from cauce_notifier.campaigns.recipients import RecipientStore, Release
+from cauce_notifier.campaigns.starting import CampaignStarter, NothingToSend
 from cauce_notifier.campaigns.store import Campaign, CampaignStore, append_event
 from cauce_notifier.campaigns.templates import Template
 from cauce_runtime import BusUnavailable, Publisher, extract_context, get_tracer
@@ -53,6 +55,8 @@ LEASE_S = 3.0
 LOST_AFTER_S = 30.0
 #: A running campaign's progress goes to its feed this often (when it changed).
 PROGRESS_EVERY_S = 1.0
+#: Seconds before a scheduled campaign whose leads could not be read is tried again.
+START_RETRY_S = 30.0
 
 
 class SendingAccounts(Protocol):
@@ -77,6 +81,7 @@ class Dispatcher:
     catalog: TemplateCatalog
     accounts: SendingAccounts
     bus: Publisher
+    starter: CampaignStarter
     #: Share of the number's rate campaigns may use (replies go first anyway).
     rate_share: float = 1.0
     #: Seconds of the number's rate released ahead of what was sent.
@@ -90,6 +95,8 @@ class Dispatcher:
     _last_sweep: dict[uuid.UUID, float] = field(default_factory=dict)
     _last_progress: dict[uuid.UUID, tuple[float, CampaignStats]] = field(default_factory=dict)
     _tracer: Tracer = field(default_factory=get_tracer)
+    #: Scheduled campaigns whose leads could not be read, and when to try again.
+    _start_retry_at: dict[uuid.UUID, float] = field(default_factory=dict)
 
     async def run(self) -> None:
         """Tick until cancelled; a failing tick is logged and the next one runs."""
@@ -118,11 +125,27 @@ class Dispatcher:
             "SELECT id, tenant_id FROM notifier.campaigns"
             " WHERE status = 'SCHEDULED' AND scheduled_at <= now()"
         )
+        now = time.monotonic()
         for row in due:
-            with contextlib.suppress(TransitionRefused):  # another replica started it
+            if self._start_retry_at.get(row["id"], 0.0) <= now:
+                await self._start_scheduled(row["tenant_id"], row["id"])
+
+    async def _start_scheduled(self, tenant_id: str, campaign_id: uuid.UUID) -> None:
+        try:
+            await self.starter.start(tenant_id, campaign_id, by="schedule")
+        except TransitionRefused:
+            pass  # another replica started it
+        except AudienceUnavailable as exc:
+            # crm-sync is down: the campaign stays SCHEDULED and is tried again
+            self._start_retry_at[campaign_id] = time.monotonic() + START_RETRY_S
+            logger.warning("scheduled campaign %s waits for its leads: %s", campaign_id, exc)
+        except NothingToSend as exc:
+            with contextlib.suppress(TransitionRefused):
                 await self.campaigns.change_status(
-                    row["tenant_id"], row["id"], "start", by="schedule"
+                    tenant_id, campaign_id, "cancel", by="schedule", reason=exc.reason
                 )
+        else:
+            self._start_retry_at.pop(campaign_id, None)
 
     async def _lease(self, campaign: Campaign) -> bool:
         taken = await self.pool.fetchval(

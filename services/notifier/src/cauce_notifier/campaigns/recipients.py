@@ -26,6 +26,8 @@ from typing import IO, Any
 import asyncpg
 
 from cauce_contracts.subjects import contact_key
+from cauce_notifier.campaigns.audiences import LeadSegment, read_leads
+from cauce_notifier.campaigns.lifecycle import CampaignStatus, check_editable
 from cauce_notifier.campaigns.recipients_csv import (
     AcceptedRow,
     CsvRefused,
@@ -91,9 +93,38 @@ class RecipientStore:
         whole does not fit (nothing is changed then)."""
         text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="strict", newline="")
         rows = read_recipients(text, variables=variables, default_region=campaign.default_region)
+        return await self.load_rows(campaign, rows, first_rejections=first_rejections)
+
+    async def load_leads(
+        self, campaign: Campaign, export: IO[bytes], segment: LeadSegment
+    ) -> LoadReport:
+        """Replace ``campaign``'s recipients with the leads of crm-sync's ``export`` (its
+        CSV, read back from a file) that pass the same checks as an uploaded CSV's rows."""
+        text = io.TextIOWrapper(export, encoding="utf-8-sig", errors="replace", newline="")
+        rows = read_leads(text, segment, campaign.default_region)
+        return await self.load_rows(campaign, rows, from_audience=True)
+
+    async def load_rows(
+        self,
+        campaign: Campaign,
+        rows: Iterator[Row],
+        *,
+        from_audience: bool = False,
+        first_rejections: int = 20,
+    ) -> LoadReport:
+        """Replace ``campaign``'s recipients with the accepted ``rows`` and its rejections
+        with the rejected ones, in one transaction, while it has not started
+        (:class:`TransitionRefused` otherwise); ``rows`` is read a batch at a time in a
+        worker thread (parsing numbers is CPU work). Rows not ``from_audience`` (a CSV)
+        replace the campaign's lead audience too."""
         accepted = rejected = 0
         shown: list[RejectedRow] = []
         async with self._pool.acquire() as connection, connection.transaction():
+            status = await connection.fetchval(
+                "SELECT status FROM notifier.campaigns WHERE id = $1 FOR UPDATE", campaign.id
+            )
+            # a start (or another load) committed meanwhile: its recipients stay
+            check_editable(CampaignStatus(status), "load recipients into")
             await connection.execute(
                 "DELETE FROM notifier.campaign_recipients WHERE campaign_id = $1", campaign.id
             )
@@ -109,16 +140,17 @@ class RecipientStore:
                 rejected += len(bad)
                 shown += bad[: first_rejections - len(shown)]
             await connection.execute(
-                "UPDATE notifier.campaigns SET recipients = $2, rejected = $3, updated_at = now()"
-                " WHERE id = $1",
+                "UPDATE notifier.campaigns SET recipients = $2, rejected = $3, updated_at = now(),"
+                " audience = CASE WHEN $4 THEN audience END WHERE id = $1",
                 campaign.id,
                 accepted,
                 rejected,
+                from_audience,
             )
             await append_event(
                 connection,
                 campaign,
-                "recipients_loaded",
+                "audience_resolved" if from_audience else "recipients_loaded",
                 {"accepted": accepted, "rejected": rejected},
             )
         return LoadReport(accepted, rejected, tuple(shown))

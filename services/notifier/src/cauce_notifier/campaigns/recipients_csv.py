@@ -83,7 +83,7 @@ def read_recipients(lines: Iterable[str], *, variables: int, default_region: str
         cells = next(reader, None)
         if cells is None:
             return
-        yield _row(line, tuple(cells), width, default_region, seen)
+        yield checked_row(line, tuple(cells), width, default_region, seen)
 
 
 def _check_header(header: list[str], variables: int) -> None:
@@ -102,7 +102,17 @@ def _check_header(header: list[str], variables: int) -> None:
         )
 
 
-def _row(line: int, cells: tuple[str, ...], width: int, region: str, seen: dict[str, int]) -> Row:
+def checked_row(
+    line: int,
+    cells: tuple[str, ...],
+    width: int,
+    region: str,
+    seen: dict[str, int],
+    names: tuple[str, ...] = (),
+) -> Row:
+    """One row (the phone, then the variables) accepted or rejected; ``seen`` holds the
+    numbers accepted so far and their lines. ``names`` are the variables' names in
+    reasons (``variable_1``... by default)."""
     if not any(cell.strip() for cell in cells):
         return RejectedRow(line, "empty row", cells)
     if len(cells) != width:
@@ -112,8 +122,13 @@ def _row(line: int, cells: tuple[str, ...], width: int, region: str, seen: dict[
     except InvalidPhone as exc:
         return RejectedRow(line, str(exc), cells)
     values = tuple(cell.strip() for cell in cells[1:])
+    labels = names or tuple(f"variable_{n}" for n in range(1, len(values) + 1))
     problem = next(
-        (reason for n, value in enumerate(values, 1) if (reason := _bad_variable(n, value))),
+        (
+            reason
+            for name, value in zip(labels, values, strict=True)
+            if (reason := _bad_variable(name, value))
+        ),
         None,
     )
     if problem is not None:
@@ -124,11 +139,11 @@ def _row(line: int, cells: tuple[str, ...], width: int, region: str, seen: dict[
     return AcceptedRow(line, phone, values, country)
 
 
-def _bad_variable(n: int, value: str) -> str | None:
+def _bad_variable(name: str, value: str) -> str | None:
     if not value:
-        return f"variable_{n} is empty"
+        return f"{name} is empty"
     if len(value) > MAX_VARIABLE_CHARS:
-        return f"variable_{n} is longer than {MAX_VARIABLE_CHARS} characters"
+        return f"{name} is longer than {MAX_VARIABLE_CHARS} characters"
     if _FORBIDDEN.search(value):
-        return f"variable_{n} has a line break, a tab or more than four spaces in a row"
+        return f"{name} has a line break, a tab or more than four spaces in a row"
     return None

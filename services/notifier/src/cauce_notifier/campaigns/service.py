@@ -8,8 +8,10 @@ import logging
 from dataclasses import dataclass
 
 import asyncpg
+import httpx
 
 from cauce_contracts.subjects import Channel
+from cauce_notifier.campaigns.audiences import CrmLeads
 from cauce_notifier.campaigns.business_account import BusinessAccountUpdates
 from cauce_notifier.campaigns.catalog import TemplateCatalog
 from cauce_notifier.campaigns.dispatch import Dispatcher
@@ -17,6 +19,7 @@ from cauce_notifier.campaigns.gate import CampaignGate
 from cauce_notifier.campaigns.opt_outs import OptOutKeywords
 from cauce_notifier.campaigns.pacing import FailureBurst
 from cauce_notifier.campaigns.recipients import RecipientStore
+from cauce_notifier.campaigns.starting import CampaignStarter
 from cauce_notifier.campaigns.store import CampaignStore
 from cauce_notifier.providers.whatsapp_cloud import WhatsAppCloudClient
 from cauce_notifier.settings import NotifierSettings
@@ -32,6 +35,7 @@ class Campaigns:
     accounts: AccountStore
     store: CampaignStore
     recipients: RecipientStore
+    starter: CampaignStarter
     catalog: TemplateCatalog
     gate: CampaignGate
     dispatcher: Dispatcher
@@ -49,10 +53,22 @@ class Campaigns:
         bus: Publisher,
         accounts: AccountStore,
         graph: WhatsAppCloudClient,
+        http: httpx.AsyncClient,
     ) -> Campaigns:
+        """``http`` (the notifier's traced client) reads lead audiences from crm-sync."""
         store = CampaignStore(pool)
         recipients = RecipientStore(pool, settings.contact_key_secret.get_secret_value().encode())
         catalog = TemplateCatalog(pool, graph)
+        token = settings.crm_sync_reports_token
+        starter = CampaignStarter(
+            store,
+            recipients,
+            CrmLeads(
+                http,
+                settings.crm_sync_url,
+                token.get_secret_value() if token else None,
+            ),
+        )
         dispatcher = Dispatcher(
             pool=pool,
             campaigns=store,
@@ -60,6 +76,7 @@ class Campaigns:
             catalog=catalog,
             accounts=accounts,
             bus=bus,
+            starter=starter,
             rate_share=settings.campaign_rate_share,
             tick_s=settings.campaign_tick_s,
             failure_burst=FailureBurst(
@@ -72,6 +89,7 @@ class Campaigns:
             accounts=accounts,
             store=store,
             recipients=recipients,
+            starter=starter,
             catalog=catalog,
             gate=CampaignGate(pool),
             dispatcher=dispatcher,

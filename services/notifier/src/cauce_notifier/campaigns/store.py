@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from cauce_notifier.campaigns.audiences import LeadSegment
 from cauce_notifier.campaigns.lifecycle import (
     Action,
     CampaignStatus,
@@ -66,11 +67,15 @@ class Campaign:
     updated_at: datetime
     #: ``traceparent`` of the request that started or last resumed it.
     trace_context: str | None = None
+    #: The leads it goes to, resolved at start; None: its recipients are a CSV's.
+    audience: LeadSegment | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Campaign:
         values = {f.name: row[f.name] for f in fields(cls)}
         values["status"] = CampaignStatus(values["status"])
+        if values["audience"] is not None:
+            values["audience"] = LeadSegment.from_json(json.loads(values["audience"]))
         return cls(**values)
 
 
@@ -194,6 +199,31 @@ class CampaignStore:
             )
             campaign = Campaign.from_row(row)
             await append_event(connection, campaign, "edited", _state(campaign))
+        return campaign
+
+    async def set_audience(
+        self, tenant_id: str, campaign_id: uuid.UUID, segment: LeadSegment | None
+    ) -> Campaign:
+        """Make ``segment`` of the tenant's leads the campaign's audience (its uploaded
+        recipients are dropped) or, with None, go back to uploading a CSV."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            current = await self._locked(connection, tenant_id, campaign_id)
+            check_editable(current.status, "change the audience of")
+            await connection.execute(
+                "DELETE FROM notifier.campaign_recipients WHERE campaign_id = $1", campaign_id
+            )
+            await connection.execute(
+                "DELETE FROM notifier.campaign_rejections WHERE campaign_id = $1", campaign_id
+            )
+            row = await connection.fetchrow(
+                "UPDATE notifier.campaigns SET audience = $2::jsonb, recipients = 0,"
+                " rejected = 0, updated_at = now() WHERE id = $1 RETURNING *",
+                campaign_id,
+                json.dumps(segment.to_json()) if segment else None,
+            )
+            campaign = Campaign.from_row(row)
+            audience = segment.to_json() if segment else None
+            await append_event(connection, campaign, "audience_set", {"audience": audience})
         return campaign
 
     async def delete(self, tenant_id: str, campaign_id: uuid.UUID) -> None:

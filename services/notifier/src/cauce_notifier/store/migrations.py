@@ -299,6 +299,11 @@ _V6 = """
 ALTER TABLE notifier.campaigns ADD COLUMN trace_context text;
 """
 
+#: A campaign's audience when it is a segment of crm-sync's leads (resolved at start).
+_V7 = """
+ALTER TABLE notifier.campaigns ADD COLUMN audience jsonb;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -307,6 +312,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, _V4),
     (5, _V5),
     (6, _V6),
+    (7, _V7),
 ]
 
 
