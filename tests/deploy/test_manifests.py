@@ -140,15 +140,18 @@ def test_dev_runs_everything_in_the_cluster(renderings: dict[str, Rendering], so
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_the_gateway_is_behind_tls_and_only_webhooks_are_public(
+def test_only_webhooks_and_short_links_are_public_and_behind_tls(
     renderings: dict[str, Rendering], source: str
 ) -> None:
     ingress = find(renderings[source].manifests, "Ingress", "gateway")
     assert ingress["spec"]["ingressClassName"] == "nginx"
     assert "cert-manager.io/cluster-issuer" in ingress["metadata"]["annotations"]
     assert ingress["spec"]["tls"][0]["hosts"] == [ingress["spec"]["rules"][0]["host"]]
-    paths = [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]
-    assert paths == ["/webhooks"]
+    paths = {
+        p["path"]: p["backend"]["service"]["name"]
+        for p in ingress["spec"]["rules"][0]["http"]["paths"]
+    }
+    assert paths == {"/webhooks": "gateway", "/l": "notifier"}
 
 
 def _pod(manifests: list[Manifest], name: str) -> dict[str, Any]:

@@ -260,6 +260,10 @@ class Stack:
             optional["CAUCE_ODOO_URL"] = f"{self.sandbox_url}/odoo"
         if "crm-sync" in self.config.ports:  # lead audiences of the notifier's campaigns
             optional["CAUCE_CRM_SYNC_URL"] = f"http://{LOOPBACK}:{self.config.ports['crm-sync']}"
+        if "notifier" in self.config.ports:  # campaigns' short links, opened locally
+            optional["CAUCE_SHORT_LINK_BASE_URL"] = (
+                f"http://{LOOPBACK}:{self.config.ports['notifier']}"
+            )
         env.update({key: value for key, value in optional.items() if value is not None})
         env.update(spec.extra_env)
         return env

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cauce_notifier.api import admin_channels, campaign_events, campaigns, messages, templates
+from cauce_notifier.api import (
+    admin_channels,
+    campaign_events,
+    campaigns,
+    messages,
+    short_links,
+    templates,
+)
 from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.consumers import register_consumers
 from cauce_notifier.settings import NotifierSettings
@@ -40,6 +47,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             campaigns.router,
             templates.router,
             campaign_events.router,
+            short_links.router,
         ),
         on_prepare=[notifier.open],
         on_startup=[notifier.campaigns.start],

@@ -19,6 +19,8 @@ from cauce_notifier.campaigns.service import Campaigns
 from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.credentials_check import CredentialsTester, check_with_provider
 from cauce_notifier.delivery import Deliverer
+from cauce_notifier.links.shortener import Shortener
+from cauce_notifier.links.store import ShortLinkStore
 from cauce_notifier.providers import ProviderClient
 from cauce_notifier.providers.chattigo import ChattigoClient
 from cauce_notifier.providers.whatsapp_cloud import WhatsAppCloudClient
@@ -51,6 +53,8 @@ class Notifier:
     deliverer: Deliverer
     statuses: StatusTracker
     campaigns: Campaigns
+    #: Short links (None without CAUCE_SHORT_LINK_BASE_URL).
+    links: Shortener | None
     #: Checks an account's credentials live (the admin API's test); None answers 501.
     credentials_tester: CredentialsTester | None
 
@@ -69,11 +73,20 @@ class Notifier:
         windows = ServiceWindows(pool)
         graph = providers[Channel.WHATSAPP]
         assert isinstance(graph, WhatsAppCloudClient)
+        links = (
+            Shortener(
+                settings.short_link_base_url,
+                settings.contact_key_secret.get_secret_value().encode(),
+                ShortLinkStore(pool),
+            )
+            if settings.short_link_base_url
+            else None
+        )
         campaigns = Campaigns.build(
-            settings, pool=pool, bus=bus, accounts=accounts, graph=graph, http=http
+            settings, pool=pool, bus=bus, accounts=accounts, graph=graph, http=http, links=links
         )
         deliverer = build_deliverer(
-            settings, pool, bus, accounts, messages, providers, windows, campaigns
+            settings, pool, bus, accounts, messages, providers, windows, campaigns, links
         )
         return cls(
             settings=settings,
@@ -88,6 +101,7 @@ class Notifier:
             deliverer=deliverer,
             statuses=StatusTracker(bus, messages),
             campaigns=campaigns,
+            links=links,
             credentials_tester=functools.partial(check_with_provider, providers),
         )
 
@@ -118,6 +132,7 @@ def build_deliverer(
     providers: dict[Channel, ProviderClient],
     windows: ServiceWindows,
     campaigns: Campaigns,
+    links: Shortener | None,
 ) -> Deliverer:
     return Deliverer(
         bus=bus,
@@ -138,6 +153,7 @@ def build_deliverer(
             if (late := settings.out_of_window_template)
             else None
         ),
+        links=links if settings.short_links_in_replies else None,
     )
 
 

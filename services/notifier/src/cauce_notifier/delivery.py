@@ -170,6 +170,14 @@ class PairBackoffs(Protocol):
         ...
 
 
+class ReplyLinks(Protocol):
+    """Short links (:class:`~cauce_notifier.links.shortener.Shortener`)."""
+
+    async def reply(self, event: OutboundMessageRequested) -> OutboundMessageRequested:
+        """``event`` with its URL button as a short link (as it was when it has none)."""
+        ...
+
+
 class Windows(Protocol):
     """The 24-hour rule (:class:`~cauce_notifier.service_window.ServiceWindows`)."""
 
@@ -205,6 +213,7 @@ class Deliverer:
         campaigns: CampaignGate | None = None,
         campaign_slot_wait_s: float = 0.1,
         late_template: LateTemplate | None = None,
+        links: ReplyLinks | None = None,
     ) -> None:
         self.bus = bus
         self.accounts = accounts
@@ -224,6 +233,8 @@ class Deliverer:
         self.campaign_slot_wait_s = campaign_slot_wait_s
         #: Sent instead of a free-form message whose window closed (None: it fails).
         self.late_template = late_template
+        #: Makes a short link of a reply's URL button (None: sent as it is).
+        self.links = links
 
     async def deliver(self, event: OutboundMessageRequested, delivery: Delivery) -> None:
         if (
@@ -272,6 +283,8 @@ class Deliverer:
             raise TransientError(
                 "account credentials are failing", retry_after=self.credentials_retry_s
             )
+        if self.links is not None:
+            event = await self.links.reply(event)
         if needs_open_window(event.content) and not self.windows.is_open(
             admission.last_inbound_at, datetime.now(UTC)
         ):

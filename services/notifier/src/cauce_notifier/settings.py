@@ -149,6 +149,11 @@ class NotifierSettings(ServiceSettings):
     #: of its leads (unset: such campaigns cannot be started).
     crm_sync_url: str | None = None
     crm_sync_reports_token: SecretStr | None = None
+    #: Public base URL of short links (``https://l.example.com``: routed to the
+    #: notifier's ``/l/``); unset: no short links.
+    short_link_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    #: URL buttons of one-off messages (the bot's payment link) go out as short links too.
+    short_links_in_replies: bool = False
     #: Seconds between template syncs from Meta (0: on demand only).
     template_sync_interval_s: float = Field(default=3600.0, ge=0)
 

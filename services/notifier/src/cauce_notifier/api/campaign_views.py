@@ -119,6 +119,7 @@ class CampaignView(BaseModel):
     #: Who it goes to when that is a segment of leads (resolved at start); None: the
     #: uploaded CSV's recipients.
     audience: LeadAudience | None
+    short_links: bool
     created_at: datetime
     updated_at: datetime
 
@@ -158,6 +159,8 @@ class StatsView(BaseModel):
     read: int
     failed: int
     replied: int
+    #: Recipients who opened one of their short links (each counted once).
+    clicked: int
     failed_by_code: list[FailureView]
     #: None when the campaign's template is not known (no category to price).
     cost: CostView | None

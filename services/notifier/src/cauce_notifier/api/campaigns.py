@@ -69,6 +69,9 @@ class CampaignIn(BaseModel):
     default_region: str | None = None
     #: The image/video/document of a template with a media header.
     header_media_link: WebUrl | None = None
+    #: Send the variables that are URLs as short links counting each recipient's click
+    #: (needs CAUCE_SHORT_LINK_BASE_URL).
+    short_links: bool = False
 
     @field_validator("default_region")
     @classmethod
@@ -459,6 +462,9 @@ async def _draft(notifier: Notifier, tenant: str, body: CampaignIn) -> CampaignD
         body.scheduled_at.tzinfo
     ):
         return problem_response(422, detail="scheduled_at is in the past")
+    if body.short_links and notifier.links is None:
+        detail = "short links need CAUCE_SHORT_LINK_BASE_URL on the notifier"
+        return problem_response(422, "Short links are not configured", detail)
     return CampaignDraft(
         name=body.name,
         description=body.description,
@@ -469,6 +475,7 @@ async def _draft(notifier: Notifier, tenant: str, body: CampaignIn) -> CampaignD
         default_region=body.default_region or notifier.settings.campaign_default_region,
         header_media_link=body.header_media_link,
         scheduled_at=body.scheduled_at,
+        short_links=body.short_links,
     )
 
 

@@ -45,6 +45,7 @@ from cauce_notifier.campaigns.recipients import RecipientStore, Release
 from cauce_notifier.campaigns.starting import CampaignStarter, NothingToSend
 from cauce_notifier.campaigns.store import Campaign, CampaignStore, append_event
 from cauce_notifier.campaigns.templates import Template
+from cauce_notifier.links.shortener import Shortener
 from cauce_runtime import BusUnavailable, Publisher, extract_context, get_tracer
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ class Dispatcher:
     failure_burst: FailureBurst = field(default_factory=FailureBurst)
     #: The rate card of the progress events' cost estimate (none: no estimate).
     prices: Prices | None = None
+    #: Makes short links of the URL variables of campaigns that ask for it.
+    links: Shortener | None = None
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _paces: dict[uuid.UUID, _Pace] = field(default_factory=dict)
     _last_sweep: dict[uuid.UUID, float] = field(default_factory=dict)
@@ -264,6 +267,8 @@ class Dispatcher:
         releases: Sequence[Release],
     ) -> None:
         started = _started_span(campaign)
+        if campaign.short_links and self.links is not None:
+            releases = await self.links.campaign_releases(campaign, releases)
 
         async def one(release: Release) -> None:
             event = CampaignMessageRequested(

@@ -5,7 +5,7 @@ Counts come from each recipient's message and its status timeline
 ``sent`` is every message the provider accepted (it has a ``sent_at``), ``delivered``
 and ``read`` likewise, ``failed`` the messages whose last status is failed (with the
 provider's code), ``replied`` the recipients who wrote to the number after their
-campaign message was sent.
+campaign message was sent, ``clicked`` the recipients who opened a short link of theirs.
 
 The feed (``notifier.campaign_events``) is what the progress stream replays: state
 changes as they happen and a progress snapshot every second while a campaign runs;
@@ -67,6 +67,13 @@ WHERE r.campaign_id = $1
 GROUP BY 1
 """
 
+#: Recipients who opened one of their short links: a recipient who clicked twice, or
+#: two of their links, is one (link previews are not clicks; see the short links API).
+_CLICKED = """
+SELECT count(DISTINCT recipient_seq) FROM notifier.short_links
+WHERE campaign_id = $1 AND first_clicked_at IS NOT NULL
+"""
+
 _FAILED_BY_CODE = """
 SELECT coalesce(error_code, 'unknown') AS code, min(error_title) AS title, count(*) AS count
 FROM notifier.messages WHERE campaign_id = $1 AND status = 'failed'
@@ -103,6 +110,7 @@ class CampaignStats:
     read: int = 0
     failed: int = 0
     replied: int = 0
+    clicked: int = 0
     failed_by_code: tuple[FailureCount, ...] = field(default=())
     cost: Cost | None = None
 
@@ -129,6 +137,7 @@ async def campaign_stats(
     """The counts; with ``prices`` and the template's ``category``, the cost too."""
     async with pool.acquire() as connection:
         counts = await connection.fetchrow(_COUNTS, campaign_id)
+        clicked = await connection.fetchval(_CLICKED, campaign_id)
         failures = await connection.fetch(_FAILED_BY_CODE, str(campaign_id))
         cost = None
         if prices is not None and category is not None:
@@ -138,6 +147,7 @@ async def campaign_stats(
     assert counts is not None
     return CampaignStats(
         **{key: int(value) for key, value in counts.items()},
+        clicked=int(clicked),
         failed_by_code=tuple(FailureCount(r["code"], r["title"], r["count"]) for r in failures),
         cost=cost,
     )

@@ -21,6 +21,7 @@ from cauce_notifier.campaigns.pacing import FailureBurst
 from cauce_notifier.campaigns.recipients import RecipientStore
 from cauce_notifier.campaigns.starting import CampaignStarter
 from cauce_notifier.campaigns.store import CampaignStore
+from cauce_notifier.links.shortener import Shortener
 from cauce_notifier.providers.whatsapp_cloud import WhatsAppCloudClient
 from cauce_notifier.settings import NotifierSettings
 from cauce_notifier.store.accounts import AccountStore
@@ -54,6 +55,7 @@ class Campaigns:
         accounts: AccountStore,
         graph: WhatsAppCloudClient,
         http: httpx.AsyncClient,
+        links: Shortener | None = None,
     ) -> Campaigns:
         """``http`` (the notifier's traced client) reads lead audiences from crm-sync."""
         store = CampaignStore(pool)
@@ -83,6 +85,7 @@ class Campaigns:
                 settings.campaign_failure_window, settings.campaign_failure_threshold
             ),
             prices=settings.rate_card,
+            links=links,
         )
         return cls(
             settings=settings,

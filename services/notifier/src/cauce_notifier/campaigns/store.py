@@ -69,6 +69,8 @@ class Campaign:
     trace_context: str | None = None
     #: The leads it goes to, resolved at start; None: its recipients are a CSV's.
     audience: LeadSegment | None = None
+    #: Its URL variables go out as short links that count clicks.
+    short_links: bool = False
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Campaign:
@@ -92,6 +94,7 @@ class CampaignDraft:
     description: str | None = None
     header_media_link: str | None = None
     scheduled_at: datetime | None = None
+    short_links: bool = False
 
 
 class CampaignStore:
@@ -155,8 +158,8 @@ class CampaignStore:
             row = await connection.fetchrow(
                 "INSERT INTO notifier.campaigns (id, tenant_id, name, description, channel,"
                 " channel_account_id, template_name, template_language, header_media_link,"
-                " default_region, status, scheduled_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
+                " default_region, status, scheduled_at, short_links)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
                 uuid.uuid4(),
                 tenant_id,
                 draft.name,
@@ -169,6 +172,7 @@ class CampaignStore:
                 draft.default_region,
                 status.value,
                 draft.scheduled_at,
+                draft.short_links,
             )
             campaign = Campaign.from_row(row)
             await append_event(connection, campaign, "created", _state(campaign))
@@ -184,7 +188,7 @@ class CampaignStore:
                 "UPDATE notifier.campaigns SET name = $2, description = $3, channel = $4,"
                 " channel_account_id = $5, template_name = $6, template_language = $7,"
                 " header_media_link = $8, default_region = $9, scheduled_at = $10,"
-                " status = $11, updated_at = now() WHERE id = $1 RETURNING *",
+                " status = $11, short_links = $12, updated_at = now() WHERE id = $1 RETURNING *",
                 campaign_id,
                 draft.name,
                 draft.description,
@@ -196,6 +200,7 @@ class CampaignStore:
                 draft.default_region,
                 draft.scheduled_at,
                 status.value,
+                draft.short_links,
             )
             campaign = Campaign.from_row(row)
             await append_event(connection, campaign, "edited", _state(campaign))

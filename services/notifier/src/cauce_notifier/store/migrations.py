@@ -304,6 +304,26 @@ _V7 = """
 ALTER TABLE notifier.campaigns ADD COLUMN audience jsonb;
 """
 
+#: Short links with click tracking (a campaign's URL variables, a reply's URL button),
+#: and the campaigns that send theirs as short links.
+_V8 = """
+CREATE TABLE notifier.short_links (
+    code text PRIMARY KEY,
+    tenant_id text NOT NULL,
+    target_url text NOT NULL,
+    campaign_id uuid REFERENCES notifier.campaigns (id) ON DELETE CASCADE,
+    recipient_seq integer,
+    request_event_id uuid,
+    clicks integer NOT NULL DEFAULT 0,
+    first_clicked_at timestamptz,
+    last_clicked_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX short_links_by_campaign ON notifier.short_links (campaign_id)
+    WHERE campaign_id IS NOT NULL;
+ALTER TABLE notifier.campaigns ADD COLUMN short_links boolean NOT NULL DEFAULT false;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -313,6 +333,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (5, _V5),
     (6, _V6),
     (7, _V7),
+    (8, _V8),
 ]
 
 
