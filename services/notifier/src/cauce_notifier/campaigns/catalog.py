@@ -51,6 +51,14 @@ class StoredTemplate:
     synced_at: datetime
     updated_at: datetime
 
+    @property
+    def status_text(self) -> str:
+        """The template's status with Meta's reason, as a campaign paused for it says
+        (the dispatcher and the webhook consumer may pause it first: the same words)."""
+        detail = f": {self.status_reason}" if self.status_reason else ""
+        template = self.template
+        return f"template {template.name} ({template.language}) is {template.status}{detail}"
+
 
 @dataclass(frozen=True)
 class SyncReport:
