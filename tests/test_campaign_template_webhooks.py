@@ -209,8 +209,10 @@ async def test_a_template_meta_rejects_mid_campaign_pauses_it_with_metas_reason(
     campaign = await stack.until_paused(campaign_id)
     assert campaign["status_by"] == "platform"
     reason = campaign["status_reason"]
-    assert f"template {TEMPLATE} ({LANGUAGE}) is REJECTED" in reason
-    assert rejection in reason and recommendation in reason
+    assert reason == (
+        f"template {TEMPLATE} ({LANGUAGE}) is REJECTED: INVALID_FORMAT: {rejection}"
+        f" Recommendation: {recommendation}"
+    )
     (template,) = (await stack.api("GET", f"/templates/{TEMPLATE}")).json()
     assert template["status"] == "REJECTED"
 

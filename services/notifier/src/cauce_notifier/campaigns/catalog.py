@@ -169,7 +169,7 @@ class TemplateCatalog:
         ref = event.template
         changes: dict[str, Any] = {}
         if isinstance(event, TemplateStatusChanged):
-            changes = {"status": event.status, "status_reason": event.detail or event.reason}
+            changes = {"status": event.status, "status_reason": _status_reason(event)}
         elif isinstance(event, TemplateQualityChanged):
             changes = {"quality": event.quality}
         elif isinstance(event, TemplateCategoryChanged):
@@ -203,6 +203,13 @@ class TemplateCatalog:
             event.changed_at,
         )
         return None if row is None else _stored(row)
+
+
+def _status_reason(event: TemplateStatusChanged) -> str | None:
+    """Meta's reason code (``INVALID_FORMAT``; ``NONE`` says nothing) and its
+    explanation, in one text: a rejection carries both, and either alone loses half."""
+    named = event.reason if event.reason != "NONE" else None
+    return ": ".join(text for text in (named, event.detail) if text) or event.reason
 
 
 def _reason(data: dict[str, Any]) -> str | None:
