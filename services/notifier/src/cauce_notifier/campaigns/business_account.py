@@ -85,8 +85,7 @@ class BusinessAccountUpdates:
         template = stored.template
         reason: str | None = None
         if template.status in UNSENDABLE:
-            detail = f": {stored.status_reason}" if stored.status_reason else ""
-            reason = f"template {template.name} ({template.language}) is {template.status}{detail}"
+            reason = stored.status_text
         elif template.quality == "RED":
             reason = f"template {template.name} ({template.language}) quality dropped to RED"
         if reason is not None:

@@ -51,6 +51,14 @@ class StoredTemplate:
     synced_at: datetime
     updated_at: datetime
 
+    @property
+    def status_text(self) -> str:
+        """The template's status with Meta's reason, as a campaign paused for it says
+        (the dispatcher and the webhook consumer may pause it first: the same words)."""
+        detail = f": {self.status_reason}" if self.status_reason else ""
+        template = self.template
+        return f"template {template.name} ({template.language}) is {template.status}{detail}"
+
 
 @dataclass(frozen=True)
 class SyncReport:
@@ -161,7 +169,7 @@ class TemplateCatalog:
         ref = event.template
         changes: dict[str, Any] = {}
         if isinstance(event, TemplateStatusChanged):
-            changes = {"status": event.status, "status_reason": event.detail or event.reason}
+            changes = {"status": event.status, "status_reason": _status_reason(event)}
         elif isinstance(event, TemplateQualityChanged):
             changes = {"quality": event.quality}
         elif isinstance(event, TemplateCategoryChanged):
@@ -195,6 +203,13 @@ class TemplateCatalog:
             event.changed_at,
         )
         return None if row is None else _stored(row)
+
+
+def _status_reason(event: TemplateStatusChanged) -> str | None:
+    """Meta's reason code (``INVALID_FORMAT``; ``NONE`` says nothing) and its
+    explanation, in one text: a rejection carries both, and either alone loses half."""
+    named = event.reason if event.reason != "NONE" else None
+    return ": ".join(text for text in (named, event.detail) if text) or event.reason
 
 
 def _reason(data: dict[str, Any]) -> str | None:

@@ -173,12 +173,14 @@ class Dispatcher:
             account, campaign.template_name, campaign.template_language
         )
         if stored is None or not stored.template.approved:
-            state = "unknown" if stored is None else stored.template.status
-            await self._stop(
-                campaign,
-                "pause",
-                f"template {campaign.template_name} ({campaign.template_language}) is {state}",
+            # with Meta's reason: a template webhook updates the catalog just before
+            # pausing the campaigns, so this may be the pause that sticks
+            reason = (
+                f"template {campaign.template_name} ({campaign.template_language}) is unknown"
+                if stored is None
+                else stored.status_text
             )
+            await self._stop(campaign, "pause", reason)
             return
         await self._resend_lost(campaign, account, stored.template)
         pending, in_flight = await self.recipients.remaining(campaign.id)
