@@ -46,9 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--conversation-duration", type=float, default=60.0, help="conversation: seconds (60)"
     )
-    parser.add_argument(
-        "--replicas", type=int, default=2, help="notifier: replicas sharing the limits (2)"
-    )
+    parser.add_argument("--replicas", type=int, default=2, help="notifier, campaigns: replicas (2)")
     parser.add_argument(
         "--messages", type=int, default=5000, help="notifier: messages per backlog run (5000)"
     )
