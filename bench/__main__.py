@@ -1,4 +1,4 @@
-"""``python -m bench [gateway|notifier|conversation|crm-sync] [--quick]``: start what
+"""``python -m bench [gateway|notifier|campaigns|conversation|crm-sync] [--quick]``: start what
 each benchmark needs, run the loads, print the figures (all of them unless one is named;
 each benchmark beyond the gateway's lives in its own module).
 
@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import conversation, crm_sync, notifier
+from bench import campaign_report, campaigns, conversation, crm_sync, notifier
 from bench.ceilings import BUS_STREAM, BusLoad, ensure_bus_stream, run_bus_load, stream_messages
 from bench.load import PHONE_NUMBER_ID, HttpLoad, build_bodies, run_http_load
 from bench.processes import Server, run_isolated
@@ -37,7 +37,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("all", "gateway", "notifier", "conversation", "crm-sync"),
+        choices=("all", "gateway", "notifier", "campaigns", "conversation", "crm-sync"),
         default="all",
     )
     parser.add_argument(
@@ -46,11 +46,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--conversation-duration", type=float, default=60.0, help="conversation: seconds (60)"
     )
-    parser.add_argument(
-        "--replicas", type=int, default=2, help="notifier: replicas sharing the limits (2)"
-    )
+    parser.add_argument("--replicas", type=int, default=2, help="notifier, campaigns: replicas (2)")
     parser.add_argument(
         "--messages", type=int, default=5000, help="notifier: messages per backlog run (5000)"
+    )
+    parser.add_argument(
+        "--campaign-recipients",
+        type=int,
+        default=20_000,
+        help="campaigns: recipients of the campaign and of the one-off backlog (20000)",
+    )
+    parser.add_argument(
+        "--csv-rows", type=int, default=100_000, help="campaigns: rows of the CSV upload (100000)"
     )
     parser.add_argument(
         "--crm-events", type=int, default=10_000, help="crm-sync: events in the burst (10000)"
@@ -61,7 +68,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=500.0, help="fixed rate, req/s (500)")
     parser.add_argument("--rate-duration", type=float, default=30.0, help="fixed-rate s (30)")
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: C=16, 3 s, 200/s 5 s; 400 messages"
+        "--quick",
+        action="store_true",
+        help="smoke run: C=16, 3 s, 200/s 5 s; 400 messages; a 2000-recipient campaign",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -69,8 +78,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.messages = 400
         args.conversation_duration = 10.0
         args.crm_events = 1000
-    if args.messages < 1:
-        parser.error("--messages must be positive")
+        args.campaign_recipients, args.csv_rows = 2000, 10_000
+    if args.messages < 1 or args.campaign_recipients < 1 or args.csv_rows < 1:
+        parser.error("--messages, --campaign-recipients and --csv-rows must be positive")
     if args.concurrency < 1 or args.duration <= 0 or args.rate <= 0 or args.rate_duration <= 0:
         parser.error("concurrency, durations and rate must be positive")
     if args.requests is None:
@@ -187,6 +197,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="cauce-bench-notifier-") as tmp:
             notifier_report = notifier.run(args.messages, Path(tmp), replicas=args.replicas)
         print(notifier.render(notifier_report))
+    if args.which in ("all", "campaigns"):
+        load = campaigns.CampaignLoad(
+            recipients=args.campaign_recipients,
+            csv_rows=args.csv_rows,
+            replicas=args.replicas,
+            baseline_s=5.0 if args.quick else 20.0,
+        )
+        with tempfile.TemporaryDirectory(prefix="cauce-bench-campaigns-") as tmp:
+            campaigns_report = campaigns.run(load, Path(tmp))
+        print(campaign_report.render(campaigns_report), flush=True)
     if args.which in ("all", "conversation"):
         with tempfile.TemporaryDirectory(prefix="cauce-bench-conversation-") as tmp:
             conversation_reports = conversation.run(

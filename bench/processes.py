@@ -56,6 +56,11 @@ class Server:
             time.sleep(0.1)
         raise TimeoutError(f"{self.name} not ready within {timeout:.0f}s:\n{self.log_tail()}")
 
+    @property
+    def pid(self) -> int:
+        """The child's process id (its CPU time is what some benches measure)."""
+        return self._process.pid
+
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
 
