@@ -288,6 +288,11 @@ class CampaignMessageRequested(OutboundMessageRequested):
     EVENT_TYPE = subjects.OUTBOUND_CAMPAIGN_MESSAGE_REQUESTED
 
     campaign_id: ShortText
+    #: Not before this instant: the dispatcher spreads a round's releases evenly over
+    #: the time they stand for, so a campaign reaches the number's rate limiter as a
+    #: steady stream (and a reply finds a slot at once) instead of a burst per round.
+    #: None (a send released again after it was lost): at once.
+    send_after: AwareDatetime | None = None
 
 
 class _OutboundOutcome(Event):

@@ -79,6 +79,8 @@ CLAIM_S = 30.0
 #: since most redeliveries here are waits, not failures): 2 s, 4 s, ... up to 5 min.
 #: The step is the least wait; the consumer adds the jitter, once.
 PROVIDER_BACKOFF = Backoff.exponential(2.0, 300.0)
+#: A campaign send due within this long waits for its ``send_after`` in the worker.
+SEND_AFTER_IN_WORKER_S = 2.0
 
 
 class Accounts(Protocol):
@@ -237,12 +239,10 @@ class Deliverer:
         self.links = links
 
     async def deliver(self, event: OutboundMessageRequested, delivery: Delivery) -> None:
-        if (
-            isinstance(event, CampaignMessageRequested)
-            and self.campaigns is not None
-            and not await self.campaigns.may_send(event)
-        ):
-            return  # its campaign is not running: the recipient went back to it
+        if isinstance(event, CampaignMessageRequested):
+            await _until_send_after(event)
+            if self.campaigns is not None and not await self.campaigns.may_send(event):
+                return  # its campaign is not running: the recipient went back to it
         admission = await self.messages.admit(event, CLAIM_S)
         record = admission.message
         if record.provider_message_id is not None:
@@ -432,6 +432,18 @@ class Deliverer:
         await self.bus.publish(
             changed, subject_of(changed), msg_id=f"status:{event.event_id}:{status}"
         )
+
+
+async def _until_send_after(event: CampaignMessageRequested) -> None:
+    """Wait for the send's ``send_after`` (in the worker when it is near, in JetStream
+    when it is not: a clock far ahead of this replica's must not hold a worker)."""
+    if event.send_after is None:
+        return
+    wait = (event.send_after - datetime.now(UTC)).total_seconds()
+    if wait > SEND_AFTER_IN_WORKER_S:
+        raise TransientError("not before its send_after", retry_after=wait, exact=True)
+    if wait > 0:
+        await asyncio.sleep(wait)
 
 
 def _outcome_of(event: OutboundMessageRequested) -> dict[str, Any]:

@@ -126,8 +126,10 @@ class NotifierSettings(ServiceSettings):
     campaign_default_region: str = Field(default="CO", pattern=r"^[A-Z]{2}$")
     #: Largest recipients CSV accepted (100,000 rows of the seed's format: about 5 MB).
     campaign_csv_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
-    #: Share of a number's rate campaigns may use; replies go first regardless.
-    campaign_rate_share: float = Field(default=1.0, gt=0, le=1)
+    #: Share of a number's rate campaigns release at. Below the send limiter's headroom
+    #: (0.97 of the rate), so a running campaign leaves the number's limiter a little
+    #: room and a conversation reply finds a slot at once instead of queueing behind.
+    campaign_rate_share: float = Field(default=0.95, gt=0, le=1)
     #: How far ahead a campaign send may reserve its slot: what a reply waits at most
     #: behind a campaign on the same number.
     campaign_slot_wait_s: float = Field(default=0.1, gt=0)

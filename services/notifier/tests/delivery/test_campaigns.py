@@ -160,6 +160,7 @@ async def test_the_seeds_csv_is_sent_once_per_recipient_with_its_own_values(stac
     )
     outcomes = await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/recipients")
     assert [r["outcome"] for r in outcomes.json()["items"]] == ["sent", "sent"]
+    assert await in_flight(stack, campaign_id) == 0
     csv_export = await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/recipients?format=csv")
     lines = csv_export.text.strip().splitlines()
     assert lines[0].startswith("seq,phone,variables,outcome") and len(lines) == 3
@@ -254,6 +255,7 @@ async def test_pause_holds_within_a_second_and_resume_sends_the_rest_once(
         await asyncio.sleep(1.5)
         assert len(template_sends(await stack.outbox())) == held  # nothing after a second
         assert held < 160
+        assert await in_flight(stack, campaign_id) == 0  # sent, or given back to the list
         resumed = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/resume")
         assert resumed.json()["status"] == "RUNNING"
         await until_status(stack, campaign_id, "COMPLETED", timeout=60)
@@ -515,6 +517,18 @@ async def test_a_failure_burst_pauses_and_retry_failed_sends_only_what_is_worth_
         assert (counts["sent"], counts["failed"]) == (10, 2)
         accepted = Counter(s["to"] for s in template_sends(await stack.outbox()))
         assert len(accepted) == 10 and set(accepted.values()) == {1}
+        # failed and sent alike, no send is left counted as in flight (the dispatcher's cap)
+        assert await in_flight(stack, campaign_id) == 0
+
+
+async def in_flight(stack: Stack, campaign_id: str) -> int:
+    async with stack.db() as connection:
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM notifier.campaign_recipients"
+            " WHERE campaign_id = $1 AND in_flight",
+            uuid.UUID(campaign_id),
+        )
+    return count
 
 
 def csv_with_one_variable(count: int, start: int = 0) -> str:

@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from cauce_contracts.outbound import (
+    CampaignMessageRequested,
     CtaUrlContent,
     MediaContent,
     OutboundContent,
@@ -382,6 +383,31 @@ async def test_a_send_slot_too_far_away_waits_in_the_stream(world: World) -> Non
     assert world.provider.calls == []
     assert world.attempts(event) == 0
     assert not world.messages.claimed(event.event_id)
+
+
+def campaign_send(world: World, send_after: datetime) -> CampaignMessageRequested:
+    template = TemplateContent(name="pago_confirmado", language="es")
+    request = world.request(template).model_dump(exclude={"event_id", "event_type", "campaign_id"})
+    return CampaignMessageRequested(**request, campaign_id="c-1", send_after=send_after)
+
+
+async def test_a_campaign_send_waits_for_its_send_after_before_its_slot(world: World) -> None:
+    send_after = datetime.now(UTC) + timedelta(seconds=0.2)
+    event = campaign_send(world, send_after)
+
+    await world.deliver(event)
+
+    assert world.provider.calls == [event.event_id]
+    assert datetime.now(UTC) >= send_after
+
+
+async def test_a_campaign_send_far_in_the_future_waits_in_the_stream(world: World) -> None:
+    event = campaign_send(world, datetime.now(UTC) + timedelta(seconds=30))
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == pytest.approx(30.0, abs=0.5) and error.exact
+    assert world.provider.calls == [] and event.event_id not in world.messages.rows
 
 
 # --- the provider's errors -----------------------------------------------------------------

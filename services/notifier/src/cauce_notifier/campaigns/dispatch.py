@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 import asyncpg
@@ -72,6 +73,10 @@ class _Pace:
 
     last: float
     credit: float = 0.0
+    #: Where the next release starts looking: past the last one, so a release does not
+    #: walk the index entries of every recipient released before (dead in the pending
+    #: index until vacuum); back to 0 when nothing is left past it (given-back sends).
+    from_seq: int = 0
 
 
 @dataclass
@@ -83,8 +88,8 @@ class Dispatcher:
     accounts: SendingAccounts
     bus: Publisher
     starter: CampaignStarter
-    #: Share of the number's rate campaigns may use (replies go first anyway).
-    rate_share: float = 1.0
+    #: Share of the number's rate campaigns release at (see the setting).
+    rate_share: float = 0.95
     #: Seconds of the number's rate released ahead of what was sent.
     lead_s: float = 1.0
     tick_s: float = 0.2
@@ -184,7 +189,7 @@ class Dispatcher:
             return
         await self._resend_lost(campaign, account, stored.template)
         pending, in_flight = await self.recipients.remaining(campaign.id)
-        finished = pending == 0 and in_flight == 0
+        finished = not pending and in_flight == 0
         if await self._report_progress(campaign, stored.template.category, force=finished):
             return  # paused itself: too many failures
         if finished:
@@ -198,13 +203,18 @@ class Dispatcher:
         if count and pending:
             count = await self._within_messaging_limit(account, count)
         if count and pending:
-            releases = await self.recipients.release_next(
+            pace = self._paces[campaign.id]
+            taken = await self.recipients.release_next(
                 campaign,
                 count,
                 marketing=stored.template.marketing,
                 business_account_id=account.business_account_id,
+                from_seq=pace.from_seq,
             )
-            await self._publish(campaign, account, stored.template, releases)
+            pace.from_seq = 0 if taken.last_seq is None else taken.last_seq + 1
+            releases = taken.releases
+            per_s = account.rate_per_second * self.rate_share
+            await self._publish(campaign, account, stored.template, releases, spread_per_s=per_s)
 
     async def _within_messaging_limit(self, account: ChannelAccount, count: int) -> int:
         """``count``, or less when the account's messaging limit leaves less (a release
@@ -267,12 +277,18 @@ class Dispatcher:
         account: ChannelAccount,
         template: Template,
         releases: Sequence[Release],
+        *,
+        spread_per_s: float | None = None,
     ) -> None:
+        """Publish ``releases``' send requests; with ``spread_per_s``, the n-th is not
+        sent before n / ``spread_per_s`` seconds from now (see ``send_after``)."""
         started = _started_span(campaign)
         if campaign.short_links and self.links is not None:
             releases = await self.links.campaign_releases(campaign, releases)
+        now = datetime.now(UTC)
 
-        async def one(release: Release) -> None:
+        async def one(index: int, release: Release) -> None:
+            send_after = now + timedelta(seconds=index / spread_per_s) if spread_per_s else None
             event = CampaignMessageRequested(
                 event_id=release.request_event_id,
                 tenant_id=campaign.tenant_id,
@@ -285,6 +301,7 @@ class Dispatcher:
                     release.variables, header_media_link=campaign.header_media_link
                 ),
                 campaign_id=str(campaign.id),
+                send_after=send_after,
             )
             # one trace per recipient's send, linked to the campaign's start
             with self._tracer.start_as_current_span(
@@ -306,7 +323,9 @@ class Dispatcher:
                     event, subject_of(event), msg_id=f"{event.event_id}:{release.releases}"
                 )
 
-        outcomes = await asyncio.gather(*(one(r) for r in releases), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(one(i, r) for i, r in enumerate(releases)), return_exceptions=True
+        )
         # released but unpublished: the sweep releases them again after LOST_AFTER_S
         lost = [o for o in outcomes if isinstance(o, BaseException)]
         if lost and not all(isinstance(o, BusUnavailable) for o in lost):

@@ -45,7 +45,7 @@ class CampaignGate:
             else ("cancelled", "campaign stopped before this send")
         )
         await self._pool.execute(
-            "UPDATE notifier.campaign_recipients SET state = $3, note = $4"
+            "UPDATE notifier.campaign_recipients SET state = $3, note = $4, in_flight = false"
             " WHERE campaign_id = $1 AND request_event_id = $2 AND state = 'released'",
             uuid.UUID(event.campaign_id),
             event.event_id,

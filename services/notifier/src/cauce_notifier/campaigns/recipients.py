@@ -80,6 +80,16 @@ class Release:
     releases: int
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What one :meth:`RecipientStore.release_next` took."""
+
+    #: The recipients released (in order); the suppressed ones taken are not among them.
+    releases: list[Release]
+    #: The last position taken, released or suppressed (None: nothing was pending).
+    last_seq: int | None
+
+
 class RecipientStore:
     def __init__(self, pool: asyncpg.Pool, contact_key_secret: bytes) -> None:
         self._pool = pool
@@ -192,12 +202,14 @@ class RecipientStore:
         *,
         marketing: bool,
         business_account_id: str | None = None,
-    ) -> builtins.list[Release]:
+        from_seq: int = 0,
+    ) -> Taken:
         """Take the next ``count`` pending recipients (in order, skipping rows another
         replica is taking) and mark them released. For a marketing template, those on
         the tenant's suppression list are marked suppressed instead (never sent). The
         released recipients whose service window is closed are counted as reached by
-        ``business_account_id`` (its messaging limit), in the same statement."""
+        ``business_account_id`` (its messaging limit), in the same statement. Only
+        recipients from ``from_seq`` on are taken."""
         rows = await self._pool.fetch(
             """
             WITH next AS (
@@ -206,7 +218,7 @@ class RecipientStore:
                 FROM notifier.campaign_recipients r
                 LEFT JOIN notifier.suppressions s
                     ON s.tenant_id = $4 AND s.contact_key = r.contact_key
-                WHERE r.campaign_id = $1 AND r.state = 'pending'
+                WHERE r.campaign_id = $1 AND r.state = 'pending' AND r.seq >= $8
                   AND (r.not_before IS NULL OR r.not_before <= now())
                 ORDER BY r.seq LIMIT $2 FOR UPDATE OF r SKIP LOCKED
             ), marked AS (
@@ -215,7 +227,8 @@ class RecipientStore:
                     note = CASE WHEN next.suppressed
                                 THEN 'opted out of marketing messages' ELSE r.note END,
                     releases = r.releases + CASE WHEN next.suppressed THEN 0 ELSE 1 END,
-                    released_at = CASE WHEN next.suppressed THEN r.released_at ELSE now() END
+                    released_at = CASE WHEN next.suppressed THEN r.released_at ELSE now() END,
+                    in_flight = NOT next.suppressed
                 FROM next WHERE r.campaign_id = next.campaign_id AND r.seq = next.seq
                 RETURNING r.*
             ), reached AS (
@@ -242,12 +255,16 @@ class RecipientStore:
             business_account_id,
             campaign.channel,
             campaign.channel_account_id,
+            from_seq,
         )
         released = [row for row in rows if row["state"] == "released"]
         if len(released) < len(rows):
             CAMPAIGN_RELEASES.add(len(rows) - len(released), {"outcome": "suppressed"})
         CAMPAIGN_RELEASES.add(len(released), {"outcome": "released"})
-        return sorted((_release(row) for row in released), key=lambda r: r.seq)
+        return Taken(
+            releases=sorted((_release(row) for row in released), key=lambda r: r.seq),
+            last_seq=max((row["seq"] for row in rows), default=None),
+        )
 
     async def reachable_now(self, business_account_id: str, daily_limit: int) -> int:
         """How many more customers outside their service window the account may reach
@@ -282,7 +299,8 @@ class RecipientStore:
             again = [(r["seq"], r["phone"], r["attempt"] + 1) for r in rows if r["worth"]]
             if again:
                 await connection.executemany(
-                    "UPDATE notifier.campaign_recipients SET state = 'pending', attempt = $3,"
+                    "UPDATE notifier.campaign_recipients SET state = 'pending', in_flight = false,"
+                    " attempt = $3,"
                     " request_event_id = $4, not_before = NULL, note = $5"
                     " WHERE campaign_id = $1 AND seq = $2",
                     [
@@ -303,7 +321,7 @@ class RecipientStore:
         the way): pending again, to be released on resume. False when it was not
         released (already given back, or cancelled)."""
         status: str = await self._pool.execute(
-            "UPDATE notifier.campaign_recipients SET state = 'pending'"
+            "UPDATE notifier.campaign_recipients SET state = 'pending', in_flight = false"
             " WHERE campaign_id = $1 AND request_event_id = $2 AND state = 'released'",
             campaign_id,
             request_event_id,
@@ -334,23 +352,22 @@ class RecipientStore:
         )
         return sorted((_release(row) for row in rows), key=lambda r: r.seq)
 
-    async def remaining(self, campaign_id: uuid.UUID) -> tuple[int, int]:
-        """``(pending, in_flight)``: recipients not released yet, and released ones whose
-        send has no outcome yet (no message row, or one still ``requested``)."""
+    async def remaining(self, campaign_id: uuid.UUID) -> tuple[bool, int]:
+        """``(pending, in_flight)``: whether recipients wait to be released, and how many
+        released ones wait for their send's outcome. Both read partial indexes, so a
+        dispatcher tick costs the same at the first recipient and the 100,000th."""
         row = await self._pool.fetchrow(
             """
             SELECT
-              count(*) FILTER (WHERE r.state = 'pending') AS pending,
-              count(*) FILTER (WHERE r.state = 'released'
-                               AND (m.status IS NULL OR m.status = 'requested')) AS in_flight
-            FROM notifier.campaign_recipients r
-            LEFT JOIN notifier.messages m ON m.request_event_id = r.request_event_id
-            WHERE r.campaign_id = $1
+              EXISTS (SELECT 1 FROM notifier.campaign_recipients
+                      WHERE campaign_id = $1 AND state = 'pending') AS pending,
+              (SELECT count(*) FROM notifier.campaign_recipients
+               WHERE campaign_id = $1 AND in_flight) AS in_flight
             """,
             campaign_id,
         )
         assert row is not None
-        return int(row["pending"]), int(row["in_flight"])
+        return bool(row["pending"]), int(row["in_flight"])
 
 
 def _next_batch(rows: Iterator[Row]) -> builtins.list[Row]:

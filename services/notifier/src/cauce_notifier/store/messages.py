@@ -338,6 +338,10 @@ class MessageStore:
                     (request_event_id, status, occurred_at, source)
                 SELECT request_event_id, 'sent', $3, 'notifier' FROM updated
                 ON CONFLICT (request_event_id, status) DO NOTHING
+            ), answered AS (
+                -- a campaign's recipient no longer counts as in flight (see migration 9)
+                UPDATE notifier.campaign_recipients SET in_flight = false
+                WHERE request_event_id = $1 AND in_flight
             )
             SELECT * FROM updated
             UNION ALL
@@ -381,6 +385,12 @@ class MessageStore:
             if row is not None:
                 detail_json = {"code": code, "title": title, "retryable": retryable}
                 await self._history(connection, request_event_id, "failed", at, detail=detail_json)
+                if row["campaign_id"] is not None:
+                    await connection.execute(
+                        "UPDATE notifier.campaign_recipients SET in_flight = false"
+                        " WHERE request_event_id = $1 AND in_flight",
+                        request_event_id,
+                    )
                 return _record(row)
         return await self.get(request_event_id)
 

@@ -324,6 +324,21 @@ CREATE INDEX short_links_by_campaign ON notifier.short_links (campaign_id)
 ALTER TABLE notifier.campaigns ADD COLUMN short_links boolean NOT NULL DEFAULT false;
 """
 
+#: Which of a campaign's released recipients still wait for their send's outcome: the
+#: dispatcher counts them every tick, and a count over the partial index costs what is
+#: in flight, not (as joining every released recipient with its message did) what the
+#: campaign has sent so far. Set on release; cleared with the outcome (sent or failed)
+#: in the statement that records it, and when a release is given back or cancelled.
+_V9 = """
+ALTER TABLE notifier.campaign_recipients ADD COLUMN in_flight boolean NOT NULL DEFAULT false;
+UPDATE notifier.campaign_recipients r SET in_flight = true
+WHERE r.state = 'released' AND NOT EXISTS (
+    SELECT 1 FROM notifier.messages m
+    WHERE m.request_event_id = r.request_event_id AND m.status <> 'requested');
+CREATE INDEX campaign_recipients_in_flight
+    ON notifier.campaign_recipients (campaign_id) WHERE in_flight;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -334,6 +349,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7),
     (8, _V8),
+    (9, _V9),
 ]
 
 
