@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import io
 import itertools
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -141,14 +142,16 @@ class RecipientStore:
             await connection.execute(
                 "DELETE FROM notifier.campaign_rejections WHERE campaign_id = $1", campaign.id
             )
-            while batch := await asyncio.to_thread(_next_batch, rows):
-                good = [row for row in batch if isinstance(row, AcceptedRow)]
-                bad = [row for row in batch if isinstance(row, RejectedRow)]
-                await self._copy(connection, campaign.id, good, accepted)
-                await _copy_rejections(connection, campaign.id, bad)
-                accepted += len(good)
-                rejected += len(bad)
-                shown += bad[: first_rejections - len(shown)]
+            # the next batch is parsed (a worker thread) while PostgreSQL takes this one
+            async with contextlib.aclosing(_read_ahead(rows)) as batches:
+                async for batch in batches:
+                    good = [row for row in batch if isinstance(row, AcceptedRow)]
+                    bad = [row for row in batch if isinstance(row, RejectedRow)]
+                    await self._copy(connection, campaign.id, good, accepted)
+                    await _copy_rejections(connection, campaign.id, bad)
+                    accepted += len(good)
+                    rejected += len(bad)
+                    shown += bad[: first_rejections - len(shown)]
             await connection.execute(
                 "UPDATE notifier.campaigns SET recipients = $2, rejected = $3, updated_at = now(),"
                 " audience = CASE WHEN $4 THEN audience END WHERE id = $1",
@@ -368,6 +371,21 @@ class RecipientStore:
         )
         assert row is not None
         return bool(row["pending"]), int(row["in_flight"])
+
+
+async def _read_ahead(rows: Iterator[Row]) -> AsyncGenerator[builtins.list[Row]]:
+    """``rows`` a batch at a time, the next one read in a worker thread while the
+    caller works on the one it was given."""
+    ahead = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows))
+    try:
+        while batch := await ahead:
+            ahead = asyncio.ensure_future(asyncio.to_thread(_next_batch, rows))
+            yield batch
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+            with contextlib.suppress(BaseException):
+                await ahead
 
 
 def _next_batch(rows: Iterator[Row]) -> builtins.list[Row]:
