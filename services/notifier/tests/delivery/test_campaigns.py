@@ -515,6 +515,8 @@ async def test_a_failure_burst_pauses_and_retry_failed_sends_only_what_is_worth_
         await until_status(stack, campaign_id, "COMPLETED", timeout=30)
         counts = await stats(stack, campaign_id)
         assert (counts["sent"], counts["failed"]) == (10, 2)
+        # the 5xx failures were sent again: only the 131049s are failures still
+        assert [(f["code"], f["count"]) for f in counts["failed_by_code"]] == [("131049", 2)]
         accepted = Counter(s["to"] for s in template_sends(await stack.outbox()))
         assert len(accepted) == 10 and set(accepted.values()) == {1}
         # failed and sent alike, no send is left counted as in flight (the dispatcher's cap)

@@ -74,9 +74,14 @@ SELECT count(DISTINCT recipient_seq) FROM notifier.short_links
 WHERE campaign_id = $1 AND first_clicked_at IS NOT NULL
 """
 
+#: By the recipients' current attempts, as ``failed`` counts them: a failure that
+#: retry-failed sent again is no longer one.
 _FAILED_BY_CODE = """
-SELECT coalesce(error_code, 'unknown') AS code, min(error_title) AS title, count(*) AS count
-FROM notifier.messages WHERE campaign_id = $1 AND status = 'failed'
+SELECT coalesce(m.error_code, 'unknown') AS code, min(m.error_title) AS title,
+    count(*) AS count
+FROM notifier.messages m
+JOIN notifier.campaign_recipients r ON r.request_event_id = m.request_event_id
+WHERE m.campaign_id = $1 AND r.campaign_id = $2 AND m.status = 'failed'
 GROUP BY 1 ORDER BY count DESC, code
 """
 
@@ -138,7 +143,7 @@ async def campaign_stats(
     async with pool.acquire() as connection:
         counts = await connection.fetchrow(_COUNTS, campaign_id)
         clicked = await connection.fetchval(_CLICKED, campaign_id)
-        failures = await connection.fetch(_FAILED_BY_CODE, str(campaign_id))
+        failures = await connection.fetch(_FAILED_BY_CODE, str(campaign_id), campaign_id)
         cost = None
         if prices is not None and category is not None:
             billed = await connection.fetch(_BILLED, campaign_id)
