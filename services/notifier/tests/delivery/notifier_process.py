@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from cauce_devstack.sandbox.settings import DEV_WABA_ID
+
 from .conftest import CONTACT_SECRET, GRAPH_TOKEN, PHONE_NUMBER_ID, TENANT
 
 
@@ -51,6 +53,33 @@ def notifier_env(
         "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET.decode(),
         "CAUCE_SPAN_FILE": "spans.jsonl",
         "CAUCE_LOG_LEVEL": "WARNING",
+    }
+
+
+def campaign_notifier_env(
+    nats_url: str,
+    database_url: str,
+    sandbox_url: str,
+    port: int,
+    *,
+    rate_per_second: float,
+    token: str,
+) -> dict[str, str]:
+    """:func:`notifier_env` for campaign tests: the account in the sandbox's WABA, the
+    tenant's campaign API ``token``, quick dispatcher rounds, templates synced on demand."""
+    env = notifier_env(
+        nats_url,
+        database_url,
+        sandbox_url,
+        port,
+        rate_per_second=rate_per_second,
+        business_account_id=DEV_WABA_ID,
+    )
+    return {
+        **env,
+        "CAUCE_TENANT_TOKENS": json.dumps([{"tenant_id": TENANT, "token": token}]),
+        "CAUCE_CAMPAIGN_TICK_S": "0.05",
+        "CAUCE_TEMPLATE_SYNC_INTERVAL_S": "0",
     }
 
 

@@ -21,12 +21,11 @@ import httpx
 import pytest
 
 from cauce_devstack.sandbox.app import create_app as create_sandbox
-from cauce_devstack.sandbox.settings import DEV_WABA_ID
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import serving
 
-from .conftest import PHONE_NUMBER_ID, TENANT, sandbox_settings
-from .notifier_process import NotifierProcess, notifier_env
+from .conftest import PHONE_NUMBER_ID, sandbox_settings
+from .notifier_process import NotifierProcess, campaign_notifier_env
 
 pytestmark = pytest.mark.slow
 
@@ -38,20 +37,9 @@ RECOVERY_TIMEOUT_S = 60.0
 
 
 def env_of(nats_url: str, database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
-    env = notifier_env(
-        nats_url,
-        database_url,
-        sandbox_url,
-        port,
-        rate_per_second=RATE_PER_SECOND,
-        business_account_id=DEV_WABA_ID,
+    return campaign_notifier_env(
+        nats_url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND, token=TOKEN
     )
-    return {
-        **env,
-        "CAUCE_TENANT_TOKENS": json.dumps([{"tenant_id": TENANT, "token": TOKEN}]),
-        "CAUCE_CAMPAIGN_TICK_S": "0.05",
-        "CAUCE_TEMPLATE_SYNC_INTERVAL_S": "0",
-    }
 
 
 def recipients_csv() -> str:

@@ -15,7 +15,6 @@ PostgreSQL, both sending a slowly paced campaign; one is told, the other must ob
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -30,12 +29,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cauce_devstack.sandbox.app import create_app as create_sandbox
-from cauce_devstack.sandbox.settings import DEV_WABA_ID
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import eventually, serving
 
-from .conftest import TENANT, sandbox_settings
-from .notifier_process import NotifierProcess, notifier_env
+from .conftest import sandbox_settings
+from .notifier_process import NotifierProcess, campaign_notifier_env
 
 pytestmark = pytest.mark.slow
 
@@ -52,20 +50,9 @@ THROTTLED, RETRY_AFTER_S = 5, 2
 
 
 def env_of(nats_url: str, database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
-    env = notifier_env(
-        nats_url,
-        database_url,
-        sandbox_url,
-        port,
-        rate_per_second=RATE_PER_SECOND,
-        business_account_id=DEV_WABA_ID,
+    return campaign_notifier_env(
+        nats_url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND, token=TOKEN
     )
-    return {
-        **env,
-        "CAUCE_TENANT_TOKENS": json.dumps([{"tenant_id": TENANT, "token": TOKEN}]),
-        "CAUCE_CAMPAIGN_TICK_S": "0.05",
-        "CAUCE_TEMPLATE_SYNC_INTERVAL_S": "0",
-    }
 
 
 def recipients_csv(prefix: str, count: int) -> str:

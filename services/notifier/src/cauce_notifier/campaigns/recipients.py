@@ -319,18 +319,6 @@ class RecipientStore:
                 )
         return len(again), len(rows) - len(again)
 
-    async def give_back(self, campaign_id: uuid.UUID, request_event_id: uuid.UUID) -> bool:
-        """A released recipient the send path did not take (its campaign was paused on
-        the way): pending again, to be released on resume. False when it was not
-        released (already given back, or cancelled)."""
-        status: str = await self._pool.execute(
-            "UPDATE notifier.campaign_recipients SET state = 'pending', in_flight = false"
-            " WHERE campaign_id = $1 AND request_event_id = $2 AND state = 'released'",
-            campaign_id,
-            request_event_id,
-        )
-        return status.endswith(" 1")
-
     async def unanswered_releases(
         self, campaign_id: uuid.UUID, older_than_s: float, limit: int = 500
     ) -> builtins.list[Release]:
