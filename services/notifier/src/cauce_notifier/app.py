@@ -35,6 +35,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         windows=notifier.windows,
         campaigns=notifier.campaigns,
         delivery_batch_size=settings.delivery_batch_size,
+        campaign_batch_size=settings.campaign_delivery_batch_size,
     )
     return create_service_app(
         settings,

@@ -36,6 +36,7 @@ def register_consumers(
     windows: ServiceWindows,
     campaigns: Campaigns,
     delivery_batch_size: int,
+    campaign_batch_size: int,
 ) -> None:
     """Declare the notifier's consumers on ``bus`` (before it starts): requests and
     campaign sends are delivered, statuses tracked, customers' messages open the service
@@ -43,7 +44,7 @@ def register_consumers(
     consumer(bus, REQUESTS, OutboundMessageRequested, batch_size=delivery_batch_size)(
         deliverer.deliver
     )
-    consumer(bus, CAMPAIGN_SENDS, CampaignMessageRequested, batch_size=delivery_batch_size)(
+    consumer(bus, CAMPAIGN_SENDS, CampaignMessageRequested, batch_size=campaign_batch_size)(
         deliverer.deliver
     )
     consumer(bus, BUSINESS_ACCOUNT, BUSINESS_ACCOUNT_EVENTS)(campaigns.updates.apply)

@@ -108,6 +108,10 @@ class NotifierSettings(ServiceSettings):
     send_rate_headroom: float = Field(default=DEFAULT_HEADROOM, gt=0, le=1)
     #: Requests fetched and handled concurrently (one contact's still go in order).
     delivery_batch_size: int = Field(default=64, ge=1, le=1000)
+    #: Campaign sends handled concurrently per replica. Fewer than the requests': a
+    #: campaign keeps the cores busy anyway, and every campaign send in flight is one
+    #: more the bot's replies queue behind on the event loop and the database pool.
+    campaign_delivery_batch_size: int = Field(default=32, ge=1, le=1000)
 
     #: An approved template with one body parameter, sent instead of a free-form
     #: message whose 24-hour window closed (a late payment confirmation, an agent's
