@@ -12,7 +12,8 @@ from cauce_notifier.accounts_model import ChannelAccount, ChattigoCredentials
 from cauce_notifier.api import TestResult, admin_channels
 from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.settings import NotifierSettings
-from cauce_runtime import create_service_app
+
+from .router_client import router_client
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -39,18 +40,8 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     checked.clear()
     settings = NotifierSettings(environment="test", postgres_url=database_url, admin_token=ADMIN)
     notifier = dataclasses.replace(Notifier.build(settings), credentials_tester=provider_check)
-    app = create_service_app(
-        settings,
-        bus=None,
-        wiring=notifier,
-        routers=[admin_channels.router],
-        on_prepare=[notifier.open],
-        on_closed=[notifier.close],
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
-            yield http
+    async with router_client(notifier, settings, admin_channels.router) as http:
+        yield http
 
 
 def assert_no_secret(response: httpx.Response) -> None:

@@ -15,7 +15,8 @@ from cauce_notifier.api import messages
 from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.settings import NotifierSettings
 from cauce_notifier.store.messages import MessageStore
-from cauce_runtime import create_service_app
+
+from .router_client import router_client
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -45,18 +46,8 @@ async def client(store: MessageStore, database_url: str) -> AsyncIterator[httpx.
     """The messages API over a notifier on the test's database (``store`` sets it up)."""
     settings = NotifierSettings(environment="test", postgres_url=database_url, admin_token=ADMIN)
     notifier = Notifier.build(settings)
-    app = create_service_app(
-        settings,
-        bus=None,
-        wiring=notifier,
-        routers=[messages.router],
-        on_prepare=[notifier.open],
-        on_closed=[notifier.close],
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as http:
-            yield http
+    async with router_client(notifier, settings, messages.router) as http:
+        yield http
 
 
 async def test_message_with_history(client: httpx.AsyncClient, store: MessageStore) -> None:
