@@ -7,7 +7,7 @@
 #     -t ghcr.io/<org>/cauce-gateway:0.1.0 .
 #
 # SERVICE is the uv workspace package (cauce-gateway, cauce-conversation, cauce-payments,
-# cauce-crm-sync, cauce-notifier; cauce-devstack for the dev-only provider sandbox) and
+# cauce-crm-sync, cauce-notifier, cauce-identity; cauce-devstack for the dev-only provider sandbox) and
 # MODULE what `python -m` runs (cauce_gateway, ..., cauce_devstack.sandbox).
 # deploy/README.md lists every image. No HEALTHCHECK: Kubernetes probes /healthz and
 # /readyz. The uv image is pinned to the Makefile's UV_VERSION.
@@ -34,6 +34,7 @@ COPY services/conversation/pyproject.toml services/conversation/
 COPY services/payments/pyproject.toml services/payments/
 COPY services/crm-sync/pyproject.toml services/crm-sync/
 COPY services/notifier/pyproject.toml services/notifier/
+COPY services/identity/pyproject.toml services/identity/
 COPY devstack/pyproject.toml devstack/
 RUN --mount=type=cache,target=/root/.cache/uv \
     test -n "$SERVICE" \

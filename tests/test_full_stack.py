@@ -4,6 +4,9 @@ sandbox through the gateway into JetStream, and Ctrl-C leaves no process behind.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -43,9 +46,49 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
         assert len(subjects) == 1
         assert subjects[0].startswith(f"inbound.message.received.{DEV_TENANT}.whatsapp.")
 
+        _first_admin_logs_in(ports)
+
         assert stack.interrupt(timeout=90) == 0
         assert stack.survivors(timeout=15) == []
 
 
 async def _inbound_subjects(url: str) -> list[str]:
     return [raw.subject or "" for raw in await stored_messages(url, "INBOUND")]
+
+
+def _first_admin_logs_in(ports: dict[str, int]) -> None:
+    """README's first step: the first admin made on the command line logs in, and the
+    token is good at identity (no default admin exists)."""
+    password = "first admin passphrase for the stack test"
+    made = subprocess.run(  # noqa: S603 - our own module, fixed argv
+        [
+            sys.executable,
+            "-m",
+            "cauce_identity",
+            "create-admin",
+            "--password-stdin",
+            "--company",
+            DEV_TENANT,
+            "--email",
+            "admin@demo.example.com",
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            **os.environ,
+            "CAUCE_POSTGRES_URL": f"postgresql://postgres@127.0.0.1:{ports['postgres']}/cauce",
+        },
+    )
+    assert made.returncode == 0, made.stderr
+    base = f"http://127.0.0.1:{ports['identity']}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        login = client.post(
+            "/api/auth/login", json={"email": "admin@demo.example.com", "password": password}
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        me = client.get("/api/auth/me", headers={"authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["company"]["id"] == DEV_TENANT

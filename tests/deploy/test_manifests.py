@@ -15,7 +15,7 @@ from cauce_devstack.k8s.render import KUBE_VERSION, Manifest, Rendering
 from .conftest import find, make_context
 
 SOURCES = ("kustomize/dev", "kustomize/prod", "helm/dev", "helm/prod")
-SERVICES = ("gateway", "conversation", "payments", "crm-sync", "notifier")
+SERVICES = ("gateway", "conversation", "payments", "crm-sync", "notifier", "identity")
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -140,7 +140,7 @@ def test_dev_runs_everything_in_the_cluster(renderings: dict[str, Rendering], so
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_only_webhooks_and_short_links_are_public_and_behind_tls(
+def test_only_webhooks_short_links_and_identity_are_public_and_behind_tls(
     renderings: dict[str, Rendering], source: str
 ) -> None:
     ingress = find(renderings[source].manifests, "Ingress", "gateway")
@@ -148,10 +148,16 @@ def test_only_webhooks_and_short_links_are_public_and_behind_tls(
     assert "cert-manager.io/cluster-issuer" in ingress["metadata"]["annotations"]
     assert ingress["spec"]["tls"][0]["hosts"] == [ingress["spec"]["rules"][0]["host"]]
     paths = {
-        p["path"]: p["backend"]["service"]["name"]
+        (p["path"], p["pathType"]): p["backend"]["service"]["name"]
         for p in ingress["spec"]["rules"][0]["http"]["paths"]
     }
-    assert paths == {"/webhooks": "gateway", "/l": "notifier"}
+    identity_api = ("auth", "users", "roles", "companies", "api-keys")
+    assert paths == {
+        ("/webhooks", "Prefix"): "gateway",
+        ("/l", "Prefix"): "notifier",
+        **{(f"/api/{name}", "Prefix"): "identity" for name in identity_api},
+        ("/.well-known/jwks.json", "Exact"): "identity",
+    }
 
 
 def _pod(manifests: list[Manifest], name: str) -> dict[str, Any]:

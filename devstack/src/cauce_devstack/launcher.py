@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cauce_devstack.servers.mongo import SecantusServer
 from cauce_devstack.servers.nats import NatsServer
@@ -264,6 +266,8 @@ class Stack:
             optional["CAUCE_SHORT_LINK_BASE_URL"] = (
                 f"http://{LOOPBACK}:{self.config.ports['notifier']}"
             )
+        if spec.name == "identity":  # logins survive a restart of the dev stack
+            optional["CAUCE_SIGNING_KEY"] = dev_signing_key(self.config.home)
         env.update({key: value for key, value in optional.items() if value is not None})
         env.update(spec.extra_env)
         return env
@@ -378,3 +382,19 @@ def run(config: StackConfig, poll_interval: float = 0.5) -> int:
             signal.signal(signal.SIGTERM, previous)
     print("stopped.", flush=True)
     return code
+
+
+def dev_signing_key(home: Path) -> str:
+    """The dev stack's identity signing key (Ed25519, PEM): made at the first ``make
+    run`` and kept in ``.cauce/identity/`` (readable by its owner only)."""
+    path = home / "identity" / "signing_key.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.touch(mode=0o600)
+        path.write_bytes(pem)
+    return path.read_text()

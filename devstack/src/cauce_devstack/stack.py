@@ -1,6 +1,7 @@
 """What the local stack is made of: components, their ports and the services' specs.
 
-Default ports follow DESIGN (gateway 8080 ... notifier 8084, sandbox 8090, NATS 4222).
+Default ports follow DESIGN (gateway 8080 ... notifier 8084, identity 8085, sandbox 8090,
+NATS 4222).
 PostgreSQL defaults to 55432 and the SecantusDB stand-in to 57017, not 5432/27017, so
 the stack starts next to a system PostgreSQL or MongoDB instead of clashing with them.
 """
@@ -27,6 +28,7 @@ SERVICE_MODULES: dict[str, str] = {
     "payments": "cauce_payments",
     "crm-sync": "cauce_crm_sync",
     "notifier": "cauce_notifier",
+    "identity": "cauce_identity",
 }
 INFRA = ("nats", "postgres", "mongo", "sandbox")
 COMPONENTS = (*INFRA, *SERVICE_MODULES)
@@ -37,6 +39,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "payments": 8082,
     "crm-sync": 8083,
     "notifier": 8084,
+    "identity": 8085,
     "sandbox": 8090,
     "nats": 4222,
     "nats-monitor": 8222,
@@ -49,6 +52,7 @@ BASE_PORT_OFFSETS: dict[str, int] = {
     "payments": 2,
     "crm-sync": 3,
     "notifier": 4,
+    "identity": 5,
     "sandbox": 10,
     "nats": 11,
     "nats-monitor": 12,

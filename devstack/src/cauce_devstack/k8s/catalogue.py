@@ -78,6 +78,9 @@ SERVICES: tuple[Component, ...] = (
     Component(
         "notifier", "cauce-notifier", "cauce_notifier", "cauce_notifier.settings:NotifierSettings"
     ),
+    Component(
+        "identity", "cauce-identity", "cauce_identity", "cauce_identity.settings:IdentitySettings"
+    ),
 )
 #: Dev-only or one-off workloads that still run cauce code.
 AUXILIARY: tuple[Component, ...] = (

@@ -85,6 +85,11 @@ class ServiceSettings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     contact_key_secret: SecretStr = SecretStr("dev-contact-key-secret")
 
+    #: Public keys (a JSON list of Ed25519 JWKs, each with its ``kid``) whose access
+    #: tokens are accepted besides those the identity service publishes in JetStream KV:
+    #: pinned keys for a deployment that does not want to trust the bucket alone.
+    identity_public_keys: list[dict[str, Any]] = Field(default_factory=list)
+
     @classmethod
     def settings_customise_sources(
         cls,

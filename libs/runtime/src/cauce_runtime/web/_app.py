@@ -50,6 +50,8 @@ from cauce_runtime._errors import BusUnavailable
 from cauce_runtime._settings import ServiceSettings
 from cauce_runtime._startup_heap import freeze_startup_heap
 from cauce_runtime.bus._bus import Bus
+from cauce_runtime.identity._verifier import TokenVerifier
+from cauce_runtime.identity._watch import IdentityWatch
 from cauce_runtime.telemetry._logs import configure_logging
 from cauce_runtime.telemetry._server_spans import HttpTelemetryMiddleware
 from cauce_runtime.telemetry._tracing import setup_telemetry
@@ -215,10 +217,19 @@ def create_service_app(
     version: str = "0.1.0",
     description: str = "",
     readiness_timeout_s: float = 2.0,
+    verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     """A FastAPI app with probes, metrics, problem+json errors, HTTP telemetry and the bus;
-    ``wiring`` (the service's bootstrap object) is what ``wired(type(wiring))`` gives."""
+    ``wiring`` (the service's bootstrap object) is what ``wired(type(wiring))`` gives.
+
+    With ``verifier``, routes may ask for the verified caller
+    (:data:`cauce_runtime.identity.CallerDep`); with a bus too, the verifier follows the
+    identity service's keys and revoked sessions from JetStream KV."""
     install_meter_provider(settings)  # /metrics serves what the meter records
+    if verifier is not None and bus is not None:
+        watch = IdentityWatch(verifier, bus)
+        on_startup = [watch.start, *on_startup]
+        on_shutdown = [*on_shutdown, watch.stop]
     app = FastAPI(
         title=title or settings.service_name,
         version=version,
@@ -233,6 +244,8 @@ def create_service_app(
     wire(app, probes)
     if wiring is not None:
         wire(app, wiring)
+    if verifier is not None:
+        wire(app, verifier)
     install_problem_handlers(app)
     app.add_middleware(HttpTelemetryMiddleware)
     for router in (ops_router, *routers):
