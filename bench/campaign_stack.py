@@ -18,11 +18,13 @@ from bench.campaign_report import CpuUse
 from bench.notifier import CONTACT_SECRET, GRAPH_TOKEN, TENANT
 from bench.processes import Server
 from bench.send_timing import counter_total, cpu_seconds
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.sandbox.settings import DEV_WABA_ID
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.servers.postgres import PostgresServer
 
-TENANT_TOKEN = "bench-campaigns-tenant-token"  # noqa: S105 - dev-only value
+#: Signs the bench's access tokens; the bench's notifiers pin its key.
+MINTER = TokenMinter()
 CAMPAIGN_ACCOUNT = "100000000000901"
 ONE_OFF_ACCOUNT = "100000000000902"
 #: Both numbers' limit, at the notifier and at the Graph fake (which enforces it).
@@ -82,7 +84,7 @@ def stack(workdir: Path, replicas: int) -> Iterator[Stack]:
                 "CAUCE_GRAPH_BASE_URL": f"{sandbox_url}/graph",
                 "CAUCE_ACCOUNTS": json.dumps(accounts),
                 "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET,
-                "CAUCE_TENANT_TOKENS": json.dumps([{"tenant_id": TENANT, "token": TENANT_TOKEN}]),
+                "CAUCE_IDENTITY_PUBLIC_KEYS": json.dumps(MINTER.jwks),
                 "CAUCE_TEMPLATE_SYNC_INTERVAL_S": "0",
                 "CAUCE_SPAN_FILE": str(workdir / f"notifier-{replica}-spans.jsonl"),
                 "CAUCE_LOG_LEVEL": "WARNING",

@@ -66,13 +66,13 @@ from bench.campaign_report import (
 from bench.campaign_stack import (
     CAMPAIGN_ACCOUNT,
     LIMIT,
+    MINTER,
     ONE_OFF_ACCOUNT,
-    TENANT_TOKEN,
     Stack,
     Usage,
     stack,
 )
-from bench.notifier import CONTACT_SECRET, CONTACTS, Publisher, SendRun
+from bench.notifier import CONTACT_SECRET, CONTACTS, TENANT, Publisher, SendRun
 from bench.send_timing import Span, duplicates, max_in_window, steady_span
 from cauce_contracts.registry import subject_of
 from cauce_contracts.streams import NOTIFIER_CAMPAIGN_SENDS, NOTIFIER_REQUESTS
@@ -333,7 +333,7 @@ async def _measure(stack: Stack, load: CampaignLoad) -> CampaignsReport:
     bus = Bus(ServiceSettings(environment="test", nats_url=stack.nats_url, _env_file=None))
     await bus.start()
     db = await asyncpg.connect(stack.database_url)
-    headers = {"Authorization": f"Bearer {TENANT_TOKEN}"}
+    headers = MINTER.headers(TENANT, ttl_s=3600)
     try:
         async with (
             httpx.AsyncClient(base_url=stack.notifier_urls[0], headers=headers, timeout=120) as api,

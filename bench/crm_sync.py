@@ -15,6 +15,7 @@ last Odoo call that carried them), Odoo calls per event, and the lag of the last
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,12 +27,14 @@ import httpx
 from cauce_contracts.crm import CampaignAssigned, ContactUpserted, LeadStateChanged
 from cauce_contracts.envelope import Event
 from cauce_contracts.registry import subject_of
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.testing import free_ports, launched
 from cauce_runtime import Bus, ServiceSettings
 
 TARGET_EVENTS_PER_S = 100.0
 TENANT = "bench"
-REPORTS_TOKEN = "dev-reports-token"  # crm-sync's dev default under make run  # noqa: S105
+#: Signs the bench's access token; the stack's services pin its key.
+MINTER = TokenMinter()
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -116,7 +119,7 @@ async def _publish(nats_url: str, events: list[Event], workdir: Path) -> tuple[f
 
 
 async def _wait_settled(http: httpx.AsyncClient, crm_url: str, timeout_s: float) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {REPORTS_TOKEN}"}
+    headers = MINTER.headers(TENANT, platform_admin=True)  # the sync spans every company
     deadline = time.monotonic() + timeout_s
     quiet = 0
     while True:
@@ -152,7 +155,8 @@ async def _measure(
 
 def run(home: Path, events: int = 10_000) -> CrmSyncReport:
     ports = free_ports()
-    with launched(home, ports) as stack:
+    pinned = {"CAUCE_IDENTITY_PUBLIC_KEYS": json.dumps(MINTER.jwks)}
+    with launched(home, ports, env=pinned) as stack:
         stack.wait_ready(timeout=180)
         return asyncio.run(
             _measure(

@@ -26,6 +26,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.meta import webhooks as meta
 from cauce_devstack.sandbox.meta.templates import template_id
@@ -40,10 +41,10 @@ from cauce_devstack.testing import eventually, service_test_values, serving
 from cauce_gateway.app import create_app as create_gateway
 from cauce_gateway.settings import ChannelAccount, GatewaySettings
 from cauce_notifier.app import create_app as create_notifier
-from cauce_notifier.settings import DeclaredAccount, NotifierSettings, TenantToken
+from cauce_notifier.settings import DeclaredAccount, NotifierSettings
 
 TENANT = "acme"
-TOKEN = "acme-campaigns-token"
+MINTER = TokenMinter()
 APP_SECRET = "app-secret-of-the-campaign-webhook-tests"
 CONTACT_SECRET = "contact-key-secret-for-campaign-webhook-tests"
 TEMPLATE, LANGUAGE = "pago_confirmado", "es"
@@ -65,7 +66,7 @@ class Stack:
         return await self.http.request(
             method,
             f"{self.notifier_url}/api/v1{path}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
+            headers=MINTER.headers(TENANT),
             **kwargs,
         )
 
@@ -158,7 +159,7 @@ async def stack(nats_server: NatsServer, database_url: str, tmp_path: Path) -> A
                     credentials={"access_token": SecretStr(DEV_GRAPH_TOKEN)},
                 )
             ],
-            tenant_tokens=[TenantToken(tenant_id=TENANT, token=SecretStr(TOKEN))],
+            identity_public_keys=MINTER.jwks,
             campaign_tick_s=0.05,
             template_sync_interval_s=0,
         )

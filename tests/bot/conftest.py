@@ -26,6 +26,7 @@ from cauce_conversation.settings import ConversationSettings
 from cauce_crm_sync.app import create_app as create_crm_sync
 from cauce_crm_sync.settings import CrmSyncSettings
 from cauce_devstack.demo.customer import ScriptedCustomer
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import (
     DEV_GRAPH_TOKEN,
@@ -45,7 +46,7 @@ from cauce_payments.settings import PaymentsSettings
 
 TENANT = "acme"
 CONTACT_SECRET = "contact-key-secret-for-bot-tests"
-INBOX_TOKEN = "inbox-token-for-bot-tests"
+MINTER = TokenMinter()
 
 
 @dataclass
@@ -72,7 +73,7 @@ class BotStack:
         return await self.http.request(
             method,
             f"{self.conversation_urls[0]}{path}",
-            headers={"Authorization": f"Bearer {INBOX_TOKEN}"},
+            headers=MINTER.headers(TENANT),
             **kwargs,
         )
 
@@ -164,7 +165,7 @@ async def bot_stack(
                 port=free_port(),
                 mongodb_url=mongo_url,
                 mongodb_database=mongo_database,
-                inbox_token=INBOX_TOKEN,
+                identity_public_keys=MINTER.jwks,
                 **(conversation or {}),
             )
             conversation_urls.append(

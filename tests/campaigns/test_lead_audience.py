@@ -20,9 +20,11 @@ from pydantic import SecretStr
 
 from cauce_contracts.crm import CampaignAssigned, ContactUpserted, LeadStateChanged
 from cauce_contracts.envelope import Event
+from cauce_contracts.identity import Permission
 from cauce_contracts.registry import subject_of
 from cauce_crm_sync.app import create_app as create_crm_sync
 from cauce_crm_sync.settings import CrmSyncSettings
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import (
     DEV_GRAPH_TOKEN,
@@ -34,12 +36,12 @@ from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.testing import eventually, fresh_database, service_test_values, serving
 from cauce_notifier.app import create_app as create_notifier
-from cauce_notifier.settings import DeclaredAccount, NotifierSettings, TenantToken
+from cauce_notifier.settings import DeclaredAccount, NotifierSettings
 from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "acme"
-TOKEN = "acme-campaign-token"
-REPORTS_TOKEN = "reports-token-for-audience-tests"
+MINTER = TokenMinter()
+LEAD_EXPORT_TOKEN = "lead-export-token-for-audience-tests"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -55,7 +57,7 @@ class AudienceStack:
         return await self.http.request(
             method,
             f"{self.notifier_url}/api/v1{path}",
-            headers={"Authorization": f"Bearer {TOKEN}"},
+            headers=MINTER.headers(TENANT, Permission.CAMPAIGNS_MANAGE, Permission.CAMPAIGNS_READ),
             **kwargs,
         )
 
@@ -66,13 +68,18 @@ class AudienceStack:
             for event in lead_events(**lead):
                 await self.bus.publish(event, subject_of(event))
 
+        # a platform admin, naming each tenant in turn
+        reader = MINTER.headers(TENANT, Permission.REPORTS_READ, platform_admin=True)
+
         async def listed() -> bool:
-            found = await self.http.get(
-                f"{self.crm_url}/reports/contacts",
-                params={"limit": 1000},
-                headers={"Authorization": f"Bearer {REPORTS_TOKEN}"},
-            )
-            ids = {item["manychat_id"] for item in found.json()["items"]}
+            ids: set[str] = set()
+            for tenant in {lead.get("tenant", TENANT) for lead in leads}:
+                found = await self.http.get(
+                    f"{self.crm_url}/reports/contacts",
+                    params={"limit": 1000, "tenant": tenant},
+                    headers=reader,
+                )
+                ids |= {item["manychat_id"] for item in found.json()["items"]}
             return {lead["manychat_id"] for lead in leads} <= ids
 
         await eventually(listed, 20, "crm-sync to hold the leads")
@@ -157,7 +164,8 @@ async def audience_stack(
             postgres_url=database_url,
             odoo_url=f"{sandbox_url}/odoo",
             reconcile_interval_s=0,
-            reports_token=SecretStr(REPORTS_TOKEN),
+            lead_export_token=SecretStr(LEAD_EXPORT_TOKEN),
+            identity_public_keys=MINTER.jwks,
         )
         crm_url = await services.enter_async_context(serving(create_crm_sync(crm), crm.port))
         notifier = NotifierSettings(
@@ -175,11 +183,11 @@ async def audience_stack(
                     credentials={"access_token": SecretStr(DEV_GRAPH_TOKEN)},
                 )
             ],
-            tenant_tokens=[TenantToken(tenant_id=TENANT, token=SecretStr(TOKEN))],
+            identity_public_keys=MINTER.jwks,
             campaign_tick_s=0.05,
             template_sync_interval_s=0,
             crm_sync_url=crm_sync_url or crm_url,
-            crm_sync_reports_token=SecretStr(REPORTS_TOKEN),
+            crm_sync_lead_export_token=SecretStr(LEAD_EXPORT_TOKEN),
         )
         notifier_url = await services.enter_async_context(
             serving(create_notifier(notifier), notifier.port)

@@ -209,9 +209,9 @@ CASES: dict[str, tuple[str, Mutation, str]] = {
     "a secret in a ConfigMap": (
         "kustomize/prod",
         lambda m: find(m, "ConfigMap", "crm-sync-config")["data"].update(
-            CAUCE_ADMIN_TOKEN="s3cr3t"
+            CAUCE_LEAD_EXPORT_TOKEN="s3cr3t"
         ),
-        "CAUCE_ADMIN_TOKEN is a secret but comes from ConfigMap/crm-sync-config",
+        "CAUCE_LEAD_EXPORT_TOKEN is a secret but comes from ConfigMap/crm-sync-config",
     ),
     "a secret file that is no setting": (
         "kustomize/dev",

@@ -123,8 +123,8 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
         ),
     },
     "notifier": {
-        # crm-sync's dev reports token: campaigns whose audience is a segment of leads
-        "CAUCE_CRM_SYNC_REPORTS_TOKEN": "dev-reports-token",
+        # crm-sync's dev lead-export token: campaigns whose audience is a segment of leads
+        "CAUCE_CRM_SYNC_LEAD_EXPORT_TOKEN": "dev-lead-export-token",
         # late payment confirmations and agents' next-day replies go as this template
         "CAUCE_OUT_OF_WINDOW_TEMPLATE": json.dumps(
             {"name": "mensaje_fuera_de_ventana", "language": "es"}

@@ -177,12 +177,19 @@ class LaunchedStack:
 
 @contextlib.contextmanager
 def launched(
-    home: Path, ports: Mapping[str, int], *args: str, keep_mongodb_url: bool = False
+    home: Path,
+    ports: Mapping[str, int],
+    *args: str,
+    keep_mongodb_url: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[LaunchedStack]:
-    """Run the launcher on ``ports`` under ``home``; stop it and every child it started
-    on the way out, even when the test failed half-way. Tests run it on the SecantusDB
-    stand-in unless ``keep_mongodb_url``."""
-    env = {k: v for k, v in os.environ.items() if keep_mongodb_url or k != "MONGODB_URL"}
+    """Run the launcher on ``ports`` under ``home`` (``env`` on top of ours, seen by every
+    service); stop it and every child it started on the way out, even when the test
+    failed half-way. Tests run it on the SecantusDB stand-in unless ``keep_mongodb_url``."""
+    env = {
+        **{k: v for k, v in os.environ.items() if keep_mongodb_url or k != "MONGODB_URL"},
+        **(env or {}),
+    }
     process = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
         [
             sys.executable,

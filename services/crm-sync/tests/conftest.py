@@ -21,6 +21,7 @@ from cauce_contracts.registry import subject_of
 from cauce_crm_sync.app import create_app as create_crm
 from cauce_crm_sync.settings import CrmSyncSettings
 from cauce_crm_sync.store.migrations import migrate
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import free_port
@@ -28,8 +29,9 @@ from cauce_devstack.testing import eventually, service_test_values, serving
 from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "acme"
-ADMIN_TOKEN = "admin-token-for-crm-tests"
-REPORTS_TOKEN = "reports-token-for-crm-tests"
+#: Signs the operators' access tokens (the service pins its key).
+MINTER = TokenMinter()
+LEAD_EXPORT_TOKEN = "lead-export-token-for-crm-tests"
 T0 = datetime(2025, 6, 5, 12, 41, 36, tzinfo=UTC)
 
 
@@ -144,14 +146,17 @@ class CrmStack:
         return entries
 
     async def api(
-        self, method: str, path: str, token: str = ADMIN_TOKEN, **kwargs: Any
+        self, method: str, path: str, token: str | None = None, **kwargs: Any
     ) -> httpx.Response:
+        """Call crm-sync as ``token``'s holder (a platform admin of the test tenant when
+        none is given)."""
+        token = token or MINTER.token(TENANT, platform_admin=True)
         return await self.http.request(
             method, f"{self.crm_url}{path}", headers={"Authorization": f"Bearer {token}"}, **kwargs
         )
 
     async def sync_report(self) -> dict[str, Any]:
-        response = await self.api("GET", "/reports/sync", token=REPORTS_TOKEN)
+        response = await self.api("GET", "/reports/sync")
         response.raise_for_status()
         report: dict[str, Any] = response.json()
         return report
@@ -187,8 +192,8 @@ def crm_settings(
         "sync_uncertain_retry_s": 2.0,
         "sync_idle_poll_s": 0.05,
         "reconcile_interval_s": 0,
-        "admin_token": ADMIN_TOKEN,
-        "reports_token": REPORTS_TOKEN,
+        "identity_public_keys": MINTER.jwks,
+        "lead_export_token": LEAD_EXPORT_TOKEN,
     }
     values.update(overrides)
     return CrmSyncSettings(_env_file=None, **values)

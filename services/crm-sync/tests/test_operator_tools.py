@@ -9,22 +9,79 @@ import json
 import asyncpg
 import pytest
 
+from cauce_contracts.identity import Permission
 from cauce_crm_sync.cli import main, operate, parse_args
 from cauce_crm_sync.settings import CrmSyncSettings
 from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.store.leads import apply_event
 from cauce_crm_sync.store.migrations import MIGRATIONS
 
-from .conftest import REPORTS_TOKEN, CrmStack, assignment, at, contact, state_change
+from .conftest import (
+    LEAD_EXPORT_TOKEN,
+    MINTER,
+    TENANT,
+    CrmStack,
+    assignment,
+    at,
+    contact,
+    state_change,
+)
 
 
-async def test_reports_need_their_token(crm: CrmStack) -> None:
-    refused = await crm.api("GET", "/reports/sync", token="wrong")
+#: A sales analyst of the test tenant.
+def reports_token() -> str:
+    return MINTER.token(TENANT, Permission.REPORTS_READ)
+
+
+async def test_each_api_asks_for_its_permission(crm: CrmStack) -> None:
+    refused = await crm.api("GET", "/reports/contacts", token="wrong")
     assert refused.status_code == 401
     assert refused.headers["content-type"].startswith("application/problem+json")
-    # The admin token is not a reports token, nor the other way round.
-    assert (await crm.api("GET", "/reports/sync")).status_code == 401
-    assert (await crm.api("GET", "/dead-letters", token=REPORTS_TOKEN)).status_code == 401
+    analyst = reports_token()
+    assert (await crm.api("GET", "/reports/contacts", token=analyst)).status_code == 200
+    assert (await crm.api("GET", "/dead-letters", token=analyst)).status_code == 403
+    # the sync and reconciliation span every company: platform admins only
+    assert (await crm.api("GET", "/reports/sync", token=MINTER.token(TENANT))).status_code == 403
+    assert (await crm.api("GET", "/reconciliations", token=MINTER.token(TENANT))).status_code == 403
+    assert (await crm.api("GET", "/reports/sync")).status_code == 200  # a platform admin
+
+
+async def test_a_company_sees_only_its_leads_and_dead_letters(
+    crm: CrmStack, pool: asyncpg.Pool
+) -> None:
+    for tenant in (TENANT, "globex"):
+        await apply_event(pool, contact(f"mc-{tenant}", tenant_id=tenant))
+    records = await sync_store.claim(pool, 10, "me", 60)
+    await sync_store.mark_dead(pool, records, error_name="ValidationError", error="bad")
+    globex_id = next(r.id for r in records if r.tenant_id == "globex")
+    acme = MINTER.token(TENANT)  # every permission, of acme only
+
+    leads = (await crm.api("GET", "/reports/contacts", token=acme)).json()["items"]
+    assert [lead["tenant_id"] for lead in leads] == [TENANT]
+    named = await crm.api("GET", "/reports/contacts", token=acme, params={"tenant": "globex"})
+    assert named.status_code == 403
+    letters = (await crm.api("GET", "/dead-letters", token=acme)).json()["items"]
+    assert [letter["tenant_id"] for letter in letters] == [TENANT]
+    assert (await crm.api("GET", f"/dead-letters/{globex_id}", token=acme)).status_code == 404
+    replay = await crm.api("POST", f"/dead-letters/{globex_id}/replay", token=acme)
+    assert replay.status_code == 404
+    replayed = await crm.api("POST", "/dead-letters/replay", token=acme)
+    assert replayed.json() == {"replayed": 1}  # acme's only
+    still = await crm.api("GET", "/dead-letters", params={"company_id": "globex"})  # platform
+    assert [letter["id"] for letter in still.json()["items"]] == [globex_id]
+
+
+async def test_the_lead_export_is_for_the_notifier_only(crm: CrmStack) -> None:
+    await crm.publish(contact("mc-export"), contact("mc-other", tenant_id="globex"))
+    await crm.settled()
+    path = "/internal/lead-exports/contacts"
+    assert (await crm.api("GET", path, params={"tenant": TENANT})).status_code == 401
+    no_tenant = await crm.api("GET", path, token=LEAD_EXPORT_TOKEN)
+    assert no_tenant.status_code == 422
+    exported = await crm.api("GET", path, token=LEAD_EXPORT_TOKEN, params={"tenant": TENANT})
+    assert exported.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [row["manychat_id"] for row in rows] == ["mc-export"]
 
 
 async def test_contacts_report_filters_pages_and_exports_csv(crm: CrmStack) -> None:
@@ -40,7 +97,7 @@ async def test_contacts_report_filters_pages_and_exports_csv(crm: CrmStack) -> N
     await crm.settled()
 
     async def report(**params: str) -> dict[str, object]:
-        response = await crm.api("GET", "/reports/contacts", token=REPORTS_TOKEN, params=params)
+        response = await crm.api("GET", "/reports/contacts", token=reports_token(), params=params)
         assert response.status_code == 200, response.text
         body: dict[str, object] = response.json()
         return body
@@ -59,13 +116,13 @@ async def test_contacts_report_filters_pages_and_exports_csv(crm: CrmStack) -> N
     rest = await report(limit="2", cursor=str(first["next_cursor"]))
     assert [item["manychat_id"] for item in rest["items"]] == ["mc-c"]  # type: ignore[index]
     assert rest["next_cursor"] is None
-    bad = await crm.api("GET", "/reports/contacts", token=REPORTS_TOKEN, params={"cursor": "@@"})
+    bad = await crm.api("GET", "/reports/contacts", token=reports_token(), params={"cursor": "@@"})
     assert bad.status_code == 400
 
     exported = await crm.api(
         "GET",
         "/reports/contacts",
-        token=REPORTS_TOKEN,
+        token=reports_token(),
         params={"format": "csv", "campaign": "CAMP-1"},
     )
     assert exported.headers["content-type"].startswith("text/csv")
@@ -85,13 +142,13 @@ async def test_campaign_report_counts_by_state_and_advisor(crm: CrmStack) -> Non
     )
     await crm.settled()
 
-    found = await crm.api("GET", "/reports/campaigns/C9", token=REPORTS_TOKEN)
+    found = await crm.api("GET", "/reports/campaigns/C9", token=reports_token())
     body = found.json()
     assert body["leads"] == 3
     assert body["by_state"] == {"Asignado": 2, "pagado": 1}
     assert body["by_advisor"] == {"ana": 2, "luis": 1}
     assert body["by_advisor_and_state"]["ana"] == {"Asignado": 1, "pagado": 1}
-    missing = await crm.api("GET", "/reports/campaigns/none", token=REPORTS_TOKEN)
+    missing = await crm.api("GET", "/reports/campaigns/none", token=reports_token())
     assert missing.status_code == 404
 
 

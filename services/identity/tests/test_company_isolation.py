@@ -3,7 +3,13 @@ whatever ids or parameters it sends; a platform admin crosses only when it asks.
 
 from __future__ import annotations
 
+import json
+
 import httpx
+import nats
+
+from cauce_contracts.identity import COMPANY_SETTINGS_BUCKET
+from cauce_devstack.testing import eventually
 
 from .conftest import PASSWORD, IdentityServer
 
@@ -86,3 +92,29 @@ async def test_a_platform_admin_crosses_companies_only_explicitly(
     async with identity.client(await identity.token_of("acme")) as client:
         refused = await client.post("/api/companies", json={"id": "umbrella", "name": "U"})
     assert refused.status_code == 403
+
+
+async def test_a_companys_bot_setting_reaches_the_bus(identity: IdentityServer) -> None:
+    """The company's admin picks who answers its customers; the setting is published in
+    JetStream KV for the conversation service (which follows it live)."""
+    admin = await identity.token_of("acme")
+    async with identity.client(admin) as client:
+        changed = await client.put("/api/companies/acme", json={"bot": "human_only"})
+        wrong = await client.put("/api/companies/acme", json={"bot": "chatgpt"})
+    assert changed.status_code == 200 and changed.json()["bot"] == "human_only"
+    assert wrong.status_code == 422
+
+    async def published() -> bool:
+        nc = await nats.connect(identity.settings.nats_url)
+        try:
+            bucket = await nc.jetstream().key_value(COMPANY_SETTINGS_BUCKET)
+            entry = await bucket.get("acme")
+            return bool(entry.value and json.loads(entry.value)["bot"] == "human_only")
+        finally:
+            await nc.close()
+
+    await eventually(published, timeout=2, what="the setting in JetStream KV")
+    agent = await identity.token_of("acme", "agent")
+    async with identity.client(agent) as client:
+        refused = await client.put("/api/companies/acme", json={"bot": "none"})
+    assert refused.status_code == 403  # company.manage only

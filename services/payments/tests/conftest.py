@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from cauce_contracts.envelope import Event
+from cauce_contracts.identity import Permission
 from cauce_contracts.payments import (
     DebtLookupRequested,
     PaymentItem,
@@ -20,6 +21,7 @@ from cauce_contracts.payments import (
 )
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel, contact_key
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
@@ -29,7 +31,8 @@ from cauce_payments.settings import PaymentsSettings
 from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "acme"
-ADMIN_TOKEN = "admin-token-for-payments-tests"
+#: Signs the operators' access tokens (the service pins its key).
+MINTER = TokenMinter()
 KEY = contact_key("573001234567", b"contact-key-secret-for-tests")
 
 
@@ -55,7 +58,7 @@ def payments_settings(
         **service_test_values(nats_url, tmp_path),
         "port": free_port(),
         "postgres_url": database_url,
-        "admin_token": ADMIN_TOKEN,
+        "identity_public_keys": MINTER.jwks,
         "sci_base_url": f"{sandbox_url}/sci",
         "sci_timeout_s": 3.0,
         "sci_retry_delay_s": 0.2,
@@ -143,7 +146,7 @@ class Stack:
     async def link_row(self, request_key: str) -> dict[str, Any]:
         response = await self.http.get(
             f"{self.payments_url}/links/{TENANT}/{request_key}",
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            headers=MINTER.headers(TENANT, Permission.PAYMENTS_READ),
         )
         assert response.status_code == 200, response.text
         row: dict[str, Any] = response.json()

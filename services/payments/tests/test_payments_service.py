@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from cauce_contracts.identity import Permission
 from cauce_contracts.payments import (
     DebtLookedUp,
     DebtLookupFailed,
@@ -21,7 +22,7 @@ from cauce_contracts.payments import (
 from cauce_devstack.servers import NatsServer
 from cauce_payments.consumers import REQUESTS
 
-from .conftest import TENANT, Stack, link_request, lookup, running_stack
+from .conftest import MINTER, TENANT, Stack, link_request, lookup, running_stack
 
 LOOKED_UP = "payments.debt.looked_up"
 LOOKUP_FAILED = "payments.debt.lookup_failed"
@@ -187,7 +188,7 @@ async def test_an_unanswered_transaction_is_never_created_twice(
         # Releasing lets the key be asked again (here SCI refuses nothing).
         released = await stack.http.post(
             f"{stack.payments_url}/links/{TENANT}/{request.request_key}/release",
-            headers={"Authorization": "Bearer admin-token-for-payments-tests"},
+            headers=MINTER.headers(TENANT, Permission.PAYMENTS_MANAGE),
         )
         assert released.status_code == 200 and released.json()["state"] == "failed"
 
@@ -234,14 +235,29 @@ async def test_transaction_status_updates_the_link(stack: Stack) -> None:
     assert row["transaction_status"] == "approved" and row["provider_status"] == "APPROVED"
 
 
-async def test_operator_api_needs_the_token(stack: Stack) -> None:
+async def test_operator_api_needs_a_token(stack: Stack) -> None:
     response = await stack.http.get(f"{stack.payments_url}/links/{TENANT}/nothing")
     assert response.status_code == 401
     missing = await stack.http.get(
         f"{stack.payments_url}/links/{TENANT}/nothing",
-        headers={"Authorization": "Bearer admin-token-for-payments-tests"},
+        headers=MINTER.headers(TENANT, Permission.PAYMENTS_READ),
     )
     assert missing.status_code == 404
+
+
+async def test_another_company_never_reaches_a_link(stack: Stack) -> None:
+    request = link_request()
+    await stack.publish(request)
+    await stack.answers(CREATED, 1)
+    path = f"{stack.payments_url}/links/{TENANT}/{request.request_key}"
+    other = MINTER.headers("globex")  # every permission, of another company
+    read = await stack.http.get(path, headers=other)
+    release = await stack.http.post(f"{path}/release", headers=other)
+    assert (read.status_code, release.status_code) == (404, 404)
+    agent = MINTER.headers(TENANT, Permission.PAYMENTS_READ)
+    assert (await stack.http.post(f"{path}/release", headers=agent)).status_code == 403
+    platform = MINTER.headers("globex", Permission.PAYMENTS_READ, platform_admin=True)
+    assert (await stack.http.get(path, headers=platform)).status_code == 200
 
 
 async def test_readiness_includes_postgres(stack: Stack) -> None:

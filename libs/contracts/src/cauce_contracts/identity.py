@@ -22,6 +22,9 @@ TOKEN_ALGORITHM = "EdDSA"  # noqa: S105 - a name, not a secret
 #: and the sessions revoked before their access tokens expire (key: the session id).
 SIGNING_KEYS_BUCKET = "identity-signing-keys"
 REVOKED_SESSIONS_BUCKET = "identity-revoked-sessions"
+#: Each company's settings other services act on (key: the company id), written by the
+#: identity service: which bot answers its numbers.
+COMPANY_SETTINGS_BUCKET = "company-settings"
 
 #: A company (tenant) id: the ``tenant_id`` of every event of that company.
 CompanyId = Annotated[
@@ -43,6 +46,7 @@ class Permission(StrEnum):
     MESSAGES_SEND = "messages.send"
     CHANNELS_MANAGE = "channels.manage"
     PAYMENTS_READ = "payments.read"
+    PAYMENTS_MANAGE = "payments.manage"
     REPORTS_READ = "reports.read"
     DEAD_LETTERS_MANAGE = "dead_letters.manage"
     USERS_READ = "users.read"
@@ -105,3 +109,22 @@ class AccessClaims(BaseModel):
     jti: str
     iat: int
     exp: int
+
+
+class BotMode(StrEnum):
+    """Who answers a company's customers first."""
+
+    #: The vehicle-tax assistant (the seed's bot); it hands over to agents on request.
+    VEHICLE_TAX = "vehicle_tax"
+    #: Nobody automatically: messages are kept for the inbox, no bot reply.
+    NONE = "none"
+    #: Agents only: every conversation goes straight to the agents' queue (pending).
+    HUMAN_ONLY = "human_only"
+
+
+class CompanySettings(BaseModel):
+    """A company's entry in :data:`COMPANY_SETTINGS_BUCKET`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    bot: BotMode = BotMode.VEHICLE_TAX

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cauce_contracts.identity import COMPANY_SETTINGS_BUCKET
 from cauce_conversation import inbox
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.consumers import register_consumers
 from cauce_conversation.flows.vocabulary import Flow
 from cauce_conversation.settings import ConversationSettings
 from cauce_runtime import create_service_app
+from cauce_runtime.bus import BucketFollower
+from cauce_runtime.identity import TokenVerifier
 
 
 def create_app(
@@ -23,13 +26,18 @@ def create_app(
     settings = settings or ConversationSettings()
     service = ConversationService.build(settings, flow=flow)
     register_consumers(service.bus, service.turns)
+    # each company's bot, as its admins set it in the identity service (live)
+    bots = BucketFollower(service.bus, COMPANY_SETTINGS_BUCKET, service.turns.bots.apply)
     return create_service_app(
         settings,
         bus=service.bus,
         wiring=service,
+        verifier=TokenVerifier.for_service(settings),
         readiness={"mongodb": service.store.ping},
         routers=[inbox.router],
         on_prepare=[service.open],
+        on_startup=[bots.start],
+        on_shutdown=[bots.stop],
         on_closed=[service.close],
         title="cauce conversation",
         description="Conversation state, bot flows (MongoDB) and the agents' inbox API.",

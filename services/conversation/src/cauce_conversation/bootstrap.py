@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from pymongo import AsyncMongoClient
 
+from cauce_conversation.company_bots import CompanyBots
 from cauce_conversation.flows import VehicleTaxFlow
 from cauce_conversation.flows.vocabulary import Flow
 from cauce_conversation.settings import ConversationSettings
@@ -40,7 +41,7 @@ class ConversationService:
         bus = bus or Bus(settings)
         flow = flow or VehicleTaxFlow(copy=settings.bot_copy)
         idle_expiry = timedelta(minutes=settings.idle_expiry_minutes)
-        turns = Turns(store, bus, flow, idle_expiry=idle_expiry)
+        turns = Turns(store, bus, flow, idle_expiry=idle_expiry, bots=CompanyBots())
         return cls(settings, bus, mongo, store, flow, turns)
 
     async def open(self) -> None:

@@ -4,7 +4,7 @@ The ``dev-`` defaults let ``make run`` work out of the box; outside dev/test the
 refuses to start with them.
 """
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from cauce_conversation.flows import VehicleTaxCopy
 from cauce_runtime import ServiceSettings
@@ -15,8 +15,6 @@ class ConversationSettings(ServiceSettings):
     port: int = 8081
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "cauce"
-    #: Bearer token of the inbox API (agents' tools); ``CAUCE_INBOX_TOKEN``.
-    inbox_token: SecretStr = SecretStr("dev-inbox-token")
     #: A conversation whose customer has been silent this long starts over (greets
     #: again) at their next message; a human-held conversation never expires.
     idle_expiry_minutes: float = Field(default=120.0, gt=0)

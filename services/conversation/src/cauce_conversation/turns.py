@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from cauce_contracts.envelope import Event, utc_now
+from cauce_contracts.identity import BotMode
 from cauce_contracts.inbound import InboundMessageReceived
 from cauce_contracts.outbound import MarkReadContent, OutboundMessageRequested
 from cauce_conversation.commands import Effects, carry_out
+from cauce_conversation.company_bots import CompanyBots
 from cauce_conversation.customer_input import flow_input_of, inbox_text
 from cauce_conversation.flows.vocabulary import Flow, FlowInput, FlowState
 from cauce_conversation.model import (
@@ -85,6 +87,8 @@ class Turns:
     flow: Flow
     idle_expiry: timedelta
     clock: Callable[[], datetime] = utc_now
+    #: Which bot answers each company (the vehicle-tax flow, none, or agents only).
+    bots: CompanyBots = field(default_factory=CompanyBots)
 
     # --- the two kinds of turns ------------------------------------------------------
 
@@ -164,6 +168,12 @@ class Turns:
         mark_read: str | None,
     ) -> Decision:
         if heard is None or conversation.handed_over:
+            return conversation, Effects()
+        mode = self.bots.mode_of(conversation.tenant_id)
+        if mode is BotMode.HUMAN_ONLY:  # straight to the agents' queue
+            queued = {"handed_over": True, "status": ConversationStatus.PENDING}
+            return conversation.model_copy(update=queued), Effects()
+        if mode is BotMode.NONE:  # kept for the inbox, nobody answers automatically
             return conversation, Effects()
         transition = self.flow.step(FlowState(conversation.step, conversation.slots), heard)
         effects = carry_out(transition.commands, conversation, cause, now, mark_read=mark_read)

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
+from cauce_contracts.identity import Permission
 from cauce_contracts.outbound import OutboundMessageRequested
 from cauce_contracts.registry import subject_of
 from cauce_contracts.streams import OUTBOUND
@@ -21,11 +21,20 @@ from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.servers.ports import free_port
 from cauce_runtime import Bus, create_service_app
+from cauce_runtime.identity import TokenVerifier
 
-TOKEN = "inbox-token-for-tests-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MINTER = TokenMinter()
+#: An agent supervisor of acme: every inbox permission.
+AUTH = MINTER.headers(
+    "acme",
+    Permission.CHATS_READ,
+    Permission.CHATS_REPLY,
+    Permission.CHATS_ASSIGN,
+    Permission.CHATS_MANAGE,
+)
 PHONE = "573001234567"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MakeConversation = Callable[..., Conversation]
@@ -54,7 +63,7 @@ async def inbox(
         nats_url=nats_url,
         mongodb_url=mongo_url,
         mongodb_database=store_database,
-        inbox_token=SecretStr(TOKEN),
+        identity_public_keys=MINTER.jwks,
         span_file=tmp_path / "spans.jsonl",
     )
     # The inbox alone: the service's store, bus and flow, without its consumers.
@@ -63,6 +72,7 @@ async def inbox(
         settings,
         bus=service.bus,
         wiring=service,
+        verifier=TokenVerifier.for_service(settings),
         routers=[inbox_api.router],
         on_prepare=[service.open],
         on_closed=[service.close],
@@ -97,7 +107,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-async def test_every_route_needs_the_bearer_token(
+async def test_every_route_needs_an_access_token(
     inbox: Inbox, make_conversation: MakeConversation
 ) -> None:
     conversation = await inbox.store.create(make_conversation())
@@ -111,13 +121,50 @@ async def test_every_route_needs_the_bearer_token(
         ("POST", f"{base}/reply", {"text": "hola", "agent": "ana"}),
         ("POST", f"{base}/release", None),
     ]
-    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong-token"}):
+    for headers in (
+        {"Authorization": ""},
+        {"Authorization": "Bearer wrong-token"},
+        TokenMinter().headers("acme"),  # a key the service does not know
+    ):
         for method, url, body in calls:
             response = await inbox.client.request(method, url, json=body, headers=headers)
             assert_problem(response, 401)
             assert response.headers["www-authenticate"].startswith("Bearer")
     assert await inbox.store.get(conversation.id) == conversation
     assert (await inbox.store.list_messages(conversation.id))[0] == []
+
+
+async def test_another_company_never_reaches_a_conversation(
+    inbox: Inbox, make_conversation: MakeConversation
+) -> None:
+    conversation = await inbox.store.create(make_conversation())  # acme's
+    base = f"/conversations/{conversation.id}"
+    other = MINTER.headers("other")  # every permission, of another company
+    calls = [
+        ("GET", base, None),
+        ("GET", f"{base}/messages", None),
+        ("POST", f"{base}/assign", {"assignee": "ana"}),
+        ("POST", f"{base}/status", {"status": "closed"}),
+        ("POST", f"{base}/reply", {"text": "hola", "agent": "ana"}),
+        ("POST", f"{base}/release", None),
+    ]
+    for method, url, body in calls:
+        response = await inbox.client.request(method, url, json=body, headers=other)
+        assert_problem(response, 404)
+    listed = await inbox.client.get("/conversations", headers=other)
+    assert listed.json()["items"] == []
+    named = await inbox.client.get("/conversations", params={"tenant": "acme"}, headers=other)
+    assert_problem(named, 403)
+    assert await inbox.store.get(conversation.id) == conversation
+    # an agent of acme reads and replies but may not close or reassign
+    agent = MINTER.headers("acme", Permission.CHATS_READ, Permission.CHATS_REPLY)
+    assert (await inbox.client.get(base, headers=agent)).status_code == 200
+    assert_problem(
+        await inbox.client.post(f"{base}/status", json={"status": "closed"}, headers=agent), 403
+    )
+    assert_problem(
+        await inbox.client.post(f"{base}/assign", json={"assignee": "x"}, headers=agent), 403
+    )
 
 
 async def test_list_pages_filters_and_masks_the_phone(
@@ -170,7 +217,8 @@ async def test_list_pages_filters_and_masks_the_phone(
     assert await ids(updated_since=since) == [seeded[4].id, seeded[3].id]
     assert await ids(status="pending", assignee="ana") == [seeded[3].id]
 
-    assert_problem(await inbox.client.get("/conversations"), 422)  # tenant is required
+    mine = (await inbox.client.get("/conversations")).json()["items"]  # the caller's own
+    assert {item["tenant_id"] for item in mine} == {"acme"}
     for bad in ({"status": "archived"}, {"limit": 0}, {"limit": 1000}, {"cursor": "garbage"}):
         assert_problem(
             await inbox.client.get("/conversations", params={"tenant": "acme", **bad}), 422

@@ -13,6 +13,7 @@ import pytest
 
 from cauce_contracts.crm import LeadStateChanged
 from cauce_contracts.envelope import Event, stable_event_id
+from cauce_contracts.identity import BotMode
 from cauce_contracts.inbound import (
     InboundContact,
     InboundMessage,
@@ -486,3 +487,28 @@ async def test_an_answer_for_a_conversation_that_does_not_exist_creates_none(
     assert world.store.conversations == {}
     assert world.bus.published == []
     assert world.flow.heard == []
+
+
+# --- which bot answers a company ------------------------------------------------------------
+
+
+async def test_a_human_only_company_queues_every_conversation_for_agents(world: World) -> None:
+    world.turns.bots.set(TENANT, BotMode.HUMAN_ONLY)
+    await world.customer_wrote("Hola")
+
+    conversation = world.conversation()
+    assert conversation.handed_over and conversation.status is ConversationStatus.PENDING
+    assert world.flow.heard == [] and world.bus.published == []
+    assert [m.author for m in world.store.messages_of(CID)] == ["customer"]  # kept for agents
+
+
+async def test_a_company_without_a_bot_keeps_messages_for_the_inbox_only(world: World) -> None:
+    world.turns.bots.set(TENANT, BotMode.NONE)
+    await world.customer_wrote("Hola")
+
+    conversation = world.conversation()
+    assert not conversation.handed_over and conversation.status is ConversationStatus.OPEN
+    assert world.flow.heard == [] and world.bus.published == []
+    world.turns.bots.set(TENANT, BotMode.VEHICLE_TAX)  # switched on: the next message is a turn
+    await world.customer_wrote("Hola otra vez")
+    assert world.texts() == ["eco: Hola otra vez"]

@@ -12,6 +12,7 @@ from cauce_crm_sync.bootstrap import CrmSync
 from cauce_crm_sync.consumers import register_consumers
 from cauce_crm_sync.settings import CrmSyncSettings
 from cauce_runtime import create_service_app, postgres
+from cauce_runtime.identity import TokenVerifier
 
 DESCRIPTION = (
     "ManyChat leads, campaign assignments and bot lead states into PostgreSQL and "
@@ -33,8 +34,14 @@ def create_app(
         settings,
         bus=crm.bus,
         wiring=crm,
+        verifier=TokenVerifier.for_service(settings),
         readiness={"postgres": postgres.reachable(crm.pool)},
-        routers=(reports_api.router, operator_api.router),
+        routers=(
+            reports_api.router,
+            reports_api.internal,
+            operator_api.router,
+            operator_api.reconciliations,
+        ),
         on_prepare=[crm.open],
         on_shutdown=[crm.stop],
         on_closed=[crm.close],

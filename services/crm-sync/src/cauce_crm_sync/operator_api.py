@@ -1,4 +1,5 @@
-"""The operator API (bearer ``CAUCE_ADMIN_TOKEN``): dead letters and reconciliation.
+"""The operator API: dead letters (``dead_letters.manage``, of the caller's company) and
+reconciliation (platform admins: it spans every company's records).
 
 - ``GET /dead-letters`` (``kind``, ``error_name``, ``after_id``, ``limit``): records
   Odoo rejected, with its error; ``GET /dead-letters/{id}``: one of them with the
@@ -16,15 +17,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 
+from cauce_contracts.identity import Permission
 from cauce_crm_sync.bootstrap import CrmSyncDep
 from cauce_crm_sync.mapping import Kind, OdooMapping
 from cauce_crm_sync.store import dead_letters
 from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.sync.reconciliation import Reconciliation
-from cauce_runtime import problem_response, require_bearer
+from cauce_runtime import problem_response
+from cauce_runtime.identity import Caller, CallerDep, company_for, require
 
 
 class ReplayFilter(BaseModel):
@@ -55,24 +58,36 @@ async def inspect(
     }
 
 
-async def require_admin_token(request: Request, crm: CrmSyncDep) -> None:
-    """401 unless ``Authorization: Bearer <CAUCE_ADMIN_TOKEN>``."""
-    require_bearer(request, crm.settings.admin_token)
+DeadLetterManager = Annotated[Caller, Depends(require(Permission.DEAD_LETTERS_MANAGE))]
 
 
-router = APIRouter(tags=["operations"], dependencies=[Depends(require_admin_token)])
+async def platform_admin(caller: CallerDep) -> Caller:
+    if not caller.platform_admin:
+        raise HTTPException(403, "reconciliation spans every company: platform admins only")
+    return caller
+
+
+router = APIRouter(tags=["operations"])
+reconciliations = APIRouter(tags=["operations"], dependencies=[Depends(platform_admin)])
 
 
 @router.get("/dead-letters")
 async def list_dead_letters(
     crm: CrmSyncDep,
+    caller: DeadLetterManager,
+    company_id: str | None = None,
     kind: Kind | None = None,
     error_name: str | None = None,
     after_id: int = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     items = await dead_letters.list_dead(
-        crm.pool, kind=kind, error_name=error_name, after_id=after_id, limit=limit
+        crm.pool,
+        kind=kind,
+        error_name=error_name,
+        after_id=after_id,
+        limit=limit,
+        tenant_id=company_for(caller, company_id),
     )
     return {
         "items": [item.as_dict() for item in items],
@@ -81,16 +96,22 @@ async def list_dead_letters(
 
 
 @router.get("/dead-letters/{record_id}", response_model=None)
-async def get_dead_letter(crm: CrmSyncDep, record_id: int) -> Any:
-    letter = await dead_letters.get_dead(crm.pool, record_id)
+async def get_dead_letter(
+    crm: CrmSyncDep, caller: DeadLetterManager, record_id: int, company_id: str | None = None
+) -> Any:
+    letter = await dead_letters.get_dead(crm.pool, record_id, company_for(caller, company_id))
     if letter is None:
         return problem_response(404, detail="no such dead letter")
     return await inspect(crm.pool, crm.mapping, letter)
 
 
 @router.post("/dead-letters/{record_id}/replay", response_model=Replayed)
-async def replay_one(crm: CrmSyncDep, record_id: int) -> Response | Replayed:
-    count = await dead_letters.replay(crm.pool, ids=[record_id])
+async def replay_one(
+    crm: CrmSyncDep, caller: DeadLetterManager, record_id: int, company_id: str | None = None
+) -> Response | Replayed:
+    count = await dead_letters.replay(
+        crm.pool, ids=[record_id], tenant_id=company_for(caller, company_id)
+    )
     if not count:
         return problem_response(404, detail="no such dead letter")
     crm.worker.wake()
@@ -98,17 +119,25 @@ async def replay_one(crm: CrmSyncDep, record_id: int) -> Response | Replayed:
 
 
 @router.post("/dead-letters/replay", response_model=Replayed)
-async def replay_many(crm: CrmSyncDep, selection: ReplayFilter | None = None) -> Replayed:
+async def replay_many(
+    crm: CrmSyncDep,
+    caller: DeadLetterManager,
+    selection: ReplayFilter | None = None,
+    company_id: str | None = None,
+) -> Replayed:
     selection = selection or ReplayFilter()
     count = await dead_letters.replay(
-        crm.pool, kind=selection.kind, error_name=selection.error_name
+        crm.pool,
+        kind=selection.kind,
+        error_name=selection.error_name,
+        tenant_id=company_for(caller, company_id),
     )
     if count:
         crm.worker.wake()
     return Replayed(replayed=count)
 
 
-@router.post("/reconciliations", status_code=202, response_model=None)
+@reconciliations.post("/reconciliations", status_code=202, response_model=None)
 async def reconcile_now(crm: CrmSyncDep) -> Response | dict[str, str]:
     """Start a reconciliation; follow it with ``GET /reconciliations``."""
     if not await crm.reconcile_in_background():
@@ -116,7 +145,7 @@ async def reconcile_now(crm: CrmSyncDep) -> Response | dict[str, str]:
     return {"status": "started"}
 
 
-@router.get("/reconciliations")
+@reconciliations.get("/reconciliations")
 async def list_reconciliations(
     crm: CrmSyncDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> list[dict[str, Any]]:
@@ -126,7 +155,7 @@ async def list_reconciliations(
     return [Reconciliation.from_row(row).__dict__ for row in rows]
 
 
-@router.get("/reconciliations/{run_id}", response_model=None)
+@reconciliations.get("/reconciliations/{run_id}", response_model=None)
 async def get_reconciliation(crm: CrmSyncDep, run_id: int) -> Any:
     row = await crm.pool.fetchrow("SELECT * FROM crm.reconciliations WHERE id = $1", run_id)
     if row is None:

@@ -1,13 +1,19 @@
-"""The reports API, for sales operations (bearer ``CAUCE_REPORTS_TOKEN``, read-only).
+"""The reports API, for sales operations (``reports.read``, read-only), over the
+caller's company (from its access token; ``tenant=`` names another for platform admins
+only).
 
-- ``GET /reports/contacts``: leads filtered by tenant, campaign, current state, advisor
+- ``GET /reports/contacts``: leads filtered by campaign, current state, advisor
   (``comercial_id``) and activity date (``since`` inclusive, ``until`` exclusive),
   keyset-paginated JSON, or every matching lead as CSV with ``format=csv`` (or
   ``Accept: text/csv``).
 - ``GET /reports/campaigns/{campaign_id}``: the campaign's leads counted by state, by
   advisor (comercial) and by both.
 - ``GET /reports/sync``: how far Odoo is behind: pending, in flight, failed (dead
-  letters), synced, and the age of the oldest pending change, overall and per kind.
+  letters), synced, and the age of the oldest pending change, overall and per kind
+  (platform admins: the sync spans every company).
+- ``GET /internal/lead-exports/contacts``: the notifier's lead audiences, CSV of one
+  named tenant, for the service token ``CAUCE_LEAD_EXPORT_TOKEN`` (not an operator
+  API: nothing but the notifier holds it).
 
 Leads carry phone numbers and e-mails: that is what the report is for, so it is behind
 a token and never logged.
@@ -22,10 +28,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 
+from cauce_contracts.envelope import TOKEN_PATTERN
+from cauce_contracts.identity import Permission
 from cauce_crm_sync.bootstrap import CrmSyncDep
 from cauce_crm_sync.store import reports
 from cauce_crm_sync.store import sync_state as sync_store
@@ -37,6 +45,7 @@ from cauce_runtime import (
     problem_response,
     require_bearer,
 )
+from cauce_runtime.identity import Caller, company_for, require
 
 MAX_PAGE = 1000
 
@@ -105,13 +114,29 @@ async def _csv_lines(pool: asyncpg.Pool, where: ContactFilter) -> AsyncIterator[
     yield buffer.getvalue()
 
 
-async def require_reports_token(request: Request, crm: CrmSyncDep) -> None:
-    """401 unless ``Authorization: Bearer <CAUCE_REPORTS_TOKEN>``."""
-    require_bearer(request, crm.settings.reports_token)
+def _csv_response(pool: asyncpg.Pool, where: ContactFilter) -> StreamingResponse:
+    return StreamingResponse(
+        _csv_lines(pool, where),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
+    )
 
 
-router = APIRouter(
-    prefix="/reports", tags=["reports"], dependencies=[Depends(require_reports_token)]
+Reader = Annotated[Caller, Depends(require(Permission.REPORTS_READ))]
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+async def require_lead_export_token(request: Request, crm: CrmSyncDep) -> None:
+    """401 unless ``Authorization: Bearer <CAUCE_LEAD_EXPORT_TOKEN>``."""
+    require_bearer(request, crm.settings.lead_export_token, realm="cauce-lead-exports")
+
+
+#: Service to service: the notifier resolving a campaign's lead audience for a tenant.
+internal = APIRouter(
+    prefix="/internal/lead-exports",
+    tags=["internal"],
+    dependencies=[Depends(require_lead_export_token)],
 )
 
 
@@ -119,6 +144,7 @@ router = APIRouter(
 async def contacts(
     request: Request,
     crm: CrmSyncDep,
+    caller: Reader,
     tenant: str | None = None,
     campaign: str | None = None,
     state: str | None = None,
@@ -130,16 +156,13 @@ async def contacts(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> Response | ContactsPage:
     """Leads matching the filters (JSON pages, or all of them as CSV)."""
-    where = ContactFilter(tenant, campaign, state, since, until, advisor)
+    company = company_for(caller, tenant)
+    where = ContactFilter(company, campaign, state, since, until, advisor)
     wants_csv = format == "csv" or (
         format is None and "text/csv" in request.headers.get("accept", "")
     )
     if wants_csv:
-        return StreamingResponse(
-            _csv_lines(crm.pool, where),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="contacts.csv"'},
-        )
+        return _csv_response(crm.pool, where)
     after = _after(cursor)
     if after is None:
         return problem_response(400, detail="invalid cursor")
@@ -151,20 +174,36 @@ async def contacts(
 
 @router.get("/campaigns/{campaign_id}", response_model=reports.CampaignReport)
 async def campaign(
-    crm: CrmSyncDep, campaign_id: str, tenant: str | None = None
+    crm: CrmSyncDep, caller: Reader, campaign_id: str, tenant: str | None = None
 ) -> Response | reports.CampaignReport:
     """The campaign's leads by state and by advisor."""
-    found = await reports.campaign_report(crm.pool, campaign_id, tenant)
+    found = await reports.campaign_report(crm.pool, campaign_id, company_for(caller, tenant))
     if found is None:
         return problem_response(404, detail="no lead was ever assigned to this campaign")
     return found
 
 
 @router.get("/sync", response_model=SyncView)
-async def sync(crm: CrmSyncDep) -> SyncView:
-    """How far Odoo is behind PostgreSQL."""
+async def sync(crm: CrmSyncDep, caller: Reader) -> SyncView:
+    """How far Odoo is behind PostgreSQL (every company's records: platform admins)."""
+    if not caller.platform_admin:
+        raise HTTPException(403, "the sync spans every company: platform admins only")
     overall = _view(await sync_store.counts(crm.pool))
     by_kind = {
         kind: _view(await sync_store.counts(crm.pool, kind)) for kind in ("contact", "state")
     }
     return SyncView(**overall.model_dump(), by_kind=by_kind)
+
+
+@internal.get("/contacts")
+async def lead_export(
+    crm: CrmSyncDep,
+    tenant: Annotated[str, Query(min_length=1, max_length=64, pattern=TOKEN_PATTERN)],
+    campaign: str | None = None,
+    state: str | None = None,
+    advisor: str | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> StreamingResponse:
+    """Every lead of ``tenant`` matching the filters, as CSV (a campaign's audience)."""
+    return _csv_response(crm.pool, ContactFilter(tenant, campaign, state, since, until, advisor))

@@ -76,8 +76,7 @@ class CrmSyncSettings(ServiceSettings):
     #: 0 runs it only on demand (``POST /reconciliations``).
     reconcile_interval_s: float = Field(default=900.0, ge=0)
 
-    # --- operator APIs ------------------------------------------------------------------
-    #: Bearer token of the reports API (``/reports/...``): read-only.
-    reports_token: SecretStr = SecretStr("dev-reports-token")
-    #: Bearer token of the operator API (dead letters, reconciliation).
-    admin_token: SecretStr = SecretStr("dev-admin-token")
+    # --- service to service ------------------------------------------------------------
+    #: Bearer token of ``/internal/lead-exports`` (the notifier's lead audiences; the
+    #: operator APIs take users' access tokens instead).
+    lead_export_token: SecretStr = SecretStr("dev-lead-export-token")

@@ -1,25 +1,24 @@
-"""Which tenant does a channel account belong to? Built once from settings."""
+"""Which tenant does a channel account belong to? The environment's accounts, built once
+from settings, then the routes of accounts added through the API (:mod:`.live_routes`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cauce_contracts.channel_routes import normalized_account_id
 from cauce_contracts.subjects import Channel
 from cauce_gateway.authenticity import matching_key, verify_sci_signature
+from cauce_gateway.live_routes import LiveRoutes
 from cauce_gateway.parsing import UNASSIGNED_TENANT
 from cauce_gateway.settings import ChattigoAccount, GatewaySettings
 
 __all__ = ["UNASSIGNED_TENANT", "AccountDirectory", "account_key"]
 
-#: Channels whose accounts are phone numbers: configured as ``+57 310 555 0100`` or
-#: ``573105550100``, they are the same account.
-PHONE_NUMBER_ACCOUNTS = frozenset({Channel.CHATTIGO, Channel.YCLOUD})
-
 
 def account_key(channel: Channel, account_id: str) -> tuple[Channel, str]:
-    if channel in PHONE_NUMBER_ACCOUNTS:
-        account_id = "".join(ch for ch in account_id if ch.isdigit())
-    return channel, account_id
+    """Phone-number accounts configured as ``+57 310 555 0100`` or ``573105550100`` are
+    the same account."""
+    return channel, normalized_account_id(channel, account_id)
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,8 @@ class AccountDirectory:
     sci_secrets: tuple[tuple[str, bytes], ...]
     #: WhatsApp Business Account (WABA) -> tenant, from the accounts that name theirs.
     by_business_account: dict[tuple[Channel, str], str] = field(default_factory=dict)
+    #: Accounts added through the API, followed live from JetStream KV.
+    live: LiveRoutes = field(default_factory=LiveRoutes)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> AccountDirectory:
@@ -62,14 +63,21 @@ class AccountDirectory:
         )
 
     def tenant_for(self, channel: Channel, account_id: str) -> str | None:
-        return self.by_account.get(account_key(channel, account_id))
+        found = self.by_account.get(account_key(channel, account_id))
+        return found if found is not None else self.live.tenant_for(channel, account_id)
 
     def business_tenant_for(self, channel: Channel, business_account_id: str) -> str | None:
         """The tenant of a WABA (template and business-capability webhooks name only it)."""
-        return self.by_business_account.get((channel, business_account_id))
+        found = self.by_business_account.get((channel, business_account_id))
+        return (
+            found
+            if found is not None
+            else self.live.business_tenant_for(channel, business_account_id)
+        )
 
     def chattigo_account(self, url_token: str) -> ChattigoAccount | None:
-        return matching_key(url_token, self.chattigo_by_token)
+        found = matching_key(url_token, self.chattigo_by_token)
+        return found if found is not None else self.live.chattigo_account(url_token)
 
     def manychat_tenant(self, api_key: str | None) -> str | None:
         return matching_key(api_key, self.manychat_by_key)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cauce_contracts.channel_routes import CHANNEL_ROUTES_BUCKET
 from cauce_gateway.gateway import Gateway
 from cauce_gateway.settings import GatewaySettings
 from cauce_gateway.webhooks import chattigo, manychat, sci, whatsapp, ycloud
 from cauce_gateway.webhooks.responses import install_webhook_error_handlers
 from cauce_runtime import Bus, create_service_app
+from cauce_runtime.bus import BucketFollower
 
 DESCRIPTION = """\
 Turns channel webhooks (WhatsApp Cloud API, Chattigo, YCloud, ManyChat, SCI TOTAL) into
@@ -22,11 +24,16 @@ RFC 9457 problem+json.
 def create_app(settings: GatewaySettings | None = None, bus: Bus | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     bus = bus or Bus(settings)
+    gateway = Gateway.build(settings, bus)
+    # accounts added through the notifier's API reach the gateway live, no restart
+    routes = BucketFollower(bus, CHANNEL_ROUTES_BUCKET, gateway.accounts.live.apply)
     app = create_service_app(
         settings,
         bus=bus,
-        wiring=Gateway.build(settings, bus),
+        wiring=gateway,
         routers=(whatsapp.router, chattigo.router, ycloud.router, manychat.router, sci.router),
+        on_startup=[routes.start],
+        on_shutdown=[routes.stop],
         title="cauce gateway",
         description=DESCRIPTION,
     )

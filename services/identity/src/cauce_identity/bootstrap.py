@@ -12,6 +12,7 @@ import asyncpg
 from fastapi import Depends
 
 from cauce_identity.access_tokens import AccessTokens
+from cauce_identity.company_settings import CompanySettingsMirror
 from cauce_identity.key_publishing import KeyPublisher
 from cauce_identity.logins import Logins
 from cauce_identity.revocations import SessionRevocations
@@ -45,6 +46,8 @@ class Identity:
     logins: Logins
     revocations: SessionRevocations
     key_publisher: KeyPublisher
+    #: Companies' settings (their bot) for the other services, in JetStream KV.
+    company_settings: CompanySettingsMirror
     #: Verifies this service's own API calls (it knows its keys without the bus).
     verifier: TokenVerifier
 
@@ -66,18 +69,20 @@ class Identity:
             revocations,
         )
         verifier = TokenVerifier.from_jwks([*keys.jwks(), *settings.identity_public_keys])
+        companies = CompanyStore(pool)
         return cls(
             settings=settings,
             bus=bus,
             pool=pool,
             keys=keys,
-            companies=CompanyStore(pool),
+            companies=companies,
             roles=RoleStore(pool),
             users=users,
             api_keys=api_keys,
             logins=logins,
             revocations=revocations,
             key_publisher=KeyPublisher(keys, bus),
+            company_settings=CompanySettingsMirror(companies, bus),
             verifier=verifier,
         )
 

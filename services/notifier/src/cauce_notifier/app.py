@@ -17,6 +17,7 @@ from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.consumers import register_consumers
 from cauce_notifier.settings import NotifierSettings
 from cauce_runtime import create_service_app, postgres
+from cauce_runtime.identity import TokenVerifier
 
 DESCRIPTION = (
     "Outbound delivery through WhatsApp Cloud API, Chattigo and YCloud: one provider "
@@ -41,6 +42,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         settings,
         bus=notifier.bus,
         wiring=notifier,
+        verifier=TokenVerifier.for_service(settings),
         readiness={"postgres": postgres.reachable(notifier.pool)},
         routers=(
             admin_channels.router,
@@ -51,8 +53,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             short_links.router,
         ),
         on_prepare=[notifier.open],
-        on_startup=[notifier.campaigns.start],
-        on_shutdown=[notifier.campaigns.stop],
+        on_startup=[notifier.channel_routes.start, notifier.campaigns.start],
+        on_shutdown=[notifier.campaigns.stop, notifier.channel_routes.stop],
         on_closed=[notifier.close],
         title="cauce notifier",
         description=DESCRIPTION,

@@ -16,6 +16,7 @@ from fastapi import Depends
 from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import CREDENTIALS_MODELS
 from cauce_notifier.campaigns.service import Campaigns
+from cauce_notifier.channel_routes import ChannelRoutes
 from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.credentials_check import CredentialsTester, check_with_provider
 from cauce_notifier.delivery import Deliverer
@@ -57,6 +58,8 @@ class Notifier:
     links: Shortener | None
     #: Checks an account's credentials live (the admin API's test); None answers 501.
     credentials_tester: CredentialsTester | None
+    #: The accounts' routes, published for the gateway (JetStream KV).
+    channel_routes: ChannelRoutes
 
     @classmethod
     def build(cls, settings: NotifierSettings, *, bus: Bus | None = None) -> Notifier:
@@ -103,6 +106,9 @@ class Notifier:
             campaigns=campaigns,
             links=links,
             credentials_tester=functools.partial(check_with_provider, providers),
+            channel_routes=ChannelRoutes(
+                accounts, bus, reconcile_s=settings.channel_routes_reconcile_s
+            ),
         )
 
     async def open(self) -> None:

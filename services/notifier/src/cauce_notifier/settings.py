@@ -45,16 +45,6 @@ class LateTemplateSetting(BaseModel):
     language: str = Field(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
 
 
-class TenantToken(BaseModel):
-    """A tenant's bearer token for the campaign and template APIs: the token says whose
-    campaigns a caller sees (the companies work will put users' tokens on this check)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=64)
-    token: SecretStr
-
-
 class RateCard(BaseModel):
     """What Meta charges for a billed message, by the recipient's country and the
     template's category (lower case: marketing, utility, authentication), in
@@ -82,10 +72,12 @@ class NotifierSettings(ServiceSettings):
     postgres_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:55432/cauce")
     #: Connections per replica; each message in flight holds one for a few milliseconds.
     postgres_pool_size: int = Field(default=20, ge=2, le=500)
-    admin_token: SecretStr = SecretStr("dev-admin-token")
     credentials_keys: SecretStr = SecretStr(DEV_CREDENTIALS_KEYS)
     credentials_active_key_id: str = "dev"
     accounts: list[DeclaredAccount] = Field(default_factory=list)
+    #: Seconds between full passes writing every account's route for the gateway (a
+    #: change through the admin API is published at once).
+    channel_routes_reconcile_s: float = Field(default=300.0, gt=0)
     #: Seconds a replica reuses an account it looked up for sending (0: every send reads
     #: it); a change made through another replica's admin API shows within this time.
     account_cache_s: float = Field(default=5.0, ge=0)
@@ -120,12 +112,6 @@ class NotifierSettings(ServiceSettings):
     out_of_window_template: LateTemplateSetting | None = None
 
     # --- campaigns ----------------------------------------------------------------------
-    #: Bearer tokens of the campaign/template APIs, one per tenant (dev: a demo tenant).
-    tenant_tokens: list[TenantToken] = Field(
-        default_factory=lambda: [
-            TenantToken(tenant_id="demo", token=SecretStr("dev-demo-tenant-token"))
-        ]
-    )
     #: Region a recipient's number is read in when it has no country code (ISO 3166).
     campaign_default_region: str = Field(default="CO", pattern=r"^[A-Z]{2}$")
     #: Largest recipients CSV accepted (100,000 rows of the seed's format: about 5 MB).
@@ -151,10 +137,10 @@ class NotifierSettings(ServiceSettings):
     opt_in_keywords: list[str] = Field(default_factory=lambda: ["ALTA", "START", "SUSCRIBIR"])
     #: Prices of billed messages, for campaigns' cost estimates.
     rate_card: RateCard = Field(default_factory=RateCard)
-    #: crm-sync's base URL and reports token, for campaigns whose audience is a segment
-    #: of its leads (unset: such campaigns cannot be started).
+    #: crm-sync's base URL and the service token of its lead exports, for campaigns whose
+    #: audience is a segment of its leads (unset: such campaigns cannot be started).
     crm_sync_url: str | None = None
-    crm_sync_reports_token: SecretStr | None = None
+    crm_sync_lead_export_token: SecretStr | None = None
     #: Public base URL of short links (``https://l.example.com``: routed to the
     #: notifier's ``/l/``); unset: no short links.
     short_link_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")

@@ -11,17 +11,20 @@ from fastapi import APIRouter
 from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.settings import NotifierSettings
 from cauce_runtime import create_service_app
+from cauce_runtime.identity import TokenVerifier
 
 
 @contextlib.asynccontextmanager
 async def router_client(
     notifier: Notifier, settings: NotifierSettings, router: APIRouter
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """``router`` wired to ``notifier`` (opened and closed with the app, no bus)."""
+    """``router`` wired to ``notifier`` (opened and closed with the app, no bus; access
+    tokens verified with the keys pinned in ``settings``)."""
     app = create_service_app(
         settings,
         bus=None,
         wiring=notifier,
+        verifier=TokenVerifier.for_service(settings),
         routers=[router],
         on_prepare=[notifier.open],
         on_closed=[notifier.close],

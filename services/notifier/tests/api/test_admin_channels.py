@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from cauce_contracts.identity import Permission
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_notifier.accounts_model import ChannelAccount, ChattigoCredentials
 from cauce_notifier.api import TestResult, admin_channels
 from cauce_notifier.bootstrap import Notifier
@@ -15,8 +17,9 @@ from cauce_notifier.settings import NotifierSettings
 
 from .router_client import router_client
 
-ADMIN = "admin-token-for-tests-0123456789"
-AUTH = {"Authorization": f"Bearer {ADMIN}"}
+MINTER = TokenMinter()
+#: A platform admin of acme: may name another company explicitly.
+AUTH = MINTER.headers("acme", Permission.CHANNELS_MANAGE, platform_admin=True)
 TOKEN = "EAAG-graph-token-secret-abcdef012345"
 PASSWORD = "chattigo-secret-password-987"
 NEW_PASSWORD = "rotated-secret-password-654"
@@ -38,7 +41,9 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The admin API over a notifier on the test's database, checking credentials with
     ``provider_check`` instead of the providers."""
     checked.clear()
-    settings = NotifierSettings(environment="test", postgres_url=database_url, admin_token=ADMIN)
+    settings = NotifierSettings(
+        environment="test", postgres_url=database_url, identity_public_keys=MINTER.jwks
+    )
     notifier = dataclasses.replace(Notifier.build(settings), credentials_tester=provider_check)
     async with router_client(notifier, settings, admin_channels.router) as http:
         yield http
@@ -51,9 +56,15 @@ def assert_no_secret(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN}, {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": AUTH["Authorization"].removeprefix("Bearer ")},
+        {"Authorization": "Bearer "},
+        TokenMinter().headers("acme"),  # signed by a key the notifier does not know
+    ],
 )
-async def test_requires_the_admin_token(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+async def test_requires_an_access_token(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     response = await client.get("/admin/channels", headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
@@ -119,8 +130,8 @@ async def test_channel_lifecycle_never_returns_secrets(client: httpx.AsyncClient
     assert wrong_kind.status_code == 422
     assert_no_secret(wrong_kind)
 
-    listed = await client.get("/admin/channels", headers=AUTH)
-    assert [c["account_id"] for c in listed.json()["items"]] == ["5492644710400", "734053143122597"]
+    listed = await client.get("/admin/channels", headers=AUTH)  # its own company's
+    assert [c["account_id"] for c in listed.json()["items"]] == ["5492644710400"]
     assert_no_secret(listed)
     only_beta = await client.get("/admin/channels", params={"tenant_id": "beta"}, headers=AUTH)
     assert [c["tenant_id"] for c in only_beta.json()["items"]] == ["beta"]
@@ -167,3 +178,39 @@ async def test_channel_lifecycle_never_returns_secrets(client: httpx.AsyncClient
     gone = await client.get(f"/admin/channels/{account_id}", headers=AUTH)
     assert gone.status_code == 404
     assert gone.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_company_reaches_only_its_own_accounts(client: httpx.AsyncClient) -> None:
+    beta = MINTER.headers("beta", Permission.CHANNELS_MANAGE)
+    acme = MINTER.headers("acme", Permission.CHANNELS_MANAGE)
+    created = await client.post(
+        "/admin/channels",
+        headers=beta,
+        json={"channel": "whatsapp", "account_id": "1001", "credentials": {"access_token": TOKEN}},
+    )
+    assert created.status_code == 201 and created.json()["tenant_id"] == "beta"
+    path = f"/admin/channels/{created.json()['id']}"
+    attempts = [
+        await client.get(path, headers=acme),
+        await client.patch(path, headers=acme, json={"rate_per_second": 1}),
+        await client.put(f"{path}/credentials", headers=acme, json={"access_token": "x" * 20}),
+        await client.post(f"{path}/test", headers=acme),
+        await client.delete(path, headers=acme),
+    ]
+    assert [a.status_code for a in attempts] == [404] * len(attempts)
+    assert (await client.get("/admin/channels", headers=acme)).json()["items"] == []
+    named = await client.get("/admin/channels", headers=acme, params={"tenant_id": "beta"})
+    planted = await client.post(
+        "/admin/channels",
+        headers=acme,
+        json={
+            "tenant_id": "beta",
+            "channel": "whatsapp",
+            "account_id": "1002",
+            "credentials": {"access_token": TOKEN},
+        },
+    )
+    assert (named.status_code, planted.status_code) == (403, 403)
+    no_permission = MINTER.headers("beta", Permission.MESSAGES_READ)
+    assert (await client.get(path, headers=no_permission)).status_code == 403
+    assert (await client.get(path, headers=beta)).json()["rate_per_second"] == 80

@@ -9,8 +9,10 @@ import asyncpg
 import httpx
 import pytest
 
+from cauce_contracts.identity import Permission
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.subjects import Channel
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_notifier.api import messages
 from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.settings import NotifierSettings
@@ -18,8 +20,8 @@ from cauce_notifier.store.messages import MessageStore
 
 from .router_client import router_client
 
-ADMIN = "admin-token-for-tests-0123456789"
-AUTH = {"Authorization": f"Bearer {ADMIN}"}
+MINTER = TokenMinter()
+AUTH = MINTER.headers("acme", Permission.MESSAGES_READ)
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -44,7 +46,9 @@ async def store(pool: asyncpg.Pool) -> MessageStore:
 @pytest.fixture
 async def client(store: MessageStore, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The messages API over a notifier on the test's database (``store`` sets it up)."""
-    settings = NotifierSettings(environment="test", postgres_url=database_url, admin_token=ADMIN)
+    settings = NotifierSettings(
+        environment="test", postgres_url=database_url, identity_public_keys=MINTER.jwks
+    )
     notifier = Notifier.build(settings)
     async with router_client(notifier, settings, messages.router) as http:
         yield http
@@ -106,3 +110,22 @@ async def test_paginated_list(client: httpx.AsyncClient, store: MessageStore) ->
     assert (await client.get("/messages", params={"to": "abc"}, headers=AUTH)).status_code == 422
     assert (await client.get("/messages", params={"limit": 0}, headers=AUTH)).status_code == 422
     assert (await client.get("/messages")).status_code == 401
+
+
+async def test_another_company_never_reaches_a_message(
+    client: httpx.AsyncClient, store: MessageStore
+) -> None:
+    event = request(0, "+573001234567")  # acme's
+    await store.record_requested(event)
+    beta = MINTER.headers("beta", Permission.MESSAGES_READ)
+    assert (await client.get(f"/messages/{event.event_id}", headers=beta)).status_code == 404
+    assert (await client.get("/messages", headers=beta)).json()["items"] == []
+    named = await client.get("/messages", params={"tenant": "acme"}, headers=beta)
+    assert named.status_code == 403
+    no_permission = MINTER.headers("acme", Permission.CHATS_READ)
+    assert (
+        await client.get(f"/messages/{event.event_id}", headers=no_permission)
+    ).status_code == 403
+    platform = MINTER.headers("beta", Permission.MESSAGES_READ, platform_admin=True)
+    crossed = await client.get("/messages", params={"tenant": "acme"}, headers=platform)
+    assert [item["id"] for item in crossed.json()["items"]] == [str(event.event_id)]

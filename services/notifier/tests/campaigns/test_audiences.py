@@ -19,11 +19,10 @@ EXPORT = (
 )
 
 
-def test_the_segment_is_the_reports_filters_without_the_unset_ones() -> None:
+def test_the_segment_is_the_lead_export_filters_without_the_unset_ones() -> None:
     since = datetime(2026, 11, 1, tzinfo=UTC)
     segment = LeadSegment(variables=("first_name",), advisor="ana", active_since=since)
     assert segment.query("acme") == {
-        "format": "csv",
         "tenant": "acme",
         "advisor": "ana",
         "since": "2026-11-01T00:00:00+00:00",

@@ -23,6 +23,7 @@ from cauce_contracts.outbound import OutboundContent, OutboundMessageRequested
 from cauce_contracts.registry import subject_of
 from cauce_contracts.streams import NOTIFIER_WINDOWS
 from cauce_contracts.subjects import Channel, contact_key
+from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
@@ -34,7 +35,10 @@ from cauce_runtime import Bus, ServiceSettings
 TENANT = "acme"
 PHONE_NUMBER_ID = "100000000000042"
 GRAPH_TOKEN = "graph-token-for-delivery-tests"
-ADMIN_TOKEN = "admin-token-for-delivery-tests"
+#: Signs the tests' access tokens; every test notifier pins its public key.
+MINTER = TokenMinter()
+#: An operator of the test tenant with every permission (long-lived: the suite is long).
+ADMIN_TOKEN = MINTER.token(TENANT, ttl_s=24 * 3600)
 CUSTOMER = "573001234567"
 CONTACT_SECRET = b"contact-key-secret-for-tests"
 KEY = contact_key(CUSTOMER, CONTACT_SECRET)
@@ -76,7 +80,7 @@ def notifier_settings(
         **service_test_values(nats_url, tmp_path),
         "port": free_port(),
         "postgres_url": database_url,
-        "admin_token": ADMIN_TOKEN,
+        "identity_public_keys": MINTER.jwks,
         "contact_key_secret": CONTACT_SECRET.decode(),
         "graph_base_url": f"{sandbox_url}/graph",
         "chattigo_base_url": f"{sandbox_url}/chattigo",

@@ -21,7 +21,7 @@ import httpx
 
 from cauce_devstack.sandbox.settings import DEV_WABA_ID
 
-from .conftest import CONTACT_SECRET, GRAPH_TOKEN, PHONE_NUMBER_ID, TENANT
+from .conftest import CONTACT_SECRET, GRAPH_TOKEN, MINTER, PHONE_NUMBER_ID, TENANT
 
 
 def notifier_env(
@@ -53,6 +53,7 @@ def notifier_env(
         "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET.decode(),
         "CAUCE_SPAN_FILE": "spans.jsonl",
         "CAUCE_LOG_LEVEL": "WARNING",
+        "CAUCE_IDENTITY_PUBLIC_KEYS": json.dumps(MINTER.jwks),
     }
 
 
@@ -63,10 +64,9 @@ def campaign_notifier_env(
     port: int,
     *,
     rate_per_second: float,
-    token: str,
 ) -> dict[str, str]:
-    """:func:`notifier_env` for campaign tests: the account in the sandbox's WABA, the
-    tenant's campaign API ``token``, quick dispatcher rounds, templates synced on demand."""
+    """:func:`notifier_env` for campaign tests: the account in the sandbox's WABA, quick
+    dispatcher rounds, templates synced on demand (callers use ``MINTER``'s tokens)."""
     env = notifier_env(
         nats_url,
         database_url,
@@ -77,7 +77,6 @@ def campaign_notifier_env(
     )
     return {
         **env,
-        "CAUCE_TENANT_TOKENS": json.dumps([{"tenant_id": TENANT, "token": token}]),
         "CAUCE_CAMPAIGN_TICK_S": "0.05",
         "CAUCE_TEMPLATE_SYNC_INTERVAL_S": "0",
     }

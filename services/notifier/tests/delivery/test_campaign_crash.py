@@ -20,11 +20,12 @@ import asyncpg
 import httpx
 import pytest
 
+from cauce_contracts.identity import Permission
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import serving
 
-from .conftest import PHONE_NUMBER_ID, sandbox_settings
+from .conftest import MINTER, PHONE_NUMBER_ID, TENANT, sandbox_settings
 from .notifier_process import NotifierProcess, campaign_notifier_env
 
 pytestmark = pytest.mark.slow
@@ -32,13 +33,15 @@ pytestmark = pytest.mark.slow
 RECIPIENTS = 300
 RATE_PER_SECOND = 100
 KILL_AFTER_ACCEPTED = 60
-TOKEN = "crash-campaign-token"
+TOKEN = MINTER.token(
+    TENANT, Permission.CAMPAIGNS_MANAGE, Permission.CAMPAIGNS_READ, Permission.TEMPLATES_READ
+)
 RECOVERY_TIMEOUT_S = 60.0
 
 
 def env_of(nats_url: str, database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
     return campaign_notifier_env(
-        nats_url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND, token=TOKEN
+        nats_url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND
     )
 
 

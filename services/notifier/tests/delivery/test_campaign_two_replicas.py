@@ -28,17 +28,20 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from cauce_contracts.identity import Permission
 from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import eventually, serving
 
-from .conftest import sandbox_settings
+from .conftest import MINTER, TENANT, sandbox_settings
 from .notifier_process import NotifierProcess, campaign_notifier_env
 
 pytestmark = pytest.mark.slow
 
 RATE_PER_SECOND = 20
-TOKEN = "two-replicas-campaign-token"
+TOKEN = MINTER.token(
+    TENANT, Permission.CAMPAIGNS_MANAGE, Permission.CAMPAIGNS_READ, Permission.TEMPLATES_READ
+)
 #: The pause (or cancel) holds within this, as the README promises.
 HOLDS_WITHIN_S = 1.0
 #: How long the test watches for a late send after that second: past the throttled
@@ -51,7 +54,7 @@ THROTTLED, RETRY_AFTER_S = 5, 2
 
 def env_of(nats_url: str, database_url: str, sandbox_url: str, port: int) -> dict[str, str]:
     return campaign_notifier_env(
-        nats_url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND, token=TOKEN
+        nats_url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND
     )
 
 

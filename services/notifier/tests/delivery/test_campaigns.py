@@ -22,6 +22,7 @@ from cauce_contracts.business_account import (
     TemplateRef,
     TemplateStatusChanged,
 )
+from cauce_contracts.identity import Permission
 from cauce_contracts.inbound import (
     InboundContact,
     InboundMessageReceived,
@@ -35,10 +36,19 @@ from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.settings import DEV_WABA_ID
 from cauce_devstack.servers import NatsServer
 
-from .conftest import CONTACT_SECRET, PHONE_NUMBER_ID, TENANT, Stack, graph_account, running_stack
+from .conftest import (
+    CONTACT_SECRET,
+    MINTER,
+    PHONE_NUMBER_ID,
+    TENANT,
+    Stack,
+    graph_account,
+    running_stack,
+)
 
-ACME = "acme-campaigns-token"
-OTHER = "other-tenant-campaigns-token"
+#: A campaign operator of the test tenant, and one of another company.
+ACME = MINTER.token(TENANT, ttl_s=24 * 3600)
+OTHER = MINTER.token("other", ttl_s=24 * 3600)
 SEED_CSV = (
     "Recipient-Phone-Number,variable_1,variable_2\n"
     "+573001234567,Juan,Pérez\n"
@@ -49,10 +59,6 @@ SEED_CSV = (
 def campaign_settings(rate: float = 80) -> dict[str, Any]:
     return {
         "accounts": [graph_account(rate_per_second=rate, business_account_id=DEV_WABA_ID)],
-        "tenant_tokens": [
-            {"tenant_id": TENANT, "token": ACME},
-            {"tenant_id": "other", "token": OTHER},
-        ],
         "campaign_tick_s": 0.05,
         "template_sync_interval_s": 0,
     }
@@ -234,6 +240,13 @@ async def test_another_tenant_neither_sees_nor_changes_a_campaign(stack: Stack) 
     no_token = await stack.http.get(f"{stack.notifier_url}/api/v1/campaigns")
     assert no_token.status_code == 401
     assert (await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}")).status_code == 200
+    # a supervisor who may watch campaigns but not run them
+    watcher = MINTER.token(TENANT, Permission.CAMPAIGNS_READ, Permission.TEMPLATES_READ)
+    assert (
+        await api(stack, "GET", f"/api/v1/campaigns/{campaign_id}/stats", token=watcher)
+    ).status_code == 200
+    started = await api(stack, "POST", f"/api/v1/campaigns/{campaign_id}/start", token=watcher)
+    assert started.status_code == 403
 
 
 async def test_pause_holds_within_a_second_and_resume_sends_the_rest_once(

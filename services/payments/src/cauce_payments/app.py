@@ -12,6 +12,7 @@ from cauce_payments.bootstrap import Payments
 from cauce_payments.consumers import register_consumers
 from cauce_payments.settings import PaymentsSettings
 from cauce_runtime import create_service_app, postgres
+from cauce_runtime.identity import TokenVerifier
 
 DESCRIPTION = (
     "Vehicle-tax debt lookups and payment links through SCI TOTAL: one SCI "
@@ -33,6 +34,7 @@ def create_app(
         settings,
         bus=payments.bus,
         wiring=payments,
+        verifier=TokenVerifier.for_service(settings),
         readiness={"postgres": postgres.reachable(payments.pool)},
         routers=(links_api.router,),
         on_prepare=[payments.open],

@@ -38,6 +38,3 @@ class PaymentsSettings(ServiceSettings):
     #: Seconds before a transient SCI failure is retried; ``None`` follows the consumer's
     #: backoff (1 s, 5 s, 30 s, 2 min, 10 min). Tests shorten it.
     sci_retry_delay_s: float | None = Field(default=None, gt=0)
-
-    #: Bearer token of the operator API (``/links/...``).
-    admin_token: SecretStr = SecretStr("dev-admin-token")

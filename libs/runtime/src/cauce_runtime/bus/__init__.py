@@ -5,6 +5,7 @@
 
 from cauce_runtime.bus._bus import HEADER_MSG_ID, Bus
 from cauce_runtime.bus._consumers import Delivery, SubjectTurns, consumer
+from cauce_runtime.bus._kv import BucketFollower, BucketMirror, key_value_bucket
 from cauce_runtime.bus._provisioning import ProvisionReport, stream_config
 from cauce_runtime.bus._publisher import Publisher
 from cauce_runtime.bus._pull_loop import PullLoop
@@ -13,6 +14,8 @@ from cauce_runtime.bus._spec import DEFAULT_BACKOFF, ConsumerSpec
 __all__ = [
     "DEFAULT_BACKOFF",
     "HEADER_MSG_ID",
+    "BucketFollower",
+    "BucketMirror",
     "Bus",
     "ConsumerSpec",
     "Delivery",
@@ -21,5 +24,6 @@ __all__ = [
     "PullLoop",
     "SubjectTurns",
     "consumer",
+    "key_value_bucket",
     "stream_config",
 ]

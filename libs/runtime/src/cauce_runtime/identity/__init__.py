@@ -17,7 +17,13 @@ from cauce_runtime.identity._buckets import (
     signing_keys_bucket,
 )
 from cauce_runtime.identity._caller import Caller, NotYourCompany
-from cauce_runtime.identity._requests import CallerDep, authenticated_caller, company_for, require
+from cauce_runtime.identity._requests import (
+    CallerDep,
+    authenticated_caller,
+    company_for,
+    require,
+    visible_company,
+)
 from cauce_runtime.identity._verifier import InvalidToken, TokenVerifier, public_key_from_jwk
 from cauce_runtime.identity._watch import IdentityWatch
 
@@ -37,4 +43,5 @@ __all__ = [
     "require",
     "revoked_sessions_bucket",
     "signing_keys_bucket",
+    "visible_company",
 ]

@@ -64,3 +64,12 @@ def company_for(caller: Caller, requested: str | None) -> str:
         raise HTTPException(
             status_code=403, detail="only a platform admin may act for another company"
         ) from exc
+
+
+def visible_company(caller: Caller, company_id: str, what: str = "object") -> str:
+    """``company_id`` named in a path, when the caller may see it: their own, or any for a
+    platform admin. Anyone else gets 404, as if it did not exist (never a 403 that
+    confirms another company's object is there)."""
+    if company_id != caller.company_id and not caller.platform_admin:
+        raise HTTPException(status_code=404, detail=f"no such {what}")
+    return company_id

@@ -6,71 +6,37 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 
-import nats.errors
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
-from cauce_runtime._background import BackgroundTask
-from cauce_runtime.bus import Bus
-from cauce_runtime.identity._buckets import revoked_sessions_bucket, signing_keys_bucket
+from cauce_contracts.identity import REVOKED_SESSIONS_BUCKET, SIGNING_KEYS_BUCKET
+from cauce_runtime.bus import BucketFollower, Bus
+from cauce_runtime.identity._buckets import KEY_KEPT_S, REVOKED_FOR_S
 from cauce_runtime.identity._verifier import TokenVerifier, public_key_from_jwk
 
 logger = logging.getLogger(__name__)
 
-#: How long start waits for the buckets' current entries before serving anyway (a
-#: token signed by a key not yet seen is refused with 401 until it arrives).
-INITIAL_LOAD_S = 5.0
-
 
 class IdentityWatch:
-    """Follows both identity buckets for ``verifier`` while the service runs (from when
-    its bus is connected: a service started while NATS is down catches up then)."""
+    """Follows both identity buckets for ``verifier`` while the service runs."""
 
-    def __init__(self, verifier: TokenVerifier, bus: Bus, *, poll_s: float = 0.2) -> None:
+    def __init__(self, verifier: TokenVerifier, bus: Bus) -> None:
         self.verifier = verifier
-        self.bus = bus
-        self._poll_s = poll_s
-        self._task = BackgroundTask("identity-watch")
-        self._loaded = asyncio.Event()
+        self._followers = (
+            BucketFollower(bus, SIGNING_KEYS_BUCKET, self._key_changed, ttl_s=KEY_KEPT_S),
+            BucketFollower(
+                bus, REVOKED_SESSIONS_BUCKET, self._session_revoked, ttl_s=REVOKED_FOR_S
+            ),
+        )
 
     async def start(self) -> None:
-        """Follow both buckets; return once their current entries are applied (or after
-        :data:`INITIAL_LOAD_S`, serving meanwhile)."""
-        self._task.start(self._run())
-        try:
-            async with asyncio.timeout(INITIAL_LOAD_S):
-                await self._loaded.wait()
-        except TimeoutError:
-            logger.warning("identity keys not loaded in %.0f s; following on", INITIAL_LOAD_S)
+        """Return once both buckets' current entries are applied (or after a bounded
+        wait: a token signed by a key not seen yet is refused with 401 until it is)."""
+        await asyncio.gather(*(follower.start() for follower in self._followers))
 
     async def stop(self) -> None:
-        await self._task.stop()
-
-    async def _run(self) -> None:
-        while True:
-            if self.bus.started:
-                try:
-                    js = self.bus.connection.jetstream()
-                    replicas = self.bus.settings.stream_replicas
-                    keys = await signing_keys_bucket(js, replicas)
-                    revoked = await revoked_sessions_bucket(js, replicas)
-                    break
-                except nats.errors.Error as exc:
-                    logger.warning("identity buckets not reachable (%r); retrying", exc)
-            await asyncio.sleep(self._poll_s)
-        keys_loaded, revoked_loaded = asyncio.Event(), asyncio.Event()
-
-        async def both_loaded() -> None:
-            await keys_loaded.wait()
-            await revoked_loaded.wait()
-            self._loaded.set()
-
-        await asyncio.gather(
-            _follow(keys, self._key_changed, keys_loaded.set),
-            _follow(revoked, self._session_revoked, revoked_loaded.set),
-            both_loaded(),
-        )
+        for follower in self._followers:
+            await follower.stop()
 
     def _key_changed(self, entry: KeyValue.Entry) -> None:
         if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:
@@ -90,28 +56,3 @@ class IdentityWatch:
             logger.error("revoked session entry %s is malformed; ignored", entry.key)
             return
         self.verifier.revoke_session(entry.key, until)
-
-
-async def _follow(
-    bucket: KeyValue,
-    apply: Callable[[KeyValue.Entry], None],
-    loaded: Callable[[], None],
-    retry_s: float = 1.0,
-) -> None:
-    """Apply every entry of ``bucket`` (current, then changes); the watch is opened again
-    after a connection loss."""
-    while True:
-        try:
-            watcher = await bucket.watchall()
-            while True:
-                try:
-                    entry = await watcher.updates(timeout=60.0)  # type: ignore[no-untyped-call]
-                except nats.errors.TimeoutError:
-                    continue  # no change for a minute
-                if entry is None:
-                    loaded()  # the bucket's current entries are all applied
-                else:
-                    apply(entry)
-        except nats.errors.Error as exc:
-            logger.warning("identity watch interrupted (%r); reopening", exc)
-        await asyncio.sleep(retry_s)

@@ -1,17 +1,17 @@
-"""Bearer tokens for operator APIs (the notifier's admin API, the inbox...).
+"""Shared bearer secrets between services (crm-sync's lead export for the notifier).
 
-One shared implementation so every service compares tokens the same way: in constant
-time, refusing everyone when the configured token is empty (rather than letting an
-empty header in), and answering 401 with ``WWW-Authenticate`` (rendered as
-problem+json by :func:`cauce_runtime.install_problem_handlers`).
+Operator APIs take users' access tokens instead (:mod:`cauce_runtime.identity`); a
+shared secret is for a service calling another's internal route. One implementation so
+every service compares them the same way: in constant time, refusing everyone when the
+configured token is empty (rather than letting an empty header in), and answering 401
+with ``WWW-Authenticate`` (rendered as problem+json by
+:func:`cauce_runtime.install_problem_handlers`).
 
 A service's guard is a module-level ``async def`` dependency reading the expected token
 from its wired bootstrap object (see :func:`cauce_runtime.wired`)::
 
-    async def require_admin_token(request: Request, notifier: NotifierDep) -> None:
-        require_bearer(request, notifier.settings.admin_token, realm="cauce-notifier")
-
-    router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin_token)])
+    async def require_lead_export_token(request: Request, crm: CrmSyncDep) -> None:
+        require_bearer(request, crm.settings.lead_export_token, realm="cauce-lead-exports")
 """
 
 from __future__ import annotations

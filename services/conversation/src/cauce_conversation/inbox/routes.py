@@ -18,10 +18,11 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import AwareDatetime, StringConstraints
 
 from cauce_contracts.envelope import TOKEN_PATTERN, stable_event_id, utc_now
+from cauce_contracts.identity import Permission
 from cauce_contracts.outbound import OutboundMessageRequested, TextContent
 from cauce_contracts.registry import subject_of
 from cauce_conversation.bootstrap import ConversationDep
@@ -40,7 +41,8 @@ from cauce_conversation.inbox.views import (
 )
 from cauce_conversation.inbox.writes import load, update_conversation
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
-from cauce_runtime import InvalidCursor, TransientError, require_bearer
+from cauce_runtime import InvalidCursor, TransientError
+from cauce_runtime.identity import Caller, company_for, require
 
 #: WhatsApp accepts free-form messages only this long after the customer last wrote;
 #: later, only templates. Refusing here beats a provider error after the fact.
@@ -54,14 +56,11 @@ _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def require_inbox_token(request: Request, service: ConversationDep) -> None:
-    """401 unless ``Authorization: Bearer <CAUCE_INBOX_TOKEN>``."""
-    require_bearer(
-        request,
-        service.settings.inbox_token,
-        realm="cauce-inbox",
-        detail="a valid inbox bearer token is required",
-    )
+#: Callers by what they may do; the company is the one in their access token.
+Reader = Annotated[Caller, Depends(require(Permission.CHATS_READ))]
+Assigner = Annotated[Caller, Depends(require(Permission.CHATS_ASSIGN))]
+Manager = Annotated[Caller, Depends(require(Permission.CHATS_MANAGE))]
+Replier = Annotated[Caller, Depends(require(Permission.CHATS_REPLY))]
 
 
 async def _unavailable_as_503() -> AsyncIterator[None]:
@@ -81,13 +80,14 @@ def _invalid_cursor(exc: InvalidCursor) -> HTTPException:
     return HTTPException(status_code=422, detail=f"invalid cursor: {exc}")
 
 
-#: The inbox API; every route needs ``Authorization: Bearer <inbox_token>``.
+#: The inbox API; every route needs an access token (``Authorization: Bearer ...``).
 router = APIRouter(
     prefix="/conversations",
     tags=["inbox"],
-    dependencies=[Depends(require_inbox_token), Depends(_unavailable_as_503)],
+    dependencies=[Depends(_unavailable_as_503)],
     responses={
-        401: {"description": "missing or wrong bearer token"},
+        401: {"description": "missing, invalid or expired access token"},
+        403: {"description": "the caller's role lacks the permission"},
         503: {"description": "MongoDB or NATS unavailable; retry"},
     },
 )
@@ -96,7 +96,10 @@ router = APIRouter(
 @router.get("", summary="List a tenant's conversations, most recently updated first")
 async def list_conversations(
     service: ConversationDep,
-    tenant: TenantId,
+    caller: Reader,
+    tenant: Annotated[
+        TenantId | None, Query(description="another company (platform admins)")
+    ] = None,
     conversation_status: Annotated[ConversationStatus | None, Query(alias="status")] = None,
     assignee: str | None = None,
     updated_since: AwareDatetime | None = None,
@@ -105,7 +108,7 @@ async def list_conversations(
 ) -> ConversationPage:
     try:
         items, next_cursor = await service.store.list_conversations(
-            tenant,
+            company_for(caller, tenant),
             status=conversation_status,
             assignee=assignee,
             updated_since=updated_since,
@@ -124,8 +127,10 @@ async def list_conversations(
     summary="One conversation",
     responses={404: {"description": "unknown conversation"}},
 )
-async def get_conversation(service: ConversationDep, conversation_id: str) -> ConversationDetail:
-    return ConversationDetail.of(await load(service.store, conversation_id))
+async def get_conversation(
+    service: ConversationDep, caller: Reader, conversation_id: str
+) -> ConversationDetail:
+    return ConversationDetail.of(await load(service.store, conversation_id, caller))
 
 
 @router.get(
@@ -134,9 +139,13 @@ async def get_conversation(service: ConversationDep, conversation_id: str) -> Co
     responses={404: {"description": "unknown conversation"}},
 )
 async def list_messages(
-    service: ConversationDep, conversation_id: str, limit: PageLimit = 50, cursor: str | None = None
+    service: ConversationDep,
+    caller: Reader,
+    conversation_id: str,
+    limit: PageLimit = 50,
+    cursor: str | None = None,
 ) -> MessagePage:
-    await load(service.store, conversation_id)
+    await load(service.store, conversation_id, caller)
     try:
         items, next_cursor = await service.store.list_messages(
             conversation_id, limit=limit, cursor=cursor
@@ -152,7 +161,7 @@ async def list_messages(
     responses=_WRITE_RESPONSES,
 )
 async def assign(
-    service: ConversationDep, conversation_id: str, body: AssignBody
+    service: ConversationDep, caller: Assigner, conversation_id: str, body: AssignBody
 ) -> ConversationDetail:
     def change(conversation: Conversation) -> Conversation:
         update: dict[str, Any] = {"assignee": body.assignee}
@@ -160,7 +169,9 @@ async def assign(
             update["handed_over"] = True
         return conversation.model_copy(update=update)
 
-    return ConversationDetail.of(await update_conversation(service.store, conversation_id, change))
+    return ConversationDetail.of(
+        await update_conversation(service.store, conversation_id, caller, change)
+    )
 
 
 @router.post(
@@ -169,12 +180,14 @@ async def assign(
     responses=_WRITE_RESPONSES,
 )
 async def set_status(
-    service: ConversationDep, conversation_id: str, body: StatusBody
+    service: ConversationDep, caller: Manager, conversation_id: str, body: StatusBody
 ) -> ConversationDetail:
     def change(conversation: Conversation) -> Conversation:
         return conversation.model_copy(update={"status": body.status})
 
-    return ConversationDetail.of(await update_conversation(service.store, conversation_id, change))
+    return ConversationDetail.of(
+        await update_conversation(service.store, conversation_id, caller, change)
+    )
 
 
 @router.post(
@@ -182,7 +195,9 @@ async def set_status(
     summary="Hand the conversation back to the bot, restarting its flow",
     responses=_WRITE_RESPONSES,
 )
-async def release(service: ConversationDep, conversation_id: str) -> ConversationDetail:
+async def release(
+    service: ConversationDep, caller: Manager, conversation_id: str
+) -> ConversationDetail:
     flow = service.flow
 
     def change(conversation: Conversation) -> Conversation:
@@ -198,7 +213,9 @@ async def release(service: ConversationDep, conversation_id: str) -> Conversatio
             }
         )
 
-    return ConversationDetail.of(await update_conversation(service.store, conversation_id, change))
+    return ConversationDetail.of(
+        await update_conversation(service.store, conversation_id, caller, change)
+    )
 
 
 @router.post(
@@ -212,6 +229,7 @@ async def release(service: ConversationDep, conversation_id: str) -> Conversatio
 )
 async def reply(
     service: ConversationDep,
+    caller: Replier,
     conversation_id: str,
     body: ReplyBody,
     idempotency_key: Annotated[
@@ -223,7 +241,7 @@ async def reply(
     With an ``Idempotency-Key`` header a retried request reuses the same event id:
     JetStream drops the repeated publish and the message is recorded once.
     """
-    conversation = await load(service.store, conversation_id)
+    conversation = await load(service.store, conversation_id, caller)
     _require_open_window(conversation, utc_now())
     event_id = (
         stable_event_id("inbox.reply", conversation.id, idempotency_key)

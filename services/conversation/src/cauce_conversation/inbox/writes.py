@@ -14,6 +14,7 @@ from fastapi import HTTPException
 
 from cauce_conversation.model import Conversation
 from cauce_conversation.store import ConversationStore
+from cauce_runtime.identity import Caller
 
 #: Attempts before giving up with 409 (each one is a read and a conditional write).
 MAX_ATTEMPTS = 5
@@ -25,15 +26,19 @@ def not_found(conversation_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"no conversation {conversation_id}")
 
 
-async def load(store: ConversationStore, conversation_id: str) -> Conversation:
+async def load(store: ConversationStore, conversation_id: str, caller: Caller) -> Conversation:
+    """The conversation, when the caller's company owns it (any, for a platform admin):
+    another company's conversation is a 404 like a missing one."""
     conversation = await store.get(conversation_id)
-    if conversation is None:
+    if conversation is None or not (
+        caller.platform_admin or conversation.tenant_id == caller.company_id
+    ):
         raise not_found(conversation_id)
     return conversation
 
 
 async def update_conversation(
-    store: ConversationStore, conversation_id: str, change: Change
+    store: ConversationStore, conversation_id: str, caller: Caller, change: Change
 ) -> Conversation:
     """Apply ``change`` to the current conversation and save it with compare-and-set.
 
@@ -41,7 +46,7 @@ async def update_conversation(
     404 for an unknown id, 409 when every attempt lost to a concurrent writer.
     """
     for _ in range(MAX_ATTEMPTS):
-        current = await load(store, conversation_id)
+        current = await load(store, conversation_id, caller)
         changed = change(current)
         if changed == current:
             return current

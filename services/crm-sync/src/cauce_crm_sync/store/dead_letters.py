@@ -57,26 +57,35 @@ async def list_dead(
     error_name: str | None = None,
     after_id: int = 0,
     limit: int = 100,
+    tenant_id: str | None = None,
 ) -> list[DeadLetter]:
-    """Dead letters oldest first (by id), filtered; page with ``after_id``."""
+    """Dead letters oldest first (by id), filtered (``tenant_id`` None: every tenant's);
+    page with ``after_id``."""
     rows = await pool.fetch(
         """
         SELECT * FROM crm.sync_records
         WHERE status = 'dead' AND id > $1
           AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR last_error_name = $3)
+          AND ($5::text IS NULL OR tenant_id = $5)
         ORDER BY id LIMIT $4
         """,
         after_id,
         kind,
         error_name,
         limit,
+        tenant_id,
     )
     return [DeadLetter.from_row(row) for row in rows]
 
 
-async def get_dead(pool: asyncpg.Pool, record_id: int) -> DeadLetter | None:
+async def get_dead(
+    pool: asyncpg.Pool, record_id: int, tenant_id: str | None = None
+) -> DeadLetter | None:
     row = await pool.fetchrow(
-        "SELECT * FROM crm.sync_records WHERE id = $1 AND status = 'dead'", record_id
+        "SELECT * FROM crm.sync_records WHERE id = $1 AND status = 'dead'"
+        " AND ($2::text IS NULL OR tenant_id = $2)",
+        record_id,
+        tenant_id,
     )
     return DeadLetter.from_row(row) if row else None
 
@@ -87,9 +96,10 @@ async def replay(
     ids: list[int] | None = None,
     kind: Kind | None = None,
     error_name: str | None = None,
+    tenant_id: str | None = None,
 ) -> int:
-    """Make dead letters pending again (the given ``ids``, or all matching the filters);
-    return how many."""
+    """Make dead letters pending again (the given ``ids``, or all matching the filters;
+    ``tenant_id`` None: every tenant's); return how many."""
     result = await pool.execute(
         """
         UPDATE crm.sync_records SET
@@ -99,9 +109,11 @@ async def replay(
         WHERE status = 'dead'
           AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
           AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR last_error_name = $3)
+          AND ($4::text IS NULL OR tenant_id = $4)
         """,
         ids,
         kind,
         error_name,
+        tenant_id,
     )
     return int(result.split()[-1])

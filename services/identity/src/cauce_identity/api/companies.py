@@ -11,7 +11,7 @@ from cauce_identity.api.scope import PlatformAdminDep
 from cauce_identity.api.views import CompanyCreate, CompanyUpdate, CompanyView
 from cauce_identity.bootstrap import IdentityDep
 from cauce_identity.store import CompanyExists
-from cauce_runtime.identity import Caller, CallerDep, company_for, require
+from cauce_runtime.identity import Caller, CallerDep, require, visible_company
 
 router = APIRouter(prefix="/api/companies", tags=["companies"])
 
@@ -31,9 +31,11 @@ async def create_company(
 ) -> CompanyView:
     """A new company with the builtin roles (admin, supervisor, agent)."""
     try:
-        return CompanyView.of(await identity.companies.create(body.id, body.name))
+        company = await identity.companies.create(body.id, body.name)
     except CompanyExists as exc:
         raise HTTPException(409, f"company {body.id} already exists") from exc
+    identity.company_settings.changed()
+    return CompanyView.of(company)
 
 
 @router.get("/{company_id}", response_model=CompanyView)
@@ -51,15 +53,16 @@ async def update_company(
     caller: Annotated[Caller, Depends(require(Permission.COMPANY_MANAGE))],
     identity: IdentityDep,
 ) -> CompanyView:
-    company = await identity.companies.rename(_visible(caller, company_id), body.name)
+    """Rename the company, or change which bot answers its numbers (the conversation
+    service follows the change live)."""
+    company = await identity.companies.update(
+        _visible(caller, company_id), name=body.name, bot=body.bot
+    )
     if company is None:
         raise HTTPException(404, "no such company")
+    identity.company_settings.changed()
     return CompanyView.of(company)
 
 
 def _visible(caller: Caller, company_id: str) -> str:
-    """Another company is 404 to anyone but a platform admin (not even its existence
-    is told)."""
-    if company_id != caller.company_id and not caller.platform_admin:
-        raise HTTPException(404, "no such company")
-    return company_for(caller, company_id)
+    return visible_company(caller, company_id, "company")

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from cauce_contracts.crm import Email
-from cauce_contracts.identity import CompanyId, Permission
+from cauce_contracts.identity import BotMode, CompanyId, Permission
 from cauce_identity.logins import Session
 from cauce_identity.store import ApiKey, Company, Role, User
 
@@ -20,11 +20,13 @@ Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 class CompanyView(BaseModel):
     id: str
     name: str
+    #: Who answers the company's customers first: the vehicle-tax bot, nobody, or agents.
+    bot: BotMode
     created_at: datetime
 
     @classmethod
     def of(cls, company: Company) -> CompanyView:
-        return cls(id=company.id, name=company.name, created_at=company.created_at)
+        return cls(id=company.id, name=company.name, bot=company.bot, created_at=company.created_at)
 
 
 class CompanyCreate(BaseModel):
@@ -33,7 +35,8 @@ class CompanyCreate(BaseModel):
 
 
 class CompanyUpdate(BaseModel):
-    name: Name
+    name: Name | None = None
+    bot: BotMode | None = None
 
 
 class RoleView(BaseModel):

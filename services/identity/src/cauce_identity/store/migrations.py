@@ -81,7 +81,13 @@ CREATE TABLE identity.api_keys (
 CREATE INDEX api_keys_company ON identity.api_keys (company_id, created_at, id);
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1)]
+#: Which bot answers the company's numbers (cauce_contracts.identity.BotMode).
+_V2 = """
+ALTER TABLE identity.companies ADD COLUMN bot text NOT NULL DEFAULT 'vehicle_tax'
+    CHECK (bot IN ('vehicle_tax', 'none', 'human_only'));
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
 
 
 async def migrate(pool: Any) -> list[int]:

@@ -3,12 +3,14 @@
 Credentials go in and never come out: responses show which credential fields are set,
 the non-secret ones (Chattigo's username and bot name), a keyed fingerprint to tell two
 credentials apart, the key id they are encrypted with, and whether they are failing.
-Every route requires the bearer admin token
-(:func:`~cauce_notifier.api.auth.require_admin_token`).
+Every route requires ``channels.manage``; a caller reaches its own company's accounts
+only (the company comes from its access token; another company's account is a 404).
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -18,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cauce_contracts.envelope import TOKEN_PATTERN
+from cauce_contracts.identity import Permission
 from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import (
     CREDENTIALS_MODELS,
@@ -26,11 +29,11 @@ from cauce_notifier.accounts_model import (
     WhatsAppCredentials,
     YCloudCredentials,
 )
-from cauce_notifier.api.auth import require_admin_token
-from cauce_notifier.bootstrap import NotifierDep
+from cauce_notifier.bootstrap import Notifier, NotifierDep
 from cauce_notifier.credentials_check import TestResult
 from cauce_notifier.store.accounts import AccountInfo, AccountStore, DuplicateAccount
 from cauce_runtime import problem_response
+from cauce_runtime.identity import Caller, company_for, require
 from cauce_runtime.telemetry.metrics import PROVIDER_CREDENTIALS_FAILING
 
 RatePerSecond = Annotated[float, Field(gt=0, le=10_000)]
@@ -43,7 +46,10 @@ BusinessAccountId = Annotated[str, Field(pattern=r"^[0-9]{1,32}$")]
 class _NewChannel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tenant_id: Annotated[str, Field(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
+    #: The caller's company when left out; another company only for a platform admin.
+    tenant_id: Annotated[str, Field(min_length=1, max_length=64, pattern=TOKEN_PATTERN)] | None = (
+        None
+    )
     account_id: Annotated[str, Field(min_length=1, max_length=256)]
     display_name: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     rate_per_second: RatePerSecond = 80.0
@@ -131,6 +137,12 @@ class ChannelView(BaseModel):
         )
 
 
+class CreatedChannel(ChannelView):
+    #: Chattigo: the path of the account's webhook URL (``/webhooks/chattigo/<token>`` on
+    #: the gateway), to give Chattigo. Shown this once: only the token's hash is kept.
+    webhook_path: str | None = None
+
+
 class ChannelList(BaseModel):
     items: list[ChannelView]
 
@@ -144,51 +156,79 @@ async def _view(store: AccountStore, account_id: uuid.UUID) -> ChannelView | Non
     return None if info is None else ChannelView.of(info)
 
 
-router = APIRouter(
-    prefix="/admin/channels", tags=["admin"], dependencies=[Depends(require_admin_token)]
-)
+#: A caller holding ``channels.manage``; its company comes from its access token.
+Manager = Annotated[Caller, Depends(require(Permission.CHANNELS_MANAGE))]
+
+router = APIRouter(prefix="/admin/channels", tags=["admin"])
 
 
-@router.post("", status_code=201, response_model=ChannelView)
+async def _owned(notifier: Notifier, caller: Caller, account_id: uuid.UUID) -> bool:
+    """True when the account exists and belongs to the caller's company (any company
+    for a platform admin): another company's account is as missing as a deleted one."""
+    info = await notifier.accounts.info(account_id)
+    return info is not None and (caller.platform_admin or info.tenant_id == caller.company_id)
+
+
+@router.post("", status_code=201, response_model=CreatedChannel)
 async def create_channel(
-    notifier: NotifierDep, body: Annotated[NewChannel, Body()]
-) -> ChannelView | Response:
+    notifier: NotifierDep, caller: Manager, body: Annotated[NewChannel, Body()]
+) -> CreatedChannel | Response:
+    """Add an account; the gateway routes its webhooks to the company at once (through
+    JetStream KV, no restart). A Chattigo account gets its webhook URL's token here."""
     store = notifier.accounts
+    url_token = secrets.token_urlsafe(32) if body.channel is Channel.CHATTIGO else None
     try:
         account = await store.create(
-            tenant_id=body.tenant_id,
+            tenant_id=company_for(caller, body.tenant_id),
             channel=body.channel,
             account_id=body.account_id,
             credentials=body.credentials,
             display_name=body.display_name,
             rate_per_second=body.rate_per_second,
             business_account_id=getattr(body, "business_account_id", None),
+            webhook_token_sha256=hashlib.sha256(url_token.encode()).hexdigest()
+            if url_token
+            else None,
         )
     except DuplicateAccount:
         return problem_response(
             409, detail=f"a {body.channel.value} account with this account_id exists"
         )
-    return await _view(store, account.id) or _not_found()
+    notifier.channel_routes.changed()
+    view = await _view(store, account.id)
+    if view is None:
+        return _not_found()
+    path = f"/webhooks/chattigo/{url_token}" if url_token else None
+    return CreatedChannel(**view.model_dump(), webhook_path=path)
 
 
 @router.get("", response_model=ChannelList)
-async def list_channels(notifier: NotifierDep, tenant_id: str | None = None) -> ChannelList:
-    infos = await notifier.accounts.list_info(tenant_id)
+async def list_channels(
+    notifier: NotifierDep, caller: Manager, tenant_id: str | None = None
+) -> ChannelList:
+    infos = await notifier.accounts.list_info(company_for(caller, tenant_id))
     return ChannelList(items=[ChannelView.of(info) for info in infos])
 
 
 @router.get("/{account_id}", response_model=ChannelView)
-async def get_channel(notifier: NotifierDep, account_id: uuid.UUID) -> ChannelView | Response:
+async def get_channel(
+    notifier: NotifierDep, caller: Manager, account_id: uuid.UUID
+) -> ChannelView | Response:
+    if not await _owned(notifier, caller, account_id):
+        return _not_found()
     return await _view(notifier.accounts, account_id) or _not_found()
 
 
 @router.put("/{account_id}/credentials", response_model=ChannelView)
 async def rotate_credentials(
-    notifier: NotifierDep, account_id: uuid.UUID, body: Annotated[dict[str, Any], Body()]
+    notifier: NotifierDep,
+    caller: Manager,
+    account_id: uuid.UUID,
+    body: Annotated[dict[str, Any], Body()],
 ) -> ChannelView | Response:
     store = notifier.accounts
     info = await store.info(account_id)
-    if info is None:
+    if info is None or not await _owned(notifier, caller, account_id):
         return _not_found()
     try:
         credentials: Credentials = CREDENTIALS_MODELS[info.channel].model_validate(body)  # type: ignore[assignment]
@@ -203,8 +243,10 @@ async def rotate_credentials(
 
 @router.patch("/{account_id}", response_model=ChannelView)
 async def change_channel(
-    notifier: NotifierDep, account_id: uuid.UUID, body: ChannelChanges
+    notifier: NotifierDep, caller: Manager, account_id: uuid.UUID, body: ChannelChanges
 ) -> ChannelView | Response:
+    if not await _owned(notifier, caller, account_id):
+        return _not_found()
     clear = "display_name" in body.model_fields_set and body.display_name is None
     info = await notifier.accounts.update(
         account_id,
@@ -213,20 +255,28 @@ async def change_channel(
         rate_per_second=body.rate_per_second,
         business_account_id=body.business_account_id,
     )
+    notifier.channel_routes.changed()
     return _not_found() if info is None else ChannelView.of(info)
 
 
 @router.delete("/{account_id}", status_code=204)
-async def delete_channel(notifier: NotifierDep, account_id: uuid.UUID) -> Response:
-    if not await notifier.accounts.delete(account_id):
+async def delete_channel(notifier: NotifierDep, caller: Manager, account_id: uuid.UUID) -> Response:
+    if not await _owned(notifier, caller, account_id) or not await notifier.accounts.delete(
+        account_id
+    ):
         return _not_found()
+    notifier.channel_routes.changed()
     return Response(status_code=204)
 
 
 @router.post("/{account_id}/test", response_model=TestResult)
-async def test_channel(notifier: NotifierDep, account_id: uuid.UUID) -> TestResult | Response:
+async def test_channel(
+    notifier: NotifierDep, caller: Manager, account_id: uuid.UUID
+) -> TestResult | Response:
     """Check the credentials against the provider; the account's status follows."""
     store, tester = notifier.accounts, notifier.credentials_tester
+    if not await _owned(notifier, caller, account_id):
+        return _not_found()
     if tester is None:
         return problem_response(501, detail="credentials testing is not configured")
     account = await store.get(account_id)

@@ -21,7 +21,7 @@ from sse_starlette import EventSourceResponse
 
 from cauce_notifier.api.campaign_views import CampaignView, StatsView
 from cauce_notifier.api.campaigns import stats_of
-from cauce_notifier.api.tenants import TenantDep
+from cauce_notifier.api.tenants import TenantReader
 from cauce_notifier.bootstrap import Notifier, NotifierDep
 from cauce_notifier.campaigns.lifecycle import CampaignStatus
 from cauce_notifier.campaigns.progress import feed_after, latest_feed_id
@@ -42,7 +42,7 @@ POLL_S = 0.25
 )
 async def all_campaigns(
     notifier: NotifierDep,
-    tenant: TenantDep,
+    tenant: TenantReader,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     return EventSourceResponse(_events(notifier, tenant, None, last_event_id), ping=15)
@@ -51,7 +51,7 @@ async def all_campaigns(
 @router.get("/{campaign_id}/stream", summary="One campaign, as it moves (SSE)", response_model=None)
 async def one_campaign(
     notifier: NotifierDep,
-    tenant: TenantDep,
+    tenant: TenantReader,
     campaign_id: uuid.UUID,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:

@@ -29,7 +29,7 @@ from cauce_notifier.api.campaign_views import (
     recipients_page,
     rejections_csv,
 )
-from cauce_notifier.api.tenants import TenantDep
+from cauce_notifier.api.tenants import TenantDep, TenantReader
 from cauce_notifier.bootstrap import Notifier, NotifierDep
 from cauce_notifier.campaigns.audiences import AudienceUnavailable, LeadSegment
 from cauce_notifier.campaigns.lifecycle import CampaignStatus, TransitionRefused, check_editable
@@ -106,7 +106,7 @@ class RetryAnswer(BaseModel):
 @router.get("", summary="The tenant's campaigns, newest first", response_model=CampaignPage)
 async def list_campaigns(
     notifier: NotifierDep,
-    tenant: TenantDep,
+    tenant: TenantReader,
     status: CampaignStatus | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -137,7 +137,7 @@ async def create_campaign(
 
 @router.get("/{campaign_id}", summary="One campaign", response_model=CampaignView)
 async def get_campaign(
-    notifier: NotifierDep, tenant: TenantDep, campaign_id: uuid.UUID
+    notifier: NotifierDep, tenant: TenantReader, campaign_id: uuid.UUID
 ) -> Response | CampaignView:
     try:
         return CampaignView.of(await notifier.campaigns.store.get(tenant, campaign_id))
@@ -249,8 +249,8 @@ async def set_audience(
     """The leads crm-sync holds that match the filters, each lead's fields filling the
     template's variables, become the recipients when the campaign starts; uploaded
     recipients are dropped (uploading a CSV afterwards drops the segment)."""
-    if not notifier.settings.crm_sync_url or notifier.settings.crm_sync_reports_token is None:
-        detail = "set CAUCE_CRM_SYNC_URL and CAUCE_CRM_SYNC_REPORTS_TOKEN on the notifier"
+    if not notifier.settings.crm_sync_url or notifier.settings.crm_sync_lead_export_token is None:
+        detail = "set CAUCE_CRM_SYNC_URL and CAUCE_CRM_SYNC_LEAD_EXPORT_TOKEN on the notifier"
         return problem_response(501, "Lead audiences are not configured", detail)
     try:
         campaign = await notifier.campaigns.store.get(tenant, campaign_id)
@@ -337,7 +337,7 @@ async def upload_recipients(
 )
 async def list_recipients(
     notifier: NotifierDep,
-    tenant: TenantDep,
+    tenant: TenantReader,
     campaign_id: uuid.UUID,
     status: Literal[
         "pending", "queued", "sent", "delivered", "read", "failed", "suppressed", "cancelled"
@@ -362,7 +362,7 @@ async def list_recipients(
     response_model=None,
 )
 async def list_rejections(
-    notifier: NotifierDep, tenant: TenantDep, campaign_id: uuid.UUID
+    notifier: NotifierDep, tenant: TenantReader, campaign_id: uuid.UUID
 ) -> Response:
     try:
         await notifier.campaigns.store.get(tenant, campaign_id)
@@ -410,7 +410,7 @@ async def retry_failed(
     response_model=StatsView,
 )
 async def get_stats(
-    notifier: NotifierDep, tenant: TenantDep, campaign_id: uuid.UUID
+    notifier: NotifierDep, tenant: TenantReader, campaign_id: uuid.UUID
 ) -> Response | StatsView:
     try:
         campaign = await notifier.campaigns.store.get(tenant, campaign_id)

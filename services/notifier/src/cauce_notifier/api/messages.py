@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel
 
-from cauce_notifier.api.auth import require_admin_token
+from cauce_contracts.identity import Permission
 from cauce_notifier.bootstrap import NotifierDep
 from cauce_notifier.store.messages import (
     MAX_PAGE,
@@ -23,6 +23,7 @@ from cauce_notifier.store.messages import (
     StatusEntry,
 )
 from cauce_runtime import InvalidCursor, problem_response
+from cauce_runtime.identity import Caller, company_for, require
 
 
 class StatusView(BaseModel):
@@ -89,17 +90,20 @@ class MessagePageView(BaseModel):
     next_cursor: str | None
 
 
-router = APIRouter(
-    prefix="/messages", tags=["messages"], dependencies=[Depends(require_admin_token)]
-)
+#: A caller holding ``messages.read``; its company comes from its access token.
+Reader = Annotated[Caller, Depends(require(Permission.MESSAGES_READ))]
+
+router = APIRouter(prefix="/messages", tags=["messages"])
 
 
 @router.get("/{message_id}", response_model=MessageDetail)
-async def get_message(notifier: NotifierDep, message_id: uuid.UUID) -> MessageDetail | Response:
+async def get_message(
+    notifier: NotifierDep, caller: Reader, message_id: uuid.UUID
+) -> MessageDetail | Response:
     """A message by its request ``event_id``, with its status history."""
     store = notifier.messages
     record = await store.get(message_id)
-    if record is None:
+    if record is None or not (caller.platform_admin or record.tenant_id == caller.company_id):
         return problem_response(404, detail="no such message")
     history = [StatusView.of(entry) for entry in await store.history(message_id)]
     return MessageDetail(**MessageView.of(record).model_dump(), history=history)
@@ -108,6 +112,7 @@ async def get_message(notifier: NotifierDep, message_id: uuid.UUID) -> MessageDe
 @router.get("", response_model=MessagePageView)
 async def list_messages(
     notifier: NotifierDep,
+    caller: Reader,
     tenant: str | None = None,
     status: MessageStatus | None = None,
     to: Annotated[str | None, Query(pattern=r"^\+?[0-9]{6,20}$")] = None,
@@ -117,7 +122,7 @@ async def list_messages(
 ) -> MessagePageView | Response:
     try:
         page = await notifier.messages.list(
-            tenant_id=tenant,
+            tenant_id=company_for(caller, tenant),
             status=status,
             recipient=to,
             since=since,

@@ -14,7 +14,7 @@ from cauce_contracts.fields import PhoneAddress
 from cauce_contracts.outbound import OutboundMessageRequested
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel, contact_key
-from cauce_notifier.api.tenants import TenantDep
+from cauce_notifier.api.tenants import TemplateReader, TenantDep
 from cauce_notifier.bootstrap import NotifierDep
 from cauce_notifier.campaigns.catalog import StoredTemplate
 from cauce_notifier.campaigns.phones import InvalidPhone, to_e164
@@ -87,7 +87,7 @@ class TestSend(BaseModel):
 @router.get("", summary="The tenant's templates (as last synced or reported by Meta)")
 async def list_templates(
     notifier: NotifierDep,
-    tenant: TenantDep,
+    tenant: TemplateReader,
     status: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[TemplateView]:
     return [
@@ -108,7 +108,7 @@ async def sync_templates(notifier: NotifierDep, tenant: TenantDep) -> Response |
     "/{name}", summary="A template in each of its languages", response_model=list[TemplateView]
 )
 async def get_template(
-    notifier: NotifierDep, tenant: TenantDep, name: str
+    notifier: NotifierDep, tenant: TemplateReader, name: str
 ) -> Response | list[TemplateView]:
     found = await notifier.campaigns.catalog.list(tenant, name=name)
     if not found:

@@ -6,11 +6,11 @@ it was last active) and which lead field fills each template variable. The segme
 resolved when the campaign starts (by an operator or its schedule), so it reaches the
 leads as they are then; from there on the recipients are fixed, exactly as a CSV's.
 
-The leads come from crm-sync's reports API (``GET /reports/contacts?format=csv``, its
-reports token): services never read each other's tables. The export is streamed to a
-temporary file and read back like an uploaded CSV, through the same checks (E.164 in
-the campaign's region, duplicates, empty or malformed variables), so a lead without a
-valid phone is reported as a rejection, not sent.
+The leads come from crm-sync's lead export (``GET /internal/lead-exports/contacts``, a
+CSV of one tenant, behind a service token): services never read each other's tables.
+The export is streamed to a temporary file and read back like an uploaded CSV, through
+the same checks (E.164 in the campaign's region, duplicates, empty or malformed
+variables), so a lead without a valid phone is reported as a rejection, not sent.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class LeadSegment:
         )
 
     def query(self, tenant_id: str) -> dict[str, str]:
-        """The reports API's filters for this segment of ``tenant_id``'s leads."""
+        """The lead export's filters for this segment of ``tenant_id``'s leads."""
         filters = {
             "tenant": tenant_id,
             "state": self.state,
@@ -105,11 +105,11 @@ class LeadSegment:
             "since": self.active_since.isoformat() if self.active_since else None,
             "until": self.active_until.isoformat() if self.active_until else None,
         }
-        return {"format": "csv"} | {k: v for k, v in filters.items() if v is not None}
+        return {k: v for k, v in filters.items() if v is not None}
 
 
 class CrmLeads:
-    """crm-sync's leads, read through its reports API."""
+    """crm-sync's leads, read through its lead export."""
 
     def __init__(self, http: httpx.AsyncClient, base_url: str | None, token: str | None) -> None:
         self._http = http
@@ -122,7 +122,7 @@ class CrmLeads:
         if self._base_url is None or self._token is None:
             raise AudienceUnavailable(
                 "lead audiences need crm-sync: set CAUCE_CRM_SYNC_URL and "
-                "CAUCE_CRM_SYNC_REPORTS_TOKEN"
+                "CAUCE_CRM_SYNC_LEAD_EXPORT_TOKEN"
             )
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as file:
             await self._download(tenant_id, segment, file)
@@ -133,7 +133,7 @@ class CrmLeads:
         try:
             async with self._http.stream(
                 "GET",
-                f"{self._base_url}/reports/contacts",
+                f"{self._base_url}/internal/lead-exports/contacts",
                 params=segment.query(tenant_id),
                 headers={"Authorization": f"Bearer {self._token}"},
             ) as response:

@@ -61,7 +61,7 @@ class Campaigns:
         store = CampaignStore(pool)
         recipients = RecipientStore(pool, settings.contact_key_secret.get_secret_value().encode())
         catalog = TemplateCatalog(pool, graph)
-        token = settings.crm_sync_reports_token
+        token = settings.crm_sync_lead_export_token
         starter = CampaignStarter(
             store,
             recipients,

@@ -64,6 +64,8 @@ class AccountInfo:
     credentials_summary: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    #: Chattigo accounts made through the API: SHA-256 of their webhook URL token.
+    webhook_token_sha256: str | None = None
 
 
 def _aad(channel: str, account_id: str) -> bytes:
@@ -171,6 +173,7 @@ class AccountStore:
             credentials_summary=json.loads(row["credentials_summary"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            webhook_token_sha256=row["webhook_token_sha256"],
         )
 
     async def _row(self, account_id: uuid.UUID) -> asyncpg.Record | None:
@@ -242,6 +245,7 @@ class AccountStore:
         display_name: str | None = None,
         rate_per_second: float = DEFAULT_RATE_PER_SECOND,
         business_account_id: str | None = None,
+        webhook_token_sha256: str | None = None,
     ) -> ChannelAccount:
         """Add an account; :class:`DuplicateAccount` if ``(channel, account_id)`` exists."""
         channel = sending_channel(channel)
@@ -250,9 +254,9 @@ class AccountStore:
             row = await self._pool.fetchrow(
                 "INSERT INTO notifier.channel_accounts"
                 " (id, tenant_id, channel, account_id, display_name,"
-                " rate_per_second, business_account_id, credentials, credentials_key_id,"
-                " credentials_fingerprint, credentials_summary)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) RETURNING *",
+                " rate_per_second, business_account_id, webhook_token_sha256, credentials,"
+                " credentials_key_id, credentials_fingerprint, credentials_summary)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb) RETURNING *",
                 uuid.uuid4(),
                 tenant_id,
                 channel.value,
@@ -260,6 +264,7 @@ class AccountStore:
                 display_name,
                 rate_per_second,
                 business_account_id,
+                webhook_token_sha256,
                 *self._sealed(channel, account_id, credentials),
             )
         except asyncpg.UniqueViolationError as exc:

@@ -339,6 +339,14 @@ CREATE INDEX campaign_recipients_in_flight
     ON notifier.campaign_recipients (campaign_id) WHERE in_flight;
 """
 
+#: A Chattigo account created through the API: SHA-256 (hex) of the token its webhook
+#: URL carries (the token itself is shown once and never stored), published with the
+#: account's route for the gateway (cauce_notifier.channel_routes).
+_V10 = """
+ALTER TABLE notifier.channel_accounts ADD COLUMN webhook_token_sha256 text
+    CHECK (webhook_token_sha256 ~ '^[0-9a-f]{64}$');
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -350,6 +358,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, _V7),
     (8, _V8),
     (9, _V9),
+    (10, _V10),
 ]
 
 
