@@ -15,6 +15,7 @@ from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.consumers import register_consumers
 from cauce_conversation.flows.vocabulary import Flow
 from cauce_conversation.settings import ConversationSettings
+from cauce_conversation.snoozes import SnoozeWaker
 from cauce_runtime import create_service_app
 from cauce_runtime.bus import BucketFollower
 from cauce_runtime.identity import TokenVerifier
@@ -28,16 +29,17 @@ def create_app(
     register_consumers(service.bus, service.turns)
     # each company's bot, as its admins set it in the identity service (live)
     bots = BucketFollower(service.bus, COMPANY_SETTINGS_BUCKET, service.turns.bots.apply)
+    waker = SnoozeWaker(service.store, poll_s=settings.snooze_poll_s)
     return create_service_app(
         settings,
         bus=service.bus,
         wiring=service,
         verifier=TokenVerifier.for_service(settings),
         readiness={"mongodb": service.store.ping},
-        routers=[inbox.router],
+        routers=[inbox.router, inbox.chats_router],
         on_prepare=[service.open],
-        on_startup=[bots.start],
-        on_shutdown=[bots.stop],
+        on_startup=[bots.start, waker.start],
+        on_shutdown=[waker.stop, bots.stop],
         on_closed=[service.close],
         title="cauce conversation",
         description="Conversation state, bot flows (MongoDB) and the agents' inbox API.",

@@ -37,6 +37,10 @@ class ConversationStatus(StrEnum):
     CLOSED = "closed"
 
 
+#: Chatwoot's priorities.
+Priority = Literal["urgent", "high", "medium", "low"]
+
+
 class Conversation(BaseModel):
     """One contact's conversation on one channel account of a tenant."""
 
@@ -60,6 +64,15 @@ class Conversation(BaseModel):
     assignee: str | None = None
     #: A human has the conversation: the bot stays silent until it is released.
     handed_over: bool = False
+    #: Snoozed: back to open at this time (None: only by a reply or an agent), and/or
+    #: when the customer writes (Help Scout's ``unsnoozeOnCustomerReply``).
+    snoozed_until: datetime | None = None
+    unsnooze_on_reply: bool = False
+    #: Who pinned it (pins are per user: the access token's subject).
+    pinned_by: list[str] = Field(default_factory=list)
+    priority: Priority | None = None
+    #: The company's own tags (``vip``, ``reclamo``...).
+    labels: list[str] = Field(default_factory=list)
     #: The lead's state as last published on ``crm.lead.state_changed``.
     lead_state: str | None = None
 
@@ -87,7 +100,8 @@ class MessageRecord(BaseModel):
     id: str
     conversation_id: str
     tenant_id: str
-    direction: Literal["inbound", "outbound"]
+    #: ``note``: an agent's private note, never sent to the customer.
+    direction: Literal["inbound", "outbound", "note"]
     #: Who wrote it: the customer, the bot or an agent (``agent:<name>``).
     author: str
     #: Inbound message type (``text``, ``image``...) or outbound content type.

@@ -18,6 +18,9 @@ class ConversationSettings(ServiceSettings):
     #: A conversation whose customer has been silent this long starts over (greets
     #: again) at their next message; a human-held conversation never expires.
     idle_expiry_minutes: float = Field(default=120.0, gt=0)
+    #: Seconds between checks for snoozed chats whose time has come (each replica
+    #: checks; one wakes each chat).
+    snooze_poll_s: float = Field(default=1.0, gt=0)
     #: The vehicle-tax assistant's texts (es-CO defaults); override any of them as JSON,
     #: e.g. ``CAUCE_BOT_COPY='{"greeting": "..."}'`` (see ``VehicleTaxCopy``).
     bot_copy: VehicleTaxCopy = Field(default_factory=VehicleTaxCopy)

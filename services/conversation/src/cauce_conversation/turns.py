@@ -44,6 +44,7 @@ from cauce_conversation.model import (
 )
 from cauce_conversation.outbox import Pending
 from cauce_conversation.payment_answers import PaymentAnswer, Reports, understood
+from cauce_conversation.snoozes import awake
 from cauce_runtime import Publisher, TransientError
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,8 @@ class Turns:
                     else conversation.status,
                 }
             )
+            if updated.status is ConversationStatus.SNOOZED and updated.unsnooze_on_reply:
+                updated = awake(updated)  # snoozed until the customer writes: they did
             return self._step(updated, heard, event, now, mark_read=event.provider_message_id)
 
         await self._turn(cid, event, decide, create=lambda: self._new_conversation(cid, event))

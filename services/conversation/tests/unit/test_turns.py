@@ -512,3 +512,28 @@ async def test_a_company_without_a_bot_keeps_messages_for_the_inbox_only(world: 
     world.turns.bots.set(TENANT, BotMode.VEHICLE_TAX)  # switched on: the next message is a turn
     await world.customer_wrote("Hola otra vez")
     assert world.texts() == ["eco: Hola otra vez"]
+
+
+# --- snoozes ---------------------------------------------------------------------------------
+
+
+async def test_a_reply_ends_a_snooze_that_asked_for_it_and_only_that_one(world: World) -> None:
+    await world.customer_wrote("Hola")
+    snoozed = world.conversation().model_copy(
+        update={"status": ConversationStatus.SNOOZED, "unsnooze_on_reply": True}
+    )
+    assert await world.store.save(snoozed) is not None
+    await world.customer_wrote("¿Hay alguien?")
+    assert world.conversation().status is ConversationStatus.OPEN
+    assert world.conversation().unsnooze_on_reply is False
+
+    held = world.conversation().model_copy(
+        update={
+            "status": ConversationStatus.SNOOZED,
+            "unsnooze_on_reply": False,
+            "snoozed_until": T0 + timedelta(days=1),
+        }
+    )
+    assert await world.store.save(held) is not None
+    await world.customer_wrote("¿Y ahora?")
+    assert world.conversation().status is ConversationStatus.SNOOZED  # until its time

@@ -1,9 +1,11 @@
 """The inbox API: what agents use to see conversations, take them over and reply.
 
-Mount :data:`router` on the service app; its routes reach the store, bus and flow
+Mount :data:`router` (``/conversations``) and :data:`chats_router` (the seed's
+``/api/chats``) on the service app; its routes reach the store, bus and flow
 through the wired :class:`~cauce_conversation.bootstrap.ConversationService`.
 """
 
+from cauce_conversation.inbox.chats import router as chats_router
 from cauce_conversation.inbox.routes import router
 
-__all__ = ["router"]
+__all__ = ["chats_router", "router"]

@@ -13,20 +13,17 @@ Handover rules (who answers the customer):
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import AwareDatetime, StringConstraints
 
-from cauce_contracts.envelope import TOKEN_PATTERN, stable_event_id, utc_now
+from cauce_contracts.envelope import TOKEN_PATTERN
 from cauce_contracts.identity import Permission
-from cauce_contracts.outbound import OutboundMessageRequested, TextContent
-from cauce_contracts.registry import subject_of
 from cauce_conversation.bootstrap import ConversationDep
 from cauce_conversation.flows.vocabulary import FlowState
+from cauce_conversation.inbox.replies import send_reply
 from cauce_conversation.inbox.views import (
     AssignBody,
     ConversationDetail,
@@ -40,13 +37,9 @@ from cauce_conversation.inbox.views import (
     StatusBody,
 )
 from cauce_conversation.inbox.writes import load, update_conversation
-from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
+from cauce_conversation.model import Conversation, ConversationStatus
 from cauce_runtime import InvalidCursor, TransientError
 from cauce_runtime.identity import Caller, company_for, require
-
-#: WhatsApp accepts free-form messages only this long after the customer last wrote;
-#: later, only templates. Refusing here beats a provider error after the fact.
-CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 
 TenantId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
 
@@ -242,47 +235,6 @@ async def reply(
     JetStream drops the repeated publish and the message is recorded once.
     """
     conversation = await load(service.store, conversation_id, caller)
-    _require_open_window(conversation, utc_now())
-    event_id = (
-        stable_event_id("inbox.reply", conversation.id, idempotency_key)
-        if idempotency_key
-        else uuid.uuid4()
+    return await send_reply(
+        service, conversation, body.text, f"agent:{body.agent}", idempotency_key
     )
-    event = OutboundMessageRequested(
-        event_id=event_id,
-        tenant_id=conversation.tenant_id,
-        correlation_id=f"inbox:{conversation.id}",
-        channel=conversation.channel,
-        contact_key=conversation.contact_key,
-        channel_account_id=conversation.channel_account_id,
-        recipient=conversation.contact_address,
-        content=TextContent(body=body.text),
-    )
-    await service.bus.publish(event, subject_of(event))
-    await service.store.add_message(
-        MessageRecord(
-            id=str(event.event_id),
-            conversation_id=conversation.id,
-            tenant_id=conversation.tenant_id,
-            direction="outbound",
-            author=f"agent:{body.agent}",
-            type=event.content.type,
-            text=body.text,
-            # The request without the recipient: the number is on the conversation.
-            payload=event.model_dump(mode="json", exclude={"recipient"}),
-            at=event.occurred_at,
-        )
-    )
-    return ReplyAccepted(event_id=event.event_id, message_id=str(event.event_id))
-
-
-def _require_open_window(conversation: Conversation, now: datetime) -> None:
-    last = conversation.last_inbound_at
-    if last is not None and now - last > CUSTOMER_SERVICE_WINDOW:
-        raise HTTPException(
-            status_code=409,
-            detail=(
-                "the customer last wrote more than 24 hours ago: WhatsApp only accepts "
-                "template messages outside the customer service window"
-            ),
-        )

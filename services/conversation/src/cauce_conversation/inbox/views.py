@@ -76,7 +76,7 @@ class ConversationPage(BaseModel):
 class MessageView(BaseModel):
     id: str
     conversation_id: str
-    direction: Literal["inbound", "outbound"]
+    direction: Literal["inbound", "outbound", "note"]
     author: str
     type: str
     text: str | None

@@ -55,6 +55,8 @@ _CONVERSATION_INDEXES = [
         [("tenant_id", ASCENDING), ("assignee", ASCENDING), ("updated_at", DESCENDING)],
         name="tenant_assignee_updated",
     ),
+    # the snooze waker's question: which snoozed conversations are due
+    IndexModel([("status", ASCENDING), ("snoozed_until", ASCENDING)], name="status_snoozed_until"),
 ]
 _MESSAGE_INDEXES = [
     IndexModel(
@@ -148,6 +150,11 @@ class ConversationStore:
         updated_since: datetime | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        pinned_by: str | None = None,
+        priority: str | None = None,
+        unassigned: bool = False,
+        label: str | None = None,
+        channel: str | None = None,
     ) -> tuple[list[Conversation], str | None]:
         """One page of a tenant's conversations, most recently updated first.
 
@@ -161,6 +168,16 @@ class ConversationStore:
             query["status"] = str(status)
         if assignee is not None:
             query["assignee"] = assignee
+        elif unassigned:
+            query["assignee"] = None
+        if pinned_by is not None:
+            query["pinned_by"] = pinned_by
+        if priority is not None:
+            query["priority"] = priority
+        if label is not None:
+            query["labels"] = label
+        if channel is not None:
+            query["channel"] = channel
         if updated_since is not None:
             # ``>= since`` written as ``> since - 1 ms`` (the same on millisecond BSON
             # dates): SecantusDB drops the boundary of an inclusive range on a compound
@@ -180,6 +197,32 @@ class ConversationStore:
             else None
         )
         return items, next_cursor
+
+    async def count_by_status(self, tenant_id: str) -> dict[str, int]:
+        """How many of the tenant's conversations are in each status."""
+        with unavailable_as_transient("count conversations"):
+            return {
+                str(status): await self._conversations.count_documents(
+                    {"tenant_id": tenant_id, "status": str(status)}
+                )
+                for status in ConversationStatus
+            }
+
+    async def due_snoozed(self, now: datetime, limit: int = 100) -> list[Conversation]:
+        """Snoozed conversations whose time has come (every tenant's), oldest first."""
+        with unavailable_as_transient("due snoozed"):
+            documents = (
+                await self._conversations.find(
+                    {
+                        "status": str(ConversationStatus.SNOOZED),
+                        "snoozed_until": {"$lte": bson_time(now)},
+                    }
+                )
+                .sort([("snoozed_until", ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+        return [from_document(Conversation, document) for document in documents]
 
     # --- messages ------------------------------------------------------------------
 

@@ -1,0 +1,397 @@
+"""``/api/chats``: the agent's inbox at the seed's paths (SibarConnect's chats API),
+over the same conversations, guards and compare-and-set writes as ``/conversations``.
+
+- ``GET /api/chats`` (status, assignee, ``mine``, ``unassigned``, ``pinned``,
+  priority; cursor pages; ``counts`` per status); ``GET /api/chats/{chat_id}``.
+- ``POST /api/chats/assign|status|pin|unpin|snooze|unsnooze`` with ``chat_id`` in the
+  body, and ``POST /api/chats/bulk`` for many chats at once.
+- ``POST /api/chats/labels`` (add/remove the company's tags), ``POST /api/chats/notes``
+  (a private note in the history, never sent).
+- ``GET/POST /api/chats/messages/{chat_id}``: the history, and an agent's reply.
+
+Statuses are Chatwoot's: open, pending, snoozed and resolved (stored as ``closed``).
+A snooze asks every time whether a customer reply ends it (Help Scout's
+``unsnoozeOnCustomerReply``), and may name a time; pins are per user.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from cauce_contracts.envelope import utc_now
+from cauce_contracts.identity import Permission
+from cauce_contracts.subjects import Channel
+from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.inbox.replies import send_reply
+from cauce_conversation.inbox.views import (
+    ConversationSummary,
+    MessagePage,
+    MessageView,
+    PageLimit,
+    ReplyAccepted,
+)
+from cauce_conversation.inbox.writes import load, update_conversation
+from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord, Priority
+from cauce_conversation.snoozes import awake
+from cauce_runtime import InvalidCursor
+from cauce_runtime.identity import Caller, require
+
+Reader = Annotated[Caller, Depends(require(Permission.CHATS_READ))]
+Assigner = Annotated[Caller, Depends(require(Permission.CHATS_ASSIGN))]
+Manager = Annotated[Caller, Depends(require(Permission.CHATS_MANAGE))]
+Replier = Annotated[Caller, Depends(require(Permission.CHATS_REPLY))]
+
+#: Chatwoot's names; ``resolved`` is stored as ``closed``.
+ChatStatus = Literal["open", "pending", "snoozed", "resolved"]
+ChatId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+def _stored(status: ChatStatus) -> ConversationStatus:
+    return ConversationStatus.CLOSED if status == "resolved" else ConversationStatus(status)
+
+
+def _shown(status: ConversationStatus) -> ChatStatus:
+    return "resolved" if status is ConversationStatus.CLOSED else status.value  # type: ignore[return-value]
+
+
+class ChatView(ConversationSummary):
+    """A conversation as an agent's inbox shows it."""
+
+    status: ChatStatus  # type: ignore[assignment]
+    snoozed_until: datetime | None
+    unsnooze_on_reply: bool
+    priority: Priority | None
+    labels: list[str]
+    #: Pinned by the caller (pins are per user).
+    pinned: bool
+
+    @classmethod
+    def seen_by(cls, conversation: Conversation, caller: Caller) -> ChatView:
+        summary = ConversationSummary.of(conversation).model_dump()
+        return cls(
+            **{**summary, "status": _shown(conversation.status)},
+            snoozed_until=conversation.snoozed_until,
+            unsnooze_on_reply=conversation.unsnooze_on_reply,
+            priority=conversation.priority,
+            labels=conversation.labels,
+            pinned=caller.subject in conversation.pinned_by,
+        )
+
+
+class ChatPage(BaseModel):
+    items: list[ChatView]
+    next_cursor: str | None
+    #: The company's chats in each status (all of them, not only this page's).
+    counts: dict[ChatStatus, int]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChatRef(_Body):
+    chat_id: ChatId
+
+
+class AssignChat(ChatRef):
+    #: The agent taking the chat; null puts it back in the unassigned queue.
+    assignee: Agent | None
+
+
+class ChatStatusChange(ChatRef):
+    #: Snoozing goes through ``/snooze`` (it needs to know until when).
+    status: Literal["open", "pending", "resolved"]
+    priority: Priority | None = None
+
+
+class Snooze(ChatRef):
+    #: Back to open at this time (None: only by a reply or an agent).
+    until: AwareDatetime | None = None
+    #: Whether the customer writing ends the snooze: asked on every snooze.
+    unsnooze_on_customer_reply: bool
+
+
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64)
+]
+
+
+class LabelChange(ChatRef):
+    add: list[Label] = Field(default_factory=list, max_length=50)
+    remove: list[Label] = Field(default_factory=list, max_length=50)
+
+
+class Note(ChatRef):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+
+
+class BulkChange(_Body):
+    chat_ids: list[ChatId] = Field(min_length=1, max_length=500)
+    action: Literal["assign", "status", "snooze", "unsnooze", "pin", "unpin"]
+    assignee: Agent | None = None
+    status: Literal["open", "pending", "resolved"] | None = None
+    until: AwareDatetime | None = None
+    unsnooze_on_customer_reply: bool | None = None
+
+
+class BulkResult(BaseModel):
+    updated: list[str]
+    #: Unknown, or another company's (the same to the caller).
+    not_found: list[str]
+
+
+class ChatReply(_Body):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+
+
+router = APIRouter(prefix="/api/chats", tags=["chats"])
+
+Change = Callable[[Conversation], Conversation]
+
+
+def _assign(assignee: str | None) -> Change:
+    def change(conversation: Conversation) -> Conversation:
+        update: dict[str, Any] = {"assignee": assignee}
+        if assignee is not None:
+            update["handed_over"] = True  # a human has it: the bot goes silent
+        return conversation.model_copy(update=update)
+
+    return change
+
+
+def _status(status: Literal["open", "pending", "resolved"], priority: Priority | None) -> Change:
+    def change(conversation: Conversation) -> Conversation:
+        update: dict[str, Any] = {"status": _stored(status), "snoozed_until": None}
+        if priority is not None:
+            update["priority"] = priority
+        return conversation.model_copy(update=update)
+
+    return change
+
+
+def _snooze(until: datetime | None, on_reply: bool) -> Change:
+    if until is None and not on_reply:
+        raise HTTPException(422, "a snooze ends at a time, on the customer's reply, or both")
+    if until is not None and until <= utc_now():
+        raise HTTPException(422, "until is in the past")
+
+    def change(conversation: Conversation) -> Conversation:
+        return conversation.model_copy(
+            update={
+                "status": ConversationStatus.SNOOZED,
+                "snoozed_until": until,
+                "unsnooze_on_reply": on_reply,
+            }
+        )
+
+    return change
+
+
+def _unsnooze(conversation: Conversation) -> Conversation:
+    return (
+        awake(conversation) if conversation.status is ConversationStatus.SNOOZED else conversation
+    )
+
+
+def _pin(subject: str, pinned: bool) -> Change:
+    def change(conversation: Conversation) -> Conversation:
+        others = [s for s in conversation.pinned_by if s != subject]
+        return conversation.model_copy(
+            update={"pinned_by": [*others, subject] if pinned else others}
+        )
+
+    return change
+
+
+@router.get("", response_model=ChatPage)
+async def list_chats(
+    service: ConversationDep,
+    caller: Reader,
+    status: ChatStatus | None = None,
+    assignee: Agent | None = None,
+    mine: Annotated[bool, Query(description="assigned to the caller")] = False,
+    unassigned: bool = False,
+    pinned: Annotated[bool, Query(description="pinned by the caller")] = False,
+    priority: Priority | None = None,
+    label: Label | None = None,
+    channel: Channel | None = None,
+    limit: PageLimit = 50,
+    cursor: str | None = None,
+) -> ChatPage:
+    """The company's chats, most recently updated first, with counts per status."""
+    store = service.store
+    try:
+        items, next_cursor = await store.list_conversations(
+            caller.company_id,
+            status=_stored(status) if status else None,
+            assignee=caller.user_id if mine else assignee,
+            unassigned=unassigned,
+            pinned_by=caller.subject if pinned else None,
+            priority=priority,
+            label=label,
+            channel=channel.value if channel else None,
+            limit=limit,
+            cursor=cursor,
+        )
+    except InvalidCursor as exc:
+        raise HTTPException(422, f"invalid cursor: {exc}") from exc
+    counts = await store.count_by_status(caller.company_id)
+    return ChatPage(
+        items=[ChatView.seen_by(item, caller) for item in items],
+        next_cursor=next_cursor,
+        counts={_shown(ConversationStatus(k)): v for k, v in counts.items()},
+    )
+
+
+@router.get("/messages/{chat_id}", response_model=MessagePage)
+async def chat_messages(
+    service: ConversationDep,
+    caller: Reader,
+    chat_id: ChatId,
+    limit: PageLimit = 50,
+    cursor: str | None = None,
+) -> MessagePage:
+    """The chat's messages, oldest first."""
+    await load(service.store, chat_id, caller)
+    try:
+        items, next_cursor = await service.store.list_messages(chat_id, limit=limit, cursor=cursor)
+    except InvalidCursor as exc:
+        raise HTTPException(422, f"invalid cursor: {exc}") from exc
+    return MessagePage(items=[MessageView.of(item) for item in items], next_cursor=next_cursor)
+
+
+@router.post("/messages/{chat_id}", status_code=202, response_model=ReplyAccepted)
+async def send_chat_message(
+    service: ConversationDep,
+    caller: Replier,
+    chat_id: ChatId,
+    body: ChatReply,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
+    ] = None,
+) -> ReplyAccepted:
+    """An agent's text to the customer (409 outside WhatsApp's 24-hour window)."""
+    conversation = await load(service.store, chat_id, caller)
+    return await send_reply(service, conversation, body.text, caller.subject, idempotency_key)
+
+
+@router.get("/{chat_id}", response_model=ChatView)
+async def get_chat(service: ConversationDep, caller: Reader, chat_id: ChatId) -> ChatView:
+    return ChatView.seen_by(await load(service.store, chat_id, caller), caller)
+
+
+async def _apply(
+    service: ConversationDep, caller: Caller, chat_id: str, change: Change
+) -> ChatView:
+    saved = await update_conversation(service.store, chat_id, caller, change)
+    return ChatView.seen_by(saved, caller)
+
+
+@router.post("/assign", response_model=ChatView)
+async def assign_chat(service: ConversationDep, caller: Assigner, body: AssignChat) -> ChatView:
+    """Give the chat to an agent (the bot goes silent), or unassign it (null)."""
+    return await _apply(service, caller, body.chat_id, _assign(body.assignee))
+
+
+@router.post("/status", response_model=ChatView)
+async def set_chat_status(
+    service: ConversationDep, caller: Manager, body: ChatStatusChange
+) -> ChatView:
+    return await _apply(service, caller, body.chat_id, _status(body.status, body.priority))
+
+
+@router.post("/pin", response_model=ChatView)
+async def pin_chat(service: ConversationDep, caller: Reader, body: ChatRef) -> ChatView:
+    """Pin the chat for the caller (nobody else sees their pin)."""
+    return await _apply(service, caller, body.chat_id, _pin(caller.subject, True))
+
+
+@router.post("/unpin", response_model=ChatView)
+async def unpin_chat(service: ConversationDep, caller: Reader, body: ChatRef) -> ChatView:
+    return await _apply(service, caller, body.chat_id, _pin(caller.subject, False))
+
+
+@router.post("/snooze", response_model=ChatView)
+async def snooze_chat(service: ConversationDep, caller: Manager, body: Snooze) -> ChatView:
+    """Snooze until a time, until the customer replies, or both (whichever first)."""
+    change = _snooze(body.until, body.unsnooze_on_customer_reply)
+    return await _apply(service, caller, body.chat_id, change)
+
+
+@router.post("/unsnooze", response_model=ChatView)
+async def unsnooze_chat(service: ConversationDep, caller: Manager, body: ChatRef) -> ChatView:
+    return await _apply(service, caller, body.chat_id, _unsnooze)
+
+
+@router.post("/labels", response_model=ChatView)
+async def label_chat(service: ConversationDep, caller: Manager, body: LabelChange) -> ChatView:
+    """Add and remove the company's tags on the chat (filter the list with ``label``)."""
+
+    def change(conversation: Conversation) -> Conversation:
+        kept = [label for label in conversation.labels if label not in body.remove]
+        added = [label for label in dict.fromkeys(body.add) if label not in kept]
+        return conversation.model_copy(update={"labels": [*kept, *added]})
+
+    return await _apply(service, caller, body.chat_id, change)
+
+
+@router.post("/notes", status_code=201, response_model=MessageView)
+async def add_note(service: ConversationDep, caller: Replier, body: Note) -> MessageView:
+    """A private note in the chat's history, for the company's agents: never sent."""
+    conversation = await load(service.store, body.chat_id, caller)
+    note = MessageRecord(
+        id=f"note:{uuid.uuid4()}",
+        conversation_id=conversation.id,
+        tenant_id=conversation.tenant_id,
+        direction="note",
+        author=caller.subject,
+        type="note",
+        text=body.text,
+    )
+    await service.store.add_message(note)
+    return MessageView.of(note)
+
+
+@router.post("/bulk", response_model=BulkResult)
+async def bulk_change(service: ConversationDep, caller: Manager, body: BulkChange) -> BulkResult:
+    """One change to many chats; each is written on its own (one failing leaves the rest
+    done), and the answer says which were not found."""
+    if body.action == "assign" and not caller.may(Permission.CHATS_ASSIGN):
+        raise HTTPException(403, f"requires permission {Permission.CHATS_ASSIGN}")
+    change = _bulk_change(body, caller)
+    updated, missing = [], []
+    for chat_id in dict.fromkeys(body.chat_ids):
+        try:
+            await update_conversation(service.store, chat_id, caller, change)
+        except HTTPException as exc:
+            if exc.status_code != 404:
+                raise
+            missing.append(chat_id)
+        else:
+            updated.append(chat_id)
+    return BulkResult(updated=updated, not_found=missing)
+
+
+def _bulk_change(body: BulkChange, caller: Caller) -> Change:
+    match body.action:
+        case "assign":
+            return _assign(body.assignee)
+        case "status":
+            if body.status is None:
+                raise HTTPException(422, "status is required for the status action")
+            return _status(body.status, None)
+        case "snooze":
+            if body.unsnooze_on_customer_reply is None:
+                raise HTTPException(422, "unsnooze_on_customer_reply is required to snooze")
+            return _snooze(body.until, body.unsnooze_on_customer_reply)
+        case "unsnooze":
+            return _unsnooze
+        case "pin" | "unpin":
+            return _pin(caller.subject, body.action == "pin")

@@ -1,0 +1,76 @@
+"""An agent's text reply: published as ``outbound.message.requested`` and recorded in
+the conversation's history (the inbox's ``/reply`` and the chats API's messages)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from fastapi import HTTPException
+
+from cauce_contracts.envelope import stable_event_id, utc_now
+from cauce_contracts.outbound import OutboundMessageRequested, TextContent
+from cauce_contracts.registry import subject_of
+from cauce_conversation.bootstrap import ConversationService
+from cauce_conversation.inbox.views import ReplyAccepted
+from cauce_conversation.model import Conversation, MessageRecord
+
+#: WhatsApp accepts free-form messages only this long after the customer last wrote;
+#: later, only templates. Refusing here beats a provider error after the fact.
+CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
+
+
+async def send_reply(
+    service: ConversationService,
+    conversation: Conversation,
+    text: str,
+    author: str,
+    idempotency_key: str | None = None,
+) -> ReplyAccepted:
+    """Publish and record ``text`` to the conversation's customer (409 outside the 24 h
+    window). With an ``idempotency_key`` a retried request reuses the same event id:
+    JetStream drops the repeated publish and the message is recorded once."""
+    require_open_window(conversation, utc_now())
+    event_id = (
+        stable_event_id("inbox.reply", conversation.id, idempotency_key)
+        if idempotency_key
+        else uuid.uuid4()
+    )
+    event = OutboundMessageRequested(
+        event_id=event_id,
+        tenant_id=conversation.tenant_id,
+        correlation_id=f"inbox:{conversation.id}",
+        channel=conversation.channel,
+        contact_key=conversation.contact_key,
+        channel_account_id=conversation.channel_account_id,
+        recipient=conversation.contact_address,
+        content=TextContent(body=text),
+    )
+    await service.bus.publish(event, subject_of(event))
+    await service.store.add_message(
+        MessageRecord(
+            id=str(event.event_id),
+            conversation_id=conversation.id,
+            tenant_id=conversation.tenant_id,
+            direction="outbound",
+            author=author,
+            type=event.content.type,
+            text=text,
+            # The request without the recipient: the number is on the conversation.
+            payload=event.model_dump(mode="json", exclude={"recipient"}),
+            at=event.occurred_at,
+        )
+    )
+    return ReplyAccepted(event_id=event.event_id, message_id=str(event.event_id))
+
+
+def require_open_window(conversation: Conversation, now: datetime) -> None:
+    last = conversation.last_inbound_at
+    if last is not None and now - last > CUSTOMER_SERVICE_WINDOW:
+        raise HTTPException(
+            status_code=409,
+            detail=(
+                "the customer last wrote more than 24 hours ago: WhatsApp only accepts "
+                "template messages outside the customer service window"
+            ),
+        )

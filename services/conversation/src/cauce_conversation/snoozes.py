@@ -1,0 +1,67 @@
+"""Snoozed conversations come back when their time comes: back to open, exactly once
+however many replicas run. Every replica polls for due ones; the wake is a
+compare-and-set on the conversation's version, so one replica's write wins and the
+others, holding a stale version, write nothing. (A customer's reply wakes one snoozed
+with ``unsnooze_on_reply`` in its turn: :mod:`cauce_conversation.turns`.)"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from cauce_contracts.envelope import utc_now
+from cauce_conversation.model import Conversation, ConversationStatus
+from cauce_conversation.store import ConversationStore
+from cauce_runtime import BackgroundTask, TransientError
+
+logger = logging.getLogger(__name__)
+
+
+def awake(conversation: Conversation) -> Conversation:
+    """``conversation`` out of its snooze, open again."""
+    return conversation.model_copy(
+        update={
+            "status": ConversationStatus.OPEN,
+            "snoozed_until": None,
+            "unsnooze_on_reply": False,
+        }
+    )
+
+
+class SnoozeWaker:
+    def __init__(
+        self,
+        store: ConversationStore,
+        *,
+        poll_s: float = 1.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.poll_s = poll_s
+        self.clock = clock
+        self._task = BackgroundTask("snooze-waker")
+
+    async def start(self) -> None:
+        self._task.start(self._run())
+
+    async def stop(self) -> None:
+        await self._task.stop()
+
+    async def wake_due(self) -> int:
+        """Wake the conversations due now; how many this replica woke."""
+        woken = 0
+        for conversation in await self.store.due_snoozed(self.clock()):
+            if await self.store.save(awake(conversation)) is not None:
+                woken += 1
+                logger.info("conversation %s woke from its snooze", conversation.id)
+        return woken
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.wake_due()
+            except TransientError as exc:
+                logger.warning("snoozed conversations not checked (%s); retrying", exc)
+            await asyncio.sleep(self.poll_s)

@@ -1,0 +1,76 @@
+"""The inbox APIs (``/conversations`` and ``/api/chats``) served in-process over a
+conversation service on real NATS and MongoDB (SecantusDB unless MONGODB_URL), with
+access tokens signed by a throwaway key the service pins."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cauce_contracts.identity import Permission
+from cauce_conversation import inbox as inbox_api
+from cauce_conversation.bootstrap import ConversationService
+from cauce_conversation.settings import ConversationSettings
+from cauce_conversation.store import ConversationStore
+from cauce_devstack.minted_tokens import TokenMinter
+from cauce_runtime import Bus, create_service_app
+from cauce_runtime.identity import TokenVerifier
+
+MINTER = TokenMinter()
+#: An agent supervisor of acme: every inbox permission.
+AUTH = MINTER.headers(
+    "acme",
+    Permission.CHATS_READ,
+    Permission.CHATS_REPLY,
+    Permission.CHATS_ASSIGN,
+    Permission.CHATS_MANAGE,
+)
+
+
+@dataclass
+class Inbox:
+    client: httpx.AsyncClient
+    #: What the routes are wired to (its ``store`` may be swapped for a test double).
+    service: ConversationService
+    bus: Bus
+    #: The test's own store on the same database, to set up and check.
+    store: ConversationStore
+
+
+@pytest.fixture
+async def inbox(
+    nats_url: str,
+    mongo_url: str,
+    store_database: str,
+    conversation_store: ConversationStore,
+    tmp_path: Path,
+) -> AsyncIterator[Inbox]:
+    settings = ConversationSettings(
+        environment="test",
+        nats_url=nats_url,
+        mongodb_url=mongo_url,
+        mongodb_database=store_database,
+        identity_public_keys=MINTER.jwks,
+        span_file=tmp_path / "spans.jsonl",
+    )
+    # The inbox alone: the service's store, bus and flow, without its consumers.
+    service = ConversationService.build(settings)
+    app = create_service_app(
+        settings,
+        bus=service.bus,
+        wiring=service,
+        verifier=TokenVerifier.for_service(settings),
+        routers=[inbox_api.router, inbox_api.chats_router],
+        on_prepare=[service.open],
+        on_closed=[service.close],
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://inbox", headers=AUTH
+        ) as client:
+            yield Inbox(client, service, service.bus, conversation_store)
