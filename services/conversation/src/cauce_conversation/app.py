@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from cauce_contracts.identity import COMPANY_SETTINGS_BUCKET
 from cauce_conversation import inbox
+from cauce_conversation.assignment import routes as assignment_routes
+from cauce_conversation.assignment.assigner import Assigner
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.consumers import register_consumers
 from cauce_conversation.flows.vocabulary import Flow
@@ -30,16 +32,17 @@ def create_app(
     # each company's bot, as its admins set it in the identity service (live)
     bots = BucketFollower(service.bus, COMPANY_SETTINGS_BUCKET, service.turns.bots.apply)
     waker = SnoozeWaker(service.store, poll_s=settings.snooze_poll_s)
+    assigner = Assigner.for_replica(service.store, poll_s=settings.assign_poll_s)
     return create_service_app(
         settings,
         bus=service.bus,
         wiring=service,
         verifier=TokenVerifier.for_service(settings),
         readiness={"mongodb": service.store.ping},
-        routers=[inbox.router, inbox.chats_router],
+        routers=[inbox.router, inbox.chats_router, assignment_routes.router],
         on_prepare=[service.open],
-        on_startup=[bots.start, waker.start],
-        on_shutdown=[waker.stop, bots.stop],
+        on_startup=[bots.start, waker.start, assigner.start],
+        on_shutdown=[assigner.stop, waker.stop, bots.stop],
         on_closed=[service.close],
         title="cauce conversation",
         description="Conversation state, bot flows (MongoDB) and the agents' inbox API.",

@@ -73,6 +73,10 @@ class Conversation(BaseModel):
     priority: Priority | None = None
     #: The company's own tags (``vip``, ``reclamo``...).
     labels: list[str] = Field(default_factory=list)
+    #: The team whose queue the chat waits in (None: the default team, ``general``).
+    team: str | None = None
+    #: Since when the chat waits for an agent (None: it does not wait): the queue's order.
+    queued_at: datetime | None = None
     #: The lead's state as last published on ``crm.lead.state_changed``.
     lead_state: str | None = None
 

@@ -21,6 +21,9 @@ class ConversationSettings(ServiceSettings):
     #: Seconds between checks for snoozed chats whose time has come (each replica
     #: checks; one wakes each chat).
     snooze_poll_s: float = Field(default=1.0, gt=0)
+    #: Seconds between the assigner's passes over waiting chats (one replica at a time
+    #: per company).
+    assign_poll_s: float = Field(default=1.0, gt=0)
     #: The vehicle-tax assistant's texts (es-CO defaults); override any of them as JSON,
     #: e.g. ``CAUCE_BOT_COPY='{"greeting": "..."}'`` (see ``VehicleTaxCopy``).
     bot_copy: VehicleTaxCopy = Field(default_factory=VehicleTaxCopy)

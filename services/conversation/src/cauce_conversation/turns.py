@@ -174,8 +174,7 @@ class Turns:
             return conversation, Effects()
         mode = self.bots.mode_of(conversation.tenant_id)
         if mode is BotMode.HUMAN_ONLY:  # straight to the agents' queue
-            queued = {"handed_over": True, "status": ConversationStatus.PENDING}
-            return conversation.model_copy(update=queued), Effects()
+            return waiting_for_an_agent(conversation, now), Effects()
         if mode is BotMode.NONE:  # kept for the inbox, nobody answers automatically
             return conversation, Effects()
         transition = self.flow.step(FlowState(conversation.step, conversation.slots), heard)
@@ -185,7 +184,7 @@ class Turns:
             "slots": dict(transition.state.slots),
         }
         if effects.handed_over:
-            update.update(handed_over=True, status=ConversationStatus.PENDING)
+            conversation = waiting_for_an_agent(conversation, now)
         if effects.lead_state is not None:
             update["lead_state"] = effects.lead_state
         return conversation.model_copy(update=update), effects
@@ -299,3 +298,12 @@ class Turns:
             step=initial.step,
             slots=dict(initial.slots),
         )
+
+
+def waiting_for_an_agent(conversation: Conversation, now: datetime) -> Conversation:
+    """Handed over to the humans: pending, in its team's queue (the assigner gives it to
+    an agent) unless an agent already has it."""
+    update: dict[str, Any] = {"handed_over": True, "status": ConversationStatus.PENDING}
+    if conversation.assignee is None and conversation.queued_at is None:
+        update["queued_at"] = now
+    return conversation.model_copy(update=update)

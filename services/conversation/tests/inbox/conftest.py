@@ -13,6 +13,7 @@ import pytest
 
 from cauce_contracts.identity import Permission
 from cauce_conversation import inbox as inbox_api
+from cauce_conversation.assignment import routes as assignment_routes
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
@@ -64,7 +65,7 @@ async def inbox(
         bus=service.bus,
         wiring=service,
         verifier=TokenVerifier.for_service(settings),
-        routers=[inbox_api.router, inbox_api.chats_router],
+        routers=[inbox_api.router, inbox_api.chats_router, assignment_routes.router],
         on_prepare=[service.open],
         on_closed=[service.close],
     )

@@ -498,6 +498,7 @@ async def test_a_human_only_company_queues_every_conversation_for_agents(world: 
 
     conversation = world.conversation()
     assert conversation.handed_over and conversation.status is ConversationStatus.PENDING
+    assert conversation.queued_at == T0  # in the queue the assigner serves, from now
     assert world.flow.heard == [] and world.bus.published == []
     assert [m.author for m in world.store.messages_of(CID)] == ["customer"]  # kept for agents
 

@@ -157,11 +157,17 @@ Change = Callable[[Conversation], Conversation]
 
 
 def _assign(assignee: str | None) -> Change:
+    """To an agent (the bot goes silent), or back to the team's queue (null)."""
+
     def change(conversation: Conversation) -> Conversation:
-        update: dict[str, Any] = {"assignee": assignee}
-        if assignee is not None:
-            update["handed_over"] = True  # a human has it: the bot goes silent
-        return conversation.model_copy(update=update)
+        if assignee is None:
+            update: dict[str, Any] = {"assignee": None}
+            if conversation.handed_over and conversation.status is not ConversationStatus.CLOSED:
+                update["queued_at"] = conversation.queued_at or utc_now()
+            return conversation.model_copy(update=update)
+        return conversation.model_copy(
+            update={"assignee": assignee, "handed_over": True, "queued_at": None}
+        )
 
     return change
 
@@ -169,6 +175,8 @@ def _assign(assignee: str | None) -> Change:
 def _status(status: Literal["open", "pending", "resolved"], priority: Priority | None) -> Change:
     def change(conversation: Conversation) -> Conversation:
         update: dict[str, Any] = {"status": _stored(status), "snoozed_until": None}
+        if status == "resolved":
+            update["queued_at"] = None  # nobody needs to take it any more
         if priority is not None:
             update["priority"] = priority
         return conversation.model_copy(update=update)

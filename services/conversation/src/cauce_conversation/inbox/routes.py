@@ -159,7 +159,7 @@ async def assign(
     def change(conversation: Conversation) -> Conversation:
         update: dict[str, Any] = {"assignee": body.assignee}
         if body.assignee is not None:
-            update["handed_over"] = True
+            update.update(handed_over=True, queued_at=None)
         return conversation.model_copy(update=update)
 
     return ConversationDetail.of(
@@ -199,6 +199,7 @@ async def release(
             update={
                 "handed_over": False,
                 "assignee": None,
+                "queued_at": None,
                 "status": ConversationStatus.OPEN,
                 "flow": flow.name,
                 "step": state.step,

@@ -25,6 +25,7 @@ from typing import Any
 from bson.codec_options import CodecOptions
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord, Report
@@ -55,6 +56,11 @@ _CONVERSATION_INDEXES = [
         [("tenant_id", ASCENDING), ("assignee", ASCENDING), ("updated_at", DESCENDING)],
         name="tenant_assignee_updated",
     ),
+    # the assigner's questions: which chats wait, and how many each agent holds
+    IndexModel(
+        [("status", ASCENDING), ("assignee", ASCENDING), ("queued_at", ASCENDING)],
+        name="waiting",
+    ),
     # the snooze waker's question: which snoozed conversations are due
     IndexModel([("status", ASCENDING), ("snoozed_until", ASCENDING)], name="status_snoozed_until"),
 ]
@@ -76,6 +82,15 @@ _REPORT_INDEXES = [
 ]
 
 _ONE_MS = timedelta(milliseconds=1)
+#: A chat waiting for an agent, and the statuses of a chat an agent holds.
+_WAITING: Document = {
+    "status": str(ConversationStatus.PENDING),
+    "assignee": None,
+    "queued_at": {"$ne": None},
+}
+_HELD = [str(ConversationStatus.OPEN), str(ConversationStatus.PENDING)]
+#: The queue of chats no team was named for (cauce_conversation.assignment.roster).
+DEFAULT_TEAM = "general"
 _NEWEST_FIRST = [("updated_at", DESCENDING), ("_id", DESCENDING)]
 _OLDEST_FIRST = [("at", ASCENDING), ("_id", ASCENDING)]
 
@@ -96,6 +111,11 @@ class ConversationStore:
             await self._conversations.create_indexes(_CONVERSATION_INDEXES)
             await self._messages.create_indexes(_MESSAGE_INDEXES)
             await self._reports.create_indexes(_REPORT_INDEXES)
+
+    @property
+    def database(self) -> AsyncDatabase[Document]:
+        """The database (the assigner keeps its roster and leases next to the chats)."""
+        return self._db
 
     async def ping(self) -> bool:
         """True when the database answers (for ``/readyz``)."""
@@ -207,6 +227,46 @@ class ConversationStore:
                 )
                 for status in ConversationStatus
             }
+
+    async def waiting(self, tenant_id: str, limit: int = 200) -> list[Conversation]:
+        """The tenant's chats waiting for an agent, longest waiting first."""
+        with unavailable_as_transient("waiting chats"):
+            documents = (
+                await self._conversations.find({**_WAITING, "tenant_id": tenant_id})
+                .sort([("queued_at", ASCENDING), ("_id", ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+        return [from_document(Conversation, document) for document in documents]
+
+    async def waiting_tenants(self, limit: int = 1000) -> list[str]:
+        """The tenants with a chat waiting for an agent."""
+        with unavailable_as_transient("waiting tenants"):
+            documents = (
+                await self._conversations.find(_WAITING, {"tenant_id": 1}).limit(limit).to_list()
+            )
+        return sorted({document["tenant_id"] for document in documents})
+
+    async def agent_load(self, tenant_id: str, user_id: str) -> int:
+        """The open and pending chats an agent holds."""
+        with unavailable_as_transient("agent load"):
+            return await self._conversations.count_documents(
+                {"tenant_id": tenant_id, "assignee": user_id, "status": {"$in": _HELD}}
+            )
+
+    async def team_load(self, tenant_id: str, team: str) -> int:
+        """The open and pending chats the team's agents hold (``general`` counts the
+        chats no team was named for)."""
+        teams: list[str | None] = [team, None] if team == DEFAULT_TEAM else [team]
+        with unavailable_as_transient("team load"):
+            return await self._conversations.count_documents(
+                {
+                    "tenant_id": tenant_id,
+                    "team": {"$in": teams},
+                    "assignee": {"$ne": None},
+                    "status": {"$in": _HELD},
+                }
+            )
 
     async def due_snoozed(self, now: datetime, limit: int = 100) -> list[Conversation]:
         """Snoozed conversations whose time has come (every tenant's), oldest first."""
