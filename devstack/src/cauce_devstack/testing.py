@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import select
 import signal
@@ -366,3 +367,22 @@ def no_network() -> Iterator[None]:
         mock.patch.object(socket.socket, "bind", refuse),
     ):
         yield
+
+
+async def sse_events(stream: Any) -> AsyncIterator[tuple[str | None, str, Any]]:
+    """``(id, event, data as JSON)`` of each Server-Sent Event of an ``httpx`` streamed
+    response, as they arrive."""
+    event_id: str | None = None
+    kind = "message"
+    data: list[str] = []
+    async for line in stream.aiter_lines():
+        if line == "":
+            if data:
+                yield event_id, kind, json.loads("\n".join(data))
+            event_id, kind, data = None, "message", []
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("event:"):
+            kind = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())

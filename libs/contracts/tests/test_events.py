@@ -272,6 +272,13 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         category="marketing_messages",
         changed_at=WHEN.isoformat(),
     ),
+    "inbox.chat.changed": lambda: _envelope(
+        chat_id="77b029bf-2c34-58b3-ba35-f631505887db",
+        change="assignment",
+        status="pending",
+        assignee="ana",
+        version=4,
+    ),
 }
 
 #: One payload-specific override per event that its contract must reject.
@@ -299,6 +306,7 @@ INVALID: dict[str, dict[str, Any]] = {
     "inbound.template.components_changed": {"template": {"name": "", "language": "es"}},
     "inbound.account.messaging_limit_changed": {"limit": -1},
     "inbound.contact.marketing_preference_changed": {"preference": "maybe"},
+    "inbox.chat.changed": {"chat_id": "has.dot"},  # a subject token
 }
 
 EVENT_TYPES = sorted(ALL_EVENTS)

@@ -47,6 +47,10 @@ TOKENS: dict[str, dict[str, str]] = {
         "account_id": "b-77",
     },
     subjects.INBOUND_MARKETING_PREFERENCE_CHANGED: {"tenant_id": "acme", "channel": "whatsapp"},
+    subjects.INBOX_CHAT_CHANGED: {
+        "tenant_id": "acme",
+        "chat_id": "77b029bf-2c34-58b3-ba35-f631505887db",
+    },
 }
 
 

@@ -8,7 +8,16 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from cauce_contracts import business_account, crm, dlq, inbound, outbound, payments, subjects
+from cauce_contracts import (
+    business_account,
+    crm,
+    dlq,
+    inbound,
+    inbox,
+    outbound,
+    payments,
+    subjects,
+)
 from cauce_contracts.envelope import Event
 
 _MODELS: tuple[type[Event], ...] = (
@@ -37,6 +46,7 @@ _MODELS: tuple[type[Event], ...] = (
     business_account.TemplateComponentsChanged,
     business_account.MessagingLimitChanged,
     business_account.MarketingPreferenceChanged,
+    inbox.ChatChanged,
 )
 
 #: event_type -> model class, for every event on the bus.

@@ -71,7 +71,16 @@ ADVISORIES = StreamSpec(
     max_age=timedelta(days=30),
 )
 
-STREAMS: tuple[StreamSpec, ...] = (INBOUND, CRM, PAYMENTS, OUTBOUND, DLQ, ADVISORIES)
+#: Live hints for agents' screens (a chat changed): kept an hour, enough to resume a
+#: dropped connection (Last-Event-ID); the chats themselves live in MongoDB.
+INBOX = StreamSpec(
+    "INBOX",
+    ("inbox.>",),
+    "Chats changed, pushed to agents' screens",
+    max_age=timedelta(hours=1),
+)
+
+STREAMS: tuple[StreamSpec, ...] = (INBOUND, CRM, PAYMENTS, OUTBOUND, DLQ, ADVISORIES, INBOX)
 
 
 # --- subscriptions, one per (service, job) ----------------------------------------------

@@ -73,6 +73,7 @@ INBOUND_TEMPLATE_CATEGORY_CHANGED: Final = "inbound.template.category_changed"
 INBOUND_TEMPLATE_COMPONENTS_CHANGED: Final = "inbound.template.components_changed"
 INBOUND_MESSAGING_LIMIT_CHANGED: Final = "inbound.account.messaging_limit_changed"
 INBOUND_MARKETING_PREFERENCE_CHANGED: Final = "inbound.contact.marketing_preference_changed"
+INBOX_CHAT_CHANGED: Final = "inbox.chat.changed"
 
 _CONVERSATION = "{tenant_id}.{channel}.{contact_key}"
 _TEMPLATE = "{tenant_id}.{channel}.{business_account_id}"
@@ -113,6 +114,7 @@ SUBJECT_PATTERNS: Final = MappingProxyType(
         INBOUND_MARKETING_PREFERENCE_CHANGED: (
             f"{INBOUND_MARKETING_PREFERENCE_CHANGED}.{_CONVERSATION}"
         ),
+        INBOX_CHAT_CHANGED: f"{INBOX_CHAT_CHANGED}.{{tenant_id}}.{{chat_id}}",
     }
 )
 
@@ -131,6 +133,7 @@ TOKEN_DESCRIPTIONS: Final = MappingProxyType(
         "durable_name": "Durable consumer that gave up on the message.",
         "business_account_id": "WhatsApp Business Account (WABA) id.",
         "account_id": "Business portfolio id or phone_number_id the limit applies to.",
+        "chat_id": "The inbox chat (conversation) id.",
     }
 )
 

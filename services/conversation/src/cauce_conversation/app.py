@@ -31,8 +31,8 @@ def create_app(
     register_consumers(service.bus, service.turns)
     # each company's bot, as its admins set it in the identity service (live)
     bots = BucketFollower(service.bus, COMPANY_SETTINGS_BUCKET, service.turns.bots.apply)
-    waker = SnoozeWaker(service.store, poll_s=settings.snooze_poll_s)
-    assigner = Assigner.for_replica(service.store, poll_s=settings.assign_poll_s)
+    waker = SnoozeWaker(service.store, poll_s=settings.snooze_poll_s, feed=service.feed)
+    assigner = Assigner.for_replica(service.store, poll_s=settings.assign_poll_s, feed=service.feed)
     return create_service_app(
         settings,
         bus=service.bus,

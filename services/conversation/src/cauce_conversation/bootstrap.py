@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from pymongo import AsyncMongoClient
 
+from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.company_bots import CompanyBots
 from cauce_conversation.flows import VehicleTaxFlow
 from cauce_conversation.flows.vocabulary import Flow
@@ -28,6 +29,8 @@ class ConversationService:
     store: ConversationStore
     flow: Flow
     turns: Turns
+    #: Announces chat changes to agents' screens (``inbox.chat.changed``).
+    feed: ChatFeed
 
     @classmethod
     def build(
@@ -41,8 +44,9 @@ class ConversationService:
         bus = bus or Bus(settings)
         flow = flow or VehicleTaxFlow(copy=settings.bot_copy)
         idle_expiry = timedelta(minutes=settings.idle_expiry_minutes)
-        turns = Turns(store, bus, flow, idle_expiry=idle_expiry, bots=CompanyBots())
-        return cls(settings, bus, mongo, store, flow, turns)
+        feed = ChatFeed(bus)
+        turns = Turns(store, bus, flow, idle_expiry=idle_expiry, bots=CompanyBots(), feed=feed)
+        return cls(settings, bus, mongo, store, flow, turns, feed)
 
     async def open(self) -> None:
         """Before the bus starts: the store's indexes exist."""

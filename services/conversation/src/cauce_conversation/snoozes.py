@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cauce_contracts.envelope import utc_now
+from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.model import Conversation, ConversationStatus
 from cauce_conversation.store import ConversationStore
 from cauce_runtime import BackgroundTask, TransientError
@@ -37,8 +38,10 @@ class SnoozeWaker:
         *,
         poll_s: float = 1.0,
         clock: Callable[[], datetime] = utc_now,
+        feed: ChatFeed | None = None,
     ) -> None:
         self.store = store
+        self.feed = feed
         self.poll_s = poll_s
         self.clock = clock
         self._task = BackgroundTask("snooze-waker")
@@ -53,8 +56,11 @@ class SnoozeWaker:
         """Wake the conversations due now; how many this replica woke."""
         woken = 0
         for conversation in await self.store.due_snoozed(self.clock()):
-            if await self.store.save(awake(conversation)) is not None:
+            saved = await self.store.save(awake(conversation))
+            if saved is not None:
                 woken += 1
+                if self.feed is not None:
+                    await self.feed.changed(saved, "snooze")
                 logger.info("conversation %s woke from its snooze", conversation.id)
         return woken
 

@@ -32,6 +32,7 @@ from cauce_contracts.envelope import Event, utc_now
 from cauce_contracts.identity import BotMode
 from cauce_contracts.inbound import InboundMessageReceived
 from cauce_contracts.outbound import MarkReadContent, OutboundMessageRequested
+from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.commands import Effects, carry_out
 from cauce_conversation.company_bots import CompanyBots
 from cauce_conversation.customer_input import flow_input_of, inbox_text
@@ -90,6 +91,8 @@ class Turns:
     clock: Callable[[], datetime] = utc_now
     #: Which bot answers each company (the vehicle-tax flow, none, or agents only).
     bots: CompanyBots = field(default_factory=CompanyBots)
+    #: Announces each turn to agents' screens (None: nobody follows).
+    feed: ChatFeed | None = None
 
     # --- the two kinds of turns ------------------------------------------------------
 
@@ -224,6 +227,8 @@ class Turns:
             if saved is None:
                 continue  # someone wrote since we read: decide again on fresh state
             await self._flush(saved)
+            if self.feed is not None:
+                await self.feed.changed(saved, "message")
             return
         raise TransientError(f"conversation {cid} kept changing under {MAX_WRITE_ATTEMPTS} writes")
 

@@ -35,6 +35,7 @@ from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.sandbox.settings import DEV_WABA_ID
 from cauce_devstack.servers import NatsServer
+from cauce_devstack.testing import sse_events
 
 from .conftest import (
     CONTACT_SECRET,
@@ -361,23 +362,6 @@ async def test_progress_streams_and_resumes_after_the_last_event_id(stack: Stack
                     if kind == "complete":
                         break
     assert [e for e in again if e[0] is not None] == [e for e in first if e[0] is not None][1:]
-
-
-async def sse_events(stream: httpx.Response) -> AsyncIterator[tuple[str | None, str, Any]]:
-    event_id: str | None = None
-    kind = "message"
-    data: list[str] = []
-    async for line in stream.aiter_lines():
-        if line == "":
-            if data:
-                yield event_id, kind, json.loads("\n".join(data))
-            event_id, kind, data = None, "message", []
-        elif line.startswith("id:"):
-            event_id = line[3:].strip()
-        elif line.startswith("event:"):
-            kind = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
 
 
 # --- opt-outs, limits, failures ----------------------------------------------------------

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from cauce_contracts.envelope import utc_now
 from cauce_conversation.assignment.leases import Leases
 from cauce_conversation.assignment.roster import DEFAULT_TEAM, Agent, AssignmentMode, Roster
+from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.model import Conversation
 from cauce_conversation.store import ConversationStore
 from cauce_runtime import BackgroundTask, TransientError
@@ -58,8 +59,10 @@ class Assigner:
         *,
         poll_s: float = 1.0,
         clock: Callable[[], datetime] = utc_now,
+        feed: ChatFeed | None = None,
     ) -> None:
         self.store = store
+        self.feed = feed
         self.roster = roster
         self.leases = leases
         self.poll_s = poll_s
@@ -124,8 +127,11 @@ class Assigner:
                 continue
             if not await self.leases.hold(f"assigner:{tenant_id}"):
                 break  # the lease lapsed: another replica carries on
-            if await self.store.save(assigned_to(chat, chosen.user_id)) is None:
+            saved = await self.store.save(assigned_to(chat, chosen.user_id))
+            if saved is None:
                 continue  # the chat changed meanwhile (an agent took it): next pass
+            if self.feed is not None:
+                await self.feed.changed(saved, "assignment")
             now = self.clock()
             await self.roster.assigned(tenant_id, chosen.user_id, now)
             online = [

@@ -8,6 +8,7 @@ over the same conversations, guards and compare-and-set writes as ``/conversatio
 - ``POST /api/chats/labels`` (add/remove the company's tags), ``POST /api/chats/notes``
   (a private note in the history, never sent).
 - ``GET/POST /api/chats/messages/{chat_id}``: the history, and an agent's reply.
+- ``GET /api/chats/stream``: the company's chats as they change (SSE).
 
 Statuses are Chatwoot's: open, pending, snoozed and resolved (stored as ``closed``).
 A snooze asks every time whether a customer reply ends it (Help Scout's
@@ -23,11 +24,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from sse_starlette import EventSourceResponse
 
 from cauce_contracts.envelope import utc_now
 from cauce_contracts.identity import Permission
+from cauce_contracts.inbox import ChatChange
 from cauce_contracts.subjects import Channel
 from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.inbox.live import live_changes, resume_after
 from cauce_conversation.inbox.replies import send_reply
 from cauce_conversation.inbox.views import (
     ConversationSummary,
@@ -290,52 +294,69 @@ async def send_chat_message(
     return await send_reply(service, conversation, body.text, caller.subject, idempotency_key)
 
 
+@router.get("/stream", response_model=None)
+async def chat_stream(
+    service: ConversationDep,
+    caller: Reader,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    """The company's chats as they change (Server-Sent Events, one ``chat`` event per
+    change: id, change, status, assignee, version; fetch the chat for the rest).
+    Resumable for an hour: send the last event's id as ``Last-Event-ID``."""
+    return EventSourceResponse(
+        live_changes(service.bus, caller.company_id, resume_after(last_event_id)), ping=15
+    )
+
+
 @router.get("/{chat_id}", response_model=ChatView)
 async def get_chat(service: ConversationDep, caller: Reader, chat_id: ChatId) -> ChatView:
     return ChatView.seen_by(await load(service.store, chat_id, caller), caller)
 
 
 async def _apply(
-    service: ConversationDep, caller: Caller, chat_id: str, change: Change
+    service: ConversationDep, caller: Caller, chat_id: str, change: Change, kind: ChatChange
 ) -> ChatView:
-    saved = await update_conversation(service.store, chat_id, caller, change)
+    saved = await update_conversation(
+        service.store, chat_id, caller, change, feed=service.feed, kind=kind
+    )
     return ChatView.seen_by(saved, caller)
 
 
 @router.post("/assign", response_model=ChatView)
 async def assign_chat(service: ConversationDep, caller: Assigner, body: AssignChat) -> ChatView:
     """Give the chat to an agent (the bot goes silent), or unassign it (null)."""
-    return await _apply(service, caller, body.chat_id, _assign(body.assignee))
+    return await _apply(service, caller, body.chat_id, _assign(body.assignee), "assignment")
 
 
 @router.post("/status", response_model=ChatView)
 async def set_chat_status(
     service: ConversationDep, caller: Manager, body: ChatStatusChange
 ) -> ChatView:
-    return await _apply(service, caller, body.chat_id, _status(body.status, body.priority))
+    change = _status(body.status, body.priority)
+    return await _apply(service, caller, body.chat_id, change, "status")
 
 
 @router.post("/pin", response_model=ChatView)
 async def pin_chat(service: ConversationDep, caller: Reader, body: ChatRef) -> ChatView:
     """Pin the chat for the caller (nobody else sees their pin)."""
-    return await _apply(service, caller, body.chat_id, _pin(caller.subject, True))
+    return await _apply(service, caller, body.chat_id, _pin(caller.subject, True), "pin")
 
 
 @router.post("/unpin", response_model=ChatView)
 async def unpin_chat(service: ConversationDep, caller: Reader, body: ChatRef) -> ChatView:
-    return await _apply(service, caller, body.chat_id, _pin(caller.subject, False))
+    return await _apply(service, caller, body.chat_id, _pin(caller.subject, False), "pin")
 
 
 @router.post("/snooze", response_model=ChatView)
 async def snooze_chat(service: ConversationDep, caller: Manager, body: Snooze) -> ChatView:
     """Snooze until a time, until the customer replies, or both (whichever first)."""
     change = _snooze(body.until, body.unsnooze_on_customer_reply)
-    return await _apply(service, caller, body.chat_id, change)
+    return await _apply(service, caller, body.chat_id, change, "snooze")
 
 
 @router.post("/unsnooze", response_model=ChatView)
 async def unsnooze_chat(service: ConversationDep, caller: Manager, body: ChatRef) -> ChatView:
-    return await _apply(service, caller, body.chat_id, _unsnooze)
+    return await _apply(service, caller, body.chat_id, _unsnooze, "snooze")
 
 
 @router.post("/labels", response_model=ChatView)
@@ -347,7 +368,7 @@ async def label_chat(service: ConversationDep, caller: Manager, body: LabelChang
         added = [label for label in dict.fromkeys(body.add) if label not in kept]
         return conversation.model_copy(update={"labels": [*kept, *added]})
 
-    return await _apply(service, caller, body.chat_id, change)
+    return await _apply(service, caller, body.chat_id, change, "labels")
 
 
 @router.post("/notes", status_code=201, response_model=MessageView)
@@ -364,6 +385,7 @@ async def add_note(service: ConversationDep, caller: Replier, body: Note) -> Mes
         text=body.text,
     )
     await service.store.add_message(note)
+    await service.feed.changed(conversation, "note")
     return MessageView.of(note)
 
 
@@ -374,10 +396,13 @@ async def bulk_change(service: ConversationDep, caller: Manager, body: BulkChang
     if body.action == "assign" and not caller.may(Permission.CHATS_ASSIGN):
         raise HTTPException(403, f"requires permission {Permission.CHATS_ASSIGN}")
     change = _bulk_change(body, caller)
+    kind = _BULK_KINDS[body.action]
     updated, missing = [], []
     for chat_id in dict.fromkeys(body.chat_ids):
         try:
-            await update_conversation(service.store, chat_id, caller, change)
+            await update_conversation(
+                service.store, chat_id, caller, change, feed=service.feed, kind=kind
+            )
         except HTTPException as exc:
             if exc.status_code != 404:
                 raise
@@ -385,6 +410,16 @@ async def bulk_change(service: ConversationDep, caller: Manager, body: BulkChang
         else:
             updated.append(chat_id)
     return BulkResult(updated=updated, not_found=missing)
+
+
+_BULK_KINDS: dict[str, ChatChange] = {
+    "assign": "assignment",
+    "status": "status",
+    "snooze": "snooze",
+    "unsnooze": "snooze",
+    "pin": "pin",
+    "unpin": "pin",
+}
 
 
 def _bulk_change(body: BulkChange, caller: Caller) -> Change:

@@ -61,6 +61,7 @@ async def send_reply(
             at=event.occurred_at,
         )
     )
+    await service.feed.changed(conversation, "message")
     return ReplyAccepted(event_id=event.event_id, message_id=str(event.event_id))
 
 

@@ -163,7 +163,7 @@ async def assign(
         return conversation.model_copy(update=update)
 
     return ConversationDetail.of(
-        await update_conversation(service.store, conversation_id, caller, change)
+        await update_conversation(service.store, conversation_id, caller, change, feed=service.feed)
     )
 
 
@@ -179,7 +179,7 @@ async def set_status(
         return conversation.model_copy(update={"status": body.status})
 
     return ConversationDetail.of(
-        await update_conversation(service.store, conversation_id, caller, change)
+        await update_conversation(service.store, conversation_id, caller, change, feed=service.feed)
     )
 
 
@@ -208,7 +208,7 @@ async def release(
         )
 
     return ConversationDetail.of(
-        await update_conversation(service.store, conversation_id, caller, change)
+        await update_conversation(service.store, conversation_id, caller, change, feed=service.feed)
     )
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from fastapi import HTTPException
 
+from cauce_contracts.inbox import ChatChange
+from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.model import Conversation
 from cauce_conversation.store import ConversationStore
 from cauce_runtime.identity import Caller
@@ -38,7 +40,13 @@ async def load(store: ConversationStore, conversation_id: str, caller: Caller) -
 
 
 async def update_conversation(
-    store: ConversationStore, conversation_id: str, caller: Caller, change: Change
+    store: ConversationStore,
+    conversation_id: str,
+    caller: Caller,
+    change: Change,
+    *,
+    feed: ChatFeed | None = None,
+    kind: ChatChange = "status",
 ) -> Conversation:
     """Apply ``change`` to the current conversation and save it with compare-and-set.
 
@@ -52,6 +60,8 @@ async def update_conversation(
             return current
         saved = await store.save(changed)
         if saved is not None:
+            if feed is not None:
+                await feed.changed(saved, kind)
             return saved
     raise HTTPException(
         status_code=409,

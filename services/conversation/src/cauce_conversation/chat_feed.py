@@ -1,0 +1,43 @@
+"""Agents' screens follow the chats live: every write to a chat (a customer's message,
+the bot's answer, an agent's change, a snooze ending, an assignment) is announced as
+``inbox.chat.changed`` (:class:`~cauce_contracts.inbox.ChatChanged`) on the short-lived
+``INBOX`` stream, which ``GET /api/chats/stream`` relays.
+
+An announcement is a hint, published after the write: the chat itself is in MongoDB
+and a screen fetches it again. When the bus is down the write still stands and the
+hint is dropped with a warning (screens also refresh when they reconnect)."""
+
+from __future__ import annotations
+
+import logging
+
+from cauce_contracts.inbox import ChatChange, ChatChanged
+from cauce_contracts.registry import subject_of
+from cauce_conversation.model import Conversation
+from cauce_runtime import BusUnavailable, Publisher
+
+logger = logging.getLogger(__name__)
+
+
+class ChatFeed:
+    def __init__(self, bus: Publisher) -> None:
+        self.bus = bus
+
+    async def changed(self, conversation: Conversation, change: ChatChange) -> None:
+        event = ChatChanged(
+            tenant_id=conversation.tenant_id,
+            correlation_id=f"inbox:{conversation.id}",
+            chat_id=conversation.id,
+            change=change,
+            status=str(conversation.status),
+            assignee=conversation.assignee,
+            version=conversation.version,
+        )
+        try:
+            await self.bus.publish(
+                event,
+                subject_of(event),
+                msg_id=f"chat:{conversation.id}:{conversation.version}:{change}",
+            )
+        except BusUnavailable as exc:
+            logger.warning("chat %s changed but not announced: %s", conversation.id, exc)

@@ -1,0 +1,101 @@
+"""Agents' screens follow the company's chats live (``GET /api/chats/stream``, SSE): a
+change made by another agent arrives as an event, never another company's, and a
+screen that reconnects with ``Last-Event-ID`` gets what it missed, once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cauce_conversation.app import create_app
+from cauce_conversation.model import Conversation
+from cauce_conversation.settings import ConversationSettings
+from cauce_conversation.store import ConversationStore
+from cauce_devstack.servers import free_port
+from cauce_devstack.testing import serving, sse_events
+
+from .conftest import MINTER
+
+MakeConversation = Callable[..., Conversation]
+ACME = MINTER.headers("acme")
+OTHER = MINTER.headers("other")
+
+
+@pytest.fixture
+async def service_url(
+    nats_url: str, mongo_url: str, store_database: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    settings = ConversationSettings(
+        environment="test",
+        port=free_port(),
+        nats_url=nats_url,
+        mongodb_url=mongo_url,
+        mongodb_database=store_database,
+        identity_public_keys=MINTER.jwks,
+        span_file=tmp_path / "spans.jsonl",
+    )
+    async with serving(create_app(settings), settings.port) as url:
+        yield url
+
+
+async def collect(
+    http: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    count: int,
+    into: list[tuple[str | None, dict[str, Any]]],
+) -> None:
+    async with http.stream("GET", f"{url}/api/chats/stream", headers=headers) as stream:
+        assert stream.status_code == 200
+        async for event_id, kind, data in sse_events(stream):
+            if kind == "chat":
+                into.append((event_id, data))
+                if len(into) >= count:
+                    return
+
+
+async def test_changes_arrive_live_for_the_company_only_and_resume(
+    service_url: str, conversation_store: ConversationStore, make_conversation: MakeConversation
+) -> None:
+    ours = await conversation_store.create(make_conversation(contact="573001110001"))
+    theirs = await conversation_store.create(
+        make_conversation(contact="573001110002", tenant="other")
+    )
+    async with httpx.AsyncClient(base_url=service_url, timeout=10) as http:
+        seen: list[tuple[str | None, dict[str, Any]]] = []
+        # from the stream's start ("0"): whether the screen is subscribed before the
+        # changes or a moment after, it gets them all, in order
+        from_start = {**ACME, "Last-Event-ID": "0"}
+        watching = asyncio.create_task(collect(http, service_url, from_start, 2, seen))
+        await http.post(
+            "/api/chats/assign", json={"chat_id": theirs.id, "assignee": "x"}, headers=OTHER
+        )
+        await http.post(
+            "/api/chats/assign", json={"chat_id": ours.id, "assignee": "ana"}, headers=ACME
+        )
+        await http.post(
+            "/api/chats/status", json={"chat_id": ours.id, "status": "resolved"}, headers=ACME
+        )
+        await asyncio.wait_for(watching, timeout=10)
+        assert [(d["chat_id"], d["change"], d["assignee"]) for _, d in seen] == [
+            (ours.id, "assignment", "ana"),
+            (ours.id, "status", "ana"),
+        ]
+        assert seen[1][1]["status"] == "closed"
+
+        # a screen that saw only the first event reconnects: it gets the second, once
+        first_id = seen[0][0]
+        assert first_id is not None
+        missed: list[tuple[str | None, dict[str, Any]]] = []
+        headers = {**ACME, "Last-Event-ID": first_id}
+        await asyncio.wait_for(collect(http, service_url, headers, 1, missed), timeout=10)
+        assert [(d["change"]) for _, d in missed] == ["status"]
+        assert missed[0][0] == seen[1][0]
+
+        no_token = await http.get("/api/chats/stream")
+        assert no_token.status_code == 401
