@@ -79,23 +79,31 @@ class Stack:
         return tenants
 
 
-@pytest.fixture
-async def stack(nats_server: NatsServer, database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    common = {**service_test_values(nats_server.url, tmp_path)}
-    gateway = GatewaySettings(
-        **common,
+def gateway_settings(nats_url: str, tmp_path: Path) -> GatewaySettings:
+    """A gateway that knows no account at all."""
+    return GatewaySettings(
+        **service_test_values(nats_url, tmp_path),
         port=free_port(),
         contact_key_secret=SecretStr(CONTACT_SECRET),
         meta_app_secrets=[SecretStr(APP_SECRET)],
     )
-    notifier = NotifierSettings(
-        **common,
+
+
+def notifier_settings(nats_url: str, database_url: str, tmp_path: Path) -> NotifierSettings:
+    return NotifierSettings(
+        **service_test_values(nats_url, tmp_path),
         port=free_port(),
         postgres_url=database_url,
         contact_key_secret=SecretStr(CONTACT_SECRET),
         identity_public_keys=MINTER.jwks,
         template_sync_interval_s=0,
     )
+
+
+@pytest.fixture
+async def stack(nats_server: NatsServer, database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    gateway = gateway_settings(nats_server.url, tmp_path)
+    notifier = notifier_settings(nats_server.url, database_url, tmp_path)
     async with (
         serving(create_gateway(gateway), gateway.port) as gateway_url,
         serving(create_notifier(notifier), notifier.port) as notifier_url,
@@ -176,21 +184,8 @@ async def test_routes_written_while_the_gateway_was_away_are_there_when_it_start
 ) -> None:
     """The bucket keeps the routes: a gateway started after the account was added (a
     new replica, a restart) routes it from its first webhook."""
-    common = {**service_test_values(nats_server.url, tmp_path)}
-    notifier = NotifierSettings(
-        **common,
-        port=free_port(),
-        postgres_url=database_url,
-        contact_key_secret=SecretStr(CONTACT_SECRET),
-        identity_public_keys=MINTER.jwks,
-        template_sync_interval_s=0,
-    )
-    gateway = GatewaySettings(
-        **common,
-        port=free_port(),
-        contact_key_secret=SecretStr(CONTACT_SECRET),
-        meta_app_secrets=[SecretStr(APP_SECRET)],
-    )
+    notifier = notifier_settings(nats_server.url, database_url, tmp_path)
+    gateway = gateway_settings(nats_server.url, tmp_path)
     async with (
         serving(create_notifier(notifier), notifier.port) as notifier_url,
         httpx.AsyncClient(timeout=10) as http,

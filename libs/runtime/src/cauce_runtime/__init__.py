@@ -14,7 +14,7 @@
 - :mod:`cauce_runtime.postgres` (the ``postgres`` extra) is imported on its own.
 """
 
-from cauce_runtime._background import BackgroundTask
+from cauce_runtime._background import BackgroundTask, every
 from cauce_runtime._backoff import Backoff
 from cauce_runtime._cursors import InvalidCursor, decode_cursor, encode_cursor
 from cauce_runtime._errors import (
@@ -107,6 +107,7 @@ __all__ = [
     "create_service_app",
     "decode_cursor",
     "encode_cursor",
+    "every",
     "extract_context",
     "freeze_startup_heap",
     "get_tracer",

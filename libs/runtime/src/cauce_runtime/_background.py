@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
+
+from cauce_runtime._errors import TransientError
+
+logger = logging.getLogger(__name__)
 
 
 class BackgroundTask:
@@ -33,3 +38,15 @@ class BackgroundTask:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+
+
+async def every(interval_s: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run ``work`` now and again ``interval_s`` after each run, for as long as the task
+    lives (``BackgroundTask(...).start(every(...))``). A :class:`TransientError` (a
+    store or the bus unavailable) is logged and the next round tries again."""
+    while True:
+        try:
+            await work()
+        except TransientError as exc:
+            logger.warning("%s skipped (%s); the next round retries", what, exc)
+        await asyncio.sleep(interval_s)

@@ -6,7 +6,6 @@ with ``unsnooze_on_reply`` in its turn: :mod:`cauce_conversation.turns`.)"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -15,7 +14,7 @@ from cauce_contracts.envelope import utc_now
 from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.model import Conversation, ConversationStatus
 from cauce_conversation.store import ConversationStore
-from cauce_runtime import BackgroundTask, TransientError
+from cauce_runtime import BackgroundTask, every
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class SnoozeWaker:
         self._task = BackgroundTask("snooze-waker")
 
     async def start(self) -> None:
-        self._task.start(self._run())
+        self._task.start(every(self.poll_s, self.wake_due, "snooze check"))
 
     async def stop(self) -> None:
         await self._task.stop()
@@ -63,11 +62,3 @@ class SnoozeWaker:
                     await self.feed.changed(saved, "snooze")
                 logger.info("conversation %s woke from its snooze", conversation.id)
         return woken
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.wake_due()
-            except TransientError as exc:
-                logger.warning("snoozed conversations not checked (%s); retrying", exc)
-            await asyncio.sleep(self.poll_s)

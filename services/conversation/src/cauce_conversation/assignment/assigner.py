@@ -12,7 +12,6 @@ uneven load, #11034: both are tests here.)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,7 +23,7 @@ from cauce_conversation.assignment.roster import DEFAULT_TEAM, Agent, Assignment
 from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.model import Conversation
 from cauce_conversation.store import ConversationStore
-from cauce_runtime import BackgroundTask, TransientError
+from cauce_runtime import BackgroundTask, TransientError, every
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class Assigner:
         return cls(store, Roster(db), Leases(db, holder), **kwargs)  # type: ignore[arg-type]
 
     async def start(self) -> None:
-        self._task.start(self._run())
+        self._task.start(every(self.poll_s, self.run_pass, "assignment pass"))
 
     async def stop(self) -> None:
         """Stop passing, and give the leases back so another replica carries on at once
@@ -141,11 +140,3 @@ class Assigner:
             done.append((chat.id, chosen.user_id))
             logger.info("chat %s assigned to %s", chat.id, chosen.user_id)
         return done
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_pass()
-            except TransientError as exc:
-                logger.warning("assignment pass skipped (%s); retrying", exc)
-            await asyncio.sleep(self.poll_s)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from cauce_contracts.crm import Email
 from cauce_contracts.identity import BotMode, CompanyId, Permission
@@ -17,7 +17,18 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
-class CompanyView(BaseModel):
+class _Read(BaseModel):
+    """A view read off a store record's attributes; permission sets come out sorted."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @field_validator("permissions", "scopes", mode="before", check_fields=False)
+    @classmethod
+    def _sorted(cls, value: object) -> object:
+        return sorted(value) if isinstance(value, set | frozenset) else value
+
+
+class CompanyView(_Read):
     id: str
     name: str
     #: Who answers the company's customers first: the vehicle-tax bot, nobody, or agents.
@@ -26,7 +37,7 @@ class CompanyView(BaseModel):
 
     @classmethod
     def of(cls, company: Company) -> CompanyView:
-        return cls(id=company.id, name=company.name, bot=company.bot, created_at=company.created_at)
+        return cls.model_validate(company)
 
 
 class CompanyCreate(BaseModel):
@@ -39,7 +50,7 @@ class CompanyUpdate(BaseModel):
     bot: BotMode | None = None
 
 
-class RoleView(BaseModel):
+class RoleView(_Read):
     id: uuid.UUID
     name: str
     permissions: list[Permission]
@@ -49,14 +60,7 @@ class RoleView(BaseModel):
 
     @classmethod
     def of(cls, role: Role) -> RoleView:
-        return cls(
-            id=role.id,
-            name=role.name,
-            permissions=sorted(role.permissions),
-            builtin=role.builtin,
-            created_at=role.created_at,
-            updated_at=role.updated_at,
-        )
+        return cls.model_validate(role)
 
 
 class RoleWrite(BaseModel):
@@ -64,7 +68,7 @@ class RoleWrite(BaseModel):
     permissions: list[Permission]
 
 
-class UserView(BaseModel):
+class UserView(_Read):
     id: uuid.UUID
     company_id: str
     email: str
@@ -80,20 +84,7 @@ class UserView(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserView:
-        return cls(
-            id=user.id,
-            company_id=user.company_id,
-            email=user.email,
-            full_name=user.full_name,
-            role_id=user.role_id,
-            role=user.role,
-            permissions=sorted(user.permissions),
-            platform_admin=user.platform_admin,
-            locked_until=user.locked_until,
-            last_login_at=user.last_login_at,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
+        return cls.model_validate(user)
 
 
 class UserCreate(BaseModel):
@@ -149,7 +140,7 @@ class TokenAnswer(BaseModel):
         )
 
 
-class ApiKeyView(BaseModel):
+class ApiKeyView(_Read):
     id: uuid.UUID
     name: str
     scopes: list[Permission]
@@ -160,15 +151,7 @@ class ApiKeyView(BaseModel):
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyView:
-        return cls(
-            id=key.id,
-            name=key.name,
-            scopes=sorted(key.scopes),
-            created_by=key.created_by,
-            created_at=key.created_at,
-            last_used_at=key.last_used_at,
-            revoked_at=key.revoked_at,
-        )
+        return cls.model_validate(key)
 
 
 class ApiKeyCreate(BaseModel):
