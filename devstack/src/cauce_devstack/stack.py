@@ -122,6 +122,14 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
             [{"tenant_id": DEV_TENANT, "api_key": DEV_MANYCHAT_API_KEY}]
         ),
     },
+    "conversation": {
+        # appointments booked on a chat are reminded with the sandbox's template
+        "CAUCE_APPOINTMENT_REMINDER_TEMPLATE": json.dumps(
+            {"name": "recordatorio_cita", "language": "es"}
+        ),
+        # the notifier sends agents' next-day replies as its out-of-window template
+        "CAUCE_LATE_REPLIES_AS_TEMPLATE": "true",
+    },
     "notifier": {
         # crm-sync's dev lead-export token: campaigns whose audience is a segment of leads
         "CAUCE_CRM_SYNC_LEAD_EXPORT_TOKEN": "dev-lead-export-token",

@@ -172,9 +172,17 @@ NOTIFIER_STATUSES = Subscription(
     "notifier: delivery status timeline from the channels' status webhooks",
 )
 
+CONVERSATION_DELIVERY = Subscription(
+    "conversation-delivery",
+    OUTBOUND.name,
+    (subjects.all_of(subjects.OUTBOUND_STATUS_CHANGED),),
+    "conversation: each reply's delivery status (sent, delivered, read, failed) in the chat",
+)
+
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     *CONVERSATION_INBOUND,
     CONVERSATION_PAYMENTS,
+    CONVERSATION_DELIVERY,
     PAYMENTS_REQUESTS,
     CRM_SYNC,
     NOTIFIER_REQUESTS,

@@ -1,4 +1,5 @@
-"""The conversation's durable consumers: customer messages and payments' answers.
+"""The conversation's durable consumers: customer messages, payments' answers, and the
+delivery status of the messages it sent (shown on each message of the chat).
 
 Customer messages come through one consumer per partition
 (:data:`cauce_contracts.streams.CONVERSATION_INBOUND`), each with one message in
@@ -14,6 +15,8 @@ from datetime import timedelta
 
 from cauce_contracts import streams
 from cauce_contracts.inbound import InboundMessageReceived
+from cauce_contracts.outbound import OutboundStatusChanged
+from cauce_conversation.deliveries import Deliveries
 from cauce_conversation.payment_answers import PAYMENT_ANSWERS, PaymentAnswer
 from cauce_conversation.turns import Turns
 from cauce_runtime import Bus, ConsumerSpec, Delivery, consumer
@@ -25,9 +28,12 @@ CUSTOMER_MESSAGES: tuple[ConsumerSpec, ...] = tuple(
     for subscription in streams.CONVERSATION_INBOUND
 )
 PAYMENT_ANSWERS_SPEC = ConsumerSpec.of(streams.CONVERSATION_PAYMENTS)
+DELIVERY_SPEC = ConsumerSpec.of(streams.CONVERSATION_DELIVERY)
 
 
-def register_consumers(bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0) -> None:
+def register_consumers(
+    bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0, deliveries: Deliveries | None = None
+) -> None:
     """Declare the conversation's consumers on ``bus`` (before it starts)."""
 
     async def on_customer_message(event: InboundMessageReceived, delivery: Delivery) -> None:
@@ -42,3 +48,10 @@ def register_consumers(bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0) ->
         await turns.payments_answer(event)
 
     consumer(bus, PAYMENT_ANSWERS_SPEC, PAYMENT_ANSWERS, batch_size=16)(on_payments_answer)
+
+    if deliveries is not None:
+
+        async def on_delivery(event: OutboundStatusChanged, delivery: Delivery) -> None:
+            await deliveries.status_changed(event)
+
+        consumer(bus, DELIVERY_SPEC, OutboundStatusChanged, batch_size=32)(on_delivery)

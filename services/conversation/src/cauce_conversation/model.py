@@ -77,6 +77,8 @@ class Conversation(BaseModel):
     team: str | None = None
     #: Since when the chat waits for an agent (None: it does not wait): the queue's order.
     queued_at: datetime | None = None
+    #: The customer wrote since an agent last opened the chat's messages.
+    unread: bool = False
     #: The lead's state as last published on ``crm.lead.state_changed``.
     lead_state: str | None = None
 
@@ -92,6 +94,19 @@ class Conversation(BaseModel):
     #: Publications decided by a turn but not yet acknowledged by JetStream (outbox):
     #: written with the state, published after, cleared once acknowledged.
     outbox: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class DeliveryStatus(BaseModel):
+    """How far an outbound message got, as the notifier's timeline last said."""
+
+    status: Literal["sent", "delivered", "read", "failed"]
+    at: datetime
+    error_code: str | None = None
+    error_title: str | None = None
+
+
+#: A status never moves back (a late "delivered" after "read" changes nothing).
+DELIVERY_RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
 class MessageRecord(BaseModel):
@@ -116,6 +131,8 @@ class MessageRecord(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     provider_message_id: str | None = None
     at: datetime = Field(default_factory=utc_now)
+    #: Outbound messages: their delivery status (None until the notifier reports).
+    delivery: DeliveryStatus | None = None
 
 
 class Report(BaseModel):

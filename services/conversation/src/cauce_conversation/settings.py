@@ -6,6 +6,7 @@ refuses to start with them.
 
 from pydantic import Field
 
+from cauce_conversation.appointments import ReminderTemplate
 from cauce_conversation.flows import VehicleTaxCopy
 from cauce_runtime import ServiceSettings
 
@@ -24,6 +25,19 @@ class ConversationSettings(ServiceSettings):
     #: Seconds between the assigner's passes over waiting chats (one replica at a time
     #: per company).
     assign_poll_s: float = Field(default=1.0, gt=0)
+    #: The template reminding a customer of an appointment (name, language; it takes
+    #: the date in its header and name, date, time in its body); None: no reminders.
+    appointment_reminder_template: ReminderTemplate | None = None
+    #: How long before an appointment its reminder goes.
+    appointment_reminder_lead_s: float = Field(default=7200.0, gt=0)
+    #: The zone an appointment's date and time are written in for the customer.
+    appointment_timezone: str = "America/Bogota"
+    #: Seconds between checks for reminders whose time has come.
+    appointment_poll_s: float = Field(default=5.0, gt=0)
+    #: An agent's reply after WhatsApp's 24-hour window is sent, for the notifier to
+    #: deliver as its out-of-window template (set when the notifier has
+    #: ``CAUCE_OUT_OF_WINDOW_TEMPLATE``); False refuses it with 409 instead.
+    late_replies_as_template: bool = False
     #: The vehicle-tax assistant's texts (es-CO defaults); override any of them as JSON,
     #: e.g. ``CAUCE_BOT_COPY='{"greeting": "..."}'`` (see ``VehicleTaxCopy``).
     bot_copy: VehicleTaxCopy = Field(default_factory=VehicleTaxCopy)

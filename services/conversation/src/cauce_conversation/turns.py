@@ -132,6 +132,7 @@ class Turns:
                     "profile_name": event.contact.profile_name or conversation.profile_name,
                     "last_inbound_at": latest,
                     "last_inbound_message_id": event.provider_message_id,
+                    "unread": True,
                     "step": state.step,
                     "slots": dict(state.slots),
                     "status": ConversationStatus.OPEN

@@ -65,7 +65,13 @@ async def inbox(
         bus=service.bus,
         wiring=service,
         verifier=TokenVerifier.for_service(settings),
-        routers=[inbox_api.router, inbox_api.chats_router, assignment_routes.router],
+        routers=[
+            inbox_api.router,
+            inbox_api.chats_router,
+            inbox_api.quick_replies_router,
+            inbox_api.appointments_router,
+            assignment_routes.router,
+        ],
         on_prepare=[service.open],
         on_closed=[service.close],
     )

@@ -12,7 +12,7 @@ from typing import Any
 from cauce_contracts.envelope import Event, utc_now
 from cauce_contracts.identity import Permission
 from cauce_contracts.streams import OUTBOUND
-from cauce_conversation.model import Conversation, ConversationStatus
+from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
 from cauce_conversation.snoozes import SnoozeWaker
 from cauce_conversation.store import ConversationStore
 from cauce_devstack.testing import stored_events
@@ -214,3 +214,82 @@ async def test_labels_filter_the_list_and_notes_stay_private(
 
 async def outbound_events(inbox: Inbox) -> list[Event]:
     return await stored_events(inbox.bus.settings.nats_url, OUTBOUND.name)
+
+
+async def test_quick_replies_are_filled_in_and_never_sent_half_empty(
+    inbox: Inbox, make_conversation: MakeConversation
+) -> None:
+    conversation = await inbox.store.create(
+        make_conversation(last_inbound_at=utc_now(), profile_name="Camila")
+    )
+    saved = await inbox.client.put(
+        "/api/quick-replies/pago",
+        json={"text": "Hola {{contact_name}}, tu pago de {{monto}} fue recibido."},
+    )
+    assert saved.status_code == 200 and saved.json()["variables"] == ["contact_name", "monto"]
+    path = f"/api/chats/messages/{conversation.id}"
+    missing = await inbox.client.post(path, json={"quick_reply": "pago"})
+    assert missing.status_code == 422 and "monto" in missing.json()["detail"]
+    unknown = await inbox.client.post(path, json={"quick_reply": "nada"})
+    both = await inbox.client.post(path, json={"quick_reply": "pago", "text": "x"})
+    assert (unknown.status_code, both.status_code) == (422, 422)
+    sent = await inbox.client.post(
+        path, json={"quick_reply": "pago", "variables": {"monto": "$ 954.688"}}
+    )
+    assert sent.status_code == 202, sent.text
+    [message] = (await inbox.client.get(path)).json()["items"]
+    assert message["text"] == "Hola Camila, tu pago de $ 954.688 fue recibido."
+
+    other = MINTER.headers("other")
+    assert (await inbox.client.get("/api/quick-replies", headers=other)).json() == []
+    assert (await inbox.client.delete("/api/quick-replies/pago", headers=other)).status_code == 404
+    assert (await inbox.client.delete("/api/quick-replies/pago")).status_code == 204
+
+
+async def test_search_team_and_unread_filters(
+    inbox: Inbox, make_conversation: MakeConversation
+) -> None:
+    plate = await inbox.store.create(make_conversation(contact="573001110001", unread=True))
+    other = await inbox.store.create(make_conversation(contact="573001110002"))
+    for conversation, text in ((plate, "Mi placa es HHO137, ¿cuánto debo?"), (other, "Hola")):
+        await inbox.store.add_message(
+            MessageRecord(
+                id=f"whatsapp:wamid.{conversation.id[:8]}",
+                conversation_id=conversation.id,
+                tenant_id="acme",
+                direction="inbound",
+                author="customer",
+                type="text",
+                text=text,
+            )
+        )
+
+    async def ids(**params: str) -> list[str]:
+        answer = await inbox.client.get("/api/chats", params=params)
+        assert answer.status_code == 200, answer.text
+        return [item["id"] for item in answer.json()["items"]]
+
+    assert await ids(q="hho137") == [plate.id]  # case-insensitive
+    assert await ids(q="(.*") == []  # the caller's text is literal, never a pattern
+    assert await ids(unread="true") == [plate.id]
+    await inbox.client.get(f"/api/chats/messages/{plate.id}")  # an agent opens it
+    assert await ids(unread="true") == []
+
+    moved = await inbox.client.post("/api/chats/team", json={"chat_id": other.id, "team": "ventas"})
+    assert moved.json()["team"] == "ventas"
+    assert await ids(team="ventas") == [other.id]
+    assert await ids(team="general") == [plate.id]
+
+
+async def test_a_late_reply_is_refused_unless_the_notifier_carries_it_as_a_template(
+    inbox: Inbox, make_conversation: MakeConversation
+) -> None:
+    stale = await inbox.store.create(
+        make_conversation(last_inbound_at=utc_now() - timedelta(hours=25))
+    )
+    path = f"/api/chats/messages/{stale.id}"
+    refused = await inbox.client.post(path, json={"text": "¿Sigues ahí?"})
+    assert refused.status_code == 409
+    inbox.service.settings.late_replies_as_template = True
+    sent = await inbox.client.post(path, json={"text": "¿Sigues ahí?"})
+    assert sent.status_code == 202  # published: the notifier sends its late template

@@ -12,12 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
+from cauce_contracts.envelope import utc_now
+from cauce_contracts.outbound import OutboundStatusChanged
+from cauce_contracts.registry import subject_of
 from cauce_conversation.app import create_app
 from cauce_conversation.model import Conversation
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
 from cauce_devstack.servers import free_port
-from cauce_devstack.testing import serving, sse_events
+from cauce_devstack.testing import eventually, service_test_values, serving, sse_events
+from cauce_runtime import Bus, ServiceSettings
 
 from .conftest import MINTER
 
@@ -99,3 +103,54 @@ async def test_changes_arrive_live_for_the_company_only_and_resume(
 
         no_token = await http.get("/api/chats/stream")
         assert no_token.status_code == 401
+
+
+async def test_each_reply_shows_how_far_it_got(
+    service_url: str,
+    nats_url: str,
+    tmp_path: Path,
+    conversation_store: ConversationStore,
+    make_conversation: MakeConversation,
+) -> None:
+    """The notifier's status timeline reaches the chat: sent, then read; a late
+    "delivered" does not move it back; a failure shows the provider's reason."""
+    conversation = await conversation_store.create(make_conversation(last_inbound_at=utc_now()))
+    bus = Bus(ServiceSettings(_env_file=None, **service_test_values(nats_url, tmp_path)))
+    await bus.start()
+    try:
+        async with httpx.AsyncClient(base_url=service_url, timeout=10, headers=ACME) as http:
+            path = f"/api/chats/messages/{conversation.id}"
+            ok = (await http.post(path, json={"text": "Hola"})).json()["event_id"]
+            lost = (await http.post(path, json={"text": "¿Sigues ahí?"})).json()["event_id"]
+            for request_id, status, error in (
+                (ok, "sent", None),
+                (ok, "read", None),
+                (ok, "delivered", None),  # late: never moves it back
+                (lost, "failed", ("131026", "Message undeliverable")),
+            ):
+                changed = OutboundStatusChanged(
+                    tenant_id="acme",
+                    correlation_id="corr-delivery",
+                    channel=conversation.channel,
+                    contact_key=conversation.contact_key,
+                    channel_account_id=conversation.channel_account_id,
+                    provider_message_id=f"wamid.{request_id}",
+                    status=status,
+                    status_at=utc_now(),
+                    request_id=request_id,
+                    error_code=error[0] if error else None,
+                    error_title=error[1] if error else None,
+                )
+                await bus.publish(changed, subject_of(changed))
+
+            async def shown() -> list[Any] | None:
+                items = (await http.get(path)).json()["items"]
+                deliveries = [(m["text"], (m["delivery"] or {}).get("status")) for m in items]
+                return (
+                    items if deliveries == [("Hola", "read"), ("¿Sigues ahí?", "failed")] else None
+                )
+
+            items = await eventually(shown, timeout=10, what="the statuses on the messages")
+            assert items[1]["delivery"]["error_title"] == "Message undeliverable"
+    finally:
+        await bus.stop()

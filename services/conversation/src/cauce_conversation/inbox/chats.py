@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
@@ -32,6 +32,7 @@ from cauce_contracts.inbox import ChatChange
 from cauce_contracts.subjects import Channel
 from cauce_conversation.bootstrap import ConversationDep
 from cauce_conversation.inbox.live import live_changes, resume_after
+from cauce_conversation.inbox.quick_replies import QuickReplies, render
 from cauce_conversation.inbox.replies import send_reply
 from cauce_conversation.inbox.views import (
     ConversationSummary,
@@ -72,6 +73,9 @@ class ChatView(ConversationSummary):
     snoozed_until: datetime | None
     unsnooze_on_reply: bool
     priority: Priority | None
+    #: The customer wrote since an agent last opened the messages.
+    unread: bool
+    team: str | None
     labels: list[str]
     #: Pinned by the caller (pins are per user).
     pinned: bool
@@ -84,6 +88,8 @@ class ChatView(ConversationSummary):
             snoozed_until=conversation.snoozed_until,
             unsnooze_on_reply=conversation.unsnooze_on_reply,
             priority=conversation.priority,
+            unread=conversation.unread,
+            team=conversation.team,
             labels=conversation.labels,
             pinned=caller.subject in conversation.pinned_by,
         )
@@ -107,6 +113,11 @@ class ChatRef(_Body):
 class AssignChat(ChatRef):
     #: The agent taking the chat; null puts it back in the unassigned queue.
     assignee: Agent | None
+
+
+class TeamChange(ChatRef):
+    #: The team whose queue and agents the chat goes to (null: the default team).
+    team: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None
 
 
 class ChatStatusChange(ChatRef):
@@ -152,10 +163,22 @@ class BulkResult(BaseModel):
 
 
 class ChatReply(_Body):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+    """A text, or a quick reply by its shortcode with its variables."""
+
+    text: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+        | None
+    ) = None
+    quick_reply: Annotated[str, StringConstraints(max_length=40)] | None = None
+    variables: dict[str, Annotated[str, StringConstraints(max_length=1024)]] = Field(
+        default_factory=dict
+    )
 
 
 router = APIRouter(prefix="/api/chats", tags=["chats"])
+
+#: How far back ``GET /api/chats?q=`` looks into messages.
+SEARCH_DAYS = 30
 
 Change = Callable[[Conversation], Conversation]
 
@@ -234,11 +257,22 @@ async def list_chats(
     priority: Priority | None = None,
     label: Label | None = None,
     channel: Channel | None = None,
+    team: Annotated[str | None, Query(max_length=64)] = None,
+    unread: bool | None = None,
+    q: Annotated[
+        str | None, Query(min_length=2, max_length=100, description="text in recent messages")
+    ] = None,
     limit: PageLimit = 50,
     cursor: str | None = None,
 ) -> ChatPage:
-    """The company's chats, most recently updated first, with counts per status."""
+    """The company's chats, most recently updated first, with counts per status;
+    ``q`` finds the chats with a message containing it in the last
+    :data:`SEARCH_DAYS` days."""
     store = service.store
+    among = None
+    if q is not None:
+        since = utc_now() - timedelta(days=SEARCH_DAYS)
+        among = await store.conversations_mentioning(caller.company_id, q, since)
     try:
         items, next_cursor = await store.list_conversations(
             caller.company_id,
@@ -249,6 +283,9 @@ async def list_chats(
             priority=priority,
             label=label,
             channel=channel.value if channel else None,
+            team=team,
+            unread=unread,
+            among=among,
             limit=limit,
             cursor=cursor,
         )
@@ -270,8 +307,16 @@ async def chat_messages(
     limit: PageLimit = 50,
     cursor: str | None = None,
 ) -> MessagePage:
-    """The chat's messages, oldest first."""
-    await load(service.store, chat_id, caller)
+    """The chat's messages, oldest first (reading them marks the chat read)."""
+    conversation = await load(service.store, chat_id, caller)
+    if conversation.unread:
+        await update_conversation(
+            service.store,
+            chat_id,
+            caller,
+            lambda c: c.model_copy(update={"unread": False}),
+            feed=service.feed,
+        )
     try:
         items, next_cursor = await service.store.list_messages(chat_id, limit=limit, cursor=cursor)
     except InvalidCursor as exc:
@@ -289,9 +334,19 @@ async def send_chat_message(
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
     ] = None,
 ) -> ReplyAccepted:
-    """An agent's text to the customer (409 outside WhatsApp's 24-hour window)."""
+    """An agent's text, or a quick reply filled in, to the customer (409 outside
+    WhatsApp's 24-hour window)."""
     conversation = await load(service.store, chat_id, caller)
-    return await send_reply(service, conversation, body.text, caller.subject, idempotency_key)
+    if (body.text is None) == (body.quick_reply is None):
+        raise HTTPException(422, "send either text or quick_reply")
+    text = body.text
+    if body.quick_reply is not None:
+        reply = await QuickReplies.of(service).get(caller.company_id, body.quick_reply)
+        if reply is None:
+            raise HTTPException(422, f"no quick reply {body.quick_reply}")
+        text = render(reply, conversation, body.variables)
+    assert text is not None
+    return await send_reply(service, conversation, text, caller.subject, idempotency_key)
 
 
 @router.get("/stream", response_model=None)
@@ -326,6 +381,16 @@ async def _apply(
 async def assign_chat(service: ConversationDep, caller: Assigner, body: AssignChat) -> ChatView:
     """Give the chat to an agent (the bot goes silent), or unassign it (null)."""
     return await _apply(service, caller, body.chat_id, _assign(body.assignee), "assignment")
+
+
+@router.post("/team", response_model=ChatView)
+async def move_to_team(service: ConversationDep, caller: Assigner, body: TeamChange) -> ChatView:
+    """Move the chat to a team's queue (its agents get it if it waits for one)."""
+
+    def change(conversation: Conversation) -> Conversation:
+        return conversation.model_copy(update={"team": body.team})
+
+    return await _apply(service, caller, body.chat_id, change, "assignment")
 
 
 @router.post("/status", response_model=ChatView)

@@ -27,10 +27,13 @@ async def send_reply(
     author: str,
     idempotency_key: str | None = None,
 ) -> ReplyAccepted:
-    """Publish and record ``text`` to the conversation's customer (409 outside the 24 h
-    window). With an ``idempotency_key`` a retried request reuses the same event id:
-    JetStream drops the repeated publish and the message is recorded once."""
-    require_open_window(conversation, utc_now())
+    """Publish and record ``text`` to the conversation's customer. Outside the 24 h
+    window: 409, unless ``late_replies_as_template`` (the notifier then sends its
+    out-of-window template). With an ``idempotency_key`` a retried request reuses the
+    same event id: JetStream drops the repeated publish and the message is recorded
+    once."""
+    if not service.settings.late_replies_as_template:
+        require_open_window(conversation, utc_now())
     event_id = (
         stable_event_id("inbox.reply", conversation.id, idempotency_key)
         if idempotency_key

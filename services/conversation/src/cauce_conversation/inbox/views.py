@@ -14,7 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cauce_contracts.subjects import Channel
 from cauce_conversation.inbox.masking import mask_phone, redact_phones
-from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord
+from cauce_conversation.model import (
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    MessageRecord,
+)
 
 #: An agent's name as it appears in ``assignee`` and ``agent:<name>`` authors.
 AgentName = Annotated[
@@ -84,6 +89,8 @@ class MessageView(BaseModel):
     payload: dict[str, Any]
     provider_message_id: str | None
     at: datetime
+    #: Outbound: how far it got (sent, delivered, read, failed with the reason).
+    delivery: DeliveryStatus | None = None
 
     @classmethod
     def of(cls, message: MessageRecord) -> MessageView:

@@ -19,6 +19,7 @@ Connectivity failures surface as :class:`~cauce_conversation.store.errors.StoreU
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,14 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord, Report
+from cauce_conversation.model import (
+    DELIVERY_RANK,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    MessageRecord,
+    Report,
+)
 from cauce_conversation.store.documents import (
     Document,
     bson_time,
@@ -175,6 +183,9 @@ class ConversationStore:
         unassigned: bool = False,
         label: str | None = None,
         channel: str | None = None,
+        team: str | None = None,
+        unread: bool | None = None,
+        among: list[str] | None = None,
     ) -> tuple[list[Conversation], str | None]:
         """One page of a tenant's conversations, most recently updated first.
 
@@ -198,6 +209,12 @@ class ConversationStore:
             query["labels"] = label
         if channel is not None:
             query["channel"] = channel
+        if team is not None:
+            query["team"] = {"$in": [team, None]} if team == DEFAULT_TEAM else team
+        if unread is not None:
+            query["unread"] = True if unread else {"$ne": True}
+        if among is not None:
+            query["_id"] = {"$in": among}
         if updated_since is not None:
             # ``>= since`` written as ``> since - 1 ms`` (the same on millisecond BSON
             # dates): SecantusDB drops the boundary of an inclusive range on a compound
@@ -294,6 +311,46 @@ class ConversationStore:
             except DuplicateKeyError:
                 return False
         return True
+
+    async def conversations_mentioning(
+        self, tenant_id: str, text: str, since: datetime, limit: int = 500
+    ) -> list[str]:
+        """Ids of the tenant's conversations with a message since ``since`` containing
+        ``text`` (case-insensitive, literally: no pattern syntax from the caller)."""
+        with unavailable_as_transient("search messages"):
+            documents = (
+                await self._messages.find(
+                    {
+                        "tenant_id": tenant_id,
+                        "at": {"$gt": bson_time(since) - _ONE_MS},
+                        "text": {"$regex": re.escape(text), "$options": "i"},
+                    },
+                    {"conversation_id": 1},
+                )
+                .limit(limit)
+                .to_list()
+            )
+        return list(dict.fromkeys(str(d["conversation_id"]) for d in documents))
+
+    async def record_delivery(self, message_id: str, delivery: DeliveryStatus) -> str | None:
+        """Move a message's delivery status forward (never back: a late ``delivered``
+        after ``read`` changes nothing); the message's conversation id when it moved."""
+        rank = DELIVERY_RANK[delivery.status]
+        with unavailable_as_transient("record delivery"):
+            moved = await self._messages.update_one(
+                {
+                    "_id": message_id,
+                    "$or": [
+                        {"delivery_rank": {"$lt": rank}},
+                        {"delivery_rank": {"$exists": False}},
+                    ],
+                },
+                {"$set": {"delivery": delivery.model_dump(), "delivery_rank": rank}},
+            )
+            if moved.modified_count == 0:
+                return None
+            document = await self._messages.find_one({"_id": message_id}, {"conversation_id": 1})
+        return None if document is None else str(document["conversation_id"])
 
     async def list_messages(
         self, conversation_id: str, *, limit: int = 50, cursor: str | None = None
