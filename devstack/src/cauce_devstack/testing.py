@@ -31,7 +31,7 @@ from starlette.types import ASGIApp
 from cauce_contracts.envelope import Event
 from cauce_contracts.registry import parse_event
 from cauce_contracts.streams import STREAMS
-from cauce_devstack.servers.ports import LOOPBACK, free_port
+from cauce_devstack.servers.ports import LOOPBACK, free_port, stable_free_port
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.stack import BASE_PORT_OFFSETS
 from cauce_runtime import BusUnavailable, ConsumerSpec, Delivery
@@ -41,8 +41,13 @@ E = TypeVar("E", bound=Event)
 
 
 def free_ports() -> dict[str, int]:
-    """A free loopback port for every component the stack can bind."""
-    return {name: free_port() for name in BASE_PORT_OFFSETS}
+    """A free loopback port for every component the stack can bind, outside the
+    ephemeral range: the launched stack binds them seconds later, and an ephemeral port
+    can be taken meanwhile by any outgoing connection (a parallel test's, say)."""
+    ports: dict[str, int] = {}
+    for name in BASE_PORT_OFFSETS:
+        ports[name] = stable_free_port(set(ports.values()))
+    return ports
 
 
 def service_test_values(nats_url: str, tmp_path: Path) -> dict[str, Any]:

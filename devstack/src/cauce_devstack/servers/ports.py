@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 
@@ -25,6 +26,23 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
+
+
+#: Below Linux's default ephemeral range (32768-60999): the kernel never hands these to
+#: an outgoing connection or to another ``bind(0)``.
+STABLE_PORTS = range(20000, 32768)
+
+
+def stable_free_port(taken: set[int] | None = None) -> int:
+    """A free loopback port outside the ephemeral range, for a server that binds it
+    seconds later (a stack started as a subprocess): an ephemeral port picked by
+    :func:`free_port` can be taken meanwhile by any outgoing connection on the machine."""
+    taken = taken or set()
+    for _ in range(200):
+        port = random.choice(STABLE_PORTS)  # noqa: S311 - not a secret
+        if port not in taken and port_is_free(port):
+            return port
+    return free_port()
 
 
 def port_is_free(port: int) -> bool:
