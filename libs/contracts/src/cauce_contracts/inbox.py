@@ -15,7 +15,11 @@ from cauce_contracts import subjects
 from cauce_contracts.envelope import Event
 from cauce_contracts.fields import SubjectToken
 
-ChatChange = Literal["message", "status", "assignment", "snooze", "labels", "pin", "note"]
+#: ``handover``: the bot gave the chat to the humans (screens alert; the assigner
+#: gives it to an agent within a second, or it waits in the team's queue).
+ChatChange = Literal[
+    "message", "handover", "status", "assignment", "snooze", "labels", "pin", "note"
+]
 
 
 class ChatChanged(Event):

@@ -229,7 +229,8 @@ class Turns:
                 continue  # someone wrote since we read: decide again on fresh state
             await self._flush(saved)
             if self.feed is not None:
-                await self.feed.changed(saved, "message")
+                handed_over = saved.handed_over and not conversation.handed_over
+                await self.feed.changed(saved, "handover" if handed_over else "message")
             return
         raise TransientError(f"conversation {cid} kept changing under {MAX_WRITE_ATTEMPTS} writes")
 

@@ -21,6 +21,7 @@ from cauce_contracts.inbound import (
     ReactionMessage,
     TextMessage,
 )
+from cauce_contracts.inbox import ChatChanged
 from cauce_contracts.outbound import MarkReadContent, OutboundMessageRequested, TextContent
 from cauce_contracts.payments import (
     DebtLookedUp,
@@ -32,6 +33,7 @@ from cauce_contracts.payments import (
 )
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel, contact_key
+from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.flows.vocabulary import (
     DebtFound,
     FlowState,
@@ -538,3 +540,12 @@ async def test_a_reply_ends_a_snooze_that_asked_for_it_and_only_that_one(world: 
     assert await world.store.save(held) is not None
     await world.customer_wrote("¿Y ahora?")
     assert world.conversation().status is ConversationStatus.SNOOZED  # until its time
+
+
+async def test_a_handover_is_announced_to_agents_screens_as_such(world: World) -> None:
+    world.turns.feed = ChatFeed(world.bus)
+    await world.customer_wrote("Hola")
+    world.turns.bots.set(TENANT, BotMode.HUMAN_ONLY)
+    await world.customer_wrote("Quiero hablar con alguien")
+    changes = [e.change for e in world.bus.stored(ChatChanged)]
+    assert changes == ["message", "handover"]
