@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from cauce_contracts.identity import Permission
 from cauce_conversation.assignment.roster import Agent, AssignmentMode, Roster, Team
 from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
 from cauce_runtime.identity import Caller, require
 
 Reader = Annotated[Caller, Depends(require(Permission.CHATS_READ))]
@@ -48,7 +49,11 @@ class AgentView(Agent):
     load: int
 
 
-router = APIRouter(tags=["agents"])
+router = APIRouter(
+    tags=["agents"],
+    dependencies=[Depends(unavailable_as_503)],
+    responses=UNAVAILABLE_RESPONSE,
+)
 
 
 def _roster(service: ConversationDep) -> Roster:

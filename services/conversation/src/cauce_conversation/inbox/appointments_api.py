@@ -13,6 +13,7 @@ from cauce_contracts.envelope import utc_now
 from cauce_contracts.identity import Permission
 from cauce_conversation.appointments import Appointment, Appointments, new_appointment
 from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
 from cauce_conversation.inbox.writes import load
 from cauce_runtime.identity import Caller, require
 
@@ -43,7 +44,12 @@ class AppointmentView(BaseModel):
         return cls.model_validate(appointment.model_dump(include=set(cls.model_fields)))
 
 
-router = APIRouter(prefix="/api/chats/appointments", tags=["appointments"])
+router = APIRouter(
+    prefix="/api/chats/appointments",
+    tags=["appointments"],
+    dependencies=[Depends(unavailable_as_503)],
+    responses=UNAVAILABLE_RESPONSE,
+)
 
 
 @router.post("", status_code=201, response_model=AppointmentView)

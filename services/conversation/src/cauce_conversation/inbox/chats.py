@@ -34,6 +34,7 @@ from cauce_conversation.bootstrap import ConversationDep
 from cauce_conversation.inbox.live import live_changes, resume_after
 from cauce_conversation.inbox.quick_replies import QuickReplies, render
 from cauce_conversation.inbox.replies import send_reply
+from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
 from cauce_conversation.inbox.views import (
     ConversationSummary,
     MessagePage,
@@ -175,7 +176,12 @@ class ChatReply(_Body):
     )
 
 
-router = APIRouter(prefix="/api/chats", tags=["chats"])
+router = APIRouter(
+    prefix="/api/chats",
+    tags=["chats"],
+    dependencies=[Depends(unavailable_as_503)],
+    responses=UNAVAILABLE_RESPONSE,
+)
 
 #: How far back ``GET /api/chats?q=`` looks into messages.
 SEARCH_DAYS = 30

@@ -17,6 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from cauce_contracts.envelope import utc_now
 from cauce_contracts.identity import Permission
 from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
 from cauce_conversation.model import Conversation
 from cauce_conversation.store.documents import Document, from_document, stored_form, to_document
 from cauce_conversation.store.errors import unavailable_as_transient
@@ -109,7 +110,12 @@ class QuickReplies:
 Reader = Annotated[Caller, Depends(require(Permission.CHATS_READ))]
 Manager = Annotated[Caller, Depends(require(Permission.CHATS_MANAGE))]
 
-router = APIRouter(prefix="/api/quick-replies", tags=["quick replies"])
+router = APIRouter(
+    prefix="/api/quick-replies",
+    tags=["quick replies"],
+    dependencies=[Depends(unavailable_as_503)],
+    responses=UNAVAILABLE_RESPONSE,
+)
 
 
 @router.get("", response_model=list[QuickReplyView])

@@ -13,7 +13,6 @@ Handover rules (who answers the customer):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
@@ -24,6 +23,7 @@ from cauce_contracts.identity import Permission
 from cauce_conversation.bootstrap import ConversationDep
 from cauce_conversation.flows.vocabulary import FlowState
 from cauce_conversation.inbox.replies import send_reply
+from cauce_conversation.inbox.unavailable import unavailable_as_503
 from cauce_conversation.inbox.views import (
     AssignBody,
     ConversationDetail,
@@ -38,7 +38,7 @@ from cauce_conversation.inbox.views import (
 )
 from cauce_conversation.inbox.writes import load, update_conversation
 from cauce_conversation.model import Conversation, ConversationStatus
-from cauce_runtime import InvalidCursor, TransientError
+from cauce_runtime import InvalidCursor
 from cauce_runtime.identity import Caller, company_for, require
 
 TenantId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
@@ -56,19 +56,6 @@ Manager = Annotated[Caller, Depends(require(Permission.CHATS_MANAGE))]
 Replier = Annotated[Caller, Depends(require(Permission.CHATS_REPLY))]
 
 
-async def _unavailable_as_503() -> AsyncIterator[None]:
-    """MongoDB or NATS down: 503 with Retry-After instead of a 500."""
-    try:
-        yield
-    except TransientError as exc:
-        retry_after = max(1, round(exc.retry_after or 1))
-        raise HTTPException(
-            status_code=503,
-            detail="a dependency of the inbox is unavailable; retry shortly",
-            headers={"Retry-After": str(retry_after)},
-        ) from exc
-
-
 def _invalid_cursor(exc: InvalidCursor) -> HTTPException:
     return HTTPException(status_code=422, detail=f"invalid cursor: {exc}")
 
@@ -77,7 +64,7 @@ def _invalid_cursor(exc: InvalidCursor) -> HTTPException:
 router = APIRouter(
     prefix="/conversations",
     tags=["inbox"],
-    dependencies=[Depends(_unavailable_as_503)],
+    dependencies=[Depends(unavailable_as_503)],
     responses={
         401: {"description": "missing, invalid or expired access token"},
         403: {"description": "the caller's role lacks the permission"},
