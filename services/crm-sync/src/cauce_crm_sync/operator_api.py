@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from cauce_contracts.identity import Permission
@@ -27,7 +27,7 @@ from cauce_crm_sync.store import dead_letters
 from cauce_crm_sync.store import sync_state as sync_store
 from cauce_crm_sync.sync.reconciliation import Reconciliation
 from cauce_runtime import problem_response
-from cauce_runtime.identity import Caller, CallerDep, company_for, require
+from cauce_runtime.identity import Caller, company_for, platform_admin, require
 
 
 class ReplayFilter(BaseModel):
@@ -61,13 +61,8 @@ async def inspect(
 DeadLetterManager = Annotated[Caller, Depends(require(Permission.DEAD_LETTERS_MANAGE))]
 
 
-async def platform_admin(caller: CallerDep) -> Caller:
-    if not caller.platform_admin:
-        raise HTTPException(403, "reconciliation spans every company: platform admins only")
-    return caller
-
-
 router = APIRouter(tags=["operations"])
+#: Reconciliation spans every company's records: platform admins only.
 reconciliations = APIRouter(tags=["operations"], dependencies=[Depends(platform_admin)])
 
 

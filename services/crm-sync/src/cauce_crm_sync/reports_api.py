@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 
@@ -45,7 +45,7 @@ from cauce_runtime import (
     problem_response,
     require_bearer,
 )
-from cauce_runtime.identity import Caller, company_for, require
+from cauce_runtime.identity import Caller, PlatformAdminDep, company_for, require
 
 MAX_PAGE = 1000
 
@@ -184,10 +184,8 @@ async def campaign(
 
 
 @router.get("/sync", response_model=SyncView)
-async def sync(crm: CrmSyncDep, caller: Reader) -> SyncView:
+async def sync(crm: CrmSyncDep, caller: Reader, _: PlatformAdminDep) -> SyncView:
     """How far Odoo is behind PostgreSQL (every company's records: platform admins)."""
-    if not caller.platform_admin:
-        raise HTTPException(403, "the sync spans every company: platform admins only")
     overall = _view(await sync_store.counts(crm.pool))
     by_kind = {
         kind: _view(await sync_store.counts(crm.pool, kind)) for kind in ("contact", "state")

@@ -19,8 +19,10 @@ from cauce_runtime.identity._buckets import (
 from cauce_runtime.identity._caller import Caller, NotYourCompany
 from cauce_runtime.identity._requests import (
     CallerDep,
+    PlatformAdminDep,
     authenticated_caller,
     company_for,
+    platform_admin,
     require,
     visible_company,
 )
@@ -36,9 +38,11 @@ __all__ = [
     "IdentityWatch",
     "InvalidToken",
     "NotYourCompany",
+    "PlatformAdminDep",
     "TokenVerifier",
     "authenticated_caller",
     "company_for",
+    "platform_admin",
     "public_key_from_jwk",
     "require",
     "revoked_sessions_bucket",

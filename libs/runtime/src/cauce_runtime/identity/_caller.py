@@ -45,6 +45,11 @@ class Caller:
     def may(self, permission: Permission) -> bool:
         return permission in self.permissions
 
+    def sees(self, company_id: str) -> bool:
+        """Whether the caller may reach ``company_id``'s objects: its own company's, or
+        any for a platform admin."""
+        return company_id == self.company_id or self.platform_admin
+
     def company_for(self, requested: str | None) -> str:
         """The company a request acts for: the caller's own, or ``requested`` when a
         platform admin names one explicitly. Raises :class:`NotYourCompany` when anyone

@@ -56,6 +56,18 @@ def require(permission: Permission) -> Callable[[Caller], Awaitable[Caller]]:
     return guard
 
 
+async def platform_admin(caller: CallerDep) -> Caller:
+    """A dependency giving the caller when it is a platform admin (403 otherwise): for
+    routes over every company's data (crm-sync's reconciliation, creating companies)."""
+    if not caller.platform_admin:
+        raise HTTPException(status_code=403, detail="platform admins only")
+    return caller
+
+
+#: A route's caller, a platform admin.
+PlatformAdminDep = Annotated[Caller, Depends(platform_admin)]
+
+
 def company_for(caller: Caller, requested: str | None) -> str:
     """The company a request acts for (see :meth:`Caller.company_for`), or 403."""
     try:
@@ -70,6 +82,6 @@ def visible_company(caller: Caller, company_id: str, what: str = "object") -> st
     """``company_id`` named in a path, when the caller may see it: their own, or any for a
     platform admin. Anyone else gets 404, as if it did not exist (never a 403 that
     confirms another company's object is there)."""
-    if company_id != caller.company_id and not caller.platform_admin:
+    if not caller.sees(company_id):
         raise HTTPException(status_code=404, detail=f"no such {what}")
     return company_id

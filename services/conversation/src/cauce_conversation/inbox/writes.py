@@ -32,9 +32,7 @@ async def load(store: ConversationStore, conversation_id: str, caller: Caller) -
     """The conversation, when the caller's company owns it (any, for a platform admin):
     another company's conversation is a 404 like a missing one."""
     conversation = await store.get(conversation_id)
-    if conversation is None or not (
-        caller.platform_admin or conversation.tenant_id == caller.company_id
-    ):
+    if conversation is None or not caller.sees(conversation.tenant_id):
         raise not_found(conversation_id)
     return conversation
 

@@ -7,11 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 
 from cauce_contracts.identity import Permission
-from cauce_identity.api.scope import PlatformAdminDep
 from cauce_identity.api.views import CompanyCreate, CompanyUpdate, CompanyView
 from cauce_identity.bootstrap import IdentityDep
 from cauce_identity.store import CompanyExists
-from cauce_runtime.identity import Caller, CallerDep, require, visible_company
+from cauce_runtime.identity import (
+    Caller,
+    CallerDep,
+    PlatformAdminDep,
+    require,
+    visible_company,
+)
 
 router = APIRouter(prefix="/api/companies", tags=["companies"])
 

@@ -23,15 +23,6 @@ async def acting_company(
 CompanyDep = Annotated[str, Depends(acting_company)]
 
 
-async def platform_admin(caller: CallerDep) -> Caller:
-    if not caller.platform_admin:
-        raise HTTPException(403, "platform admins only")
-    return caller
-
-
-PlatformAdminDep = Annotated[Caller, Depends(platform_admin)]
-
-
 def within_own_permissions(caller: Caller, wanted: frozenset[str] | set[str]) -> None:
     """403 when a caller would grant permissions it does not hold itself (no
     escalation through a role or an API key); platform admins may grant any."""

@@ -13,6 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from cauce_contracts.identity import Permission
+from cauce_identity.store.permission_sets import permission_set
 
 _COLUMNS = "id, company_id, name, scopes, created_by, created_at, last_used_at, revoked_at"
 
@@ -31,7 +32,8 @@ class ApiKey:
 
 def _key(row: asyncpg.Record) -> ApiKey:
     values = dict(row)
-    values["scopes"] = frozenset(Permission(p) for p in values["scopes"])
+    values.pop("secret_hash", None)  # read to authenticate, never kept on the key
+    values["scopes"] = permission_set(values["scopes"])
     return ApiKey(**values)
 
 
@@ -94,7 +96,4 @@ class ApiKeyStore:
         await self._pool.execute(
             "UPDATE identity.api_keys SET last_used_at = now() WHERE id = $1", key_id
         )
-        values = dict(row)
-        values.pop("secret_hash")
-        values["scopes"] = frozenset(Permission(p) for p in values["scopes"])
-        return ApiKey(**values)
+        return _key(row)

@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from cauce_contracts.identity import Permission
+from cauce_identity.store.permission_sets import permission_set
 
 _COLUMNS = "id, company_id, name, permissions, builtin, created_at, updated_at"
 
@@ -34,7 +35,7 @@ class Role:
 
 def _role(row: asyncpg.Record) -> Role:
     values = dict(row)
-    values["permissions"] = frozenset(Permission(p) for p in values["permissions"])
+    values["permissions"] = permission_set(values["permissions"])
     return Role(**values)
 
 

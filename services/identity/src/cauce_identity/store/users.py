@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from cauce_contracts.identity import Permission
+from cauce_identity.store.permission_sets import permission_set
 
 _COLUMNS = (
     "u.id, u.company_id, u.email, u.full_name, u.password_hash, u.role_id, r.name AS role,"
@@ -43,7 +44,7 @@ class User:
 
 def _user(row: asyncpg.Record) -> User:
     values = dict(row)
-    values["permissions"] = frozenset(Permission(p) for p in values["permissions"])
+    values["permissions"] = permission_set(values["permissions"])
     return User(**values)
 
 

@@ -166,7 +166,7 @@ async def _owned(notifier: Notifier, caller: Caller, account_id: uuid.UUID) -> b
     """True when the account exists and belongs to the caller's company (any company
     for a platform admin): another company's account is as missing as a deleted one."""
     info = await notifier.accounts.info(account_id)
-    return info is not None and (caller.platform_admin or info.tenant_id == caller.company_id)
+    return info is not None and caller.sees(info.tenant_id)
 
 
 @router.post("", status_code=201, response_model=CreatedChannel)

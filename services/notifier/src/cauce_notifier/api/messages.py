@@ -103,7 +103,7 @@ async def get_message(
     """A message by its request ``event_id``, with its status history."""
     store = notifier.messages
     record = await store.get(message_id)
-    if record is None or not (caller.platform_admin or record.tenant_id == caller.company_id):
+    if record is None or not caller.sees(record.tenant_id):
         return problem_response(404, detail="no such message")
     history = [StatusView.of(entry) for entry in await store.history(message_id)]
     return MessageDetail(**MessageView.of(record).model_dump(), history=history)
