@@ -36,6 +36,9 @@ class Permission(StrEnum):
     """What a role may do; operator APIs check one of these per route."""
 
     CHATS_READ = "chats.read"
+    #: Every chat of the company; without it a caller sees the chats assigned to them
+    #: and the unassigned ones waiting in their teams (lists, reads, writes, streams).
+    CHATS_READ_ALL = "chats.read_all"
     CHATS_REPLY = "chats.reply"
     CHATS_ASSIGN = "chats.assign"
     CHATS_MANAGE = "chats.manage"
@@ -62,6 +65,7 @@ BUILTIN_ROLES: dict[str, frozenset[Permission]] = {
     "supervisor": frozenset(
         {
             Permission.CHATS_READ,
+            Permission.CHATS_READ_ALL,
             Permission.CHATS_REPLY,
             Permission.CHATS_ASSIGN,
             Permission.CHATS_MANAGE,

@@ -32,4 +32,7 @@ class ChatChanged(Event):
     #: The chat as it is now (open, pending, snoozed, closed), its agent, its version.
     status: str
     assignee: str | None = None
+    #: The team whose queue the chat is in (None: the default team); with the
+    #: assignee, what a stream needs to decide who may see the change.
+    team: str | None = None
     version: int

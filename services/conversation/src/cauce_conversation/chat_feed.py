@@ -31,6 +31,7 @@ class ChatFeed:
             change=change,
             status=str(conversation.status),
             assignee=conversation.assignee,
+            team=conversation.team,
             version=conversation.version,
         )
         try:

@@ -26,6 +26,7 @@ MINTER = TokenMinter()
 AUTH = MINTER.headers(
     "acme",
     Permission.CHATS_READ,
+    Permission.CHATS_READ_ALL,
     Permission.CHATS_REPLY,
     Permission.CHATS_ASSIGN,
     Permission.CHATS_MANAGE,

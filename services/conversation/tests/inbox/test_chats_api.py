@@ -54,7 +54,9 @@ async def test_list_counts_assign_status_and_pins(
     ] == 1
 
     assert (await inbox.client.post("/api/chats/pin", json={"chat_id": first.id})).json()["pinned"]
-    other_agent = MINTER.headers("acme", Permission.CHATS_READ, subject="user:other-agent")
+    other_agent = MINTER.headers(
+        "acme", Permission.CHATS_READ, Permission.CHATS_READ_ALL, subject="user:other-agent"
+    )
     assert (await chat(inbox, first.id, other_agent))["pinned"] is False  # pins are per user
     mine = (await inbox.client.get("/api/chats", params={"pinned": "true"})).json()["items"]
     assert [c["id"] for c in mine] == [first.id]

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from cauce_contracts.envelope import utc_now
+from cauce_contracts.identity import BUILTIN_ROLES
 from cauce_contracts.outbound import OutboundStatusChanged
 from cauce_contracts.registry import subject_of
 from cauce_conversation.app import create_app
@@ -154,3 +155,46 @@ async def test_each_reply_shows_how_far_it_got(
             assert items[1]["delivery"]["error_title"] == "Message undeliverable"
     finally:
         await bus.stop()
+
+
+async def test_an_agent_is_pushed_only_the_chats_they_see(
+    service_url: str, conversation_store: ConversationStore, make_conversation: MakeConversation
+) -> None:
+    """Ana (the agent role, team ventas) is pushed her chats and her team's queue; a
+    chat of hers given to someone else comes once as ``gone``, then no more."""
+    ana = MINTER.headers("acme", *BUILTIN_ROLES["agent"], subject="user:ana")
+    hers = await conversation_store.create(
+        make_conversation(contact="573001110001", assignee="ana", handed_over=True)
+    )
+    elsewhere = await conversation_store.create(
+        make_conversation(contact="573001110002", team="soporte")
+    )
+    async with httpx.AsyncClient(base_url=service_url, timeout=10, headers=ACME) as http:
+        joined = await http.put("/api/agents/ana", json={"teams": ["ventas"]})
+        assert joined.status_code == 200
+        pushed: list[tuple[str, dict[str, Any]]] = []
+
+        async def watch() -> None:
+            headers = {**ana, "Last-Event-ID": "0"}
+            async with http.stream("GET", "/api/chats/stream", headers=headers) as stream:
+                async for _, kind, data in sse_events(stream):
+                    pushed.append((kind, data))
+                    if len(pushed) == 3:
+                        return
+
+        watching = asyncio.create_task(watch())
+        for path, body in (
+            ("/api/chats/status", {"chat_id": elsewhere.id, "status": "pending"}),  # unseen
+            ("/api/chats/status", {"chat_id": hers.id, "status": "pending"}),
+            ("/api/chats/assign", {"chat_id": hers.id, "assignee": "bob"}),  # leaves her
+            ("/api/chats/status", {"chat_id": hers.id, "status": "open"}),  # bob's now
+            ("/api/chats/team", {"chat_id": elsewhere.id, "team": "ventas"}),  # her queue
+        ):
+            assert (await http.post(path, json=body)).status_code == 200
+        await asyncio.wait_for(watching, timeout=10)
+    assert [(kind, data["chat_id"], data.get("change")) for kind, data in pushed] == [
+        ("chat", hers.id, "status"),
+        ("gone", hers.id, None),
+        ("chat", elsewhere.id, "assignment"),
+    ]
+    assert pushed[2][1]["team"] == "ventas"

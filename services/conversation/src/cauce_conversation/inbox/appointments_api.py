@@ -10,15 +10,11 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from cauce_contracts.envelope import utc_now
-from cauce_contracts.identity import Permission
 from cauce_conversation.appointments import Appointment, Appointments, new_appointment
 from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.inbox.scope import Reader, Replier
 from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
 from cauce_conversation.inbox.writes import load
-from cauce_runtime.identity import Caller, require
-
-Reader = Annotated[Caller, Depends(require(Permission.CHATS_READ))]
-Booker = Annotated[Caller, Depends(require(Permission.CHATS_REPLY))]
 
 
 class Booking(BaseModel):
@@ -53,29 +49,29 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=AppointmentView)
-async def book(service: ConversationDep, caller: Booker, body: Booking) -> AppointmentView:
+async def book(service: ConversationDep, scope: Replier, body: Booking) -> AppointmentView:
     """An appointment with the chat's customer; the reminder template goes
     ``CAUCE_APPOINTMENT_REMINDER_LEAD_S`` before it (at once when that has passed)."""
     if body.at <= utc_now():
         raise HTTPException(422, "the appointment is in the past")
-    conversation = await load(service.store, body.chat_id, caller)
+    conversation = await load(service.store, body.chat_id, scope)
     lead = timedelta(seconds=service.settings.appointment_reminder_lead_s)
     appointment = new_appointment(
-        conversation.tenant_id, conversation.id, body.at, body.note, caller.subject, lead
+        conversation.tenant_id, conversation.id, body.at, body.note, scope.caller.subject, lead
     )
     return AppointmentView.of(await Appointments(service.store).book(appointment))
 
 
 @router.get("/{chat_id}", response_model=list[AppointmentView])
-async def of_chat(service: ConversationDep, caller: Reader, chat_id: str) -> list[AppointmentView]:
-    conversation = await load(service.store, chat_id, caller)
+async def of_chat(service: ConversationDep, scope: Reader, chat_id: str) -> list[AppointmentView]:
+    conversation = await load(service.store, chat_id, scope)
     booked = await Appointments(service.store).of_chat(conversation.tenant_id, conversation.id)
     return [AppointmentView.of(a) for a in booked]
 
 
 @router.delete("/{appointment_id}", status_code=204)
-async def cancel(service: ConversationDep, caller: Booker, appointment_id: str) -> Response:
+async def cancel(service: ConversationDep, scope: Replier, appointment_id: str) -> Response:
     """Cancel it (its reminder is not sent)."""
-    if not await Appointments(service.store).cancel(caller.company_id, appointment_id):
+    if not await Appointments(service.store).cancel(scope.caller.company_id, appointment_id):
         raise HTTPException(404, "no such appointment")
     return Response(status_code=204)

@@ -34,6 +34,7 @@ from cauce_conversation.bootstrap import ConversationDep
 from cauce_conversation.inbox.live import live_changes, resume_after
 from cauce_conversation.inbox.quick_replies import QuickReplies, render
 from cauce_conversation.inbox.replies import send_reply
+from cauce_conversation.inbox.scope import Assigner, ChatScope, Manager, Reader, Replier
 from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
 from cauce_conversation.inbox.views import (
     ConversationSummary,
@@ -46,12 +47,7 @@ from cauce_conversation.inbox.writes import load, update_conversation
 from cauce_conversation.model import Conversation, ConversationStatus, MessageRecord, Priority
 from cauce_conversation.snoozes import awake
 from cauce_runtime import InvalidCursor
-from cauce_runtime.identity import Caller, require
-
-Reader = Annotated[Caller, Depends(require(Permission.CHATS_READ))]
-Assigner = Annotated[Caller, Depends(require(Permission.CHATS_ASSIGN))]
-Manager = Annotated[Caller, Depends(require(Permission.CHATS_MANAGE))]
-Replier = Annotated[Caller, Depends(require(Permission.CHATS_REPLY))]
+from cauce_runtime.identity import Caller
 
 #: Chatwoot's names; ``resolved`` is stored as ``closed``.
 ChatStatus = Literal["open", "pending", "snoozed", "resolved"]
@@ -254,7 +250,7 @@ def _pin(subject: str, pinned: bool) -> Change:
 @router.get("", response_model=ChatPage)
 async def list_chats(
     service: ConversationDep,
-    caller: Reader,
+    scope: Reader,
     status: ChatStatus | None = None,
     assignee: Agent | None = None,
     mine: Annotated[bool, Query(description="assigned to the caller")] = False,
@@ -278,28 +274,29 @@ async def list_chats(
     among = None
     if q is not None:
         since = utc_now() - timedelta(days=SEARCH_DAYS)
-        among = await store.conversations_mentioning(caller.company_id, q, since)
+        among = await store.conversations_mentioning(scope.caller.company_id, q, since)
     try:
         items, next_cursor = await store.list_conversations(
-            caller.company_id,
+            scope.caller.company_id,
             status=_stored(status) if status else None,
-            assignee=caller.user_id if mine else assignee,
+            assignee=scope.caller.user_id if mine else assignee,
             unassigned=unassigned,
-            pinned_by=caller.subject if pinned else None,
+            pinned_by=scope.caller.subject if pinned else None,
             priority=priority,
             label=label,
             channel=channel.value if channel else None,
             team=team,
             unread=unread,
             among=among,
+            within=scope.query(),
             limit=limit,
             cursor=cursor,
         )
     except InvalidCursor as exc:
         raise HTTPException(422, f"invalid cursor: {exc}") from exc
-    counts = await store.count_by_status(caller.company_id)
+    counts = await store.count_by_status(scope.caller.company_id, within=scope.query())
     return ChatPage(
-        items=[ChatView.seen_by(item, caller) for item in items],
+        items=[ChatView.seen_by(item, scope.caller) for item in items],
         next_cursor=next_cursor,
         counts={_shown(ConversationStatus(k)): v for k, v in counts.items()},
     )
@@ -308,18 +305,18 @@ async def list_chats(
 @router.get("/messages/{chat_id}", response_model=MessagePage)
 async def chat_messages(
     service: ConversationDep,
-    caller: Reader,
+    scope: Reader,
     chat_id: ChatId,
     limit: PageLimit = 50,
     cursor: str | None = None,
 ) -> MessagePage:
     """The chat's messages, oldest first (reading them marks the chat read)."""
-    conversation = await load(service.store, chat_id, caller)
+    conversation = await load(service.store, chat_id, scope)
     if conversation.unread:
         await update_conversation(
             service.store,
             chat_id,
-            caller,
+            scope,
             lambda c: c.model_copy(update={"unread": False}),
             feed=service.feed,
         )
@@ -333,7 +330,7 @@ async def chat_messages(
 @router.post("/messages/{chat_id}", status_code=202, response_model=ReplyAccepted)
 async def send_chat_message(
     service: ConversationDep,
-    caller: Replier,
+    scope: Replier,
     chat_id: ChatId,
     body: ChatReply,
     idempotency_key: Annotated[
@@ -342,96 +339,97 @@ async def send_chat_message(
 ) -> ReplyAccepted:
     """An agent's text, or a quick reply filled in, to the customer (409 outside
     WhatsApp's 24-hour window)."""
-    conversation = await load(service.store, chat_id, caller)
+    conversation = await load(service.store, chat_id, scope)
     if (body.text is None) == (body.quick_reply is None):
         raise HTTPException(422, "send either text or quick_reply")
     text = body.text
     if body.quick_reply is not None:
-        reply = await QuickReplies.of(service).get(caller.company_id, body.quick_reply)
+        reply = await QuickReplies.of(service).get(scope.caller.company_id, body.quick_reply)
         if reply is None:
             raise HTTPException(422, f"no quick reply {body.quick_reply}")
         text = render(reply, conversation, body.variables)
     assert text is not None
-    return await send_reply(service, conversation, text, caller.subject, idempotency_key)
+    return await send_reply(service, conversation, text, scope.caller.subject, idempotency_key)
 
 
 @router.get("/stream", response_model=None)
 async def chat_stream(
     service: ConversationDep,
-    caller: Reader,
+    scope: Reader,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    """The company's chats as they change (Server-Sent Events, one ``chat`` event per
-    change: id, change, status, assignee, version; fetch the chat for the rest).
+    """The chats the caller sees as they change (Server-Sent Events, one ``chat`` event
+    per change: id, change, status, assignee, team, version; fetch the chat for the
+    rest; ``gone`` when a chat the stream showed left the caller's scope).
     Resumable for an hour: send the last event's id as ``Last-Event-ID``."""
     return EventSourceResponse(
-        live_changes(service.bus, caller.company_id, resume_after(last_event_id)), ping=15
+        live_changes(service.bus, scope, resume_after(last_event_id)), ping=15
     )
 
 
 @router.get("/{chat_id}", response_model=ChatView)
-async def get_chat(service: ConversationDep, caller: Reader, chat_id: ChatId) -> ChatView:
-    return ChatView.seen_by(await load(service.store, chat_id, caller), caller)
+async def get_chat(service: ConversationDep, scope: Reader, chat_id: ChatId) -> ChatView:
+    return ChatView.seen_by(await load(service.store, chat_id, scope), scope.caller)
 
 
 async def _apply(
-    service: ConversationDep, caller: Caller, chat_id: str, change: Change, kind: ChatChange
+    service: ConversationDep, scope: ChatScope, chat_id: str, change: Change, kind: ChatChange
 ) -> ChatView:
     saved = await update_conversation(
-        service.store, chat_id, caller, change, feed=service.feed, kind=kind
+        service.store, chat_id, scope, change, feed=service.feed, kind=kind
     )
-    return ChatView.seen_by(saved, caller)
+    return ChatView.seen_by(saved, scope.caller)
 
 
 @router.post("/assign", response_model=ChatView)
-async def assign_chat(service: ConversationDep, caller: Assigner, body: AssignChat) -> ChatView:
+async def assign_chat(service: ConversationDep, scope: Assigner, body: AssignChat) -> ChatView:
     """Give the chat to an agent (the bot goes silent), or unassign it (null)."""
-    return await _apply(service, caller, body.chat_id, _assign(body.assignee), "assignment")
+    return await _apply(service, scope, body.chat_id, _assign(body.assignee), "assignment")
 
 
 @router.post("/team", response_model=ChatView)
-async def move_to_team(service: ConversationDep, caller: Assigner, body: TeamChange) -> ChatView:
+async def move_to_team(service: ConversationDep, scope: Assigner, body: TeamChange) -> ChatView:
     """Move the chat to a team's queue (its agents get it if it waits for one)."""
 
     def change(conversation: Conversation) -> Conversation:
         return conversation.model_copy(update={"team": body.team})
 
-    return await _apply(service, caller, body.chat_id, change, "assignment")
+    return await _apply(service, scope, body.chat_id, change, "assignment")
 
 
 @router.post("/status", response_model=ChatView)
 async def set_chat_status(
-    service: ConversationDep, caller: Manager, body: ChatStatusChange
+    service: ConversationDep, scope: Manager, body: ChatStatusChange
 ) -> ChatView:
     change = _status(body.status, body.priority)
-    return await _apply(service, caller, body.chat_id, change, "status")
+    return await _apply(service, scope, body.chat_id, change, "status")
 
 
 @router.post("/pin", response_model=ChatView)
-async def pin_chat(service: ConversationDep, caller: Reader, body: ChatRef) -> ChatView:
+async def pin_chat(service: ConversationDep, scope: Reader, body: ChatRef) -> ChatView:
     """Pin the chat for the caller (nobody else sees their pin)."""
-    return await _apply(service, caller, body.chat_id, _pin(caller.subject, True), "pin")
+    return await _apply(service, scope, body.chat_id, _pin(scope.caller.subject, True), "pin")
 
 
 @router.post("/unpin", response_model=ChatView)
-async def unpin_chat(service: ConversationDep, caller: Reader, body: ChatRef) -> ChatView:
-    return await _apply(service, caller, body.chat_id, _pin(caller.subject, False), "pin")
+async def unpin_chat(service: ConversationDep, scope: Reader, body: ChatRef) -> ChatView:
+    return await _apply(service, scope, body.chat_id, _pin(scope.caller.subject, False), "pin")
 
 
 @router.post("/snooze", response_model=ChatView)
-async def snooze_chat(service: ConversationDep, caller: Manager, body: Snooze) -> ChatView:
+async def snooze_chat(service: ConversationDep, scope: Manager, body: Snooze) -> ChatView:
     """Snooze until a time, until the customer replies, or both (whichever first)."""
     change = _snooze(body.until, body.unsnooze_on_customer_reply)
-    return await _apply(service, caller, body.chat_id, change, "snooze")
+    return await _apply(service, scope, body.chat_id, change, "snooze")
 
 
 @router.post("/unsnooze", response_model=ChatView)
-async def unsnooze_chat(service: ConversationDep, caller: Manager, body: ChatRef) -> ChatView:
-    return await _apply(service, caller, body.chat_id, _unsnooze, "snooze")
+async def unsnooze_chat(service: ConversationDep, scope: Manager, body: ChatRef) -> ChatView:
+    return await _apply(service, scope, body.chat_id, _unsnooze, "snooze")
 
 
 @router.post("/labels", response_model=ChatView)
-async def label_chat(service: ConversationDep, caller: Manager, body: LabelChange) -> ChatView:
+async def label_chat(service: ConversationDep, scope: Manager, body: LabelChange) -> ChatView:
     """Add and remove the company's tags on the chat (filter the list with ``label``)."""
 
     def change(conversation: Conversation) -> Conversation:
@@ -439,19 +437,19 @@ async def label_chat(service: ConversationDep, caller: Manager, body: LabelChang
         added = [label for label in dict.fromkeys(body.add) if label not in kept]
         return conversation.model_copy(update={"labels": [*kept, *added]})
 
-    return await _apply(service, caller, body.chat_id, change, "labels")
+    return await _apply(service, scope, body.chat_id, change, "labels")
 
 
 @router.post("/notes", status_code=201, response_model=MessageView)
-async def add_note(service: ConversationDep, caller: Replier, body: Note) -> MessageView:
+async def add_note(service: ConversationDep, scope: Replier, body: Note) -> MessageView:
     """A private note in the chat's history, for the company's agents: never sent."""
-    conversation = await load(service.store, body.chat_id, caller)
+    conversation = await load(service.store, body.chat_id, scope)
     note = MessageRecord(
         id=f"note:{uuid.uuid4()}",
         conversation_id=conversation.id,
         tenant_id=conversation.tenant_id,
         direction="note",
-        author=caller.subject,
+        author=scope.caller.subject,
         type="note",
         text=body.text,
     )
@@ -461,18 +459,18 @@ async def add_note(service: ConversationDep, caller: Replier, body: Note) -> Mes
 
 
 @router.post("/bulk", response_model=BulkResult)
-async def bulk_change(service: ConversationDep, caller: Manager, body: BulkChange) -> BulkResult:
+async def bulk_change(service: ConversationDep, scope: Manager, body: BulkChange) -> BulkResult:
     """One change to many chats; each is written on its own (one failing leaves the rest
     done), and the answer says which were not found."""
-    if body.action == "assign" and not caller.may(Permission.CHATS_ASSIGN):
+    if body.action == "assign" and not scope.caller.may(Permission.CHATS_ASSIGN):
         raise HTTPException(403, f"requires permission {Permission.CHATS_ASSIGN}")
-    change = _bulk_change(body, caller)
+    change = _bulk_change(body, scope.caller)
     kind = _BULK_KINDS[body.action]
     updated, missing = [], []
     for chat_id in dict.fromkeys(body.chat_ids):
         try:
             await update_conversation(
-                service.store, chat_id, caller, change, feed=service.feed, kind=kind
+                service.store, chat_id, scope, change, feed=service.feed, kind=kind
             )
         except HTTPException as exc:
             if exc.status_code != 404:

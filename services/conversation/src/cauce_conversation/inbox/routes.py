@@ -19,10 +19,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import AwareDatetime, StringConstraints
 
 from cauce_contracts.envelope import TOKEN_PATTERN
-from cauce_contracts.identity import Permission
 from cauce_conversation.bootstrap import ConversationDep
 from cauce_conversation.flows.vocabulary import FlowState
 from cauce_conversation.inbox.replies import send_reply
+from cauce_conversation.inbox.scope import Assigner, Manager, Reader, Replier
 from cauce_conversation.inbox.unavailable import unavailable_as_503
 from cauce_conversation.inbox.views import (
     AssignBody,
@@ -39,7 +39,7 @@ from cauce_conversation.inbox.views import (
 from cauce_conversation.inbox.writes import load, update_conversation
 from cauce_conversation.model import Conversation, ConversationStatus
 from cauce_runtime import InvalidCursor
-from cauce_runtime.identity import Caller, company_for, require
+from cauce_runtime.identity import company_for
 
 TenantId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=TOKEN_PATTERN)]
 
@@ -47,13 +47,6 @@ _WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "unknown conversation"},
     409: {"description": "concurrent writes kept winning; retry"},
 }
-
-
-#: Callers by what they may do; the company is the one in their access token.
-Reader = Annotated[Caller, Depends(require(Permission.CHATS_READ))]
-Assigner = Annotated[Caller, Depends(require(Permission.CHATS_ASSIGN))]
-Manager = Annotated[Caller, Depends(require(Permission.CHATS_MANAGE))]
-Replier = Annotated[Caller, Depends(require(Permission.CHATS_REPLY))]
 
 
 def _invalid_cursor(exc: InvalidCursor) -> HTTPException:
@@ -76,7 +69,7 @@ router = APIRouter(
 @router.get("", summary="List a tenant's conversations, most recently updated first")
 async def list_conversations(
     service: ConversationDep,
-    caller: Reader,
+    scope: Reader,
     tenant: Annotated[
         TenantId | None, Query(description="another company (platform admins)")
     ] = None,
@@ -88,10 +81,11 @@ async def list_conversations(
 ) -> ConversationPage:
     try:
         items, next_cursor = await service.store.list_conversations(
-            company_for(caller, tenant),
+            company_for(scope.caller, tenant),
             status=conversation_status,
             assignee=assignee,
             updated_since=updated_since,
+            within=scope.query(),
             limit=limit,
             cursor=cursor,
         )
@@ -108,9 +102,9 @@ async def list_conversations(
     responses={404: {"description": "unknown conversation"}},
 )
 async def get_conversation(
-    service: ConversationDep, caller: Reader, conversation_id: str
+    service: ConversationDep, scope: Reader, conversation_id: str
 ) -> ConversationDetail:
-    return ConversationDetail.of(await load(service.store, conversation_id, caller))
+    return ConversationDetail.of(await load(service.store, conversation_id, scope))
 
 
 @router.get(
@@ -120,12 +114,12 @@ async def get_conversation(
 )
 async def list_messages(
     service: ConversationDep,
-    caller: Reader,
+    scope: Reader,
     conversation_id: str,
     limit: PageLimit = 50,
     cursor: str | None = None,
 ) -> MessagePage:
-    await load(service.store, conversation_id, caller)
+    await load(service.store, conversation_id, scope)
     try:
         items, next_cursor = await service.store.list_messages(
             conversation_id, limit=limit, cursor=cursor
@@ -141,7 +135,7 @@ async def list_messages(
     responses=_WRITE_RESPONSES,
 )
 async def assign(
-    service: ConversationDep, caller: Assigner, conversation_id: str, body: AssignBody
+    service: ConversationDep, scope: Assigner, conversation_id: str, body: AssignBody
 ) -> ConversationDetail:
     def change(conversation: Conversation) -> Conversation:
         update: dict[str, Any] = {"assignee": body.assignee}
@@ -150,7 +144,7 @@ async def assign(
         return conversation.model_copy(update=update)
 
     return ConversationDetail.of(
-        await update_conversation(service.store, conversation_id, caller, change, feed=service.feed)
+        await update_conversation(service.store, conversation_id, scope, change, feed=service.feed)
     )
 
 
@@ -160,13 +154,13 @@ async def assign(
     responses=_WRITE_RESPONSES,
 )
 async def set_status(
-    service: ConversationDep, caller: Manager, conversation_id: str, body: StatusBody
+    service: ConversationDep, scope: Manager, conversation_id: str, body: StatusBody
 ) -> ConversationDetail:
     def change(conversation: Conversation) -> Conversation:
         return conversation.model_copy(update={"status": body.status})
 
     return ConversationDetail.of(
-        await update_conversation(service.store, conversation_id, caller, change, feed=service.feed)
+        await update_conversation(service.store, conversation_id, scope, change, feed=service.feed)
     )
 
 
@@ -176,7 +170,7 @@ async def set_status(
     responses=_WRITE_RESPONSES,
 )
 async def release(
-    service: ConversationDep, caller: Manager, conversation_id: str
+    service: ConversationDep, scope: Manager, conversation_id: str
 ) -> ConversationDetail:
     flow = service.flow
 
@@ -195,7 +189,7 @@ async def release(
         )
 
     return ConversationDetail.of(
-        await update_conversation(service.store, conversation_id, caller, change, feed=service.feed)
+        await update_conversation(service.store, conversation_id, scope, change, feed=service.feed)
     )
 
 
@@ -210,7 +204,7 @@ async def release(
 )
 async def reply(
     service: ConversationDep,
-    caller: Replier,
+    scope: Replier,
     conversation_id: str,
     body: ReplyBody,
     idempotency_key: Annotated[
@@ -222,7 +216,7 @@ async def reply(
     With an ``Idempotency-Key`` header a retried request reuses the same event id:
     JetStream drops the repeated publish and the message is recorded once.
     """
-    conversation = await load(service.store, conversation_id, caller)
+    conversation = await load(service.store, conversation_id, scope)
     return await send_reply(
         service, conversation, body.text, f"agent:{body.agent}", idempotency_key
     )

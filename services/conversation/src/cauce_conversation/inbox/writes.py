@@ -14,9 +14,9 @@ from fastapi import HTTPException
 
 from cauce_contracts.inbox import ChatChange
 from cauce_conversation.chat_feed import ChatFeed
+from cauce_conversation.inbox.scope import ChatScope
 from cauce_conversation.model import Conversation
 from cauce_conversation.store import ConversationStore
-from cauce_runtime.identity import Caller
 
 #: Attempts before giving up with 409 (each one is a read and a conditional write).
 MAX_ATTEMPTS = 5
@@ -28,11 +28,11 @@ def not_found(conversation_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"no conversation {conversation_id}")
 
 
-async def load(store: ConversationStore, conversation_id: str, caller: Caller) -> Conversation:
-    """The conversation, when the caller's company owns it (any, for a platform admin):
-    another company's conversation is a 404 like a missing one."""
+async def load(store: ConversationStore, conversation_id: str, scope: ChatScope) -> Conversation:
+    """The conversation, when the caller may see it (their company's, within their
+    role's scope; any, for a platform admin): any other is a 404 like a missing one."""
     conversation = await store.get(conversation_id)
-    if conversation is None or not caller.sees(conversation.tenant_id):
+    if conversation is None or not scope.sees_chat(conversation):
         raise not_found(conversation_id)
     return conversation
 
@@ -40,7 +40,7 @@ async def load(store: ConversationStore, conversation_id: str, caller: Caller) -
 async def update_conversation(
     store: ConversationStore,
     conversation_id: str,
-    caller: Caller,
+    scope: ChatScope,
     change: Change,
     *,
     feed: ChatFeed | None = None,
@@ -52,7 +52,7 @@ async def update_conversation(
     404 for an unknown id, 409 when every attempt lost to a concurrent writer.
     """
     for _ in range(MAX_ATTEMPTS):
-        current = await load(store, conversation_id, caller)
+        current = await load(store, conversation_id, scope)
         changed = change(current)
         if changed == current:
             return current

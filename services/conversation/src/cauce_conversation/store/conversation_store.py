@@ -186,6 +186,7 @@ class ConversationStore:
         team: str | None = None,
         unread: bool | None = None,
         among: list[str] | None = None,
+        within: Document | None = None,
     ) -> tuple[list[Conversation], str | None]:
         """One page of a tenant's conversations, most recently updated first.
 
@@ -193,8 +194,11 @@ class ConversationStore:
         back means no more pages). Keyset on ``(updated_at, id)``: conversations created
         meanwhile sort before the cursor and never repeat an item; one updated while a
         client pages moves to the front (poll with ``updated_since`` to catch it).
+        ``within`` narrows to a caller's scope (a condition of its own).
         """
         query: Document = {"tenant_id": tenant_id}
+        if within is not None:
+            query["$and"] = [within]
         if status is not None:
             query["status"] = str(status)
         if assignee is not None:
@@ -235,12 +239,16 @@ class ConversationStore:
         )
         return items, next_cursor
 
-    async def count_by_status(self, tenant_id: str) -> dict[str, int]:
-        """How many of the tenant's conversations are in each status."""
+    async def count_by_status(
+        self, tenant_id: str, *, within: Document | None = None
+    ) -> dict[str, int]:
+        """How many of the tenant's conversations (``within`` a caller's scope) are in
+        each status."""
+        narrowed: Document = {"$and": [within]} if within is not None else {}
         with unavailable_as_transient("count conversations"):
             return {
                 str(status): await self._conversations.count_documents(
-                    {"tenant_id": tenant_id, "status": str(status)}
+                    {"tenant_id": tenant_id, "status": str(status), **narrowed}
                 )
                 for status in ConversationStatus
             }

@@ -87,7 +87,15 @@ ALTER TABLE identity.companies ADD COLUMN bot text NOT NULL DEFAULT 'vehicle_tax
     CHECK (bot IN ('vehicle_tax', 'none', 'human_only'));
 """
 
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+#: ``chats.read_all`` split from ``chats.read``: the built-in roles that saw every chat
+#: keep seeing them (agents now see their own chats and their teams' queues).
+_V3 = """
+UPDATE identity.roles SET permissions = array_append(permissions, 'chats.read_all')
+    WHERE builtin AND name IN ('admin', 'supervisor')
+    AND NOT ('chats.read_all' = ANY (permissions));
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
 
 
 async def migrate(pool: Any) -> list[int]:
