@@ -131,6 +131,8 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
         "CAUCE_LATE_REPLIES_AS_TEMPLATE": "true",
     },
     "notifier": {
+        # customers' files are downloaded from the sandbox, on 127.0.0.1
+        "CAUCE_MEDIA_ALLOW_PRIVATE_HOSTS": "true",
         # crm-sync's dev lead-export token: campaigns whose audience is a segment of leads
         "CAUCE_CRM_SYNC_LEAD_EXPORT_TOKEN": "dev-lead-export-token",
         # late payment confirmations and agents' next-day replies go as this template

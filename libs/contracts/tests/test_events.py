@@ -279,6 +279,20 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         assignee="ana",
         version=4,
     ),
+    "inbound.media.stored": lambda: _conversation(
+        channel_account_id="106540352242922",
+        provider_message_id="wamid.HBgLNTczMDA",
+        object_name="acme/" + "ab" * 32,
+        content_type="image/jpeg",
+        size=48213,
+        sha256="ab" * 32,
+    ),
+    "inbound.media.refused": lambda: _conversation(
+        channel_account_id="106540352242922",
+        provider_message_id="wamid.HBgLNTczMDA",
+        reason="too_large",
+        detail="the file is 40 MiB; the limit is 16 MiB",
+    ),
 }
 
 #: One payload-specific override per event that its contract must reject.
@@ -307,6 +321,8 @@ INVALID: dict[str, dict[str, Any]] = {
     "inbound.account.messaging_limit_changed": {"limit": -1},
     "inbound.contact.marketing_preference_changed": {"preference": "maybe"},
     "inbox.chat.changed": {"chat_id": "has.dot"},  # a subject token
+    "inbound.media.stored": {"sha256": "not-hex"},
+    "inbound.media.refused": {"reason": "whatever"},
 }
 
 EVENT_TYPES = sorted(ALL_EVENTS)

@@ -51,6 +51,8 @@ TOKENS: dict[str, dict[str, str]] = {
         "tenant_id": "acme",
         "chat_id": "77b029bf-2c34-58b3-ba35-f631505887db",
     },
+    subjects.INBOUND_MEDIA_STORED: {"tenant_id": "acme", "channel": "whatsapp"},
+    subjects.INBOUND_MEDIA_REFUSED: {"tenant_id": "acme", "channel": "ycloud"},
 }
 
 

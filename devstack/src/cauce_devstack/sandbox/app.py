@@ -9,6 +9,7 @@ from cauce_devstack.sandbox.bootstrap import Sandbox
 from cauce_devstack.sandbox.chattigo.state import ChattigoState
 from cauce_devstack.sandbox.gateway_client import GatewayClient
 from cauce_devstack.sandbox.meta.accounts import template_store
+from cauce_devstack.sandbox.meta.media import MediaLibrary
 from cauce_devstack.sandbox.meta.messaging_limits import MessagingLimits
 from cauce_devstack.sandbox.meta.preferences import MarketingPreferences
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows
@@ -60,6 +61,7 @@ def build_sandbox(settings: SandboxSettings) -> Sandbox:
         service_windows=ServiceWindows(settings.service_window_hours),
         messaging_limits=MessagingLimits(settings.messaging_limit),
         marketing_preferences=MarketingPreferences(),
+        media=MediaLibrary(),
         status_callbacks=StatusCallbacks(settings, gateway),
         chattigo=ChattigoState(settings),
         sci=SciState(settings, gateway),

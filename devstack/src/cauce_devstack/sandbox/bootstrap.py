@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cauce_devstack.sandbox.chattigo.state import ChattigoState
     from cauce_devstack.sandbox.faults import FaultBook
     from cauce_devstack.sandbox.gateway_client import GatewayClient
+    from cauce_devstack.sandbox.meta.media import MediaLibrary
     from cauce_devstack.sandbox.meta.messaging_limits import MessagingLimits
     from cauce_devstack.sandbox.meta.preferences import MarketingPreferences
     from cauce_devstack.sandbox.meta.service_window import ServiceWindows
@@ -52,6 +53,8 @@ class Sandbox:
     service_windows: ServiceWindows
     messaging_limits: MessagingLimits
     marketing_preferences: MarketingPreferences
+    #: Files customers sent (media nodes and their download URLs).
+    media: MediaLibrary
     status_callbacks: StatusCallbacks
     chattigo: ChattigoState
     sci: SciState

@@ -14,6 +14,7 @@ from cauce_contracts import (
     dlq,
     inbound,
     inbox,
+    media,
     outbound,
     payments,
     subjects,
@@ -47,6 +48,8 @@ _MODELS: tuple[type[Event], ...] = (
     business_account.MessagingLimitChanged,
     business_account.MarketingPreferenceChanged,
     inbox.ChatChanged,
+    media.InboundMediaStored,
+    media.InboundMediaRefused,
 )
 
 #: event_type -> model class, for every event on the bus.

@@ -179,6 +179,22 @@ CONVERSATION_DELIVERY = Subscription(
     "conversation: each reply's delivery status (sent, delivered, read, failed) in the chat",
 )
 
+NOTIFIER_MEDIA = Subscription(
+    "notifier-media",
+    INBOUND.name,
+    (subjects.all_of(subjects.INBOUND_MESSAGE_RECEIVED),),
+    "notifier: customers' files downloaded from the provider into the media object store",
+)
+CONVERSATION_MEDIA = Subscription(
+    "conversation-media",
+    INBOUND.name,
+    (
+        subjects.all_of(subjects.INBOUND_MEDIA_STORED),
+        subjects.all_of(subjects.INBOUND_MEDIA_REFUSED),
+    ),
+    "conversation: a customer's file kept (or refused) shown on its message",
+)
+
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     *CONVERSATION_INBOUND,
     CONVERSATION_PAYMENTS,
@@ -190,6 +206,8 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     NOTIFIER_BUSINESS_ACCOUNT,
     NOTIFIER_STATUSES,
     NOTIFIER_WINDOWS,
+    NOTIFIER_MEDIA,
+    CONVERSATION_MEDIA,
 )
 
 

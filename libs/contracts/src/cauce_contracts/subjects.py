@@ -74,6 +74,8 @@ INBOUND_TEMPLATE_COMPONENTS_CHANGED: Final = "inbound.template.components_change
 INBOUND_MESSAGING_LIMIT_CHANGED: Final = "inbound.account.messaging_limit_changed"
 INBOUND_MARKETING_PREFERENCE_CHANGED: Final = "inbound.contact.marketing_preference_changed"
 INBOX_CHAT_CHANGED: Final = "inbox.chat.changed"
+INBOUND_MEDIA_STORED: Final = "inbound.media.stored"
+INBOUND_MEDIA_REFUSED: Final = "inbound.media.refused"
 
 _CONVERSATION = "{tenant_id}.{channel}.{contact_key}"
 _TEMPLATE = "{tenant_id}.{channel}.{business_account_id}"
@@ -115,6 +117,8 @@ SUBJECT_PATTERNS: Final = MappingProxyType(
             f"{INBOUND_MARKETING_PREFERENCE_CHANGED}.{_CONVERSATION}"
         ),
         INBOX_CHAT_CHANGED: f"{INBOX_CHAT_CHANGED}.{{tenant_id}}.{{chat_id}}",
+        INBOUND_MEDIA_STORED: f"{INBOUND_MEDIA_STORED}.{_CONVERSATION}",
+        INBOUND_MEDIA_REFUSED: f"{INBOUND_MEDIA_REFUSED}.{_CONVERSATION}",
     }
 )
 

@@ -18,6 +18,7 @@ from cauce_conversation.assignment import routes as assignment_routes
 from cauce_conversation.assignment.assigner import Assigner
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.consumers import register_consumers
+from cauce_conversation.customer_files import CustomerFiles
 from cauce_conversation.deliveries import Deliveries
 from cauce_conversation.flows.vocabulary import Flow
 from cauce_conversation.settings import ConversationSettings
@@ -33,7 +34,10 @@ def create_app(
     settings = settings or ConversationSettings()
     service = ConversationService.build(settings, flow=flow)
     register_consumers(
-        service.bus, service.turns, deliveries=Deliveries(service.store, service.feed)
+        service.bus,
+        service.turns,
+        deliveries=Deliveries(service.store, service.feed),
+        files=CustomerFiles(service.store, service.feed),
     )
     # each company's bot, as its admins set it in the identity service (live)
     bots = BucketFollower(service.bus, COMPANY_SETTINGS_BUCKET, service.turns.bots.apply)
@@ -58,6 +62,7 @@ def create_app(
             inbox.chats_router,
             inbox.quick_replies_router,
             inbox.appointments_router,
+            inbox.media_router,
             assignment_routes.router,
         ],
         on_prepare=[service.open],

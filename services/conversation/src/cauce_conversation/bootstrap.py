@@ -11,14 +11,17 @@ from typing import Annotated, Any
 from fastapi import Depends
 from pymongo import AsyncMongoClient
 
+from cauce_contracts.media import MEDIA_BUCKET
 from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.company_bots import CompanyBots
 from cauce_conversation.flows import VehicleTaxFlow
 from cauce_conversation.flows.vocabulary import Flow
+from cauce_conversation.media_links import MediaLinks
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
 from cauce_conversation.turns import Turns
 from cauce_runtime import Bus, wired
+from cauce_runtime.bus import FileStore
 
 
 @dataclass
@@ -31,6 +34,9 @@ class ConversationService:
     turns: Turns
     #: Announces chat changes to agents' screens (``inbox.chat.changed``).
     feed: ChatFeed
+    #: Customers' files in the ``media`` object store, and agents' links to them.
+    files: FileStore
+    media_links: MediaLinks
 
     @classmethod
     def build(
@@ -46,7 +52,11 @@ class ConversationService:
         idle_expiry = timedelta(minutes=settings.idle_expiry_minutes)
         feed = ChatFeed(bus)
         turns = Turns(store, bus, flow, idle_expiry=idle_expiry, bots=CompanyBots(), feed=feed)
-        return cls(settings, bus, mongo, store, flow, turns, feed)
+        files = FileStore(bus, MEDIA_BUCKET)
+        links = MediaLinks(
+            settings.media_link_key.get_secret_value().encode(), settings.media_link_ttl_s
+        )
+        return cls(settings, bus, mongo, store, flow, turns, feed, files, links)
 
     async def open(self) -> None:
         """Before the bus starts: the store's indexes exist."""

@@ -15,7 +15,9 @@ from datetime import timedelta
 
 from cauce_contracts import streams
 from cauce_contracts.inbound import InboundMessageReceived
+from cauce_contracts.media import InboundMediaRefused, InboundMediaStored
 from cauce_contracts.outbound import OutboundStatusChanged
+from cauce_conversation.customer_files import CustomerFiles, MediaNews
 from cauce_conversation.deliveries import Deliveries
 from cauce_conversation.payment_answers import PAYMENT_ANSWERS, PaymentAnswer
 from cauce_conversation.turns import Turns
@@ -29,10 +31,17 @@ CUSTOMER_MESSAGES: tuple[ConsumerSpec, ...] = tuple(
 )
 PAYMENT_ANSWERS_SPEC = ConsumerSpec.of(streams.CONVERSATION_PAYMENTS)
 DELIVERY_SPEC = ConsumerSpec.of(streams.CONVERSATION_DELIVERY)
+#: The news of a file can come before its message is recorded: retried a while.
+MEDIA_SPEC = ConsumerSpec.of(streams.CONVERSATION_MEDIA, max_deliver=10)
 
 
 def register_consumers(
-    bus: Bus, turns: Turns, *, fetch_timeout: float = 1.0, deliveries: Deliveries | None = None
+    bus: Bus,
+    turns: Turns,
+    *,
+    fetch_timeout: float = 1.0,
+    deliveries: Deliveries | None = None,
+    files: CustomerFiles | None = None,
 ) -> None:
     """Declare the conversation's consumers on ``bus`` (before it starts)."""
 
@@ -55,3 +64,11 @@ def register_consumers(
             await deliveries.status_changed(event)
 
         consumer(bus, DELIVERY_SPEC, OutboundStatusChanged, batch_size=32)(on_delivery)
+
+    if files is not None:
+
+        async def on_media(event: MediaNews, delivery: Delivery) -> None:
+            await files.reported(event)
+
+        media_events = (InboundMediaStored, InboundMediaRefused)
+        consumer(bus, MEDIA_SPEC, media_events, batch_size=16)(on_media)

@@ -105,6 +105,19 @@ class DeliveryStatus(BaseModel):
     error_title: str | None = None
 
 
+class MessageMedia(BaseModel):
+    """A customer's file on their message: kept in the ``media`` object store (agents
+    get it by a signed, expiring link), or refused with the reason."""
+
+    status: Literal["stored", "refused"]
+    object_name: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    filename: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
 #: A status never moves back (a late "delivered" after "read" changes nothing).
 DELIVERY_RANK: dict[str, int] = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
@@ -133,6 +146,8 @@ class MessageRecord(BaseModel):
     at: datetime = Field(default_factory=utc_now)
     #: Outbound messages: their delivery status (None until the notifier reports).
     delivery: DeliveryStatus | None = None
+    #: Messages with a file: where it is kept (None until the notifier reports).
+    media: MessageMedia | None = None
 
 
 class Report(BaseModel):

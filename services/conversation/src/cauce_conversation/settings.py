@@ -4,7 +4,7 @@ The ``dev-`` defaults let ``make run`` work out of the box; outside dev/test the
 refuses to start with them.
 """
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from cauce_conversation.appointments import ReminderTemplate
 from cauce_conversation.flows import VehicleTaxCopy
@@ -38,6 +38,10 @@ class ConversationSettings(ServiceSettings):
     #: deliver as its out-of-window template (set when the notifier has
     #: ``CAUCE_OUT_OF_WINDOW_TEMPLATE``); False refuses it with 409 instead.
     late_replies_as_template: bool = False
+    #: Signs agents' links to customers' files (HMAC-SHA256; any long random string).
+    media_link_key: SecretStr = SecretStr("dev-media-link-key")
+    #: How long a link to a file works after the messages were read.
+    media_link_ttl_s: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     #: The vehicle-tax assistant's texts (es-CO defaults); override any of them as JSON,
     #: e.g. ``CAUCE_BOT_COPY='{"greeting": "..."}'`` (see ``VehicleTaxCopy``).
     bot_copy: VehicleTaxCopy = Field(default_factory=VehicleTaxCopy)

@@ -13,11 +13,14 @@ import pytest
 
 from cauce_contracts.identity import Permission
 from cauce_conversation import inbox as inbox_api
+from cauce_conversation.app import create_app
 from cauce_conversation.assignment import routes as assignment_routes
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
 from cauce_devstack.minted_tokens import TokenMinter
+from cauce_devstack.servers import free_port
+from cauce_devstack.testing import serving
 from cauce_runtime import Bus, create_service_app
 from cauce_runtime.identity import TokenVerifier
 
@@ -71,6 +74,7 @@ async def inbox(
             inbox_api.chats_router,
             inbox_api.quick_replies_router,
             inbox_api.appointments_router,
+            inbox_api.media_router,
             assignment_routes.router,
         ],
         on_prepare=[service.open],
@@ -82,3 +86,21 @@ async def inbox(
             transport=transport, base_url="http://inbox", headers=AUTH
         ) as client:
             yield Inbox(client, service, service.bus, conversation_store)
+
+
+@pytest.fixture
+async def service_url(
+    nats_url: str, mongo_url: str, store_database: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    """The whole conversation service (consumers too) on a port of its own."""
+    settings = ConversationSettings(
+        environment="test",
+        port=free_port(),
+        nats_url=nats_url,
+        mongodb_url=mongo_url,
+        mongodb_database=store_database,
+        identity_public_keys=MINTER.jwks,
+        span_file=tmp_path / "spans.jsonl",
+    )
+    async with serving(create_app(settings), settings.port) as url:
+        yield url

@@ -5,23 +5,19 @@ screen that reconnects with ``Last-Event-ID`` gets what it missed, once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from cauce_contracts.envelope import utc_now
 from cauce_contracts.identity import BUILTIN_ROLES
 from cauce_contracts.outbound import OutboundStatusChanged
 from cauce_contracts.registry import subject_of
-from cauce_conversation.app import create_app
 from cauce_conversation.model import Conversation
-from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
-from cauce_devstack.servers import free_port
-from cauce_devstack.testing import eventually, service_test_values, serving, sse_events
+from cauce_devstack.testing import eventually, service_test_values, sse_events
 from cauce_runtime import Bus, ServiceSettings
 
 from .conftest import MINTER
@@ -29,23 +25,6 @@ from .conftest import MINTER
 MakeConversation = Callable[..., Conversation]
 ACME = MINTER.headers("acme")
 OTHER = MINTER.headers("other")
-
-
-@pytest.fixture
-async def service_url(
-    nats_url: str, mongo_url: str, store_database: str, tmp_path: Path
-) -> AsyncIterator[str]:
-    settings = ConversationSettings(
-        environment="test",
-        port=free_port(),
-        nats_url=nats_url,
-        mongodb_url=mongo_url,
-        mongodb_database=store_database,
-        identity_public_keys=MINTER.jwks,
-        span_file=tmp_path / "spans.jsonl",
-    )
-    async with serving(create_app(settings), settings.port) as url:
-        yield url
 
 
 async def collect(

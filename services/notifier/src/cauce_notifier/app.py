@@ -35,6 +35,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         statuses=notifier.statuses,
         windows=notifier.windows,
         campaigns=notifier.campaigns,
+        media=notifier.media,
         delivery_batch_size=settings.delivery_batch_size,
         campaign_batch_size=settings.campaign_delivery_batch_size,
     )

@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 from fastapi import Depends
 
+from cauce_contracts.media import MEDIA_BUCKET
 from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import CREDENTIALS_MODELS
 from cauce_notifier.campaigns.service import Campaigns
@@ -22,6 +23,8 @@ from cauce_notifier.credentials_check import CredentialsTester, check_with_provi
 from cauce_notifier.delivery import Deliverer
 from cauce_notifier.links.shortener import Shortener
 from cauce_notifier.links.store import ShortLinkStore
+from cauce_notifier.media.downloads import MediaDownloader, MediaLimits
+from cauce_notifier.media.fetcher import MediaFetcher
 from cauce_notifier.providers import ProviderClient
 from cauce_notifier.providers.chattigo import ChattigoClient
 from cauce_notifier.providers.whatsapp_cloud import WhatsAppCloudClient
@@ -34,6 +37,7 @@ from cauce_notifier.store.accounts import AccountStore, DuplicateAccount
 from cauce_notifier.store.messages import MessageStore
 from cauce_notifier.store.migrations import migrate
 from cauce_runtime import Bus, postgres, traced_http_client, wired
+from cauce_runtime.bus import FileStore
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +64,8 @@ class Notifier:
     credentials_tester: CredentialsTester | None
     #: The accounts' routes, published for the gateway (JetStream KV).
     channel_routes: ChannelRoutes
+    #: Customers' files into the ``media`` object store.
+    media: MediaFetcher
 
     @classmethod
     def build(cls, settings: NotifierSettings, *, bus: Bus | None = None) -> Notifier:
@@ -108,6 +114,9 @@ class Notifier:
             credentials_tester=functools.partial(check_with_provider, providers),
             channel_routes=ChannelRoutes(
                 accounts, bus, reconcile_s=settings.channel_routes_reconcile_s
+            ),
+            media=MediaFetcher(
+                bus, accounts, media_downloader(settings, http), FileStore(bus, MEDIA_BUCKET)
             ),
         )
 
@@ -177,6 +186,21 @@ def provider_clients(
         Channel.CHATTIGO: ChattigoClient(http, settings.chattigo_base_url),
         Channel.YCLOUD: YCloudClient(http, settings.ycloud_base_url),
     }
+
+
+def media_downloader(settings: NotifierSettings, http: httpx.AsyncClient) -> MediaDownloader:
+    limits = MediaLimits(
+        max_bytes=settings.media_max_bytes,
+        content_types=settings.media_content_types,
+        allow_private_hosts=settings.media_allow_private_hosts,
+    )
+    return MediaDownloader(
+        http,
+        limits,
+        graph_base_url=settings.graph_base_url,
+        graph_api_version=settings.graph_api_version,
+        ycloud_base_url=settings.ycloud_base_url,
+    )
 
 
 async def declare_accounts(settings: NotifierSettings, accounts: AccountStore) -> None:

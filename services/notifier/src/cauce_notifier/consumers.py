@@ -8,6 +8,7 @@ from cauce_contracts.outbound import CampaignMessageRequested, OutboundMessageRe
 from cauce_notifier.campaigns.business_account import BUSINESS_ACCOUNT_EVENTS
 from cauce_notifier.campaigns.service import Campaigns
 from cauce_notifier.delivery import Deliverer
+from cauce_notifier.media.fetcher import MediaFetcher
 from cauce_notifier.service_window import ServiceWindows
 from cauce_notifier.statuses import StatusTracker
 from cauce_runtime import Backoff, Bus, ConsumerSpec, Delivery, consumer
@@ -26,6 +27,11 @@ CAMPAIGN_SENDS = ConsumerSpec.of(
 BUSINESS_ACCOUNT = ConsumerSpec.of(streams.NOTIFIER_BUSINESS_ACCOUNT)
 STATUSES = ConsumerSpec.of(streams.NOTIFIER_STATUSES)
 WINDOWS = ConsumerSpec.of(streams.NOTIFIER_WINDOWS)
+#: A download that fails for a while (the provider down) is retried for about an hour,
+#: then dead-lettered with the reason; Meta keeps a customer's media for 30 days.
+MEDIA = ConsumerSpec.of(
+    streams.NOTIFIER_MEDIA, max_deliver=12, backoff=Backoff.of(1, 5, 15, 60, 300, 600)
+)
 
 
 def register_consumers(
@@ -35,12 +41,14 @@ def register_consumers(
     statuses: StatusTracker,
     windows: ServiceWindows,
     campaigns: Campaigns,
+    media: MediaFetcher,
     delivery_batch_size: int,
     campaign_batch_size: int,
 ) -> None:
     """Declare the notifier's consumers on ``bus`` (before it starts): requests and
     campaign sends are delivered, statuses tracked, customers' messages open the service
-    window (and an opt-out word stops campaigns), business-account news applied."""
+    window (and an opt-out word stops campaigns), business-account news applied,
+    customers' files kept."""
     consumer(bus, REQUESTS, OutboundMessageRequested, batch_size=delivery_batch_size)(
         deliverer.deliver
     )
@@ -49,6 +57,7 @@ def register_consumers(
     )
     consumer(bus, BUSINESS_ACCOUNT, BUSINESS_ACCOUNT_EVENTS)(campaigns.updates.apply)
     consumer(bus, STATUSES, InboundStatusUpdated, batch_size=32)(statuses.apply)
+    consumer(bus, MEDIA, InboundMessageReceived, batch_size=8)(media.fetch)
 
     @consumer(bus, WINDOWS, InboundMessageReceived, batch_size=32)
     async def record_inbound(event: InboundMessageReceived, delivery: Delivery) -> None:

@@ -88,6 +88,36 @@ class NotifierSettings(ServiceSettings):
     ycloud_base_url: str = "https://api.ycloud.com"
     provider_timeout_s: float = Field(default=10.0, gt=0)
 
+    #: Customers' files larger than this are not kept (WhatsApp's own limit for audio
+    #: and video; documents may reach 100 MB there and are refused above this).
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    #: The file types kept (WhatsApp's supported media types; never HTML or SVG).
+    media_content_types: frozenset[str] = frozenset(
+        {
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "audio/aac",
+            "audio/amr",
+            "audio/mpeg",
+            "audio/mp4",
+            "audio/ogg",
+            "video/mp4",
+            "video/3gpp",
+            "text/plain",
+            "application/pdf",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        }
+    )
+    #: Fetch media URLs that resolve to loopback or private addresses (dev and tests,
+    #: where the sandbox is local; never in production: it opens the cluster to SSRF).
+    media_allow_private_hosts: bool = False
+
     #: Failed provider calls (5xx, timeouts) before a message is failed and dead-lettered.
     max_provider_attempts: int = Field(default=8, ge=1)
     #: Seconds before retrying the messages of an account whose credentials were refused.

@@ -88,6 +88,7 @@ def notifier_settings(
         "accounts": [graph_account()],
         "credentials_retry_s": 0.5,
         "provider_timeout_s": 3.0,
+        "media_allow_private_hosts": True,  # the sandbox is on 127.0.0.1
     }
     values.update(overrides)
     return NotifierSettings(**values)

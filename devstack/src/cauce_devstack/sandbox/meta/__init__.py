@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from cauce_devstack.sandbox.meta import (
     customer,
+    media,
     message_templates,
     messages,
     messaging_limits,
@@ -40,6 +41,7 @@ Account (``CAUCE_SANDBOX_WABA_ID``) owns numbers and message templates
 
 def install(app: FastAPI) -> None:
     """Mount the Graph fake's routes on ``app`` (its state is the wired ``Sandbox``'s)."""
+    app.include_router(media.router)  # before the node route: /graph/media-files/...
     app.include_router(phone_numbers.router)
     app.include_router(message_templates.router)
     app.include_router(messages.router)

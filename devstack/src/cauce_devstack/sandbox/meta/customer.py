@@ -147,6 +147,10 @@ async def customer_send(send: CustomerSend, sandbox: SandboxDep) -> CustomerSend
     entry point: answered within 24 h, it opens 72 h of free messages."""
     settings = sandbox.settings
     message_id, payload = build_payload(send, settings)
+    if send.status is None and send.message is not None:  # a file to download, if any
+        sandbox.media.sample_for(
+            send.phone_number_id or settings.default_phone_number_id, _content(send.message)
+        )
     if send.status is None:  # the customer wrote: their 24 h service window (re)opens
         sandbox.service_windows.record(
             send.phone_number_id or settings.default_phone_number_id,

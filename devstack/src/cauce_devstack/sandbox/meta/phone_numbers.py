@@ -1,5 +1,5 @@
-"""The business phone number node of the Graph fake: what a client's credentials check
-reads before it sends anything."""
+"""The nodes of the Graph fake read by id: a business phone number (what a client's
+credentials check reads before it sends anything) or a customer's media."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from cauce_devstack.sandbox.bootstrap import SandboxDep
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
 from cauce_devstack.sandbox.meta.errors import GraphError
+from cauce_devstack.sandbox.meta.media import media_node
 
 router = APIRouter(prefix="/graph", tags=["whatsapp-graph"])
 
@@ -20,6 +21,8 @@ async def phone_number(
     """The business phone number node, as Meta answers it to a token allowed to read it
     (what a credentials check asks for)."""
     settings = sandbox.settings
+    if (media := sandbox.media.get(phone_number_id)) is not None:
+        return media_node(settings, request, media)
     try:
         authorise(settings, bearer(request), phone_number_id)
     except GraphError as error:

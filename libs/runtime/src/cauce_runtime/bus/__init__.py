@@ -6,6 +6,7 @@
 from cauce_runtime.bus._bus import HEADER_MSG_ID, Bus
 from cauce_runtime.bus._consumers import Delivery, SubjectTurns, consumer
 from cauce_runtime.bus._kv import BucketFollower, BucketMirror, key_value_bucket
+from cauce_runtime.bus._objects import FileContent, FileStore, StoredFile, file_name
 from cauce_runtime.bus._provisioning import ProvisionReport, stream_config
 from cauce_runtime.bus._publisher import Publisher
 from cauce_runtime.bus._pull_loop import PullLoop
@@ -19,11 +20,15 @@ __all__ = [
     "Bus",
     "ConsumerSpec",
     "Delivery",
+    "FileContent",
+    "FileStore",
     "ProvisionReport",
     "Publisher",
     "PullLoop",
+    "StoredFile",
     "SubjectTurns",
     "consumer",
+    "file_name",
     "key_value_bucket",
     "stream_config",
 ]

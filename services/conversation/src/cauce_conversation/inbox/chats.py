@@ -324,7 +324,9 @@ async def chat_messages(
         items, next_cursor = await service.store.list_messages(chat_id, limit=limit, cursor=cursor)
     except InvalidCursor as exc:
         raise HTTPException(422, f"invalid cursor: {exc}") from exc
-    return MessagePage(items=[MessageView.of(item) for item in items], next_cursor=next_cursor)
+    return MessagePage(
+        items=[MessageView.of(item, service.media_links) for item in items], next_cursor=next_cursor
+    )
 
 
 @router.post("/messages/{chat_id}", status_code=202, response_model=ReplyAccepted)

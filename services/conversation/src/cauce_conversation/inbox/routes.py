@@ -126,7 +126,9 @@ async def list_messages(
         )
     except InvalidCursor as exc:
         raise _invalid_cursor(exc) from exc
-    return MessagePage(items=[MessageView.of(item) for item in items], next_cursor=next_cursor)
+    return MessagePage(
+        items=[MessageView.of(item, service.media_links) for item in items], next_cursor=next_cursor
+    )
 
 
 @router.post(

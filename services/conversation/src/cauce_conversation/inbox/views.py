@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cauce_contracts.subjects import Channel
 from cauce_conversation.inbox.masking import mask_phone, redact_phones
+from cauce_conversation.media_links import MediaLinks
 from cauce_conversation.model import (
     Conversation,
     ConversationStatus,
     DeliveryStatus,
+    MessageMedia,
     MessageRecord,
 )
 
@@ -78,6 +80,23 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+class MediaView(BaseModel):
+    """A message's file: ``url`` is a signed link that expires (fetch the messages again
+    for a fresh one); a refused file has no url and says why."""
+
+    status: Literal["stored", "refused"]
+    content_type: str | None = None
+    size: int | None = None
+    filename: str | None = None
+    url: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, media: MessageMedia, links: MediaLinks) -> MediaView:
+        url = links.link(media.object_name) if media.object_name else None
+        return cls(**media.model_dump(include=set(cls.model_fields) - {"url"}), url=url)
+
+
 class MessageView(BaseModel):
     id: str
     conversation_id: str
@@ -91,11 +110,14 @@ class MessageView(BaseModel):
     at: datetime
     #: Outbound: how far it got (sent, delivered, read, failed with the reason).
     delivery: DeliveryStatus | None = None
+    #: A file the message carries, once kept (or refused).
+    media: MediaView | None = None
 
     @classmethod
-    def of(cls, message: MessageRecord) -> MessageView:
-        fields = message.model_dump(include=set(cls.model_fields) - {"payload"})
-        return cls(**fields, payload=redact_phones(message.payload))
+    def of(cls, message: MessageRecord, links: MediaLinks | None = None) -> MessageView:
+        fields = message.model_dump(include=set(cls.model_fields) - {"payload", "media"})
+        media = MediaView.of(message.media, links) if message.media and links else None
+        return cls(**fields, payload=redact_phones(message.payload), media=media)
 
 
 class MessagePage(BaseModel):

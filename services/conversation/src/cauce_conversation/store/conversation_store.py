@@ -34,6 +34,7 @@ from cauce_conversation.model import (
     Conversation,
     ConversationStatus,
     DeliveryStatus,
+    MessageMedia,
     MessageRecord,
     Report,
 )
@@ -358,6 +359,19 @@ class ConversationStore:
             if moved.modified_count == 0:
                 return None
             document = await self._messages.find_one({"_id": message_id}, {"conversation_id": 1})
+        return None if document is None else str(document["conversation_id"])
+
+    async def attach_media(
+        self, tenant_id: str, message_id: str, media: MessageMedia
+    ) -> str | None:
+        """Put the file on its message (of ``tenant_id``); the message's conversation id
+        (None when the message is not recorded yet)."""
+        with unavailable_as_transient("attach media"):
+            document = await self._messages.find_one_and_update(
+                {"_id": message_id, "tenant_id": tenant_id},
+                {"$set": {"media": media.model_dump()}},
+                {"conversation_id": 1},
+            )
         return None if document is None else str(document["conversation_id"])
 
     async def list_messages(

@@ -1,0 +1,1 @@
+"""Customers' files: downloaded from the provider into the ``media`` object store."""
