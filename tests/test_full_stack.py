@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -46,7 +47,8 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
         assert len(subjects) == 1
         assert subjects[0].startswith(f"inbound.message.received.{DEV_TENANT}.whatsapp.")
 
-        _first_admin_logs_in(ports)
+        token = _first_admin_logs_in(ports)
+        _a_customer_photo_reaches_the_agent(ports, token)
 
         assert stack.interrupt(timeout=90) == 0
         assert stack.survivors(timeout=15) == []
@@ -56,7 +58,7 @@ async def _inbound_subjects(url: str) -> list[str]:
     return [raw.subject or "" for raw in await stored_messages(url, "INBOUND")]
 
 
-def _first_admin_logs_in(ports: dict[str, int]) -> None:
+def _first_admin_logs_in(ports: dict[str, int]) -> str:
     """README's first step: the first admin made on the command line logs in, and the
     token is good at identity (no default admin exists)."""
     password = "first admin passphrase for the stack test"
@@ -92,3 +94,36 @@ def _first_admin_logs_in(ports: dict[str, int]) -> None:
         token = login.json()["access_token"]
         me = client.get("/api/auth/me", headers={"authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json()["company"]["id"] == DEV_TENANT
+    return str(token)
+
+
+def _a_customer_photo_reaches_the_agent(ports: dict[str, int], token: str) -> None:
+    """A photo the customer sends goes sandbox -> gateway -> notifier (downloaded from
+    the Graph fake into the media store) -> conversation (on its message), and the
+    agent's signed link serves its bytes."""
+    photo = {"type": "image", "image": {"id": "1000000000000777", "mime_type": "image/jpeg"}}
+    auth = {"authorization": f"Bearer {token}"}
+    with httpx.Client(timeout=10) as client:
+        sent = client.post(
+            f"http://127.0.0.1:{ports['sandbox']}/sandbox/customer/send",
+            json={"message": photo, "message_id": "wamid.FULLSTACKPHOTO"},
+        )
+        assert sent.status_code == 200 and sent.json()["gateway_status"] == 200, sent.text
+        conversation = f"http://127.0.0.1:{ports['conversation']}"
+
+        def photo_link() -> str | None:
+            for chat in client.get(f"{conversation}/api/chats", headers=auth).json()["items"]:
+                path = f"{conversation}/api/chats/messages/{chat['id']}"
+                for message in client.get(path, headers=auth).json()["items"]:
+                    media = message.get("media") or {}
+                    if media.get("url"):
+                        return str(media["url"])
+            return None
+
+        deadline = time.monotonic() + 30
+        while (link := photo_link()) is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert link is not None, "the photo never reached its message"
+        served = client.get(f"{conversation}{link}")
+    assert served.status_code == 200 and served.content.startswith(b"\xff\xd8\xff")
+    assert served.headers["content-type"] == "image/jpeg"
