@@ -140,7 +140,7 @@ def test_dev_runs_everything_in_the_cluster(renderings: dict[str, Rendering], so
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_only_webhooks_short_links_and_identity_are_public_and_behind_tls(
+def test_only_webhooks_short_links_media_and_identity_are_public_and_behind_tls(
     renderings: dict[str, Rendering], source: str
 ) -> None:
     ingress = find(renderings[source].manifests, "Ingress", "gateway")
@@ -155,6 +155,7 @@ def test_only_webhooks_short_links_and_identity_are_public_and_behind_tls(
     assert paths == {
         ("/webhooks", "Prefix"): "gateway",
         ("/l", "Prefix"): "notifier",
+        ("/api/media", "Prefix"): "conversation",  # signed links only (media_files.py)
         **{(f"/api/{name}", "Prefix"): "identity" for name in identity_api},
         ("/.well-known/jwks.json", "Exact"): "identity",
     }

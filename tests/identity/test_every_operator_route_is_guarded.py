@@ -35,6 +35,8 @@ OPS = r"^/(healthz|readyz|metrics|docs|docs/oauth2-redirect|redoc|openapi\.json)
 PUBLIC: dict[str, str] = {
     "gateway": r"^/webhooks/",
     "notifier": r"^/l/",  # short links customers open
+    # files by signed, expiring link (the HMAC is the permission: media_files.py)
+    "conversation": r"^/api/media/\{company_id\}/\{sha256\}$",
     "identity": r"^/(api/auth/(login|refresh|token)|\.well-known/jwks\.json)$",
 }
 

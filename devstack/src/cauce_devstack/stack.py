@@ -158,9 +158,17 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
 
 def default_services(ports: Mapping[str, int]) -> list[ServiceSpec]:
     return [
-        ServiceSpec(name, module, ports[name], extra_env=DEV_SERVICE_ENV.get(name, {}))
+        ServiceSpec(name, module, ports[name], extra_env=_dev_env(name, ports))
         for name, module in SERVICE_MODULES.items()
     ]
+
+
+def _dev_env(name: str, ports: Mapping[str, int]) -> dict[str, str]:
+    env = dict(DEV_SERVICE_ENV.get(name, {}))
+    if name == "conversation":
+        # the sandbox fetches the files agents send from the conversation itself
+        env["CAUCE_MEDIA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{ports['conversation']}"
+    return env
 
 
 @dataclass(frozen=True)

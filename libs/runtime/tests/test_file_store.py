@@ -27,4 +27,6 @@ async def test_files_are_kept_per_company_with_their_type(bus: Bus) -> None:
         "acme",
     )
     assert read.file.size == len(data)
+    assert await store.info(ours.name) == read.file  # the same, without the bytes
+    assert await store.info("acme/" + "0" * 64) is None
     assert await store.get("acme/" + "0" * 64) is None

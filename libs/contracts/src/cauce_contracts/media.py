@@ -24,6 +24,31 @@ from cauce_contracts.subjects import Channel
 #: The JetStream object store holding every company's media (``{company}/{sha256}``).
 MEDIA_BUCKET: Final = "media"
 
+#: The file types WhatsApp sends and receives (images, stickers, audio, video,
+#: documents): what cauce keeps by default. Never HTML, SVG or scripts.
+WHATSAPP_MEDIA_TYPES: Final = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "audio/aac",
+        "audio/amr",
+        "audio/mpeg",
+        "audio/mp4",
+        "audio/ogg",
+        "video/mp4",
+        "video/3gpp",
+        "text/plain",
+        "application/pdf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    }
+)
+
 MediaRefusal = Literal["too_large", "type_not_allowed", "unavailable", "no_account"]
 
 

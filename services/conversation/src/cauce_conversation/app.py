@@ -63,6 +63,7 @@ def create_app(
             inbox.quick_replies_router,
             inbox.appointments_router,
             inbox.media_router,
+            inbox.uploads_router,
             assignment_routes.router,
         ],
         on_prepare=[service.open],

@@ -28,8 +28,10 @@ class MediaLinks:
         message = f"{object_name}\n{expires}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def link(self, object_name: str, now: float | None = None) -> str:
-        expires = int((time.time() if now is None else now) + self.ttl_s)
+    def link(self, object_name: str, now: float | None = None, ttl_s: int | None = None) -> str:
+        """A path (``/api/media/...``) to the object, good for ``ttl_s`` (the default
+        TTL when None)."""
+        expires = int((time.time() if now is None else now) + (ttl_s or self.ttl_s))
         query = urlencode({"expires": expires, "signature": self._signature(object_name, expires)})
         return f"{MEDIA_PATH}/{object_name}?{query}"
 

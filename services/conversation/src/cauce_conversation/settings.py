@@ -42,6 +42,13 @@ class ConversationSettings(ServiceSettings):
     media_link_key: SecretStr = SecretStr("dev-media-link-key")
     #: How long a link to a file works after the messages were read.
     media_link_ttl_s: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    #: Agents' uploads larger than this are refused (413).
+    media_upload_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    #: This service's address as WhatsApp and the BSPs reach it: they fetch the files
+    #: agents send from ``{base}/api/media/...`` (None: media replies answer 409).
+    media_public_base_url: str | None = None
+    #: How long a provider may take to fetch a file an agent sent (retries included).
+    media_provider_link_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
     #: The vehicle-tax assistant's texts (es-CO defaults); override any of them as JSON,
     #: e.g. ``CAUCE_BOT_COPY='{"greeting": "..."}'`` (see ``VehicleTaxCopy``).
     bot_copy: VehicleTaxCopy = Field(default_factory=VehicleTaxCopy)

@@ -75,6 +75,7 @@ async def inbox(
             inbox_api.quick_replies_router,
             inbox_api.appointments_router,
             inbox_api.media_router,
+            inbox_api.uploads_router,
             assignment_routes.router,
         ],
         on_prepare=[service.open],

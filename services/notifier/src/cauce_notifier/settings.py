@@ -14,6 +14,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from cauce_contracts.media import WHATSAPP_MEDIA_TYPES
 from cauce_notifier.accounts_model import SendingChannel
 from cauce_notifier.rate_limit import DEFAULT_HEADROOM
 from cauce_runtime import ServiceSettings
@@ -92,28 +93,7 @@ class NotifierSettings(ServiceSettings):
     #: and video; documents may reach 100 MB there and are refused above this).
     media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     #: The file types kept (WhatsApp's supported media types; never HTML or SVG).
-    media_content_types: frozenset[str] = frozenset(
-        {
-            "image/jpeg",
-            "image/png",
-            "image/webp",
-            "audio/aac",
-            "audio/amr",
-            "audio/mpeg",
-            "audio/mp4",
-            "audio/ogg",
-            "video/mp4",
-            "video/3gpp",
-            "text/plain",
-            "application/pdf",
-            "application/msword",
-            "application/vnd.ms-excel",
-            "application/vnd.ms-powerpoint",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        }
-    )
+    media_content_types: frozenset[str] = WHATSAPP_MEDIA_TYPES
     #: Fetch media URLs that resolve to loopback or private addresses (dev and tests,
     #: where the sandbox is local; never in production: it opens the cluster to SSRF).
     media_allow_private_hosts: bool = False

@@ -78,6 +78,15 @@ class FileStore:
         await store.put(name, data, meta=ObjectMeta(name=name, headers=headers))
         return StoredFile(name, company_id, content_type, len(data), sha256, filename)
 
+    async def info(self, name: str) -> StoredFile | None:
+        """What the store knows of ``name``, without its bytes (None when absent)."""
+        store = await self._opened()
+        try:
+            info = await store.get_info(name)
+        except (ObjectNotFoundError, NotFoundError):
+            return None
+        return _stored(name, info.headers, info.size or 0)
+
     async def get(self, name: str) -> FileContent | None:
         """The file called ``name`` with its bytes (None when there is none)."""
         store = await self._opened()
@@ -85,19 +94,21 @@ class FileStore:
             result = await store.get(name)
         except (ObjectNotFoundError, NotFoundError):
             return None
-        info = result.info
-        headers = dict(info.headers or {}) if info.headers else {}
-        company_id, _, sha256 = name.partition("/")
         data = result.data or b""
-        stored = StoredFile(
-            name=name,
-            company_id=company_id,
-            content_type=_header(headers, _CONTENT_TYPE) or "application/octet-stream",
-            size=len(data),
-            sha256=sha256,
-            filename=_header(headers, _FILENAME),
-        )
-        return FileContent(stored, data)
+        return FileContent(_stored(name, result.info.headers, len(data)), data)
+
+
+def _stored(name: str, raw_headers: object, size: int) -> StoredFile:
+    headers = dict(raw_headers) if isinstance(raw_headers, dict) else {}
+    company_id, _, sha256 = name.partition("/")
+    return StoredFile(
+        name=name,
+        company_id=company_id,
+        content_type=_header(headers, _CONTENT_TYPE) or "application/octet-stream",
+        size=size,
+        sha256=sha256,
+        filename=_header(headers, _FILENAME),
+    )
 
 
 def _header(headers: dict[str, object], name: str) -> str | None:

@@ -10,6 +10,7 @@ from cauce_conversation.inbox.chats import router as chats_router
 from cauce_conversation.inbox.media_files import router as media_router
 from cauce_conversation.inbox.quick_replies import router as quick_replies_router
 from cauce_conversation.inbox.routes import router
+from cauce_conversation.inbox.uploads import router as uploads_router
 
 __all__ = [
     "appointments_router",
@@ -17,4 +18,5 @@ __all__ = [
     "media_router",
     "quick_replies_router",
     "router",
+    "uploads_router",
 ]

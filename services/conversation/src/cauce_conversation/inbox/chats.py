@@ -31,8 +31,8 @@ from cauce_contracts.identity import Permission
 from cauce_contracts.inbox import ChatChange
 from cauce_contracts.subjects import Channel
 from cauce_conversation.bootstrap import ConversationDep
+from cauce_conversation.inbox.compose import ChatReply, compose
 from cauce_conversation.inbox.live import live_changes, resume_after
-from cauce_conversation.inbox.quick_replies import QuickReplies, render
 from cauce_conversation.inbox.replies import send_reply
 from cauce_conversation.inbox.scope import Assigner, ChatScope, Manager, Reader, Replier
 from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
@@ -157,19 +157,6 @@ class BulkResult(BaseModel):
     updated: list[str]
     #: Unknown, or another company's (the same to the caller).
     not_found: list[str]
-
-
-class ChatReply(_Body):
-    """A text, or a quick reply by its shortcode with its variables."""
-
-    text: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
-        | None
-    ) = None
-    quick_reply: Annotated[str, StringConstraints(max_length=40)] | None = None
-    variables: dict[str, Annotated[str, StringConstraints(max_length=1024)]] = Field(
-        default_factory=dict
-    )
 
 
 router = APIRouter(
@@ -339,19 +326,55 @@ async def send_chat_message(
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
     ] = None,
 ) -> ReplyAccepted:
-    """An agent's text, or a quick reply filled in, to the customer (409 outside
-    WhatsApp's 24-hour window)."""
+    """An agent's text, quick reply, file, sticker or template to the customer (409
+    outside WhatsApp's 24-hour window for anything but a template)."""
     conversation = await load(service.store, chat_id, scope)
-    if (body.text is None) == (body.quick_reply is None):
-        raise HTTPException(422, "send either text or quick_reply")
-    text = body.text
-    if body.quick_reply is not None:
-        reply = await QuickReplies.of(service).get(scope.caller.company_id, body.quick_reply)
-        if reply is None:
-            raise HTTPException(422, f"no quick reply {body.quick_reply}")
-        text = render(reply, conversation, body.variables)
-    assert text is not None
-    return await send_reply(service, conversation, text, scope.caller.subject, idempotency_key)
+    composed = await compose(service, conversation, body)
+    return await send_reply(
+        service,
+        conversation,
+        composed.content,
+        scope.caller.subject,
+        idempotency_key,
+        shown=composed.shown,
+        media=composed.media,
+    )
+
+
+class ChatReplies(_Body):
+    messages: list[ChatReply] = Field(min_length=1, max_length=10)
+
+
+@router.post("/messages/{chat_id}/bulk", status_code=202, response_model=list[ReplyAccepted])
+async def send_chat_messages(
+    service: ConversationDep,
+    scope: Replier,
+    chat_id: ChatId,
+    body: ChatReplies,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=96)
+    ] = None,
+) -> list[ReplyAccepted]:
+    """Several messages to the customer in this order (a text and its photos). All are
+    checked before the first is sent; with an ``Idempotency-Key`` a retried request
+    sends none twice (each message's key is the request's and its position)."""
+    conversation = await load(service.store, chat_id, scope)
+    composed = [await compose(service, conversation, message) for message in body.messages]
+    accepted = []
+    for position, message in enumerate(composed):
+        key = f"{idempotency_key}:{position}" if idempotency_key else None
+        accepted.append(
+            await send_reply(
+                service,
+                conversation,
+                message.content,
+                scope.caller.subject,
+                key,
+                shown=message.shown,
+                media=message.media,
+            )
+        )
+    return accepted
 
 
 @router.get("/stream", response_model=None)

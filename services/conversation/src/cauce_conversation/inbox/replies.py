@@ -1,5 +1,6 @@
-"""An agent's text reply: published as ``outbound.message.requested`` and recorded in
-the conversation's history (the inbox's ``/reply`` and the chats API's messages)."""
+"""An agent's reply (a text, a file, a sticker or a template): published as
+``outbound.message.requested`` and recorded in the conversation's history (the inbox's
+``/reply`` and the chats API's messages)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from datetime import datetime, timedelta
 from fastapi import HTTPException
 
 from cauce_contracts.envelope import stable_event_id, utc_now
-from cauce_contracts.outbound import OutboundMessageRequested, TextContent
+from cauce_contracts.outbound import OutboundContent, OutboundMessageRequested, TemplateContent
 from cauce_contracts.registry import subject_of
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.inbox.views import ReplyAccepted
-from cauce_conversation.model import Conversation, MessageRecord
+from cauce_conversation.model import Conversation, MessageMedia, MessageRecord
 
 #: WhatsApp accepts free-form messages only this long after the customer last wrote;
 #: later, only templates. Refusing here beats a provider error after the fact.
@@ -23,16 +24,21 @@ CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 async def send_reply(
     service: ConversationService,
     conversation: Conversation,
-    text: str,
+    content: OutboundContent,
     author: str,
     idempotency_key: str | None = None,
+    *,
+    shown: str | None = None,
+    media: MessageMedia | None = None,
 ) -> ReplyAccepted:
-    """Publish and record ``text`` to the conversation's customer. Outside the 24 h
-    window: 409, unless ``late_replies_as_template`` (the notifier then sends its
-    out-of-window template). With an ``idempotency_key`` a retried request reuses the
-    same event id: JetStream drops the repeated publish and the message is recorded
-    once."""
-    if not service.settings.late_replies_as_template:
+    """Publish and record ``content`` to the conversation's customer (``shown``: what
+    the history shows of it; ``media``: the file it sends). A template goes any time;
+    anything else outside the 24 h window is a 409, except a text with
+    ``late_replies_as_template`` (the notifier then sends its out-of-window template).
+    With an ``idempotency_key`` a retried request reuses the same event id: JetStream
+    drops the repeated publish and the message is recorded once."""
+    text_as_template = content.type == "text" and service.settings.late_replies_as_template
+    if not isinstance(content, TemplateContent) and not text_as_template:
         require_open_window(conversation, utc_now())
     event_id = (
         stable_event_id("inbox.reply", conversation.id, idempotency_key)
@@ -47,7 +53,7 @@ async def send_reply(
         contact_key=conversation.contact_key,
         channel_account_id=conversation.channel_account_id,
         recipient=conversation.contact_address,
-        content=TextContent(body=text),
+        content=content,
     )
     await service.bus.publish(event, subject_of(event))
     await service.store.add_message(
@@ -58,7 +64,8 @@ async def send_reply(
             direction="outbound",
             author=author,
             type=event.content.type,
-            text=text,
+            text=shown,
+            media=media,
             # The request without the recipient: the number is on the conversation.
             payload=event.model_dump(mode="json", exclude={"recipient"}),
             at=event.occurred_at,

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import AwareDatetime, StringConstraints
 
 from cauce_contracts.envelope import TOKEN_PATTERN
+from cauce_contracts.outbound import TextContent
 from cauce_conversation.bootstrap import ConversationDep
 from cauce_conversation.flows.vocabulary import FlowState
 from cauce_conversation.inbox.replies import send_reply
@@ -220,5 +221,10 @@ async def reply(
     """
     conversation = await load(service.store, conversation_id, scope)
     return await send_reply(
-        service, conversation, body.text, f"agent:{body.agent}", idempotency_key
+        service,
+        conversation,
+        TextContent(body=body.text),
+        f"agent:{body.agent}",
+        idempotency_key,
+        shown=body.text,
     )
