@@ -31,7 +31,7 @@ from cauce_contracts.identity import Permission
 from cauce_contracts.inbox import ChatChange
 from cauce_contracts.subjects import Channel
 from cauce_conversation.bootstrap import ConversationDep
-from cauce_conversation.inbox.compose import ChatReply, compose
+from cauce_conversation.inbox.compose import ChatReply, Composed, compose
 from cauce_conversation.inbox.live import live_changes, resume_after
 from cauce_conversation.inbox.replies import send_reply
 from cauce_conversation.inbox.scope import Assigner, ChatScope, Manager, Reader, Replier
@@ -330,11 +330,21 @@ async def send_chat_message(
     outside WhatsApp's 24-hour window for anything but a template)."""
     conversation = await load(service.store, chat_id, scope)
     composed = await compose(service, conversation, body)
+    return await _send(service, conversation, composed, scope.caller.subject, idempotency_key)
+
+
+async def _send(
+    service: ConversationDep,
+    conversation: Conversation,
+    composed: Composed,
+    author: str,
+    idempotency_key: str | None,
+) -> ReplyAccepted:
     return await send_reply(
         service,
         conversation,
         composed.content,
-        scope.caller.subject,
+        author,
         idempotency_key,
         shown=composed.shown,
         media=composed.media,
@@ -363,17 +373,7 @@ async def send_chat_messages(
     accepted = []
     for position, message in enumerate(composed):
         key = f"{idempotency_key}:{position}" if idempotency_key else None
-        accepted.append(
-            await send_reply(
-                service,
-                conversation,
-                message.content,
-                scope.caller.subject,
-                key,
-                shown=message.shown,
-                media=message.media,
-            )
-        )
+        accepted.append(await _send(service, conversation, message, scope.caller.subject, key))
     return accepted
 
 
