@@ -23,7 +23,13 @@ class ChatFeed:
     def __init__(self, bus: Publisher) -> None:
         self.bus = bus
 
-    async def changed(self, conversation: Conversation, change: ChatChange) -> None:
+    async def changed(
+        self, conversation: Conversation, change: ChatChange, about: str | None = None
+    ) -> None:
+        """Announce ``change``. A write that bumps the chat's version is named by it;
+        one that does not (a reply, a note, a delivery status, a file) names what it is
+        ``about`` (a message and its status), so JetStream's de-duplication drops only
+        a repeat of the same announcement, never the next one."""
         event = ChatChanged(
             tenant_id=conversation.tenant_id,
             correlation_id=f"inbox:{conversation.id}",
@@ -38,7 +44,7 @@ class ChatFeed:
             await self.bus.publish(
                 event,
                 subject_of(event),
-                msg_id=f"chat:{conversation.id}:{conversation.version}:{change}",
+                msg_id=f"chat:{conversation.id}:{conversation.version}:{change}:{about or ''}",
             )
         except BusUnavailable as exc:
             logger.warning("chat %s changed but not announced: %s", conversation.id, exc)

@@ -43,4 +43,4 @@ class CustomerFiles:
             raise TransientError(f"message {message_id} not recorded yet")
         conversation = await self.store.get(conversation_id)
         if conversation is not None:
-            await self.feed.changed(conversation, "message")
+            await self.feed.changed(conversation, "message", f"file:{message_id}")

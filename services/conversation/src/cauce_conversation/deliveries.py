@@ -33,4 +33,5 @@ class Deliveries:
             return
         conversation = await self.store.get(conversation_id)
         if conversation is not None:
-            await self.feed.changed(conversation, "message")
+            about = f"{event.request_id}:{event.status}"
+            await self.feed.changed(conversation, "message", about)

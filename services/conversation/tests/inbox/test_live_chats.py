@@ -177,3 +177,41 @@ async def test_an_agent_is_pushed_only_the_chats_they_see(
         ("chat", elsewhere.id, "assignment"),
     ]
     assert pushed[2][1]["team"] == "ventas"
+
+
+async def test_a_reply_and_each_of_its_statuses_are_pushed(
+    service_url: str,
+    nats_url: str,
+    tmp_path: Path,
+    conversation_store: ConversationStore,
+    make_conversation: MakeConversation,
+) -> None:
+    """Neither a reply nor a delivery status changes the chat's version: each is still
+    announced (JetStream's de-duplication must not fold them into one)."""
+    conversation = await conversation_store.create(make_conversation(last_inbound_at=utc_now()))
+    bus = Bus(ServiceSettings(_env_file=None, **service_test_values(nats_url, tmp_path)))
+    await bus.start()
+    try:
+        async with httpx.AsyncClient(base_url=service_url, timeout=10, headers=ACME) as http:
+            seen: list[tuple[str | None, dict[str, Any]]] = []
+            from_start = {**ACME, "Last-Event-ID": "0"}
+            watching = asyncio.create_task(collect(http, service_url, from_start, 3, seen))
+            path = f"/api/chats/messages/{conversation.id}"
+            request_id = (await http.post(path, json={"text": "Hola"})).json()["event_id"]
+            for status in ("sent", "read"):
+                changed = OutboundStatusChanged(
+                    tenant_id="acme",
+                    correlation_id="corr-delivery",
+                    channel=conversation.channel,
+                    contact_key=conversation.contact_key,
+                    channel_account_id=conversation.channel_account_id,
+                    provider_message_id=f"wamid.{request_id}",
+                    status=status,
+                    status_at=utc_now(),
+                    request_id=request_id,
+                )
+                await bus.publish(changed, subject_of(changed))
+            await asyncio.wait_for(watching, timeout=10)
+    finally:
+        await bus.stop()
+    assert [d["change"] for _, d in seen] == ["message", "message", "message"]

@@ -479,7 +479,7 @@ async def add_note(service: ConversationDep, scope: Replier, body: Note) -> Mess
         text=body.text,
     )
     await service.store.add_message(note)
-    await service.feed.changed(conversation, "note")
+    await service.feed.changed(conversation, "note", note.id)
     return MessageView.of(note)
 
 

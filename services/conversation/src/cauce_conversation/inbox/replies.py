@@ -55,8 +55,10 @@ async def send_reply(
         recipient=conversation.contact_address,
         content=content,
     )
-    await service.bus.publish(event, subject_of(event))
-    await service.store.add_message(
+    # Recorded before it is published: the provider's first status can come back
+    # within milliseconds and must find its message. A send that fails to publish
+    # takes its record back (the agent gets the error and may retry).
+    recorded = await service.store.add_message(
         MessageRecord(
             id=str(event.event_id),
             conversation_id=conversation.id,
@@ -71,7 +73,13 @@ async def send_reply(
             at=event.occurred_at,
         )
     )
-    await service.feed.changed(conversation, "message")
+    try:
+        await service.bus.publish(event, subject_of(event))
+    except BaseException:
+        if recorded:
+            await service.store.forget_message(str(event.event_id))
+        raise
+    await service.feed.changed(conversation, "message", str(event.event_id))
     return ReplyAccepted(event_id=event.event_id, message_id=str(event.event_id))
 
 

@@ -321,6 +321,11 @@ class ConversationStore:
                 return False
         return True
 
+    async def forget_message(self, message_id: str) -> None:
+        """Remove a message recorded for a send that then never went out."""
+        with unavailable_as_transient("forget message"):
+            await self._messages.delete_one({"_id": message_id})
+
     async def conversations_mentioning(
         self, tenant_id: str, text: str, since: datetime, limit: int = 500
     ) -> list[str]:
