@@ -7,7 +7,7 @@
 #     -t ghcr.io/<org>/cauce-gateway:0.1.0 .
 #
 # SERVICE is the uv workspace package (cauce-gateway, cauce-conversation, cauce-payments,
-# cauce-crm-sync, cauce-notifier, cauce-identity; cauce-devstack for the dev-only provider sandbox) and
+# cauce-crm-sync, cauce-notifier, cauce-identity, cauce-console; cauce-devstack for the dev-only provider sandbox) and
 # MODULE what `python -m` runs (cauce_gateway, ..., cauce_devstack.sandbox).
 # deploy/README.md lists every image. No HEALTHCHECK: Kubernetes probes /healthz and
 # /readyz. The uv image is pinned to the Makefile's UV_VERSION.
@@ -35,6 +35,7 @@ COPY services/payments/pyproject.toml services/payments/
 COPY services/crm-sync/pyproject.toml services/crm-sync/
 COPY services/notifier/pyproject.toml services/notifier/
 COPY services/identity/pyproject.toml services/identity/
+COPY services/console/pyproject.toml services/console/
 COPY devstack/pyproject.toml devstack/
 RUN --mount=type=cache,target=/root/.cache/uv \
     test -n "$SERVICE" \
@@ -47,6 +48,14 @@ COPY services/ services/
 COPY devstack/ devstack/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --package "$SERVICE" --no-editable
+
+# The console's browser libraries (htmx and its SSE extension), from npm by the
+# console's lockfile, into the venv (CAUCE_ASSETS_DIR): a few hundred KB in every image.
+COPY services/console/package.json services/console/package-lock.json /src/console-assets/
+RUN apt-get update && apt-get install -y --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/* \
+    && cd /src/console-assets && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && mkdir -p /app/.venv/share && cp -r node_modules /app/.venv/share/cauce-console
 
 # The entry point, exec form without a shell: a two-line launcher naming MODULE, so the
 # Python process is PID 1 and receives SIGTERM itself (uvicorn drains on it). The build

@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv run demo test bench asyncapi lint fmt traces clean k8s-validate
+.PHONY: help venv browser run demo test bench asyncapi lint fmt traces clean k8s-validate
 
 help:
 	@echo "make run        start the whole local stack (Ctrl-C stops it)"
@@ -30,7 +30,14 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml s
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	@touch $@
 
-venv: $(VENV)/.synced
+# The console's browser libraries (htmx), from the npm registry, pinned by the lockfile.
+CONSOLE_ASSETS := services/console/node_modules/.installed
+$(CONSOLE_ASSETS): services/console/package.json services/console/package-lock.json
+	@command -v npm >/dev/null || { echo "need npm (Debian: apt-get install npm) for the console's htmx"; exit 1; }
+	cd services/console && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+venv: $(VENV)/.synced $(CONSOLE_ASSETS)
 
 run: venv
 	$(PY) -m cauce_devstack run
@@ -38,7 +45,16 @@ run: venv
 demo: venv
 	$(PY) -m cauce_devstack demo
 
-test: venv
+# The console's browser tests drive Debian's chromium through chromium-driver (browser
+# downloads from the internet are not an option; the Debian packages are).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing Debian's chromium and chromium-driver for the console's browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends chromium chromium-driver >/dev/null; }
+
+test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cauce_console.settings import ConsoleSettings
 from pydantic_settings import BaseSettings
 
 from cauce_conversation.settings import ConversationSettings
@@ -25,6 +26,7 @@ SETTINGS: list[type[BaseSettings]] = [
     PaymentsSettings,
     NotifierSettings,
     SandboxSettings,
+    ConsoleSettings,
 ]
 
 

@@ -74,13 +74,15 @@ def _peer(peer: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_identity_is_reached_only_from_the_ingress_api_clients_and_prometheus(
+def test_identity_is_reached_only_from_the_ingress_api_clients_console_and_prometheus(
     renderings: dict[str, Rendering], source: str
 ) -> None:
     spec = find(renderings[source].manifests, "NetworkPolicy", "identity")["spec"]
     peers = {_peer(peer) for rule in spec["ingress"] for peer in rule["from"]}
     assert peers == {
         _peer({"podSelector": {"matchLabels": {"cauce.io/api-client": "true"}}}),
+        # the console signs people in (and refreshes their tokens) there
+        _peer({"podSelector": {"matchLabels": {"app.kubernetes.io/name": "console"}}}),
         _peer(
             {
                 "namespaceSelector": {
@@ -107,15 +109,18 @@ def test_identity_reaches_only_dns_nats_the_collector_and_postgresql(
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_no_workload_is_allowed_to_call_identity(
+def test_no_workload_but_the_console_is_allowed_to_call_identity(
     renderings: dict[str, Rendering], source: str
 ) -> None:
     """Other services verify tokens locally: no egress rule opens identity's port to
-    identity's pods (the ingress controller lives outside the namespace's policies)."""
+    identity's pods (the ingress controller lives outside the namespace's policies); the
+    console, which signs people in there, is the one caller."""
     manifests = renderings[source].manifests
     labels = _identity_labels(manifests)
     port = find(manifests, "Service", "identity")["spec"]["ports"][0]["port"]
-    for netpol in (m for m in manifests if m["kind"] == "NetworkPolicy"):
+    for netpol in (
+        m for m in manifests if m["kind"] == "NetworkPolicy" and m["metadata"]["name"] != "console"
+    ):
         for rule in netpol["spec"].get("egress") or []:
             rule_ports = [p.get("port") for p in rule.get("ports") or []]
             if rule_ports and port not in rule_ports and "http" not in rule_ports:

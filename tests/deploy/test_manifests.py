@@ -15,7 +15,7 @@ from cauce_devstack.k8s.render import KUBE_VERSION, Manifest, Rendering
 from .conftest import find, make_context
 
 SOURCES = ("kustomize/dev", "kustomize/prod", "helm/dev", "helm/prod")
-SERVICES = ("gateway", "conversation", "payments", "crm-sync", "notifier", "identity")
+SERVICES = ("gateway", "conversation", "payments", "crm-sync", "notifier", "identity", "console")
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -156,6 +156,7 @@ def test_only_webhooks_short_links_media_and_identity_are_public_and_behind_tls(
         ("/webhooks", "Prefix"): "gateway",
         ("/l", "Prefix"): "notifier",
         ("/api/media", "Prefix"): "conversation",  # signed links only (media_files.py)
+        ("/", "Prefix"): "console",  # everything else: people sign in and work there
         **{(f"/api/{name}", "Prefix"): "identity" for name in identity_api},
         ("/.well-known/jwks.json", "Exact"): "identity",
     }

@@ -24,11 +24,12 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cauce_devstack.demo_company import demo_users
 from cauce_devstack.servers.mongo import SecantusServer
 from cauce_devstack.servers.nats import NatsServer
 from cauce_devstack.servers.ports import LOOPBACK, PortInUseError, port_is_free
 from cauce_devstack.servers.postgres import PostgresServer
-from cauce_devstack.stack import ServiceSpec, StackConfig
+from cauce_devstack.stack import DEV_TENANT, ServiceSpec, StackConfig
 
 
 class StackStartError(RuntimeError):
@@ -362,6 +363,7 @@ def run(config: StackConfig, poll_interval: float = 0.5) -> int:
     try:
         stack.start()
         print(f"\n{READY_LINE} (data in {_relative(config.home)})\n{stack.table()}", flush=True)
+        _print_demo_logins(stack)
         print("\nCtrl-C stops everything.", flush=True)
         while True:
             time.sleep(poll_interval)
@@ -382,6 +384,22 @@ def run(config: StackConfig, poll_interval: float = 0.5) -> int:
             signal.signal(signal.SIGTERM, previous)
     print("stopped.", flush=True)
     return code
+
+
+#: How the launcher prints each demo login (tests read them back from the output).
+DEMO_LOGIN_LINE = "  {role:<6} {email}  password: {password}"
+
+
+def _print_demo_logins(stack: Stack) -> None:
+    """Dev only: the demo company's admin and agent, with passwords made for this run."""
+    ports = stack.config.ports
+    if "console" not in stack.config.components or stack.postgres_url is None:
+        return
+    logins = demo_users(stack.postgres_url, DEV_TENANT)
+    print(f"\nconsole: http://{LOOPBACK}:{ports['console']}  (company {DEV_TENANT})", flush=True)
+    for login in logins:
+        print(DEMO_LOGIN_LINE.format(**vars(login)), flush=True)
+    print("  (dev only: new passwords at every make run)", flush=True)
 
 
 def dev_signing_key(home: Path) -> str:

@@ -29,6 +29,7 @@ SERVICE_MODULES: dict[str, str] = {
     "crm-sync": "cauce_crm_sync",
     "notifier": "cauce_notifier",
     "identity": "cauce_identity",
+    "console": "cauce_console",
 }
 INFRA = ("nats", "postgres", "mongo", "sandbox")
 COMPONENTS = (*INFRA, *SERVICE_MODULES)
@@ -40,6 +41,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "crm-sync": 8083,
     "notifier": 8084,
     "identity": 8085,
+    "console": 8086,
     "sandbox": 8090,
     "nats": 4222,
     "nats-monitor": 8222,
@@ -53,6 +55,7 @@ BASE_PORT_OFFSETS: dict[str, int] = {
     "crm-sync": 3,
     "notifier": 4,
     "identity": 5,
+    "console": 6,
     "sandbox": 10,
     "nats": 11,
     "nats-monitor": 12,
@@ -168,6 +171,11 @@ def _dev_env(name: str, ports: Mapping[str, int]) -> dict[str, str]:
     if name == "conversation":
         # the sandbox fetches the files agents send from the conversation itself
         env["CAUCE_MEDIA_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{ports['conversation']}"
+    if name == "console":
+        # the services it calls for the signed-in user; cookies over plain http locally
+        for service in ("identity", "conversation", "notifier"):
+            env[f"CAUCE_{service.upper()}_URL"] = f"http://127.0.0.1:{ports[service]}"
+        env["CAUCE_SECURE_COOKIES"] = "false"
     return env
 
 

@@ -1,0 +1,218 @@
+"""The agents' inbox: the chat list (filters, counts), a chat (history with files and
+delivery ticks, reply with text, a quick reply or a file, private notes) and the chat's
+actions (assign to me, resolve or reopen, snooze until the customer replies, pin,
+labels). Every page and action is a call to the conversation service's ``/api/chats``
+with the user's token: what they may see and do is what their role allows there.
+
+Pages are HTML fragments swapped in by htmx; the list and the open chat refresh when
+the live stream (:mod:`.live`) says they changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+
+from cauce_console.backend import Visit
+from cauce_console.bootstrap import ConsoleDep, Guarded, VisitDep
+
+router = APIRouter(prefix="/inbox", include_in_schema=False)
+
+View = Literal["all", "mine", "unassigned"]
+Status = Literal["open", "pending", "snoozed", "resolved"]
+WINDOW = timedelta(hours=24)
+
+
+async def chat_list(visit: Visit, view: View, status: Status | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": 50}
+    if status:
+        params["status"] = status
+    if view == "mine":
+        params["mine"] = "true"
+    elif view == "unassigned":
+        params["unassigned"] = "true"
+    page: dict[str, Any] = await visit.json("conversation", "/api/chats", **params)
+    return {"chats": page["items"], "counts": page["counts"], "view": view, "status": status}
+
+
+async def chat_view(visit: Visit, chat_id: str) -> dict[str, Any]:
+    chat = await visit.json("conversation", f"/api/chats/{chat_id}")
+    messages = await visit.json("conversation", f"/api/chats/messages/{chat_id}", limit=100)
+    replies = await visit.json("conversation", "/api/quick-replies")
+    last = chat.get("last_inbound_at")
+    window_open = last is None or (datetime.now(UTC) - datetime.fromisoformat(last) < WINDOW)
+    return {
+        "chat": chat,
+        "messages": messages["items"],
+        "quick_replies": replies,
+        "window_open": window_open,
+        "me": visit.session.user,
+    }
+
+
+@router.get("")
+async def inbox(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    view: View = "all",
+    status: Status | None = None,
+    chat: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    context = await chat_list(visit, view, status)
+    if chat:
+        context.update(await chat_view(visit, chat))
+    page = console.page(request, "inbox.html", session=visit.session, selected=chat, **context)
+    return visit.commit(page)
+
+
+@router.get("/list")
+async def list_fragment(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    view: View = "all",
+    status: Status | None = None,
+    chat: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    context = await chat_list(visit, view, status)
+    return visit.commit(console.page(request, "_chat_list.html", selected=chat, **context))
+
+
+@router.get("/chats/{chat_id}")
+async def chat_fragment(
+    request: Request, console: ConsoleDep, visit: VisitDep, chat_id: str
+) -> Response:
+    try:
+        context = await chat_view(visit, chat_id)
+    except LookupError:
+        return console.page(request, "_gone.html")
+    return visit.commit(console.page(request, "_chat.html", **context))
+
+
+@router.get("/chats/{chat_id}/live")
+async def live_fragment(
+    request: Request, console: ConsoleDep, visit: VisitDep, chat_id: str
+) -> Response:
+    """The chat's header and messages (what changes live; the reply box stays)."""
+    try:
+        context = await chat_view(visit, chat_id)
+    except LookupError:
+        return console.page(request, "_gone.html")
+    return visit.commit(console.page(request, "_chat_live.html", **context))
+
+
+async def _after(
+    request: Request, console: ConsoleDep, visit: Visit, chat_id: str, answer: Any
+) -> Response:
+    """The chat's live part again, with the service's refusal shown when there was
+    one (a refused reply keeps the reply box's text: the form resets on success only)."""
+    error = None
+    if answer.status_code >= 400:
+        detail = answer.json().get("detail") if answer.content else None
+        error = detail if isinstance(detail, str) else f"HTTP {answer.status_code}"
+    context = await chat_view(visit, chat_id)
+    page = console.page(request, "_chat_live.html", error=error, **context)
+    if error:
+        page.status_code = 422  # swapped (console.js), and the reply box keeps its text
+    return visit.commit(page)
+
+
+@router.post("/chats/{chat_id}/reply", dependencies=[Guarded])
+async def reply(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    text: Annotated[str, Form(max_length=4096)] = "",
+    quick_reply: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    body = {"quick_reply": quick_reply} if quick_reply else {"text": text.strip()}
+    answer = await visit.call("conversation", "POST", f"/api/chats/messages/{chat_id}", json=body)
+    return await _after(request, console, visit, chat_id, answer)
+
+
+@router.post("/chats/{chat_id}/file", dependencies=[Guarded])
+async def send_file(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    file: Annotated[UploadFile, File()],
+    caption: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    data = await file.read()
+    upload = await visit.call(
+        "conversation",
+        "POST",
+        "/api/chats/media",
+        files={"file": (file.filename or "file", data, file.content_type or "")},
+    )
+    if upload.status_code != 201:
+        return await _after(request, console, visit, chat_id, upload)
+    media: dict[str, Any] = {"id": upload.json()["id"]}
+    if caption.strip():
+        media["caption"] = caption.strip()
+    answer = await visit.call(
+        "conversation", "POST", f"/api/chats/messages/{chat_id}", json={"media": media}
+    )
+    return await _after(request, console, visit, chat_id, answer)
+
+
+@router.post("/chats/{chat_id}/note", dependencies=[Guarded])
+async def note(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    text: Annotated[str, Form(min_length=1, max_length=4096)],
+) -> Response:
+    answer = await visit.call(
+        "conversation", "POST", "/api/chats/notes", json={"chat_id": chat_id, "text": text}
+    )
+    return await _after(request, console, visit, chat_id, answer)
+
+
+Action = Literal["assign_me", "unassign", "resolve", "reopen", "snooze", "unsnooze", "pin", "unpin"]
+
+
+def _action_call(action: Action, chat_id: str, user_id: str | None) -> tuple[str, dict[str, Any]]:
+    ref: dict[str, Any] = {"chat_id": chat_id}
+    match action:
+        case "assign_me":
+            return "/api/chats/assign", {**ref, "assignee": user_id}
+        case "unassign":
+            return "/api/chats/assign", {**ref, "assignee": None}
+        case "resolve":
+            return "/api/chats/status", {**ref, "status": "resolved"}
+        case "reopen":
+            return "/api/chats/status", {**ref, "status": "open"}
+        case "snooze":
+            return "/api/chats/snooze", {**ref, "unsnooze_on_customer_reply": True}
+        case _:
+            return f"/api/chats/{action}", ref
+
+
+@router.post("/chats/{chat_id}/actions/{action}", dependencies=[Guarded])
+async def act(
+    request: Request, console: ConsoleDep, visit: VisitDep, chat_id: str, action: Action
+) -> Response:
+    path, body = _action_call(action, chat_id, visit.session.user_id or None)
+    answer = await visit.call("conversation", "POST", path, json=body)
+    return await _after(request, console, visit, chat_id, answer)
+
+
+@router.post("/chats/{chat_id}/labels", dependencies=[Guarded])
+async def label(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    add: Annotated[str, Form(max_length=64)] = "",
+    remove: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    body = {"chat_id": chat_id, "add": [add] if add else [], "remove": [remove] if remove else []}
+    answer = await visit.call("conversation", "POST", "/api/chats/labels", json=body)
+    return await _after(request, console, visit, chat_id, answer)

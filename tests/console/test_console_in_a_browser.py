@@ -1,0 +1,122 @@
+"""The console in a real browser (Debian's headless Chromium, driven by Selenium),
+against ``make run``'s stack: an agent signs in, a customer's new message appears
+without a reload, the reply goes out and its delivery tick shows; the pages pass axe's
+accessibility rules (labels, names, contrast) and keyboard focus moves in order.
+Screenshots of each view are written to ``test-artifacts/console/`` (not committed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+from .conftest import ConsoleStack
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("CAUCE_SCREENSHOTS_DIR", ROOT / "test-artifacts" / "console"))
+AXE = ROOT / "services" / "console" / "node_modules" / "axe-core" / "axe.min.js"
+#: axe-core's rule sets run on every page: WCAG 2.x A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1280,900")
+    service = webdriver.ChromeService(
+        executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    )
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        yield driver
+        shot(driver, "99-last")  # where the browser was when the module ended
+    finally:
+        driver.quit()
+
+
+def shot(driver: WebDriver, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+
+def accessibility_violations(driver: WebDriver) -> list[dict[str, Any]]:
+    driver.execute_script(AXE.read_text())
+    result: dict[str, Any] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, nodes: v.nodes.length,"
+        " help: v.help}))));",
+        AXE_TAGS,
+    )
+    return list(result)
+
+
+def click(driver: WebDriver, locator: tuple[str, str]) -> bool:
+    """Click the element now at ``locator`` (False when it was swapped meanwhile)."""
+    try:
+        driver.find_element(*locator).click()
+    except StaleElementReferenceException:
+        return False
+    return True
+
+
+def wait(driver: WebDriver, seconds: float = 20) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(driver, seconds, poll_frequency=0.2)
+
+
+def test_an_agent_answers_a_new_customer_in_the_browser(
+    console_stack: ConsoleStack, browser: WebDriver
+) -> None:
+    browser.get(f"{console_stack.console}/login")
+    assert accessibility_violations(browser) == []
+    email = browser.find_element(By.ID, "email")
+    assert browser.switch_to.active_element == email  # the form starts focused
+    email.send_keys(console_stack.logins["admin"][0])
+    email.send_keys(Keys.TAB)
+    password = browser.switch_to.active_element
+    assert password.get_attribute("id") == "password"  # focus moves in reading order
+    password.send_keys(console_stack.logins["admin"][1])
+    shot(browser, "01-login")
+    password.send_keys(Keys.ENTER)
+    wait(browser).until(ready.url_contains("/inbox"))
+    wait(browser).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".filters")))
+
+    browser.execute_script("window.cauceNoReload = true;")
+    console_stack.customer_writes("Buenas, necesito el recibo de mi placa XYZ987", "573001119999")
+    new_chat = (By.XPATH, "//a[contains(@class,'chat-item')][contains(., 'Cliente 9999')]")
+    wait(browser).until(ready.presence_of_element_located(new_chat))
+    assert browser.execute_script("return window.cauceNoReload === true;")  # live, no reload
+    shot(browser, "02-inbox")
+    assert accessibility_violations(browser) == []
+
+    # the list is swapped as the bot answers: click whichever copy is there now
+    wait(browser).until(lambda driver: click(driver, new_chat))
+    wait(browser).until(
+        ready.text_to_be_present_in_element((By.CSS_SELECTOR, ".conversation"), "XYZ987")
+    )
+    box = browser.find_element(By.CSS_SELECTOR, ".reply textarea")
+    box.send_keys("Claro, se lo envío enseguida")
+    browser.find_element(By.CSS_SELECTOR, ".reply button[type=submit]").click()
+    ours = "//li[contains(@class,'outbound')][contains(., 'Claro, se lo envío enseguida')]"
+    wait(browser).until(ready.presence_of_element_located((By.XPATH, ours)))
+    # the provider's status webhooks come back through the gateway: the tick shows
+    tick = wait(browser, 30).until(
+        ready.presence_of_element_located((By.XPATH, ours + "//span[contains(@class,'tick')]"))
+    )
+    assert tick.text in ("✓", "✓✓")
+    shot(browser, "03-chat")
+    assert accessibility_violations(browser) == []
