@@ -120,3 +120,50 @@ def test_an_agent_answers_a_new_customer_in_the_browser(
     assert tick.text in ("✓", "✓✓")
     shot(browser, "03-chat")
     assert accessibility_violations(browser) == []
+
+
+def test_an_operator_runs_a_small_campaign_and_watches_it(
+    console_stack: ConsoleStack, browser: WebDriver, tmp_path: Path
+) -> None:
+    browser.get(f"{console_stack.console}/campaigns")
+    if "/login" in browser.current_url:  # a module of its own may start signed out
+        browser.find_element(By.ID, "email").send_keys(console_stack.logins["admin"][0])
+        password = browser.find_element(By.ID, "password")
+        password.send_keys(console_stack.logins["admin"][1], Keys.ENTER)
+        wait(browser).until(ready.url_contains("/inbox"))
+        browser.get(f"{console_stack.console}/campaigns")
+    template = (By.CSS_SELECTOR, "option[value='pago_confirmado|es']")
+    if not browser.find_elements(*template):
+        browser.find_element(By.XPATH, "//button[contains(., 'plantillas')]").click()
+        wait(browser).until(ready.presence_of_element_located(template))
+    browser.find_element(By.ID, "campaign-name").send_keys("Pagos de diciembre")
+    browser.find_element(*template).click()
+    browser.find_element(By.CSS_SELECTOR, ".new-campaign button[type=submit]").click()
+    wait(browser).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".upload")))
+
+    csv = tmp_path / "destinatarios.csv"
+    rows = [f"+5730012340{n:02d},Cliente {n},$1.000" for n in range(5)]
+    csv.write_text(
+        "Recipient-Phone-Number,variable_1,variable_2\n"
+        + "\n".join(rows)
+        + "\nno es un número,x,y\n"
+    )
+    browser.find_element(By.CSS_SELECTOR, ".upload input[type=file]").send_keys(str(csv))
+    browser.find_element(By.CSS_SELECTOR, ".upload button[type=submit]").click()
+    loaded = wait(browser).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".loaded")))
+    assert "5" in loaded.text and "1" in loaded.text  # 5 accepted, 1 rejected
+    assert browser.find_elements(By.CSS_SELECTOR, ".rejections tbody tr")
+    assert accessibility_violations(browser) == []
+
+    start = "//button[contains(., 'Iniciar')]"
+    wait(browser).until(lambda driver: click(driver, (By.XPATH, start)))
+    # the figures follow the notifier's live stream until every recipient is sent
+    wait(browser, 60).until(
+        ready.text_to_be_present_in_element((By.CSS_SELECTOR, "[data-figure='sent']"), "5")
+    )
+    wait(browser, 60).until(
+        ready.text_to_be_present_in_element((By.CSS_SELECTOR, ".state strong"), "completed")
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#campaign-chart polyline")
+    shot(browser, "04-campaign")
+    assert accessibility_violations(browser) == []

@@ -129,3 +129,16 @@ def test_another_company_sees_none_of_it(console_stack: ConsoleStack) -> None:
     assert answer.status_code == 204
     page = client.get("/inbox").text
     assert "0303" not in page and "0101" not in page and 'data-chat="' not in page
+
+
+def test_campaigns_follow_the_roles_and_the_company(console_stack: ConsoleStack) -> None:
+    """An agent's role has no campaigns.read: the page says so (403), nothing leaks; the
+    admin sees the campaigns page; a campaign id of another company is a 404."""
+    agent = signed_in(console_stack, "agent")
+    refused = agent.get("/campaigns")
+    assert refused.status_code == 403 and "rol" in refused.text
+    admin = signed_in(console_stack)
+    page = admin.get("/campaigns")
+    assert page.status_code == 200 and 'name="template"' in page.text
+    missing = admin.get("/campaigns/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404

@@ -12,10 +12,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from cauce_console.backend import ServiceDown, SignedOut
+from cauce_console.backend import Refused, ServiceDown, SignedOut
 from cauce_console.bootstrap import Console, language
 from cauce_console.i18n import words
-from cauce_console.pages import inbox, live, login, media
+from cauce_console.pages import campaigns, inbox, live, login, media
 from cauce_console.settings import ConsoleSettings
 from cauce_runtime import create_service_app
 
@@ -40,7 +40,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         settings,
         bus=None,
         wiring=console,
-        routers=[login.router, inbox.router, live.router, media.router],
+        routers=[login.router, inbox.router, campaigns.router, live.router, media.router],
         readiness={"assets": assets_present},
         on_closed=[console.close],
         description="The agents' inbox in a browser, over the services' APIs.",
@@ -50,6 +50,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.add_api_route("/", _home, include_in_schema=False)
     app.add_exception_handler(SignedOut, _signed_out)
     app.add_exception_handler(ServiceDown, _service_down(console))
+    app.add_exception_handler(Refused, _refused(console))
     return app
 
 
@@ -84,6 +85,18 @@ def _service_down(console: Console) -> Callable[[Request, Exception], Awaitable[
         message = words(language(request))["service_down"].format(service=exc.service)
         page = console.page(request, "_notice.html", message=message)
         page.status_code = 503
+        return page
+
+    return handler
+
+
+def _refused(console: Console) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        t = words(language(request))
+        message = t["not_allowed"] if exc.status == 403 else t["not_found"]
+        page = console.page(request, "_notice.html", message=message)
+        page.status_code = exc.status
         return page
 
     return handler

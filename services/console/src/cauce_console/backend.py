@@ -23,6 +23,14 @@ class SignedOut(Exception):
     """No session, or one the identity service no longer honours."""
 
 
+class Refused(LookupError):
+    """A service answered 4xx to a read: not there, or not for this user's role."""
+
+    def __init__(self, service: str, status: int) -> None:
+        super().__init__(f"{service} answered {status}")
+        self.status = status
+
+
 class ServiceDown(Exception):
     """A service did not answer (or answered 503): the page says so, nothing is lost."""
 
@@ -65,7 +73,9 @@ class Visit:
     async def json(self, service: Service, path: str, **params: Any) -> Any:
         answer = await self.call(service, "GET", path, params=params)
         if answer.status_code >= 400:
-            raise ServiceDown(service) if answer.status_code >= 500 else LookupError(path)
+            if answer.status_code >= 500:
+                raise ServiceDown(service)
+            raise Refused(service, answer.status_code)
         return answer.json()
 
     def authorization(self) -> dict[str, str]:

@@ -10,7 +10,7 @@ the live stream (:mod:`.live`) says they changed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
@@ -43,11 +43,15 @@ async def chat_view(visit: Visit, chat_id: str) -> dict[str, Any]:
     replies = await visit.json("conversation", "/api/quick-replies")
     last = chat.get("last_inbound_at")
     window_open = last is None or (datetime.now(UTC) - datetime.fromisoformat(last) < WINDOW)
+    templates = (
+        [] if window_open else await visit.json("notifier", "/api/v1/templates", status="APPROVED")
+    )
     return {
         "chat": chat,
         "messages": messages["items"],
         "quick_replies": replies,
         "window_open": window_open,
+        "templates": templates,
         "me": visit.session.user,
     }
 
@@ -134,6 +138,29 @@ async def reply(
     return await _after(request, console, visit, chat_id, answer)
 
 
+@router.post("/chats/{chat_id}/template", dependencies=[Guarded])
+async def send_template(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    template: Annotated[str, Form(max_length=600)],
+    variables: Annotated[str, Form(max_length=4096)] = "",
+) -> Response:
+    """An approved template (``name|language``), its body's variables separated by
+    ``|``: the only kind WhatsApp takes 24 hours after the customer last wrote."""
+    name, _, language = template.partition("|")
+    values = [v.strip() for v in variables.split("|") if v.strip()]
+    components = (
+        [{"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}]
+        if values
+        else []
+    )
+    body = {"template": {"name": name, "language": language, "components": components}}
+    answer = await visit.call("conversation", "POST", f"/api/chats/messages/{chat_id}", json=body)
+    return await _after(request, console, visit, chat_id, answer)
+
+
 @router.post("/chats/{chat_id}/file", dependencies=[Guarded])
 async def send_file(
     request: Request,
@@ -202,6 +229,42 @@ async def act(
     path, body = _action_call(action, chat_id, visit.session.user_id or None)
     answer = await visit.call("conversation", "POST", path, json=body)
     return await _after(request, console, visit, chat_id, answer)
+
+
+@router.post("/chats/{chat_id}/snooze-until", dependencies=[Guarded])
+async def snooze_until(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    until: Annotated[str, Form(max_length=40)],
+    offset_min: Annotated[int, Form(ge=-840, le=840)] = 0,
+) -> Response:
+    """Snooze until a local time (the browser's ``datetime-local`` and its UTC offset in
+    minutes), or until the customer replies, whichever comes first."""
+    try:
+        local = datetime.fromisoformat(until)
+    except ValueError:
+        local = None
+    if local is None or local.tzinfo is not None:
+        answer: Any = _Refusal("until must be a local date and time")
+    else:
+        aware = local.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
+        body = {"chat_id": chat_id, "until": aware.isoformat(), "unsnooze_on_customer_reply": True}
+        answer = await visit.call("conversation", "POST", "/api/chats/snooze", json=body)
+    return await _after(request, console, visit, chat_id, answer)
+
+
+class _Refusal:
+    """A refusal of the console's own, shaped like a service's answer for ``_after``."""
+
+    def __init__(self, detail: str) -> None:
+        self.status_code = 422
+        self.content = b"x"
+        self._detail = detail
+
+    def json(self) -> dict[str, str]:
+        return {"detail": self._detail}
 
 
 @router.post("/chats/{chat_id}/labels", dependencies=[Guarded])

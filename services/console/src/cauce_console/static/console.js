@@ -24,6 +24,12 @@
       if (button) button.click();
     }
   });
+  // The browser's UTC offset, for times typed in its local time (snooze until).
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.parameters && "offset_min" in event.detail.parameters) {
+      event.detail.parameters.offset_min = String(-new Date().getTimezoneOffset());
+    }
+  });
   function settle() {
     var article = document.querySelector(".conversation");
     window.cauceSelected = article ? article.dataset.chat : "";
@@ -52,7 +58,40 @@
       if (JSON.parse(event.detail.data).chat_id === window.cauceSelected) refreshChat();
     } catch (ignored) { /* not a chat change */ }
   });
+  // A campaign's figures over time: each refresh of its figures adds a point per count.
+  var points = [];
+  function chart() {
+    var figures = document.querySelector(".figures");
+    var svg = document.getElementById("campaign-chart");
+    if (!figures || !svg) return;
+    var names = ["sent", "delivered", "read", "failed"];
+    var sample = {};
+    names.forEach(function (n) { sample[n] = Number(figures.dataset[n] || 0); });
+    points.push(sample);
+    if (points.length > 300) points.shift();
+    var top = Math.max(1, Number(figures.dataset.recipients || 0),
+                       Math.max.apply(null, points.map(function (p) { return p.sent; })));
+    var step = points.length > 1 ? 600 / (points.length - 1) : 600;
+    svg.innerHTML = names.map(function (n) {
+      var coords = points.map(function (p, i) {
+        return (i * step).toFixed(1) + "," + (160 - 155 * p[n] / top).toFixed(1);
+      }).join(" ");
+      return '<polyline class="line-' + n + '" points="' + coords + '"></polyline>';
+    }).join("");
+  }
+  // When the live figures show another state than the controls (started, completed),
+  // the controls are fetched again; otherwise they stay (a chosen file stays chosen).
+  function controls() {
+    var figures = document.querySelector(".figures");
+    var box = document.getElementById("campaign-controls");
+    var shown = box && box.querySelector(".controls");
+    if (!figures || !shown || figures.dataset.status === shown.dataset.status) return;
+    htmx.ajax("GET", box.dataset.refresh, {target: "#campaign-controls", swap: "innerHTML"});
+  }
+  document.addEventListener("htmx:afterSettle", controls);
+  document.addEventListener("htmx:afterSettle", chart);
   document.addEventListener("htmx:afterSettle", settle);
+  document.addEventListener("DOMContentLoaded", chart);
   document.addEventListener("DOMContentLoaded", function () {
     // A refused action (422) comes back as the chat with the reason: show it, but
     // as a failure (forms keep what the agent typed).
