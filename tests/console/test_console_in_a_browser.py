@@ -167,3 +167,16 @@ def test_an_operator_runs_a_small_campaign_and_watches_it(
     assert browser.find_elements(By.CSS_SELECTOR, "#campaign-chart polyline")
     shot(browser, "04-campaign")
     assert accessibility_violations(browser) == []
+
+
+def test_the_operations_page_is_accessible(console_stack: ConsoleStack, browser: WebDriver) -> None:
+    browser.get(f"{console_stack.console}/operations")
+    if "/login" in browser.current_url:
+        browser.find_element(By.ID, "email").send_keys(console_stack.logins["admin"][0])
+        password = browser.find_element(By.ID, "password")
+        password.send_keys(console_stack.logins["admin"][1], Keys.ENTER)
+        wait(browser).until(ready.url_contains("/inbox"))
+        browser.get(f"{console_stack.console}/operations")
+    wait(browser).until(ready.presence_of_element_located((By.ID, "channels-title")))
+    shot(browser, "05-operations")
+    assert accessibility_violations(browser) == []

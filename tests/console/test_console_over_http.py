@@ -142,3 +142,22 @@ def test_campaigns_follow_the_roles_and_the_company(console_stack: ConsoleStack)
     assert page.status_code == 200 and 'name="template"' in page.text
     missing = admin.get("/campaigns/00000000-0000-4000-8000-000000000000")
     assert missing.status_code == 404
+
+
+def test_operations_show_what_each_role_may_see(console_stack: ConsoleStack) -> None:
+    """The company's admin sees the demo number healthy and the dead letters (the Odoo
+    sync spans every company: platform admins only, the part says so); an agent's role
+    sees none of the three (each part says so) and the page still loads."""
+    admin = signed_in(console_stack)
+    page = admin.get("/operations")
+    assert page.status_code == 200
+    assert "100000000000001" in page.text or "sandbox WhatsApp number" in page.text
+    assert 'class="health ok"' in page.text
+    assert page.text.count("Tu rol no permite ver esto") == 1  # the sync, platform-wide
+    assert "No hay cartas muertas" in page.text
+    channel_id = page.text.split("/operations/channels/")[1].split("/test")[0]
+    checked = admin.post(f"/operations/channels/{channel_id}/test", headers=HTMX)
+    assert checked.status_code == 200 and "health ok" in checked.text  # asked the Graph fake
+    agent = signed_in(console_stack, "agent")
+    narrowed = agent.get("/operations").text
+    assert narrowed.count("Tu rol no permite ver esto") == 3

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from cauce_console.backend import Refused, ServiceDown, SignedOut
 from cauce_console.bootstrap import Console, language
 from cauce_console.i18n import words
-from cauce_console.pages import campaigns, inbox, live, login, media
+from cauce_console.pages import campaigns, inbox, live, login, media, operations
 from cauce_console.settings import ConsoleSettings
 from cauce_runtime import create_service_app
 
@@ -40,7 +40,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         settings,
         bus=None,
         wiring=console,
-        routers=[login.router, inbox.router, campaigns.router, live.router, media.router],
+        routers=[
+            login.router,
+            inbox.router,
+            campaigns.router,
+            operations.router,
+            live.router,
+            media.router,
+        ],
         readiness={"assets": assets_present},
         on_closed=[console.close],
         description="The agents' inbox in a browser, over the services' APIs.",

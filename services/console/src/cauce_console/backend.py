@@ -14,7 +14,7 @@ from fastapi import Response
 
 from cauce_console.sessions import Session, SessionCookie, renewed
 
-Service = Literal["identity", "conversation", "notifier"]
+Service = Literal["identity", "conversation", "notifier", "crm-sync"]
 #: Refresh this long before the access token expires.
 REFRESH_MARGIN_S = 30.0
 

@@ -34,6 +34,7 @@ class Console:
             "identity": settings.identity_url,
             "conversation": settings.conversation_url,
             "notifier": settings.notifier_url,
+            "crm-sync": settings.crm_sync_url,
         }
         cookie = SessionCookie(
             settings.session_key.get_secret_value(), secure=settings.secure_cookies

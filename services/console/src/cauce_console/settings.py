@@ -22,6 +22,7 @@ class ConsoleSettings(ServiceSettings):
     identity_url: str = "http://127.0.0.1:8085"
     conversation_url: str = "http://127.0.0.1:8081"
     notifier_url: str = "http://127.0.0.1:8084"
+    crm_sync_url: str = "http://127.0.0.1:8083"
     #: Encrypts the session cookie (it carries the user's tokens): any long random
     #: string; changing it signs everybody out.
     session_key: SecretStr = SecretStr("dev-console-session-key")
