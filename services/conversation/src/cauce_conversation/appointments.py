@@ -87,6 +87,13 @@ class Appointments:
             ).to_list()
         return sorted((from_document(Appointment, d) for d in documents), key=lambda a: a.at)
 
+    async def get(self, tenant_id: str, appointment_id: str) -> Appointment | None:
+        with unavailable_as_transient("get appointment"):
+            document = await self._appointments.find_one(
+                {"_id": appointment_id, "tenant_id": tenant_id}
+            )
+        return None if document is None else from_document(Appointment, document)
+
     async def cancel(self, tenant_id: str, appointment_id: str) -> bool:
         with unavailable_as_transient("cancel appointment"):
             result = await self._appointments.update_one(

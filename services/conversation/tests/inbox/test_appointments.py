@@ -10,6 +10,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from cauce_contracts.envelope import utc_now
+from cauce_contracts.identity import BUILTIN_ROLES
 from cauce_contracts.outbound import OutboundMessageRequested, TemplateContent
 from cauce_contracts.streams import OUTBOUND
 from cauce_conversation.appointments import Appointments, Reminders, ReminderTemplate
@@ -96,3 +97,20 @@ async def test_appointments_of_another_company_are_out_of_reach(
         json={"chat_id": conversation.id, "at": (utc_now() - timedelta(hours=1)).isoformat()},
     )
     assert past.status_code == 422
+
+
+async def test_an_agent_cancels_only_appointments_of_chats_they_see(
+    inbox: Inbox, make_conversation: MakeConversation
+) -> None:
+    """An agent (no ``chats.read_all``) cannot cancel an appointment on a chat assigned
+    to someone else: a 404, as if it did not exist; the owner of the chat can."""
+    bobs = await inbox.store.create(make_conversation(assignee="bob", handed_over=True))
+    at = (utc_now() + timedelta(days=1)).isoformat()
+    booked = await inbox.client.post("/api/chats/appointments", json={"chat_id": bobs.id, "at": at})
+    path = f"/api/chats/appointments/{booked.json()['id']}"
+    ana = MINTER.headers("acme", *BUILTIN_ROLES["agent"], subject="user:ana")
+    assert (await inbox.client.delete(path, headers=ana)).status_code == 404
+    bob = MINTER.headers("acme", *BUILTIN_ROLES["agent"], subject="user:bob")
+    assert (await inbox.client.delete(path, headers=bob)).status_code == 204
+    listed = await inbox.client.get(f"/api/chats/appointments/{bobs.id}")
+    assert [a["cancelled"] for a in listed.json()] == [True]

@@ -71,7 +71,13 @@ async def of_chat(service: ConversationDep, scope: Reader, chat_id: str) -> list
 
 @router.delete("/{appointment_id}", status_code=204)
 async def cancel(service: ConversationDep, scope: Replier, appointment_id: str) -> Response:
-    """Cancel it (its reminder is not sent)."""
-    if not await Appointments(service.store).cancel(scope.caller.company_id, appointment_id):
+    """Cancel it (its reminder is not sent): an appointment on a chat the caller may see
+    (another company's, or a chat outside an agent's scope, is a 404)."""
+    appointments = Appointments(service.store)
+    company = scope.caller.company_id
+    appointment = await appointments.get(company, appointment_id)
+    if appointment is None:
         raise HTTPException(404, "no such appointment")
+    await load(service.store, appointment.chat_id, scope)
+    await appointments.cancel(company, appointment_id)
     return Response(status_code=204)
