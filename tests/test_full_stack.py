@@ -4,9 +4,6 @@ sandbox through the gateway into JetStream, and Ctrl-C leaves no process behind.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import httpx
 
 from cauce_devstack.launcher import READY_LINE
 from cauce_devstack.stack import DEV_TENANT, SERVICE_MODULES
-from cauce_devstack.testing import free_ports, launched, stored_messages
+from cauce_devstack.testing import create_admin, free_ports, launched, stored_messages
 
 
 def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
@@ -62,29 +59,7 @@ def _first_admin_logs_in(ports: dict[str, int]) -> str:
     """README's first step: the first admin made on the command line logs in, and the
     token is good at identity (no default admin exists)."""
     password = "first admin passphrase for the stack test"
-    made = subprocess.run(  # noqa: S603 - our own module, fixed argv
-        [
-            sys.executable,
-            "-m",
-            "cauce_identity",
-            "create-admin",
-            "--password-stdin",
-            "--company",
-            DEV_TENANT,
-            "--email",
-            "admin@demo.example.com",
-        ],
-        input=password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={
-            **os.environ,
-            "CAUCE_POSTGRES_URL": f"postgresql://postgres@127.0.0.1:{ports['postgres']}/cauce",
-        },
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(ports["postgres"], DEV_TENANT, "admin@demo.example.com", password)
     base = f"http://127.0.0.1:{ports['identity']}"
     with httpx.Client(base_url=base, timeout=10) as client:
         login = client.post(

@@ -5,14 +5,13 @@ company who sees none of it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from cauce_devstack.testing import create_admin
 
 from .conftest import ConsoleStack
 
@@ -97,31 +96,7 @@ def test_the_live_stream_is_relayed(console_stack: ConsoleStack) -> None:
 def test_another_company_sees_none_of_it(console_stack: ConsoleStack) -> None:
     console_stack.customer_writes("Mensaje de la empresa demo", "573001110303")
     password = "globex admin passphrase for the console"
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cauce_identity",
-            "create-admin",
-            "--password-stdin",
-            "--company",
-            "globex",
-            "--email",
-            "admin@globex.example.com",
-        ],
-        input=password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={
-            **os.environ,
-            "CAUCE_POSTGRES_URL": (
-                f"postgresql://postgres@127.0.0.1:{console_stack.ports['postgres']}/cauce"
-            ),
-        },
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(console_stack.ports["postgres"], "globex", "admin@globex.example.com", password)
     client = httpx.Client(base_url=console_stack.console, timeout=10)
     answer = client.post(
         "/login", data={"email": "admin@globex.example.com", "password": password}, headers=HTMX

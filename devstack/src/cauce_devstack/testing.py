@@ -391,3 +391,31 @@ async def sse_events(stream: Any) -> AsyncIterator[tuple[str | None, str, Any]]:
             kind = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].strip())
+
+
+def create_admin(postgres_port: int, company: str, email: str, password: str) -> None:
+    """README's first step, as a person runs it: ``python -m cauce_identity create-admin``
+    against the launched stack's PostgreSQL, the password on stdin."""
+    made = subprocess.run(  # noqa: S603 - our own module, fixed argv
+        [
+            sys.executable,
+            "-m",
+            "cauce_identity",
+            "create-admin",
+            "--password-stdin",
+            "--company",
+            company,
+            "--email",
+            email,
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            **os.environ,
+            "CAUCE_POSTGRES_URL": f"postgresql://postgres@127.0.0.1:{postgres_port}/cauce",
+        },
+    )
+    assert made.returncode == 0, made.stderr

@@ -27,6 +27,28 @@ ACME = MINTER.headers("acme")
 OTHER = MINTER.headers("other")
 
 
+def status_of(
+    conversation: Conversation,
+    request_id: str,
+    status: str,
+    error: tuple[str, str] | None = None,
+) -> OutboundStatusChanged:
+    """The notifier's status of a reply (``request_id``), with its error if it failed."""
+    return OutboundStatusChanged(
+        tenant_id="acme",
+        correlation_id="corr-delivery",
+        channel=conversation.channel,
+        contact_key=conversation.contact_key,
+        channel_account_id=conversation.channel_account_id,
+        provider_message_id=f"wamid.{request_id}",
+        status=status,
+        status_at=utc_now(),
+        request_id=request_id,
+        error_code=error[0] if error else None,
+        error_title=error[1] if error else None,
+    )
+
+
 async def collect(
     http: httpx.AsyncClient,
     url: str,
@@ -108,19 +130,7 @@ async def test_each_reply_shows_how_far_it_got(
                 (ok, "delivered", None),  # late: never moves it back
                 (lost, "failed", ("131026", "Message undeliverable")),
             ):
-                changed = OutboundStatusChanged(
-                    tenant_id="acme",
-                    correlation_id="corr-delivery",
-                    channel=conversation.channel,
-                    contact_key=conversation.contact_key,
-                    channel_account_id=conversation.channel_account_id,
-                    provider_message_id=f"wamid.{request_id}",
-                    status=status,
-                    status_at=utc_now(),
-                    request_id=request_id,
-                    error_code=error[0] if error else None,
-                    error_title=error[1] if error else None,
-                )
+                changed = status_of(conversation, request_id, status, error)
                 await bus.publish(changed, subject_of(changed))
 
             async def shown() -> list[Any] | None:
@@ -199,17 +209,7 @@ async def test_a_reply_and_each_of_its_statuses_are_pushed(
             path = f"/api/chats/messages/{conversation.id}"
             request_id = (await http.post(path, json={"text": "Hola"})).json()["event_id"]
             for status in ("sent", "read"):
-                changed = OutboundStatusChanged(
-                    tenant_id="acme",
-                    correlation_id="corr-delivery",
-                    channel=conversation.channel,
-                    contact_key=conversation.contact_key,
-                    channel_account_id=conversation.channel_account_id,
-                    provider_message_id=f"wamid.{request_id}",
-                    status=status,
-                    status_at=utc_now(),
-                    request_id=request_id,
-                )
+                changed = status_of(conversation, request_id, status)
                 await bus.publish(changed, subject_of(changed))
             await asyncio.wait_for(watching, timeout=10)
     finally:

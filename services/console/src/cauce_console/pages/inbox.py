@@ -10,10 +10,11 @@ the live stream (:mod:`.live`) says they changed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from cauce_console.backend import Visit
 from cauce_console.bootstrap import ConsoleDep, Guarded, VisitDep
@@ -56,33 +57,38 @@ async def chat_view(visit: Visit, chat_id: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Which chats the list shows, and which one is open (the page's query)."""
+
+    view: View = "all"
+    status: Status | None = None
+    chat: Annotated[str | None, Query(max_length=64)] = None
+
+
+ListingDep = Annotated[Listing, Depends()]
+
+
 @router.get("")
 async def inbox(
-    request: Request,
-    console: ConsoleDep,
-    visit: VisitDep,
-    view: View = "all",
-    status: Status | None = None,
-    chat: Annotated[str | None, Query(max_length=64)] = None,
+    request: Request, console: ConsoleDep, visit: VisitDep, listing: ListingDep
 ) -> Response:
-    context = await chat_list(visit, view, status)
-    if chat:
-        context.update(await chat_view(visit, chat))
-    page = console.page(request, "inbox.html", session=visit.session, selected=chat, **context)
+    context = await chat_list(visit, listing.view, listing.status)
+    if listing.chat:
+        context.update(await chat_view(visit, listing.chat))
+    page = console.page(
+        request, "inbox.html", session=visit.session, selected=listing.chat, **context
+    )
     return visit.commit(page)
 
 
 @router.get("/list")
 async def list_fragment(
-    request: Request,
-    console: ConsoleDep,
-    visit: VisitDep,
-    view: View = "all",
-    status: Status | None = None,
-    chat: Annotated[str | None, Query(max_length=64)] = None,
+    request: Request, console: ConsoleDep, visit: VisitDep, listing: ListingDep
 ) -> Response:
-    context = await chat_list(visit, view, status)
-    return visit.commit(console.page(request, "_chat_list.html", selected=chat, **context))
+    context = await chat_list(visit, listing.view, listing.status)
+    page = console.page(request, "_chat_list.html", selected=listing.chat, **context)
+    return visit.commit(page)
 
 
 @router.get("/chats/{chat_id}")
