@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -75,7 +75,13 @@ def click(driver: WebDriver, locator: tuple[str, str]) -> bool:
 
 
 def wait(driver: WebDriver, seconds: float = 20) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, seconds, poll_frequency=0.2)
+    """Polls that survive htmx swapping what they look at (a stale element: poll again)."""
+    return WebDriverWait(
+        driver,
+        seconds,
+        poll_frequency=0.2,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    )
 
 
 def test_an_agent_answers_a_new_customer_in_the_browser(
@@ -114,11 +120,23 @@ def test_an_agent_answers_a_new_customer_in_the_browser(
     ours = "//li[contains(@class,'outbound')][contains(., 'Claro, se lo envío enseguida')]"
     wait(browser).until(ready.presence_of_element_located((By.XPATH, ours)))
     # the provider's status webhooks come back through the gateway: the tick shows
-    tick = wait(browser, 30).until(
-        ready.presence_of_element_located((By.XPATH, ours + "//span[contains(@class,'tick')]"))
-    )
-    assert tick.text in ("✓", "✓✓")
+    # (the chat is re-rendered as statuses arrive: each poll reads the tick afresh)
+    tick = (By.XPATH, ours + "//span[contains(@class,'tick')]")
+    wait(browser, 30).until(lambda driver: driver.find_element(*tick).text in ("✓", "✓✓"))
     shot(browser, "03-chat")
+    assert accessibility_violations(browser) == []
+
+    # the assist (no AI provider here: the offline default, and the panel says so)
+    browser.find_element(By.XPATH, "//button[contains(., 'Análisis')]").click()
+    wait(browser).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".insights")))
+    assert "sin modelo" in browser.find_element(By.ID, "assist-result").text
+    assert "XYZ987" in browser.find_element(By.CSS_SELECTOR, ".insights").text
+    browser.find_element(By.XPATH, "//button[contains(., 'Borrador')]").click()
+    use = wait(browser).until(ready.element_to_be_clickable((By.CSS_SELECTOR, "[data-use-draft]")))
+    use.click()
+    box = browser.find_element(By.CSS_SELECTOR, ".reply textarea")
+    assert box.get_attribute("value") == use.get_attribute("data-use-draft")
+    shot(browser, "06-assist")
     assert accessibility_violations(browser) == []
 
 

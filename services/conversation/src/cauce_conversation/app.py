@@ -16,6 +16,7 @@ from cauce_conversation import inbox
 from cauce_conversation.appointments import Appointments, Reminders
 from cauce_conversation.assignment import routes as assignment_routes
 from cauce_conversation.assignment.assigner import Assigner
+from cauce_conversation.assist import routes as assist_routes
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.consumers import register_consumers
 from cauce_conversation.customer_files import CustomerFiles
@@ -64,6 +65,7 @@ def create_app(
             inbox.appointments_router,
             inbox.media_router,
             inbox.uploads_router,
+            assist_routes.router,
             assignment_routes.router,
         ],
         on_prepare=[service.open],

@@ -15,6 +15,7 @@ from cauce_contracts.identity import Permission
 from cauce_conversation import inbox as inbox_api
 from cauce_conversation.app import create_app
 from cauce_conversation.assignment import routes as assignment_routes
+from cauce_conversation.assist import routes as assist_routes
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
@@ -76,6 +77,7 @@ async def inbox(
             inbox_api.appointments_router,
             inbox_api.media_router,
             inbox_api.uploads_router,
+            assist_routes.router,
             assignment_routes.router,
         ],
         on_prepare=[service.open],

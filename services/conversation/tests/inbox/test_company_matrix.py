@@ -70,6 +70,11 @@ COVERED = {
     ("PUT", "/api/agents/{user_id}"),
     ("GET", "/api/teams"),
     ("PUT", "/api/teams/{name}"),
+    ("POST", "/api/chats/ai/insights"),
+    ("GET", "/api/chats/ai/insights"),
+    ("POST", "/api/chats/ai/summaries/generate"),
+    ("GET", "/api/chats/ai/summaries/{chat_id}"),
+    ("POST", "/api/chats/ai/assist-draft"),
 }
 OPS = {"/healthz", "/readyz", "/metrics"}
 
@@ -104,6 +109,9 @@ async def company_a_works(http: httpx.AsyncClient, chat: Conversation) -> dict[s
     await call("POST", "/api/chats/labels", json={"chat_id": chat.id, "add": ["vip"]})
     await call("POST", "/api/chats/notes", json={"chat_id": chat.id, "text": "cliente A"})
     await call("POST", "/api/chats/messages/" + chat.id, json={"text": "Hola de A"})
+    # kept results B must not read
+    await call("POST", "/api/chats/ai/insights", json={"chat_id": chat.id})
+    await call("POST", "/api/chats/ai/summaries/generate", json={"chat_id": chat.id})
     at = (utc_now() + timedelta(days=2)).isoformat()
     booked = await call("POST", "/api/chats/appointments", json={"chat_id": chat.id, "at": at})
     sticker = await call(
@@ -157,6 +165,8 @@ async def test_company_b_never_reaches_company_a(
             f"/api/chats/{chat.id}",
             f"/api/chats/messages/{chat.id}",
             f"/api/chats/appointments/{chat.id}",
+            f"/api/chats/ai/insights?chat_id={chat.id}",
+            f"/api/chats/ai/summaries/{chat.id}",
         ):
             assert (await b("GET", path)).status_code == 404, path
 
@@ -178,6 +188,9 @@ async def test_company_b_never_reaches_company_a(
             ("/api/chats/unsnooze", ref),
             ("/api/chats/labels", {**ref, "remove": ["vip"]}),
             ("/api/chats/notes", {**ref, "text": "de B"}),
+            ("/api/chats/ai/insights", ref),
+            ("/api/chats/ai/summaries/generate", ref),
+            ("/api/chats/ai/assist-draft", ref),
             ("/api/chats/appointments", {**ref, "at": (utc_now() + timedelta(days=1)).isoformat()}),
         ):
             answer = await b("POST", path, json=body)

@@ -273,6 +273,36 @@ class _Refusal:
         return {"detail": self._detail}
 
 
+AssistKind = Literal["summary", "insights", "draft"]
+_ASSIST_PATHS: dict[str, str] = {
+    "summary": "/api/chats/ai/summaries/generate",
+    "insights": "/api/chats/ai/insights",
+    "draft": "/api/chats/ai/assist-draft",
+}
+
+
+@router.post("/chats/{chat_id}/assist/{kind}", dependencies=[Guarded])
+async def assist(
+    request: Request, console: ConsoleDep, visit: VisitDep, chat_id: str, kind: AssistKind
+) -> Response:
+    """A summary, insights or a draft reply for this chat (the conversation's AI assist;
+    the panel says which provider made it)."""
+    answer = await visit.call(
+        "conversation", "POST", _ASSIST_PATHS[kind], json={"chat_id": chat_id}
+    )
+    result = answer.json() if answer.status_code == 200 else None
+    page = console.page(request, "_assist.html", result=result, error=_refusal_of(answer))
+    return visit.commit(page)
+
+
+def _refusal_of(answer: Any) -> str | None:
+    if answer.status_code < 400:
+        return None
+    body = answer.json() if answer.content else {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else f"HTTP {answer.status_code}"
+
+
 @router.post("/chats/{chat_id}/labels", dependencies=[Guarded])
 async def label(
     request: Request,

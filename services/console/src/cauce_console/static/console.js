@@ -30,6 +30,14 @@
       event.detail.parameters.offset_min = String(-new Date().getTimezoneOffset());
     }
   });
+  // "Use in the reply": the assist's draft goes into the reply box, for the agent to edit.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-use-draft]");
+    var box = document.querySelector(".reply textarea");
+    if (!button || !box) return;
+    box.value = button.dataset.useDraft;
+    box.focus();
+  });
   function settle() {
     var article = document.querySelector(".conversation");
     window.cauceSelected = article ? article.dataset.chat : "";

@@ -44,3 +44,14 @@ def redact_phones(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_phones(item) for item in value]
     return value
+
+
+#: Runs of 7 or more digits (spaces, dots and dashes allowed between): phone-like;
+#: not an amount (``$1.250.000``) nor the middle of a longer number.
+_PHONE_IN_TEXT = re.compile(r"(?<![$\d.,])\+?\d(?:[\s.-]?\d){6,}")
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Free text with every phone-like run of digits masked (what leaves the service
+    for a model never carries a customer's number in clear)."""
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)

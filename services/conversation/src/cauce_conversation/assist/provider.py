@@ -1,0 +1,67 @@
+"""What an assist provider does, and what it answers. A provider sees the chat's
+messages with phone numbers masked; it returns results that name who made them (the
+offline default, or a model) and what they cost, so the console can tell them apart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from cauce_contracts.envelope import utc_now
+
+Sentiment = Literal["positive", "neutral", "negative"]
+Risk = Literal["low", "medium", "high"]
+
+
+class ChatLine(BaseModel):
+    """One message as a provider sees it."""
+
+    who: Literal["customer", "agent", "bot", "note"]
+    text: str
+    at: datetime
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class Entities(BaseModel):
+    amounts: list[str] = Field(default_factory=list)
+    dates: list[str] = Field(default_factory=list)
+    plates: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+
+
+class Insights(BaseModel):
+    sentiment: Sentiment
+    intent: str
+    entities: Entities
+    churn_risk: Risk
+    next_action: str
+
+
+class Result(BaseModel):
+    """One generated result, as stored and shown."""
+
+    kind: Literal["summary", "insights", "draft"]
+    #: ``offline`` (computed without a model) or the model's name.
+    provider: str
+    summary: str | None = None
+    insights: Insights | None = None
+    draft: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    generated_at: datetime = Field(default_factory=utc_now)
+
+
+class AssistProvider(Protocol):
+    name: str
+
+    async def summary(self, lines: list[ChatLine]) -> Result: ...
+
+    async def insights(self, lines: list[ChatLine], profile_name: str | None) -> Result: ...
+
+    async def draft(self, lines: list[ChatLine], profile_name: str | None) -> Result: ...
