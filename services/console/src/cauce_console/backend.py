@@ -116,3 +116,12 @@ class Visit:
         if self._changed:
             self.cookie.write(response, self.session)
         return response
+
+
+def refusal(answer: httpx.Response | Any) -> str | None:
+    """Why a service refused a write (its problem+json ``detail``), None when it did not."""
+    if answer.status_code < 400:
+        return None
+    body = answer.json() if answer.content else {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else f"HTTP {answer.status_code}"

@@ -13,20 +13,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
-from cauce_console.backend import Visit
+from cauce_console.backend import Visit, refusal
 from cauce_console.bootstrap import ConsoleDep, Guarded, VisitDep
 
 router = APIRouter(prefix="/campaigns", include_in_schema=False)
 
 Action = Literal["start", "pause", "resume", "cancel"]
-
-
-def _refusal(answer: Any) -> str | None:
-    if answer.status_code < 400:
-        return None
-    body = answer.json() if answer.content else {}
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return detail if isinstance(detail, str) else f"HTTP {answer.status_code}"
 
 
 async def _overview(visit: Visit) -> dict[str, Any]:
@@ -59,7 +51,7 @@ async def create(
     template_name, _, language = template.partition("|")
     body = {"name": name, "template_name": template_name, "template_language": language}
     answer = await visit.call("notifier", "POST", "/api/v1/campaigns", json=body)
-    if error := _refusal(answer):
+    if error := refusal(answer):
         context = await _overview(visit)
         page = console.page(
             request, "campaigns.html", session=visit.session, error=error, **context
@@ -130,7 +122,7 @@ async def upload(
     )
     loaded = answer.json() if answer.status_code == 200 else None
     context = await _detail(visit, campaign_id)
-    return _controls(request, console, visit, loaded=loaded, error=_refusal(answer), **context)
+    return _controls(request, console, visit, loaded=loaded, error=refusal(answer), **context)
 
 
 @router.post("/{campaign_id}/{action}", dependencies=[Guarded])
@@ -139,4 +131,4 @@ async def act(
 ) -> Response:
     answer = await visit.call("notifier", "POST", f"/api/v1/campaigns/{campaign_id}/{action}")
     context = await _detail(visit, campaign_id)
-    return _controls(request, console, visit, error=_refusal(answer), **context)
+    return _controls(request, console, visit, error=refusal(answer), **context)

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
-from cauce_console.backend import Visit
+from cauce_console.backend import Visit, refusal
 from cauce_console.bootstrap import ConsoleDep, Guarded, VisitDep
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
@@ -119,10 +119,7 @@ async def _after(
 ) -> Response:
     """The chat's live part again, with the service's refusal shown when there was
     one (a refused reply keeps the reply box's text: the form resets on success only)."""
-    error = None
-    if answer.status_code >= 400:
-        detail = answer.json().get("detail") if answer.content else None
-        error = detail if isinstance(detail, str) else f"HTTP {answer.status_code}"
+    error = refusal(answer)
     context = await chat_view(visit, chat_id)
     page = console.page(request, "_chat_live.html", error=error, **context)
     if error:
@@ -291,16 +288,8 @@ async def assist(
         "conversation", "POST", _ASSIST_PATHS[kind], json={"chat_id": chat_id}
     )
     result = answer.json() if answer.status_code == 200 else None
-    page = console.page(request, "_assist.html", result=result, error=_refusal_of(answer))
+    page = console.page(request, "_assist.html", result=result, error=refusal(answer))
     return visit.commit(page)
-
-
-def _refusal_of(answer: Any) -> str | None:
-    if answer.status_code < 400:
-        return None
-    body = answer.json() if answer.content else {}
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return detail if isinstance(detail, str) else f"HTTP {answer.status_code}"
 
 
 @router.post("/chats/{chat_id}/labels", dependencies=[Guarded])
