@@ -118,7 +118,7 @@ class Visit:
         return response
 
 
-def refusal(answer: httpx.Response | Any) -> str | None:
+def refusal(answer: httpx.Response) -> str | None:
     """Why a service refused a write (its problem+json ``detail``), None when it did not."""
     if answer.status_code < 400:
         return None

@@ -115,11 +115,10 @@ async def live_fragment(
 
 
 async def _after(
-    request: Request, console: ConsoleDep, visit: Visit, chat_id: str, answer: Any
+    request: Request, console: ConsoleDep, visit: Visit, chat_id: str, error: str | None
 ) -> Response:
-    """The chat's live part again, with the service's refusal shown when there was
-    one (a refused reply keeps the reply box's text: the form resets on success only)."""
-    error = refusal(answer)
+    """The chat's live part again, with the refusal shown when there was one (a
+    refused reply keeps the reply box's text: the form resets on success only)."""
     context = await chat_view(visit, chat_id)
     page = console.page(request, "_chat_live.html", error=error, **context)
     if error:
@@ -138,7 +137,7 @@ async def reply(
 ) -> Response:
     body = {"quick_reply": quick_reply} if quick_reply else {"text": text.strip()}
     answer = await visit.call("conversation", "POST", f"/api/chats/messages/{chat_id}", json=body)
-    return await _after(request, console, visit, chat_id, answer)
+    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 @router.post("/chats/{chat_id}/template", dependencies=[Guarded])
@@ -161,7 +160,7 @@ async def send_template(
     )
     body = {"template": {"name": name, "language": language, "components": components}}
     answer = await visit.call("conversation", "POST", f"/api/chats/messages/{chat_id}", json=body)
-    return await _after(request, console, visit, chat_id, answer)
+    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 @router.post("/chats/{chat_id}/file", dependencies=[Guarded])
@@ -181,14 +180,14 @@ async def send_file(
         files={"file": (file.filename or "file", data, file.content_type or "")},
     )
     if upload.status_code != 201:
-        return await _after(request, console, visit, chat_id, upload)
+        return await _after(request, console, visit, chat_id, refusal(upload))
     media: dict[str, Any] = {"id": upload.json()["id"]}
     if caption.strip():
         media["caption"] = caption.strip()
     answer = await visit.call(
         "conversation", "POST", f"/api/chats/messages/{chat_id}", json={"media": media}
     )
-    return await _after(request, console, visit, chat_id, answer)
+    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 @router.post("/chats/{chat_id}/note", dependencies=[Guarded])
@@ -202,7 +201,7 @@ async def note(
     answer = await visit.call(
         "conversation", "POST", "/api/chats/notes", json={"chat_id": chat_id, "text": text}
     )
-    return await _after(request, console, visit, chat_id, answer)
+    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 Action = Literal["assign_me", "unassign", "resolve", "reopen", "snooze", "unsnooze", "pin", "unpin"]
@@ -231,7 +230,7 @@ async def act(
 ) -> Response:
     path, body = _action_call(action, chat_id, visit.session.user_id or None)
     answer = await visit.call("conversation", "POST", path, json=body)
-    return await _after(request, console, visit, chat_id, answer)
+    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 @router.post("/chats/{chat_id}/snooze-until", dependencies=[Guarded])
@@ -250,24 +249,12 @@ async def snooze_until(
     except ValueError:
         local = None
     if local is None or local.tzinfo is not None:
-        answer: Any = _Refusal("until must be a local date and time")
-    else:
-        aware = local.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
-        body = {"chat_id": chat_id, "until": aware.isoformat(), "unsnooze_on_customer_reply": True}
-        answer = await visit.call("conversation", "POST", "/api/chats/snooze", json=body)
-    return await _after(request, console, visit, chat_id, answer)
-
-
-class _Refusal:
-    """A refusal of the console's own, shaped like a service's answer for ``_after``."""
-
-    def __init__(self, detail: str) -> None:
-        self.status_code = 422
-        self.content = b"x"
-        self._detail = detail
-
-    def json(self) -> dict[str, str]:
-        return {"detail": self._detail}
+        error = "until must be a local date and time"
+        return await _after(request, console, visit, chat_id, error)
+    aware = local.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
+    body = {"chat_id": chat_id, "until": aware.isoformat(), "unsnooze_on_customer_reply": True}
+    answer = await visit.call("conversation", "POST", "/api/chats/snooze", json=body)
+    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 AssistKind = Literal["summary", "insights", "draft"]
@@ -303,4 +290,4 @@ async def label(
 ) -> Response:
     body = {"chat_id": chat_id, "add": [add] if add else [], "remove": [remove] if remove else []}
     answer = await visit.call("conversation", "POST", "/api/chats/labels", json=body)
-    return await _after(request, console, visit, chat_id, answer)
+    return await _after(request, console, visit, chat_id, refusal(answer))
