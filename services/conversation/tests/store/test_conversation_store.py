@@ -126,6 +126,25 @@ async def test_a_duplicate_message_is_refused(
     assert_utc(items[0].at)
 
 
+async def test_the_latest_messages_come_oldest_first(
+    conversation_store: ConversationStore, make_conversation: MakeConversation
+) -> None:
+    conversation = make_conversation()
+    other = make_conversation(contact="573009999999")
+    instants = [T0 + timedelta(seconds=n) for n in range(4)] + [T0 + timedelta(seconds=4)] * 2
+    messages = [message(conversation, n, at) for n, at in enumerate(instants)]
+    for record in reversed(messages):
+        assert await conversation_store.add_message(record)
+    assert await conversation_store.add_message(
+        message(other, 99, T0 + timedelta(minutes=1)).model_copy(
+            update={"conversation_id": other.id}
+        )
+    )
+    latest = await conversation_store.latest_messages(conversation.id, 3)
+    assert [m.id for m in latest] == [m.id for m in messages[-3:]]
+    assert len(await conversation_store.latest_messages(conversation.id, 50)) == 6
+
+
 async def test_messages_page_oldest_first_including_equal_timestamps(
     conversation_store: ConversationStore, make_conversation: MakeConversation
 ) -> None:

@@ -60,14 +60,7 @@ def _line(message: MessageRecord) -> ChatLine:
 
 
 async def _lines(service: ConversationService, chat_id: str) -> list[ChatLine]:
-    messages: list[MessageRecord] = []
-    cursor = None
-    while True:
-        page, cursor = await service.store.list_messages(chat_id, limit=100, cursor=cursor)
-        messages.extend(page)
-        if cursor is None:
-            break
-    return [_line(m) for m in messages[-MAX_LINES:]]
+    return [_line(m) for m in await service.store.latest_messages(chat_id, MAX_LINES)]
 
 
 class AssistResults:

@@ -396,6 +396,15 @@ class ConversationStore:
         )
         return items, next_cursor
 
+    async def latest_messages(self, conversation_id: str, limit: int) -> list[MessageRecord]:
+        """A conversation's latest ``limit`` messages, oldest first."""
+        newest_first = [(key, DESCENDING) for key, _ in _OLDEST_FIRST]
+        documents = await self._page(
+            self._messages, {"conversation_id": conversation_id}, newest_first, limit
+        )
+        items = [from_document(MessageRecord, document) for document in documents[:limit]]
+        return items[::-1]
+
     # --- reports -------------------------------------------------------------------
 
     async def add_report(self, report: Report) -> bool:
