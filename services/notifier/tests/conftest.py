@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.store.migrations import migrate
+from cauce_runtime.credentials import CredentialsCipher
 
 KEY_A = base64.b64encode(b"A" * 32).decode()
 KEY_B = base64.b64encode(b"B" * 32).decode()

@@ -18,7 +18,6 @@ from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import CREDENTIALS_MODELS
 from cauce_notifier.campaigns.service import Campaigns
 from cauce_notifier.channel_routes import ChannelRoutes
-from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.credentials_check import CredentialsTester, check_with_provider
 from cauce_notifier.delivery import Deliverer
 from cauce_notifier.links.shortener import Shortener
@@ -38,6 +37,7 @@ from cauce_notifier.store.messages import MessageStore
 from cauce_notifier.store.migrations import migrate
 from cauce_runtime import Bus, postgres, traced_http_client, wired
 from cauce_runtime.bus import FileStore
+from cauce_runtime.credentials import CredentialsCipher
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +71,7 @@ class Notifier:
     def build(cls, settings: NotifierSettings, *, bus: Bus | None = None) -> Notifier:
         """Everything built, nothing connected yet (asyncpg returns the pool unopened)."""
         pool = postgres.create_pool(settings.postgres_url, settings.postgres_pool_size)
-        cipher = CredentialsCipher.from_settings(
-            settings.credentials_key_ring(), settings.credentials_active_key_id
-        )
+        cipher = settings.credentials_cipher()
         accounts = AccountStore(pool, cipher, cache_ttl_s=settings.account_cache_s)
         messages = MessageStore(pool)
         http = traced_http_client(timeout=settings.provider_timeout_s)

@@ -8,19 +8,12 @@ it active, restart, and stored credentials are re-encrypted with it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from cauce_contracts.media import WHATSAPP_MEDIA_TYPES
 from cauce_notifier.accounts_model import SendingChannel
 from cauce_notifier.rate_limit import DEFAULT_HEADROOM
-from cauce_runtime import ServiceSettings
-
-#: The placeholder key ring: replaced by a fixed, published key in dev/test only.
-DEV_CREDENTIALS_KEYS = "dev-credentials-keys"
+from cauce_runtime.credentials import KeyRingSettings
 
 
 class DeclaredAccount(BaseModel):
@@ -66,15 +59,13 @@ class RateCard(BaseModel):
         return prices.get(category.lower(), self.default.get(category.lower(), 0.0))
 
 
-class NotifierSettings(ServiceSettings):
+class NotifierSettings(KeyRingSettings):
     service_name: str = "notifier"
     port: int = 8084
 
     postgres_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:55432/cauce")
     #: Connections per replica; each message in flight holds one for a few milliseconds.
     postgres_pool_size: int = Field(default=20, ge=2, le=500)
-    credentials_keys: SecretStr = SecretStr(DEV_CREDENTIALS_KEYS)
-    credentials_active_key_id: str = "dev"
     accounts: list[DeclaredAccount] = Field(default_factory=list)
     #: Seconds between full passes writing every account's route for the gateway (a
     #: change through the admin API is published at once).
@@ -158,11 +149,3 @@ class NotifierSettings(ServiceSettings):
     short_links_in_replies: bool = False
     #: Seconds between template syncs from Meta (0: on demand only).
     template_sync_interval_s: float = Field(default=3600.0, ge=0)
-
-    def credentials_key_ring(self) -> str:
-        """The key ring JSON; in dev/test the placeholder becomes a fixed published key."""
-        value = self.credentials_keys.get_secret_value()
-        if value == DEV_CREDENTIALS_KEYS and self.environment in ("dev", "test"):
-            key = hashlib.sha256(b"cauce dev credentials key - not secret").digest()
-            return json.dumps({self.credentials_active_key_id: base64.b64encode(key).decode()})
-        return value

@@ -15,8 +15,8 @@ from cauce_notifier.accounts_model import (
     WhatsAppCredentials,
     YCloudCredentials,
 )
-from cauce_notifier.credentials import CredentialsCipher
 from cauce_notifier.store.accounts import AccountStore, CredentialsMismatch, DuplicateAccount
+from cauce_runtime.credentials import CredentialsCipher
 
 TOKEN = "EAAGm0PX4ZCpsBA-graph-token-9f8e7d6c5b4a"
 PASSWORD = "chattigo-pa55word-xyz"

@@ -29,7 +29,7 @@ from cauce_notifier.accounts_model import (
     Credentials,
     sending_channel,
 )
-from cauce_notifier.credentials import CredentialsCipher
+from cauce_runtime.credentials import CredentialsCipher
 
 DEFAULT_RATE_PER_SECOND = 80.0
 P = ParamSpec("P")

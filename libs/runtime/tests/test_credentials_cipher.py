@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cauce_notifier.credentials import CredentialsCipher, CredentialsError, KeyConfigError
+from cauce_runtime.credentials import CredentialsCipher, CredentialsError, KeyConfigError
 
 OLD = base64.b64encode(b"o" * 32).decode()
 NEW = base64.b64encode(b"n" * 32).decode()

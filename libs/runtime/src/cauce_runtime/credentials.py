@@ -1,4 +1,5 @@
-"""Channel credentials encrypted at rest: an AES-256-GCM key ring with rotation.
+"""Secrets encrypted at rest (channel credentials, companies' model keys): an
+AES-256-GCM key ring with rotation.
 
 A blob is self-describing so keys can rotate without a flag day::
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -24,7 +26,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import SecretStr
 
+from cauce_runtime._settings import ServiceSettings
+
+#: The placeholder key ring: replaced by a fixed, published key in dev/test only.
+DEV_CREDENTIALS_KEYS = "dev-credentials-keys"
 BLOB_VERSION = 1
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -150,3 +157,26 @@ class CredentialsCipher:
         except UnicodeDecodeError as exc:
             raise CredentialsError("credentials blob has a malformed key id") from exc
         return key_id, blob[nonce_at:sealed_at], blob[sealed_at:]
+
+
+class KeyRingSettings(ServiceSettings):
+    """Settings of a service that keeps secrets at rest (channel credentials, model
+    keys): ``CAUCE_CREDENTIALS_KEYS``, a JSON object of key id -> base64 of 32 random
+    bytes, and the id of the key new blobs are written with. Every such service reads
+    the same ring."""
+
+    credentials_keys: SecretStr = SecretStr(DEV_CREDENTIALS_KEYS)
+    credentials_active_key_id: str = "dev"
+
+    def credentials_key_ring(self) -> str:
+        """The key ring JSON; in dev/test the placeholder becomes a fixed published key."""
+        value = self.credentials_keys.get_secret_value()
+        if value == DEV_CREDENTIALS_KEYS and self.environment in ("dev", "test"):
+            key = hashlib.sha256(b"cauce dev credentials key - not secret").digest()
+            return json.dumps({self.credentials_active_key_id: base64.b64encode(key).decode()})
+        return value
+
+    def credentials_cipher(self) -> CredentialsCipher:
+        return CredentialsCipher.from_settings(
+            self.credentials_key_ring(), self.credentials_active_key_id
+        )
