@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from cauce_devstack.sandbox import chattigo, faults, meta, odoo, outbox, sci, ycloud
+from cauce_devstack.sandbox import chattigo, faults, meta, models, odoo, outbox, sci, ycloud
 from cauce_devstack.sandbox.bootstrap import Sandbox
 from cauce_devstack.sandbox.chattigo.state import ChattigoState
 from cauce_devstack.sandbox.gateway_client import GatewayClient
@@ -85,6 +85,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
             ycloud.OPENAPI_TAG,
             sci.OPENAPI_TAG,
             odoo.OPENAPI_TAG,
+            models.OPENAPI_TAG,
             SANDBOX_TAG,
         ],
     )
@@ -94,6 +95,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     ycloud.install(app)
     sci.install(app)
     odoo.install(app)
+    models.install(app)
     app.include_router(outbox.router)
     app.add_middleware(RefusalRecorder)
     app.include_router(faults.router)

@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from cauce_devstack.sandbox.bootstrap import SandboxDep
 
-FaultTarget = Literal["graph", "sci", "odoo"]
-FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop", "refusal"]
+FaultTarget = Literal["graph", "sci", "odoo", "gemini", "openai"]
+FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop", "refusal", "malformed"]
 
 
 class FaultSpec(BaseModel):
@@ -43,6 +43,8 @@ class FaultSpec(BaseModel):
                 raise ValueError(f"a refusal fault needs a code, one of {codes}")
             if self.recipient is not None:
                 self.recipient = _digits(self.recipient)
+        elif self.kind == "malformed" and self.target not in ("gemini", "openai"):
+            raise ValueError("a malformed fault is for the model fakes only (gemini, openai)")
         elif self.code is not None or self.recipient is not None:
             raise ValueError("code and recipient are for refusal faults only")
         return self
@@ -126,6 +128,12 @@ async def arm_fault(spec: FaultSpec, sandbox: SandboxDep) -> Fault:
       was not delivered to maintain healthy ecosystem engagement."), 131056 (the
       business/customer pair rate limit), 131048 (spam rate limit), 131050 (the
       customer stopped marketing messages). Mark-as-read requests do not consume them.
+
+    - ``malformed`` (``gemini``, ``openai`` only): the model answers text that is not
+      the JSON asked for.
+
+    Model faults (``gemini``, ``openai``) apply to generation calls, before the key
+    check, in each API's error shape.
 
     SCI faults apply to the two ``/sci/TotalApp/...`` calls (not to the login nor the
     payment page); Odoo faults to business calls (JSON-RPC ``object.*`` and JSON-2),

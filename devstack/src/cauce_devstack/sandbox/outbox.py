@@ -22,7 +22,7 @@ class OutboxEntry(BaseModel):
     """One accepted provider request."""
 
     seq: int
-    provider: Literal["graph", "chattigo", "ycloud", "sci", "odoo"] = "graph"
+    provider: Literal["graph", "chattigo", "ycloud", "sci", "odoo", "gemini", "openai"] = "graph"
     kind: Literal[
         "message",
         "read",
@@ -33,6 +33,7 @@ class OutboxEntry(BaseModel):
         "transaction",
         "payment",
         "rpc",
+        "completion",
     ]
     api_version: str = ""
     """Graph API version in the path; empty for providers without one."""

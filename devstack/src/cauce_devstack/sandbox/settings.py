@@ -27,6 +27,8 @@ DEV_CHATTIGO_USERNAME = "dev-bot@chattigo.local"
 """Dev-only Chattigo login the fake accepts."""
 DEV_CHATTIGO_PASSWORD = "dev-only-chattigo-password"  # noqa: S105 - published dev-only value
 DEV_YCLOUD_API_KEY = "dev-only-ycloud-api-key"
+DEV_GEMINI_API_KEY = "dev-only-gemini-api-key"
+DEV_OPENAI_API_KEY = "dev-only-openai-api-key"
 """Dev-only YCloud ``X-API-Key`` the fake accepts."""
 DEV_SCI_USERNAME = "dev-sci-user"
 """Dev-only SCI TOTAL ``Username`` the fake accepts."""
@@ -140,6 +142,16 @@ class SandboxSettings(BaseSettings):
         default_factory=lambda: [SecretStr(DEV_YCLOUD_API_KEY)]
     )
     """Accepted ``X-API-Key`` values."""
+
+    # --- model fakes (AI assist) ---
+    gemini_api_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEV_GEMINI_API_KEY)]
+    )
+    """Accepted Gemini ``x-goog-api-key`` values."""
+    openai_api_keys: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEV_OPENAI_API_KEY)]
+    )
+    """Accepted OpenAI bearer keys (``/local-llm`` takes none)."""
     ycloud_sender_numbers: list[str] = Field(default_factory=list)
     """Business numbers (E.164) allowed as ``from``; empty accepts any."""
 
