@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cauce_devstack.demo_company import demo_users
+from cauce_devstack.sandbox import models
 from cauce_devstack.servers.mongo import SecantusServer
 from cauce_devstack.servers.nats import NatsServer
 from cauce_devstack.servers.ports import LOOPBACK, PortInUseError, port_is_free
@@ -261,6 +262,8 @@ class Stack:
             optional["CAUCE_YCLOUD_BASE_URL"] = f"{self.sandbox_url}/ycloud"
             optional["CAUCE_SCI_BASE_URL"] = f"{self.sandbox_url}/sci"
             optional["CAUCE_ODOO_URL"] = f"{self.sandbox_url}/odoo"
+            optional["CAUCE_AI_ENDPOINTS"] = json.dumps(models.endpoints_at(self.sandbox_url))
+            optional["CAUCE_AI_PRICES"] = json.dumps(models.DEV_PRICES)
         if "crm-sync" in self.config.ports:  # lead audiences of the notifier's campaigns
             optional["CAUCE_CRM_SYNC_URL"] = f"http://{LOOPBACK}:{self.config.ports['crm-sync']}"
         if "notifier" in self.config.ports:  # campaigns' short links, opened locally

@@ -194,6 +194,15 @@ CONVERSATION_MEDIA = Subscription(
     ),
     "conversation: a customer's file kept (or refused) shown on its message",
 )
+#: Only the ``status`` changes to ``resolved`` matter; the filter cannot tell them
+#: apart, so the consumer skips the rest. The INBOX stream keeps an hour: a consumer
+#: down for longer misses those chats (their summaries can still be asked for).
+CONVERSATION_RESOLVED_CHATS = Subscription(
+    "conversation-assist",
+    INBOX.name,
+    (subjects.all_of(subjects.INBOX_CHAT_CHANGED),),
+    "conversation: a resolved chat summarised, when its company asks for it",
+)
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     *CONVERSATION_INBOUND,
@@ -208,6 +217,7 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     NOTIFIER_WINDOWS,
     NOTIFIER_MEDIA,
     CONVERSATION_MEDIA,
+    CONVERSATION_RESOLVED_CHATS,
 )
 
 

@@ -17,6 +17,8 @@ from cauce_conversation.appointments import Appointments, Reminders
 from cauce_conversation.assignment import routes as assignment_routes
 from cauce_conversation.assignment.assigner import Assigner
 from cauce_conversation.assist import routes as assist_routes
+from cauce_conversation.assist import settings_routes as assist_settings_routes
+from cauce_conversation.assist.after_resolve import ResolvedChats
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.consumers import register_consumers
 from cauce_conversation.customer_files import CustomerFiles
@@ -39,6 +41,7 @@ def create_app(
         service.turns,
         deliveries=Deliveries(service.store, service.feed),
         files=CustomerFiles(service.store, service.feed),
+        resolved=ResolvedChats(service.assist),
     )
     # each company's bot, as its admins set it in the identity service (live)
     bots = BucketFollower(service.bus, COMPANY_SETTINGS_BUCKET, service.turns.bots.apply)
@@ -65,6 +68,7 @@ def create_app(
             inbox.appointments_router,
             inbox.media_router,
             inbox.uploads_router,
+            assist_settings_routes.router,
             assist_routes.router,
             assignment_routes.router,
         ],

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends
 from pymongo import AsyncMongoClient
 
 from cauce_contracts.media import MEDIA_BUCKET
+from cauce_conversation.assist.company_settings import Assistants, AssistSettingsStore
+from cauce_conversation.assist.generation import Generator
+from cauce_conversation.assist.usage import UsageLedger
 from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.company_bots import CompanyBots
 from cauce_conversation.flows import VehicleTaxFlow
@@ -22,6 +26,7 @@ from cauce_conversation.store import ConversationStore
 from cauce_conversation.turns import Turns
 from cauce_runtime import Bus, wired
 from cauce_runtime.bus import FileStore
+from cauce_runtime.calls import traced_http_client
 
 
 @dataclass
@@ -37,6 +42,10 @@ class ConversationService:
     #: Customers' files in the ``media`` object store, and agents' links to them.
     files: FileStore
     media_links: MediaLinks
+    #: AI assist: each company's provider, the results kept, the usage recorded.
+    assist: Generator
+    #: The traced client of calls to model APIs.
+    http: httpx.AsyncClient
 
     @classmethod
     def build(
@@ -56,14 +65,25 @@ class ConversationService:
         links = MediaLinks(
             settings.media_link_key.get_secret_value().encode(), settings.media_link_ttl_s
         )
-        return cls(settings, bus, mongo, store, flow, turns, feed, files, links)
+        http = traced_http_client(timeout=settings.ai_timeout_s)
+        assistants = Assistants(
+            AssistSettingsStore(store.database, settings.credentials_cipher()),
+            http,
+            settings.ai_endpoints,
+            settings.ai_prices,
+            attempts=settings.ai_attempts,
+        )
+        assist = Generator(store, assistants, UsageLedger(store.database))
+        return cls(settings, bus, mongo, store, flow, turns, feed, files, links, assist, http)
 
     async def open(self) -> None:
         """Before the bus starts: the store's indexes exist."""
         await self.store.ensure_indexes()
+        await self.assist.usage.ensure_indexes()
 
     async def close(self) -> None:
         """After the bus stopped and its consumers finished."""
+        await self.http.aclose()
         await self.mongo.close()
 
 

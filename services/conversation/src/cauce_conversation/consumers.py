@@ -15,13 +15,15 @@ from datetime import timedelta
 
 from cauce_contracts import streams
 from cauce_contracts.inbound import InboundMessageReceived
+from cauce_contracts.inbox import ChatChanged
 from cauce_contracts.media import InboundMediaRefused, InboundMediaStored
 from cauce_contracts.outbound import OutboundStatusChanged
+from cauce_conversation.assist.after_resolve import ResolvedChats
 from cauce_conversation.customer_files import CustomerFiles, MediaNews
 from cauce_conversation.deliveries import Deliveries
 from cauce_conversation.payment_answers import PAYMENT_ANSWERS, PaymentAnswer
 from cauce_conversation.turns import Turns
-from cauce_runtime import Bus, ConsumerSpec, Delivery, consumer
+from cauce_runtime import Backoff, Bus, ConsumerSpec, Delivery, consumer
 
 #: One per partition. One message in flight per partition across all replicas: a
 #: contact's messages are handled in arrival order and never concurrently.
@@ -33,6 +35,15 @@ PAYMENT_ANSWERS_SPEC = ConsumerSpec.of(streams.CONVERSATION_PAYMENTS)
 DELIVERY_SPEC = ConsumerSpec.of(streams.CONVERSATION_DELIVERY)
 #: The news of a file can come before its message is recorded: retried a while.
 MEDIA_SPEC = ConsumerSpec.of(streams.CONVERSATION_MEDIA, max_deliver=10)
+#: Model calls are slow (two generations, each with its own retries): a long ack wait,
+#: few in flight, and a patient backoff for a model that is down.
+RESOLVED_SPEC = ConsumerSpec.of(
+    streams.CONVERSATION_RESOLVED_CHATS,
+    max_ack_pending=4,
+    ack_wait=timedelta(minutes=5),
+    max_deliver=6,
+    backoff=Backoff.of(10, 60, 300, 900),
+)
 
 
 def register_consumers(
@@ -42,6 +53,7 @@ def register_consumers(
     fetch_timeout: float = 1.0,
     deliveries: Deliveries | None = None,
     files: CustomerFiles | None = None,
+    resolved: ResolvedChats | None = None,
 ) -> None:
     """Declare the conversation's consumers on ``bus`` (before it starts)."""
 
@@ -72,3 +84,10 @@ def register_consumers(
 
         media_events = (InboundMediaStored, InboundMediaRefused)
         consumer(bus, MEDIA_SPEC, media_events, batch_size=16)(on_media)
+
+    if resolved is not None:
+
+        async def on_chat_changed(event: ChatChanged, delivery: Delivery) -> None:
+            await resolved.chat_changed(event)
+
+        consumer(bus, RESOLVED_SPEC, ChatChanged, batch_size=8)(on_chat_changed)

@@ -7,11 +7,12 @@ refuses to start with them.
 from pydantic import Field, SecretStr
 
 from cauce_conversation.appointments import ReminderTemplate
+from cauce_conversation.assist.endpoints import DEFAULT_ENDPOINTS, AiEndpoint, ModelPrice
 from cauce_conversation.flows import VehicleTaxCopy
-from cauce_runtime import ServiceSettings
+from cauce_runtime.credentials import KeyRingSettings
 
 
-class ConversationSettings(ServiceSettings):
+class ConversationSettings(KeyRingSettings):
     service_name: str = "conversation"
     port: int = 8081
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
@@ -49,6 +50,19 @@ class ConversationSettings(ServiceSettings):
     media_public_base_url: str | None = None
     #: How long a provider may take to fetch a file an agent sent (retries included).
     media_provider_link_ttl_s: int = Field(default=24 * 3600, ge=60, le=7 * 24 * 3600)
+    #: The model APIs companies may choose for AI assist, by name (JSON: ``{"gemini":
+    #: {"kind": "gemini", "base_url": "...", "models": [...]}, "local": {"kind":
+    #: "openai", "base_url": "http://llm:8000/v1", "key_required": false}}``).
+    #: Companies pick a name, a model and their key; they never give a URL.
+    ai_endpoints: dict[str, AiEndpoint] = Field(default_factory=lambda: dict(DEFAULT_ENDPOINTS))
+    #: US dollars per million tokens by model name (JSON: ``{"gemini-2.5-flash":
+    #: {"input_per_mtok": 0.3, "output_per_mtok": 2.5}}``); a model without a price
+    #: records its tokens and an unknown cost.
+    ai_prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    #: Seconds one call to a model may take.
+    ai_timeout_s: float = Field(default=30.0, gt=0, le=300)
+    #: Tries per generation when the model is busy or down (an agent is waiting).
+    ai_attempts: int = Field(default=3, ge=1, le=5)
     #: The vehicle-tax assistant's texts (es-CO defaults); override any of them as JSON,
     #: e.g. ``CAUCE_BOT_COPY='{"greeting": "..."}'`` (see ``VehicleTaxCopy``).
     bot_copy: VehicleTaxCopy = Field(default_factory=VehicleTaxCopy)

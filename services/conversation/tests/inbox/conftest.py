@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from cauce_conversation import inbox as inbox_api
 from cauce_conversation.app import create_app
 from cauce_conversation.assignment import routes as assignment_routes
 from cauce_conversation.assist import routes as assist_routes
+from cauce_conversation.assist import settings_routes as assist_settings_routes
 from cauce_conversation.bootstrap import ConversationService
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
@@ -48,12 +50,19 @@ class Inbox:
 
 
 @pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """More conversation settings for a module's tests (override the fixture)."""
+    return {}
+
+
+@pytest.fixture
 async def inbox(
     nats_url: str,
     mongo_url: str,
     store_database: str,
     conversation_store: ConversationStore,
     tmp_path: Path,
+    settings_overrides: dict[str, Any],
 ) -> AsyncIterator[Inbox]:
     settings = ConversationSettings(
         environment="test",
@@ -62,6 +71,7 @@ async def inbox(
         mongodb_database=store_database,
         identity_public_keys=MINTER.jwks,
         span_file=tmp_path / "spans.jsonl",
+        **settings_overrides,
     )
     # The inbox alone: the service's store, bus and flow, without its consumers.
     service = ConversationService.build(settings)
@@ -77,6 +87,7 @@ async def inbox(
             inbox_api.appointments_router,
             inbox_api.media_router,
             inbox_api.uploads_router,
+            assist_settings_routes.router,
             assist_routes.router,
             assignment_routes.router,
         ],
@@ -93,7 +104,11 @@ async def inbox(
 
 @pytest.fixture
 async def service_url(
-    nats_url: str, mongo_url: str, store_database: str, tmp_path: Path
+    nats_url: str,
+    mongo_url: str,
+    store_database: str,
+    tmp_path: Path,
+    settings_overrides: dict[str, Any],
 ) -> AsyncIterator[str]:
     """The whole conversation service (consumers too) on a port of its own."""
     settings = ConversationSettings(
@@ -104,6 +119,7 @@ async def service_url(
         mongodb_database=store_database,
         identity_public_keys=MINTER.jwks,
         span_file=tmp_path / "spans.jsonl",
+        **settings_overrides,
     )
     async with serving(create_app(settings), settings.port) as url:
         yield url

@@ -75,6 +75,9 @@ COVERED = {
     ("POST", "/api/chats/ai/summaries/generate"),
     ("GET", "/api/chats/ai/summaries/{chat_id}"),
     ("POST", "/api/chats/ai/assist-draft"),
+    ("GET", "/api/chats/ai/settings"),
+    ("PUT", "/api/chats/ai/settings"),
+    ("GET", "/api/chats/ai/usage"),
 }
 OPS = {"/healthz", "/readyz", "/metrics"}
 
@@ -112,6 +115,8 @@ async def company_a_works(http: httpx.AsyncClient, chat: Conversation) -> dict[s
     # kept results B must not read
     await call("POST", "/api/chats/ai/insights", json={"chat_id": chat.id})
     await call("POST", "/api/chats/ai/summaries/generate", json={"chat_id": chat.id})
+    assist = {"after_resolve": True, "allow_unmasked": True}
+    await call("PUT", "/api/chats/ai/settings", json=assist)
     at = (utc_now() + timedelta(days=2)).isoformat()
     booked = await call("POST", "/api/chats/appointments", json={"chat_id": chat.id, "at": at})
     sticker = await call(
@@ -159,6 +164,9 @@ async def test_company_b_never_reaches_company_a(
         for path in ("/api/quick-replies", "/api/companies/stickers", "/api/teams"):
             assert (await b("GET", path)).json() == [], path
         assert [a["user_id"] for a in (await b("GET", "/api/agents")).json()] == []
+        assist = (await b("GET", "/api/chats/ai/settings")).json()
+        assert (assist["after_resolve"], assist["allow_unmasked"]) == (False, False)
+        assert (await b("GET", "/api/chats/ai/usage")).json()["providers"] == []
         for path in (
             f"/conversations/{chat.id}",
             f"/conversations/{chat.id}/messages",
@@ -218,6 +226,8 @@ async def test_company_b_never_reaches_company_a(
             data={"name": "hola"},
         )
         assert own_sticker.status_code == 201
+        own_assist = await b("PUT", "/api/chats/ai/settings", json={"after_resolve": False})
+        assert own_assist.status_code == 200
 
         replies = (await http.get("/api/quick-replies", headers=A)).json()
         assert [r["text"] for r in replies] == ["Su pago: {{monto}}"]
@@ -226,6 +236,7 @@ async def test_company_b_never_reaches_company_a(
         (agent,) = (await http.get("/api/agents", headers=A)).json()
         assert (agent["capacity"], agent["online"]) == (3, False)
         assert (await http.get(f"/api/chats/{chat.id}", headers=A)).json()["labels"] == ["vip"]
+        assert (await http.get("/api/chats/ai/settings", headers=A)).json()["after_resolve"]
         booked = (await http.get(f"/api/chats/appointments/{chat.id}", headers=A)).json()
         assert [a["cancelled"] for a in booked] == [False]
 

@@ -1,6 +1,7 @@
 """What an assist provider does, and what it answers. A provider sees the chat's
-messages with phone numbers masked; it returns results that name who made them (the
-offline default, or a model) and what they cost, so the console can tell them apart."""
+messages with phone numbers and tokens masked (unless the company allows them in
+clear); it returns results that name who made them (the offline default, or a model)
+and what they cost, so the console can tell them apart."""
 
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ class ChatLine(BaseModel):
 
 
 class Usage(BaseModel):
+    """What one generation took: the model's own token counts, and their price when
+    the platform configured one for the model (None: unknown, not free)."""
+
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0
 
 
 class Entities(BaseModel):
@@ -54,6 +58,10 @@ class Result(BaseModel):
     insights: Insights | None = None
     draft: str | None = None
     usage: Usage = Field(default_factory=Usage)
+    #: False when the company let the provider read phone numbers and tokens in clear.
+    masked: bool = True
+    #: What asked for it: ``on_demand`` (an agent) or ``resolved`` (the chat resolved).
+    trigger: Literal["on_demand", "resolved"] = "on_demand"
     generated_at: datetime = Field(default_factory=utc_now)
 
 

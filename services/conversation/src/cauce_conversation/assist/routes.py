@@ -7,32 +7,28 @@
   itself).
 
 The chat is loaded through the caller's scope (another company's chat, or one outside
-an agent's scope, is a 404), its messages reach the provider with phone numbers
-masked, and each result is kept (MongoDB ``assist_results``, one per chat and kind)
-with who made it and what it cost.
+an agent's scope, is a 404); generating goes through :mod:`.generation` (masking, the
+company's provider, the result kept with who made it and what it cost). A model that
+fails answers 503 with ``Retry-After`` (busy or down, after a few quick retries) or 502
+(it or the company's key refused), never a result made up in its place.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from cauce_conversation.assist.offline import OfflineAssistant
-from cauce_conversation.assist.provider import AssistProvider, ChatLine, Result
+from cauce_conversation.assist.prompts import Kind
+from cauce_conversation.assist.provider import Result
 from cauce_conversation.bootstrap import ConversationDep, ConversationService
-from cauce_conversation.inbox.masking import mask_phones_in_text
 from cauce_conversation.inbox.scope import ChatScope, Reader, Replier
 from cauce_conversation.inbox.unavailable import UNAVAILABLE_RESPONSE, unavailable_as_503
 from cauce_conversation.inbox.writes import load
-from cauce_conversation.model import Conversation, MessageRecord
-from cauce_conversation.store.errors import unavailable_as_transient
+from cauce_runtime import CredentialsRejected, OutsideCallError
 
 ChatId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Kind = Literal["summary", "insights", "draft"]
-#: The most messages a provider reads (the latest ones).
-MAX_LINES = 200
 
 
 class ChatRef(BaseModel):
@@ -41,49 +37,13 @@ class ChatRef(BaseModel):
     chat_id: ChatId
 
 
-def provider_of(service: ConversationService) -> AssistProvider:
-    """The company's provider (only the offline default exists so far)."""
-    return OfflineAssistant()
-
-
-def _line(message: MessageRecord) -> ChatLine:
-    who: Literal["customer", "agent", "bot", "note"] = (
-        "customer"
-        if message.direction == "inbound"
-        else "note"
-        if message.direction == "note"
-        else "bot"
-        if message.author == "bot"
-        else "agent"
-    )
-    return ChatLine(who=who, text=mask_phones_in_text(message.text or ""), at=message.at)
-
-
-async def _lines(service: ConversationService, chat_id: str) -> list[ChatLine]:
-    return [_line(m) for m in await service.store.latest_messages(chat_id, MAX_LINES)]
-
-
-class AssistResults:
-    def __init__(self, service: ConversationService) -> None:
-        self._results = service.store.database.get_collection("assist_results")
-
-    async def keep(self, conversation: Conversation, result: Result) -> Result:
-        key = f"{conversation.tenant_id}:{conversation.id}:{result.kind}"
-        document = {
-            "_id": key,
-            "tenant_id": conversation.tenant_id,
-            "chat_id": conversation.id,
-            **result.model_dump(mode="json"),
-        }
-        with unavailable_as_transient("keep assist result"):
-            await self._results.replace_one({"_id": key}, document, upsert=True)
-        return result
-
-    async def last(self, conversation: Conversation, kind: Kind) -> Result | None:
-        key = f"{conversation.tenant_id}:{conversation.id}:{kind}"
-        with unavailable_as_transient("read assist result"):
-            document = await self._results.find_one({"_id": key})
-        return None if document is None else Result.model_validate(document)
+def model_failure(error: OutsideCallError) -> HTTPException:
+    """A model's failure as the agent's answer: 503 (with ``Retry-After``) when asking
+    again later may work, 502 when the model or its key refused."""
+    if error.retryable and not isinstance(error, CredentialsRejected):
+        wait = max(1, round(error.retry_after or 5))
+        return HTTPException(503, str(error), headers={"Retry-After": str(wait)})
+    return HTTPException(502, str(error))
 
 
 router = APIRouter(
@@ -98,21 +58,15 @@ async def _generate(
     service: ConversationService, scope: ChatScope, chat_id: str, kind: Kind
 ) -> Result:
     conversation = await load(service.store, chat_id, scope)
-    lines = await _lines(service, conversation.id)
-    provider = provider_of(service)
-    match kind:
-        case "summary":
-            result = await provider.summary(lines)
-        case "insights":
-            result = await provider.insights(lines, conversation.profile_name)
-        case _:
-            result = await provider.draft(lines, conversation.profile_name)
-    return await AssistResults(service).keep(conversation, result)
+    try:
+        return await service.assist.generate(conversation, kind)
+    except OutsideCallError as error:
+        raise model_failure(error) from error
 
 
 async def _last(service: ConversationService, scope: ChatScope, chat_id: str, kind: Kind) -> Result:
     conversation = await load(service.store, chat_id, scope)
-    found = await AssistResults(service).last(conversation, kind)
+    found = await service.assist.results.last(conversation, kind)
     if found is None:
         raise HTTPException(404, f"no {kind} generated for this chat yet")
     return found

@@ -55,3 +55,19 @@ def mask_phones_in_text(text: str) -> str:
     """Free text with every phone-like run of digits masked (what leaves the service
     for a model never carries a customer's number in clear)."""
     return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+#: A link: what a model needs is that there was one, and to where; its path and query
+#: (payment tokens, signed media links) stay here.
+_LINK = re.compile(r"\bhttps?://([^/\s?#]+)[^\s]*", re.IGNORECASE)
+#: A long run of letters and digits mixing both: an access token, an API key, a
+#: reference a customer pasted. Words and plates are shorter or lack digits.
+_TOKEN = re.compile(r"\b(?=[A-Za-z0-9_\-]*\d)(?=[A-Za-z0-9_\-]*[A-Za-z])[A-Za-z0-9_\-]{24,}\b")
+
+
+def mask_secrets_in_text(text: str) -> str:
+    """Free text as a model may read it: phone numbers masked, links cut to their host
+    and token-like strings replaced (``[token]``)."""
+    text = _LINK.sub(lambda m: f"https://{m.group(1)}/…", text)
+    text = _TOKEN.sub("[token]", text)
+    return mask_phones_in_text(text)
