@@ -142,6 +142,21 @@ async def test_bulk_changes_report_what_they_did_not_find(
     )
     assert refused.status_code == 403
 
+    tagged = await inbox.client.post(
+        "/api/chats/bulk",
+        json={"chat_ids": [*ids, theirs.id], "action": "labels", "add": ["vip", "mora"]},
+    )
+    assert tagged.json() == {"updated": ids, "not_found": [theirs.id]}
+    untagged = await inbox.client.post(
+        "/api/chats/bulk", json={"chat_ids": ids[:1], "action": "labels", "remove": ["vip"]}
+    )
+    assert untagged.status_code == 200
+    labels = [(await inbox.client.get(f"/api/chats/{i}")).json()["labels"] for i in ids]
+    assert labels == [["mora"], *[["vip", "mora"]] * (len(ids) - 1)]
+    assert (await inbox.store.get(theirs.id)).labels == []  # type: ignore[union-attr]
+    empty = await inbox.client.post("/api/chats/bulk", json={"chat_ids": ids, "action": "labels"})
+    assert empty.status_code == 422
+
 
 async def test_messages_and_replies_at_the_seed_paths(
     inbox: Inbox, make_conversation: MakeConversation

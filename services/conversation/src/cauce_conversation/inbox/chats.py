@@ -146,11 +146,14 @@ class Note(ChatRef):
 
 class BulkChange(_Body):
     chat_ids: list[ChatId] = Field(min_length=1, max_length=500)
-    action: Literal["assign", "status", "snooze", "unsnooze", "pin", "unpin"]
+    action: Literal["assign", "status", "snooze", "unsnooze", "pin", "unpin", "labels"]
     assignee: Agent | None = None
     status: Literal["open", "pending", "resolved"] | None = None
     until: AwareDatetime | None = None
     unsnooze_on_customer_reply: bool | None = None
+    #: ``labels``: the tags to add and remove on every chat.
+    add: list[Label] = Field(default_factory=list, max_length=50)
+    remove: list[Label] = Field(default_factory=list, max_length=50)
 
 
 class BulkResult(BaseModel):
@@ -456,13 +459,16 @@ async def unsnooze_chat(service: ConversationDep, scope: Manager, body: ChatRef)
 @router.post("/labels", response_model=ChatView)
 async def label_chat(service: ConversationDep, scope: Manager, body: LabelChange) -> ChatView:
     """Add and remove the company's tags on the chat (filter the list with ``label``)."""
+    return await _apply(service, scope, body.chat_id, _labels(body.add, body.remove), "labels")
 
+
+def _labels(add: list[str], remove: list[str]) -> Change:
     def change(conversation: Conversation) -> Conversation:
-        kept = [label for label in conversation.labels if label not in body.remove]
-        added = [label for label in dict.fromkeys(body.add) if label not in kept]
+        kept = [label for label in conversation.labels if label not in remove]
+        added = [label for label in dict.fromkeys(add) if label not in kept]
         return conversation.model_copy(update={"labels": [*kept, *added]})
 
-    return await _apply(service, scope, body.chat_id, change, "labels")
+    return change
 
 
 @router.post("/notes", status_code=201, response_model=MessageView)
@@ -513,6 +519,7 @@ _BULK_KINDS: dict[str, ChatChange] = {
     "unsnooze": "snooze",
     "pin": "pin",
     "unpin": "pin",
+    "labels": "labels",
 }
 
 
@@ -532,3 +539,7 @@ def _bulk_change(body: BulkChange, caller: Caller) -> Change:
             return _unsnooze
         case "pin" | "unpin":
             return _pin(caller.subject, body.action == "pin")
+        case "labels":
+            if not body.add and not body.remove:
+                raise HTTPException(422, "labels needs a label to add or remove")
+            return _labels(body.add, body.remove)
