@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from cauce_console.backend import Refused, ServiceDown, SignedOut
 from cauce_console.bootstrap import Console, language
 from cauce_console.i18n import words
-from cauce_console.pages import campaigns, inbox, live, login, media, operations
+from cauce_console.pages import assistant, campaigns, inbox, live, login, media, operations
 from cauce_console.settings import ConsoleSettings
 from cauce_runtime import create_service_app
 
@@ -45,6 +45,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             inbox.router,
             campaigns.router,
             operations.router,
+            assistant.router,
             live.router,
             media.router,
         ],

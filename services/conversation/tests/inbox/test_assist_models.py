@@ -121,7 +121,7 @@ async def test_gemini_reads_a_masked_chat_and_its_cost_is_recorded(
 
     stored = await inbox.client.get(f"/api/chats/ai/summaries/{chat.id}")
     assert stored.json()["summary"] == result["summary"]
-    spent = (await usage_of(inbox))
+    spent = await usage_of(inbox)
     (totals,) = spent["providers"]
     assert (totals["provider"], totals["calls"], totals["failed"]) == ("gemini-2.5-flash", 1, 0)
     assert totals["cost_usd"] == pytest.approx(usage["cost_usd"])
@@ -209,7 +209,7 @@ async def test_a_refused_key_and_an_unreadable_answer_are_502s(
     await sandbox.post("/sandbox/faults", json={"target": "openai", "kind": "malformed"})
     unreadable = await inbox.client.post("/api/chats/ai/insights", json=ref)
     assert unreadable.status_code == 502 and "malformed_answer" in unreadable.json()["detail"]
-    spent = (await usage_of(inbox))
+    spent = await usage_of(inbox)
     billed = [r for r in spent["recent"] if r["error"] and "malformed" in r["error"]]
     assert billed and billed[0]["usage"]["input_tokens"] > 0  # paid for, though unreadable
 

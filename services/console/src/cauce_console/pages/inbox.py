@@ -1,8 +1,10 @@
-"""The agents' inbox: the chat list (filters, counts), a chat (history with files and
-delivery ticks, reply with text, a quick reply or a file, private notes) and the chat's
-actions (assign to me, resolve or reopen, snooze until the customer replies, pin,
-labels). Every page and action is a call to the conversation service's ``/api/chats``
-with the user's token: what they may see and do is what their role allows there.
+"""The agents' inbox: the chat list (filters, counts, a change to many chats at once), a
+chat (history with files, voice notes, videos and stickers, delivery ticks; reply with
+text, a quick reply, a file or one of the company's stickers; private notes) and the
+chat's actions (assign to me, move to a team, resolve or reopen, snooze until the
+customer replies, pin, labels). Every page and action is a call to the conversation
+service's ``/api/chats`` with the user's token: what they may see and do is what their
+role allows there.
 
 Pages are HTML fragments swapped in by htmx; the list and the open chat refresh when
 the live stream (:mod:`.live`) says they changed.
@@ -16,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
-from cauce_console.backend import Visit, refusal
+from cauce_console.backend import ServiceDown, Visit, refusal
 from cauce_console.bootstrap import ConsoleDep, Guarded, VisitDep
 
 router = APIRouter(prefix="/inbox", include_in_schema=False)
@@ -24,6 +26,8 @@ router = APIRouter(prefix="/inbox", include_in_schema=False)
 View = Literal["all", "mine", "unassigned"]
 Status = Literal["open", "pending", "snoozed", "resolved"]
 WINDOW = timedelta(hours=24)
+#: The team that takes the chats no team was named for (the conversation's default).
+DEFAULT_TEAM = "general"
 
 
 async def chat_list(visit: Visit, view: View, status: Status | None) -> dict[str, Any]:
@@ -47,14 +51,31 @@ async def chat_view(visit: Visit, chat_id: str) -> dict[str, Any]:
     templates = (
         [] if window_open else await visit.json("notifier", "/api/v1/templates", status="APPROVED")
     )
+    teams = {DEFAULT_TEAM, *(team["name"] for team in await _listed(visit, "/api/teams"))}
     return {
         "chat": chat,
         "messages": messages["items"],
         "quick_replies": replies,
         "window_open": window_open,
         "templates": templates,
+        "teams": sorted(teams),
         "me": visit.session.user,
     }
+
+
+async def composer_view(visit: Visit) -> dict[str, Any]:
+    """What the reply box offers besides text: the company's stickers (none: no picker)."""
+    return {"stickers": await _listed(visit, "/api/companies/stickers")}
+
+
+async def _listed(visit: Visit, path: str) -> list[Any]:
+    """A list the conversation service may not show this role: empty then (the page
+    still loads; the action it would offer is refused there anyway)."""
+    answer = await visit.call("conversation", "GET", path)
+    if answer.status_code >= 500:
+        raise ServiceDown("conversation")
+    listed = answer.json() if answer.status_code == 200 else []
+    return listed if isinstance(listed, list) else []
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,7 @@ async def inbox(
     context = await chat_list(visit, listing.view, listing.status)
     if listing.chat:
         context.update(await chat_view(visit, listing.chat))
+        context.update(await composer_view(visit))
     page = console.page(
         request, "inbox.html", session=visit.session, selected=listing.chat, **context
     )
@@ -84,10 +106,90 @@ async def inbox(
 
 @router.get("/list")
 async def list_fragment(
-    request: Request, console: ConsoleDep, visit: VisitDep, listing: ListingDep
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    listing: ListingDep,
+    picked: Annotated[str, Query(max_length=40_000)] = "",
 ) -> Response:
+    """The list again (the live stream says it changed); the chats ticked for a change
+    to many (``picked``, comma-separated) stay ticked."""
     context = await chat_list(visit, listing.view, listing.status)
-    page = console.page(request, "_chat_list.html", selected=listing.chat, **context)
+    ticked = {chat_id for chat_id in picked.split(",") if chat_id}
+    page = console.page(request, "_chat_list.html", selected=listing.chat, picked=ticked, **context)
+    return visit.commit(page)
+
+
+BulkAction = Literal["assign_me", "resolve", "label"]
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a change to many chats did: how many changed, how many did not (unknown,
+    gone from the caller's sight), and why the service refused it when it did."""
+
+    updated: int = 0
+    failed: int = 0
+    error: str | None = None
+    #: The words key of a mistake in the request itself (nothing was sent).
+    problem: str | None = None
+
+
+def _bulk_body(action: BulkAction, chat_ids: list[str], label: str, me: str | None) -> Any:
+    match action:
+        case "assign_me":
+            return {"chat_ids": chat_ids, "action": "assign", "assignee": me}
+        case "resolve":
+            return {"chat_ids": chat_ids, "action": "status", "status": "resolved"}
+        case _:
+            return {"chat_ids": chat_ids, "action": "labels", "add": [label]}
+
+
+async def _bulk(visit: Visit, action: BulkAction, chat_ids: list[str], label: str) -> BulkOutcome:
+    body = _bulk_body(action, chat_ids, label, visit.session.user_id or None)
+    answer = await visit.call("conversation", "POST", "/api/chats/bulk", json=body)
+    if answer.status_code != 200:
+        return BulkOutcome(failed=len(chat_ids), error=refusal(answer))
+    result = answer.json()
+    return BulkOutcome(len(result["updated"]), len(result["not_found"]))
+
+
+@router.post("/bulk", dependencies=[Guarded])
+async def bulk(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    action: Annotated[BulkAction, Form()],
+    chat_ids: Annotated[list[str] | None, Form(max_length=500)] = None,
+    label: Annotated[str, Form(max_length=64)] = "",
+    view: Annotated[View, Form()] = "all",
+    status: Annotated[Status | Literal[""], Form()] = "",
+    chat: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """One change to the chats ticked in the list (assign them to me, resolve them, add
+    a label): the list again, and how many changed and how many did not (out of band,
+    in the bar's status line). Nothing done is a 422: the bar keeps the label typed."""
+    ids = list(dict.fromkeys(chat_id for chat_id in chat_ids or [] if chat_id))
+    if not ids:
+        outcome = BulkOutcome(problem="bulk_none")
+    elif action == "label" and not label.strip():
+        outcome = BulkOutcome(problem="bulk_no_label")
+    else:
+        outcome = await _bulk(visit, action, ids, label.strip())
+    context = await chat_list(visit, view, status or None)
+    # Nothing done: still ticked, the label still typed (to fix and send again).
+    undone = bool(outcome.problem or (outcome.error and not outcome.updated))
+    picked = set(ids) if undone else set()
+    page = console.page(
+        request,
+        "_chat_list.html",
+        selected=chat or None,
+        picked=picked,
+        bulk=outcome,
+        **context,
+    )
+    if undone:
+        page.status_code = 422  # swapped (console.js), and the bar keeps its label
     return visit.commit(page)
 
 
@@ -99,6 +201,7 @@ async def chat_fragment(
         context = await chat_view(visit, chat_id)
     except LookupError:
         return console.page(request, "_gone.html")
+    context.update(await composer_view(visit))
     return visit.commit(console.page(request, "_chat.html", **context))
 
 
@@ -190,6 +293,21 @@ async def send_file(
     return await _after(request, console, visit, chat_id, refusal(answer))
 
 
+@router.post("/chats/{chat_id}/sticker", dependencies=[Guarded])
+async def send_sticker(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    sticker: Annotated[str, Form(min_length=1, max_length=64)],
+) -> Response:
+    """One of the company's stickers (by its id) to the customer."""
+    answer = await visit.call(
+        "conversation", "POST", f"/api/chats/messages/{chat_id}", json={"sticker": sticker}
+    )
+    return await _after(request, console, visit, chat_id, refusal(answer))
+
+
 @router.post("/chats/{chat_id}/note", dependencies=[Guarded])
 async def note(
     request: Request,
@@ -230,6 +348,20 @@ async def act(
 ) -> Response:
     path, body = _action_call(action, chat_id, visit.session.user_id or None)
     answer = await visit.call("conversation", "POST", path, json=body)
+    return await _after(request, console, visit, chat_id, refusal(answer))
+
+
+@router.post("/chats/{chat_id}/team", dependencies=[Guarded])
+async def move_to_team(
+    request: Request,
+    console: ConsoleDep,
+    visit: VisitDep,
+    chat_id: str,
+    team: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """The chat to a team's queue (empty: back to the default team's)."""
+    body = {"chat_id": chat_id, "team": team.strip() or None}
+    answer = await visit.call("conversation", "POST", "/api/chats/team", json=body)
     return await _after(request, console, visit, chat_id, refusal(answer))
 
 

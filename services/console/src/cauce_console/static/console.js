@@ -38,6 +38,14 @@
     box.value = button.dataset.useDraft;
     box.focus();
   });
+  // The chats ticked in the list for a change to many: sent when the live stream
+  // refreshes the list, so they stay ticked.
+  window.caucePicked = function () {
+    return Array.prototype.map.call(
+      document.querySelectorAll("#chat-list input[name=chat_ids]:checked"),
+      function (box) { return box.value; }
+    ).join(",");
+  };
   function settle() {
     var article = document.querySelector(".conversation");
     window.cauceSelected = article ? article.dataset.chat : "";
