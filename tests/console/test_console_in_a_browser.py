@@ -202,13 +202,7 @@ def test_an_operator_runs_a_small_campaign_and_watches_it(
 
 
 def test_the_operations_page_is_accessible(console_stack: ConsoleStack, browser: WebDriver) -> None:
-    browser.get(f"{console_stack.console}/operations")
-    if "/login" in browser.current_url:
-        browser.find_element(By.ID, "email").send_keys(console_stack.logins["admin"][0])
-        password = browser.find_element(By.ID, "password")
-        password.send_keys(console_stack.logins["admin"][1], Keys.ENTER)
-        wait(browser).until(ready.url_contains("/inbox"))
-        browser.get(f"{console_stack.console}/operations")
+    signed_in_at(browser, console_stack, "/operations")
     wait(browser).until(ready.presence_of_element_located((By.ID, "channels-title")))
     shot(browser, "05-operations")
     assert accessibility_violations(browser) == []

@@ -6,13 +6,16 @@ out; a service that does not answer is a :class:`ServiceDown`, shown as such."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 from fastapi import Response
 
 from cauce_console.sessions import Session, SessionCookie, renewed
+
+T = TypeVar("T")
 
 Service = Literal["identity", "conversation", "notifier", "crm-sync"]
 #: Refresh this long before the access token expires.
@@ -116,6 +119,15 @@ class Visit:
         if self._changed:
             self.cookie.write(response, self.session)
         return response
+
+
+async def unless_refused(read: Awaitable[T]) -> T | None:
+    """What a service answered, or None when the user's role may not see it (a page
+    showing several parts says so for that part and shows the rest)."""
+    try:
+        return await read
+    except Refused:
+        return None
 
 
 def refusal(answer: httpx.Response) -> str | None:

@@ -11,21 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 
-from cauce_console.backend import Refused, Visit, refusal
+from cauce_console.backend import Visit, refusal, unless_refused
 from cauce_console.bootstrap import ConsoleDep, Guarded, VisitDep
 
 router = APIRouter(prefix="/assistant", include_in_schema=False)
 
 
 async def _overview(visit: Visit) -> dict[str, Any]:
-    try:
-        settings = await visit.json("conversation", "/api/chats/ai/settings")
-    except Refused:
-        settings = None
-    try:
-        usage = await visit.json("conversation", "/api/chats/ai/usage", days=30)
-    except Refused:
-        usage = None
+    settings = await unless_refused(visit.json("conversation", "/api/chats/ai/settings"))
+    usage = await unless_refused(visit.json("conversation", "/api/chats/ai/usage", days=30))
     return {"settings": settings, "usage": usage}
 
 

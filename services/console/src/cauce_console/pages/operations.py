@@ -8,29 +8,20 @@ the rest still shows."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from cauce_console.backend import Refused, Visit
+from cauce_console.backend import Visit, unless_refused
 from cauce_console.bootstrap import ConsoleDep, Guarded, VisitDep
 
 router = APIRouter(prefix="/operations", include_in_schema=False)
 
 
-async def _part(read: Awaitable[Any]) -> Any:
-    """What the service answered, or None when the user's role may not see it."""
-    try:
-        return await read
-    except Refused:
-        return None
-
-
 async def _overview(visit: Visit) -> dict[str, Any]:
-    channels = await _part(visit.json("notifier", "/admin/channels"))
-    sync = await _part(visit.json("crm-sync", "/reports/sync"))
-    letters = await _part(visit.json("crm-sync", "/dead-letters", limit=50))
+    channels = await unless_refused(visit.json("notifier", "/admin/channels"))
+    sync = await unless_refused(visit.json("crm-sync", "/reports/sync"))
+    letters = await unless_refused(visit.json("crm-sync", "/dead-letters", limit=50))
     return {
         "channels": channels["items"] if channels else None,
         "sync": sync,

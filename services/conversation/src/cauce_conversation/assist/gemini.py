@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-from pydantic import SecretStr
-
-from cauce_conversation.assist.models import Completion, ModelRefused, post_json
+from cauce_conversation.assist.models import Completion, HttpChatModel, ModelRefused
 
 
 def gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -31,16 +28,12 @@ def gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-class GeminiModel:
+class GeminiModel(HttpChatModel):
     remote = "Gemini"
 
-    def __init__(
-        self, http: httpx.AsyncClient, base_url: str, model: str, api_key: SecretStr | None
-    ) -> None:
-        self.http = http
-        self.url = f"{base_url.rstrip('/')}/models/{model}:generateContent"
-        self.model = model
-        self.api_key = api_key
+    @staticmethod
+    def url_of(base_url: str, model: str) -> str:
+        return f"{base_url}/models/{model}:generateContent"
 
     async def generate(
         self, instruction: str, transcript: str, schema: dict[str, Any]
@@ -55,7 +48,7 @@ class GeminiModel:
             },
         }
         headers = {"x-goog-api-key": self.api_key.get_secret_value()} if self.api_key else {}
-        answer = await post_json(self.http, self.url, body, headers, self.remote)
+        answer = await self.post(body, headers)
         return Completion(
             text=_text_of(answer),
             input_tokens=int(answer.get("usageMetadata", {}).get("promptTokenCount", 0)),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
+from pydantic import SecretStr
 
 from cauce_runtime import (
     Backoff,
@@ -59,6 +60,28 @@ class ChatModel(Protocol):
     async def generate(
         self, instruction: str, transcript: str, schema: dict[str, Any]
     ) -> Completion: ...
+
+
+class HttpChatModel:
+    """What both model clients hold: the client, the model's URL, its name and the
+    company's key (None: a server that takes none)."""
+
+    remote = "the model"
+
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, model: str, api_key: SecretStr | None
+    ) -> None:
+        self.http = http
+        self.url = self.url_of(base_url.rstrip("/"), model)
+        self.model = model
+        self.api_key = api_key
+
+    @staticmethod
+    def url_of(base_url: str, model: str) -> str:
+        raise NotImplementedError
+
+    async def post(self, body: dict[str, Any], headers: dict[str, str]) -> Any:
+        return await post_json(self.http, self.url, body, headers, self.remote)
 
 
 def answer_of(response: httpx.Response, remote: str) -> Any:

@@ -11,22 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-from pydantic import SecretStr
-
-from cauce_conversation.assist.models import Completion, ModelRefused, post_json
+from cauce_conversation.assist.models import Completion, HttpChatModel, ModelRefused
 
 
-class OpenAICompatibleModel:
+class OpenAICompatibleModel(HttpChatModel):
     remote = "the OpenAI-compatible model"
 
-    def __init__(
-        self, http: httpx.AsyncClient, base_url: str, model: str, api_key: SecretStr | None
-    ) -> None:
-        self.http = http
-        self.url = f"{base_url.rstrip('/')}/chat/completions"
-        self.model = model
-        self.api_key = api_key
+    @staticmethod
+    def url_of(base_url: str, model: str) -> str:
+        return f"{base_url}/chat/completions"
 
     async def generate(
         self, instruction: str, transcript: str, schema: dict[str, Any]
@@ -46,7 +39,7 @@ class OpenAICompatibleModel:
         headers = (
             {"Authorization": f"Bearer {self.api_key.get_secret_value()}"} if self.api_key else {}
         )
-        answer = await post_json(self.http, self.url, body, headers, self.remote)
+        answer = await self.post(body, headers)
         usage = answer.get("usage") or {}
         return Completion(
             text=_text_of(answer),
