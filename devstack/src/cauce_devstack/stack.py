@@ -125,6 +125,10 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
             [{"tenant_id": DEV_TENANT, "api_key": DEV_MANYCHAT_API_KEY}]
         ),
     },
+    "crm-sync": {
+        # the sales stage and notes people set in the Odoo fake flow back into cauce
+        "CAUCE_ODOO_CONTACT_ODOO_FIELDS": json.dumps(["x_etapa", "x_notas"]),
+    },
     "conversation": {
         # appointments booked on a chat are reminded with the sandbox's template
         "CAUCE_APPOINTMENT_REMINDER_TEMPLATE": json.dumps(

@@ -16,10 +16,13 @@ import asyncpg
 import httpx
 from fastapi import Depends
 
-from cauce_crm_sync.mapping import OdooMapping
+from cauce_contracts.crm import LeadStateChanged
+from cauce_contracts.registry import subject_of
+from cauce_crm_sync.mapping import ContactOwnership, OdooMapping
 from cauce_crm_sync.odoo import OdooApi, connect_odoo
 from cauce_crm_sync.settings import CrmSyncSettings
 from cauce_crm_sync.store.migrations import migrate
+from cauce_crm_sync.sync.odoo_changes import OdooChanges
 from cauce_crm_sync.sync.pusher import RetryPolicy
 from cauce_crm_sync.sync.reconciliation import Reconciler, ReconcileSchedule, Reconciliation
 from cauce_crm_sync.sync.worker import SyncWorker
@@ -41,6 +44,8 @@ class CrmSync:
     odoo: OdooApi
     mapping: OdooMapping
     worker: SyncWorker
+    #: Odoo's changes to leads (its webhook, the reconciliation), applied by field owner.
+    changes: OdooChanges
     reconciler: Reconciler
     schedule: ReconcileSchedule
     #: Reconciliations started through the operator API and still running here.
@@ -70,14 +75,21 @@ class CrmSync:
             idle_poll_s=settings.sync_idle_poll_s,
             before_round=next_free_slot,
         )
-        reconciler = Reconciler(pool, odoo, mapping, on_repaired=worker.wake)
+        bus = bus or Bus(settings)
+
+        async def publish_state(event: LeadStateChanged) -> None:
+            await bus.publish(event, subject_of(event))
+
+        changes = OdooChanges(pool, mapping, ownership_of(settings), publish_state)
+        reconciler = Reconciler(pool, odoo, mapping, on_repaired=worker.wake, changes=changes)
         return cls(
             settings=settings,
-            bus=bus or Bus(settings),
+            bus=bus,
             pool=pool,
             odoo=odoo,
             mapping=mapping,
             worker=worker,
+            changes=changes,
             reconciler=reconciler,
             schedule=ReconcileSchedule(reconciler, settings.reconcile_interval_s),
         )
@@ -122,6 +134,12 @@ def mapping_of(settings: CrmSyncSettings) -> OdooMapping:
         settings.odoo_state_model,
         settings.odoo_contact_fields,
         settings.odoo_state_fields,
+    )
+
+
+def ownership_of(settings: CrmSyncSettings) -> ContactOwnership:
+    return ContactOwnership.build(
+        settings.odoo_contact_shared_fields, settings.odoo_contact_odoo_fields
     )
 
 

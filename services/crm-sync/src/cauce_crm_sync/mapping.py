@@ -118,6 +118,42 @@ class OdooMapping:
         return self.by_kind[kind].odoo_field(KEY_FIELD[kind])
 
 
+Owner = Literal["cauce", "shared", "odoo"]
+#: The contact fields both sides may set, each with cauce's own timestamp of its value:
+#: the newer change wins, that timestamp against Odoo's ``write_date``.
+SHAREABLE: dict[str, str] = {"ultimo_estado": "state_changed_at", "comercial_id": "assigned_at"}
+
+
+@dataclass(frozen=True)
+class ContactOwnership:
+    """Who owns each field of the contact model.
+
+    - **cauce**: what ManyChat and the bot know (name, phone, e-mail, campaign, the
+      timestamps): an edit in Odoo is repaired;
+    - **shared** (by default ``ultimo_estado`` and the advisor ``comercial_id``): set
+      by both sides, the newer change wins;
+    - **odoo**: what sales people decide, fields cauce does not send (a stage, notes,
+      tags, any ``x_`` field the operator lists by its Odoo name): taken from Odoo and
+      kept beside the lead, never written back.
+    """
+
+    #: Shared cauce fields -> their cauce timestamp field.
+    shared: Mapping[str, str]
+    #: Odoo field names owned by Odoo.
+    odoo_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, shared: list[str], odoo_fields: list[str]) -> ContactOwnership:
+        unknown = sorted(set(shared) - set(SHAREABLE))
+        if unknown:
+            allowed = ", ".join(sorted(SHAREABLE))
+            raise ValueError(f"only {allowed} can be shared, not {unknown}")
+        return cls({name: SHAREABLE[name] for name in shared}, tuple(dict.fromkeys(odoo_fields)))
+
+    def owner(self, cauce_field: str) -> Owner:
+        return "shared" if cauce_field in self.shared else "cauce"
+
+
 def changed_vals(current: Vals, synced: Mapping[str, Any] | None) -> Vals:
     """The part of ``current`` that differs from what Odoo was last sent.
 

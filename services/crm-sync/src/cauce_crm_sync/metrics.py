@@ -7,6 +7,7 @@ are the runtime's shared instruments, recorded with ``provider="odoo"``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -19,6 +20,29 @@ ODOO_REQUESTS = _meter.create_counter(
     "HTTP requests to Odoo by ORM method (create, write, authenticate...) and outcome "
     "(ok, rejected, unavailable, credentials_rejected)",
 )
+
+
+ODOO_CHANGES = _meter.create_counter(
+    "cauce.crm.odoo.changes",
+    "{field}",
+    "Fields taken from Odoo into cauce by path (webhook, reconciliation)",
+)
+ODOO_CONFLICTS = _meter.create_counter(
+    "cauce.crm.odoo.conflicts",
+    "{field}",
+    "Fields Odoo and cauce disagreed on, by the rule that settled them (cauce_owned: "
+    "repaired; odoo_newer: taken from Odoo; cauce_newer: repaired)",
+)
+
+
+def record_conflicts(applied: Any, path: str) -> None:
+    """Count what one applied Odoo change took and settled (an ``Applied``)."""
+    if applied.pulled:
+        ODOO_CHANGES.add(len(applied.pulled), {"path": path})
+    for rule in applied.repaired.values():
+        ODOO_CONFLICTS.add(1, {"rule": rule})
+    if applied.odoo_won:
+        ODOO_CONFLICTS.add(len(applied.odoo_won), {"rule": "odoo_newer"})
 
 
 class SyncBacklog:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -106,7 +107,7 @@ async def _csv_lines(pool: asyncpg.Pool, where: ContactFilter) -> AsyncIterator[
     writer = csv.DictWriter(buffer, fieldnames=CONTACT_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     async for row in reports.all_contacts(pool, where):
-        writer.writerow(row)
+        writer.writerow({**row, "odoo_values": json.dumps(row["odoo_values"], ensure_ascii=False)})
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -54,6 +54,15 @@ class CrmSyncSettings(ServiceSettings):
     #: Unlisted fields keep their cauce name (see ``cauce_crm_sync.mapping``).
     odoo_contact_fields: dict[str, str] = Field(default_factory=dict)
     odoo_state_fields: dict[str, str] = Field(default_factory=dict)
+    #: Contact fields both sides set (the newer change wins, cauce's timestamp against
+    #: Odoo's ``write_date``): any of ``ultimo_estado``, ``comercial_id``; ``[]``: cauce
+    #: owns them (an edit in Odoo is repaired).
+    odoo_contact_shared_fields: list[str] = Field(
+        default_factory=lambda: ["ultimo_estado", "comercial_id"]
+    )
+    #: Contact fields sales people own, by their Odoo name (a stage, notes, tags,
+    #: ``x_`` fields): read from Odoo into cauce, never written.
+    odoo_contact_odoo_fields: list[str] = Field(default_factory=list, max_length=50)
 
     # --- the sync to Odoo ---------------------------------------------------------------
     #: Records per ``create`` call (Odoo takes a list of vals and returns a list of ids).

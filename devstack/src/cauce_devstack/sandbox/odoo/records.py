@@ -91,10 +91,15 @@ def default_models() -> dict[str, dict[str, OdooField]]:
     states["source"] = OdooField(
         type="selection", selection=["manychat", "odoo", "conversation", "agent"]
     )
-    return {
-        "manychat.contact": _fields(contact, required=("manychat_id",)),
-        "manychat.state": states,
-    }
+    contacts = _fields(contact, required=("manychat_id",))
+    # what sales people set in Odoo's UI (Odoo-owned in cauce's sync)
+    contacts["x_etapa"] = OdooField(type="selection", selection=list(SALES_STAGES))
+    contacts["x_notas"] = OdooField(type="text")
+    return {"manychat.contact": contacts, "manychat.state": states}
+
+
+#: The sales stages of the fake contact model's ``x_etapa``.
+SALES_STAGES = ("nuevo", "contactado", "negociacion", "ganado", "perdido")
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,8 @@ Tables:
 
 - ``contacts``: one row per lead (tenant, ManyChat id or the bot's contact key), the
   newest data of each part (profile by ``datetime_actual``, state by
-  ``state_changed_at``, current campaign by ``assigned_at``).
+  ``state_changed_at``, current campaign by ``assigned_at``), and the fields Odoo owns
+  as Odoo last had them (``odoo_values``, as of ``odoo_written_at``).
 - ``campaigns`` and ``campaign_assignments`` (one per lead and campaign, with the
   comercial/advisor; newest ``assigned_at`` wins).
 - ``lead_states``: the history of state changes, one row per event.
@@ -144,10 +145,20 @@ _V2 = """
 ALTER TABLE crm.sync_records ADD COLUMN trace_context text;
 """
 
+#: Both ways: what sales people set in Odoo on the fields Odoo owns (by Odoo field name,
+#: with the newest ``write_date`` taken), and how many fields a reconciliation took
+#: from Odoo instead of rewriting them.
+_V3 = """
+ALTER TABLE crm.contacts ADD COLUMN odoo_values jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE crm.contacts ADD COLUMN odoo_written_at timestamptz;
+ALTER TABLE crm.reconciliations ADD COLUMN pulled integer NOT NULL DEFAULT 0;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
+    (3, _V3),
 ]
 
 

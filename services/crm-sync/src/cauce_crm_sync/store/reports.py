@@ -8,6 +8,7 @@ the day of its last state change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "activity_at",
     "odoo_id",
     "sync_status",
+    "odoo_values",
 )
 
 
@@ -53,7 +55,7 @@ SELECT c.tenant_id, c.manychat_id, c.nombre_lead, c.first_name, c.last_name, c.p
        c.email, c.ultimo_estado, c.state_changed_at, c.campaign_id, c.comercial_id,
        c.tipo_asignacion, c.assigned_at, c.datetime_actual,
        GREATEST(c.datetime_actual, c.state_changed_at, c.assigned_at) AS activity_at,
-       s.odoo_id, s.status AS sync_status
+       s.odoo_id, s.status AS sync_status, c.odoo_values
 FROM crm.contacts c
 LEFT JOIN crm.sync_records s
   ON s.tenant_id = c.tenant_id AND s.kind = 'contact' AND s.record_key = c.manychat_id
@@ -90,7 +92,7 @@ async def contacts_page(
         limit,
         where.advisor,
     )
-    return [dict(row) for row in rows]
+    return [{**row, "odoo_values": json.loads(row["odoo_values"])} for row in rows]
 
 
 async def all_contacts(
@@ -123,12 +125,19 @@ async def campaign_report(
     """Leads of a campaign counted by their current state and by advisor (comercial)."""
     rows = await pool.fetch(
         """
-        SELECT a.comercial_id, COALESCE(c.ultimo_estado, a.ultimo_estado) AS state,
-               count(*) AS leads, max(a.assigned_at) AS last_assigned_at
-        FROM crm.campaign_assignments a
-        JOIN crm.contacts c ON c.tenant_id = a.tenant_id AND c.manychat_id = a.manychat_id
-        WHERE a.campaign_id = $1 AND ($2::text IS NULL OR a.tenant_id = $2)
-        GROUP BY a.comercial_id, COALESCE(c.ultimo_estado, a.ultimo_estado)
+        SELECT advisor AS comercial_id, state, count(*) AS leads,
+               max(assigned_at) AS last_assigned_at
+        FROM (
+            -- the lead's current advisor (Odoo may have reassigned it) on its current
+            -- campaign, the assignment's on the earlier ones
+            SELECT CASE WHEN c.campaign_id = a.campaign_id AND c.comercial_id IS NOT NULL
+                        THEN c.comercial_id ELSE a.comercial_id END AS advisor,
+                   COALESCE(c.ultimo_estado, a.ultimo_estado) AS state, a.assigned_at
+            FROM crm.campaign_assignments a
+            JOIN crm.contacts c ON c.tenant_id = a.tenant_id AND c.manychat_id = a.manychat_id
+            WHERE a.campaign_id = $1 AND ($2::text IS NULL OR a.tenant_id = $2)
+        ) leads
+        GROUP BY advisor, state
         """,
         campaign_id,
         tenant_id,

@@ -1,12 +1,13 @@
-"""Reconciliation: find where Odoo drifted from PostgreSQL and repair it.
+"""Reconciliation: Odoo's changes that no webhook brought, and Odoo's drift repaired.
 
-PostgreSQL is the source of truth for what cauce sends; someone editing a lead in Odoo's
-UI, an automation, or a deleted record makes Odoo drift. A run:
+Sales people edit leads in Odoo's UI; automations write; records get deleted. A run:
 
 1. reads, per model, the Odoo records written since the previous run's checkpoint
-   (``write_date``; everything on the first run), and compares each one we synced with
-   what we would send now; a record that differs is marked pending and rewritten in
-   full by the sync worker;
+   (``write_date``; everything on the first run). A lead goes through the same apply as
+   Odoo's webhook (:mod:`cauce_crm_sync.sync.odoo_changes`): the fields Odoo owns, and
+   the shared ones Odoo changed last, are taken into PostgreSQL; the fields cauce owns
+   are repaired. A state record (``manychat.state``, cauce's history) that differs from
+   ours is rewritten in full by the sync worker;
 2. asks Odoo which of our Odoo ids still exist (``search`` on ``id in [...]``, a page
    at a time); a record deleted in Odoo is created again.
 
@@ -31,9 +32,11 @@ from typing import Any, TypeVar
 import asyncpg
 
 from cauce_crm_sync.mapping import Kind, OdooMapping
+from cauce_crm_sync.metrics import record_conflicts
 from cauce_crm_sync.odoo import OdooApi, OdooError, OdooUnavailable
 from cauce_crm_sync.store import sync_state as store
 from cauce_crm_sync.store.sync_state import SyncRecord
+from cauce_crm_sync.sync.odoo_changes import OdooChange, OdooChanges, odoo_datetime
 from cauce_crm_sync.sync.plan import source_key
 from cauce_runtime import BackgroundTask, Backoff
 
@@ -72,6 +75,8 @@ class Reconciliation:
     checked: int
     repaired: int
     recreated: int
+    #: Fields taken from Odoo (Odoo-owned, or shared ones Odoo changed last).
+    pulled: int
     odoo_checkpoint: str | None
     error: str | None
 
@@ -93,12 +98,16 @@ class Reconciler:
         *,
         page_size: int = 500,
         on_repaired: Callable[[], None] | None = None,
+        changes: OdooChanges | None = None,
     ) -> None:
         self.pool = pool
         self.odoo = odoo
         self.mapping = mapping
         self.page_size = page_size
         self.on_repaired = on_repaired
+        #: Odoo's changes to leads, applied by field owner (None: every difference is
+        #: repaired, as before cauce synced both ways).
+        self.changes = changes
 
     async def run(self, trigger: str) -> Reconciliation:
         """Reconcile now; raises :class:`AlreadyRunning` when a run is in progress."""
@@ -128,14 +137,19 @@ class Reconciler:
         run_id = await self.pool.fetchval(
             "INSERT INTO crm.reconciliations (trigger) VALUES ($1) RETURNING id", trigger
         )
-        checked = repaired = recreated = 0
+        checked = repaired = recreated = pulled = 0
         checkpoint = since
         error: str | None = None
         try:
             for kind in KINDS:
-                seen, drifted, newest = await self._drift(kind, since)
+                if kind == "contact" and self.changes is not None:
+                    seen, fixed, taken, newest = await self._pull(self.changes, since)
+                    repaired += fixed
+                    pulled += taken
+                else:
+                    seen, drifted, newest = await self._drift(kind, since)
+                    repaired += await store.mark_drifted(self.pool, kind, drifted)
                 checked += seen
-                repaired += await store.mark_drifted(self.pool, kind, drifted)
                 checkpoint = max(filter(None, (checkpoint, newest)), default=None)
                 recreated += await store.mark_missing(self.pool, kind, await self._missing(kind))
         except OdooError as failure:
@@ -144,7 +158,7 @@ class Reconciler:
         row = await self.pool.fetchrow(
             """
             UPDATE crm.reconciliations SET finished_at = now(), checked = $2, repaired = $3,
-                recreated = $4, odoo_checkpoint = $5, error = $6
+                recreated = $4, odoo_checkpoint = $5, error = $6, pulled = $7
             WHERE id = $1 RETURNING *
             """,
             run_id,
@@ -153,17 +167,53 @@ class Reconciler:
             recreated,
             checkpoint if error is None else since,
             error,
+            pulled,
         )
-        if (repaired or recreated) and self.on_repaired is not None:
+        if (repaired or recreated or pulled) and self.on_repaired is not None:
             self.on_repaired()
         logger.info(
-            "reconciliation %s: %d checked, %d repaired, %d recreated",
+            "reconciliation %s: %d checked, %d repaired, %d recreated, %d pulled",
             run_id,
             checked,
             repaired,
             recreated,
+            pulled,
         )
         return Reconciliation.from_row(row)
+
+    async def _pull(
+        self, changes: OdooChanges, since: str | None
+    ) -> tuple[int, int, int, str | None]:
+        """Leads written in Odoo since ``since``, each applied by field owner: (how many
+        were ours, how many were repaired, fields taken from Odoo, newest write_date)."""
+        checked = repaired = pulled = 0
+        newest = since
+        domain: list[Any] = [["write_date", ">=", since]] if since else []
+        offset = 0
+        while True:
+            page = await patiently(
+                self.odoo.search_read,
+                self.mapping.contact.model,
+                domain,
+                changes.fields,
+                limit=self.page_size,
+                offset=offset,
+                order="write_date asc, id asc",
+            )
+            for row in page:
+                newest = max(filter(None, (newest, row.get("write_date") or None)), default=None)
+                written = odoo_datetime(row.get("write_date"))
+                if written is None:
+                    continue
+                applied = await changes.apply(OdooChange(int(row["id"]), row, written))
+                if applied.known:
+                    checked += 1
+                    repaired += 1 if applied.repaired else 0
+                    pulled += len(applied.pulled)
+                    record_conflicts(applied, "reconciliation")
+            if len(page) < self.page_size:
+                return checked, repaired, pulled, newest
+            offset += self.page_size
 
     async def _drift(self, kind: Kind, since: str | None) -> tuple[int, list[int], str | None]:
         """Odoo records of ``kind`` written since ``since`` whose data differs from ours:
