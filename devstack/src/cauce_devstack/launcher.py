@@ -30,7 +30,7 @@ from cauce_devstack.servers.mongo import SecantusServer
 from cauce_devstack.servers.nats import NatsServer
 from cauce_devstack.servers.ports import LOOPBACK, PortInUseError, port_is_free
 from cauce_devstack.servers.postgres import PostgresServer
-from cauce_devstack.stack import DEV_TENANT, ServiceSpec, StackConfig
+from cauce_devstack.stack import DEV_ODOO_WEBHOOK_TOKEN, DEV_TENANT, ServiceSpec, StackConfig
 
 
 class StackStartError(RuntimeError):
@@ -238,6 +238,11 @@ class Stack:
             "CAUCE_SANDBOX_GATEWAY_URL": f"http://{LOOPBACK}:{self.config.ports['gateway']}",
             # SCI transaction ids must not repeat across restarts (the stores keep theirs).
             "CAUCE_SANDBOX_SCI_FIRST_TRANSACTION_ID": str(int(time.time())),
+            # the Odoo fake's automation rule: edited leads go back to cauce
+            "CAUCE_SANDBOX_ODOO_WEBHOOK_URL": (
+                f"http://{LOOPBACK}:{self.config.ports['gateway']}"
+                f"/webhooks/odoo/{DEV_ODOO_WEBHOOK_TOKEN}"
+            ),
         }
         spec = ServiceSpec("sandbox", "cauce_devstack.sandbox", port)
         self._launch([spec], {"sandbox": env})

@@ -104,6 +104,8 @@ class ServiceSpec:
 #: message the sandbox's customer simulator sends, and a template or messaging-limit
 #: webhook its controls post, is routed to a tenant out of the box.
 DEV_TENANT = "demo"
+#: The URL token of the Odoo fake's automation webhook to the gateway (dev only).
+DEV_ODOO_WEBHOOK_TOKEN = "dev-only-odoo-webhook-token-0123456789"  # noqa: S105
 #: Dev-only ManyChat ``X-API-KEY`` of the dev tenant (``POST /webhooks/manychat/...``).
 DEV_MANYCHAT_API_KEY = "dev-only-manychat-api-key"
 DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
@@ -116,6 +118,10 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
                     "business_account_id": DEV_WABA_ID,
                 }
             ]
+        ),
+        # The Odoo fake's automation rule posts the leads people edit there.
+        "CAUCE_ODOO_WEBHOOK_TENANTS": json.dumps(
+            [{"tenant_id": DEV_TENANT, "url_token": DEV_ODOO_WEBHOOK_TOKEN}]
         ),
         # The sandbox's SCI fake signs payment callbacks with this dev secret.
         "CAUCE_SCI_TENANTS": json.dumps(

@@ -149,6 +149,12 @@ EXAMPLES: dict[str, Callable[[], dict[str, Any]]] = {
         changed_at=WHEN.isoformat(),
         source="odoo",
     ),
+    "crm.odoo.record_changed": lambda: _envelope(
+        model="manychat.contact",
+        odoo_id=42,
+        values={"ultimo_estado": "Cerrado", "x_etapa": "ganado", "comercial_id": False},
+        write_date="2025-06-05T13:00:00Z",
+    ),
     "payments.debt.lookup_requested": lambda: _conversation(placa="HHO137"),
     "payments.debt.looked_up": lambda: _conversation(
         request_id=REQUEST_ID, placa="HHO137", debts=[VEHICLE_DEBT]
@@ -301,6 +307,7 @@ INVALID: dict[str, dict[str, Any]] = {
     "crm.contact.upserted": {"manychat_id": "has.dot"},
     "crm.campaign.assigned": {"datetime_actual": "2025-06-05T12:45:00"},  # naive
     "crm.lead.state_changed": {"source": "fax"},
+    "crm.odoo.record_changed": {"values": {"Bad-Name; DROP": 1}},
     "payments.debt.lookup_requested": {"placa": "hho-137"},
     "payments.debt.looked_up": {"debts": [{**VEHICLE_DEBT, "impto": -1}]},
     "payments.debt.lookup_failed": {"request_id": "not-a-uuid"},

@@ -19,6 +19,7 @@ TOKENS: dict[str, dict[str, str]] = {
     subjects.CRM_CONTACT_UPSERTED: {"tenant_id": "acme", "manychat_id": "test_contact_456"},
     subjects.CRM_CAMPAIGN_ASSIGNED: {"tenant_id": "acme", "manychat_id": "123"},
     subjects.CRM_LEAD_STATE_CHANGED: {"tenant_id": "acme", "manychat_id": "123"},
+    subjects.CRM_ODOO_RECORD_CHANGED: {"tenant_id": "acme"},
     subjects.PAYMENTS_DEBT_LOOKUP_REQUESTED: {"tenant_id": "acme", "channel": "whatsapp"},
     subjects.PAYMENTS_DEBT_LOOKED_UP: {"tenant_id": "acme", "channel": "whatsapp"},
     subjects.PAYMENTS_DEBT_LOOKUP_FAILED: {"tenant_id": "acme", "channel": "whatsapp"},

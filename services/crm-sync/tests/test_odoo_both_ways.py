@@ -3,8 +3,9 @@ overwritten, by who owns each field. Odoo-owned fields (the sales stage, notes) 
 taken into PostgreSQL and never written back; the shared ``ultimo_estado`` keeps the
 newer side (an edit in Odoo becomes a ``crm.lead.state_changed`` from ``odoo``, a later
 ManyChat event still wins, an older one does not); cauce-owned fields edited in Odoo are
-repaired; cauce's own writes seen again change nothing. Real PostgreSQL, NATS and the
-Odoo fake over HTTP."""
+repaired; cauce's own writes seen again change nothing. Both paths: the reconciliation,
+and Odoo's automation webhook through the gateway. Real PostgreSQL, NATS, the gateway
+and the Odoo fake over HTTP."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ import pytest
 
 from cauce_crm_sync.bootstrap import mapping_of, ownership_of
 from cauce_crm_sync.sync.odoo_changes import OdooChange, OdooChanges
-from cauce_devstack.testing import eventually
+from cauce_devstack.servers import free_port
+from cauce_devstack.testing import eventually, serving
+from cauce_gateway.app import create_app as create_gateway
+from cauce_gateway.settings import GatewaySettings, OdooWebhookTenant
 
 from .conftest import TENANT, CrmStack, contact, running_crm, running_sandbox
 
@@ -195,3 +199,50 @@ def _now(seconds: float = 0) -> datetime:
 
 def _odoo_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+ODOO_TOKEN = "odoo-webhook-token-for-crm-tests-0123456789"
+
+
+async def test_odoo_edits_arrive_by_webhook_and_cauces_own_writes_settle(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    gateway_settings = GatewaySettings(
+        _env_file=None,
+        environment="test",
+        port=free_port(),
+        nats_url=nats_url,
+        span_file=tmp_path / "gateway-spans.jsonl",
+        odoo_webhook_tenants=[OdooWebhookTenant(tenant_id=TENANT, url_token=ODOO_TOKEN)],
+    )
+    gateway_url = f"http://127.0.0.1:{gateway_settings.port}"
+    hook = f"{gateway_url}/webhooks/odoo/{ODOO_TOKEN}"
+    async with (
+        running_sandbox(odoo_webhook_url=hook) as sandbox_url,
+        serving(create_gateway(gateway_settings), gateway_settings.port),
+        running_crm(
+            nats_url, database_url, sandbox_url, tmp_path, odoo_contact_odoo_fields=ODOO_FIELDS
+        ) as crm,
+    ):
+        await crm.publish(contact("mc-hook"))
+        await crm.settled()  # cauce's create came back through the webhook: nothing to do
+        odoo_id = (await odoo_lead(crm, "mc-hook"))["id"]
+        writes = await writes_to_odoo(crm)
+
+        await edit_in_odoo(crm, odoo_id, x_etapa="ganado", ultimo_estado="Cerrado")
+        await eventually(lambda: _state_is(crm, "mc-hook", "Cerrado"), 10, "the webhook applied")
+        row = await lead(crm, "mc-hook")
+        assert row["odoo_values"]["x_etapa"] == "ganado"
+        await crm.settled()
+        # one write of cauce's timestamp and one state record; their echoes change nothing
+        assert await writes_to_odoo(crm) <= writes + 2
+        settled = await writes_to_odoo(crm)
+        await crm.settled()
+        assert await writes_to_odoo(crm) == settled
+
+        # a forged or token-less webhook publishes nothing
+        body = {"_model": "manychat.contact", "_id": odoo_id, "x_etapa": "perdido"}
+        forged = await crm.http.post(f"{gateway_url}/webhooks/odoo/{'x' * 40}", json=body)
+        tokenless = await crm.http.post(f"{gateway_url}/webhooks/odoo", json=body)
+        assert forged.status_code == 401 and tokenless.status_code in (404, 405)
+        assert (await lead(crm, "mc-hook"))["odoo_values"]["x_etapa"] == "ganado"

@@ -65,7 +65,7 @@ def build_sandbox(settings: SandboxSettings) -> Sandbox:
         status_callbacks=StatusCallbacks(settings, gateway),
         chattigo=ChattigoState(settings),
         sci=SciState(settings, gateway),
-        odoo=OdooState(settings),
+        odoo=OdooState(settings, gateway),
     )
 
 
@@ -103,5 +103,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     # Pending status callbacks are cancelled first, then the client they post through is
     # closed: one posting in between would otherwise open a new client nobody closes.
     app.router.on_shutdown.append(sandbox.status_callbacks.aclose)
+    if sandbox.odoo.automation is not None:
+        app.router.on_shutdown.append(sandbox.odoo.automation.aclose)
     app.router.on_shutdown.append(sandbox.gateway_client.aclose)
     return app

@@ -192,3 +192,10 @@ class SandboxSettings(BaseSettings):
     """Off: every request is accepted (the fake still measures the rate)."""
     odoo_latency_ms: float = Field(default=0.0, ge=0)
     """Latency added to every Odoo request."""
+    odoo_webhook_url: str | None = None
+    """Where the automation rule "Send Webhook Notification" posts (cauce's
+    ``/webhooks/odoo/{token}``) after a record of ``odoo_webhook_models`` is created or
+    written, by the API or a person (``PATCH /sandbox/odoo/records/...``); None: no
+    rule."""
+    odoo_webhook_models: list[str] = Field(default_factory=lambda: ["manychat.contact"])
+    """The models the rule watches; it sends every field, ``write_date`` included."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from cauce_contracts import subjects
 from cauce_contracts.envelope import Event
@@ -68,3 +68,26 @@ class LeadStateChanged(Event):
     changed_at: AwareDatetime
     #: Who changed it: the ManyChat flow, Odoo, the bot (conversation) or a human agent.
     source: Literal["manychat", "odoo", "conversation", "agent"]
+
+
+#: A value of an Odoo field as its webhook sends it: scalars, a many2one ``[id, name]``,
+#: or the ids of an x2many.
+OdooValue = str | int | float | bool | None | list[int | str]
+OdooFieldName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+
+
+class OdooRecordChanged(Event):
+    """A record changed in Odoo, as Odoo's automation rule ("Send Webhook Notification")
+    posted it: the model, the record's id and the fields the rule sends (Odoo's names),
+    with ``write_date`` when the rule includes it. crm-sync applies it by field owner.
+
+    Subject: ``crm.odoo.record_changed.{tenant_id}``.
+    """
+
+    EVENT_TYPE = subjects.CRM_ODOO_RECORD_CHANGED
+
+    model: Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_.]{0,127}$")]
+    odoo_id: Annotated[int, Field(gt=0)]
+    values: Annotated[dict[OdooFieldName, OdooValue], Field(max_length=200)]
+    #: Odoo's ``write_date`` of the record (None: the rule did not send it).
+    write_date: AwareDatetime | None = None

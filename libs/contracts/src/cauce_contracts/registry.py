@@ -28,6 +28,7 @@ _MODELS: tuple[type[Event], ...] = (
     crm.ContactUpserted,
     crm.CampaignAssigned,
     crm.LeadStateChanged,
+    crm.OdooRecordChanged,
     payments.DebtLookupRequested,
     payments.DebtLookedUp,
     payments.DebtLookupFailed,

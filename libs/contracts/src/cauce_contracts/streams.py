@@ -131,8 +131,10 @@ CRM_SYNC = Subscription(
         subjects.all_of(subjects.CRM_CONTACT_UPSERTED),
         subjects.all_of(subjects.CRM_CAMPAIGN_ASSIGNED),
         subjects.all_of(subjects.CRM_LEAD_STATE_CHANGED),
+        subjects.all_of(subjects.CRM_ODOO_RECORD_CHANGED),
     ),
-    "crm-sync: leads, campaign assignments and states into PostgreSQL and Odoo",
+    "crm-sync: leads, campaign assignments and states into PostgreSQL and Odoo, "
+    "and Odoo's changes back",
 )
 NOTIFIER_REQUESTS = Subscription(
     "notifier-requests",

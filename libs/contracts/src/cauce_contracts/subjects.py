@@ -54,6 +54,7 @@ INBOUND_UNRECOGNIZED: Final = "inbound.unrecognized"
 CRM_CONTACT_UPSERTED: Final = "crm.contact.upserted"
 CRM_CAMPAIGN_ASSIGNED: Final = "crm.campaign.assigned"
 CRM_LEAD_STATE_CHANGED: Final = "crm.lead.state_changed"
+CRM_ODOO_RECORD_CHANGED: Final = "crm.odoo.record_changed"
 PAYMENTS_DEBT_LOOKUP_REQUESTED: Final = "payments.debt.lookup_requested"
 PAYMENTS_DEBT_LOOKED_UP: Final = "payments.debt.looked_up"
 PAYMENTS_DEBT_LOOKUP_FAILED: Final = "payments.debt.lookup_failed"
@@ -89,6 +90,7 @@ SUBJECT_PATTERNS: Final = MappingProxyType(
         CRM_CONTACT_UPSERTED: f"{CRM_CONTACT_UPSERTED}.{{tenant_id}}.{{manychat_id}}",
         CRM_CAMPAIGN_ASSIGNED: f"{CRM_CAMPAIGN_ASSIGNED}.{{tenant_id}}.{{manychat_id}}",
         CRM_LEAD_STATE_CHANGED: f"{CRM_LEAD_STATE_CHANGED}.{{tenant_id}}.{{manychat_id}}",
+        CRM_ODOO_RECORD_CHANGED: f"{CRM_ODOO_RECORD_CHANGED}.{{tenant_id}}",
         PAYMENTS_DEBT_LOOKUP_REQUESTED: f"{PAYMENTS_DEBT_LOOKUP_REQUESTED}.{_CONVERSATION}",
         PAYMENTS_DEBT_LOOKED_UP: f"{PAYMENTS_DEBT_LOOKED_UP}.{_CONVERSATION}",
         PAYMENTS_DEBT_LOOKUP_FAILED: f"{PAYMENTS_DEBT_LOOKUP_FAILED}.{_CONVERSATION}",

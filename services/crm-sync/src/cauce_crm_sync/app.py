@@ -29,7 +29,7 @@ def create_app(
     ``cauce_runtime.wiring_of(app, CrmSync)``."""
     settings = settings or CrmSyncSettings()
     crm = CrmSync.build(settings, odoo_transport=odoo_transport)
-    register_consumers(crm.bus, crm.pool, applied=crm.worker.wake)
+    register_consumers(crm.bus, crm.pool, applied=crm.worker.wake, odoo_changes=crm.changes)
     return create_service_app(
         settings,
         bus=crm.bus,

@@ -26,6 +26,8 @@ class AccountDirectory:
     by_account: dict[tuple[Channel, str], str]
     chattigo_by_token: dict[str, ChattigoAccount]
     manychat_by_key: dict[str, str]
+    #: Odoo automation webhooks' URL token -> tenant.
+    odoo_by_token: dict[str, str]
     #: (tenant, webhook secret) per SCI tenant; the secret that verifies names the tenant.
     sci_secrets: tuple[tuple[str, bytes], ...]
     #: WhatsApp Business Account (WABA) -> tenant, from the accounts that name theirs.
@@ -50,6 +52,9 @@ class AccountDirectory:
             },
             manychat_by_key={
                 t.api_key.get_secret_value(): t.tenant_id for t in settings.manychat_tenants
+            },
+            odoo_by_token={
+                t.url_token.get_secret_value(): t.tenant_id for t in settings.odoo_webhook_tenants
             },
             sci_secrets=tuple(
                 (t.tenant_id, t.webhook_secret.get_secret_value().encode())
@@ -81,6 +86,9 @@ class AccountDirectory:
 
     def manychat_tenant(self, api_key: str | None) -> str | None:
         return matching_key(api_key, self.manychat_by_key)
+
+    def odoo_tenant(self, url_token: str) -> str | None:
+        return matching_key(url_token, self.odoo_by_token)
 
     def sci_tenant(self, body: bytes, signature: str | None, tolerance_s: float) -> str:
         """The tenant whose secret signed ``body`` (:class:`NotAuthentic` if none did)."""

@@ -54,6 +54,17 @@ class KeyedTenant(BaseModel):
     api_key: SecretStr = Field(min_length=16)
 
 
+class OdooWebhookTenant(BaseModel):
+    """A company's Odoo, whose automation rules post to ``/webhooks/odoo/{url_token}``:
+    Odoo's webhooks carry no signature, so the unguessable URL token authenticates them
+    and names the company."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    url_token: SecretStr = Field(min_length=32)
+
+
 class SciTenant(BaseModel):
     """A tenant whose SCI TOTAL payment-status callbacks are signed with ``webhook_secret``."""
 
@@ -82,6 +93,7 @@ class GatewaySettings(ServiceSettings):
     ycloud_accounts: list[ChannelAccount] = Field(default_factory=list)
     manychat_tenants: list[KeyedTenant] = Field(default_factory=list)
     sci_tenants: list[SciTenant] = Field(default_factory=list)
+    odoo_webhook_tenants: list[OdooWebhookTenant] = Field(default_factory=list)
     sci_signature_tolerance_s: float = 300.0
 
     #: Zone for ManyChat ``datetime_actual`` values sent without an offset.

@@ -21,6 +21,7 @@ from cauce_gateway.settings import (
     ChattigoAccount,
     GatewaySettings,
     KeyedTenant,
+    OdooWebhookTenant,
     SciTenant,
 )
 from cauce_runtime import Telemetry, setup_telemetry
@@ -38,6 +39,7 @@ YCLOUD_SECRET = "whsec_test_ycloud"
 YCLOUD_NUMBER = "+573105550100"  # the business number in the YCloud fixtures
 MANYCHAT_KEY = "mc-key-acme-0123456789abcdef"
 SCI_SECRET = "sci-secret-acme-0123456789abcdef"
+ODOO_TOKEN = "odoo_" + "Zr8pQ" * 8
 
 
 @dataclass
@@ -66,6 +68,7 @@ def make_settings(nats_url: str, tmp_path: Path, **overrides: object) -> Gateway
         "ycloud_accounts": [ChannelAccount(account_id=YCLOUD_NUMBER, tenant_id=TENANT)],
         "manychat_tenants": [KeyedTenant(tenant_id=TENANT, api_key=MANYCHAT_KEY)],
         "sci_tenants": [SciTenant(tenant_id=TENANT, webhook_secret=SCI_SECRET)],
+        "odoo_webhook_tenants": [OdooWebhookTenant(tenant_id=TENANT, url_token=ODOO_TOKEN)],
         "retry_after_s": 7,
     }
     values.update(overrides)

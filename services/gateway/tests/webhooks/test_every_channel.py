@@ -20,6 +20,7 @@ from cauce_gateway.authenticity.ycloud_signature import ycloud_signature
 from .conftest import (
     CHATTIGO_TOKEN,
     MANYCHAT_KEY,
+    ODOO_TOKEN,
     TENANT,
     YCLOUD_SECRET,
     RunningGateway,
@@ -118,6 +119,17 @@ CASES = {
         "payments.transaction.status_changed",
         "sci:txn:40037:approved",
         request=_signed_sci(b'{"transactionId": "40037", "status": "APROBADA"}'),
+    ),
+    "odoo": Case(
+        f"/webhooks/odoo/{ODOO_TOKEN}",
+        "CRM",
+        f"crm.odoo.record_changed.{TENANT}",
+        "crm.odoo.record_changed",
+        f"odoo:{TENANT}:",
+        request=_json(
+            '{"_model": "manychat.contact", "_id": 42, "_action": "Notify cauce(#7)",'
+            ' "ultimo_estado": "Cerrado", "write_date": "2026-12-06 13:00:00"}'
+        ),
     ),
 }
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from .conftest import CHATTIGO_TOKEN, CUSTOMER, VERIFY_TOKEN, RunningGateway, text_webhook
+from .conftest import (
+    CHATTIGO_TOKEN,
+    CUSTOMER,
+    ODOO_TOKEN,
+    VERIFY_TOKEN,
+    RunningGateway,
+    text_webhook,
+)
 
 
 async def test_spans_name_routes_not_tokens_or_numbers(gateway: RunningGateway) -> None:
     async with gateway.client() as client:
         await client.post(
             f"/webhooks/chattigo/{CHATTIGO_TOKEN}", json=text_webhook(message_id="wamid.SPAN")
+        )
+        await client.post(
+            f"/webhooks/odoo/{ODOO_TOKEN}", json={"_model": "manychat.contact", "_id": 7}
         )
         await client.get(
             "/webhooks/whatsapp",
@@ -21,6 +31,7 @@ async def test_spans_name_routes_not_tokens_or_numbers(gateway: RunningGateway) 
     assert gateway.telemetry.force_flush()
     spans = gateway.settings.span_file.read_text()
     assert "/webhooks/chattigo/{account_token}" in spans
+    assert "/webhooks/odoo/{url_token}" in spans
     assert "publish inbound.message.received" in spans
-    for secret in (CHATTIGO_TOKEN, VERIFY_TOKEN, CUSTOMER):
+    for secret in (CHATTIGO_TOKEN, ODOO_TOKEN, VERIFY_TOKEN, CUSTOMER):
         assert secret not in spans

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cauce_contracts.crm import CampaignAssigned, ContactUpserted
+from cauce_contracts.crm import CampaignAssigned, ContactUpserted, OdooRecordChanged
 from cauce_contracts.inbound import InboundMessageReceived, InboundPayloadUnrecognized
 from cauce_contracts.payments import PaymentTransactionStatusChanged, TransactionStatus
 from cauce_contracts.registry import parse_event
@@ -16,6 +16,7 @@ from cauce_gateway.authenticity.ycloud_signature import ycloud_signature
 from .conftest import (
     CHATTIGO_TOKEN,
     MANYCHAT_KEY,
+    ODOO_TOKEN,
     TENANT,
     YCLOUD_SECRET,
     RunningGateway,
@@ -251,3 +252,36 @@ async def test_sci_callback_without_a_valid_signature_publishes_nothing(
         )
     assert tampered.status_code == 401
     assert await stream_messages(gateway.nats.url) == []
+
+
+# --- Odoo -------------------------------------------------------------------------------
+
+
+async def test_an_odoo_automation_webhook_is_a_record_changed_event(
+    gateway: RunningGateway,
+) -> None:
+    body = {
+        "_model": "manychat.contact",
+        "_id": 42,
+        "_action": "Notify cauce(#7)",
+        "ultimo_estado": "Cerrado",
+        "x_etapa": "ganado",
+        "comercial_id": [7, "Ana Gómez"],
+        "write_date": "2026-12-06 13:00:00",
+    }
+    async with gateway.client() as client:
+        accepted = await client.post(f"/webhooks/odoo/{ODOO_TOKEN}", json=body)
+        unknown = await client.post("/webhooks/odoo/" + "q" * 40, json=body)
+        tokenless = await client.post("/webhooks/odoo/", json=body)
+        not_odoo = await client.post(f"/webhooks/odoo/{ODOO_TOKEN}", json={"id": 42})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json() == {"status": "accepted", "model": "manychat.contact", "id": 42}
+    assert unknown.status_code == 401 and tokenless.status_code in (404, 405)
+    assert not_odoo.status_code == 422
+    assert not_odoo.headers["content-type"] == "application/problem+json"
+    [stored] = await stream_messages(gateway.nats.url, "CRM")
+    event = parse_event(stored.data)
+    assert isinstance(event, OdooRecordChanged)
+    assert (event.tenant_id, event.model, event.odoo_id) == (TENANT, "manychat.contact", 42)
+    assert event.values["comercial_id"] == [7, "Ana Gómez"] and "_action" not in event.values
+    assert event.write_date == datetime(2026, 12, 6, 13, 0, tzinfo=UTC)

@@ -241,6 +241,12 @@ class OdooRecords:
         self.models = {name: OdooModel(name, fields) for name, fields in models.items()}
         self.uid = uid
         self.clock = clock
+        #: Told of every committed create and write, ``(model, ids)`` (an automation rule).
+        self.on_written: Callable[[str, list[int]], None] | None = None
+
+    def _written(self, name: str, ids: list[int]) -> None:
+        if self.on_written is not None:
+            self.on_written(name, ids)
 
     def model(self, name: Any) -> OdooModel:
         model = self.models.get(name) if isinstance(name, str) else None
@@ -268,6 +274,7 @@ class OdooRecords:
                 "write_date": now,
             }
             ids.append(record_id)
+        self._written(name, ids)
         return ids
 
     def write(self, name: str, ids: Any, vals: Any) -> None:
@@ -279,6 +286,7 @@ class OdooRecords:
         now = self.clock()
         for record_id in targets:
             model.rows[record_id].update(values, write_date=now)
+        self._written(name, targets)
 
     def search(
         self, name: str, domain: Any, offset: Any = 0, limit: Any = None, order: Any = None
@@ -319,6 +327,7 @@ class OdooRecords:
         written = parse_datetime(stamp) if isinstance(stamp, str) else self.clock()
         values = model.clean(vals, creating=False)
         model.rows[record_id].update(values, write_date=written)
+        self._written(name, [record_id])
         return model.present(model.rows[record_id], model.field_names(None))
 
     def wipe(self) -> int:

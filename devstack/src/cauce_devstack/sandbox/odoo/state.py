@@ -1,5 +1,5 @@
-"""The fake Odoo of one sandbox app: its records, its rate limiter, an outage, and the
-credentials it accepts."""
+"""The fake Odoo of one sandbox app: its records, its rate limiter, an outage, the
+credentials it accepts, and its automation webhook to cauce when one is configured."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cauce_devstack.sandbox.odoo.automation import AutomationWebhook
 from cauce_devstack.sandbox.odoo.errors import unknown_database
 from cauce_devstack.sandbox.odoo.records import OdooRecords
 from cauce_devstack.sandbox.throughput import ThroughputLimiter
 
 if TYPE_CHECKING:
+    from cauce_devstack.sandbox.gateway_client import GatewayClient
     from cauce_devstack.sandbox.settings import SandboxSettings
 
 #: The limiter's one key: the rate limit counts every Odoo request, whoever sends it.
@@ -29,9 +31,16 @@ class Outage:
 class OdooState:
     """The fake Odoo of one sandbox app: records, rate limiter, outage, credentials."""
 
-    def __init__(self, settings: SandboxSettings) -> None:
+    def __init__(self, settings: SandboxSettings, gateway: GatewayClient | None = None) -> None:
         self.settings = settings
         self.records = OdooRecords(settings.odoo_models, settings.odoo_uid)
+        #: The automation rule posting changed records to cauce, when one is configured.
+        self.automation: AutomationWebhook | None = None
+        if settings.odoo_webhook_url and gateway is not None:
+            self.automation = AutomationWebhook(
+                settings.odoo_webhook_url, settings.odoo_webhook_models, self.records, gateway
+            )
+            self.records.on_written = self.automation.written
         self.limiter = ThroughputLimiter(
             settings.odoo_rate_limit_per_second, enforced=settings.odoo_rate_limit_enforced
         )
