@@ -7,9 +7,15 @@ published to JetStream at once, the mix a ManyChat campaign produces: a new lead
 (``crm.contact.upserted``), then for half of them a campaign assignment and for the
 other half a lead state change, all interleaved as they would arrive.
 
+Both directions run: the Odoo fake's automation rule posts every record cauce creates
+or writes back to the gateway (``/webhooks/odoo/{token}``, as ``make run`` wires it), and
+crm-sync applies each of those echoes, which must cost no Odoo call. The events belong
+to the dev company, whose token that rule carries.
+
 Figures: events per second reaching Odoo (events / time from the first publish to the
-last Odoo call that carried them), Odoo calls per event, and the lag of the last event
-(from its publish to the end of the Odoo call that carried it).
+last Odoo call that carried them), Odoo calls per event, the lag of the last event
+(from its publish to the end of the Odoo call that carried it), and the webhooks Odoo
+sent back meanwhile.
 """
 
 from __future__ import annotations
@@ -23,16 +29,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 
 from cauce_contracts.crm import CampaignAssigned, ContactUpserted, LeadStateChanged
 from cauce_contracts.envelope import Event
 from cauce_contracts.registry import subject_of
+from cauce_contracts.subjects import CRM_ODOO_RECORD_CHANGED as WEBHOOKS
 from cauce_devstack.minted_tokens import TokenMinter
+from cauce_devstack.stack import DEV_TENANT
 from cauce_devstack.testing import free_ports, launched
 from cauce_runtime import Bus, ServiceSettings
 
 TARGET_EVENTS_PER_S = 100.0
-TENANT = "bench"
+#: The dev company: the Odoo fake's webhook token names it.
+TENANT = DEV_TENANT
 #: Signs the bench's access token; the stack's services pin its key.
 MINTER = TokenMinter()
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -47,6 +57,8 @@ class CrmSyncReport:
     first_publish_to_last_call_s: float
     last_event_lag_s: float
     failed: int
+    #: ``crm.odoo.record_changed`` events Odoo's webhook produced meanwhile.
+    webhooks: int = 0
 
     @property
     def events_per_s(self) -> float:
@@ -141,6 +153,7 @@ async def _measure(
             await http.get(f"{sandbox_url}/sandbox/outbox", params={"provider": "odoo"})
         ).json()
         measured = (await http.get(f"{sandbox_url}/sandbox/odoo/metrics")).json()
+    webhooks = await _webhook_events(nats_url)
     last_call = max(datetime.fromisoformat(c["received_at"]).timestamp() for c in calls)
     return CrmSyncReport(
         events=len(planned),
@@ -150,7 +163,18 @@ async def _measure(
         first_publish_to_last_call_s=last_call - first,
         last_event_lag_s=last_call - last_publish,
         failed=int(settled["failed"]),
+        webhooks=webhooks,
     )
+
+
+async def _webhook_events(nats_url: str) -> int:
+    """How many ``crm.odoo.record_changed`` events the CRM stream holds."""
+    nc = await nats.connect(nats_url)
+    try:
+        info = await nc.jetstream().stream_info("CRM", subjects_filter=f"{WEBHOOKS}.>")
+        return sum((info.state.subjects or {}).values())
+    finally:
+        await nc.close()
 
 
 def run(home: Path, events: int = 10_000) -> CrmSyncReport:
@@ -181,5 +205,7 @@ def render(report: CrmSyncReport) -> str:
             f"  lag of the last event       {report.last_event_lag_s:8.1f} s",
             f"  busiest 1 s at Odoo         {report.max_in_any_1s:8d}   "
             f"(429s answered: {report.rate_limited}; dead letters: {report.failed})",
+            f"  Odoo webhooks back to cauce {report.webhooks:8d}   "
+            "(each applied; an echo of cauce's own write costs no call)",
         ]
     )

@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast, overload
 from unittest import mock
 
 import asyncpg
+import httpx
 import nats
 import psutil
 import uvicorn
@@ -419,3 +420,69 @@ def create_admin(postgres_port: int, company: str, email: str, password: str) ->
         },
     )
     assert made.returncode == 0, made.stderr
+
+
+class ServiceProcess:
+    """``python -m <module>`` as a real child process, for tests that must kill it: its
+    own session (process group), so :meth:`kill` SIGKILLs everything it started, with
+    ``env`` on top of ours and its output in ``{workdir}/{name}.log``. Readiness is
+    awaited without blocking the test's event loop (which may serve the fakes the
+    service talks to)."""
+
+    def __init__(
+        self, module: str, env: Mapping[str, str], port: int, workdir: Path, name: str
+    ) -> None:
+        self.name = name
+        self.url = f"http://{LOOPBACK}:{port}"
+        self.log_file = workdir / f"{name}.log"
+        with self.log_file.open("wb") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our interpreter, a module name
+                [sys.executable, "-m", module],
+                cwd=workdir,  # no stray .env from the caller's directory
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - the API
+        """Poll ``/readyz`` until it answers 200; fail with the log if the process died."""
+
+        async with httpx.AsyncClient(timeout=1.0) as http:
+            try:
+                async with asyncio.timeout(timeout):
+                    while True:
+                        if self._process.poll() is not None:
+                            raise AssertionError(f"{self.name} exited early:\n{self.log_tail()}")
+                        with contextlib.suppress(httpx.HTTPError):
+                            if (await http.get(f"{self.url}/readyz")).status_code == 200:
+                                return
+                        await asyncio.sleep(0.1)
+            except TimeoutError:
+                raise AssertionError(f"{self.name} not ready:\n{self.log_tail()}") from None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL the process group: no shutdown hook, no ack, no cleanup runs."""
+        if self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+        self._process.wait(timeout=10)
+
+    async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - the grace
+        """SIGTERM the process group, SIGKILL it after ``timeout``; the wait runs in a
+        thread so an in-process fake keeps answering the draining service."""
+        if self._process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGTERM)
+        try:
+            await asyncio.to_thread(self._process.wait, timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()

@@ -29,7 +29,13 @@ def create_app(
     ``cauce_runtime.wiring_of(app, CrmSync)``."""
     settings = settings or CrmSyncSettings()
     crm = CrmSync.build(settings, odoo_transport=odoo_transport)
-    register_consumers(crm.bus, crm.pool, applied=crm.worker.wake, odoo_changes=crm.changes)
+    register_consumers(
+        crm.bus,
+        crm.pool,
+        applied=crm.worker.wake,
+        odoo_changes=crm.changes,
+        ack_wait_s=settings.crm_events_ack_wait_s,
+    )
     return create_service_app(
         settings,
         bus=crm.bus,

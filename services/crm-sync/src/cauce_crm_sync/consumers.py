@@ -27,13 +27,16 @@ from cauce_crm_sync.store.leads import CrmEvent, apply_event
 from cauce_crm_sync.sync.odoo_changes import OdooChange, OdooChanges
 from cauce_runtime import Backoff, Bus, ConsumerSpec, Delivery, consumer
 
-CRM_EVENTS = ConsumerSpec.of(
-    CRM_SYNC,
-    # Odoo's 1 request/s makes a slow batch normal: give handlers room before redelivery.
-    ack_wait=timedelta(minutes=2),
-    max_deliver=8,
-    backoff=Backoff.of(5, 30, 120, 300, 600, 1800, 3600),
-)
+
+def crm_events(ack_wait_s: float = 120.0) -> ConsumerSpec:
+    """The consumer of CRM events. Odoo's 1 request/s makes a slow batch normal: handlers
+    get ``ack_wait_s`` (two minutes by default) before a message is delivered again."""
+    return ConsumerSpec.of(
+        CRM_SYNC,
+        ack_wait=timedelta(seconds=ack_wait_s),
+        max_deliver=8,
+        backoff=Backoff.of(5, 30, 120, 300, 600, 1800, 3600),
+    )
 
 
 def register_consumers(
@@ -42,11 +45,12 @@ def register_consumers(
     *,
     applied: Callable[[], None],
     odoo_changes: OdooChanges | None = None,
+    ack_wait_s: float = 120.0,
 ) -> None:
     """Declare the consumer on ``bus``; ``applied`` is called after each new change."""
     events = (ContactUpserted, CampaignAssigned, LeadStateChanged, OdooRecordChanged)
 
-    @consumer(bus, CRM_EVENTS, events, batch_size=64)
+    @consumer(bus, crm_events(ack_wait_s), events, batch_size=64)
     async def on_crm_event(event: CrmEvent | OdooRecordChanged, delivery: Delivery) -> None:
         if isinstance(event, OdooRecordChanged):
             if odoo_changes is not None and await odoo_changed(odoo_changes, event):

@@ -64,6 +64,10 @@ class CrmSyncSettings(ServiceSettings):
     #: ``x_`` fields): read from Odoo into cauce, never written.
     odoo_contact_odoo_fields: list[str] = Field(default_factory=list, max_length=50)
 
+    #: Seconds a CRM event may take to apply before it is delivered again (a replica
+    #: that died mid-batch hands its events over after this long).
+    crm_events_ack_wait_s: float = Field(default=120.0, ge=1, le=3600)
+
     # --- the sync to Odoo ---------------------------------------------------------------
     #: Records per ``create`` call (Odoo takes a list of vals and returns a list of ids).
     sync_batch_size: int = Field(default=200, ge=1, le=5000)

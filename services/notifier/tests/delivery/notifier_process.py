@@ -7,19 +7,12 @@ serving the sandbox the notifier talks to).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
 from cauce_devstack.sandbox.settings import DEV_WABA_ID
+from cauce_devstack.testing import ServiceProcess
 
 from .conftest import CONTACT_SECRET, GRAPH_TOKEN, MINTER, PHONE_NUMBER_ID, TENANT
 
@@ -82,59 +75,8 @@ def campaign_notifier_env(
     }
 
 
-class NotifierProcess:
+class NotifierProcess(ServiceProcess):
     """One notifier process, started with ``env`` on top of ours, output to ``log_file``."""
 
     def __init__(self, env: Mapping[str, str], port: int, workdir: Path, name: str) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_file = workdir / f"{name}.log"
-        with self.log_file.open("wb") as log:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "cauce_notifier"],
-                cwd=workdir,  # no stray .env from the caller's directory
-                env={**os.environ, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    async def wait_ready(self, timeout: float = 30.0) -> None:
-        """Poll ``/readyz`` until it answers 200; fail with the log if the process died."""
-        async with httpx.AsyncClient(timeout=1.0) as http:
-            try:
-                async with asyncio.timeout(timeout):
-                    while True:
-                        if self._process.poll() is not None:
-                            raise AssertionError(f"notifier exited early:\n{self.log_tail()}")
-                        with contextlib.suppress(httpx.HTTPError):
-                            if (await http.get(f"{self.url}/readyz")).status_code == 200:
-                                return
-                        await asyncio.sleep(0.1)
-            except TimeoutError:
-                raise AssertionError(f"notifier not ready:\n{self.log_tail()}") from None
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-
-    def kill(self) -> None:
-        """SIGKILL the process group: no shutdown hook, no ack, no cleanup runs."""
-        if self._process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGKILL)
-        self._process.wait(timeout=10)
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the process group, SIGKILL it after ``timeout``; the wait runs in a
-        thread so an in-process sandbox keeps answering the draining notifier."""
-        if self._process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._process.pid, signal.SIGTERM)
-        try:
-            await asyncio.to_thread(self._process.wait, timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        super().__init__("cauce_notifier", env, port, workdir, name)
