@@ -9,6 +9,7 @@ and the Odoo fake over HTTP."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -239,6 +240,11 @@ async def test_odoo_edits_arrive_by_webhook_and_cauces_own_writes_settle(
         settled = await writes_to_odoo(crm)
         await crm.settled()
         assert await writes_to_odoo(crm) == settled
+
+        scraped = (await crm.http.get(f"{crm.crm_url}/metrics")).text
+        assert re.search(r'^cauce_crm_odoo_changes_total\{[^}]*path="webhook"', scraped, re.M)
+        assert re.search(r'^cauce_crm_odoo_pulled_total\{[^}]*path="webhook"', scraped, re.M)
+        assert re.search(r'^cauce_crm_odoo_conflicts_total\{[^}]*rule="odoo_newer"', scraped, re.M)
 
         # a forged or token-less webhook publishes nothing
         body = {"_model": "manychat.contact", "_id": odoo_id, "x_etapa": "perdido"}

@@ -24,8 +24,13 @@ ODOO_REQUESTS = _meter.create_counter(
 
 ODOO_CHANGES = _meter.create_counter(
     "cauce.crm.odoo.changes",
+    "{record}",
+    "Changes of cauce's leads received from Odoo, by path (webhook, reconciliation)",
+)
+ODOO_PULLED = _meter.create_counter(
+    "cauce.crm.odoo.pulled",
     "{field}",
-    "Fields taken from Odoo into cauce by path (webhook, reconciliation)",
+    "Fields taken from Odoo into cauce, by path (webhook, reconciliation)",
 )
 ODOO_CONFLICTS = _meter.create_counter(
     "cauce.crm.odoo.conflicts",
@@ -36,9 +41,13 @@ ODOO_CONFLICTS = _meter.create_counter(
 
 
 def record_conflicts(applied: Any, path: str) -> None:
-    """Count what one applied Odoo change took and settled (an ``Applied``)."""
+    """Count one Odoo change of a lead of cauce's, what it took and what settled it (an
+    ``Applied``)."""
+    if not applied.known:
+        return
+    ODOO_CHANGES.add(1, {"path": path})
     if applied.pulled:
-        ODOO_CHANGES.add(len(applied.pulled), {"path": path})
+        ODOO_PULLED.add(len(applied.pulled), {"path": path})
     for rule in applied.repaired.values():
         ODOO_CONFLICTS.add(1, {"rule": rule})
     if applied.odoo_won:
