@@ -111,6 +111,13 @@ async def test_sales_edits_in_odoo_are_kept_and_cauce_owned_ones_repaired(crm: C
     await crm.settled()
     assert await writes_to_odoo(crm) == writes
 
+    # a later ManyChat event updates what cauce owns and leaves what Odoo owns alone
+    await crm.publish(contact("mc-sale", nombre_lead="Nombre nuevo", datetime_actual=_now(60)))
+    await crm.settled()
+    in_odoo = await odoo_lead(crm, "mc-sale")
+    assert (in_odoo["nombre_lead"], in_odoo["x_etapa"]) == ("Nombre nuevo", "negociacion")
+    assert (await lead(crm, "mc-sale"))["odoo_values"]["x_etapa"] == "negociacion"
+
 
 async def test_the_newer_side_of_a_shared_field_wins(crm: CrmStack, changes: OdooChanges) -> None:
     await crm.publish(contact("mc-race"))
