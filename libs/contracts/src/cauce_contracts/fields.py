@@ -26,7 +26,9 @@ ContactKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 PhoneAddress = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,20}$")]
 
 #: A provider's identifier (message id, account id, phone_number_id, DID...).
-ProviderId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+#: The longest provider id (account, message) a contract carries.
+PROVIDER_ID_MAX_CHARS = 256
+ProviderId = Annotated[str, StringConstraints(min_length=1, max_length=PROVIDER_ID_MAX_CHARS)]
 
 #: Free text with a sane upper bound (names, states, reasons).
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]

@@ -141,6 +141,37 @@ async def test_unknown_account_goes_to_unrecognized(gateway: RunningGateway) -> 
     assert event.channel_account_id == UNKNOWN_PHONE_NUMBER_ID
 
 
+async def test_an_account_id_too_long_for_the_contract_is_kept_not_a_500(
+    gateway: RunningGateway,
+) -> None:
+    """Found by fuzzing with valid signatures: a 10,000-character ``phone_number_id``
+    broke the unrecognized event's 256-character account id, and Meta got a 500."""
+    payload = text_webhook(message_id="wamid.LONGID", phone_number_id="9" * 10_000)
+    body, headers = signed_meta(payload)
+    async with gateway.client() as client:
+        response = await client.post("/webhooks/whatsapp", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    [stored] = await stream_messages(gateway.nats.url)
+    event = parse_event(stored.data)
+    assert isinstance(event, InboundPayloadUnrecognized)
+    assert event.reason == "unknown channel account" and event.channel_account_id is None
+    assert "9" * 10_000 in event.payload  # the payload keeps what the event could not
+
+
+async def test_a_part_an_event_contract_refuses_is_kept_not_a_500(
+    gateway: RunningGateway,
+) -> None:
+    """A message id of 10,000 characters parses but no event can carry it."""
+    body, headers = signed_meta(text_webhook(message_id="wamid." + "w" * 10_000))
+    async with gateway.client() as client:
+        response = await client.post("/webhooks/whatsapp", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    [stored] = await stream_messages(gateway.nats.url)
+    event = parse_event(stored.data)
+    assert isinstance(event, InboundPayloadUnrecognized)
+    assert event.reason.startswith("the event contract refused it: provider_message_id")
+
+
 async def test_authentic_but_unparseable_payload_is_kept_as_unrecognized(
     gateway: RunningGateway,
 ) -> None:

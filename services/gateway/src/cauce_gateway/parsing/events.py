@@ -21,7 +21,10 @@ import hashlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from cauce_contracts.envelope import stable_event_id
+from cauce_contracts.fields import PROVIDER_ID_MAX_CHARS
 from cauce_contracts.inbound import (
     UNRECOGNIZED_PAYLOAD_MAX_CHARS,
     InboundMessageReceived,
@@ -97,45 +100,73 @@ def build_inbound_events(
     received = received_at or datetime.now(UTC)
     publications: list[Publication] = []
     for item in items:
-        if isinstance(item, UnrecognizedPart):
-            if item.channel_account_id:
-                tenant = tenant_for(item.channel, item.channel_account_id)
-            elif item.business_account_id:
-                tenant = business_tenant_for(item.channel, item.business_account_id)
-            else:
-                tenant = None
-            publications.append(_unrecognized(item, tenant, correlation_id, received))
-            continue
-        if isinstance(item, ParsedAccountChange):
-            if item.phone_number_id:
-                tenant = tenant_for(item.channel, item.phone_number_id)
-            else:
-                tenant = business_tenant_for(item.channel, item.business_account_id)
-            if tenant is None:
-                part = UnrecognizedPart(
-                    item.channel,
-                    UNKNOWN_ACCOUNT,
-                    item.source,
-                    item.phone_number_id,
-                    business_account_id=item.business_account_id,
+        try:
+            publications.append(
+                _publication(
+                    item,
+                    tenant_for,
+                    business_tenant_for,
+                    contact_key_secret,
+                    correlation_id,
+                    received,
                 )
-                publications.append(_unrecognized(part, None, correlation_id, received))
-            else:
-                publications.append(
-                    _account_change(item, tenant, contact_key_secret, correlation_id, received)
-                )
-            continue
-        tenant = tenant_for(item.channel, item.channel_account_id)
+            )
+        except ValidationError as error:
+            # A part the parser let through but an event contract refuses (a value out
+            # of its bounds): kept verbatim, never a 500 that the channel retries.
+            if isinstance(item, UnrecognizedPart):
+                raise  # the unrecognized event is built to always fit
+            reason = f"the event contract refused it: {_first_problem(error)}"
+            part = UnrecognizedPart(item.channel, reason, item.source)
+            publications.append(_unrecognized(part, None, correlation_id, received))
+    return publications
+
+
+def _publication(
+    item: ParsedItem,
+    tenant_for: TenantLookup,
+    business_tenant_for: TenantLookup,
+    contact_key_secret: bytes,
+    correlation_id: str,
+    received: datetime,
+) -> Publication:
+    """The event of one parsed item (an unrecognized one when its account is unknown)."""
+    if isinstance(item, UnrecognizedPart):
+        if item.channel_account_id:
+            tenant = tenant_for(item.channel, item.channel_account_id)
+        elif item.business_account_id:
+            tenant = business_tenant_for(item.channel, item.business_account_id)
+        else:
+            tenant = None
+        return _unrecognized(item, tenant, correlation_id, received)
+    if isinstance(item, ParsedAccountChange):
+        if item.phone_number_id:
+            tenant = tenant_for(item.channel, item.phone_number_id)
+        else:
+            tenant = business_tenant_for(item.channel, item.business_account_id)
         if tenant is None:
             part = UnrecognizedPart(
-                item.channel, UNKNOWN_ACCOUNT, item.source, item.channel_account_id
+                item.channel,
+                UNKNOWN_ACCOUNT,
+                item.source,
+                item.phone_number_id,
+                business_account_id=item.business_account_id,
             )
-            publications.append(_unrecognized(part, None, correlation_id, received))
-        elif isinstance(item, ParsedMessage):
-            publications.append(_message(item, tenant, contact_key_secret, correlation_id))
-        else:
-            publications.append(_status(item, tenant, contact_key_secret, correlation_id))
-    return publications
+            return _unrecognized(part, None, correlation_id, received)
+        return _account_change(item, tenant, contact_key_secret, correlation_id, received)
+    tenant = tenant_for(item.channel, item.channel_account_id)
+    if tenant is None:
+        part = UnrecognizedPart(item.channel, UNKNOWN_ACCOUNT, item.source, item.channel_account_id)
+        return _unrecognized(part, None, correlation_id, received)
+    if isinstance(item, ParsedMessage):
+        return _message(item, tenant, contact_key_secret, correlation_id)
+    return _status(item, tenant, contact_key_secret, correlation_id)
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}"[:512]
 
 
 def _message(item: ParsedMessage, tenant: str, secret: bytes, correlation_id: str) -> Publication:
@@ -209,6 +240,12 @@ def _account_change(
     return Publication(event, subject_of(event), msg_id)
 
 
+def _provider_id(value: str | None) -> str | None:
+    """An account id the contract can carry (1-256 characters), else None: a longer one
+    is nobody's account, and the payload the event keeps still has it verbatim."""
+    return value if value and len(value) <= PROVIDER_ID_MAX_CHARS else None
+
+
 def _unrecognized(
     part: UnrecognizedPart, tenant: str | None, correlation_id: str, received_at: datetime
 ) -> Publication:
@@ -222,7 +259,7 @@ def _unrecognized(
         correlation_id=correlation_id,
         channel=part.channel,
         reason=part.reason[:2048],
-        channel_account_id=part.channel_account_id or part.business_account_id,
+        channel_account_id=_provider_id(part.channel_account_id or part.business_account_id),
         payload=text[:UNRECOGNIZED_PAYLOAD_MAX_CHARS],
         payload_truncated=truncated,
         payload_sha256=hashlib.sha256(part.payload).hexdigest(),
