@@ -13,7 +13,8 @@ a lead keeps the data with the newest *source* timestamp, not the latest arrival
 
 A lead met first through an assignment or the bot gets a row with just its id. Every
 change marks the records to send to Odoo (:func:`cauce_crm_sync.store.sync_state.mark_changed`)
-in the same transaction, so nothing applied is ever left unsynced.
+in the same transaction, so nothing applied is ever left unsynced; a state change Odoo
+itself made is kept in ``lead_states`` but not sent back as a ``manychat.state`` record.
 """
 
 from __future__ import annotations
@@ -191,7 +192,11 @@ async def _apply_state_change(connection: Any, event: LeadStateChanged) -> bool:
         event.changed_at,
         event.source,
     )
-    await mark_changed(connection, event.tenant_id, "state", str(event.event_id))
+    if event.source != "odoo":
+        # Odoo's own edits are in Odoo already (its chatter tracks them): the
+        # ``manychat.state`` history there is what happened outside Odoo, so a state set
+        # in Odoo costs one call back (the contact's ``state_changed_at``), not two.
+        await mark_changed(connection, event.tenant_id, "state", str(event.event_id))
     return await _set_state(
         connection, event.tenant_id, event.manychat_id, event.new_state, event.changed_at
     )
