@@ -4,7 +4,7 @@ access tokens signed by a throwaway key the service pins."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cauce_contracts.envelope import utc_now
 from cauce_contracts.identity import Permission
 from cauce_conversation import inbox as inbox_api
 from cauce_conversation.app import create_app
@@ -19,6 +20,7 @@ from cauce_conversation.assignment import routes as assignment_routes
 from cauce_conversation.assist import routes as assist_routes
 from cauce_conversation.assist import settings_routes as assist_settings_routes
 from cauce_conversation.bootstrap import ConversationService
+from cauce_conversation.model import Conversation, MessageRecord
 from cauce_conversation.settings import ConversationSettings
 from cauce_conversation.store import ConversationStore
 from cauce_devstack.minted_tokens import TokenMinter
@@ -123,3 +125,25 @@ async def service_url(
     )
     async with serving(create_app(settings), settings.port) as url:
         yield url
+
+
+async def chat_with(
+    inbox: Inbox, make: Callable[..., Conversation], contact: str, *texts: tuple[str, str]
+) -> Conversation:
+    """A chat of Camila Rojas with ``texts`` (``(who, text)``: ``customer`` is inbound,
+    anyone else outbound), stored through the test's store."""
+    chat = await inbox.store.create(make(contact=contact, profile_name="Camila Rojas"))
+    for n, (who, text) in enumerate(texts):
+        await inbox.store.add_message(
+            MessageRecord(
+                id=f"{chat.id}:{n}",
+                conversation_id=chat.id,
+                tenant_id=chat.tenant_id,
+                direction="inbound" if who == "customer" else "outbound",
+                author=who,
+                type="text",
+                text=text,
+                at=utc_now(),
+            )
+        )
+    return chat

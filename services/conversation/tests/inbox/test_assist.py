@@ -8,32 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cauce_contracts.envelope import utc_now
-from cauce_conversation.model import Conversation, MessageRecord
+from cauce_conversation.model import Conversation
 
-from .conftest import MINTER, Inbox
+from .conftest import MINTER, Inbox, chat_with
 
 MakeConversation = Callable[..., Conversation]
-
-
-async def chat_with(
-    inbox: Inbox, make: MakeConversation, contact: str, *texts: tuple[str, str]
-) -> Conversation:
-    chat = await inbox.store.create(make(contact=contact, profile_name="Camila Rojas"))
-    for n, (who, text) in enumerate(texts):
-        await inbox.store.add_message(
-            MessageRecord(
-                id=f"{chat.id}:{n}",
-                conversation_id=chat.id,
-                tenant_id=chat.tenant_id,
-                direction="inbound" if who == "customer" else "outbound",
-                author=who,
-                type="text",
-                text=text,
-                at=utc_now(),
-            )
-        )
-    return chat
 
 
 async def test_the_offline_default_reads_the_chat_and_says_so(

@@ -27,7 +27,7 @@ from cauce_devstack.sandbox.settings import (
 from cauce_devstack.servers import free_port
 from cauce_devstack.testing import serving
 
-from .conftest import MINTER, Inbox
+from .conftest import MINTER, Inbox, chat_with
 
 MakeConversation = Callable[..., Conversation]
 PHONE = "300 123 4567"
@@ -56,26 +56,14 @@ async def sandbox(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def a_chat(inbox: Inbox, make: MakeConversation) -> Conversation:
-    chat = await inbox.store.create(make(contact="573001234567", profile_name="Camila Rojas"))
-    said = (
+    return await chat_with(
+        inbox,
+        make,
+        "573001234567",
         ("customer", f"Hola, quiero pagar la placa ABC123, mi cel {PHONE}"),
         ("bot", f"Pague aquí: {LINK}"),
         ("customer", "Gracias, ya pagué"),
     )
-    for n, (who, text) in enumerate(said):
-        await inbox.store.add_message(
-            MessageRecord(
-                id=f"{chat.id}:{n}",
-                conversation_id=chat.id,
-                tenant_id=chat.tenant_id,
-                direction="inbound" if who == "customer" else "outbound",
-                author=who,
-                type="text",
-                text=text,
-                at=utc_now(),
-            )
-        )
-    return chat
 
 
 async def choose(inbox: Inbox, **change: Any) -> httpx.Response:

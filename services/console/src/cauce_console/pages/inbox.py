@@ -229,6 +229,20 @@ async def _after(
     return visit.commit(page)
 
 
+async def _change(
+    request: Request,
+    console: ConsoleDep,
+    visit: Visit,
+    chat_id: str,
+    path: str,
+    body: dict[str, Any],
+) -> Response:
+    """POST ``body`` to the conversation's ``path`` for this chat, then show the chat
+    with the refusal, if any (every action of the chat pane)."""
+    answer = await visit.call("conversation", "POST", path, json=body)
+    return await _after(request, console, visit, chat_id, refusal(answer))
+
+
 @router.post("/chats/{chat_id}/reply", dependencies=[Guarded])
 async def reply(
     request: Request,
@@ -239,8 +253,7 @@ async def reply(
     quick_reply: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     body = {"quick_reply": quick_reply} if quick_reply else {"text": text.strip()}
-    answer = await visit.call("conversation", "POST", f"/api/chats/messages/{chat_id}", json=body)
-    return await _after(request, console, visit, chat_id, refusal(answer))
+    return await _change(request, console, visit, chat_id, f"/api/chats/messages/{chat_id}", body)
 
 
 @router.post("/chats/{chat_id}/template", dependencies=[Guarded])
@@ -262,8 +275,7 @@ async def send_template(
         else []
     )
     body = {"template": {"name": name, "language": language, "components": components}}
-    answer = await visit.call("conversation", "POST", f"/api/chats/messages/{chat_id}", json=body)
-    return await _after(request, console, visit, chat_id, refusal(answer))
+    return await _change(request, console, visit, chat_id, f"/api/chats/messages/{chat_id}", body)
 
 
 @router.post("/chats/{chat_id}/file", dependencies=[Guarded])
@@ -287,10 +299,9 @@ async def send_file(
     media: dict[str, Any] = {"id": upload.json()["id"]}
     if caption.strip():
         media["caption"] = caption.strip()
-    answer = await visit.call(
-        "conversation", "POST", f"/api/chats/messages/{chat_id}", json={"media": media}
+    return await _change(
+        request, console, visit, chat_id, f"/api/chats/messages/{chat_id}", {"media": media}
     )
-    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 @router.post("/chats/{chat_id}/sticker", dependencies=[Guarded])
@@ -302,10 +313,9 @@ async def send_sticker(
     sticker: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> Response:
     """One of the company's stickers (by its id) to the customer."""
-    answer = await visit.call(
-        "conversation", "POST", f"/api/chats/messages/{chat_id}", json={"sticker": sticker}
+    return await _change(
+        request, console, visit, chat_id, f"/api/chats/messages/{chat_id}", {"sticker": sticker}
     )
-    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 @router.post("/chats/{chat_id}/note", dependencies=[Guarded])
@@ -316,10 +326,9 @@ async def note(
     chat_id: str,
     text: Annotated[str, Form(min_length=1, max_length=4096)],
 ) -> Response:
-    answer = await visit.call(
-        "conversation", "POST", "/api/chats/notes", json={"chat_id": chat_id, "text": text}
+    return await _change(
+        request, console, visit, chat_id, "/api/chats/notes", {"chat_id": chat_id, "text": text}
     )
-    return await _after(request, console, visit, chat_id, refusal(answer))
 
 
 Action = Literal["assign_me", "unassign", "resolve", "reopen", "snooze", "unsnooze", "pin", "unpin"]
@@ -347,8 +356,7 @@ async def act(
     request: Request, console: ConsoleDep, visit: VisitDep, chat_id: str, action: Action
 ) -> Response:
     path, body = _action_call(action, chat_id, visit.session.user_id or None)
-    answer = await visit.call("conversation", "POST", path, json=body)
-    return await _after(request, console, visit, chat_id, refusal(answer))
+    return await _change(request, console, visit, chat_id, path, body)
 
 
 @router.post("/chats/{chat_id}/team", dependencies=[Guarded])
@@ -361,8 +369,7 @@ async def move_to_team(
 ) -> Response:
     """The chat to a team's queue (empty: back to the default team's)."""
     body = {"chat_id": chat_id, "team": team.strip() or None}
-    answer = await visit.call("conversation", "POST", "/api/chats/team", json=body)
-    return await _after(request, console, visit, chat_id, refusal(answer))
+    return await _change(request, console, visit, chat_id, "/api/chats/team", body)
 
 
 @router.post("/chats/{chat_id}/snooze-until", dependencies=[Guarded])
@@ -385,8 +392,7 @@ async def snooze_until(
         return await _after(request, console, visit, chat_id, error)
     aware = local.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
     body = {"chat_id": chat_id, "until": aware.isoformat(), "unsnooze_on_customer_reply": True}
-    answer = await visit.call("conversation", "POST", "/api/chats/snooze", json=body)
-    return await _after(request, console, visit, chat_id, refusal(answer))
+    return await _change(request, console, visit, chat_id, "/api/chats/snooze", body)
 
 
 AssistKind = Literal["summary", "insights", "draft"]
@@ -421,5 +427,4 @@ async def label(
     remove: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     body = {"chat_id": chat_id, "add": [add] if add else [], "remove": [remove] if remove else []}
-    answer = await visit.call("conversation", "POST", "/api/chats/labels", json=body)
-    return await _after(request, console, visit, chat_id, refusal(answer))
+    return await _change(request, console, visit, chat_id, "/api/chats/labels", body)
