@@ -38,6 +38,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         media=notifier.media,
         delivery_batch_size=settings.delivery_batch_size,
         campaign_batch_size=settings.campaign_delivery_batch_size,
+        ack_wait_s=settings.delivery_claim_s,
     )
     return create_service_app(
         settings,

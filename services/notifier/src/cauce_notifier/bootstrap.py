@@ -161,6 +161,7 @@ def build_deliverer(
         credentials_retry_s=settings.credentials_retry_s,
         campaigns=campaigns.gate,
         campaign_slot_wait_s=settings.campaign_slot_wait_s,
+        claim_s=settings.delivery_claim_s,
         late_template=(
             LateTemplate(late.name, late.language)
             if (late := settings.out_of_window_template)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cauce_contracts import streams
 from cauce_contracts.inbound import InboundMessageReceived, InboundStatusUpdated
 from cauce_contracts.outbound import CampaignMessageRequested, OutboundMessageRequested
@@ -13,17 +15,32 @@ from cauce_notifier.service_window import ServiceWindows
 from cauce_notifier.statuses import StatusTracker
 from cauce_runtime import Backoff, Bus, ConsumerSpec, Delivery, consumer
 
-#: Waiting is normal here (send slots, Retry-After, a recipient's pair limit, failing
-#: credentials being fixed) and each wait is a redelivery, so deliveries are many;
-#: failed provider calls are counted by the notifier itself and give up much sooner.
-REQUESTS = ConsumerSpec.of(
-    streams.NOTIFIER_REQUESTS, max_deliver=500, backoff=Backoff.of(1, 5, 15, 30, 60, 120, 300)
-)
-#: A campaign's sends wait for slots they reserve only a little ahead (replies go first),
-#: so redeliveries are many and short.
-CAMPAIGN_SENDS = ConsumerSpec.of(
-    streams.NOTIFIER_CAMPAIGN_SENDS, max_deliver=2000, backoff=Backoff.of(1, 5, 15, 30, 60)
-)
+
+def requests_spec(ack_wait_s: float = 30.0) -> ConsumerSpec:
+    """One-off requests. Waiting is normal here (send slots, Retry-After, a recipient's
+    pair limit, failing credentials being fixed) and each wait is a redelivery, so
+    deliveries are many; failed provider calls are counted by the notifier itself and
+    give up much sooner. ``ack_wait_s``: a dead worker's deliveries come back after it
+    (the delivery claim's length, ``CAUCE_DELIVERY_CLAIM_S``)."""
+    return ConsumerSpec.of(
+        streams.NOTIFIER_REQUESTS,
+        ack_wait=timedelta(seconds=ack_wait_s),
+        max_deliver=500,
+        backoff=Backoff.of(1, 5, 15, 30, 60, 120, 300),
+    )
+
+
+def campaign_sends_spec(ack_wait_s: float = 30.0) -> ConsumerSpec:
+    """A campaign's sends wait for slots they reserve only a little ahead (replies go
+    first), so redeliveries are many and short."""
+    return ConsumerSpec.of(
+        streams.NOTIFIER_CAMPAIGN_SENDS,
+        ack_wait=timedelta(seconds=ack_wait_s),
+        max_deliver=2000,
+        backoff=Backoff.of(1, 5, 15, 30, 60),
+    )
+
+
 BUSINESS_ACCOUNT = ConsumerSpec.of(streams.NOTIFIER_BUSINESS_ACCOUNT)
 STATUSES = ConsumerSpec.of(streams.NOTIFIER_STATUSES)
 WINDOWS = ConsumerSpec.of(streams.NOTIFIER_WINDOWS)
@@ -44,15 +61,18 @@ def register_consumers(
     media: MediaFetcher,
     delivery_batch_size: int,
     campaign_batch_size: int,
+    ack_wait_s: float = 30.0,
 ) -> None:
     """Declare the notifier's consumers on ``bus`` (before it starts): requests and
     campaign sends are delivered, statuses tracked, customers' messages open the service
     window (and an opt-out word stops campaigns), business-account news applied,
     customers' files kept."""
-    consumer(bus, REQUESTS, OutboundMessageRequested, batch_size=delivery_batch_size)(
+    requests = requests_spec(ack_wait_s)
+    consumer(bus, requests, OutboundMessageRequested, batch_size=delivery_batch_size)(
         deliverer.deliver
     )
-    consumer(bus, CAMPAIGN_SENDS, CampaignMessageRequested, batch_size=campaign_batch_size)(
+    campaign_sends = campaign_sends_spec(ack_wait_s)
+    consumer(bus, campaign_sends, CampaignMessageRequested, batch_size=campaign_batch_size)(
         deliverer.deliver
     )
     consumer(bus, BUSINESS_ACCOUNT, BUSINESS_ACCOUNT_EVENTS)(campaigns.updates.apply)

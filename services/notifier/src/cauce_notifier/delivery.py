@@ -72,8 +72,8 @@ logger = logging.getLogger(__name__)
 
 #: Pair-rate back-off when Meta gives no Retry-After (its guidance: wait, then resume).
 PAIR_BACKOFF_S = 60.0
-#: How long a worker holds a message while sending it (longer than a send ever takes:
-#: slot wait + provider timeout); a crashed holder's claim lapses after it.
+#: How long a worker holds a message while sending it, by default (longer than a send
+#: ever takes: slot wait + provider timeout); a crashed holder's claim lapses after it.
 CLAIM_S = 30.0
 #: Between failed provider attempts of one message (counted by the notifier itself,
 #: since most redeliveries here are waits, not failures): 2 s, 4 s, ... up to 5 min.
@@ -216,8 +216,10 @@ class Deliverer:
         campaign_slot_wait_s: float = 0.1,
         late_template: LateTemplate | None = None,
         links: ReplyLinks | None = None,
+        claim_s: float = CLAIM_S,
     ) -> None:
         self.bus = bus
+        self.claim_s = claim_s
         self.accounts = accounts
         self.messages = messages
         self.providers = providers
@@ -243,7 +245,7 @@ class Deliverer:
             await _until_send_after(event)
             if self.campaigns is not None and not await self.campaigns.may_send(event):
                 return  # its campaign is not running: the recipient went back to it
-        admission = await self.messages.admit(event, CLAIM_S)
+        admission = await self.messages.admit(event, self.claim_s)
         record = admission.message
         if record.provider_message_id is not None:
             # a redelivery of a sent message: announce it again, never resend

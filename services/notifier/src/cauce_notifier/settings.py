@@ -8,7 +8,7 @@ it active, restart, and stored credentials are re-encrypted with it.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from cauce_contracts.media import WHATSAPP_MEDIA_TYPES
 from cauce_notifier.accounts_model import SendingChannel
@@ -79,6 +79,10 @@ class NotifierSettings(KeyRingSettings):
     chattigo_base_url: str = "https://channels.chattigo.com/bsp-cloud-chattigo-isv"
     ycloud_base_url: str = "https://api.ycloud.com"
     provider_timeout_s: float = Field(default=10.0, gt=0)
+    #: How long a worker holds a message while sending it, and how long a delivery may
+    #: go unacknowledged: a crashed worker's messages go to another after this long.
+    #: Longer than a send ever takes (slot wait + provider timeout).
+    delivery_claim_s: float = Field(default=30.0, gt=0, le=600)
 
     #: Customers' files larger than this are not kept (WhatsApp's own limit for audio
     #: and video; documents may reach 100 MB there and are refused above this).
@@ -149,3 +153,9 @@ class NotifierSettings(KeyRingSettings):
     short_links_in_replies: bool = False
     #: Seconds between template syncs from Meta (0: on demand only).
     template_sync_interval_s: float = Field(default=3600.0, ge=0)
+
+    @model_validator(mode="after")
+    def _claims_outlast_a_send(self) -> NotifierSettings:
+        if self.delivery_claim_s <= self.provider_timeout_s:
+            raise ValueError("delivery_claim_s must be longer than provider_timeout_s")
+        return self

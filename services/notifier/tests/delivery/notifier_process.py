@@ -16,6 +16,9 @@ from cauce_devstack.testing import ServiceProcess
 
 from .conftest import CONTACT_SECRET, GRAPH_TOKEN, MINTER, PHONE_NUMBER_ID, TENANT
 
+#: The crash tests' delivery claim (and request consumers' ack wait), in seconds.
+CLAIM_S = 5
+
 
 def notifier_env(
     nats_url: str,
@@ -42,6 +45,10 @@ def notifier_env(
         "CAUCE_NATS_URL": nats_url,
         "CAUCE_POSTGRES_URL": database_url,
         "CAUCE_GRAPH_BASE_URL": f"{sandbox_url}/graph",
+        # a dead process's claims and unacked deliveries lapse after this (30 s in
+        # production), so a crash test waits seconds, not half a minute
+        "CAUCE_DELIVERY_CLAIM_S": str(CLAIM_S),
+        "CAUCE_PROVIDER_TIMEOUT_S": "3",
         "CAUCE_ACCOUNTS": json.dumps([declared]),
         "CAUCE_CONTACT_KEY_SECRET": CONTACT_SECRET.decode(),
         "CAUCE_SPAN_FILE": "spans.jsonl",

@@ -5,7 +5,7 @@ when the process died (delivery.py's documented window; Meta has no idempotency 
 
 Two replicas run; the one holding the campaign's dispatch lease is killed mid-run, so
 the other takes the campaign over once the lease lapses, and the killed one is
-restarted (its claims lapse after 30 s).
+restarted (its claims lapse after the tests' short CAUCE_DELIVERY_CLAIM_S).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ CONTACTS = 50
 RATE_PER_SECOND = 200
 #: Kill once the fake has accepted this many (mid-burst: 500 take ~2.5 s at 200/s).
 KILL_AFTER_ACCEPTED = 100
-#: The dead process's claims and unacked deliveries lapse after 30 s (CLAIM_S, ack_wait).
+#: The dead process's claims and unacked deliveries lapse after CLAIM_S (notifier_process).
 RECOVERY_TIMEOUT_S = 55.0
 
 

@@ -30,7 +30,7 @@ from cauce_contracts.outbound import (
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.testing import RecordingBus, delivery_for
 from cauce_notifier.accounts_model import ChannelAccount, WhatsAppCredentials
-from cauce_notifier.consumers import REQUESTS
+from cauce_notifier.consumers import requests_spec
 from cauce_notifier.delivery import CLAIM_S, PAIR_BACKOFF_S, PROVIDER_BACKOFF, Deliverer
 from cauce_notifier.providers import SendResult
 from cauce_notifier.providers.errors import (
@@ -98,7 +98,7 @@ class World:
         self.windows.record_inbound(TENANT, "whatsapp", PHONE_NUMBER_ID, KEY, at)
 
     async def deliver(self, event: OutboundMessageRequested, attempt: int = 1) -> None:
-        await self.deliverer.deliver(event, delivery_for(REQUESTS, num_delivered=attempt))
+        await self.deliverer.deliver(event, delivery_for(requests_spec(), num_delivered=attempt))
 
     async def fails_transiently(
         self, event: OutboundMessageRequested, attempt: int = 1
@@ -507,7 +507,7 @@ async def test_a_retryable_error_on_the_last_delivery_gives_up_at_once(world: Wo
     event = world.request()
 
     with pytest.raises(PermanentError):
-        await world.deliver(event, attempt=REQUESTS.max_deliver)
+        await world.deliver(event, attempt=requests_spec().max_deliver)
 
     assert world.attempts(event) == 1
     assert failed_event(world).retryable is True
