@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from cauce_contracts.channel_routes import CHANNEL_ROUTES_BUCKET
 from cauce_gateway.gateway import Gateway
 from cauce_gateway.settings import GatewaySettings
-from cauce_gateway.webhooks import chattigo, manychat, odoo, sci, whatsapp, ycloud
+from cauce_gateway.webhooks import chattigo, manychat, odoo, sci, seed_paths, whatsapp, ycloud
 from cauce_gateway.webhooks.responses import install_webhook_error_handlers
 from cauce_runtime import Bus, create_service_app
 from cauce_runtime.bus import BucketFollower
@@ -38,6 +38,7 @@ def create_app(settings: GatewaySettings | None = None, bus: Bus | None = None) 
             manychat.router,
             sci.router,
             odoo.router,
+            seed_paths.router,
         ),
         on_startup=[routes.start],
         on_shutdown=[routes.stop],

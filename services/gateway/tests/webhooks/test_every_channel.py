@@ -6,6 +6,7 @@ bus down the channel is told to retry (503) and nothing is lost once it is back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,7 +135,25 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+#: The seed systems' URLs (``webhooks/seed_paths.py``), each the same handler as its route.
+SEED_ALIASES = {
+    "/api/webhookMeta/webhookMessage": "whatsapp",
+    "/api/v1/webhooks/whatsapp": "whatsapp",
+    f"/api/v1/webhook?token={CHATTIGO_TOKEN}": "chattigo",
+    "/api/webhooks/ycloud": "ycloud",
+    "/api/v1/manychat/webhook/contact": "manychat-contact",
+    "/api/v1/manychat/webhook/campaign-assignment": "manychat-campaign",
+}
+WITH_ALIASES = {
+    **CASES,
+    **{
+        f"{name} at {path.split('?')[0]}": dataclasses.replace(CASES[name], path=path)
+        for path, name in SEED_ALIASES.items()
+    },
+}
+
+
+@pytest.mark.parametrize("case", WITH_ALIASES.values(), ids=WITH_ALIASES.keys())
 async def test_redelivered_webhook_is_one_durable_traced_event(
     gateway: RunningGateway, case: Case
 ) -> None:

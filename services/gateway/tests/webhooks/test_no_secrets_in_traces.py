@@ -20,6 +20,11 @@ async def test_spans_name_routes_not_tokens_or_numbers(gateway: RunningGateway) 
         await client.post(
             f"/webhooks/odoo/{ODOO_TOKEN}", json={"_model": "manychat.contact", "_id": 7}
         )
+        await client.post(  # the Chattigo integration's URL: the token in the query
+            "/api/v1/webhook",
+            params={"token": CHATTIGO_TOKEN},
+            json=text_webhook(message_id="wamid.SPAN2"),
+        )
         await client.get(
             "/webhooks/whatsapp",
             params={
@@ -32,6 +37,7 @@ async def test_spans_name_routes_not_tokens_or_numbers(gateway: RunningGateway) 
     spans = gateway.settings.span_file.read_text()
     assert "/webhooks/chattigo/{account_token}" in spans
     assert "/webhooks/odoo/{url_token}" in spans
+    assert "POST /api/v1/webhook" in spans
     assert "publish inbound.message.received" in spans
     for secret in (CHATTIGO_TOKEN, ODOO_TOKEN, VERIFY_TOKEN, CUSTOMER):
         assert secret not in spans

@@ -18,6 +18,7 @@ from .conftest import (
     MANYCHAT_KEY,
     ODOO_TOKEN,
     TENANT,
+    VERIFY_TOKEN,
     YCLOUD_SECRET,
     RunningGateway,
     signed_sci,
@@ -285,3 +286,45 @@ async def test_an_odoo_automation_webhook_is_a_record_changed_event(
     assert (event.tenant_id, event.model, event.odoo_id) == (TENANT, "manychat.contact", 42)
     assert event.values["comercial_id"] == [7, "Ana Gómez"] and "_action" not in event.values
     assert event.write_date == datetime(2026, 12, 6, 13, 0, tzinfo=UTC)
+
+
+# --- the seed systems' URLs --------------------------------------------------------------
+
+
+async def test_the_seed_systems_urls_are_aliases_in_the_openapi_document(
+    gateway: RunningGateway,
+) -> None:
+    async with gateway.client() as client:
+        handshake = await client.get(
+            "/api/webhookMeta/webhookMessage",
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": VERIFY_TOKEN,
+                "hub.challenge": "8123",
+            },
+        )
+        tokenless = await client.post("/api/v1/webhook", json=LEGACY_TEXT)
+        wrong = await client.post("/api/v1/webhook", params={"token": "z" * 40}, json=LEGACY_TEXT)
+        document = (await client.get("/openapi.json")).json()
+    assert (handshake.status_code, handshake.text) == (200, "8123")
+    assert (tokenless.status_code, wrong.status_code) == (401, 401)
+    assert await stream_messages(gateway.nats.url) == []
+    aliases = {
+        (method.upper(), path): operation["summary"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "seed aliases" in operation.get("tags", [])
+    }
+    assert aliases[("POST", "/api/webhookMeta/webhookMessage")].startswith(
+        "Alias of POST /webhooks/whatsapp"
+    )
+    assert set(aliases) == {
+        ("GET", "/api/webhookMeta/webhookMessage"),
+        ("POST", "/api/webhookMeta/webhookMessage"),
+        ("GET", "/api/v1/webhooks/whatsapp"),
+        ("POST", "/api/v1/webhooks/whatsapp"),
+        ("POST", "/api/v1/webhook"),
+        ("POST", "/api/webhooks/ycloud"),
+        ("POST", "/api/v1/manychat/webhook/contact"),
+        ("POST", "/api/v1/manychat/webhook/campaign-assignment"),
+    }
