@@ -1,5 +1,6 @@
 """Consumer lag, ack pending, redeliveries and stream sizes reach /metrics from a real
-nats-server: the gauges follow what JetStream says about the durable."""
+nats-server: the gauges follow what JetStream says about the durable; the counters
+alerts watch start at zero."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cauce_contracts.streams import DLQ
-from cauce_runtime import Bus, ConsumerSpec, ServiceSettings, create_service_app
+from cauce_runtime import Bus, ConsumerSpec, Delivery, ServiceSettings, consumer, create_service_app
+from cauce_runtime.telemetry.metrics import FAILURE_KINDS
 
-from .conftest import TEST_STREAM, ping
+from .conftest import TEST_STREAM, Ping, ping
 from .test_app import running
 
 SPEC = ConsumerSpec(
@@ -110,3 +112,28 @@ async def test_readings_are_dropped_when_the_bus_stops(
     await bus.stop()
     # Stale values would look current on a dashboard: the series go away instead.
     assert sample(await metrics(), "cauce_consumer_pending", **ours) is None
+
+
+async def test_the_counters_alerts_watch_start_at_zero(settings: ServiceSettings) -> None:
+    """``increase()`` misses the first event of a series that appears with it: a pod's
+    first dead letter would raise no alert. The consumer's counters exist at 0 from its
+    start."""
+    spec = ConsumerSpec(
+        durable_name="rt_preset",
+        stream=TEST_STREAM.name,
+        filter_subjects=("rttest.preset.>",),
+        description="a consumer whose counters start at zero",
+        ack_wait=timedelta(seconds=30),
+    )
+    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
+
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        raise AssertionError("nothing is published to it")
+
+    consumer(bus, spec, Ping)(handle)
+    async with running(create_service_app(settings, bus=bus)) as client:
+        text = (await client.get("/metrics")).text
+    ours = {"stream": TEST_STREAM.name, "consumer": "rt_preset"}
+    assert sample(text, "cauce_consumer_dead_lettered_total", **ours) == 0
+    for kind in FAILURE_KINDS:
+        assert sample(text, "cauce_consumer_failed_total", kind=kind, **ours) == 0

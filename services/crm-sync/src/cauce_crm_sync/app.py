@@ -13,6 +13,7 @@ from cauce_crm_sync.consumers import register_consumers
 from cauce_crm_sync.settings import CrmSyncSettings
 from cauce_runtime import create_service_app, postgres
 from cauce_runtime.identity import TokenVerifier
+from cauce_runtime.telemetry.metrics import preset_provider_counters
 
 DESCRIPTION = (
     "ManyChat leads, campaign assignments and bot lead states into PostgreSQL and "
@@ -36,6 +37,8 @@ def create_app(
         odoo_changes=crm.changes,
         ack_wait_s=settings.crm_events_ack_wait_s,
     )
+    # alerts watch it with increase(): a series must exist before its first event
+    preset_provider_counters("odoo")
     return create_service_app(
         settings,
         bus=crm.bus,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cauce_notifier.accounts_model import SENDING_CHANNELS
 from cauce_notifier.api import (
     admin_channels,
     campaign_events,
@@ -18,6 +19,7 @@ from cauce_notifier.consumers import register_consumers
 from cauce_notifier.settings import NotifierSettings
 from cauce_runtime import create_service_app, postgres
 from cauce_runtime.identity import TokenVerifier
+from cauce_runtime.telemetry.metrics import preset_provider_counters
 
 DESCRIPTION = (
     "Outbound delivery through WhatsApp Cloud API, Chattigo and YCloud: one provider "
@@ -40,6 +42,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         campaign_batch_size=settings.campaign_delivery_batch_size,
         ack_wait_s=settings.delivery_claim_s,
     )
+    # alerts watch it with increase(): a series must exist before its first event
+    preset_provider_counters(*(channel.value for channel in SENDING_CHANNELS))
     return create_service_app(
         settings,
         bus=notifier.bus,

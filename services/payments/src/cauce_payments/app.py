@@ -10,9 +10,11 @@ from fastapi import FastAPI
 from cauce_payments import links_api
 from cauce_payments.bootstrap import Payments
 from cauce_payments.consumers import register_consumers
+from cauce_payments.sci_total.client import PROVIDER
 from cauce_payments.settings import PaymentsSettings
 from cauce_runtime import create_service_app, postgres
 from cauce_runtime.identity import TokenVerifier
+from cauce_runtime.telemetry.metrics import preset_provider_counters
 
 DESCRIPTION = (
     "Vehicle-tax debt lookups and payment links through SCI TOTAL: one SCI "
@@ -30,6 +32,8 @@ def create_app(
     register_consumers(
         payments.bus, lookups=payments.lookups, links=payments.links, statuses=payments.statuses
     )
+    # alerts watch it with increase(): a series must exist before its first event
+    preset_provider_counters(PROVIDER)
     return create_service_app(
         settings,
         bus=payments.bus,

@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from cauce_runtime.bus._spec import ConsumerSpec
+from cauce_runtime.telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class PullLoop:
 
     async def start(self, js: JetStreamContext) -> None:
         """Bind to the durable that provisioning created (never create one here)."""
+        metrics.preset_consumer_counters(self.spec.stream, self.spec.durable_name)
         self._stopping = False
         self._subscription = await js.pull_subscribe_bind(
             durable=self.spec.durable_name, stream=self.spec.stream

@@ -97,6 +97,31 @@ PROVIDER_CREDENTIALS_FAILING = _meter.create_counter(
     "{event}",
     "Times a provider refused our credentials (alert on any increase)",
 )
+
+#: The kinds of handler failure ``cauce.consumer.failed`` counts.
+FAILURE_KINDS = ("transient", "permanent", "invalid", "unexpected")
+
+
+def preset_consumer_counters(stream: str, consumer: str) -> None:
+    """Start the counters alerts watch with ``increase()`` at 0 for a consumer.
+
+    A series that appears with its first event has no earlier sample, so ``increase()``
+    over it is empty and the first dead letter of a pod would raise no alert; a series
+    that exists from the start at 0 shows it.
+    """
+    labels = {"stream": stream, "consumer": consumer}
+    CONSUMER_DEAD_LETTERED.add(0, labels)
+    for kind in FAILURE_KINDS:
+        CONSUMER_FAILED.add(0, {**labels, "kind": kind})
+
+
+def preset_provider_counters(*providers: str) -> None:
+    """``cauce.provider.credentials_failing`` at 0 for each provider a service calls
+    (see :func:`preset_consumer_counters`)."""
+    for provider in providers:
+        PROVIDER_CREDENTIALS_FAILING.add(0, {"provider": provider})
+
+
 RATE_LIMIT_WAIT_SECONDS = _meter.create_histogram(
     "cauce.rate_limit.wait.duration",
     "s",
