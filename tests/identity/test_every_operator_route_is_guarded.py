@@ -33,7 +33,9 @@ from cauce_runtime.identity import authenticated_caller
 #: reason to be public (webhooks check the provider's signature or token themselves).
 OPS = r"^/(healthz|readyz|metrics|docs|docs/oauth2-redirect|redoc|openapi\.json)$"
 PUBLIC: dict[str, str] = {
-    "gateway": r"^/webhooks/",
+    # the webhooks, at cauce's paths and the seed systems' (webhooks/seed_paths.py)
+    "gateway": r"^/webhooks/|^/api/(webhookMeta/webhookMessage|v1/webhooks/whatsapp|v1/webhook"
+    r"|webhooks/ycloud|v1/manychat/webhook/(contact|campaign-assignment))$",
     "notifier": r"^/l/",  # short links customers open
     # files by signed, expiring link (the HMAC is the permission: media_files.py)
     "conversation": r"^/api/media/\{company_id\}/\{sha256\}$",
