@@ -26,6 +26,7 @@ from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import free_port
 from cauce_devstack.testing import eventually, service_test_values, serving
+from cauce_gateway.settings import GatewaySettings
 from cauce_runtime import Bus, ServiceSettings
 
 TENANT = "acme"
@@ -197,6 +198,16 @@ def crm_settings(
     }
     values.update(overrides)
     return CrmSyncSettings(_env_file=None, **values)
+
+
+def gateway_settings(nats_url: str, tmp_path: Path, **overrides: Any) -> GatewaySettings:
+    """The gateway in front of crm-sync (ManyChat's and Odoo's webhooks), on a free port."""
+    return GatewaySettings(
+        _env_file=None,
+        **service_test_values(nats_url, tmp_path),
+        port=free_port(),
+        **overrides,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -8,12 +8,11 @@ from pathlib import Path
 import asyncpg
 from pydantic import SecretStr
 
-from cauce_devstack.servers import free_port
 from cauce_devstack.testing import eventually, serving
 from cauce_gateway.app import create_app as create_gateway
-from cauce_gateway.settings import GatewaySettings, KeyedTenant
+from cauce_gateway.settings import KeyedTenant
 
-from .conftest import TENANT, running_crm, running_sandbox
+from .conftest import TENANT, gateway_settings, running_crm, running_sandbox
 
 API_KEY = "manychat-key-for-crm-tests"
 
@@ -21,18 +20,15 @@ API_KEY = "manychat-key-for-crm-tests"
 async def test_manychat_webhooks_become_a_row_and_an_odoo_record(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
-    gateway_settings = GatewaySettings(
-        _env_file=None,
-        environment="test",
-        port=free_port(),
-        nats_url=nats_url,
-        span_file=tmp_path / "gateway-spans.jsonl",
+    gateway = gateway_settings(
+        nats_url,
+        tmp_path,
         manychat_tenants=[KeyedTenant(tenant_id=TENANT, api_key=SecretStr(API_KEY))],
     )
     async with (
         running_sandbox() as sandbox_url,
         running_crm(nats_url, database_url, sandbox_url, tmp_path) as crm,
-        serving(create_gateway(gateway_settings), gateway_settings.port) as gateway_url,
+        serving(create_gateway(gateway), gateway.port) as gateway_url,
     ):
         headers = {"X-API-KEY": API_KEY}
         contact = await crm.http.post(

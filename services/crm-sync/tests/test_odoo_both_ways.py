@@ -20,12 +20,11 @@ import pytest
 
 from cauce_crm_sync.bootstrap import mapping_of, ownership_of
 from cauce_crm_sync.sync.odoo_changes import OdooChange, OdooChanges
-from cauce_devstack.servers import free_port
 from cauce_devstack.testing import eventually, serving
 from cauce_gateway.app import create_app as create_gateway
-from cauce_gateway.settings import GatewaySettings, OdooWebhookTenant
+from cauce_gateway.settings import OdooWebhookTenant
 
-from .conftest import TENANT, CrmStack, contact, running_crm, running_sandbox
+from .conftest import TENANT, CrmStack, contact, gateway_settings, running_crm, running_sandbox
 
 ODOO_FIELDS = ["x_etapa", "x_notas"]
 
@@ -217,19 +216,16 @@ ODOO_TOKEN = "odoo-webhook-token-for-crm-tests-0123456789"
 async def test_odoo_edits_arrive_by_webhook_and_cauces_own_writes_settle(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
-    gateway_settings = GatewaySettings(
-        _env_file=None,
-        environment="test",
-        port=free_port(),
-        nats_url=nats_url,
-        span_file=tmp_path / "gateway-spans.jsonl",
+    gateway = gateway_settings(
+        nats_url,
+        tmp_path,
         odoo_webhook_tenants=[OdooWebhookTenant(tenant_id=TENANT, url_token=ODOO_TOKEN)],
     )
-    gateway_url = f"http://127.0.0.1:{gateway_settings.port}"
+    gateway_url = f"http://127.0.0.1:{gateway.port}"
     hook = f"{gateway_url}/webhooks/odoo/{ODOO_TOKEN}"
     async with (
         running_sandbox(odoo_webhook_url=hook) as sandbox_url,
-        serving(create_gateway(gateway_settings), gateway_settings.port),
+        serving(create_gateway(gateway), gateway.port),
         running_crm(
             nats_url, database_url, sandbox_url, tmp_path, odoo_contact_odoo_fields=ODOO_FIELDS
         ) as crm,
