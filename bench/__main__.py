@@ -2,34 +2,21 @@
 each benchmark needs, run the loads, print the figures (all of them unless one is named;
 each benchmark beyond the gateway's lives in its own module).
 
-Everything runs on 127.0.0.1 with free ports in a temporary directory: nats-server,
-the gateway (``python -m cauce_gateway``) and the HTTP-ceiling app as process groups,
-each load in its own spawned process. Every child is stopped on the way out.
+Everything runs on 127.0.0.1 with free ports in a temporary directory: servers as
+process groups, each load in its own spawned process. Every child is stopped on the
+way out.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import campaign_report, campaigns, conversation, crm_sync, notifier
-from bench.ceilings import BUS_STREAM, BusLoad, ensure_bus_stream, run_bus_load, stream_messages
-from bench.load import PHONE_NUMBER_ID, HttpLoad, build_bodies, run_http_load
-from bench.processes import Server, run_isolated
-from bench.report import Report, render
-from cauce_contracts.streams import INBOUND
-from cauce_devstack.servers import NatsServer, free_port
-
-#: Known to both sides on purpose: the bench signs what its own gateway checks.
-APP_SECRET = "bench-secret"  # noqa: S105
-TENANT = "bench"
-#: Seconds a load process may take beyond its nominal duration (body building, drain).
-SLACK_S = 120.0
+from bench import campaign_report, campaigns, conversation, crm_sync, gateway, notifier
+from bench.report import render
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -89,109 +76,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def closed_load(name: str, url: str, args: argparse.Namespace) -> HttpLoad:
-    return HttpLoad(
-        name=name,
-        url=url,
-        app_secret=APP_SECRET,
-        mode="closed",
-        concurrency=args.concurrency,
-        duration_s=args.duration,
-        max_requests=args.requests,
-        warmup_requests=4 * args.concurrency,
-    )
-
-
-def run(args: argparse.Namespace, workdir: Path) -> Report:
-    nats_server = NatsServer(workdir / "nats")
-    gateway: Server | None = None
-    ceiling: Server | None = None
-    nats_server.start()
-    try:
-        gateway_port, ceiling_port = free_port(), free_port()
-        gateway = Server(
-            "gateway",
-            "cauce_gateway",
-            {
-                "CAUCE_ENVIRONMENT": "test",
-                "CAUCE_PORT": str(gateway_port),
-                "CAUCE_NATS_URL": nats_server.url,
-                "CAUCE_META_APP_SECRETS": json.dumps([APP_SECRET]),
-                "CAUCE_WHATSAPP_ACCOUNTS": json.dumps(
-                    [{"account_id": PHONE_NUMBER_ID, "tenant_id": TENANT}]
-                ),
-                "CAUCE_SPAN_FILE": str(workdir / "spans.jsonl"),
-                "CAUCE_LOG_LEVEL": "WARNING",
-            },
-            workdir,
-        )
-        ceiling = Server(
-            "http-ceiling",
-            "bench.http_ceiling",
-            {"CAUCE_ENVIRONMENT": "test", "CAUCE_PORT": str(ceiling_port)},
-            workdir,
-        )
-        gateway.wait_ready(f"http://127.0.0.1:{gateway_port}/readyz")
-        ceiling.wait_ready(f"http://127.0.0.1:{ceiling_port}/readyz")
-        asyncio.run(ensure_bus_stream(nats_server.url))
-
-        gateway_url = f"http://127.0.0.1:{gateway_port}/webhooks/whatsapp"
-        ceiling_url = f"http://127.0.0.1:{ceiling_port}/webhooks/whatsapp"
-        closed_timeout = args.duration + SLACK_S
-        _say(f"gateway, closed loop: C={args.concurrency} for {args.duration:g} s")
-        gw = run_isolated(run_http_load, closed_load("gateway", gateway_url, args), closed_timeout)
-        _say("HTTP ceiling, closed loop")
-        http = run_isolated(
-            run_http_load, closed_load("HTTP ceiling", ceiling_url, args), closed_timeout
-        )
-        _say("bus ceiling")
-        payload_bytes = len(build_bodies(1, APP_SECRET)[0][0])
-        bus_spec = BusLoad(nats_server.url, args.concurrency, args.duration, payload_bytes)
-        bus = run_isolated(run_bus_load, bus_spec, closed_timeout)
-        _say(f"gateway, fixed rate: {args.rate:g} req/s for {args.rate_duration:g} s")
-        fixed_spec = HttpLoad(
-            name="gateway fixed rate",
-            url=gateway_url,
-            app_secret=APP_SECRET,
-            mode="fixed",
-            concurrency=args.concurrency,
-            duration_s=args.rate_duration,
-            rate=args.rate,
-        )
-        fixed = run_isolated(run_http_load, fixed_spec, args.rate_duration + SLACK_S)
-
-        inbound = asyncio.run(stream_messages(nats_server.url, INBOUND.name))
-        bus_count = asyncio.run(stream_messages(nats_server.url, BUS_STREAM.name))
-        return Report(
-            concurrency=args.concurrency,
-            duration_s=args.duration,
-            rate=args.rate,
-            rate_duration_s=args.rate_duration,
-            gateway=gw,
-            http_ceiling=http,
-            bus_ceiling=bus,
-            fixed_rate=fixed,
-            inbound_expected=gw.ok + gw.warmup_ok + fixed.ok,
-            inbound_actual=inbound,
-            bus_expected=bus.ok,
-            bus_actual=bus_count,
-        )
-    finally:
-        for server in (ceiling, gateway):
-            if server is not None:
-                server.stop()
-        nats_server.stop()
-
-
-def _say(message: str) -> None:
-    print(f"... {message}", file=sys.stderr, flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.which in ("all", "gateway"):
+        gateway_load = gateway.GatewayLoad(
+            concurrency=args.concurrency,
+            duration_s=args.duration,
+            max_requests=args.requests,
+            rate=args.rate,
+            rate_duration_s=args.rate_duration,
+            batch_posts=5 if args.quick else 20,
+        )
         with tempfile.TemporaryDirectory(prefix="cauce-bench-") as tmp:
-            report = run(args, Path(tmp))
+            report = gateway.run(gateway_load, Path(tmp))
         print(render(report), flush=True)
     if args.which in ("all", "notifier"):
         with tempfile.TemporaryDirectory(prefix="cauce-bench-notifier-") as tmp:

@@ -37,7 +37,8 @@ class HttpLoad:
     clock schedule for ``duration_s`` and measures latency from the scheduled time."""
 
     name: str
-    url: str
+    #: Requests go round-robin over these (one URL per server process: a balancer's view).
+    urls: tuple[str, ...]
     app_secret: str
     mode: Literal["closed", "fixed"]
     concurrency: int
@@ -67,6 +68,19 @@ def build_bodies(count: int, app_secret: str) -> list[tuple[bytes, str]]:
     return bodies
 
 
+def build_status_batch(statuses: int, app_secret: str) -> tuple[bytes, str]:
+    """One signed webhook carrying ``statuses`` delivery statuses (a campaign's burst),
+    each for a distinct message, so every one is a new event."""
+    run_tag = secrets.token_hex(6)
+    items = [
+        meta.status(f"wamid.batch{run_tag}{i:06d}", "delivered", str(573000000000 + i))
+        for i in range(statuses)
+    ]
+    value = meta.statuses_value(PHONE_NUMBER_ID, DISPLAY_NUMBER, items)
+    body = meta.encode(meta.webhook([value], waba_id=WABA_ID))
+    return body, meta.sign(body, app_secret)
+
+
 async def _post(session: aiohttp.ClientSession, url: str, body: bytes, signature: str) -> str:
     headers = {"Content-Type": "application/json", meta.SIGNATURE_HEADER: signature}
     try:
@@ -91,9 +105,10 @@ async def _closed(
         nonlocal next_index
         while next_index < len(bodies) and time.perf_counter() < deadline:
             body, signature = bodies[next_index]
+            url = spec.urls[next_index % len(spec.urls)]
             next_index += 1
             sent = time.perf_counter()
-            outcome = await _post(session, spec.url, body, signature)
+            outcome = await _post(session, url, body, signature)
             outcomes[outcome] += 1
             if outcome == "ok":
                 latencies.append(time.perf_counter() - sent)
@@ -114,8 +129,8 @@ async def _fixed(
     # perf_counter, not loop.time(): uvloop's clock has millisecond resolution
     clock = time.perf_counter
 
-    async def one(body: bytes, signature: str, scheduled: float) -> None:
-        outcome = await _post(session, spec.url, body, signature)
+    async def one(url: str, body: bytes, signature: str, scheduled: float) -> None:
+        outcome = await _post(session, url, body, signature)
         outcomes[outcome] += 1
         if outcome == "ok":
             # from the scheduled send time: a stalled server cannot hide its queue
@@ -128,7 +143,8 @@ async def _fixed(
         delay = scheduled - clock()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(body, signature, scheduled)))
+        url = spec.urls[i % len(spec.urls)]
+        tasks.append(asyncio.create_task(one(url, body, signature, scheduled)))
     await asyncio.gather(*tasks)
     elapsed = clock() - started
     return summarize(spec.name, latencies, outcomes, elapsed)
@@ -144,7 +160,12 @@ async def _run(spec: HttpLoad) -> RunResult:
         warmup: Counter[str] = Counter()
         for start in range(0, spec.warmup_requests, spec.concurrency):
             batch = bodies[start : min(start + spec.concurrency, spec.warmup_requests)]
-            outcomes = await asyncio.gather(*(_post(session, spec.url, b, s) for b, s in batch))
+            outcomes = await asyncio.gather(
+                *(
+                    _post(session, spec.urls[i % len(spec.urls)], b, s)
+                    for i, (b, s) in enumerate(batch)
+                )
+            )
             warmup.update(outcomes)
         run = _fixed if spec.mode == "fixed" else _closed
         result = await run(spec, session, bodies)
@@ -163,3 +184,38 @@ def run_http_load(spec: HttpLoad) -> RunResult:
     """Entry point of the load process."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(_run(spec))
+
+
+@dataclass(frozen=True)
+class BatchLoad:
+    """``posts`` webhooks of ``statuses`` statuses each, one at a time (a burst's latency)."""
+
+    name: str
+    url: str
+    app_secret: str
+    statuses: int
+    posts: int
+    request_timeout_s: float = 30.0
+
+
+async def _run_batches(spec: BatchLoad) -> RunResult:
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    bodies = [build_status_batch(spec.statuses, spec.app_secret) for _ in range(spec.posts)]
+    timeout = aiohttp.ClientTimeout(total=spec.request_timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        started = time.perf_counter()
+        for body, signature in bodies:
+            sent = time.perf_counter()
+            outcome = await _post(session, spec.url, body, signature)
+            outcomes[outcome] += 1
+            if outcome == "ok":
+                latencies.append(time.perf_counter() - sent)
+        elapsed = time.perf_counter() - started
+    return summarize(spec.name, latencies, outcomes, elapsed)
+
+
+def run_batch_load(spec: BatchLoad) -> RunResult:
+    """Entry point of the batch process."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(_run_batches(spec))

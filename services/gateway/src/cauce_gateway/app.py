@@ -8,6 +8,7 @@ from cauce_contracts.channel_routes import CHANNEL_ROUTES_BUCKET
 from cauce_gateway.gateway import Gateway
 from cauce_gateway.settings import GatewaySettings
 from cauce_gateway.webhooks import chattigo, manychat, odoo, sci, seed_paths, whatsapp, ycloud
+from cauce_gateway.webhooks.lane import WebhookLane
 from cauce_gateway.webhooks.responses import install_webhook_error_handlers
 from cauce_runtime import Bus, create_service_app
 from cauce_runtime.bus import BucketFollower
@@ -46,4 +47,5 @@ def create_app(settings: GatewaySettings | None = None, bus: Bus | None = None) 
         description=DESCRIPTION,
     )
     install_webhook_error_handlers(app)
+    app.add_middleware(WebhookLane, gateway=gateway)  # outermost of ours: see its module
     return app

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
-from opentelemetry import trace
 
 from cauce_contracts.subjects import Channel
 from cauce_gateway.accounts import AccountDirectory
+from cauce_gateway.delivery import Delivery, correlation_id
 from cauce_gateway.parsing import ParseResult, Publication, build_inbound_events
 from cauce_gateway.publishing import publish_all
 from cauce_gateway.request_body import read_body
@@ -24,20 +24,39 @@ class Gateway:
     settings: GatewaySettings
     bus: Bus
     accounts: AccountDirectory
+    # Secrets as the HMACs take them, encoded once at start rather than per webhook.
+    contact_key_secret: bytes = field(init=False, repr=False)
+    meta_app_secrets: tuple[bytes, ...] = field(init=False, repr=False)
+    ycloud_webhook_secrets: tuple[bytes, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.contact_key_secret = settings.contact_key_secret.get_secret_value().encode()
+        self.meta_app_secrets = tuple(
+            s.get_secret_value().encode() for s in settings.meta_app_secrets
+        )
+        self.ycloud_webhook_secrets = tuple(
+            s.get_secret_value().encode() for s in settings.ycloud_webhook_secrets
+        )
 
     @classmethod
     def build(cls, settings: GatewaySettings, bus: Bus) -> Gateway:
         return cls(settings=settings, bus=bus, accounts=AccountDirectory.from_settings(settings))
 
-    @property
-    def contact_key_secret(self) -> bytes:
-        return self.settings.contact_key_secret.get_secret_value().encode()
-
     async def read_body(self, request: Request) -> bytes:
-        return await read_body(request, self.settings.max_body_bytes)
+        return await read_body(request.receive, request.headers, self.settings.max_body_bytes)
+
+    async def delivery(self, request: Request) -> Delivery:
+        """A FastAPI request as the handlers take it (the lane builds its own)."""
+        return Delivery(
+            await self.read_body(request),
+            request.headers,
+            request.query_params,
+            request.path_params,
+        )
 
     def events_from(
-        self, result: ParseResult, request: Request, *, tenant: str | None = None
+        self, result: ParseResult, headers: Mapping[str, str], *, tenant: str | None = None
     ) -> list[Publication]:
         """Inbound events for a parsed delivery; ``tenant`` pins the tenant (Chattigo's
         URL token already says whose account it is)."""
@@ -50,9 +69,9 @@ class Gateway:
 
         return build_inbound_events(
             result.all_items(),
-            tenant_for=tenant_for,
+            tenant_for=self.accounts.tenant_for if tenant is None else tenant_for,
             contact_key_secret=self.contact_key_secret,
-            correlation_id=correlation_id(request),
+            correlation_id=correlation_id(headers),
             received_at=datetime.now(UTC),
             business_tenant_for=self.accounts.business_tenant_for if tenant is None else pinned,
         )
@@ -60,18 +79,6 @@ class Gateway:
     async def publish(self, publications: list[Publication]) -> int:
         await publish_all(self.bus, publications)
         return len(publications)
-
-
-def correlation_id(request: Request) -> str:
-    """The caller's ``X-Request-Id`` when given, else the trace id of this request, so an
-    SRE can go from any event straight to its trace."""
-    given = request.headers.get("x-request-id")
-    if given and len(given) <= 128:
-        return given
-    span_context = trace.get_current_span().get_span_context()
-    if span_context.is_valid:
-        return format(span_context.trace_id, "032x")
-    return uuid.uuid4().hex
 
 
 #: What a webhook route takes to reach the gateway wired at start. Async, like every

@@ -8,7 +8,12 @@ from cauce_runtime.telemetry._logs import (
     mask_secrets,
     mask_sensitive,
 )
-from cauce_runtime.telemetry._server_spans import HttpTelemetryMiddleware
+from cauce_runtime.telemetry._server_spans import (
+    HttpTelemetryMiddleware,
+    end_server_span,
+    observe_request,
+    start_server_span,
+)
 from cauce_runtime.telemetry._tracing import (
     Telemetry,
     extract_context,
@@ -23,6 +28,7 @@ __all__ = [
     "HttpTelemetryMiddleware",
     "Telemetry",
     "configure_logging",
+    "end_server_span",
     "extract_context",
     "get_tracer",
     "inject_headers",
@@ -31,6 +37,8 @@ __all__ = [
     "mask_secrets",
     "mask_sensitive",
     "metrics",
+    "observe_request",
     "record_exception",
     "setup_telemetry",
+    "start_server_span",
 ]

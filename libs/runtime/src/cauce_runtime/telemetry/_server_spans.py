@@ -4,6 +4,11 @@ Spans and metric labels use the route template (``/webhooks/chattigo/{account_to
 never the raw path, so tokens in URLs do not leak into traces or label values.
 Probe and metrics endpoints are measured but not traced.
 
+ASGI header names are lower case, so the caller's ``traceparent`` is read with the
+propagator's plain getter. Code that routes requests itself (the gateway's webhook lane)
+uses :func:`start_server_span`, :func:`end_server_span` and :func:`observe_request`, the
+same pieces the middleware is made of.
+
 Server span attributes follow the HTTP conventions (``http.request.method``,
 ``http.route``, ``http.response.status_code``, ``url.scheme``, ``server.address``,
 ``client.address``, ``error.type``); ``url.path`` and ``url.query`` are left out on
@@ -13,18 +18,21 @@ purpose: the route template says which endpoint ran without the token in the URL
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cauce_runtime.telemetry import metrics
-from cauce_runtime.telemetry._tracing import extract_context, get_tracer, record_exception
+from cauce_runtime.telemetry._tracing import get_tracer, record_exception
 
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-def _server_attributes(scope: Scope, method: str, headers: dict[str, str]) -> dict[str, Any]:
+def _server_attributes(scope: Scope, method: str, headers: Mapping[str, str]) -> dict[str, Any]:
     """HTTP server attributes known before routing: never the path or the query (they
     can hold tokens: Chattigo's URL token, Meta's ``hub.verify_token``)."""
     attributes: dict[str, Any] = {
@@ -50,6 +58,46 @@ def _route_template(scope: Scope) -> str:
     return str(getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched")
 
 
+def start_server_span(
+    tracer: Tracer, scope: Scope, headers: Mapping[str, str], route: str | None = None
+) -> Span:
+    """A SERVER span for the request in ``scope``, child of the caller's ``traceparent``
+    (``headers``: lower-case names); ``route`` names it when the route is known already."""
+    method = scope["method"]
+    attributes = _server_attributes(scope, method, headers)
+    if route is not None:
+        attributes["http.route"] = route
+    return tracer.start_span(
+        f"{method} {route}" if route is not None else method,
+        context=extract(headers),
+        kind=SpanKind.SERVER,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+
+
+def end_server_span(span: Span, status: int, error: BaseException | None = None) -> None:
+    """Record the answer (and a failure) on a span from :func:`start_server_span`, end it."""
+    if error is not None:
+        record_exception(span, error)
+        span.set_attribute("error.type", type(error).__name__)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_attribute("error.type", str(status))
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
+
+
+def observe_request(method: str, route: str, status: int, started: float) -> None:
+    """The request's latency in ``http.server.request.duration`` (route template, never
+    the raw path)."""
+    metrics.HTTP_REQUEST_SECONDS.record(
+        time.perf_counter() - started,
+        {"http.request.method": method, "http.route": route, "http.response.status_code": status},
+    )
+
+
 class HttpTelemetryMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,41 +120,22 @@ class HttpTelemetryMiddleware:
             try:
                 await self.app(scope, receive, send_wrapper)
             finally:
-                self._observe(method, scope, status["code"], started)
+                observe_request(method, _route_template(scope), status["code"], started)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        attributes = _server_attributes(scope, method, headers)
-        with self.tracer.start_as_current_span(
-            f"{method}",
-            context=extract_context(headers),
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
+        span = start_server_span(self.tracer, scope, headers)
+        error: BaseException | None = None
+        try:
+            with trace.use_span(
+                span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
                 await self.app(scope, receive, send_wrapper)
-            except Exception as exc:
-                record_exception(span, exc)
-                span.set_attribute("error.type", type(exc).__name__)
-                raise
-            finally:
-                route = _route_template(scope)
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status["code"])
-                if status["code"] >= 500:
-                    span.set_attribute("error.type", str(status["code"]))
-                    span.set_status(Status(StatusCode.ERROR))
-                self._observe(method, scope, status["code"], started)
-
-    @staticmethod
-    def _observe(method: str, scope: Scope, status: int, started: float) -> None:
-        metrics.HTTP_REQUEST_SECONDS.record(
-            time.perf_counter() - started,
-            {
-                "http.request.method": method,
-                "http.route": _route_template(scope),
-                "http.response.status_code": status,
-            },
-        )
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            route = _route_template(scope)
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+            end_server_span(span, status["code"], error)
+            observe_request(method, route, status["code"], started)

@@ -25,7 +25,8 @@ from cauce_contracts.crm import CampaignAssigned, ContactUpserted
 from cauce_contracts.envelope import Event, stable_event_id
 from cauce_contracts.registry import subject_of
 from cauce_gateway.authenticity import NotAuthentic
-from cauce_gateway.gateway import Gateway, GatewayDep, correlation_id
+from cauce_gateway.delivery import correlation_id
+from cauce_gateway.gateway import Gateway, GatewayDep
 from cauce_gateway.parsing import Publication
 
 router = APIRouter(tags=["manychat"])
@@ -100,7 +101,7 @@ async def _accept(
         event = event_model(
             event_id=stable_event_id(msg_id),
             tenant_id=tenant,
-            correlation_id=correlation_id(request),
+            correlation_id=correlation_id(request.headers),
             **event_fields(body, ZoneInfo(gateway.settings.manychat_timezone)),
         )
     except ValidationError as exc:

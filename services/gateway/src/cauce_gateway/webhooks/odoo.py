@@ -23,7 +23,8 @@ from cauce_contracts.crm import OdooRecordChanged
 from cauce_contracts.envelope import stable_event_id
 from cauce_contracts.registry import subject_of
 from cauce_gateway.authenticity import NotAuthentic
-from cauce_gateway.gateway import GatewayDep, correlation_id
+from cauce_gateway.delivery import correlation_id
+from cauce_gateway.gateway import GatewayDep
 from cauce_gateway.parsing import Publication
 
 router = APIRouter(tags=["odoo"])
@@ -79,7 +80,7 @@ async def receive_odoo(
         event = OdooRecordChanged(
             event_id=stable_event_id(msg_id),
             tenant_id=tenant,
-            correlation_id=correlation_id(request),
+            correlation_id=correlation_id(request.headers),
             model=body.model,
             odoo_id=body.id,
             values=values,

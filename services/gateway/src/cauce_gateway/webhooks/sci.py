@@ -19,14 +19,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from cauce_contracts.envelope import stable_event_id
 from cauce_contracts.payments import PaymentTransactionStatusChanged, TransactionStatus
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
-from cauce_gateway.gateway import GatewayDep, correlation_id
+from cauce_gateway.delivery import correlation_id
+from cauce_gateway.gateway import GatewayDep
 from cauce_gateway.parsing import ParseResult, Publication, UnrecognizedPart
 from cauce_gateway.webhooks.responses import accepted
 
@@ -74,21 +75,21 @@ async def receive_sci_status(
     request: Request,
     gateway: GatewayDep,
     signature: Annotated[str | None, Header(alias="X-SCI-Signature")] = None,
-) -> JSONResponse:
+) -> Response:
     raw = await gateway.read_body(request)
     tenant = gateway.accounts.sci_tenant(
         raw, signature, tolerance_s=gateway.settings.sci_signature_tolerance_s
     )
-    publication = _status_publication(raw, tenant, correlation_id(request))
+    publication = _status_publication(raw, tenant, correlation_id(request.headers))
     if publication is None:
         reason = _unreadable_reason(raw)
         part = UnrecognizedPart(Channel.SCI, reason, raw)
         publications = gateway.events_from(
-            ParseResult(unrecognized=(part,)), request, tenant=tenant
+            ParseResult(unrecognized=(part,)), request.headers, tenant=tenant
         )
     else:
         publications = [publication]
-    return accepted(await gateway.publish(publications))
+    return accepted(await gateway.publish(publications)).response()
 
 
 def _status_publication(raw: bytes, tenant: str, correlation: str) -> Publication | None:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from cauce_gateway.gateway import GatewayDep
 from cauce_gateway.webhooks import chattigo, manychat, whatsapp, ycloud
@@ -38,13 +38,17 @@ def _alias(path: str, endpoint: Callable[..., Any], method: str, of: str, seed: 
     )
 
 
-for _path, _seed in (
-    ("/api/webhookMeta/webhookMessage", "vehicle-debt bot"),
-    ("/api/v1/webhooks/whatsapp", "bulk campaigns system"),
-):
+#: The seed systems' WhatsApp webhook URLs (also served by the webhook lane).
+WHATSAPP_ALIASES = {
+    "/api/webhookMeta/webhookMessage": "vehicle-debt bot",
+    "/api/v1/webhooks/whatsapp": "bulk campaigns system",
+}
+YCLOUD_ALIAS = "/api/webhooks/ycloud"
+
+for _path, _seed in WHATSAPP_ALIASES.items():
     _alias(_path, whatsapp.verify_subscription, "GET", "/webhooks/whatsapp", _seed)
     _alias(_path, whatsapp.receive_whatsapp, "POST", "/webhooks/whatsapp", _seed)
-_alias("/api/webhooks/ycloud", ycloud.receive_ycloud, "POST", "/webhooks/ycloud", "inbox system")
+_alias(YCLOUD_ALIAS, ycloud.receive_ycloud, "POST", "/webhooks/ycloud", "inbox system")
 _alias(
     "/api/v1/manychat/webhook/contact",
     manychat.receive_contact,
@@ -72,5 +76,5 @@ async def receive_chattigo_at_seed_path(
     request: Request,
     gateway: GatewayDep,
     token: Annotated[str, Query(max_length=256)] = "",
-) -> JSONResponse:
+) -> Response:
     return await chattigo.receive_chattigo(request, gateway, token)

@@ -6,13 +6,14 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from cauce_contracts.subjects import Channel
 from cauce_gateway.authenticity import verify_meta_signature
-from cauce_gateway.gateway import GatewayDep
+from cauce_gateway.delivery import Delivery
+from cauce_gateway.gateway import Gateway, GatewayDep
 from cauce_gateway.parsing import parse_meta_webhook
-from cauce_gateway.webhooks.responses import accepted
+from cauce_gateway.webhooks.responses import Answer, accepted
 from cauce_runtime import problem_response
 
 router = APIRouter(tags=["whatsapp"])
@@ -47,12 +48,14 @@ async def verify_subscription(
         503: {"description": "the bus could not make the events durable; retry"},
     },
 )
-async def receive_whatsapp(request: Request, gateway: GatewayDep) -> JSONResponse:
-    body = await gateway.read_body(request)
-    verify_meta_signature(
-        body,
-        request.headers.get("x-hub-signature-256"),
-        [s.get_secret_value().encode() for s in gateway.settings.meta_app_secrets],
-    )
-    result = parse_meta_webhook(body, channel=Channel.WHATSAPP)
-    return accepted(await gateway.publish(gateway.events_from(result, request)))
+async def receive_whatsapp(request: Request, gateway: GatewayDep) -> Response:
+    return (await accept_whatsapp(gateway, await gateway.delivery(request))).response()
+
+
+async def accept_whatsapp(gateway: Gateway, delivery: Delivery) -> Answer:
+    """Where a WhatsApp webhook is verified, parsed and made durable (the lane and the
+    route above both run this)."""
+    signature = delivery.headers.get("x-hub-signature-256")
+    verify_meta_signature(delivery.body, signature, gateway.meta_app_secrets)
+    result = parse_meta_webhook(delivery.body, channel=Channel.WHATSAPP)
+    return accepted(await gateway.publish(gateway.events_from(result, delivery.headers)))
