@@ -1,7 +1,7 @@
-"""``python -m bench``: the gateway benchmark (issue 2) against its two ceilings.
+"""``python -m bench``: figures for every service, printed, never asserted.
 
-Signed WhatsApp text webhooks are posted by a separate load process to the real gateway
-(a subprocess on a real nats-server); the same load hits a FastAPI/uvicorn app that does
-no work (HTTP ceiling), and nats-py publishes with PubAck directly (bus ceiling). It
-prints figures and asserts nothing about speed.
+The gateway's (:mod:`bench.gateway`): signed WhatsApp webhooks posted by a separate load
+process to the real gateway on a real nats-server, traced and untraced, one process and
+two, beside a hand-written receiver doing the least a correct one must (the peer) and two
+ceilings (FastAPI answering with no work, nats-py publishing with PubAck directly).
 """

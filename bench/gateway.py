@@ -1,13 +1,13 @@
 """``python -m bench gateway``: cauce's gateway against a hand-written peer and two ceilings.
 
 Everything runs on 127.0.0.1 with free ports: one nats-server; the gateway
-(``python -m cauce_gateway``) traced, untraced (``OTEL_SDK_DISABLED``) and as two
-processes behind a round-robin client; the peer (:mod:`bench.peer_receiver`, the receiver
-a team would write by hand); the HTTP ceiling (:mod:`bench.http_ceiling`). Each server
-runs alone while it is loaded (the others are stopped or idle), from a separate load
-process with the same signed WhatsApp text webhooks. Then a fixed 500 req/s on the traced
-gateway, and webhooks of 1,000 statuses posted one at a time. At the end, every stream
-must hold exactly one event per event answered 200.
+(``python -m cauce_gateway``) traced, untraced (``OTEL_TRACES_SAMPLER=always_off``, the
+operator's switch: metrics stay on) and as two processes behind a round-robin client;
+the peer (:mod:`bench.peer_receiver`, the receiver a team would write by hand); the HTTP
+ceiling (:mod:`bench.http_ceiling`). Each server runs alone while it is loaded, from a
+separate load process with the same signed WhatsApp text webhooks. Then a fixed 500
+req/s on the traced gateway, and webhooks of 1,000 statuses posted one at a time. At the
+end, every stream must hold exactly one event per event answered 200.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _gateway_env(nats_url: str, workdir: Path, *, traced: bool) -> dict[str, str
         "CAUCE_LOG_LEVEL": "WARNING",
     }
     if not traced:
-        env["OTEL_SDK_DISABLED"] = "true"
+        env["OTEL_TRACES_SAMPLER"] = "always_off"
     return env
 
 

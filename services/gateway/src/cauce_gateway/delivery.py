@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry import trace
 
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     body: bytes

@@ -19,6 +19,9 @@ async def publish_all(bus: Bus, publications: Sequence[Publication]) -> list[Pub
     land are then dropped by JetStream's ``Nats-Msg-Id`` dedupe (and consumers are
     idempotent on ``event_id`` beyond the dedupe window).
     """
+    if len(publications) == 1:  # most webhooks: no tasks to schedule and gather
+        only = publications[0]
+        return [await bus.publish(only.event, only.subject, msg_id=only.msg_id)]
     results = await asyncio.gather(
         *(bus.publish(p.event, p.subject, msg_id=p.msg_id) for p in publications),
         return_exceptions=True,

@@ -227,17 +227,17 @@ class Bus:
         Raises :class:`BusUnavailable` if the PubAck does not arrive within ``timeout``
         (default ``publish_timeout_s``), nobody serves the subject, or the bus is down.
         """
-        all_headers = dict(headers or {})
+        all_headers = dict(headers) if headers else {}
         all_headers[HEADER_MSG_ID] = msg_id or str(event.event_id)
         all_headers[HEADER_EVENT_TYPE] = event.event_type
         all_headers[HEADER_SCHEMA_VERSION] = str(event.schema_version)
         all_headers[HEADER_CONTENT_TYPE] = JSON_CONTENT_TYPE
-        return await self.publish_bytes(
+        return await self._publish_traced(
             subject,
             event.model_dump_json().encode(),
-            headers=all_headers,
-            timeout=timeout,
-            span_name=f"publish {event.event_type or subject}",
+            all_headers,
+            timeout,
+            f"publish {event.event_type or subject}",
         )
 
     async def publish_bytes(
@@ -250,8 +250,19 @@ class Bus:
         span_name: str | None = None,
     ) -> PubAck:
         """Publish raw bytes with PubAck (``publish`` without the event envelope)."""
+        all_headers = dict(headers) if headers else {}
+        return await self._publish_traced(subject, payload, all_headers, timeout, span_name)
+
+    async def _publish_traced(
+        self,
+        subject: str,
+        payload: bytes,
+        all_headers: dict[str, str],
+        timeout: float | None,  # noqa: ASYNC109
+        span_name: str | None,
+    ) -> PubAck:
+        """The PRODUCER span around one publish; ``all_headers`` is this call's own copy."""
         timeout = self.settings.publish_timeout_s if timeout is None else timeout
-        all_headers = dict(headers or {})
         attributes = publish_attributes(subject, len(payload), all_headers.get(HEADER_MSG_ID))
         destination = {
             "messaging.destination.template": attributes["messaging.destination.template"]
@@ -273,9 +284,13 @@ class Bus:
                 raise
             finally:
                 metrics.PUBLISH_SECONDS.record(time.perf_counter() - started, destination)
-            span.set_attribute("messaging.nats.stream", ack.stream)
-            span.set_attribute("messaging.nats.sequence", ack.seq)
-            span.set_attribute("messaging.nats.duplicate", bool(ack.duplicate))
+            span.set_attributes(
+                {
+                    "messaging.nats.stream": ack.stream,
+                    "messaging.nats.sequence": ack.seq,
+                    "messaging.nats.duplicate": bool(ack.duplicate),
+                }
+            )
             outcome = "duplicate" if ack.duplicate else "acked"
             metrics.PUBLISHED.add(1, {**destination, "outcome": outcome})
             return ack

@@ -16,14 +16,16 @@ keys up case-insensitively.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import traceback
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -132,29 +134,52 @@ def span_to_json(span: ReadableSpan) -> dict[str, Any]:
 class JsonLinesSpanExporter(SpanExporter):
     """Appends one JSON object per span to a file shared by every local service.
 
-    Each batch is written with one ``write`` on an ``O_APPEND`` file, so lines from
-    several processes interleave whole.
+    Each batch is written with one ``write`` on an unbuffered ``O_APPEND`` file, so lines
+    from several processes interleave whole. The file stays open between batches (opening
+    it per batch cost more than writing); it is reopened when the path no longer names
+    the open file (deleted or rotated).
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._handle: BinaryIO | None = None
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         # pydantic-core's serialiser: a quarter of the stdlib's time per span, on the
         # thread that shares the GIL with every service's event loop.
         lines = b"".join(to_json(span_to_json(s), fallback=str) + b"\n" for s in spans)
         try:
-            with self._lock, self.path.open("ab") as handle:
-                handle.write(lines)
+            with self._lock:
+                self._open_handle().write(lines)
         except OSError:
             logger.exception("could not write spans to %s", self.path)
+            self._close_handle()
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
+    def _open_handle(self) -> BinaryIO:
+        handle = self._handle
+        if handle is not None:
+            try:
+                if os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino:
+                    return handle
+            except FileNotFoundError:
+                pass
+            handle.close()
+        self._handle = handle = self.path.open("ab", buffering=0)
+        return handle
+
+    def _close_handle(self) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
+
     def shutdown(self) -> None:
-        return None
+        with self._lock:
+            self._close_handle()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True

@@ -154,6 +154,6 @@ def _legacy_message(doc: Json, payload: bytes | Json, received_at: datetime) -> 
         contact=contact,
         sent_at=received_at,
         message=message,
-        source=raw_bytes(payload),
+        part=raw_bytes(payload),
         display_phone_number=did,
     )

@@ -31,7 +31,7 @@ def canonical_json(value: Any) -> bytes:
 @dataclass(frozen=True)
 class ParsedMessage:
     """A customer's message, typed. ``source`` is the part it came from (JSON bytes,
-    self-contained: replayable through the same parser)."""
+    self-contained: replayable through the same parser), made from ``part`` on demand."""
 
     channel: Channel
     #: The key that maps to a tenant: Meta phone_number_id, Chattigo DID, YCloud number.
@@ -40,9 +40,14 @@ class ParsedMessage:
     contact: InboundContact
     sent_at: datetime
     message: InboundMessage
-    source: bytes = field(repr=False)
+    #: The part it came from, as bytes or as decoded JSON (see ``source``).
+    part: bytes | Mapping[str, Any] = field(repr=False)
     phone_number_id: str | None = None
     display_phone_number: str | None = None
+
+    @property
+    def source(self) -> bytes:
+        return _bytes_of(self.part)
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,8 @@ class ParsedStatus:
     provider_message_id: str
     status: MessageStatus
     timestamp: datetime
-    source: bytes = field(repr=False)
+    #: The part it came from, as bytes or as decoded JSON (see ``source``).
+    part: bytes | Mapping[str, Any] = field(repr=False)
     recipient: str | None = None
     conversation: StatusConversation | None = None
     pricing: StatusPricing | None = None
@@ -62,6 +68,16 @@ class ParsedStatus:
     biz_opaque_callback_data: str | None = None
     phone_number_id: str | None = None
     display_phone_number: str | None = None
+
+    @property
+    def source(self) -> bytes:
+        return _bytes_of(self.part)
+
+
+def _bytes_of(part: bytes | Mapping[str, Any]) -> bytes:
+    """A part's bytes: serialised only when asked for (an event that cannot be built keeps
+    them), not for every message of every webhook."""
+    return part if isinstance(part, bytes) else canonical_json(part)
 
 
 @dataclass(frozen=True)

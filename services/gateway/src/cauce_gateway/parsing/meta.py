@@ -217,7 +217,7 @@ class _Walk:
                 "messages": [msg],
             }
             try:
-                self.items.append(_message(msg, account, names, canonical_json(part)))
+                self.items.append(_message(msg, account, names, part))
             except PartRejected as exc:
                 self.reject(f"{where}.messages[{m}]", str(exc), part, account.account_id)
         for s, status in enumerate(statuses if isinstance(statuses, list) else ()):
@@ -227,7 +227,7 @@ class _Walk:
                     _status(
                         status,
                         account,
-                        canonical_json(part),
+                        part,
                         recipient_required=not self.field_optional,
                     )
                 )
@@ -268,7 +268,7 @@ def _contacts_of(contacts: Any, msg: Any) -> list[Any]:
 
 
 def _message(
-    raw: Any, account: ChannelAccount, names: Mapping[str, str | None], source: bytes
+    raw: Any, account: ChannelAccount, names: Mapping[str, str | None], part: Json
 ) -> ParsedMessage:
     msg = as_object(raw, "message")
     wamid = required_text(msg, "id", "message")
@@ -286,7 +286,7 @@ def _message(
         contact=contact,
         sent_at=unix_time(msg.get("timestamp"), "message.timestamp"),
         message=message_body(msg),
-        source=source,
+        part=part,
         phone_number_id=account.phone_number_id,
         display_phone_number=account.display_phone_number,
     )
@@ -300,7 +300,7 @@ def message_status(value: Any, what: str) -> MessageStatus:
 
 
 def _status(
-    raw: Any, account: ChannelAccount, source: bytes, *, recipient_required: bool
+    raw: Any, account: ChannelAccount, part: Json, *, recipient_required: bool
 ) -> ParsedStatus:
     status = as_object(raw, "status")
     recipient_id = status.get("recipient_id")
@@ -344,7 +344,7 @@ def _status(
         provider_message_id=required_text(status, "id", "status"),
         status=message_status(status.get("status"), "status.status"),
         timestamp=unix_time(status.get("timestamp"), "status.timestamp"),
-        source=source,
+        part=part,
         recipient=address_of(recipient_id, "status.recipient_id")
         if recipient_id is not None
         else None,

@@ -109,7 +109,7 @@ def _message(msg: Json, account: str, source: bytes) -> ParsedMessage:
         contact=contact,
         sent_at=rfc3339(msg.get("sendTime"), "whatsappInboundMessage.sendTime"),
         message=message_body(msg),
-        source=source,
+        part=source,
         display_phone_number=msg.get("to") if isinstance(msg.get("to"), str) else None,
     )
 
@@ -186,7 +186,7 @@ def _status(doc: Json, msg: Json, account: str, source: bytes) -> ParsedStatus:
         ),
         status=status,
         timestamp=rfc3339(stamp, f"whatsappMessage.{time_field}"),
-        source=source,
+        part=source,
         recipient=address_of(to, "whatsappMessage.to") if to is not None else None,
         conversation=parsed_conversation,
         pricing=parsed_pricing,
