@@ -16,7 +16,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nats
@@ -32,7 +32,8 @@ from bench.load import (
 )
 from bench.peer_receiver import PEER_STREAM
 from bench.processes import Server, run_isolated
-from bench.report import Report
+from bench.report import CPU_NOTE, Report
+from bench.send_timing import cpu_seconds
 from bench.stats import RunResult
 from cauce_contracts.streams import INBOUND
 from cauce_devstack.servers import NatsServer, free_port
@@ -92,12 +93,17 @@ class _Servers:
         server.wait_ready(f"http://127.0.0.1:{port}/readyz")
         return [f"http://127.0.0.1:{port}/webhooks/whatsapp"]
 
+    def cpu_seconds(self) -> float:
+        """CPU the running servers have used so far, all together."""
+        return sum(cpu_seconds(server.pid) for server in self._running)
+
     def stop_all(self) -> None:
         while self._running:
             self._running.pop().stop()
 
 
-def _closed(name: str, urls: list[str], load: GatewayLoad) -> RunResult:
+def _closed(name: str, urls: list[str], load: GatewayLoad, servers: _Servers) -> RunResult:
+    """A closed-loop run, with the servers' CPU per answered webhook in its notes."""
     spec = HttpLoad(
         name=name,
         urls=tuple(urls),
@@ -108,7 +114,13 @@ def _closed(name: str, urls: list[str], load: GatewayLoad) -> RunResult:
         max_requests=load.max_requests,
         warmup_requests=4 * load.concurrency,
     )
-    return run_isolated(run_http_load, spec, load.duration_s + SLACK_S)
+    before = servers.cpu_seconds()
+    result = run_isolated(run_http_load, spec, load.duration_s + SLACK_S)
+    used = servers.cpu_seconds() - before
+    answered = result.ok + result.warmup_ok
+    if answered:
+        result = replace(result, notes={**result.notes, CPU_NOTE: f"{1e6 * used / answered:.0f}"})
+    return result
 
 
 def run(load: GatewayLoad, workdir: Path) -> Report:
@@ -123,13 +135,19 @@ def run(load: GatewayLoad, workdir: Path) -> Report:
         def gateway_env(traced: bool) -> dict[str, str]:
             return _gateway_env(nats_url, workdir, traced=traced)
 
-        _say(f"peer (hand-written receiver), closed loop: C={load.concurrency}")
-        peer_env = {"CAUCE_NATS_URL": nats_url, "BENCH_PEER_APP_SECRET": APP_SECRET}
-        runs["peer"] = _closed("peer", servers.start("peer", "bench.peer_receiver", peer_env), load)
-        servers.stop_all()
+        for shape in ("fastapi", "raw"):
+            _say(f"peer ({shape}), closed loop: C={load.concurrency}")
+            peer_env = {
+                "CAUCE_NATS_URL": nats_url,
+                "BENCH_PEER_APP_SECRET": APP_SECRET,
+                "BENCH_PEER_SHAPE": shape,
+            }
+            urls = servers.start(f"peer-{shape}", "bench.peer_receiver", peer_env)
+            runs[f"peer-{shape}"] = _closed(f"peer ({shape})", urls, load, servers)
+            servers.stop_all()
         _say("gateway, traced")
         traced_urls = servers.start("gateway", "cauce_gateway", gateway_env(True))
-        runs["traced"] = _closed("gateway, traced", traced_urls, load)
+        runs["traced"] = _closed("gateway, traced", traced_urls, load, servers)
         _say(f"gateway, fixed rate: {load.rate:g} req/s for {load.rate_duration_s:g} s")
         runs["fixed"] = _fixed(traced_urls, load)
         _say(f"gateway, {load.batch_posts} webhooks of {BATCH_STATUSES} statuses")
@@ -140,15 +158,15 @@ def run(load: GatewayLoad, workdir: Path) -> Report:
         )
         _say("two gateway processes, traced")
         second = servers.start("gateway-2", "cauce_gateway", gateway_env(True))
-        runs["two"] = _closed("gateway x2, traced", traced_urls + second, load)
+        runs["two"] = _closed("gateway x2, traced", traced_urls + second, load, servers)
         servers.stop_all()
         _say("gateway, untraced")
         untraced_urls = servers.start("gateway-untraced", "cauce_gateway", gateway_env(False))
-        runs["untraced"] = _closed("gateway, untraced", untraced_urls, load)
+        runs["untraced"] = _closed("gateway, untraced", untraced_urls, load, servers)
         servers.stop_all()
         _say("HTTP ceiling")
         ceiling_urls = servers.start("http-ceiling", "bench.http_ceiling", {})
-        runs["http"] = _closed("HTTP ceiling", ceiling_urls, load)
+        runs["http"] = _closed("HTTP ceiling", ceiling_urls, load, servers)
         servers.stop_all()
         _say("bus ceiling")
         payload_bytes = len(build_bodies(1, APP_SECRET)[0][0])
@@ -191,7 +209,8 @@ def _report(load: GatewayLoad, runs: dict[str, RunResult], nats_url: str) -> Rep
         duration_s=load.duration_s,
         rate=load.rate,
         rate_duration_s=load.rate_duration_s,
-        peer=runs["peer"],
+        peer=runs["peer-fastapi"],
+        floor=runs["peer-raw"],
         gateway=runs["traced"],
         untraced=runs["untraced"],
         two_processes=runs["two"],
@@ -210,7 +229,7 @@ def _report(load: GatewayLoad, runs: dict[str, RunResult], nats_url: str) -> Rep
             (
                 PEER_STREAM.name,
                 asyncio.run(stream_messages(nats_url, PEER_STREAM.name)),
-                runs["peer"].ok + runs["peer"].warmup_ok,
+                sum(runs[k].ok + runs[k].warmup_ok for k in ("peer-fastapi", "peer-raw")),
                 "peer 200s",
             ),
             (

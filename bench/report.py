@@ -18,6 +18,8 @@ P99_TARGET_MS = 25.0
 TARGET_RATE = 500.0
 TARGET_RATE_DURATION_S = 30.0
 BATCH_TARGET_MS = 250.0
+#: The note a closed-loop run carries: its servers' CPU microseconds per answered webhook.
+CPU_NOTE = "cpu_us_per_request"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Report:
     rate: float
     rate_duration_s: float
     peer: RunResult
+    #: The peer's work on bare ASGI: what the server and nats-py cost before any work.
+    floor: RunResult
     gateway: RunResult
     untraced: RunResult
     two_processes: RunResult
@@ -58,6 +62,7 @@ def _row(label: str, result: RunResult, rate: str) -> str:
     return (
         f"  {label:<24}{rate:>10}{result.ok:>9}{sum(result.errors.values()):>8}"
         f"{result.p50_ms:>9.1f}{result.p90_ms:>9.1f}{result.p99_ms:>9.1f}{result.max_ms:>9.1f}"
+        f"{result.notes.get(CPU_NOTE, ''):>12}"
     )
 
 
@@ -79,9 +84,10 @@ def render(report: Report) -> str:
     )
     header = (
         f"  {'run':<24}{'req/s':>10}{'ok':>9}{'errors':>8}"
-        f"{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'CPU us/req':>12}"
     )
-    closed = (peer, gw, untraced, two, http, bus)
+    floor = report.floor
+    closed = (peer, floor, gw, untraced, two, http, bus)
     lines = [
         "cauce gateway benchmark",
         f"machine: {machine()}",
@@ -90,6 +96,7 @@ def render(report: Report) -> str:
         f"{report.duration_s:g} s each (signed WhatsApp text webhooks, one event each)",
         header,
         _row("peer (hand-written)", peer, f"{peer.throughput:.0f}"),
+        _row("peer on bare ASGI", floor, f"{floor.throughput:.0f}"),
         _row("gateway, traced", gw, f"{gw.throughput:.0f}"),
         _row("gateway, untraced", untraced, f"{untraced.throughput:.0f}"),
         _row("gateway x2, traced", two, f"{two.throughput:.0f}"),
@@ -109,6 +116,7 @@ def render(report: Report) -> str:
         f" target >= {UNTRACED_PEER_TARGET:g}: {_verdict(untraced_ratio >= UNTRACED_PEER_TARGET)})",
         f"  two processes / one     = {_ratio(two, gw):.2f}"
         "  (load generator and nats-server share the same cores)",
+        "  CPU us/req: the server processes' CPU per webhook answered 200 (warm-up included)",
         "",
         f"fixed rate (open loop, latency from the scheduled send time): {report.rate:g} req/s "
         f"for {report.rate_duration_s:g} s",

@@ -44,6 +44,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.types import ASGIApp
 
 from cauce_runtime._backoff import Backoff
 from cauce_runtime._errors import BusUnavailable
@@ -253,7 +254,7 @@ def create_service_app(
     return app
 
 
-def uvicorn_config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
+def uvicorn_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
     """The uvicorn config :func:`serve` uses (exposed for tests and custom runners)."""
     return uvicorn.Config(
         app,
@@ -310,6 +311,6 @@ async def _serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
     await _DrainingServer(uvicorn_config(create_app(settings), settings)).serve()
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
+def serve(app: ASGIApp, settings: ServiceSettings) -> None:
     """Run ``app`` until SIGINT/SIGTERM, then drain (requests, handlers, bus) and exit 0."""
     _DrainingServer(uvicorn_config(app, settings)).run()
