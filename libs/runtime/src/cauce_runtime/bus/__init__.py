@@ -3,7 +3,7 @@
 ``python -m cauce_runtime.bus.provision`` provisions every stream up front.
 """
 
-from cauce_runtime.bus._bus import HEADER_MSG_ID, Bus
+from cauce_runtime.bus._bus import HEADER_MSG_ID, Bus, Outgoing
 from cauce_runtime.bus._consumers import Delivery, SubjectTurns, consumer
 from cauce_runtime.bus._kv import BucketFollower, BucketMirror, key_value_bucket
 from cauce_runtime.bus._objects import FileContent, FileStore, StoredFile, file_name
@@ -22,6 +22,7 @@ __all__ = [
     "Delivery",
     "FileContent",
     "FileStore",
+    "Outgoing",
     "ProvisionReport",
     "Publisher",
     "PullLoop",

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import nats
 import nats.errors
@@ -37,7 +38,11 @@ from cauce_runtime.bus._provisioning import (
 from cauce_runtime.bus._pull_loop import PullLoop
 from cauce_runtime.bus._spec import ConsumerSpec
 from cauce_runtime.telemetry import metrics
-from cauce_runtime.telemetry._messaging_spans import publish_attributes
+from cauce_runtime.telemetry._messaging_spans import (
+    batch_publish_attributes,
+    describe_subject,
+    publish_attributes,
+)
 from cauce_runtime.telemetry._tracing import get_tracer, inject_headers, record_exception
 
 if TYPE_CHECKING:
@@ -228,10 +233,7 @@ class Bus:
         (default ``publish_timeout_s``), nobody serves the subject, or the bus is down.
         """
         all_headers = dict(headers) if headers else {}
-        all_headers[HEADER_MSG_ID] = msg_id or str(event.event_id)
-        all_headers[HEADER_EVENT_TYPE] = event.event_type
-        all_headers[HEADER_SCHEMA_VERSION] = str(event.schema_version)
-        all_headers[HEADER_CONTENT_TYPE] = JSON_CONTENT_TYPE
+        all_headers.update(_event_headers(event, msg_id))
         return await self._publish_traced(
             subject,
             event.model_dump_json().encode(),
@@ -239,6 +241,58 @@ class Bus:
             timeout,
             f"publish {event.event_type or subject}",
         )
+
+    async def publish_batch(
+        self,
+        batch: Sequence[Outgoing],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> list[PubAck]:
+        """Publish several events at once; return when JetStream acknowledged every one.
+
+        For a burst (a webhook of a thousand delivery statuses): one PRODUCER span for the
+        whole batch (``messaging.batch.message_count``; every message carries its
+        context, so each consumer's span is its child), every publish in flight at once,
+        one duration sample and one count per outcome. Each message keeps its own
+        ``Nats-Msg-Id``. If any publish fails, :class:`BusUnavailable` is raised after
+        all settled; the ones that landed are dropped as duplicates when the caller
+        retries the batch. A batch of one is :meth:`publish`.
+        """
+        if len(batch) == 1:
+            only = batch[0]
+            return [await self.publish(only.event, only.subject, msg_id=only.msg_id)]
+        timeout = self.settings.publish_timeout_s if timeout is None else timeout
+        described = [describe_subject(item.subject) for item in batch]
+        types = {item.event.event_type for item in batch}
+        attributes = batch_publish_attributes(described)
+        name = f"publish {next(iter(types))}" if len(types) == 1 else "publish"
+        started = time.perf_counter()
+        with self._tracer.start_as_current_span(
+            name, kind=SpanKind.PRODUCER, attributes=attributes
+        ) as span:
+            context = inject_headers({})
+            results = await asyncio.gather(
+                *(
+                    self._publish_with_ack(
+                        item.subject,
+                        item.event.model_dump_json().encode(),
+                        {**_event_headers(item.event, item.msg_id), **context},
+                        timeout,
+                    )
+                    for item in batch
+                ),
+                return_exceptions=True,
+            )
+            _record_batch(time.perf_counter() - started, [t for _, t in described], results)
+            failure = next((r for r in results if isinstance(r, BaseException)), None)
+            if failure is not None:
+                record_exception(span, failure)
+                span.set_attribute("error.type", type(failure).__name__)
+                span.set_status(Status(StatusCode.ERROR, "bus unavailable"))
+                raise failure
+            acks = [r for r in results if isinstance(r, PubAck)]
+            span.set_attribute("messaging.nats.stream", acks[0].stream)
+            return acks
 
     async def publish_bytes(
         self,
@@ -350,3 +404,44 @@ async def _reap_reconnect_task(nc: Client, attempts: int = 20) -> None:
         task.cancel()
         await asyncio.wait({task}, timeout=0.05)
     logger.warning("nats reconnect task did not stop after close()")
+
+
+class Outgoing(Protocol):
+    """One event to publish in a batch: what :meth:`Bus.publish_batch` reads of it."""
+
+    @property
+    def event(self) -> Event: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def msg_id(self) -> str | None: ...
+
+
+def _event_headers(event: Event, msg_id: str | None) -> dict[str, str]:
+    """The headers every event is published with (``msg_id`` defaults to the event id)."""
+    return {
+        HEADER_MSG_ID: msg_id or str(event.event_id),
+        HEADER_EVENT_TYPE: event.event_type,
+        HEADER_SCHEMA_VERSION: str(event.schema_version),
+        HEADER_CONTENT_TYPE: JSON_CONTENT_TYPE,
+    }
+
+
+def _record_batch(
+    seconds: float, templates: list[str], results: Sequence[PubAck | BaseException]
+) -> None:
+    """A batch's metrics: one duration per subject template, one count per outcome."""
+    outcomes: Counter[tuple[str, str]] = Counter()
+    for template, result in zip(templates, results, strict=True):
+        if isinstance(result, PubAck):
+            outcomes[template, "duplicate" if result.duplicate else "acked"] += 1
+        else:
+            outcomes[template, "unavailable"] += 1
+    for template in set(templates):
+        metrics.PUBLISH_SECONDS.record(seconds, {"messaging.destination.template": template})
+    for (template, outcome), count in outcomes.items():
+        metrics.PUBLISHED.add(
+            count, {"messaging.destination.template": template, "outcome": outcome}
+        )

@@ -101,6 +101,25 @@ def publish_attributes(subject: str, body_size: int, msg_id: str | None) -> dict
     return _message_attributes(subject, "send", "publish", body_size, msg_id)
 
 
+def batch_publish_attributes(described: list[tuple[str, str]]) -> dict[str, str | int]:
+    """A batch publish's span, given each message's ``describe_subject``: how many
+    messages, and their destination when they share one. As the conventions say for a
+    batch, no message id or sequence: each message's are on its consumer's span."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": SYSTEM,
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "publish",
+        "messaging.batch.message_count": len(described),
+    }
+    names = {name for name, _ in described}
+    templates = {template for _, template in described}
+    if len(names) == 1:
+        attributes["messaging.destination.name"] = next(iter(names))
+    if len(templates) == 1:
+        attributes["messaging.destination.template"] = next(iter(templates))
+    return attributes
+
+
 def process_attributes(
     subject: str,
     *,
