@@ -15,7 +15,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import campaign_report, campaigns, conversation, crm_sync, gateway, notifier
+from bench import (
+    campaign_report,
+    campaigns,
+    conversation,
+    crm_sync,
+    gateway,
+    gateway_steps,
+    notifier,
+)
 from bench.report import render
 
 
@@ -90,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="cauce-bench-") as tmp:
             report = gateway.run(gateway_load, Path(tmp))
         print(render(report), flush=True)
+        print(gateway_steps.render(gateway_steps.measure()), flush=True)
     if args.which in ("all", "notifier"):
         with tempfile.TemporaryDirectory(prefix="cauce-bench-notifier-") as tmp:
             notifier_report = notifier.run(args.messages, Path(tmp), replicas=args.replicas)
