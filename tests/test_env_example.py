@@ -40,3 +40,16 @@ def test_every_setting_is_in_env_example(settings_class: type[BaseSettings]) -> 
     expected = {f"{prefix}{name}".upper() for name in settings_class.model_fields}
     missing = sorted(expected - documented())
     assert not missing, f"add to .env.example: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("settings_class", SETTINGS, ids=lambda c: c.__name__)
+def test_a_copy_of_env_example_is_a_working_env_file(
+    settings_class: type[BaseSettings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a new user does first: ``cp .env.example .env``. Its empty values (``KEY=``
+    and a comment) mean "the default", never a value that fails to parse."""
+    for name in documented():
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text(ENV_EXAMPLE.read_text())
+    settings_class(_env_file=env_file)  # type: ignore[call-arg]

@@ -137,3 +137,41 @@ async def test_the_counters_alerts_watch_start_at_zero(settings: ServiceSettings
     assert sample(text, "cauce_consumer_dead_lettered_total", **ours) == 0
     for kind in FAILURE_KINDS:
         assert sample(text, "cauce_consumer_failed_total", kind=kind, **ours) == 0
+
+
+async def test_storage_gauges_read_the_account_against_the_server_limit(
+    settings: ServiceSettings,
+) -> None:
+    """The account's file storage, and the server limit from settings (JetStream tells
+    clients no limit for an account without one of its own)."""
+    limited = settings.model_copy(update={"jetstream_max_storage_bytes": 8 * 1024**3})
+    bus = Bus(limited, streams=(TEST_STREAM, DLQ), lag_poll_interval_s=0.05)
+    async with running(create_service_app(limited, bus=bus)) as client:
+        for n in range(5):
+            await bus.publish(ping("x" * 1000), f"rttest.ping.s{n}")
+
+        async def metrics() -> str:
+            return (await client.get("/metrics")).text
+
+        await until(metrics, "cauce_jetstream_storage_limit_bytes", 8 * 1024**3)
+        async with asyncio.timeout(5):  # JetStream updates the account's usage lazily
+            while (sample(await metrics(), "cauce_jetstream_storage_used_bytes") or 0) < 5000:
+                await asyncio.sleep(0.05)
+        await bus.stop()
+        # gone with the connection, like every JetStream reading
+        assert sample(await metrics(), "cauce_jetstream_storage_used_bytes") is None
+
+
+async def test_no_limit_is_published_when_none_is_known(
+    scrape: tuple[Bus, Callable[[], Awaitable[str]]],
+) -> None:
+    bus, metrics = scrape
+    await bus.publish(ping(), "rttest.ping.nolimit")
+    text = await metrics()
+    for _ in range(100):
+        if sample(text, "cauce_jetstream_storage_used_bytes"):
+            break
+        await asyncio.sleep(0.05)
+        text = await metrics()
+    assert (sample(text, "cauce_jetstream_storage_used_bytes") or 0) > 0
+    assert sample(text, "cauce_jetstream_storage_limit_bytes") is None

@@ -97,3 +97,12 @@ def test_placeholders_inside_lists_and_nested_models_are_refused_in_prod() -> No
         accounts=[{"tenant_id": "acme", "api_key": "a-real-key-9f8e7d"}],
     )
     assert ok.accounts[0].tenant_id == "acme"
+
+
+def test_change_me_placeholders_of_any_length_are_placeholders() -> None:
+    """.env.example's long placeholders (they must pass length checks) are still refused."""
+    from cauce_runtime._settings import is_placeholder_secret
+
+    assert is_placeholder_secret("change-me-to-an-unguessable-url-token")
+    assert is_placeholder_secret("change-me")
+    assert not is_placeholder_secret("c7a1d0e5b9f24c8e8f1a6b3d2e4f5a6b")

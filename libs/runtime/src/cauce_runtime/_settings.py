@@ -29,13 +29,13 @@ DEFAULT_SECRETS_DIR = Path("/run/secrets")
 
 #: Values that mean "nobody set this": refused for secrets outside dev/test.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password", "test"})
-PLACEHOLDER_PREFIXES = ("dev-",)
+PLACEHOLDER_PREFIXES = ("dev-", "change-me")
 
 Environment = Literal["dev", "test", "prod"]
 
 
 def is_placeholder_secret(value: str) -> bool:
-    """True for an empty, well-known or ``dev-*`` secret value."""
+    """True for an empty, well-known, ``dev-*`` or ``change-me*`` secret value."""
     normalized = value.strip().lower()
     return normalized in PLACEHOLDER_SECRETS or normalized.startswith(PLACEHOLDER_PREFIXES)
 
@@ -56,6 +56,8 @@ class ServiceSettings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        # ``KEY=`` (as in a copy of .env.example) means "the default", not "".
+        env_ignore_empty=True,
     )
 
     environment: Environment = "dev"
@@ -83,6 +85,10 @@ class ServiceSettings(BaseSettings):
     #: JetStream replicas of every stream: 1 on a single nats-server, 3 on a 3-node
     #: cluster. Every service must use the same value (each start applies it).
     stream_replicas: int = Field(default=1, ge=1, le=5)
+    #: The nats-server's ``max_file_store`` in bytes (JetStream does not tell clients of
+    #: an account without limits of its own): the denominator of the storage alert.
+    #: None: only an account limit, when JetStream reports one, is published.
+    jetstream_max_storage_bytes: int | None = Field(default=None, gt=0)
     contact_key_secret: SecretStr = SecretStr("dev-contact-key-secret")
 
     #: Public keys (a JSON list of Ed25519 JWKs, each with its ``kid``) whose access

@@ -157,6 +157,7 @@ class Bus:
             self.consumers.values(),
             (stream.name for stream in self.streams),
             interval_s=self._lag_poll_interval_s,
+            max_storage_bytes=self.settings.jetstream_max_storage_bytes,
         )
         self._lag_poller.start(nc.jsm(), lambda: self.connected)
         self._started = True

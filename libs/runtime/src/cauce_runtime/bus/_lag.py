@@ -6,8 +6,10 @@ stream holds; a handler never sees those numbers. :class:`JetStreamLagPoller` as
 for them every ``interval_s`` and leaves the answers in
 :data:`cauce_runtime.telemetry.metrics.LAG_READINGS`, which the observable gauges
 ``cauce_consumer_pending``, ``cauce_consumer_ack_pending``,
-``cauce_consumer_redelivered``, ``cauce_stream_messages`` and
-``cauce_stream_size_bytes`` report at scrape time.
+``cauce_consumer_redelivered``, ``cauce_stream_messages``,
+``cauce_stream_size_bytes`` and ``cauce_jetstream_storage_{used,limit}_bytes`` (the
+account's file storage against its limit, for the storage alert) report at scrape
+time.
 
 Every replica of a service polls the same durables, so the series differ only by
 instance: dashboards and alerts take ``max by (stream, consumer)``.
@@ -25,7 +27,13 @@ import nats.js.errors
 from nats.js.manager import JetStreamManager
 
 from cauce_runtime.bus._spec import ConsumerSpec
-from cauce_runtime.telemetry.metrics import LAG_READINGS, ConsumerLag, LagReadings, StreamSize
+from cauce_runtime.telemetry.metrics import (
+    LAG_READINGS,
+    ConsumerLag,
+    LagReadings,
+    StorageUse,
+    StreamSize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +64,10 @@ class JetStreamLagPoller:
         *,
         interval_s: float = DEFAULT_INTERVAL_S,
         readings: LagReadings = LAG_READINGS,
+        max_storage_bytes: int | None = None,
     ) -> None:
         self.consumers = [(spec.stream, spec.durable_name) for spec in consumers]
+        self.max_storage_bytes = max_storage_bytes
         self.streams = list(dict.fromkeys(streams))
         self.interval_s = interval_s
         self.readings = readings
@@ -96,12 +106,21 @@ class JetStreamLagPoller:
                 except nats.js.errors.NotFoundError:
                     continue
                 streams[name] = StreamSize(messages=state.messages, bytes=state.bytes)
+            if not connected():
+                raise _Disconnected
+            storage = await self._storage(jsm)
         except _POLL_ERRORS as exc:
             logger.debug("JetStream lag poll failed: %r", exc)
             self.readings.forget(self)
             return False
-        self.readings.update(self, consumers, streams)
+        self.readings.update(self, consumers, streams, storage)
         return True
+
+    async def _storage(self, jsm: JetStreamManager) -> StorageUse:
+        account = await jsm.account_info()
+        own_limit = account.limits.max_storage if account.limits else None
+        limit = own_limit if own_limit and own_limit > 0 else self.max_storage_bytes
+        return StorageUse(used_bytes=account.storage, limit_bytes=limit)
 
     def start(self, jsm: JetStreamManager, connected: Callable[[], bool]) -> None:
         """Poll now and then every ``interval_s`` until :meth:`stop`.

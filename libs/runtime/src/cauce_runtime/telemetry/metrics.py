@@ -159,6 +159,15 @@ class StreamSize:
     bytes: int
 
 
+@dataclass(frozen=True)
+class StorageUse:
+    """JetStream file storage: what the account's streams use and, when known, the
+    limit (the account's own, else the server's ``max_file_store`` from settings)."""
+
+    used_bytes: int
+    limit_bytes: int | None
+
+
 class LagReadings:
     """The latest JetStream readings of every poller in this process, by owner.
 
@@ -171,21 +180,33 @@ class LagReadings:
         self._lock = threading.Lock()
         self._consumers: dict[object, dict[tuple[str, str], ConsumerLag]] = {}
         self._streams: dict[object, dict[str, StreamSize]] = {}
+        self._storage: dict[object, StorageUse] = {}
 
     def update(
         self,
         owner: object,
         consumers: Mapping[tuple[str, str], ConsumerLag],
         streams: Mapping[str, StreamSize],
+        storage: StorageUse | None = None,
     ) -> None:
         with self._lock:
             self._consumers[owner] = dict(consumers)
             self._streams[owner] = dict(streams)
+            if storage is None:
+                self._storage.pop(owner, None)
+            else:
+                self._storage[owner] = storage
 
     def forget(self, owner: object) -> None:
         with self._lock:
             self._consumers.pop(owner, None)
             self._streams.pop(owner, None)
+            self._storage.pop(owner, None)
+
+    def storage(self) -> StorageUse | None:
+        """The latest storage reading (every poller of a process reads the same account)."""
+        with self._lock:
+            return next(reversed(self._storage.values()), None)
 
     def consumers(self) -> dict[tuple[str, str], ConsumerLag]:
         with self._lock:
@@ -224,6 +245,18 @@ def _observe_stream_bytes(_: CallbackOptions) -> Iterable[Observation]:
     return [Observation(s.bytes, {"stream": n}) for n, s in LAG_READINGS.streams().items()]
 
 
+def _observe_storage_used(_: CallbackOptions) -> Iterable[Observation]:
+    storage = LAG_READINGS.storage()
+    return [] if storage is None else [Observation(storage.used_bytes)]
+
+
+def _observe_storage_limit(_: CallbackOptions) -> Iterable[Observation]:
+    storage = LAG_READINGS.storage()
+    if storage is None or storage.limit_bytes is None:
+        return []
+    return [Observation(storage.limit_bytes)]
+
+
 CONSUMER_PENDING = _meter.create_observable_gauge(
     "cauce.consumer.pending",
     [_observe_pending],
@@ -250,6 +283,18 @@ STREAM_MESSAGES = _meter.create_observable_gauge(
 )
 STREAM_BYTES = _meter.create_observable_gauge(
     "cauce.stream.size", [_observe_stream_bytes], "By", "Bytes a stream holds"
+)
+JETSTREAM_STORAGE_USED = _meter.create_observable_gauge(
+    "cauce.jetstream.storage.used",
+    [_observe_storage_used],
+    "By",
+    "JetStream file storage the account's streams use",
+)
+JETSTREAM_STORAGE_LIMIT = _meter.create_observable_gauge(
+    "cauce.jetstream.storage.limit",
+    [_observe_storage_limit],
+    "By",
+    "JetStream file storage the account may use (its limit, else the server's)",
 )
 
 _install_lock = threading.Lock()
