@@ -105,6 +105,9 @@ def test_legacy_message_problems_are_unrecognized_with_the_raw_payload() -> None
         "no id": ("id", None, "legacy message.id is missing"),
         "instagram": ("channel", "INSTAGRAM", "channel 'INSTAGRAM' is not WHATSAPP"),
         "no msisdn digits": ("msisdn", "anon", "msisdn has no digits"),
+        # found by the signed fuzz suite: a 500 (unhashable type) before the fix
+        "type an object": ("type", {"$gt": ""}, "unknown legacy message type {'$gt': ''}"),
+        "type a list": ("type", ["image"], "unknown legacy message type ['image']"),
     }
     for key, value, reason in cases.values():
         payload = doc("chattigo/legacy_text.json")
@@ -116,6 +119,14 @@ def test_legacy_message_problems_are_unrecognized_with_the_raw_payload() -> None
         assert reason in part.reason
         assert part.payload == body
         assert part.channel_account_id == DID
+
+
+def test_media_with_a_mime_type_that_is_no_string_is_unrecognized() -> None:
+    """Found by the signed fuzz suite: a 500 (bool has no ``split``) before the fix."""
+    payload = doc("chattigo/legacy_document.json")
+    payload["attachment"]["mimeType"] = True
+    (part,) = parse_chattigo_webhook(payload).unrecognized
+    assert "attachment.mimeType is not a string" in part.reason
 
 
 def test_media_without_attachment_is_unrecognized() -> None:

@@ -118,9 +118,11 @@ def _legacy_body(doc: Json) -> dict[str, Any]:
     content = doc.get("content")
     if kind == "text" and not doc.get("isAttachment"):
         return {"type": "text", "body": content}
-    if kind in _MEDIA_TYPES or doc.get("isAttachment"):
+    if (isinstance(kind, str) and kind in _MEDIA_TYPES) or doc.get("isAttachment"):
         attachment = as_object(doc.get("attachment"), "attachment")
         mime_type = attachment.get("mimeType")
+        if mime_type is not None and not isinstance(mime_type, str):
+            raise PartRejected("attachment.mimeType is not a string")
         media: dict[str, Any] = {"url": attachment.get("mediaUrl")}
         if mime_type is not None:
             media["mime_type"] = mime_type
