@@ -8,10 +8,19 @@ import time
 from pathlib import Path
 
 import httpx
+from pydantic import BaseModel, SecretStr
 
 from cauce_devstack.launcher import READY_LINE
-from cauce_devstack.stack import DEV_TENANT, SERVICE_MODULES
+from cauce_devstack.sandbox.settings import DEV_SCI_WEBHOOK_SECRET
+from cauce_devstack.stack import (
+    DEV_MANYCHAT_API_KEY,
+    DEV_ODOO_WEBHOOK_TOKEN,
+    DEV_TENANT,
+    SERVICE_MODULES,
+)
 from cauce_devstack.testing import create_admin, free_ports, launched, stored_messages
+
+from .test_env_example import SETTINGS as SETTINGS_CLASSES
 
 
 def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
@@ -46,19 +55,78 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
 
         token = _first_admin_logs_in(ports)
         _a_customer_photo_reaches_the_agent(ports, token)
+        scraped = _every_metrics_page(ports)
 
         assert stack.interrupt(timeout=90) == 0
         assert stack.survivors(timeout=15) == []
+    _nothing_secret_was_written(tmp_path / ".cauce", scraped, token)
 
 
 async def _inbound_subjects(url: str) -> list[str]:
     return [raw.subject or "" for raw in await stored_messages(url, "INBOUND")]
 
 
+#: What the run used that must never be written in clear: the customer's number (as
+#: sent and in E.164), the admin's password (see ``_first_admin_logs_in``) and the
+#: dev secrets the services and the sandbox share.
+CUSTOMER = "573001234567"
+ADMIN_PASSWORD = "first admin passphrase for the stack test"
+
+
+def _every_metrics_page(ports: dict[str, int]) -> str:
+    with httpx.Client(timeout=10) as client:
+        return "\n".join(
+            client.get(f"http://127.0.0.1:{ports[name]}/metrics").text for name in SERVICE_MODULES
+        )
+
+
+def _dev_secrets() -> set[str]:
+    """Every secret value the dev stack runs with: the SecretStr defaults of each
+    service's settings (nested accounts included) and the stack's dev-only keys."""
+    found = {DEV_ODOO_WEBHOOK_TOKEN, DEV_MANYCHAT_API_KEY, DEV_SCI_WEBHOOK_SECRET}
+
+    def walk(value: object) -> None:
+        if isinstance(value, SecretStr):
+            found.add(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, list | tuple | set):
+            for item in value:
+                walk(item)
+
+    for settings_class in SETTINGS_CLASSES:
+        walk(settings_class(_env_file=None))  # type: ignore[call-arg]
+    return {secret for secret in found if len(secret) >= 8}
+
+
+def _nothing_secret_was_written(home: Path, metrics: str, token: str) -> None:
+    """Issue 18's secrets check: the run's logs, spans and metrics hold none of them."""
+    secrets = {CUSTOMER, f"+{CUSTOMER}", ADMIN_PASSWORD, token, *_dev_secrets()}
+    signing_key = (home / "identity" / "signing_key.pem").read_text()
+    secrets.add("".join(signing_key.strip().splitlines()[1:-1]))  # the key's body
+    written = {
+        **{
+            f"logs/{log.name}": log.read_text(errors="replace")
+            for log in (home / "logs").glob("*.log")
+        },
+        "spans": (home / "traces" / "spans.jsonl").read_text(errors="replace"),
+        "metrics": metrics,
+    }
+    assert written["spans"] and written["logs/gateway.log"] is not None
+    leaks = [
+        (where, secret[:6] + "...")
+        for where, text in written.items()
+        for secret in secrets
+        if secret in text
+    ]
+    assert not leaks, f"written in clear: {leaks}"
+
+
 def _first_admin_logs_in(ports: dict[str, int]) -> str:
     """README's first step: the first admin made on the command line logs in, and the
     token is good at identity (no default admin exists)."""
-    password = "first admin passphrase for the stack test"
+    password = ADMIN_PASSWORD
     create_admin(ports["postgres"], DEV_TENANT, "admin@demo.example.com", password)
     base = f"http://127.0.0.1:{ports['identity']}"
     with httpx.Client(base_url=base, timeout=10) as client:
