@@ -48,6 +48,7 @@ from cauce_conversation.model import Conversation, ConversationStatus, MessageRe
 from cauce_conversation.snoozes import awake
 from cauce_runtime import InvalidCursor
 from cauce_runtime.identity import Caller
+from cauce_runtime.web import EVENT_STREAM
 
 #: Chatwoot's names; ``resolved`` is stored as ``closed``.
 ChatStatus = Literal["open", "pending", "snoozed", "resolved"]
@@ -380,7 +381,12 @@ async def send_chat_messages(
     return accepted
 
 
-@router.get("/stream", response_model=None)
+@router.get(
+    "/stream",
+    response_model=None,
+    response_class=EventSourceResponse,
+    responses={200: EVENT_STREAM},
+)
 async def chat_stream(
     service: ConversationDep,
     scope: Reader,

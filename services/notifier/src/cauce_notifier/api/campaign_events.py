@@ -27,6 +27,7 @@ from cauce_notifier.campaigns.lifecycle import CampaignStatus
 from cauce_notifier.campaigns.progress import feed_after, latest_feed_id
 from cauce_notifier.campaigns.store import CampaignNotFound
 from cauce_runtime import problem_response
+from cauce_runtime.web import EVENT_STREAM
 
 router = APIRouter(
     prefix="/api/v1/events/campaigns",
@@ -38,7 +39,11 @@ POLL_S = 0.25
 
 
 @router.get(
-    "/stream", summary="Every campaign of the tenant, as it moves (SSE)", response_model=None
+    "/stream",
+    summary="Every campaign of the tenant, as it moves (SSE)",
+    response_model=None,
+    response_class=EventSourceResponse,
+    responses={200: EVENT_STREAM},
 )
 async def all_campaigns(
     notifier: NotifierDep,
@@ -48,7 +53,13 @@ async def all_campaigns(
     return EventSourceResponse(_events(notifier, tenant, None, last_event_id), ping=15)
 
 
-@router.get("/{campaign_id}/stream", summary="One campaign, as it moves (SSE)", response_model=None)
+@router.get(
+    "/{campaign_id}/stream",
+    summary="One campaign, as it moves (SSE)",
+    response_model=None,
+    response_class=EventSourceResponse,
+    responses={200: EVENT_STREAM},
+)
 async def one_campaign(
     notifier: NotifierDep,
     tenant: TenantReader,
