@@ -84,6 +84,10 @@ async def test_a_failed_message_fails_the_batch(bus: Bus) -> None:
     assert info.state.messages == 1
 
 
+async def test_an_empty_batch_publishes_nothing(bus: Bus) -> None:
+    assert await bus.publish_batch([]) == []
+
+
 async def test_a_batch_of_one_is_a_plain_publish(bus: Bus) -> None:
     [ack] = await bus.publish_batch([Item(ping(), "rttest.ping.acme", "solo-1")])
     stored = await bus.connection.jsm().get_msg(TEST_STREAM.name, ack.seq)

@@ -23,10 +23,6 @@ class Delivery:
     query: Mapping[str, str] = field(default_factory=dict)
     path_params: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def correlation_id(self) -> str:
-        return correlation_id(self.headers)
-
 
 def correlation_id(headers: Mapping[str, str]) -> str:
     """The caller's ``X-Request-Id`` when given, else the trace id of this request, so an

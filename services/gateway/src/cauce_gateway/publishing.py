@@ -20,6 +20,4 @@ async def publish_all(bus: Bus, publications: Sequence[Publication]) -> list[Pub
     JetStream's ``Nats-Msg-Id`` dedupe (and consumers are idempotent on ``event_id``
     beyond the dedupe window).
     """
-    if not publications:
-        return []
     return await bus.publish_batch(publications)

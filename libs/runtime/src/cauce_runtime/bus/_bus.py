@@ -259,6 +259,8 @@ class Bus:
         all settled; the ones that landed are dropped as duplicates when the caller
         retries the batch. A batch of one is :meth:`publish`.
         """
+        if not batch:
+            return []
         if len(batch) == 1:
             only = batch[0]
             return [await self.publish(only.event, only.subject, msg_id=only.msg_id)]
