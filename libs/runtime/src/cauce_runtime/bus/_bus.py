@@ -23,7 +23,7 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from cauce_contracts.envelope import Event
 from cauce_contracts.streams import STREAMS, StreamSpec
@@ -289,9 +289,7 @@ class Bus:
             _record_batch(time.perf_counter() - started, [t for _, t in described], results)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
             if failure is not None:
-                record_exception(span, failure)
-                span.set_attribute("error.type", type(failure).__name__)
-                span.set_status(Status(StatusCode.ERROR, "bus unavailable"))
+                _mark_unavailable(span, failure)
                 raise failure
             acks = [r for r in results if isinstance(r, PubAck)]
             span.set_attribute("messaging.nats.stream", acks[0].stream)
@@ -335,9 +333,7 @@ class Bus:
                 ack = await self._publish_with_ack(subject, payload, all_headers, timeout)
             except BusUnavailable as exc:
                 metrics.PUBLISHED.add(1, {**destination, "outcome": "unavailable"})
-                record_exception(span, exc)
-                span.set_attribute("error.type", "BusUnavailable")
-                span.set_status(Status(StatusCode.ERROR, "bus unavailable"))
+                _mark_unavailable(span, exc)
                 raise
             finally:
                 metrics.PUBLISH_SECONDS.record(time.perf_counter() - started, destination)
@@ -430,6 +426,13 @@ def _event_headers(event: Event, msg_id: str | None) -> dict[str, str]:
         HEADER_SCHEMA_VERSION: str(event.schema_version),
         HEADER_CONTENT_TYPE: JSON_CONTENT_TYPE,
     }
+
+
+def _mark_unavailable(span: Span, failure: BaseException) -> None:
+    """A publish span whose message the bus did not take."""
+    record_exception(span, failure)
+    span.set_attribute("error.type", type(failure).__name__)
+    span.set_status(Status(StatusCode.ERROR, "bus unavailable"))
 
 
 def _record_batch(

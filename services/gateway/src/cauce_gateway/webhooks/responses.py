@@ -8,9 +8,7 @@ way, through :func:`refusal_answer`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -18,7 +16,7 @@ from fastapi.responses import Response
 from cauce_gateway.authenticity import NotAuthentic
 from cauce_gateway.gateway import Gateway
 from cauce_gateway.request_body import BodyTooLarge
-from cauce_runtime import PROBLEM_TYPE_BASE, BusUnavailable, wiring_of
+from cauce_runtime import PROBLEM_TYPE_BASE, BusUnavailable, problem_response, wiring_of
 from cauce_runtime.web import PROBLEM_JSON
 
 #: What a webhook route turns into a 4xx/503 answer instead of a server error.
@@ -43,12 +41,10 @@ def accepted(events: int, status_code: int = 200) -> Answer:
 def problem_answer(
     status: int, title: str, detail: str, type_: str, headers: tuple[tuple[str, str], ...] = ()
 ) -> Answer:
-    """The same problem+json body as :func:`cauce_runtime.problem_response`."""
-    if not title:
-        title = HTTPStatus(status).phrase
-    body = {"type": type_, "title": title, "status": status, "detail": detail}
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Answer(status, content, PROBLEM_JSON, headers)
+    """:func:`cauce_runtime.problem_response` as an :class:`Answer` (one problem+json
+    shape for every service)."""
+    response = problem_response(status, title, detail, type_, headers=dict(headers) or None)
+    return Answer(status, bytes(response.body), PROBLEM_JSON, headers)
 
 
 def refusal_answer(exc: Exception, retry_after_s: int | float) -> Answer:
