@@ -3,10 +3,18 @@ service real, SCI TOTAL and the Graph API faked over HTTP by the sandbox."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import nats
+
+from cauce_contracts import streams
 from cauce_devstack.demo.transcript import BotMessage
+from cauce_devstack.sandbox.sci.status_webhook import SIGNATURE_HEADER, sign_webhook
+from cauce_devstack.sandbox.settings import DEV_SCI_WEBHOOK_SECRET
 from cauce_devstack.servers import NatsServer
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.testing import eventually
@@ -185,3 +193,91 @@ async def test_the_bots_lead_states_reach_odoo_through_crm_sync(
         # The bot's lead is keyed by the contact key, never the phone number.
         assert {s["manychat_id"] for s in states} == {lead["manychat_id"]}
         assert customer.phone not in str(lead) and customer.phone not in str(states)
+
+
+async def test_webhooks_replayed_after_the_duplicate_window_change_nothing(
+    stack: BotStack,
+) -> None:
+    """A channel re-sending days later is past JetStream's duplicate window: the
+    events are stored again, and the consumers must still see them as done."""
+    customer = stack.customer()
+
+    async def send(message_id: str, **body: Any) -> None:
+        response = await stack.sandbox(
+            "POST",
+            "/sandbox/customer/send",
+            json={"from": customer.phone, "message_id": message_id, **body},
+        )
+        assert response.json()["gateway_status"] == 200
+
+    await send("wamid.LATE-HOLA", text="Hola")
+    await customer.replies_until(lambda m: said(m, "placa"), "greeting")
+    await send("wamid.LATE-PLATE", text=ONE_VIGENCIA)
+    shown = await customer.replies_until(has_options, "debt and options")
+    option_id, title = next(o for m in shown for o in m.options if o[1].startswith("Pagar"))
+    tap = {"type": "button_reply", "button_reply": {"id": option_id, "title": title}}
+    await send("wamid.LATE-TAP", message={"type": "interactive", "interactive": tap})
+    linked = await customer.replies_until(has_link, "payment link")
+    link = next(m.link for m in linked if m.link)
+    await customer.pay(link[1])
+    await customer.replies_until(lambda m: said(m, "pago confirmado"), "confirmation")
+    [transaction] = await stack.sci_transactions()
+    await settled(stack)
+
+    stored = await _inbound_stored(stack)
+    await _shorten_duplicate_windows(stack, seconds=0.5)
+    await asyncio.sleep(1.5)  # every id the gateway published is now forgotten
+    await send("wamid.LATE-HOLA", text="Hola")
+    await send("wamid.LATE-PLATE", text=ONE_VIGENCIA)
+    await send("wamid.LATE-TAP", message={"type": "interactive", "interactive": tap})
+    status = await stack.http.post(f"{stack.sandbox_url}/sci/pay/{transaction['transactionId']}")
+    assert status.status_code == 409  # SCI itself will not take it twice...
+    assert await _resend_sci_status(stack, transaction) == 200  # ...but may re-send
+    await settled(stack)
+
+    assert await customer.replies_until(lambda _: True, "nothing", 0.5) == []
+    assert len(await stack.sci_transactions()) == 1
+    assert await _inbound_stored(stack) == 2 * stored  # every replay reached the consumers
+
+
+async def _shorten_duplicate_windows(stack: BotStack, *, seconds: float) -> None:
+    nc = await nats.connect(stack.nats.url)
+    try:
+        jsm = nc.jsm()
+        for spec in streams.STREAMS:
+            config = (await jsm.stream_info(spec.name)).config
+            config.duplicate_window = seconds
+            await jsm.update_stream(config)
+    finally:
+        await nc.close()
+
+
+async def _inbound_stored(stack: BotStack) -> int:
+    nc = await nats.connect(stack.nats.url)
+    try:
+        info = await nc.jsm().stream_info(streams.INBOUND.name)
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
+async def _resend_sci_status(stack: BotStack, transaction: dict[str, Any]) -> int:
+    body = json.dumps(
+        {
+            "transactionId": transaction["transactionId"],
+            "status": "APROBADA",
+            "paymentReference": transaction["paymentReference"],
+            "amount": transaction["valorTotal"],
+            "statusDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        separators=(",", ":"),
+    ).encode()
+    response = await stack.http.post(
+        f"{stack.gateway_url}/webhooks/sci",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign_webhook(DEV_SCI_WEBHOOK_SECRET, body),
+        },
+    )
+    return response.status_code

@@ -106,3 +106,55 @@ async def test_manychat_webhooks_become_a_row_and_an_odoo_record(
             "Asignado",
         )
         assert lead["assigned_at"] == "2025-06-05 12:45:00"
+
+
+#: SQL and query operators in every free-text field of a lead: each must be stored as
+#: the text it is, in PostgreSQL and in Odoo.
+HOSTILE_LEAD = {
+    "manychat_id": "lead_hostile_1",
+    "nombre_lead": "'; DROP TABLE crm.contacts; --",
+    "datetime_actual": "2025-06-05T12:41:36Z",
+    "ultimo_estado": '{"$ne": null}',
+    "id": "x' OR '1'='1",
+    "first_name": "$where: sleep(1000)",
+    "last_name": "\\'); SELECT pg_sleep(10); --",
+    "phone": "+56912345678",
+    "email": "o'brien@example.com",
+}
+
+
+async def test_sql_and_operators_in_a_lead_are_stored_as_text(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    gateway = gateway_settings(
+        nats_url,
+        tmp_path,
+        manychat_tenants=[KeyedTenant(tenant_id=TENANT, api_key=SecretStr(API_KEY))],
+    )
+    async with (
+        running_sandbox() as sandbox_url,
+        running_crm(nats_url, database_url, sandbox_url, tmp_path) as crm,
+        serving(create_gateway(gateway), gateway.port) as gateway_url,
+    ):
+        posted = await crm.http.post(
+            f"{gateway_url}/webhooks/manychat/contact",
+            headers={"X-API-KEY": API_KEY},
+            json=HOSTILE_LEAD,
+        )
+        assert posted.status_code == 202, posted.text
+        report = await crm.settled()
+        assert report["failed"] == 0
+
+        connection = await asyncpg.connect(database_url)
+        try:
+            [row] = await connection.fetch("SELECT * FROM crm.contacts")
+        finally:
+            await connection.close()
+        for column in ("nombre_lead", "first_name", "last_name", "email", "contact_id"):
+            field = "id" if column == "contact_id" else column
+            assert row[column] == HOSTILE_LEAD[field], column
+        [lead] = await crm.odoo_records()
+        assert (lead["manychat_id"], lead["nombre_lead"]) == (
+            "lead_hostile_1",
+            HOSTILE_LEAD["nombre_lead"],
+        )

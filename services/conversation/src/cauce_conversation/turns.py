@@ -9,6 +9,10 @@ the events it causes (the outbox) in one compare-and-set on the conversation's
 - a redelivered or duplicate event changes nothing: the ids of applied events are kept
   (bounded) in the conversation, and an applied event only re-publishes what may not
   have been published yet;
+- a customer message replayed long after (a channel re-sending a webhook days later,
+  past both JetStream's duplicate window and the bounded ids) is not a second turn
+  either: its stored message is marked once its turn is written, and a message found
+  already recorded *and* marked is not decided again;
 - a crash after the write and before the publish loses nothing: the outbox is
   published by the next turn (or the redelivery), with the same event ids.
 
@@ -79,6 +83,14 @@ class TurnStore(Reports, Protocol):
         """Record ``message``; False when its id is already there (a replay)."""
         ...
 
+    async def mark_turn_taken(self, message_id: str) -> None:
+        """Note that the turn for the (inbound) message was written."""
+        ...
+
+    async def turn_taken(self, message_id: str) -> bool:
+        """Whether :meth:`mark_turn_taken` was called for the message."""
+        ...
+
 
 @dataclass
 class Turns:
@@ -100,9 +112,10 @@ class Turns:
         """A customer message: record it, then let the flow answer (unless a human has
         the conversation, or the message is not a turn, like a reaction)."""
         cid = conversation_id(event.tenant_id, event.channel, event.contact_key)
-        await self.store.add_message(
+        message_id = f"{event.channel.value}:{event.provider_message_id}"
+        recorded = await self.store.add_message(
             MessageRecord(
-                id=f"{event.channel.value}:{event.provider_message_id}",
+                id=message_id,
                 conversation_id=cid,
                 tenant_id=event.tenant_id,
                 direction="inbound",
@@ -116,6 +129,9 @@ class Turns:
                 at=self.clock(),
             )
         )
+        if not recorded and await self.store.turn_taken(message_id):
+            logger.info("message %s already had its turn; replay ignored", event.event_id)
+            return
         heard = flow_input_of(event.message)
 
         def decide(conversation: Conversation) -> Decision:
@@ -145,6 +161,7 @@ class Turns:
             return self._step(updated, heard, event, now, mark_read=event.provider_message_id)
 
         await self._turn(cid, event, decide, create=lambda: self._new_conversation(cid, event))
+        await self.store.mark_turn_taken(message_id)
 
     async def payments_answer(self, answer: PaymentAnswer) -> None:
         """An answer from payments: recorded, then heard by the conversation it belongs

@@ -21,6 +21,10 @@ from .conftest import AUTH, MINTER, Inbox
 
 MakeConversation = Callable[..., Conversation]
 
+#: Query operators as a caller might smuggle them in a text field (JSON, the
+#: ``field[$op]`` form, a server-side script, a pattern).
+OPERATOR_STRINGS = ('{"$ne": null}', '{"$gt": ""}', "[$ne]=1", "$where: sleep(100)", ".*")
+
 
 async def chat(inbox: Inbox, chat_id: str, headers: dict[str, str] | None = None) -> Any:
     answer = await inbox.client.get(f"/api/chats/{chat_id}", headers=headers or AUTH)
@@ -288,6 +292,11 @@ async def test_search_team_and_unread_filters(
 
     assert await ids(q="hho137") == [plate.id]  # case-insensitive
     assert await ids(q="(.*") == []  # the caller's text is literal, never a pattern
+    for operator in OPERATOR_STRINGS:  # nor an operator: each matches nothing
+        assert await ids(q=operator) == [], operator
+        assert await ids(team=operator) == [], operator
+        bad_cursor = await inbox.client.get("/api/chats", params={"cursor": operator})
+        assert bad_cursor.status_code == 422, operator
     assert await ids(unread="true") == [plate.id]
     await inbox.client.get(f"/api/chats/messages/{plate.id}")  # an agent opens it
     assert await ids(unread="true") == []

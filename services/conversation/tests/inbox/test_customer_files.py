@@ -127,3 +127,61 @@ async def test_a_file_reaches_its_message_and_is_served_by_signed_link(
         assert (await http.get(url.split("?")[0])).status_code == 422  # no signature
 
         assert (await http.get(path, headers=OTHER)).status_code == 404
+
+
+HOSTILE_NAMES = {
+    # the sender's name -> what the download is called
+    "../../etc/passwd": 'attachment; filename="passwd"',
+    "a\r\nSet-Cookie: session=stolen.pdf": 'attachment; filename="aSet-Cookie: session=stolen.pdf"',
+    'Cédula "Ñandú" 文件 🙂.pdf': (
+        'attachment; filename="C_dula __and__ __ _.pdf"; '
+        "filename*=UTF-8''C%C3%A9dula%20%22%C3%91and%C3%BA%22%20%E6%96%87%E4%BB%B6%20%F0%9F%99%82.pdf"
+    ),
+    "..": "attachment",
+}
+
+
+async def test_a_hostile_file_name_is_served_header_safe(
+    service_url: str,
+    nats_url: str,
+    tmp_path: Path,
+    conversation_store: ConversationStore,
+    make_conversation: MakeConversation,
+) -> None:
+    conversation = await conversation_store.create(make_conversation())
+    bus = Bus(ServiceSettings(_env_file=None, **service_test_values(nats_url, tmp_path)))
+    await bus.start()
+    try:
+        files = FileStore(bus, MEDIA_BUCKET)
+        for n, name in enumerate(HOSTILE_NAMES):
+            data = f"documento {n}".encode()
+            stored = await files.put("acme", data, "application/pdf", name)
+            await bus.publish(
+                event := InboundMediaStored(
+                    **about(conversation, f"wamid.DOC{n}"),
+                    object_name=stored.name,
+                    content_type="application/pdf",
+                    size=len(data),
+                    sha256=stored.sha256,
+                    filename=name,
+                ),
+                subject_of(event),
+            )
+            await conversation_store.add_message(inbound(conversation, f"wamid.DOC{n}", "document"))
+    finally:
+        await bus.stop()
+
+    async with httpx.AsyncClient(base_url=service_url, timeout=10) as http:
+        path = f"/api/chats/messages/{conversation.id}"
+
+        async def with_media() -> list[Any] | None:
+            items = (await http.get(path, headers=ACME)).json()["items"]
+            stored = [item for item in items if item["media"]]
+            return stored if len(stored) == len(HOSTILE_NAMES) else None
+
+        items = await eventually(with_media, timeout=15, what="media on every message")
+        by_id = {item["provider_message_id"]: item for item in items}
+        for n, expected in enumerate(HOSTILE_NAMES.values()):
+            served = await http.get(by_id[f"wamid.DOC{n}"]["media"]["url"])
+            assert served.status_code == 200, served.text
+            assert served.headers["content-disposition"] == expected

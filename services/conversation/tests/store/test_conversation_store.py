@@ -126,6 +126,22 @@ async def test_a_duplicate_message_is_refused(
     assert_utc(items[0].at)
 
 
+async def test_a_messages_turn_is_remembered_once_marked(
+    conversation_store: ConversationStore, make_conversation: MakeConversation
+) -> None:
+    conversation = make_conversation()
+    recorded = message(conversation, 1, T0)
+    await conversation_store.add_message(recorded)
+    assert await conversation_store.turn_taken(recorded.id) is False
+
+    await conversation_store.mark_turn_taken(recorded.id)
+
+    assert await conversation_store.turn_taken(recorded.id) is True
+    assert await conversation_store.turn_taken("whatsapp:wamid.unknown") is False
+    [listed], _ = await conversation_store.list_messages(conversation.id)
+    assert listed.id == recorded.id  # the marker is the store's, not the inbox's
+
+
 async def test_the_latest_messages_come_oldest_first(
     conversation_store: ConversationStore, make_conversation: MakeConversation
 ) -> None:

@@ -49,6 +49,7 @@ class FakeConversationStore:
         self.conversations: dict[str, Document] = {}
         self.messages: dict[str, MessageRecord] = {}
         self.reports: dict[str, Report] = {}
+        self.turns_taken: set[str] = set()
         self.saves = 0
         #: What another writer saves before each of the next saves (None: nothing).
         self._writes_behind: list[Change | None] = []
@@ -102,6 +103,13 @@ class FakeConversationStore:
             return False
         self.messages[message.id] = stored_form(message)
         return True
+
+    async def mark_turn_taken(self, message_id: str) -> None:
+        if message_id in self.messages:
+            self.turns_taken.add(message_id)
+
+    async def turn_taken(self, message_id: str) -> bool:
+        return message_id in self.turns_taken
 
     async def add_report(self, report: Report) -> bool:
         clash = report.id in self.reports or (

@@ -312,6 +312,34 @@ async def test_only_the_latest_applied_events_are_remembered(world: World) -> No
     assert applied == [str(e.event_id) for e in events[1:]]
 
 
+async def test_a_message_replayed_after_the_remembered_ids_is_not_a_second_turn(
+    world: World,
+) -> None:
+    first = await world.customer_wrote("uno")
+    for i in range(APPLIED_EVENTS_KEPT):
+        await world.customer_wrote(f"m{i}")
+    assert str(first.event_id) not in world.conversation().applied_event_ids
+    heard, published = len(world.flow.heard), len(world.bus.published)
+
+    await world.turns.customer_wrote(first)  # the channel re-sends it days later
+
+    assert len(world.flow.heard) == heard
+    assert len(world.bus.published) == published
+
+
+async def test_a_message_recorded_before_a_crashed_turn_still_gets_its_turn(
+    world: World,
+) -> None:
+    event = world.message("Hola")
+    world.store.write_behind(times=MAX_WRITE_ATTEMPTS)  # recorded, but never decided
+    with pytest.raises(TransientError):
+        await world.turns.customer_wrote(event)
+
+    await world.turns.customer_wrote(event)  # the redelivery
+
+    assert world.texts() == ["eco: Hola"]
+
+
 async def test_a_reaction_is_recorded_but_is_not_a_turn(world: World) -> None:
     event = await world.customer_wrote(body=ReactionMessage(message_id="wamid.X1", emoji="👍"))
 

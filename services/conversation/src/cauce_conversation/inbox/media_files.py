@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import StringConstraints
@@ -47,9 +48,7 @@ async def media_file(
         raise HTTPException(404, "no such file")
     file = found.file
     inline = file.content_type.startswith(_INLINE)
-    disposition = "inline" if inline else "attachment"
-    if file.filename:
-        disposition += f'; filename="{_safe(file.filename)}"'
+    disposition = content_disposition("inline" if inline else "attachment", file.filename)
     return Response(
         found.data,
         media_type=file.content_type,
@@ -62,6 +61,18 @@ async def media_file(
     )
 
 
-def _safe(filename: str) -> str:
-    """The file name without quotes, backslashes or control characters (header-safe)."""
-    return "".join(c for c in filename if c.isprintable() and c not in '"\\')[:200]
+def content_disposition(kind: str, filename: str | None) -> str:
+    """``kind`` with the customer's file name, as RFC 6266 says: an ASCII ``filename``
+    for old clients and the exact name as UTF-8 in ``filename*``.
+
+    The name is the sender's: only its last path segment is kept and control
+    characters are dropped, so it can neither split the header nor name a directory.
+    """
+    name = "".join(c for c in filename or "" if c.isprintable())
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
+    if not name or name in {".", ".."}:
+        return kind
+    ascii_name = "".join(c if c.isascii() and c not in '"\\' else "_" for c in name)
+    if ascii_name == name:
+        return f'{kind}; filename="{name}"'
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -321,6 +321,19 @@ class ConversationStore:
                 return False
         return True
 
+    async def mark_turn_taken(self, message_id: str) -> None:
+        """Note that the turn for the (inbound) message was written."""
+        with unavailable_as_transient("mark turn taken"):
+            await self._messages.update_one({"_id": message_id}, {"$set": {"turn_taken": True}})
+
+    async def turn_taken(self, message_id: str) -> bool:
+        """Whether :meth:`mark_turn_taken` was called for the message."""
+        with unavailable_as_transient("turn taken"):
+            found = await self._messages.find_one(
+                {"_id": message_id, "turn_taken": True}, {"_id": 1}
+            )
+        return found is not None
+
     async def forget_message(self, message_id: str) -> None:
         """Remove a message recorded for a send that then never went out."""
         with unavailable_as_transient("forget message"):
