@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 import nats
+from pydantic import SecretStr
 
 from cauce_contracts.crm import CampaignAssigned, ContactUpserted, LeadStateChanged
 from cauce_contracts.envelope import Event
@@ -37,7 +38,7 @@ from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import CRM_ODOO_RECORD_CHANGED as WEBHOOKS
 from cauce_devstack.minted_tokens import TokenMinter
 from cauce_devstack.stack import DEV_TENANT
-from cauce_devstack.testing import free_ports, launched
+from cauce_devstack.testing import dev_admin_seed, free_ports, launched
 from cauce_runtime import Bus, ServiceSettings
 
 TARGET_EVENTS_PER_S = 100.0
@@ -116,7 +117,10 @@ def burst(events: int) -> list[Event]:
 
 async def _publish(nats_url: str, events: list[Event], workdir: Path) -> tuple[float, float]:
     settings = ServiceSettings(
-        nats_url=nats_url, service_name="bench-crm", span_file=workdir / "bench-spans.jsonl"
+        nats_url=nats_url,
+        nats_nkey_seed=SecretStr(dev_admin_seed(workdir)),  # the stack's tools user
+        service_name="bench-crm",
+        span_file=workdir / "bench-spans.jsonl",
     )
     bus = Bus(settings)
     await bus.start()
@@ -153,7 +157,7 @@ async def _measure(
             await http.get(f"{sandbox_url}/sandbox/outbox", params={"provider": "odoo"})
         ).json()
         measured = (await http.get(f"{sandbox_url}/sandbox/odoo/metrics")).json()
-    webhooks = await _webhook_events(nats_url)
+    webhooks = await _webhook_events(nats_url, dev_admin_seed(workdir))
     last_call = max(datetime.fromisoformat(c["received_at"]).timestamp() for c in calls)
     return CrmSyncReport(
         events=len(planned),
@@ -167,9 +171,9 @@ async def _measure(
     )
 
 
-async def _webhook_events(nats_url: str) -> int:
+async def _webhook_events(nats_url: str, seed: str) -> int:
     """How many ``crm.odoo.record_changed`` events the CRM stream holds."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, nkeys_seed_str=seed)
     try:
         info = await nc.jetstream().stream_info("CRM", subjects_filter=f"{WEBHOOKS}.>")
         return sum((info.state.subjects or {}).values())

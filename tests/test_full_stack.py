@@ -4,6 +4,7 @@ sandbox through the gateway into JetStream, and Ctrl-C leaves no process behind.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -18,7 +19,13 @@ from cauce_devstack.stack import (
     DEV_TENANT,
     SERVICE_MODULES,
 )
-from cauce_devstack.testing import create_admin, free_ports, launched, stored_messages
+from cauce_devstack.testing import (
+    create_admin,
+    dev_admin_seed,
+    free_ports,
+    launched,
+    stored_messages,
+)
 
 from .test_env_example import SETTINGS as SETTINGS_CLASSES
 
@@ -49,7 +56,8 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
         assert sent.status_code == 200, sent.text
         assert sent.json()["gateway_status"] == 200
         assert sent.json()["gateway_body"] == {"status": "accepted", "events": 1}
-        subjects = asyncio.run(_inbound_subjects(f"nats://127.0.0.1:{ports['nats']}"))
+        admin = dev_admin_seed(tmp_path / ".cauce")
+        subjects = asyncio.run(_inbound_subjects(f"nats://127.0.0.1:{ports['nats']}", admin))
         assert len(subjects) == 1
         assert subjects[0].startswith(f"inbound.message.received.{DEV_TENANT}.whatsapp.")
 
@@ -62,8 +70,8 @@ def test_whole_stack_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
     _nothing_secret_was_written(tmp_path / ".cauce", scraped, token)
 
 
-async def _inbound_subjects(url: str) -> list[str]:
-    return [raw.subject or "" for raw in await stored_messages(url, "INBOUND")]
+async def _inbound_subjects(url: str, seed: str) -> list[str]:
+    return [raw.subject or "" for raw in await stored_messages(url, "INBOUND", nkey_seed=seed)]
 
 
 #: What the run used that must never be written in clear: the customer's number (as
@@ -105,6 +113,7 @@ def _nothing_secret_was_written(home: Path, metrics: str, token: str) -> None:
     secrets = {CUSTOMER, f"+{CUSTOMER}", ADMIN_PASSWORD, token, *_dev_secrets()}
     signing_key = (home / "identity" / "signing_key.pem").read_text()
     secrets.add("".join(signing_key.strip().splitlines()[1:-1]))  # the key's body
+    secrets |= set(json.loads((home / "nats-auth" / "keys.json").read_text()).values())
     written = {
         **{
             f"logs/{log.name}": log.read_text(errors="replace")

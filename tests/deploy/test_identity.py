@@ -34,7 +34,11 @@ def test_identity_passes_the_policy_with_its_settings_class(
 @pytest.mark.parametrize("source", ["kustomize/prod", "helm/prod"])
 def test_prod_identity_needs_its_signing_key(renderings: dict[str, Rendering], source: str) -> None:
     documented = dict(external_secrets(REPO_ROOT / "deploy" / "README.md"))
-    assert documented["identity-secrets"] == {"cauce_postgres_url", "cauce_signing_key"}
+    assert documented["identity-secrets"] == {
+        "cauce_nats_nkey_seed",
+        "cauce_postgres_url",
+        "cauce_signing_key",
+    }
     documented["identity-secrets"] = documented["identity-secrets"] - {"cauce_signing_key"}
     manifests = renderings[source].manifests
     problems = [

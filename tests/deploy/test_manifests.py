@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
@@ -72,6 +73,11 @@ def _decoded(manifest: Manifest) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in (manifest.get("data") or {}).items()}
 
 
+def _authorization(manifest: Manifest) -> object:
+    conf = "\n".join(_without_comments(_decoded(manifest)["auth.conf"]))
+    return json.loads(conf.removeprefix("authorization:"))
+
+
 def _without_comments(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
@@ -88,6 +94,10 @@ def test_helm_and_kustomize_configure_the_same_settings_and_secrets(
             assert {k: _without_comments(v) for k, v in ours.items()} == {
                 k: _without_comments(v) for k, v in theirs.items()
             }, name
+        elif kind == "Secret" and name == "nats-auth":  # the same users, as JSON
+            assert _authorization(find(kustomize, kind, name)) == _authorization(
+                find(helm, kind, name)
+            )
         elif kind == "Secret":
             assert _decoded(find(kustomize, kind, name)) == _decoded(find(helm, kind, name))
 

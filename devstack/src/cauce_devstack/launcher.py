@@ -28,6 +28,7 @@ from cauce_devstack.demo_company import demo_users
 from cauce_devstack.sandbox import models
 from cauce_devstack.servers.mongo import SecantusServer
 from cauce_devstack.servers.nats import NatsServer
+from cauce_devstack.servers.nats_keys import NatsKeys, nats_keys_file
 from cauce_devstack.servers.ports import LOOPBACK, PortInUseError, port_is_free
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.stack import DEV_ODOO_WEBHOOK_TOKEN, DEV_TENANT, ServiceSpec, StackConfig
@@ -136,6 +137,7 @@ class Stack:
         self._processes: list[ManagedProcess] = []
         self.endpoints: list[Endpoint] = []
         self.nats_url: str | None = None
+        self.nats_keys: NatsKeys | None = None
         self.postgres_url: str | None = None
         self.mongo_url: str | None = config.mongodb_url
         self.sandbox_url: str | None = None
@@ -183,11 +185,15 @@ class Stack:
     def _start_infra(self) -> None:
         cfg, ports, logs = self.config, self.config.ports, self.config.logs_dir
         if cfg.wants("nats"):
+            self.nats_keys = NatsKeys.kept_in(nats_keys_file(cfg.home))
+            auth_conf = cfg.home / "nats-auth" / "auth.conf"
+            auth_conf.write_text(self.nats_keys.authorization_conf())
             nats = NatsServer(
                 store_dir=cfg.home / "nats",
                 port=ports["nats"],
                 monitor_port=ports["nats-monitor"],
                 log_file=logs / "nats.log",
+                config_file=auth_conf,
             )
             self._start_server("nats", nats, nats.start)
             self.nats_url = nats.url
@@ -275,6 +281,8 @@ class Stack:
             optional["CAUCE_SHORT_LINK_BASE_URL"] = (
                 f"http://{LOOPBACK}:{self.config.ports['notifier']}"
             )
+        if self.nats_keys is not None:  # each service signs in as itself
+            optional["CAUCE_NATS_NKEY_SEED"] = self.nats_keys.seed_for(bus_user(spec))
         if spec.name == "identity":  # logins survive a restart of the dev stack
             optional["CAUCE_SIGNING_KEY"] = dev_signing_key(self.config.home)
         env.update({key: value for key, value in optional.items() if value is not None})
@@ -408,6 +416,12 @@ def _print_demo_logins(stack: Stack) -> None:
     for login in logins:
         print(DEMO_LOGIN_LINE.format(**vars(login)), flush=True)
     print("  (dev only: new passwords at every make run)", flush=True)
+
+
+def bus_user(spec: ServiceSpec) -> str:
+    """The NATS user a service signs in as: its package's name (``cauce_crm_sync`` ->
+    ``crm-sync``), so a second replica under another name is the same user."""
+    return spec.module.removeprefix("cauce_").replace("_", "-")
 
 
 def dev_signing_key(home: Path) -> str:

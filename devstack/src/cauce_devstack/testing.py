@@ -32,6 +32,7 @@ from starlette.types import ASGIApp
 from cauce_contracts.envelope import Event
 from cauce_contracts.registry import parse_event
 from cauce_contracts.streams import STREAMS
+from cauce_devstack.servers.nats_keys import NatsKeys, nats_keys_file
 from cauce_devstack.servers.ports import LOOPBACK, free_port, stable_free_port
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.stack import BASE_PORT_OFFSETS
@@ -78,10 +79,13 @@ async def fresh_database(server: PostgresServer, prefix: str = "test") -> AsyncI
             await admin.close()
 
 
-async def stored_messages(nats_url: str, stream: str) -> list[RawStreamMsg]:
+async def stored_messages(
+    nats_url: str, stream: str, *, nkey_seed: str | None = None
+) -> list[RawStreamMsg]:
     """Every message ``stream`` holds now, in order, read straight from JetStream
-    (no consumer involved, so reading changes nothing the services see)."""
-    nc = await nats.connect(nats_url)
+    (no consumer involved, so reading changes nothing the services see); ``nkey_seed``
+    signs in to a stack with users (``make run``'s: :func:`dev_admin_seed`)."""
+    nc = await nats.connect(nats_url, nkeys_seed_str=nkey_seed)
     try:
         jsm = nc.jsm()
         state = (await jsm.stream_info(stream)).state
@@ -180,6 +184,11 @@ class LaunchedStack:
     def survivors(self, timeout: float = 15) -> list[psutil.Process]:
         _, alive = psutil.wait_procs(self.children, timeout=timeout)
         return list(alive)
+
+
+def dev_admin_seed(home: Path) -> str:
+    """The admin's NKEY seed of the dev stack under ``home`` (tools sign in with it)."""
+    return NatsKeys.kept_in(nats_keys_file(home)).admin_seed
 
 
 @contextlib.contextmanager

@@ -55,8 +55,10 @@ def test_secrets_are_read_from_the_secrets_dir(
 ) -> None:
     (tmp_path / "cauce_contact_key_secret").write_text("k8s-mounted-key-31f9\n")
     (tmp_path / "cauce_meta_app_secret").write_text("meta-app-secret-77aa")
+    (tmp_path / "cauce_nats_nkey_seed").write_text("SUAEXAMPLESEEDFROMAMOUNTEDSECRET\n")
     monkeypatch.setenv("CAUCE_SECRETS_DIR", str(tmp_path))
     settings = WebhookSettings(environment="prod", _env_file=None)
+    assert settings.nats_nkey_seed is not None
     assert settings.contact_key_secret.get_secret_value() == "k8s-mounted-key-31f9"
     assert settings.meta_app_secret.get_secret_value() == "meta-app-secret-77aa"
     assert "k8s-mounted" not in repr(settings)
@@ -94,6 +96,7 @@ def test_placeholders_inside_lists_and_nested_models_are_refused_in_prod() -> No
     ok = WithAccounts(
         environment="prod",
         contact_key_secret="k" * 32,
+        nats_nkey_seed="SUAEXAMPLESEED",
         accounts=[{"tenant_id": "acme", "api_key": "a-real-key-9f8e7d"}],
     )
     assert ok.accounts[0].tenant_id == "acme"

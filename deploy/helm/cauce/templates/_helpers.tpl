@@ -78,3 +78,33 @@ seccompProfile:
           name: {{ .secret }}
       {{- end }}
 {{- end }}
+
+{{/* The NATS authorization block (JSON): nats.auth.users (user -> public NKEY) with
+each user's permissions from files/bus-permissions.json, and nats.auth.admins. */}}
+{{- define "cauce.natsAuthorization" -}}
+{{- $permissions := .Files.Get "files/bus-permissions.json" | fromJson -}}
+{{- $users := list -}}
+{{- range $user, $key := .Values.nats.auth.users -}}
+{{- if not (hasKey $permissions $user) -}}
+{{- fail (printf "nats.auth.users: no bus access declared for %q" $user) -}}
+{{- end -}}
+{{- $users = append $users (dict "nkey" $key "permissions" (get $permissions $user)) -}}
+{{- end -}}
+{{- range .Values.nats.auth.admins -}}
+{{- $users = append $users (dict "nkey" .) -}}
+{{- end -}}
+{{- dict "users" $users | toJson -}}
+{{- end -}}
+
+{{/* The CA volume of NATS's certificate, for the services (nats.tls.secretName). */}}
+{{- define "cauce.natsCaVolume" -}}
+{{- if .Values.nats.tls.secretName }}
+- name: nats-ca
+  secret:
+    secretName: {{ .Values.nats.tls.secretName }}
+    defaultMode: 0444
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- end -}}

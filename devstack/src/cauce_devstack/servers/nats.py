@@ -30,8 +30,11 @@ class NatsServer(ServerProcess):
         port: int | None = None,
         monitor_port: int | None = None,
         log_file: Path | None = None,
+        config_file: Path | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
+        #: A ``nats.conf`` read first (authorization, TLS); the flags below win over it.
+        self.config_file = config_file
         super().__init__(log_file or self.store_dir / "nats-server.log")
         self.port = port or free_port()
         self.monitor_port = monitor_port or free_port()
@@ -45,8 +48,10 @@ class NatsServer(ServerProcess):
         return f"http://{LOOPBACK}:{self.monitor_port}"
 
     def command(self) -> list[str]:
+        config = ["--config", str(self.config_file)] if self.config_file is not None else []
         return [
             nats_server_binary(),
+            *config,
             "--jetstream",
             "--store_dir",
             str(self.store_dir),

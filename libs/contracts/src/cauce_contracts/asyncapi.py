@@ -198,12 +198,30 @@ def build_document() -> dict[str, Any]:
             "nats": {
                 "host": "localhost:4222",
                 "protocol": "nats",
-                "description": "NATS with JetStream (local stack default).",
+                "description": (
+                    "NATS with JetStream (local stack default). No anonymous clients: "
+                    "each service signs in with its own NKEY and may publish and read "
+                    "only its subjects (`cauce_contracts.bus_access`); TLS in prod."
+                ),
+                "security": [{"$ref": "#/components/securitySchemes/nkey"}],
             }
         },
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": _sorted(schemas)},
+        "components": {
+            "messages": messages,
+            "schemas": _sorted(schemas),
+            "securitySchemes": {
+                "nkey": {
+                    "type": "asymmetricEncryption",
+                    "description": (
+                        "A NATS NKEY (Ed25519): the client signs the server's nonce with "
+                        "its seed; the server knows only the public key and its "
+                        "permissions."
+                    ),
+                }
+            },
+        },
     }
 
 

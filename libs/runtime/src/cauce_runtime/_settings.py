@@ -66,6 +66,18 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
 
     nats_url: str = "nats://127.0.0.1:4222"
+    #: This service's NKEY seed (``SU...``): the server knows its public key and what
+    #: it may publish and read (``cauce_contracts.bus_access``). Required outside
+    #: dev/test unless a credentials file or ``user:password@`` in the URL is given.
+    nats_nkey_seed: SecretStr | None = None
+    #: A ``.creds`` file (user JWT and seed) for a server in operator (JWT) mode.
+    nats_credentials_file: Path | None = None
+    #: CA bundle that signed the server's certificate: TLS with verification (also on
+    #: for a ``tls://`` URL, then against the system's CAs).
+    nats_ca_file: Path | None = None
+    #: Client certificate and key, for a server that asks for them (mutual TLS).
+    nats_tls_cert_file: Path | None = None
+    nats_tls_key_file: Path | None = None
     #: Seconds to wait for the first connection before giving up on this attempt.
     nats_connect_timeout: float = Field(default=2.0, gt=0)
     #: Seconds a publish may wait for JetStream's PubAck before BusUnavailable.
@@ -129,6 +141,26 @@ class ServiceSettings(BaseSettings):
                 f"placeholder or empty secret in environment {self.environment!r}: set "
                 + ", ".join(offending)
                 + " (an environment variable or a file in the secrets dir)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _nats_signs_in_outside_dev(self) -> Self:
+        if self.nats_nkey_seed is not None and self.nats_credentials_file is not None:
+            raise ValueError("set CAUCE_NATS_NKEY_SEED or CAUCE_NATS_CREDENTIALS_FILE, not both")
+        if (self.nats_tls_cert_file is None) != (self.nats_tls_key_file is None):
+            raise ValueError("set both CAUCE_NATS_TLS_CERT_FILE and CAUCE_NATS_TLS_KEY_FILE")
+        if self.environment in ("dev", "test"):
+            return self
+        signed_in = (
+            self.nats_nkey_seed is not None
+            or self.nats_credentials_file is not None
+            or "@" in self.nats_url
+        )
+        if not signed_in:
+            raise ValueError(
+                f"NATS without credentials in environment {self.environment!r}: set "
+                "CAUCE_NATS_NKEY_SEED (or CAUCE_NATS_CREDENTIALS_FILE)"
             )
         return self
 

@@ -28,6 +28,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from cauce_contracts.envelope import Event
 from cauce_contracts.streams import STREAMS, StreamSpec
 from cauce_runtime._errors import BusUnavailable
+from cauce_runtime.bus._connection import sign_in_options
 from cauce_runtime.bus._lag import DEFAULT_INTERVAL_S, JetStreamLagPoller
 from cauce_runtime.bus._provisioning import (
     ProvisionReport,
@@ -203,6 +204,7 @@ class Bus:
             reconnected_cb=self._on_reconnected,
             closed_cb=self._on_closed,
             error_cb=self._on_error,
+            **sign_in_options(self.settings),
         )
 
     async def provision(

@@ -27,6 +27,7 @@ from nats.aio.client import Client
 from cauce_contracts.streams import STREAMS, StreamSpec
 from cauce_runtime._errors import ProvisioningError
 from cauce_runtime._settings import ServiceSettings
+from cauce_runtime.bus._connection import sign_in_options
 from cauce_runtime.bus._provisioning import (
     ProvisionReport,
     provision_streams,
@@ -53,6 +54,7 @@ async def connect_with_retry(settings: ServiceSettings, wait_s: float) -> Client
                 max_reconnect_attempts=1,
                 reconnect_time_wait=0.2,
                 error_cb=_quiet,
+                **sign_in_options(settings),
             )
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             if time.monotonic() >= deadline:
