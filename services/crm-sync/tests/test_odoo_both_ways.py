@@ -168,6 +168,36 @@ async def test_an_odoo_change_applied_twice_or_late_changes_nothing_more(
     assert (await changes.apply(other_company)).known is False
 
 
+async def test_the_echo_of_cauces_older_write_does_not_undo_a_newer_state(
+    crm: CrmStack, changes: OdooChanges
+) -> None:
+    """make chaos's finding: cauce wrote "Interesado" to Odoo, then ManyChat said
+    "Asignado" (an event stamped a minute ago); Odoo's webhook for cauce's own write
+    arrives now, with Odoo's wall-clock write_date. It is an echo, not an edit."""
+    await crm.publish(contact("mc-echo", ultimo_estado="Interesado"))
+    await crm.settled()
+    odoo_id = (await odoo_lead(crm, "mc-echo"))["id"]
+    connection = await asyncpg.connect(crm.database_url)
+    try:  # ManyChat's newer state, applied in cauce and not written to Odoo yet
+        await connection.execute(
+            """
+            UPDATE crm.contacts SET ultimo_estado = 'Asignado', state_changed_at = $1
+            WHERE manychat_id = 'mc-echo'
+            """,
+            _now(-60),
+        )
+    finally:
+        await connection.close()
+
+    echo = OdooChange(odoo_id, {"ultimo_estado": "Interesado"}, _now(), TENANT)
+    applied = await changes.apply(echo)
+
+    assert applied.repaired == {"ultimo_estado": "cauce_newer"} and not applied.odoo_won
+    assert (await lead(crm, "mc-echo"))["ultimo_estado"] == "Asignado"
+    await crm.settled()
+    assert (await odoo_lead(crm, "mc-echo"))["ultimo_estado"] == "Asignado"
+
+
 @pytest.fixture
 async def changes(crm: CrmStack) -> AsyncIterator[OdooChanges]:
     """The apply function over the test's own pool (the service's is in its process);

@@ -19,6 +19,15 @@ For each mapped field Odoo sent that differs from cauce's:
 A value equal to cauce's changes nothing: cauce's own writes, echoed back by Odoo's
 webhook or seen by the next reconciliation, settle at once, and a redelivered change
 finds its values already there.
+
+An echo can also come back *after* cauce moved on (ManyChat said "Asignado" while
+Odoo's webhook for cauce's earlier "Interesado" was on its way): its ``write_date`` is
+Odoo's wall clock, newer than the ManyChat event's own time, so "newer side wins" would
+put the stale value back. So a value equal to what cauce last wrote to that field
+(``synced_vals``) is cauce's own, never an edit: cauce's newer value goes again. A
+change arriving while cauce is writing the record (its lease) waits until that write is
+recorded (retried), so the echo of a write in flight is recognised too. ``make chaos``
+found this one.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from cauce_contracts.crm import LeadStateChanged
 from cauce_contracts.envelope import stable_event_id
 from cauce_crm_sync.mapping import ODOO_DATETIME, ContactOwnership, OdooMapping, to_odoo_value
 from cauce_crm_sync.store.sync_state import mark_changed
+from cauce_runtime import TransientError
 
 Path = Literal["webhook", "reconciliation"]
 Rule = Literal["cauce_owned", "odoo_newer", "cauce_newer"]
@@ -88,6 +98,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cauces_own_write(record: Any, field: str, value: Any) -> bool:
+    """Whether Odoo's ``value`` of ``field`` is what cauce itself last wrote there: an
+    echo of cauce's write (or a field nobody touched since), not an edit."""
+    synced = _json(record["synced_vals"])
+    return record["synced_at"] is not None and field in synced and _plain(synced[field]) == value
+
+
 def _json(value: Any) -> dict[str, Any]:
     """A jsonb column as a dict (asyncpg hands jsonb over as text)."""
     if isinstance(value, str):
@@ -118,7 +135,9 @@ class OdooChanges:
         async with self.pool.acquire() as connection, connection.transaction():
             record = await connection.fetchrow(
                 """
-                SELECT tenant_id, record_key, synced_vals FROM crm.sync_records
+                SELECT tenant_id, record_key, synced_vals, synced_at,
+                       lease_until > now() AS writing
+                FROM crm.sync_records
                 WHERE kind = 'contact' AND odoo_id = $1 AND ($2::text IS NULL OR tenant_id = $2)
                 ORDER BY id LIMIT 1 FOR UPDATE
                 """,
@@ -127,6 +146,8 @@ class OdooChanges:
             )
             if record is None:
                 return Applied(known=False)
+            if record["writing"]:
+                raise TransientError("cauce is writing this record to Odoo; after that")
             contact = await connection.fetchrow(
                 """
                 SELECT * FROM crm.contacts WHERE tenant_id = $1 AND manychat_id = $2
@@ -154,6 +175,10 @@ class OdooChanges:
                 continue
             theirs = _plain(change.values[theirs_name])
             if theirs == to_odoo_value(contact.get(ours)):
+                continue
+            if _cauces_own_write(record, theirs_name, theirs):
+                applied.repaired[ours] = "cauce_newer"  # cauce moved on since: it goes again
+                stale[theirs_name] = change.values[theirs_name]
                 continue
             stamp_field = self.ownership.shared.get(ours)
             stamp = contact.get(stamp_field) if stamp_field else None

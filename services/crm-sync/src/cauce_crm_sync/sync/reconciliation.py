@@ -38,7 +38,7 @@ from cauce_crm_sync.store import sync_state as store
 from cauce_crm_sync.store.sync_state import SyncRecord
 from cauce_crm_sync.sync.odoo_changes import OdooChange, OdooChanges, odoo_datetime
 from cauce_crm_sync.sync.plan import source_key
-from cauce_runtime import BackgroundTask, Backoff
+from cauce_runtime import BackgroundTask, Backoff, TransientError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -205,7 +205,10 @@ class Reconciler:
                 written = odoo_datetime(row.get("write_date"))
                 if written is None:
                     continue
-                applied = await changes.apply(OdooChange(int(row["id"]), row, written))
+                try:
+                    applied = await changes.apply(OdooChange(int(row["id"]), row, written))
+                except TransientError:
+                    continue  # being written by cauce now: its write shows up next round
                 if applied.known:
                     checked += 1
                     repaired += 1 if applied.repaired else 0
