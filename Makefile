@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv browser run demo test bench asyncapi lint fmt traces clean k8s-validate
+.PHONY: help venv browser run demo test bench chaos asyncapi lint fmt traces clean k8s-validate
 
 help:
 	@echo "make run        start the whole local stack (Ctrl-C stops it)"
@@ -18,6 +18,7 @@ help:
 	@echo "make asyncapi   regenerate docs/asyncapi.yaml from the contracts"
 	@echo "make lint       ruff + mypy"
 	@echo "make traces     list recent traces from the local span file (TRACE=<id>: one as a tree)"
+	@echo "make chaos      the stack under load while faults hit it; prints the ledger"
 	@echo "make k8s-validate  render the kustomize overlays and the helm chart; schemas + policy"
 
 $(UV):
@@ -59,6 +60,9 @@ test: venv browser
 
 bench: venv
 	$(PY) -m bench
+
+chaos: venv
+	$(PY) -m cauce_devstack.chaos
 
 asyncapi: venv
 	$(PY) -m cauce_contracts.asyncapi --output docs/asyncapi.yaml

@@ -41,6 +41,10 @@ class StackStartError(RuntimeError):
 class _Stoppable(Protocol):
     def stop(self) -> None: ...
 
+    def signal_group(self, sig: signal.Signals) -> None: ...
+
+    def crash(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -95,6 +99,17 @@ class ManagedProcess:
         self._signal_group(process.pid, signal.SIGKILL)
         if process.poll() is None:
             process.wait()
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the process group (SIGSTOP/SIGCONT stall and resume it)."""
+        if self._process is not None:
+            self._signal_group(self._process.pid, sig)
+
+    def crash(self) -> None:
+        """``kill -9`` the process group: no drain, no shutdown hooks."""
+        if self._process is not None:
+            self._signal_group(self._process.pid, signal.SIGKILL)
+            self._process.wait()
 
     @staticmethod
     def _signal_group(pgid: int, sig: signal.Signals) -> None:
@@ -281,8 +296,9 @@ class Stack:
             optional["CAUCE_SHORT_LINK_BASE_URL"] = (
                 f"http://{LOOPBACK}:{self.config.ports['notifier']}"
             )
-        if self.nats_keys is not None:  # each service signs in as itself
-            optional["CAUCE_NATS_NKEY_SEED"] = self.nats_keys.seed_for(bus_user(spec))
+        user = bus_user(spec)
+        if self.nats_keys is not None and user in self.nats_keys.seeds:
+            optional["CAUCE_NATS_NKEY_SEED"] = self.nats_keys.seed_for(user)  # signs in as itself
         if spec.name == "identity":  # logins survive a restart of the dev stack
             optional["CAUCE_SIGNING_KEY"] = dev_signing_key(self.config.home)
         env.update({key: value for key, value in optional.items() if value is not None})
@@ -325,6 +341,30 @@ class Stack:
                 self.echo(f"error while stopping {name}: {error!r}")
         self._processes.clear()
         self.state_file.unlink(missing_ok=True)
+
+    # --- faults (make chaos) ----------------------------------------------------------------
+
+    def component(self, name: str) -> _Stoppable:
+        """The started component called ``name`` (a service, ``nats``, ``postgres``...)."""
+        for started, component in reversed(self._started):
+            if started == name:
+                return component
+        raise KeyError(f"no component {name!r}; started: {[n for n, _ in self._started]}")
+
+    def restart(self, name: str) -> None:
+        """Start ``name`` again after a crash (same ports, same data), and wait until it
+        is healthy."""
+        component = self.component(name)
+        if isinstance(component, ManagedProcess):
+            spec = next(s for s in self.config.services if s.name == name)
+            component.start()
+            url = f"http://{LOOPBACK}:{spec.port}"
+            wait_healthy(component, url, [spec.health_path], self.config.health_timeout)
+        else:
+            start = getattr(component, "start", None)
+            if start is None:
+                raise KeyError(f"{name} cannot be restarted")
+            start()
 
     def dead_process(self) -> ManagedProcess | None:
         """A managed child that exited on its own, if any."""

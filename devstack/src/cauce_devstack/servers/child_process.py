@@ -3,7 +3,10 @@ logging to a file, polled until ready, and stopped without leaving anything behi
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -39,6 +42,20 @@ class ServerProcess:
 
     def start(self, timeout: float = 60.0) -> None:
         raise NotImplementedError
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the server's process group: SIGSTOP stalls it (a hung disk, a
+        long GC pause), SIGCONT resumes it."""
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, sig)
+
+    def crash(self) -> None:
+        """``kill -9`` the whole group, as a node failure would: no shutdown at all; the
+        data stays as it was and :meth:`start` runs the server on it again."""
+        self.signal_group(signal.SIGKILL)
+        if self._process is not None:
+            self._process.wait()
 
     def _spawn(self, argv: list[str], **popen: Any) -> None:
         """Start ``argv`` in a new session (its own process group), output to the log."""

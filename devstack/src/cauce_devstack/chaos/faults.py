@@ -1,0 +1,169 @@
+"""What goes wrong, one fault at a time, each timed until the stack is whole again.
+
+A fault is a name and a coroutine that breaks something and puts it back; recovery is
+the time from the fault's start until every service answers ``/readyz`` 200 again (so
+it includes the time the part was held down: a process restart, NATS's reconnections,
+a stalled store's backlog).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from cauce_devstack.launcher import Stack
+
+Breaker = Callable[["Stack", httpx.AsyncClient], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    breaks: Breaker
+
+
+@dataclass
+class Injected:
+    name: str
+    #: From the fault's start until the whole stack was ready again.
+    recovery_s: float
+    ok: bool = True
+    error: str = ""
+
+
+def crash(service: str, down_s: float = 1.0) -> Fault:
+    """``kill -9`` of ``service`` (its whole process group), restarted after ``down_s``."""
+
+    async def breaks(stack: Stack, http: httpx.AsyncClient) -> None:
+        stack.component(service).crash()
+        await asyncio.sleep(down_s)
+        await asyncio.to_thread(stack.restart, service)
+
+    return Fault(f"kill -9 {service}", breaks)
+
+
+def nats_down(down_s: float = 4.0) -> Fault:
+    """nats-server killed (``kill -9``) and started again on its data after ``down_s``:
+    the gateway answers 503 meanwhile and the senders re-send."""
+
+    async def breaks(stack: Stack, http: httpx.AsyncClient) -> None:
+        stack.component("nats").crash()
+        await asyncio.sleep(down_s)
+        await asyncio.to_thread(stack.restart, "nats")
+
+    return Fault("kill -9 nats-server", breaks)
+
+
+def stall(store: str, stalled_s: float = 5.0) -> Fault:
+    """``store`` (``postgres``/``mongo``) frozen with SIGSTOP, then SIGCONT: a hung disk."""
+
+    async def breaks(stack: Stack, http: httpx.AsyncClient) -> None:
+        component = stack.component(store)
+        component.signal_group(signal.SIGSTOP)
+        try:
+            await asyncio.sleep(stalled_s)
+        finally:
+            component.signal_group(signal.SIGCONT)
+
+    return Fault(f"SIGSTOP {store} {stalled_s:.0f} s", breaks)
+
+
+def restart_store(store: str) -> Fault:
+    """``store`` stopped and started again (its data kept)."""
+
+    async def breaks(stack: Stack, http: httpx.AsyncClient) -> None:
+        component = stack.component(store)
+        await asyncio.to_thread(component.stop)
+        await asyncio.to_thread(stack.restart, store)
+
+    return Fault(f"restart {store}", breaks)
+
+
+def provider_storm(target: str, kind: str, count: int, **spec: int) -> Fault:
+    """The sandbox's ``target`` fake answers the next ``count`` calls with ``kind``
+    (``429``, ``5xx``, ``latency``, ``drop``, ``token_expired``)."""
+
+    async def breaks(stack: Stack, http: httpx.AsyncClient) -> None:
+        answer = await http.post(
+            f"{stack.sandbox_url}/sandbox/faults",
+            json={"target": target, "kind": kind, "count": count, **spec},
+        )
+        answer.raise_for_status()
+
+    return Fault(f"{target} {kind} x{count}", breaks)
+
+
+async def whole_again(stack: Stack, http: httpx.AsyncClient, timeout_s: float = 180.0) -> float:
+    """Seconds until every service answers ``/readyz`` 200."""
+    started = time.monotonic()
+    urls = [f"http://127.0.0.1:{spec.port}{spec.ready_path}" for spec in stack.config.services]
+    while True:
+        ready = await asyncio.gather(*(_ready(http, url) for url in urls))
+        if all(ready):
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError("the stack did not recover")
+        await asyncio.sleep(0.2)
+
+
+async def _ready(http: httpx.AsyncClient, url: str) -> bool:
+    try:
+        return (await http.get(url, timeout=2)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def inject_all(
+    stack: Stack, http: httpx.AsyncClient, faults: Sequence[Fault], spacing_s: float
+) -> list[Injected]:
+    """Each fault in turn, ``spacing_s`` apart, each followed by its recovery."""
+    done: list[Injected] = []
+    for fault in faults:
+        await asyncio.sleep(spacing_s)
+        began = time.monotonic()
+        try:
+            await fault.breaks(stack, http)
+            await whole_again(stack, http)
+            done.append(Injected(fault.name, time.monotonic() - began))
+        except Exception as error:  # a fault that could not be put back is a finding
+            done.append(Injected(fault.name, float("nan"), ok=False, error=repr(error)))
+    return done
+
+
+FULL: tuple[Fault, ...] = (
+    crash("gateway"),
+    provider_storm("graph", "429", 20, retry_after=1),
+    crash("conversation"),
+    nats_down(),
+    crash("payments"),
+    provider_storm("sci", "5xx", 4, status=503),
+    stall("postgres"),
+    crash("notifier"),
+    provider_storm("graph", "5xx", 10, status=500),
+    stall("mongo"),
+    crash("crm-sync"),
+    provider_storm("odoo", "5xx", 6, status=502),
+    provider_storm("graph", "token_expired", 3),
+    provider_storm("graph", "drop", 3),
+    provider_storm("graph", "latency", 4, latency_ms=15_000),
+    provider_storm("sci", "latency", 2, latency_ms=15_000),
+    restart_store("postgres"),
+    crash("identity"),
+)
+
+#: CI's short form: a service crash on each side of the bus, NATS down and back, a
+#: stalled store and a provider storm.
+BOUNDED: tuple[Fault, ...] = (
+    crash("conversation"),
+    nats_down(3.0),
+    crash("notifier"),
+    stall("postgres", 3.0),
+    provider_storm("graph", "5xx", 6, status=503),
+)

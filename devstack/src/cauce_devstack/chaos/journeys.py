@@ -1,0 +1,241 @@
+"""The load: people driving the stack through its front doors, as they would.
+
+Every webhook goes to the gateway the way its sender posts it, and is re-sent, as Meta,
+SCI and ManyChat do, until it is answered 200 (a 503 while NATS is down is expected; a
+webhook answered 200 is a promise the ledger then checks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import hmac
+import json
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+
+from cauce_devstack.demo.transcript import BotMessage
+
+#: How long one step may wait for the bot's answer (faults included) before it counts
+#: as lost.
+STEP_TIMEOUT_S = 240.0
+RESEND_DELAYS_S = (0.5, 1, 2, 3, 5)
+
+
+@dataclass
+class Webhooks:
+    """What the senders saw: answers by status, and re-sends."""
+
+    accepted: int = 0
+    refused: Counter[int] = field(default_factory=Counter)
+
+    async def send(self, post: Callable[[], Awaitable[int]], deadline: float) -> None:
+        """``post`` until it is answered 2xx, backing off like a provider retrying."""
+        attempt = 0
+        while True:
+            try:
+                status = await post()
+            except httpx.HTTPError:
+                status = 0  # no answer at all (a connection reset, a timeout)
+            if 200 <= status < 300:
+                self.accepted += 1
+                return
+            self.refused[status] += 1
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"a webhook was refused until the deadline (last {status})")
+            await asyncio.sleep(RESEND_DELAYS_S[min(attempt, len(RESEND_DELAYS_S) - 1)])
+            attempt += 1
+
+
+@dataclass
+class Doors:
+    """Where the journeys knock: the sandbox (the customer's phone, SCI's page) and the
+    gateway (ManyChat's and SCI's webhooks)."""
+
+    http: httpx.AsyncClient
+    sandbox_url: str
+    gateway_url: str
+    manychat_api_key: str
+    sci_webhook_secret: str
+    webhooks: Webhooks = field(default_factory=Webhooks)
+
+    async def outbox(self, phone: str) -> list[BotMessage]:
+        answer = await self.http.get(
+            f"{self.sandbox_url}/sandbox/outbox", params={"to": phone, "provider": "graph"}
+        )
+        answer.raise_for_status()
+        return [BotMessage.from_outbox(e) for e in answer.json() if e["kind"] == "message"]
+
+
+@dataclass
+class BotCustomer:
+    """A customer who greets the bot, gives the seed's plate, taps "Pagar", pays the link
+    and reads the confirmation: four turns, one SCI transaction, one payment."""
+
+    doors: Doors
+    phone: str
+    run_id: str
+    #: A plate of its own (the SCI fake makes up one debt for any plate it does not
+    #: know), so no two customers pay the same debt.
+    plate: str
+    transaction_id: str | None = None
+    finished: bool = False
+    stuck_at: str | None = None
+
+    #: What the customer must have read once each: (step, test on a message).
+    EXPECTED: tuple[tuple[str, Callable[[BotMessage], bool]], ...] = (
+        ("greeting", lambda m: "escríbame la *placa*" in m.text.lower()),
+        ("debt and options", lambda m: any(t.startswith("Pagar") for _, t in m.options)),
+        ("payment link", lambda m: m.link is not None),
+        ("confirmation", lambda m: "pago confirmado" in m.text.lower()),
+    )
+
+    async def run(self, deadline: float) -> None:
+        try:
+            await self._journey(deadline)
+            self.finished = True
+        except TimeoutError as stuck:
+            self.stuck_at = str(stuck)
+
+    async def _journey(self, deadline: float) -> None:
+        await self._say("hola", {"text": "Hola"}, deadline)
+        await self._until("greeting", deadline)
+        await self._say("plate", {"text": f"mi placa es {self.plate}"}, deadline)
+        shown = await self._until("debt and options", deadline)
+        option_id, title = next(o for m in shown for o in m.options if o[1].startswith("Pagar"))
+        tap = {"type": "button_reply", "button_reply": {"id": option_id, "title": title}}
+        await self._say("tap", {"message": {"type": "interactive", "interactive": tap}}, deadline)
+        linked = await self._until("payment link", deadline)
+        url = next(m.link[1] for m in linked if m.link is not None)
+        self.transaction_id = url.rstrip("/").rsplit("/", 1)[-1]
+        await self._pay(url, deadline)
+        await self._until("confirmation", deadline)
+
+    async def _say(self, step: str, body: dict[str, Any], deadline: float) -> None:
+        message_id = f"wamid.CHAOS{self.run_id}{self.phone}{step}"
+
+        async def post() -> int:
+            answer = await self.doors.http.post(
+                f"{self.doors.sandbox_url}/sandbox/customer/send",
+                json={"from": self.phone, "message_id": message_id, **body},
+            )
+            return int(answer.json().get("gateway_status") or 0) if answer.is_success else 0
+
+        await self.doors.webhooks.send(post, deadline)
+
+    async def _until(self, step: str, deadline: float) -> list[BotMessage]:
+        test = dict(self.EXPECTED)[step]
+        give_up = min(deadline, time.monotonic() + STEP_TIMEOUT_S)
+        while True:
+            messages = await self.doors.outbox(self.phone)
+            if any(test(m) for m in messages):
+                return messages
+            if time.monotonic() > give_up:
+                raise TimeoutError(f"no {step}")
+            await asyncio.sleep(0.25)
+
+    async def _pay(self, url: str, deadline: float) -> None:
+        """Pay once at SCI's page; SCI then re-sends the status webhook until the
+        gateway takes it (its own retries, outside the sandbox's single attempt)."""
+        paid = await self.doors.http.post(url)
+        if paid.is_success and paid.json().get("webhook", {}).get("accepted"):
+            self.doors.webhooks.accepted += 1
+            return
+        if not paid.is_success and paid.status_code != 409:
+            raise TimeoutError(f"SCI's page answered {paid.status_code}")
+        self.doors.webhooks.refused[0] += 1
+        await self.doors.webhooks.send(self._status_webhook, deadline)
+
+    async def _status_webhook(self) -> int:
+        transactions = (
+            await self.doors.http.get(f"{self.doors.sandbox_url}/sci/transactions")
+        ).json()
+        tx = next(t for t in transactions if t["transactionId"] == self.transaction_id)
+        body = json.dumps(
+            {
+                "transactionId": tx["transactionId"],
+                "status": tx["status"],
+                "paymentReference": tx["paymentReference"],
+                "amount": tx["valorTotal"],
+                "statusDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            separators=(",", ":"),
+        ).encode()
+        timestamp = int(time.time())
+        digest = hmac.new(
+            self.doors.sci_webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        answer = await self.doors.http.post(
+            f"{self.doors.gateway_url}/webhooks/sci",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-SCI-Signature": f"t={timestamp},v1={digest}",
+            },
+        )
+        return answer.status_code
+
+
+LEAD_STATES = ("Nuevo", "Contactado", "Interesado", "Asignado")
+
+
+class Journey(Protocol):
+    """One person's flow: :meth:`run` drives it; ``finished``/``stuck_at`` tell how far it
+    got (a journey stuck after an accepted webhook is a loss)."""
+
+    finished: bool
+    stuck_at: str | None
+
+    async def run(self, deadline: float) -> None: ...
+
+
+@dataclass
+class ManyChatLead:
+    """A lead ManyChat posts as it moves through its states; Odoo must end with one
+    record for it, in its newest state."""
+
+    doors: Doors
+    manychat_id: str
+    phone: str
+    finished: bool = False
+    stuck_at: str | None = None
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def newest_state(self) -> str:
+        return LEAD_STATES[-1]
+
+    async def run(self, deadline: float) -> None:
+        try:
+            for n, state in enumerate(LEAD_STATES):
+                await self.doors.webhooks.send(functools.partial(self._post, n, state), deadline)
+                await asyncio.sleep(0.5)
+            self.finished = True
+        except TimeoutError as stuck:
+            self.stuck_at = str(stuck)
+
+    async def _post(self, n: int, state: str) -> int:
+        at = self.started + timedelta(seconds=n)
+        answer = await self.doors.http.post(
+            f"{self.doors.gateway_url}/webhooks/manychat/contact",
+            headers={"X-API-KEY": self.doors.manychat_api_key},
+            json={
+                "manychat_id": self.manychat_id,
+                "nombre_lead": f"Lead {self.manychat_id}",
+                "datetime_actual": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ultimo_estado": state,
+                "id": f"{self.manychat_id}_contact",
+                "first_name": "Lead",
+                "last_name": self.manychat_id,
+                "phone": f"+{self.phone}",
+                "email": f"{self.manychat_id}@example.com",
+            },
+        )
+        return answer.status_code
