@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from cauce_crm_sync.bootstrap import mapping_of, ownership_of
-from cauce_crm_sync.sync.odoo_changes import OdooChange, OdooChanges
+from cauce_crm_sync.sync.odoo_changes import Applied, OdooChange, OdooChanges
 from cauce_devstack.testing import eventually, serving
 from cauce_gateway.app import create_app as create_gateway
 from cauce_gateway.settings import OdooWebhookTenant
@@ -143,7 +143,9 @@ async def test_the_newer_side_of_a_shared_field_wins(crm: CrmStack, changes: Odo
 
     # Odoo edited at a time older than cauce's state: cauce's is written back
     await edit_in_odoo(crm, odoo_id, ultimo_estado="Perdido", write_date=_odoo_time(_now(-7200)))
-    old_edit = OdooChange(odoo_id, {"ultimo_estado": "Perdido"}, _now(-7200), TENANT)
+    old_edit = OdooChange(
+        odoo_id, {"ultimo_estado": "Perdido"}, _now(-7200), TENANT, path="reconciliation"
+    )
     applied = await changes.apply(old_edit)
     assert applied.repaired == {"ultimo_estado": "cauce_newer"} and not applied.pulled
     await crm.settled()
@@ -161,6 +163,8 @@ async def test_an_odoo_change_applied_twice_or_late_changes_nothing_more(
     assert (await changes.apply(newer)).pulled == []  # a redelivery
     older = OdooChange(odoo_id, {"x_notas": "primera llamada"}, _now(-600), TENANT)
     assert (await changes.apply(older)).pulled == []  # an older edit, delivered late
+    late = OdooChange(odoo_id, {"ultimo_estado": "Perdido"}, _now(-600), TENANT)
+    assert (await changes.apply(late)) == Applied()  # a snapshot cauce has overwritten since
     assert (await lead(crm, "mc-twice"))["odoo_values"] == {"x_notas": "segunda llamada"}
     unknown = OdooChange(999_999, {"x_notas": "no es nuestro"}, _now(), TENANT)
     assert (await changes.apply(unknown)).known is False
@@ -270,8 +274,10 @@ async def test_odoo_edits_arrive_by_webhook_and_cauces_own_writes_settle(
         row = await lead(crm, "mc-hook")
         assert row["odoo_values"]["x_etapa"] == "ganado"
         await crm.settled()
-        # one call back (the lead's new state_changed_at); its echo changes nothing
-        assert await writes_to_odoo(crm) == writes + 1
+        # one call back (the lead's new state_changed_at); its echo changes nothing. When
+        # cauce's create, its echo and the edit share one second of Odoo's write_date,
+        # the create's echo may cost one more write of cauce's values (never more).
+        assert writes + 1 <= await writes_to_odoo(crm) <= writes + 2
         settled = await writes_to_odoo(crm)
         await crm.settled()
         assert await writes_to_odoo(crm) == settled

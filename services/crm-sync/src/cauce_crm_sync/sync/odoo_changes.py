@@ -23,11 +23,14 @@ finds its values already there.
 An echo can also come back *after* cauce moved on (ManyChat said "Asignado" while
 Odoo's webhook for cauce's earlier "Interesado" was on its way): its ``write_date`` is
 Odoo's wall clock, newer than the ManyChat event's own time, so "newer side wins" would
-put the stale value back. So a value equal to what cauce last wrote to that field
-(``synced_vals``) is cauce's own, never an edit: cauce's newer value goes again. A
-change arriving while cauce is writing the record (its lease) waits until that write is
-recorded (retried), so the echo of a write in flight is recognised too. ``make chaos``
-found this one.
+put the stale value back. So: a webhook's record written before cauce's last write to
+it (``synced_at``, to the second) is a late snapshot Odoo has since overwritten, and
+changes nothing (the reconciliation reads what Odoo has now); a value equal to what
+cauce last wrote to that field (``synced_vals``) is cauce's own, never an edit, and
+cauce's newer value goes again; and a change that would win while cauce is writing the
+record (its lease) waits until that write is recorded (retried). ``make chaos`` found
+this one. Left: an echo and cauce's next write to the same record in the same second,
+with different values, is weighed as an edit (Odoo's timestamps have whole seconds).
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ class OdooChange:
     write_date: datetime
     #: The company, when the path knows it (the webhook's URL token).
     tenant_id: str | None = None
+    #: ``webhook``: a snapshot taken when Odoo wrote, maybe delivered late;
+    #: ``reconciliation``: the record as Odoo has it now.
+    path: Path = "webhook"
 
 
 @dataclass
@@ -96,6 +102,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list) and len(value) == 2 and isinstance(value[0], int):
         return value[0]
     return value
+
+
+def _before_cauces_last_write(record: Any, write_date: datetime) -> bool:
+    """Whether the record as Odoo sent it was written in a second before cauce last
+    wrote it: a late webhook (its snapshot since overwritten by cauce), nothing to
+    apply or repair. Odoo's ``write_date`` has whole seconds, so a change in the same
+    second as cauce's write is still weighed."""
+    synced_at = record["synced_at"]
+    return synced_at is not None and write_date < synced_at.replace(microsecond=0)
 
 
 def _cauces_own_write(record: Any, field: str, value: Any) -> bool:
@@ -146,8 +161,6 @@ class OdooChanges:
             )
             if record is None:
                 return Applied(known=False)
-            if record["writing"]:
-                raise TransientError("cauce is writing this record to Odoo; after that")
             contact = await connection.fetchrow(
                 """
                 SELECT * FROM crm.contacts WHERE tenant_id = $1 AND manychat_id = $2
@@ -167,6 +180,8 @@ class OdooChanges:
         self, connection: Any, record: Any, contact: dict[str, Any], change: OdooChange
     ) -> tuple[Applied, LeadStateChanged | None]:
         applied = Applied()
+        if change.path == "webhook" and _before_cauces_last_write(record, change.write_date):
+            return applied, None  # a snapshot Odoo has overwritten with cauce's write since
         stale: dict[str, Any] = {}  # Odoo field -> Odoo's (wrong) value, to rewrite
         updates: dict[str, Any] = {}  # cauce column -> value taken from Odoo
         state: LeadStateChanged | None = None
@@ -183,6 +198,8 @@ class OdooChanges:
             stamp_field = self.ownership.shared.get(ours)
             stamp = contact.get(stamp_field) if stamp_field else None
             if stamp_field and (stamp is None or change.write_date > stamp):
+                if record["writing"]:  # maybe the echo of the write in flight: after it
+                    raise TransientError("cauce is writing this record to Odoo; retried after")
                 applied.odoo_won.append(ours)
                 if ours == "ultimo_estado" and theirs is not None:
                     # applied by the consumer, as every state change is

@@ -206,7 +206,9 @@ class Reconciler:
                 if written is None:
                     continue
                 try:
-                    applied = await changes.apply(OdooChange(int(row["id"]), row, written))
+                    applied = await changes.apply(
+                        OdooChange(int(row["id"]), row, written, path="reconciliation")
+                    )
                 except TransientError:
                     continue  # being written by cauce now: its write shows up next round
                 if applied.known:
