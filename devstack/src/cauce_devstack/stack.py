@@ -176,6 +176,12 @@ def default_services(ports: Mapping[str, int]) -> list[ServiceSpec]:
     ]
 
 
+def second_replica(spec: ServiceSpec, port: int) -> ServiceSpec:
+    """Another process of ``spec``'s service (``<name>-2`` on ``port``), configured alike:
+    consumers share the work, as two pods of a Deployment do."""
+    return replace(spec, name=f"{spec.name}-2", port=port)
+
+
 def _dev_env(name: str, ports: Mapping[str, int]) -> dict[str, str]:
     env = dict(DEV_SERVICE_ENV.get(name, {}))
     if name == "conversation":

@@ -239,3 +239,165 @@ class ManyChatLead:
             },
         )
         return answer.status_code
+
+
+async def signed_in(http: httpx.AsyncClient, identity_url: str, email: str, password: str) -> str:
+    """An access token for a demo user, as the console gets it (retried while identity
+    is down)."""
+    for _ in range(120):
+        try:
+            answer = await http.post(
+                f"{identity_url}/api/auth/login", json={"email": email, "password": password}
+            )
+            if answer.status_code == 200:
+                return str(answer.json()["access_token"])
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(1)
+    raise TimeoutError("identity never signed the user in")
+
+
+async def until_2xx(
+    call: Callable[[], Awaitable[httpx.Response]], deadline: float, *, done: tuple[int, ...] = ()
+) -> httpx.Response:
+    """An operator's or agent's call, repeated while the service is away (the requests
+    below are safe to repeat); ``done``: statuses that mean it already happened."""
+    attempt = 0
+    while True:
+        try:
+            answer = await call()
+            if answer.is_success or answer.status_code in done:
+                return answer
+            if answer.status_code < 500 and answer.status_code not in (401, 404, 409, 429):
+                raise TimeoutError(f"refused: {answer.status_code} {answer.text[:200]}")
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("a call never went through")
+        await asyncio.sleep(RESEND_DELAYS_S[min(attempt, len(RESEND_DELAYS_S) - 1)])
+        attempt += 1
+
+
+@dataclass
+class CampaignOperator:
+    """A marketer who creates a template campaign, uploads its recipients, starts it and
+    waits for it to complete: each recipient must get the template exactly once."""
+
+    doors: Doors
+    notifier_url: str
+    token: str
+    recipients: list[str]
+    template: str = "bienvenida"
+    campaign_id: str | None = None
+    finished: bool = False
+    stuck_at: str | None = None
+
+    async def run(self, deadline: float) -> None:
+        try:
+            await self._campaign(deadline)
+            self.finished = True
+        except TimeoutError as stuck:
+            self.stuck_at = f"campaign: {stuck}"
+
+    async def _campaign(self, deadline: float) -> None:
+        api = f"{self.notifier_url}/api/v1"
+        headers = {"Authorization": f"Bearer {self.token}"}
+        http = self.doors.http
+        await until_2xx(lambda: http.post(f"{api}/templates/sync", headers=headers), deadline)
+        body = {"name": "chaos", "template_name": self.template, "template_language": "es"}
+        created = await until_2xx(
+            lambda: http.post(f"{api}/campaigns", headers=headers, json=body), deadline
+        )
+        self.campaign_id = created.json()["id"]
+        csv = "Recipient-Phone-Number,variable_1\n" + "".join(
+            f"+{phone},Cliente {n}\n" for n, phone in enumerate(self.recipients)
+        )
+        upload = f"{api}/campaigns/{self.campaign_id}/upload-recipients"
+        await until_2xx(
+            lambda: http.post(upload, headers=headers, files={"file": ("r.csv", csv, "text/csv")}),
+            deadline,
+        )
+        start = f"{api}/campaigns/{self.campaign_id}/start"
+        await until_2xx(lambda: http.post(start, headers=headers), deadline, done=(409,))
+        while True:
+            status = await until_2xx(
+                lambda: http.get(f"{api}/campaigns/{self.campaign_id}", headers=headers), deadline
+            )
+            if status.json()["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+                if status.json()["status"] != "COMPLETED":
+                    raise TimeoutError(f"ended {status.json()['status']}")
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("never completed")
+            await asyncio.sleep(1)
+
+
+@dataclass
+class AgentOnChat:
+    """A customer asks for an advisor; an agent finds the chat and answers twice (each
+    reply re-sent with its Idempotency-Key until accepted): the customer must read each
+    reply exactly once."""
+
+    doors: Doors
+    conversation_url: str
+    token: str
+    phone: str
+    code: str
+    replies: tuple[str, ...] = ()
+    finished: bool = False
+    stuck_at: str | None = None
+
+    async def run(self, deadline: float) -> None:
+        try:
+            await self._chat(deadline)
+            self.finished = True
+        except TimeoutError as stuck:
+            self.stuck_at = f"agent chat {self.code}: {stuck}"
+
+    async def _chat(self, deadline: float) -> None:
+        ask = f"Quiero hablar con un asesor, caso {self.code}"
+
+        async def post() -> int:
+            answer = await self.doors.http.post(
+                f"{self.doors.sandbox_url}/sandbox/customer/send",
+                json={"from": self.phone, "message_id": f"wamid.ASK{self.code}", "text": ask},
+            )
+            return int(answer.json().get("gateway_status") or 0) if answer.is_success else 0
+
+        await self.doors.webhooks.send(post, deadline)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        chat_id = await self._find_chat(headers, deadline)
+        self.replies = tuple(f"Hola, soy su asesor ({self.code}, {n})" for n in (1, 2))
+        for n, text in enumerate(self.replies):
+            send = functools.partial(
+                self.doors.http.post,
+                f"{self.conversation_url}/api/chats/messages/{chat_id}",
+                headers=headers | {"Idempotency-Key": f"chaos-{self.code}-{n}"},
+                json={"text": text},
+            )
+            await until_2xx(send, deadline)
+        give_up = min(deadline, time.monotonic() + STEP_TIMEOUT_S)
+        while True:
+            shown = [m.text for m in await self.doors.outbox(self.phone)]
+            if all(reply in shown for reply in self.replies):
+                return
+            if time.monotonic() > give_up:
+                raise TimeoutError("the agent's replies never arrived")
+            await asyncio.sleep(0.25)
+
+    async def _find_chat(self, headers: dict[str, str], deadline: float) -> str:
+        give_up = min(deadline, time.monotonic() + STEP_TIMEOUT_S)
+        while time.monotonic() < give_up:
+            try:
+                found = await self.doors.http.get(
+                    f"{self.conversation_url}/api/chats",
+                    headers=headers,
+                    params={"q": f"caso {self.code}"},
+                )
+                items = found.json().get("items", []) if found.status_code == 200 else []
+                if items:
+                    return str(items[0]["id"])
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+        raise TimeoutError("the chat never reached the inbox")

@@ -13,7 +13,7 @@ import nats
 
 from cauce_contracts.registry import parse_event
 from cauce_contracts.streams import DLQ, SUBSCRIPTIONS
-from cauce_devstack.chaos.journeys import BotCustomer, ManyChatLead
+from cauce_devstack.chaos.journeys import AgentOnChat, BotCustomer, CampaignOperator, ManyChatLead
 from cauce_devstack.demo.transcript import BotMessage
 
 
@@ -106,16 +106,54 @@ def _shown(message: BotMessage) -> str:
     return f"{message.type}|{message.text}|{message.options}|{message.link}"
 
 
-async def lead_tally(http: httpx.AsyncClient, sandbox_url: str, leads: list[ManyChatLead]) -> Tally:
-    """One Odoo record per lead, in its newest state."""
+async def lead_tally(
+    http: httpx.AsyncClient, sandbox_url: str, leads: list[ManyChatLead], wait_s: float = 240.0
+) -> Tally:
+    """One Odoo record per lead, in its newest state. crm-sync writes to Odoo at Odoo's
+    rate (1 request/s) after the bus has settled, so this waits (bounded) for Odoo to
+    catch up before it counts."""
     tally = Tally("ManyChat leads to Odoo")
-    records = (await http.get(f"{sandbox_url}/sandbox/odoo/records/manychat.contact")).json()
+    url = f"{sandbox_url}/sandbox/odoo/records/manychat.contact"
+    deadline = time.monotonic() + wait_s
+    while True:
+        records = (await http.get(url)).json()
+        newest = {r.get("manychat_id"): str(r.get("ultimo_estado", "")).lower() for r in records}
+        caught_up = all(newest.get(lead.manychat_id) == lead.newest_state.lower() for lead in leads)
+        if caught_up or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
     for lead in leads:
         mine = [r for r in records if r.get("manychat_id") == lead.manychat_id]
         tally.count(f"lead {lead.manychat_id}", len(mine))
         if mine and str(mine[0].get("ultimo_estado", "")).lower() != lead.newest_state.lower():
             tally.losses += 1
             tally.notes.append(f"lead {lead.manychat_id} left at {mine[0].get('ultimo_estado')}")
+    return tally
+
+
+async def campaign_tally(operators: list[CampaignOperator]) -> Tally:
+    """One template message per recipient of each campaign."""
+    tally = Tally("campaign: one send per recipient")
+    for operator in operators:
+        for phone in operator.recipients:
+            messages = await operator.doors.outbox(phone)
+            sent = sum(1 for m in messages if m.text == f"[plantilla {operator.template}]")
+            tally.count(f"campaign send to {phone[-4:]}", sent)
+    return tally
+
+
+async def agent_tally(chats: list[AgentOnChat]) -> Tally:
+    """Each agent reply read once by its customer, and no other message twice."""
+    tally = Tally("agents' replies")
+    for chat in chats:
+        messages = await chat.doors.outbox(chat.phone)
+        for reply in chat.replies:
+            tally.count(f"reply to {chat.phone[-4:]}", sum(1 for m in messages if m.text == reply))
+        others = Counter(_shown(m) for m in messages if m.text not in chat.replies)
+        for text, copies in others.items():
+            if copies > 1:
+                tally.duplicates += copies - 1
+                tally.notes.append(f"{copies}x to {chat.phone[-4:]}: {text[:40]}")
     return tally
 
 

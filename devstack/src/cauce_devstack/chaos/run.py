@@ -11,13 +11,39 @@ from pathlib import Path
 
 import httpx
 
-from cauce_devstack.chaos.faults import BOUNDED, FULL, Fault, Injected, inject_all
-from cauce_devstack.chaos.journeys import BotCustomer, Doors, Journey, ManyChatLead
-from cauce_devstack.chaos.ledger import Tally, bot_tally, dead_letters, lead_tally, settled
+from cauce_devstack.chaos.faults import (
+    BOUNDED,
+    FULL,
+    TWO_REPLICAS,
+    Crew,
+    Fault,
+    Injected,
+    inject_all,
+)
+from cauce_devstack.chaos.journeys import (
+    AgentOnChat,
+    BotCustomer,
+    CampaignOperator,
+    Doors,
+    Journey,
+    ManyChatLead,
+    signed_in,
+)
+from cauce_devstack.chaos.ledger import (
+    Tally,
+    agent_tally,
+    bot_tally,
+    campaign_tally,
+    dead_letters,
+    lead_tally,
+    settled,
+)
+from cauce_devstack.demo_company import ensure_demo_users
 from cauce_devstack.launcher import Stack
 from cauce_devstack.sandbox.settings import DEV_SCI_WEBHOOK_SECRET
 from cauce_devstack.servers.nats_keys import NatsKeys, nats_keys_file
-from cauce_devstack.stack import DEV_MANYCHAT_API_KEY, StackConfig
+from cauce_devstack.servers.ports import free_port
+from cauce_devstack.stack import DEV_MANYCHAT_API_KEY, DEV_TENANT, StackConfig, second_replica
 
 
 @dataclass(frozen=True)
@@ -26,13 +52,36 @@ class Plan:
 
     customers: int
     leads: int
+    #: Recipients of the one campaign run during the faults.
+    campaign_recipients: int
+    #: Customers who ask for an advisor and get two replies from an agent.
+    agent_chats: int
     faults: tuple[Fault, ...]
     spacing_s: float
     limit_s: float
+    #: Services run as two processes (each killed in turn by :data:`FULL`'s faults).
+    two_replicas: tuple[str, ...] = ()
 
 
-FULL_PLAN = Plan(customers=40, leads=30, faults=FULL, spacing_s=8.0, limit_s=900.0)
-BOUNDED_PLAN = Plan(customers=6, leads=4, faults=BOUNDED, spacing_s=3.0, limit_s=300.0)
+FULL_PLAN = Plan(
+    customers=40,
+    leads=30,
+    campaign_recipients=200,
+    agent_chats=10,
+    faults=FULL,
+    spacing_s=8.0,
+    limit_s=900.0,
+    two_replicas=TWO_REPLICAS,
+)
+BOUNDED_PLAN = Plan(
+    customers=4,
+    leads=4,
+    campaign_recipients=10,
+    agent_chats=2,
+    faults=BOUNDED,
+    spacing_s=3.0,
+    limit_s=300.0,
+)
 
 
 @dataclass
@@ -41,6 +90,8 @@ class Report:
     elapsed_s: float
     customers: list[BotCustomer]
     leads: list[ManyChatLead]
+    campaigns: list[CampaignOperator]
+    chats: list[AgentOnChat]
     doors: Doors
     injected: list[Injected]
     tallies: list[Tally]
@@ -55,7 +106,7 @@ class Report:
 
     @property
     def journeys(self) -> list[Journey]:
-        return [*self.customers, *self.leads]
+        return [*self.customers, *self.leads, *self.campaigns, *self.chats]
 
     @property
     def losses(self) -> int:
@@ -80,12 +131,12 @@ class Report:
             (
                 "load held",
                 f"{len(self.customers)} customers to payment, {len(self.leads)} leads "
-                f"to Odoo, {self.elapsed_s:.0f} s",
+                f"to Odoo, a campaign to {self.plan.campaign_recipients}, "
+                f"{len(self.chats)} agent chats, {self.elapsed_s:.0f} s",
             ),
             (
                 "finished",
-                f"{sum(c.finished for c in self.customers)}/{len(self.customers)} "
-                f"customers, {sum(lead.finished for lead in self.leads)}/{len(self.leads)} leads",
+                f"{sum(j.finished for j in self.journeys)}/{len(self.journeys)} journeys",
             ),
             ("webhooks in", f"{webhooks.accepted} answered 2xx; re-sent after {refused or 'none'}"),
         ]
@@ -139,6 +190,26 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
         leads = [
             ManyChatLead(doors, f"chaos_{run_id}_{n}", f"5731{n:07d}") for n in range(plan.leads)
         ]
+        admin, agent = await _tokens(stack, http)
+        digits = run_id_digits(run_id)
+        campaigns = [
+            CampaignOperator(
+                doors,
+                f"http://127.0.0.1:{ports['notifier']}",
+                admin,
+                [f"57310{digits}{n:05d}" for n in range(plan.campaign_recipients)],
+            )
+        ]
+        chats = [
+            AgentOnChat(
+                doors,
+                f"http://127.0.0.1:{ports['conversation']}",
+                agent,
+                f"57311{digits}{n:05d}",
+                f"{run_id}-{n}",
+            )
+            for n in range(plan.agent_chats)
+        ]
         window = max(1.0, plan.spacing_s * (len(plan.faults) + 1))
         load = [
             _later(i * window / max(1, len(customers)), c.run(deadline))
@@ -147,7 +218,13 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
             _later(i * window / max(1, len(leads)), lead.run(deadline))
             for i, lead in enumerate(leads)
         ]
-        faults = asyncio.create_task(inject_all(stack, http, plan.faults, plan.spacing_s))
+        load += [_later(window / 3, campaign.run(deadline)) for campaign in campaigns]
+        load += [
+            _later(i * window / max(1, len(chats)), chat.run(deadline))
+            for i, chat in enumerate(chats)
+        ]
+        crew = Crew(http, admin)
+        faults = asyncio.create_task(inject_all(stack, crew, plan.faults, plan.spacing_s))
         await asyncio.gather(*load)
         injected = await faults
         seed = NatsKeys.kept_in(nats_keys_file(stack.config.home)).admin_seed
@@ -155,6 +232,8 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
         tallies = [
             await bot_tally(http, stack.sandbox_url, customers),
             await lead_tally(http, stack.sandbox_url, leads),
+            await campaign_tally(campaigns),
+            await agent_tally(chats),
         ]
         letters, reasonless = await dead_letters(stack.nats_url, seed)
     return Report(
@@ -162,12 +241,28 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
         time.monotonic() - started,
         customers,
         leads,
+        campaigns,
+        chats,
         doors,
         injected,
         tallies,
         calm,
         letters,
         reasonless,
+    )
+
+
+async def _tokens(stack: Stack, http: httpx.AsyncClient) -> tuple[str, str]:
+    """The demo company's admin (campaigns) and agent (replies), signed in."""
+    assert stack.postgres_url is not None
+    logins = {
+        login.role: login for login in await ensure_demo_users(stack.postgres_url, DEV_TENANT)
+    }
+    identity = f"http://127.0.0.1:{stack.config.ports['identity']}"
+    admin, agent = logins["admin"], logins["agent"]
+    return (
+        await signed_in(http, identity, admin.email, admin.password),
+        await signed_in(http, identity, agent.email, agent.password),
     )
 
 
@@ -190,6 +285,12 @@ async def _later(delay_s: float, journey: Awaitable[None]) -> None:
 def chaos(home: Path, plan: Plan, ports: dict[str, int] | None = None) -> Report:
     """Start a fresh stack under ``home``, exercise it with ``plan``, stop it."""
     config = StackConfig.create(home, port_overrides=ports)
+    twins = [
+        second_replica(spec, free_port())
+        for spec in config.services
+        if spec.name in plan.two_replicas
+    ]
+    config = config.with_services([*config.services, *twins])
     stack = Stack(config, echo=lambda line: None)
     stack.start()
     try:
