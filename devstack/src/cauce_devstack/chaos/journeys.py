@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-import hmac
 import json
 import time
 from collections import Counter
@@ -22,6 +20,7 @@ from typing import Any, Protocol
 import httpx
 
 from cauce_devstack.demo.transcript import BotMessage
+from cauce_devstack.sandbox.sci.status_webhook import SIGNATURE_HEADER, sign_webhook
 
 #: How long one step may wait for the bot's answer (faults included) before it counts
 #: as lost.
@@ -168,16 +167,12 @@ class BotCustomer:
             },
             separators=(",", ":"),
         ).encode()
-        timestamp = int(time.time())
-        digest = hmac.new(
-            self.doors.sci_webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-        ).hexdigest()
         answer = await self.doors.http.post(
             f"{self.doors.gateway_url}/webhooks/sci",
             content=body,
             headers={
                 "Content-Type": "application/json",
-                "X-SCI-Signature": f"t={timestamp},v1={digest}",
+                SIGNATURE_HEADER: sign_webhook(self.doors.sci_webhook_secret, body),
             },
         )
         return answer.status_code
