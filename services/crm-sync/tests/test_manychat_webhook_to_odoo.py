@@ -3,6 +3,8 @@ gateway (X-API-KEY) -> JetStream -> crm-sync -> PostgreSQL and the Odoo fake."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -12,14 +14,17 @@ from cauce_devstack.testing import eventually, serving
 from cauce_gateway.app import create_app as create_gateway
 from cauce_gateway.settings import KeyedTenant
 
-from .conftest import TENANT, gateway_settings, running_crm, running_sandbox
+from .conftest import TENANT, CrmStack, gateway_settings, running_crm, running_sandbox
 
 API_KEY = "manychat-key-for-crm-tests"
 
 
-async def test_manychat_webhooks_become_a_row_and_an_odoo_record(
+@contextlib.asynccontextmanager
+async def manychat_to_crm(
     nats_url: str, database_url: str, tmp_path: Path
-) -> None:
+) -> AsyncIterator[tuple[CrmStack, str]]:
+    """The Odoo fake, crm-sync and a gateway taking the tenant's ManyChat key: (crm-sync,
+    the gateway's URL)."""
     gateway = gateway_settings(
         nats_url,
         tmp_path,
@@ -30,6 +35,13 @@ async def test_manychat_webhooks_become_a_row_and_an_odoo_record(
         running_crm(nats_url, database_url, sandbox_url, tmp_path) as crm,
         serving(create_gateway(gateway), gateway.port) as gateway_url,
     ):
+        yield crm, gateway_url
+
+
+async def test_manychat_webhooks_become_a_row_and_an_odoo_record(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with manychat_to_crm(nats_url, database_url, tmp_path) as (crm, gateway_url):
         headers = {"X-API-KEY": API_KEY}
         contact = await crm.http.post(
             f"{gateway_url}/webhooks/manychat/contact",
@@ -126,16 +138,7 @@ HOSTILE_LEAD = {
 async def test_sql_and_operators_in_a_lead_are_stored_as_text(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
-    gateway = gateway_settings(
-        nats_url,
-        tmp_path,
-        manychat_tenants=[KeyedTenant(tenant_id=TENANT, api_key=SecretStr(API_KEY))],
-    )
-    async with (
-        running_sandbox() as sandbox_url,
-        running_crm(nats_url, database_url, sandbox_url, tmp_path) as crm,
-        serving(create_gateway(gateway), gateway.port) as gateway_url,
-    ):
+    async with manychat_to_crm(nats_url, database_url, tmp_path) as (crm, gateway_url):
         posted = await crm.http.post(
             f"{gateway_url}/webhooks/manychat/contact",
             headers={"X-API-KEY": API_KEY},

@@ -6,7 +6,8 @@ another company's user never reaches the message."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -54,6 +55,31 @@ def about(conversation: Conversation, provider_id: str) -> dict[str, Any]:
     }
 
 
+@contextlib.asynccontextmanager
+async def started_bus(nats_url: str, tmp_path: Path) -> AsyncIterator[Bus]:
+    bus = Bus(ServiceSettings(_env_file=None, **service_test_values(nats_url, tmp_path)))
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.stop()
+
+
+async def kept(
+    bus: Bus, conversation: Conversation, provider_id: str, data: bytes, kind: str, name: str
+) -> InboundMediaStored:
+    """The file put in the media store, and the notifier's news of it."""
+    stored = await FileStore(bus, MEDIA_BUCKET).put("acme", data, kind, name)
+    return InboundMediaStored(
+        **about(conversation, provider_id),
+        object_name=stored.name,
+        content_type=kind,
+        size=len(data),
+        sha256=stored.sha256,
+        filename=name,
+    )
+
+
 async def test_a_file_reaches_its_message_and_is_served_by_signed_link(
     service_url: str,
     nats_url: str,
@@ -62,20 +88,10 @@ async def test_a_file_reaches_its_message_and_is_served_by_signed_link(
     make_conversation: MakeConversation,
 ) -> None:
     conversation = await conversation_store.create(make_conversation())
-    bus = Bus(ServiceSettings(_env_file=None, **service_test_values(nats_url, tmp_path)))
-    await bus.start()
-    try:
-        stored = await FileStore(bus, MEDIA_BUCKET).put("acme", PHOTO, "image/jpeg", "foto.jpg")
+    async with started_bus(nats_url, tmp_path) as bus:
         # the news first, the message a moment later: the consumer waits for it
         for event in (
-            InboundMediaStored(
-                **about(conversation, "wamid.PHOTO"),
-                object_name=stored.name,
-                content_type="image/jpeg",
-                size=len(PHOTO),
-                sha256=stored.sha256,
-                filename="foto.jpg",
-            ),
+            await kept(bus, conversation, "wamid.PHOTO", PHOTO, "image/jpeg", "foto.jpg"),
             InboundMediaRefused(
                 **about(conversation, "wamid.BIG"), reason="too_large", detail="40 MiB"
             ),
@@ -84,8 +100,6 @@ async def test_a_file_reaches_its_message_and_is_served_by_signed_link(
         await asyncio.sleep(0.3)
         await conversation_store.add_message(inbound(conversation, "wamid.PHOTO", "image"))
         await conversation_store.add_message(inbound(conversation, "wamid.BIG", "document"))
-    finally:
-        await bus.stop()
 
     async with httpx.AsyncClient(base_url=service_url, timeout=10) as http:
         path = f"/api/chats/messages/{conversation.id}"
@@ -149,27 +163,12 @@ async def test_a_hostile_file_name_is_served_header_safe(
     make_conversation: MakeConversation,
 ) -> None:
     conversation = await conversation_store.create(make_conversation())
-    bus = Bus(ServiceSettings(_env_file=None, **service_test_values(nats_url, tmp_path)))
-    await bus.start()
-    try:
-        files = FileStore(bus, MEDIA_BUCKET)
+    async with started_bus(nats_url, tmp_path) as bus:
         for n, name in enumerate(HOSTILE_NAMES):
             data = f"documento {n}".encode()
-            stored = await files.put("acme", data, "application/pdf", name)
-            await bus.publish(
-                event := InboundMediaStored(
-                    **about(conversation, f"wamid.DOC{n}"),
-                    object_name=stored.name,
-                    content_type="application/pdf",
-                    size=len(data),
-                    sha256=stored.sha256,
-                    filename=name,
-                ),
-                subject_of(event),
-            )
+            event = await kept(bus, conversation, f"wamid.DOC{n}", data, "application/pdf", name)
+            await bus.publish(event, subject_of(event))
             await conversation_store.add_message(inbound(conversation, f"wamid.DOC{n}", "document"))
-    finally:
-        await bus.stop()
 
     async with httpx.AsyncClient(base_url=service_url, timeout=10) as http:
         path = f"/api/chats/messages/{conversation.id}"
