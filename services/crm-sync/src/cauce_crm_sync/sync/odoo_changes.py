@@ -23,9 +23,10 @@ finds its values already there.
 An echo can also come back *after* cauce moved on (ManyChat said "Asignado" while
 Odoo's webhook for cauce's earlier "Interesado" was on its way): its ``write_date`` is
 Odoo's wall clock, newer than the ManyChat event's own time, so "newer side wins" would
-put the stale value back. So: a webhook's record written before cauce's last write to
-it (``synced_at``, to the second) is a late snapshot Odoo has since overwritten, and
-changes nothing (the reconciliation reads what Odoo has now); a value equal to what
+put the stale value back. So: in a webhook's record written before cauce's last write
+to it (``synced_at``, to the second), the fields cauce writes are a late snapshot Odoo
+has since overwritten, and change nothing (the reconciliation reads what Odoo has now;
+Odoo-owned fields keep their own clock); a value equal to what
 cauce last wrote to that field (``synced_vals``) is cauce's own, never an edit, and
 cauce's newer value goes again; and a change that would win while cauce is writing the
 record (its lease) waits until that write is recorded (retried). ``make chaos`` found
@@ -180,13 +181,14 @@ class OdooChanges:
         self, connection: Any, record: Any, contact: dict[str, Any], change: OdooChange
     ) -> tuple[Applied, LeadStateChanged | None]:
         applied = Applied()
-        if change.path == "webhook" and _before_cauces_last_write(record, change.write_date):
-            return applied, None  # a snapshot Odoo has overwritten with cauce's write since
+        # a snapshot whose mapped fields cauce has written over since (Odoo-owned fields
+        # have their own clock below: odoo_written_at)
+        late = change.path == "webhook" and _before_cauces_last_write(record, change.write_date)
         stale: dict[str, Any] = {}  # Odoo field -> Odoo's (wrong) value, to rewrite
         updates: dict[str, Any] = {}  # cauce column -> value taken from Odoo
         state: LeadStateChanged | None = None
         for ours, theirs_name in self.mapping.contact.fields.items():
-            if theirs_name not in change.values:
+            if late or theirs_name not in change.values:
                 continue
             theirs = _plain(change.values[theirs_name])
             if theirs == to_odoo_value(contact.get(ours)):
