@@ -11,19 +11,9 @@ import pytest
 from cauce_contracts.bus_access import ACCESS, main, permissions, render
 from cauce_contracts.registry import ALL_EVENTS, subject_pattern
 from cauce_contracts.streams import SUBSCRIPTIONS
+from cauce_contracts.subjects import subject_matches
 
 SERVICES = [access for name, access in ACCESS.items() if name != "provisioning"]
-
-
-def _matches(pattern: str, subject: str) -> bool:
-    """NATS wildcard matching (``*`` one token, ``>`` the rest)."""
-    want, have = pattern.split("."), subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
-            return len(have) > i
-        if i >= len(have) or (token != "*" and token != have[i]):
-            return False
-    return len(want) == len(have)
 
 
 def test_every_durable_is_read_by_exactly_one_service() -> None:
@@ -42,7 +32,7 @@ def test_every_event_has_a_service_allowed_to_publish_it() -> None:
         allowed = [
             a.service
             for a in SERVICES
-            if any(_matches(p, subject) for p in permissions(a)["publish"]["allow"])
+            if any(subject_matches(p, subject) for p in permissions(a)["publish"]["allow"])
         ]
         assert allowed, event_type
 
@@ -63,8 +53,8 @@ def test_no_service_may_delete_or_purge_an_event_stream() -> None:
 
 def test_the_gateway_cannot_request_a_message_to_a_customer() -> None:
     allowed = permissions(ACCESS["gateway"])["publish"]["allow"]
-    assert not any(_matches(p, "outbound.message.requested.t.whatsapp.k") for p in allowed)
-    assert any(_matches(p, "inbound.message.received.t.whatsapp.k") for p in allowed)
+    assert not any(subject_matches(p, "outbound.message.requested.t.whatsapp.k") for p in allowed)
+    assert any(subject_matches(p, "inbound.message.received.t.whatsapp.k") for p in allowed)
 
 
 def test_an_unknown_service_is_refused_and_the_cli_renders_json(
