@@ -293,3 +293,30 @@ async def test_drop_fault_holds_then_gives_up_without_recording() -> None:
         slow = await client.post(URL, json=text(), headers=AUTH)
         assert slow.status_code == 200
         assert len((await client.get("/sandbox/outbox")).json()) == 1
+
+
+async def test_answer_faults_take_the_send_before_the_answer_fails_or_lags() -> None:
+    settings = SandboxSettings(
+        graph_tokens={PNID: SecretStr(TOKEN)},
+        drop_hold_s=0.05,
+        service_window_enforced=False,
+        status_callbacks_enabled=False,
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        await client.post("/sandbox/faults", json={"kind": "answer_lost"})
+        await client.post("/sandbox/faults", json={"kind": "slow_answer", "latency_ms": 1})
+        lost = await client.post(
+            URL, json={**text(), "biz_opaque_callback_data": "request-1"}, headers=AUTH
+        )
+        assert lost.status_code == 504 and lost.content == b""
+        [taken] = (await client.get("/sandbox/outbox")).json()
+        assert taken["payload"]["biz_opaque_callback_data"] == "request-1"
+        slow = await client.post(URL, json=text(), headers=AUTH)
+        assert slow.status_code == 200
+        assert len((await client.get("/sandbox/outbox")).json()) == 2
+
+
+async def test_answer_faults_are_for_the_graph_fake_only(sandbox: httpx.AsyncClient) -> None:
+    refused = await sandbox.post("/sandbox/faults", json={"kind": "answer_lost", "target": "sci"})
+    assert refused.status_code == 422

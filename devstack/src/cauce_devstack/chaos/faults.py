@@ -98,7 +98,8 @@ def restart_store(store: str) -> Fault:
 
 def provider_storm(target: str, kind: str, count: int, **spec: int) -> Fault:
     """The sandbox's ``target`` fake answers the next ``count`` calls with ``kind``
-    (``429``, ``5xx``, ``latency``, ``drop``, ``token_expired``)."""
+    (``429``, ``5xx``, ``latency``, ``drop``, ``token_expired``; Graph also
+    ``slow_answer`` and ``answer_lost``: the send taken, its answer late or never)."""
 
     async def breaks(stack: Stack, crew: Crew) -> None:
         await _arm(stack, crew, {"target": target, "kind": kind, "count": count, **spec})
@@ -192,6 +193,7 @@ FULL: tuple[Fault, ...] = (
     provider_storm("odoo", "5xx", 6, status=502),
     token_expired(3),
     provider_storm("graph", "drop", 3),
+    provider_storm("graph", "answer_lost", 3),
     provider_storm("graph", "latency", 4, latency_ms=15_000),
     provider_storm("sci", "latency", 2, latency_ms=15_000),
     restart_store("postgres"),
@@ -199,14 +201,15 @@ FULL: tuple[Fault, ...] = (
     *(crash(f"{name}-2") for name in TWO_REPLICAS),
 )
 
-#: CI's short form: a consumer's crash, NATS down and back, a stalled store and a
-#: provider storm. Neither the notifier's kill -9 nor a PostgreSQL restart: a send Meta
-#: took but the notifier could not record (killed, or its database gone, in between)
-#: goes again, the open finding of ``make chaos`` (README, "Faults and hostile input").
+#: CI's short form: consumers' crashes (the notifier's mid-send), NATS down and back,
+#: PostgreSQL stalled and restarted, a provider storm and sends whose answers are lost.
 BOUNDED: tuple[Fault, ...] = (
     crash("conversation"),
     nats_down(3.0),
+    crash("notifier"),
     crash("payments"),
     stall("postgres", 3.0),
     provider_storm("graph", "5xx", 6, status=503),
+    provider_storm("graph", "answer_lost", 2),
+    restart_store("postgres"),
 )

@@ -13,7 +13,19 @@ from pydantic import BaseModel, Field, model_validator
 from cauce_devstack.sandbox.bootstrap import SandboxDep
 
 FaultTarget = Literal["graph", "sci", "odoo", "gemini", "openai"]
-FaultKind = Literal["latency", "429", "5xx", "token_expired", "drop", "refusal", "malformed"]
+FaultKind = Literal[
+    "latency",
+    "429",
+    "5xx",
+    "token_expired",
+    "drop",
+    "refusal",
+    "malformed",
+    "slow_answer",
+    "answer_lost",
+]
+#: Kinds that take the send first (Meta has the message) and only then fail the answer.
+AFTER_ACCEPT: frozenset[str] = frozenset({"slow_answer", "answer_lost"})
 
 
 class FaultSpec(BaseModel):
@@ -43,6 +55,8 @@ class FaultSpec(BaseModel):
                 raise ValueError(f"a refusal fault needs a code, one of {codes}")
             if self.recipient is not None:
                 self.recipient = _digits(self.recipient)
+        elif self.kind in AFTER_ACCEPT and self.target != "graph":
+            raise ValueError(f"a {self.kind} fault is for the graph target only")
         elif self.kind == "malformed" and self.target not in ("gemini", "openai"):
             raise ValueError("a malformed fault is for the model fakes only (gemini, openai)")
         elif self.code is not None or self.recipient is not None:
@@ -128,6 +142,12 @@ async def arm_fault(spec: FaultSpec, sandbox: SandboxDep) -> Fault:
       was not delivered to maintain healthy ecosystem engagement."), 131056 (the
       business/customer pair rate limit), 131048 (spam rate limit), 131050 (the
       customer stopped marketing messages). Mark-as-read requests do not consume them.
+    - ``slow_answer`` (``graph`` only): the send is taken (recorded in the outbox, its
+      statuses follow) and answered ``latency_ms`` later: a client that dies meanwhile
+      never learns that Meta has the message.
+    - ``answer_lost`` (``graph`` only): the send is taken, but the answer hangs like
+      ``drop``'s: the client's read times out although Meta has the message (its status
+      webhooks, carrying the send's ``biz_opaque_callback_data``, still come).
 
     - ``malformed`` (``gemini``, ``openai`` only): the model answers text that is not
       the JSON asked for.

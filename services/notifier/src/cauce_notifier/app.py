@@ -16,6 +16,7 @@ from cauce_notifier.api import (
 )
 from cauce_notifier.bootstrap import Notifier
 from cauce_notifier.consumers import register_consumers
+from cauce_notifier.metrics import preset_sends_in_doubt
 from cauce_notifier.settings import NotifierSettings
 from cauce_runtime import create_service_app, postgres
 from cauce_runtime.identity import TokenVerifier
@@ -44,6 +45,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     # alerts watch it with increase(): a series must exist before its first event
     preset_provider_counters(*(channel.value for channel in SENDING_CHANNELS))
+    preset_sends_in_doubt(*(channel.value for channel in SENDING_CHANNELS))
     return create_service_app(
         settings,
         bus=notifier.bus,

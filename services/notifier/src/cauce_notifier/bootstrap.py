@@ -162,6 +162,7 @@ def build_deliverer(
         campaigns=campaigns.gate,
         campaign_slot_wait_s=settings.campaign_slot_wait_s,
         claim_s=settings.delivery_claim_s,
+        send_outcome_wait_s=settings.send_outcome_wait_s,
         late_template=(
             LateTemplate(late.name, late.language)
             if (late := settings.out_of_window_template)

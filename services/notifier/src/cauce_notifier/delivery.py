@@ -16,11 +16,16 @@ The order of steps is what makes "never twice" hold:
 5. the provider is called, and its message id is recorded *before* the ack (the same
    statement releases the claim; every other way out releases it too).
 
-The only window for a duplicate is a crash after the provider accepted a message and
-before step 5's record committed (a few milliseconds): the redelivered request then
-finds no provider id and is sent again. Meta's API has no idempotency key to close it.
-``tests/delivery/test_crash_recovery.py`` measures it by killing the notifier during a
-burst of 500.
+A provider call whose answer never got recorded (the notifier killed mid-call,
+PostgreSQL gone when the answer came, a read timeout) leaves the message *maybe sent*:
+step 5 marks it just before the call and the answer clears the mark. WhatsApp Cloud and
+YCloud echo the request's id on their status webhooks (``biz_opaque_callback_data``,
+``externalId``), so a redelivery of a maybe-sent message waits for that status
+(``send_outcome_wait_s``) instead of sending again: the status tracker records the
+provider's id from it, and the redelivery then finds the message sent. Only when no
+status came in that time (or on Chattigo, which echoes nothing) is it sent again: a
+duplicate is then possible, a loss is not. ``tests/delivery/test_crash_recovery.py``
+kills the notifier during a burst of 500 and finds no request sent twice.
 
 :class:`Deliverer` depends on narrow protocols (:class:`Accounts`, :class:`Messages`,
 :class:`SendSlots`, :class:`PairBackoffs`, :class:`Windows` and the runtime's
@@ -34,23 +39,20 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from cauce_contracts.outbound import (
     CampaignMessageRequested,
-    OutboundMessageFailed,
+    MarkReadContent,
     OutboundMessageRequested,
-    OutboundMessageSent,
-    OutboundStatusChanged,
 )
-from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
 from cauce_notifier.accounts_model import ChannelAccount
-from cauce_notifier.metrics import send_limiter
+from cauce_notifier.metrics import SENDS_IN_DOUBT, send_limiter
 from cauce_notifier.providers import ProviderClient, SendResult
 from cauce_notifier.providers.errors import (
+    AnswerLost,
     CredentialsRejected,
     PairRateLimited,
     PermanentProviderError,
@@ -59,6 +61,7 @@ from cauce_notifier.providers.errors import (
     RetryableProviderError,
 )
 from cauce_notifier.rate_limit import SendSlotTooFar
+from cauce_notifier.send_outcomes import Failure, Request, announce_failed, announce_sent
 from cauce_notifier.service_window import LateTemplate, needs_open_window
 from cauce_notifier.store.messages import Admission, MessageRecord
 from cauce_runtime import Backoff, Delivery, PermanentError, Publisher, TransientError
@@ -81,6 +84,15 @@ CLAIM_S = 30.0
 PROVIDER_BACKOFF = Backoff.exponential(2.0, 300.0)
 #: A campaign send due within this long waits for its ``send_after`` in the worker.
 SEND_AFTER_IN_WORKER_S = 2.0
+#: How long a maybe-sent message waits for the status webhook naming it, by default
+#: (Meta reports ``sent`` within seconds; its webhook retries take longer).
+SEND_OUTCOME_WAIT_S = 60.0
+#: How often a maybe-sent message looks again while it waits for its status.
+SEND_OUTCOME_POLL_S = 5.0
+
+
+class AwaitingSendStatus(TransientError):
+    """The provider may have the message: wait for its status webhook, do not resend."""
 
 
 class Accounts(Protocol):
@@ -107,8 +119,13 @@ class Messages(Protocol):
         (otherwise the claim says settled, or for how long another worker holds it)."""
         ...
 
-    async def release(self, request_event_id: uuid.UUID) -> None:
-        """Drop the claim, whoever holds it."""
+    async def release(self, request_event_id: uuid.UUID, *, maybe_sent: bool = False) -> None:
+        """Drop the claim, whoever holds it; ``maybe_sent`` keeps the maybe-sent mark."""
+        ...
+
+    async def mark_maybe_sent(self, request_event_id: uuid.UUID) -> None:
+        """A provider call starts: the message is maybe sent until its answer is recorded
+        (:attr:`Admission.maybe_sent_s` of a later admission)."""
         ...
 
     async def record_sent(
@@ -118,7 +135,8 @@ class Messages(Protocol):
         sent_at: datetime,
         degradation: str | None = None,
     ) -> MessageRecord | None:
-        """Store the provider's id (the first one wins) and release the claim."""
+        """Store the provider's id (the first one wins), release the claim and clear the
+        maybe-sent mark."""
         ...
 
     async def record_failed(
@@ -133,7 +151,12 @@ class Messages(Protocol):
         ...
 
     async def record_attempt_failed(self, request_event_id: uuid.UUID) -> int:
-        """Count one more failed provider attempt; the count so far (0 if unknown)."""
+        """Count one more failed provider attempt (and clear the maybe-sent mark: the
+        provider answered); the count so far (0 if unknown)."""
+        ...
+
+    async def set_degradation(self, request_event_id: uuid.UUID, degradation: str) -> None:
+        """Record what was lost converting the content for the channel."""
         ...
 
 
@@ -189,16 +212,6 @@ class Windows(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Failure:
-    """Why a message will not be delivered, as published on ``outbound.message.failed``."""
-
-    title: str
-    code: str | None = None
-    detail: str | None = None
-    retryable: bool = False
-
-
 class Deliverer:
     def __init__(
         self,
@@ -217,9 +230,12 @@ class Deliverer:
         late_template: LateTemplate | None = None,
         links: ReplyLinks | None = None,
         claim_s: float = CLAIM_S,
+        send_outcome_wait_s: float = SEND_OUTCOME_WAIT_S,
     ) -> None:
         self.bus = bus
         self.claim_s = claim_s
+        #: How long a maybe-sent message waits for the status webhook naming it.
+        self.send_outcome_wait_s = send_outcome_wait_s
         self.accounts = accounts
         self.messages = messages
         self.providers = providers
@@ -249,7 +265,7 @@ class Deliverer:
         record = admission.message
         if record.provider_message_id is not None:
             # a redelivery of a sent message: announce it again, never resend
-            await self._publish_sent(event, record.provider_message_id)
+            await announce_sent(self.bus, Request.of_event(event), record.provider_message_id)
             return
         if admission.claim.settled:
             return  # failed for good; its failed event was published then
@@ -258,18 +274,53 @@ class Deliverer:
                 "another worker is sending it", retry_after=admission.claim.retry_in_s
             )
         try:
+            self._wait_if_maybe_sent(event, admission)
             result = await self._send_claimed(event, admission, delivery)
-        except BaseException:
-            await self.messages.release(event.event_id)
+        except BaseException as exc:
+            # A wait this module decided on follows a provider's answer (or comes before
+            # any call): no call is in doubt. Anything else (cancelled mid-call, a bug,
+            # PostgreSQL gone) keeps a maybe-sent mark the call may have left.
+            in_doubt = isinstance(exc, AwaitingSendStatus) or not isinstance(exc, TransientError)
+            await self.messages.release(event.event_id, maybe_sent=in_doubt)
             raise
         if result is None:
             await self.messages.release(event.event_id)
             return
         # records the provider id and releases the claim in one statement
-        await self.messages.record_sent(
+        stored = await self.messages.record_sent(
             event.event_id, result.provider_message_id, datetime.now(UTC), result.degradation
         )
-        await self._publish_sent(event, result.provider_message_id)
+        if stored is not None and result.degradation and stored.degradation is None:
+            # its status webhook recorded the send first (see statuses.py)
+            await self.messages.set_degradation(event.event_id, result.degradation)
+        await announce_sent(self.bus, Request.of_event(event), result.provider_message_id)
+
+    def _awaits_status(self, event: OutboundMessageRequested) -> bool:
+        """Whether a status webhook will name this request if the provider has it."""
+        provider = self.providers.get(event.channel)
+        echoes = provider is not None and provider.echoes_request_id
+        return echoes and not isinstance(event.content, MarkReadContent)
+
+    def _wait_if_maybe_sent(self, event: OutboundMessageRequested, admission: Admission) -> None:
+        """Raise :class:`AwaitingSendStatus` while an earlier call's outcome is unknown
+        and its status webhook may still tell; after that, the message goes again."""
+        since = admission.maybe_sent_s
+        if since is None:
+            return
+        left = self.send_outcome_wait_s - since if self._awaits_status(event) else 0.0
+        if left > 0:
+            raise AwaitingSendStatus(
+                "the provider may have it (an earlier call's answer was lost):"
+                " waiting for its status webhook",
+                retry_after=min(left, SEND_OUTCOME_POLL_S),
+            )
+        SENDS_IN_DOUBT.add(1, {"provider": event.channel.value, "outcome": "resent"})
+        logger.warning(
+            "request %s: no status named it %.0f s after a call whose answer was lost;"
+            " sending it again",
+            event.event_id,
+            since,
+        )
 
     async def _send_claimed(
         self, event: OutboundMessageRequested, admission: Admission, delivery: Delivery
@@ -309,6 +360,7 @@ class Deliverer:
             )
         campaign = isinstance(event, CampaignMessageRequested)
         await self._wait_for_slot(account, self.campaign_slot_wait_s if campaign else None)
+        await self.messages.mark_maybe_sent(event.event_id)
         result = await self._call_provider(account, event, delivery)
         if result is not None and degradation is not None:
             notes = "; ".join(n for n in (degradation, result.degradation) if n)
@@ -376,6 +428,9 @@ class Deliverer:
             raise TransientError(exc.message, retry_after=wait) from exc
         if isinstance(exc, RateLimited):
             raise TransientError(exc.message, retry_after=exc.retry_after or 1.0) from exc
+        if isinstance(exc, AnswerLost) and self._awaits_status(event):
+            # the provider may have it: its status webhook will tell (see deliver)
+            raise AwaitingSendStatus(exc.message, retry_after=SEND_OUTCOME_POLL_S) from exc
         attempts = await self.messages.record_attempt_failed(event.event_id)
         if attempts >= self.max_provider_attempts or delivery.last_attempt:
             await self._fail(event, failure)
@@ -393,47 +448,7 @@ class Deliverer:
             retryable=failure.retryable,
             at=now,
         )
-        failed = OutboundMessageFailed(
-            **_outcome_of(event),
-            campaign_id=event.campaign_id,
-            provider_code=failure.code,
-            title=failure.title[:256],
-            detail=failure.detail,
-            retryable=failure.retryable,
-        )
-        await self.bus.publish(failed, subject_of(failed), msg_id=f"failed:{event.event_id}")
-        await self._publish_status(event, "failed", now, failure)
-
-    async def _publish_sent(
-        self, event: OutboundMessageRequested, provider_message_id: str
-    ) -> None:
-        sent = OutboundMessageSent(
-            **_outcome_of(event),
-            campaign_id=event.campaign_id,
-            provider_message_id=provider_message_id,
-        )
-        await self.bus.publish(sent, subject_of(sent), msg_id=f"sent:{event.event_id}")
-        await self._publish_status(event, "sent", datetime.now(UTC), None, provider_message_id)
-
-    async def _publish_status(
-        self,
-        event: OutboundMessageRequested,
-        status: str,
-        at: datetime,
-        failure: Failure | None,
-        provider_message_id: str | None = None,
-    ) -> None:
-        changed = OutboundStatusChanged(
-            **_outcome_of(event),
-            provider_message_id=provider_message_id or f"request:{event.event_id}",
-            status=status,
-            status_at=at,
-            error_code=failure.code if failure else None,
-            error_title=failure.title[:256] if failure else None,
-        )
-        await self.bus.publish(
-            changed, subject_of(changed), msg_id=f"status:{event.event_id}:{status}"
-        )
+        await announce_failed(self.bus, Request.of_event(event), failure, now)
 
 
 async def _until_send_after(event: CampaignMessageRequested) -> None:
@@ -446,19 +461,6 @@ async def _until_send_after(event: CampaignMessageRequested) -> None:
         raise TransientError("not before its send_after", retry_after=wait, exact=True)
     if wait > 0:
         await asyncio.sleep(wait)
-
-
-def _outcome_of(event: OutboundMessageRequested) -> dict[str, Any]:
-    """The envelope and routing fields every outcome event of ``event`` carries."""
-    return {
-        "tenant_id": event.tenant_id,
-        "correlation_id": event.correlation_id,
-        "causation_id": str(event.event_id),
-        "channel": event.channel,
-        "contact_key": event.contact_key,
-        "channel_account_id": event.channel_account_id,
-        "request_id": event.event_id,
-    }
 
 
 def _error_code(exc: ProviderError) -> str:

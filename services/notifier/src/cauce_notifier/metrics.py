@@ -28,6 +28,24 @@ CAMPAIGN_STATE_CHANGES = _meter.create_counter(
     "cauce.campaign.state_changes", "{change}", "Campaign state changes, by new state and cause"
 )
 
+#: ``cauce_notifier_sends_in_doubt_total{provider, outcome}``: sends recorded from the
+#: status webhook naming their request (``recorded_by_status``: the send's own answer was
+#: lost, or the status overtook it), and sends made again because no status named a call
+#: whose answer was lost (``resent``: the customer may get the message twice).
+SENDS_IN_DOUBT = _meter.create_counter(
+    "cauce.notifier.sends_in_doubt",
+    "{message}",
+    "Sends recorded from a status webhook, or made again after a lost answer",
+)
+
+
+def preset_sends_in_doubt(*providers: str) -> None:
+    """Start :data:`SENDS_IN_DOUBT` at 0 for every label pair (an alert's ``increase()``
+    cannot see a series' first event)."""
+    for provider in providers:
+        for outcome in ("recorded_by_status", "resent"):
+            SENDS_IN_DOUBT.add(0, {"provider": provider, "outcome": outcome})
+
 
 def send_limiter(channel: str) -> str:
     """The ``limiter`` label of a channel's per-account send-rate limiter (one label

@@ -83,6 +83,11 @@ class NotifierSettings(KeyRingSettings):
     #: go unacknowledged: a crashed worker's messages go to another after this long.
     #: Longer than a send ever takes (slot wait + provider timeout).
     delivery_claim_s: float = Field(default=30.0, gt=0, le=600)
+    #: How long a message whose provider call lost its answer (the notifier died
+    #: mid-call, PostgreSQL went away, a read timeout) waits for the status webhook
+    #: naming it before it is sent again (WhatsApp Cloud and YCloud; Chattigo names
+    #: nothing, so there it goes again at once). Meta reports ``sent`` within seconds.
+    send_outcome_wait_s: float = Field(default=60.0, ge=0, le=3600)
 
     #: Customers' files larger than this are not kept (WhatsApp's own limit for audio
     #: and video; documents may reach 100 MB there and are refused above this).

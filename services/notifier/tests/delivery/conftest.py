@@ -28,6 +28,8 @@ from cauce_devstack.sandbox.app import create_app as create_sandbox
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.servers import NatsServer, free_port
 from cauce_devstack.testing import eventually, service_test_values, serving, stored_events
+from cauce_gateway.app import create_app as create_gateway
+from cauce_gateway.settings import ChannelAccount, GatewaySettings
 from cauce_notifier.app import create_app as create_notifier
 from cauce_notifier.settings import DeclaredAccount, NotifierSettings
 from cauce_runtime import Bus, ServiceSettings
@@ -42,6 +44,8 @@ ADMIN_TOKEN = MINTER.token(TENANT, ttl_s=24 * 3600)
 CUSTOMER = "573001234567"
 CONTACT_SECRET = b"contact-key-secret-for-tests"
 KEY = contact_key(CUSTOMER, CONTACT_SECRET)
+#: Signs the Graph fake's status webhooks to the tests' gateway.
+APP_SECRET = "app-secret-for-status-tests"
 
 
 def sandbox_settings(**overrides: Any) -> SandboxSettings:
@@ -200,6 +204,36 @@ class Stack:
             f"{self.notifier_url}{path}",
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             **kwargs,
+        )
+
+
+@contextlib.asynccontextmanager
+async def status_webhooks(
+    nats_server: NatsServer, tmp_path: Path, **sandbox_overrides: Any
+) -> AsyncIterator[SandboxSettings]:
+    """A real gateway (this loop) taking the tests' WhatsApp number's webhooks, and the
+    settings of a sandbox whose Graph fake posts each accepted send's statuses to it
+    (``sent`` after 50 ms, then ``delivered`` and ``read``)."""
+    gateway_settings = GatewaySettings(
+        environment="test",
+        port=free_port(),
+        nats_url=nats_server.url,
+        span_file=tmp_path / "gateway-spans.jsonl",
+        contact_key_secret=SecretStr(CONTACT_SECRET.decode()),
+        meta_app_secrets=[SecretStr(APP_SECRET)],
+        whatsapp_accounts=[ChannelAccount(account_id=PHONE_NUMBER_ID, tenant_id=TENANT)],
+    )
+    async with serving(create_gateway(gateway_settings), gateway_settings.port) as gateway_url:
+        yield sandbox_settings(
+            **{
+                "status_callbacks_enabled": True,
+                "gateway_url": gateway_url,
+                "app_secret": SecretStr(APP_SECRET),
+                "status_sent_delay_s": 0.05,
+                "status_delivered_delay_s": 0.1,
+                "status_read_delay_s": 0.1,
+                **sandbox_overrides,
+            }
         )
 
 

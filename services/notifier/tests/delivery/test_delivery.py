@@ -76,6 +76,7 @@ async def test_a_request_is_sent_once_with_the_exact_wire_payload(stack: Stack) 
                 "parameters": {"display_text": "Pagar ahora", "url": "https://pay.example/40037"},
             },
         },
+        "biz_opaque_callback_data": str(request.event_id),
     }
     stored = await stack.message(request.event_id)
     assert stored["status"] == "sent"

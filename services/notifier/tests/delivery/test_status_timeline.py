@@ -1,6 +1,7 @@
 """The whole loop: the notifier sends, the Graph fake posts signed status webhooks to
 the real gateway, the gateway publishes them, and the notifier moves the message along
-its timeline (sent -> delivered -> read), publishing each change."""
+its timeline (sent -> delivered -> read), publishing each change; a send whose answer
+was lost is recorded from the status webhook naming its request, not sent again."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from pydantic import SecretStr
+import pytest
 
 from cauce_contracts.inbound import InboundStatusUpdated, MessageStatus
-from cauce_contracts.outbound import OutboundMessageRequested, OutboundStatusChanged, TextContent
+from cauce_contracts.outbound import (
+    OutboundMessageRequested,
+    OutboundMessageSent,
+    OutboundStatusChanged,
+    TextContent,
+)
 from cauce_contracts.registry import subject_of
+from cauce_contracts.streams import NOTIFIER_REQUESTS
 from cauce_contracts.subjects import Channel, contact_key
-from cauce_devstack.servers import NatsServer, free_port
-from cauce_devstack.testing import serving
-from cauce_gateway.app import create_app as create_gateway
-from cauce_gateway.settings import ChannelAccount, GatewaySettings
+from cauce_devstack.servers import NatsServer
 from cauce_notifier.store.messages import MessageStore
 
 from .conftest import (
@@ -27,55 +31,38 @@ from .conftest import (
     PHONE_NUMBER_ID,
     TENANT,
     running_stack,
-    sandbox_settings,
+    status_webhooks,
 )
-
-APP_SECRET = "app-secret-for-status-tests"
 
 
 async def test_statuses_from_the_provider_move_the_message_to_read(
     nats_server: NatsServer, database_url: str, tmp_path: Path
 ) -> None:
-    gateway_settings = GatewaySettings(
-        environment="test",
-        port=free_port(),
-        nats_url=nats_server.url,
-        span_file=tmp_path / "gateway-spans.jsonl",
-        contact_key_secret=SecretStr(CONTACT_SECRET.decode()),
-        meta_app_secrets=[SecretStr(APP_SECRET)],
-        whatsapp_accounts=[ChannelAccount(account_id=PHONE_NUMBER_ID, tenant_id=TENANT)],
-    )
-    async with serving(create_gateway(gateway_settings), gateway_settings.port) as gateway_url:
-        sandbox = sandbox_settings(
-            status_callbacks_enabled=True,
-            gateway_url=gateway_url,
-            app_secret=SecretStr(APP_SECRET),
-            status_sent_delay_s=0.05,
-            status_delivered_delay_s=0.1,
-            status_read_delay_s=0.1,
-        )
-        async with running_stack(nats_server, database_url, tmp_path, sandbox=sandbox) as stack:
-            await stack.customer_wrote()
-            request = await stack.request(TextContent(body="¿Llegó?"))
+    async with (
+        status_webhooks(nats_server, tmp_path) as sandbox,
+        running_stack(nats_server, database_url, tmp_path, sandbox=sandbox) as stack,
+    ):
+        await stack.customer_wrote()
+        request = await stack.request(TextContent(body="¿Llegó?"))
 
-            async def read() -> bool:
-                return (await stack.message(request.event_id)).get("status") == "read"
+        async def read() -> bool:
+            return (await stack.message(request.event_id)).get("status") == "read"
 
-            await stack.wait_for(read, what="the message to be read")
-            message = await stack.message(request.event_id)
-            assert [h["status"] for h in message["history"]] == [
-                "requested",
-                "sent",
-                "delivered",
-                "read",
-            ]
-            assert message["delivered_at"] is not None and message["read_at"] is not None
-            changes = [
-                e
-                for e in await stack.outcomes()
-                if isinstance(e, OutboundStatusChanged) and e.request_id == request.event_id
-            ]
-            assert [c.status for c in changes] == ["sent", "delivered", "read"]
+        await stack.wait_for(read, what="the message to be read")
+        message = await stack.message(request.event_id)
+        assert [h["status"] for h in message["history"]] == [
+            "requested",
+            "sent",
+            "delivered",
+            "read",
+        ]
+        assert message["delivered_at"] is not None and message["read_at"] is not None
+        changes = [
+            e
+            for e in await stack.outcomes()
+            if isinstance(e, OutboundStatusChanged) and e.request_id == request.event_id
+        ]
+        assert [c.status for c in changes] == ["sent", "delivered", "read"]
 
 
 async def test_a_status_that_overtakes_the_send_record_is_applied_once_it_lands(
@@ -117,3 +104,57 @@ async def test_a_status_that_overtakes_the_send_record_is_applied_once_it_lands(
             return (await stack.message(request.event_id)).get("status") == "delivered"
 
         await stack.wait_for(delivered, what="the early status to be applied")
+
+
+@pytest.mark.parametrize(
+    "sent_after_s",
+    [
+        0.05,  # the status comes before any retry would
+        4.0,  # later than a retry's backoff (2 s): only the wait for it prevents a resend
+    ],
+)
+async def test_a_send_whose_answer_was_lost_is_recorded_from_its_status_not_sent_twice(
+    nats_server: NatsServer, database_url: str, tmp_path: Path, sent_after_s: float
+) -> None:
+    # Meta takes the send, but its answer never comes: the notifier's read times out
+    async with (
+        status_webhooks(
+            nats_server, tmp_path, drop_hold_s=1.5, status_sent_delay_s=sent_after_s
+        ) as sandbox,
+        running_stack(
+            nats_server, database_url, tmp_path, sandbox=sandbox, provider_timeout_s=0.5
+        ) as stack,
+    ):
+        await stack.customer_wrote()
+        armed = await stack.http.post(
+            f"{stack.sandbox_url}/sandbox/faults", json={"kind": "answer_lost"}
+        )
+        assert armed.status_code == 201
+        request = await stack.request(TextContent(body="¿Llegó?"))
+
+        async def delivered() -> bool:
+            return (await stack.message(request.event_id)).get("status") in (
+                "delivered",
+                "read",
+            )
+
+        await stack.wait_for(delivered, what="the lost send's statuses to be applied")
+        js = stack.bus.connection.jetstream()
+
+        async def settled() -> bool:
+            info = await js.consumer_info(NOTIFIER_REQUESTS.stream, NOTIFIER_REQUESTS.durable_name)
+            return info.num_ack_pending == 0 and info.num_pending == 0
+
+        # the request's redelivery (after its wait) finds it sent, and is acked
+        await stack.wait_for(settled, what="the request to be acked")
+
+        [call] = await stack.outbox()
+        assert call["payload"]["biz_opaque_callback_data"] == str(request.event_id)
+        message = await stack.message(request.event_id)
+        assert message["provider_message_id"] == call["message_id"]
+        sent = [
+            e
+            for e in await stack.outcomes()
+            if isinstance(e, OutboundMessageSent) and e.request_id == request.event_id
+        ]
+        assert [e.provider_message_id for e in sent] == [call["message_id"]]

@@ -241,7 +241,8 @@ async def test_every_content_type_arrives_exactly_as_meta_documents(
     result = await client(sandbox.http, sandbox.url).send(whatsapp_account(), message)
 
     [entry] = await sandbox.outbox("graph")
-    assert entry["payload"] == BASE | expected
+    # the request's id rides along: Meta echoes it on the message's status webhooks
+    assert entry["payload"] == BASE | expected | {"biz_opaque_callback_data": str(message.event_id)}
     assert entry["api_version"] == VERSION
     assert entry["phone_number_id"] == PHONE_NUMBER_ID
     assert result.provider_message_id == entry["message_id"]
@@ -264,6 +265,7 @@ async def test_a_reply_carries_the_quoted_message_in_context(sandbox: Sandbox) -
         "context": {"message_id": "wamid.INBOUND1"},
         "type": "text",
         "text": {"preview_url": False, "body": "Claro"},
+        "biz_opaque_callback_data": str(message.event_id),
     }
 
 

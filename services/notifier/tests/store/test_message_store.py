@@ -180,6 +180,45 @@ async def test_admission_records_claims_and_reads_window_and_backoff(
     assert [h.status for h in await store.history(event.event_id)] == ["requested", "sent"]
 
 
+async def test_a_call_in_doubt_is_kept_until_an_answer_settles_it(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    event = request()
+    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
+    await store.mark_maybe_sent(event.event_id)
+    await store.release(event.event_id, maybe_sent=True)  # the answer was lost
+    doubt = await store.admit(event, claim_for_s=30)
+    assert doubt.claim.claimed and doubt.maybe_sent_s is not None and doubt.maybe_sent_s < 5
+
+    await store.release(event.event_id)  # a wait decided before any call: no doubt
+    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
+    await store.mark_maybe_sent(event.event_id)
+    assert await store.record_attempt_failed(event.event_id) == 1  # the provider answered
+    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
+    await store.mark_maybe_sent(event.event_id)
+    await store.record_sent(event.event_id, "wamid.S", T0)
+    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
+
+
+async def test_a_status_records_a_send_only_from_the_account_it_names(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    event = request()
+    await store.record_requested(event)
+
+    elsewhere = await store.record_sent(
+        event.event_id, "wamid.X", T0, sent_from=("whatsapp", "999999999")
+    )
+    other_channel = await store.record_sent(
+        event.event_id, "wamid.X", T0, sent_from=("ycloud", event.channel_account_id)
+    )
+    assert elsewhere is None and other_channel is None
+    assert await store.provider_message_id(event.event_id) is None
+
+    ours = await store.record_sent(
+        event.event_id, "wamid.S", T0, sent_from=("whatsapp", event.channel_account_id)
+    )
+    assert ours is not None and ours.provider_message_id == "wamid.S"
+
+
 async def test_concurrent_admissions_claim_once(pool: asyncpg.Pool) -> None:
     store = MessageStore(pool)
     event = request()

@@ -115,6 +115,8 @@ class FakeMessages:
         self.rows: dict[uuid.UUID, MessageRecord] = {}
         #: Until when (on ``clock``) each message is claimed; absent: free.
         self.claimed_until: dict[uuid.UUID, float] = {}
+        #: Since when (on ``clock``) each message is maybe sent; absent: no call in doubt.
+        self.maybe_sent_since: dict[uuid.UUID, float] = {}
 
     def claimed(self, request_event_id: uuid.UUID) -> bool:
         """Whether a live claim holds the message now."""
@@ -147,10 +149,22 @@ class FakeMessages:
             pair_backoff_s=self.pair_backoffs.remaining_s(
                 event.channel.value, event.channel_account_id, event.contact_key
             ),
+            maybe_sent_s=(
+                None if (since := self.maybe_sent_since.get(key)) is None else self.clock() - since
+            ),
         )
 
-    async def release(self, request_event_id: uuid.UUID) -> None:
+    async def release(self, request_event_id: uuid.UUID, *, maybe_sent: bool = False) -> None:
         self.claimed_until.pop(request_event_id, None)
+        if not maybe_sent:
+            self.maybe_sent_since.pop(request_event_id, None)
+
+    async def mark_maybe_sent(self, request_event_id: uuid.UUID) -> None:
+        self.maybe_sent_since[request_event_id] = self.clock()
+
+    async def set_degradation(self, request_event_id: uuid.UUID, degradation: str) -> None:
+        row = self.rows[request_event_id]
+        self.rows[request_event_id] = dataclasses.replace(row, degradation=degradation)
 
     async def record_sent(
         self,
@@ -175,6 +189,7 @@ class FakeMessages:
             failed_at=None,
         )
         self.claimed_until.pop(request_event_id, None)
+        self.maybe_sent_since.pop(request_event_id, None)
         return row
 
     async def record_failed(
@@ -198,6 +213,7 @@ class FakeMessages:
             failed_at=at,
             error_detail=detail,
         )
+        self.maybe_sent_since.pop(request_event_id, None)
         return row
 
     async def record_attempt_failed(self, request_event_id: uuid.UUID) -> int:
@@ -207,6 +223,7 @@ class FakeMessages:
         row = self.rows[request_event_id] = dataclasses.replace(
             row, provider_attempts=row.provider_attempts + 1
         )
+        self.maybe_sent_since.pop(request_event_id, None)
         return row.provider_attempts
 
 
@@ -246,7 +263,11 @@ class ScriptedProvider:
     :class:`ProviderError` is raised), then accepting everything. ``hold`` keeps calls
     waiting until it is set."""
 
-    def __init__(self, *outcomes: SendResult | ProviderError) -> None:
+    def __init__(
+        self, *outcomes: SendResult | ProviderError, echoes_request_id: bool = True
+    ) -> None:
+        #: As WhatsApp Cloud's (True) or Chattigo's (False) client.
+        self.echoes_request_id = echoes_request_id
         self.outcomes = list(outcomes)
         self.calls: list[uuid.UUID] = []
         #: The requests as the provider got them (content included).

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from cauce_contracts.outbound import (
     CampaignMessageRequested,
     CtaUrlContent,
+    MarkReadContent,
     MediaContent,
     OutboundContent,
     OutboundMessageFailed,
@@ -31,7 +32,15 @@ from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.testing import RecordingBus, delivery_for
 from cauce_notifier.accounts_model import ChannelAccount, WhatsAppCredentials
 from cauce_notifier.consumers import requests_spec
-from cauce_notifier.delivery import CLAIM_S, PAIR_BACKOFF_S, PROVIDER_BACKOFF, Deliverer
+from cauce_notifier.delivery import (
+    CLAIM_S,
+    PAIR_BACKOFF_S,
+    PROVIDER_BACKOFF,
+    SEND_OUTCOME_POLL_S,
+    SEND_OUTCOME_WAIT_S,
+    AwaitingSendStatus,
+    Deliverer,
+)
 from cauce_notifier.providers import SendResult
 from cauce_notifier.providers.errors import (
     AnswerLost,
@@ -247,6 +256,132 @@ async def test_a_message_claimed_by_another_worker_waits_for_the_claim(world: Wo
     world.clock.advance(CLAIM_S)  # the holder crashed: its claim lapsed
     await world.deliver(event, attempt=3)
     assert world.provider.calls == [event.event_id]
+
+
+# --- a provider call whose answer was lost ------------------------------------------------
+
+
+async def test_a_lost_answer_waits_for_the_status_naming_it_instead_of_sending_again(
+    world: World,
+) -> None:
+    world.script(AnswerLost("read timeout", code="timeout"))
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+    assert isinstance(error, AwaitingSendStatus)
+    assert error.retry_after == SEND_OUTCOME_POLL_S
+    assert world.attempts(event) == 0  # not a failure: the provider may have it
+    assert not world.messages.claimed(event.event_id)
+    world.clock.advance(SEND_OUTCOME_POLL_S)
+    assert isinstance(await world.fails_transiently(event, attempt=2), AwaitingSendStatus)
+
+    # the status webhook naming the request records the send (statuses.py)
+    await world.messages.record_sent(event.event_id, "wamid.from-status", datetime.now(UTC))
+    await world.deliver(event, attempt=3)
+
+    assert world.provider.calls == [event.event_id]
+    [sent] = world.bus.stored(OutboundMessageSent)
+    assert sent.provider_message_id == "wamid.from-status"
+
+
+async def test_a_worker_killed_mid_call_leaves_its_message_waiting_for_the_status(
+    world: World,
+) -> None:
+    event = world.request()
+    await world.messages.admit(event, CLAIM_S)  # a worker claimed it, began the call...
+    await world.messages.mark_maybe_sent(event.event_id)
+    world.clock.advance(CLAIM_S + 1)  # ...and died: its claim lapsed
+
+    error = await world.fails_transiently(event, attempt=2)
+
+    assert isinstance(error, AwaitingSendStatus)
+    assert world.provider.calls == []
+
+
+async def test_with_no_status_in_time_a_lost_answer_is_sent_again(world: World) -> None:
+    world.script(AnswerLost("connection dropped", code="connection"))
+    event = world.request()
+    await world.fails_transiently(event)
+
+    world.clock.advance(SEND_OUTCOME_WAIT_S)
+    await world.deliver(event, attempt=2)
+
+    assert world.provider.calls == [event.event_id, event.event_id]
+    assert world.messages.rows[event.event_id].provider_message_id == "wamid.1"
+    assert event.event_id not in world.messages.maybe_sent_since
+
+
+async def test_a_wait_shortens_to_what_is_left_of_the_outcome_wait(world: World) -> None:
+    world.script(AnswerLost("read timeout", code="timeout"))
+    event = world.request()
+    await world.fails_transiently(event)
+
+    world.clock.advance(SEND_OUTCOME_WAIT_S - 1.5)
+    error = await world.fails_transiently(event, attempt=2)
+
+    assert error.retry_after == pytest.approx(1.5)
+
+
+async def test_a_cancelled_call_keeps_the_message_maybe_sent(world: World) -> None:
+    event = world.request()
+    world.provider.hold = asyncio.Event()
+    sending = asyncio.create_task(world.deliver(event))
+    while not world.provider.calls:
+        await asyncio.sleep(0)
+
+    sending.cancel()  # shutdown mid-call: the request may have reached the provider
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+
+    assert not world.messages.claimed(event.event_id)
+    assert isinstance(await world.fails_transiently(event, attempt=2), AwaitingSendStatus)
+
+
+async def test_an_answered_error_clears_the_doubt_of_an_earlier_lost_answer(
+    world: World,
+) -> None:
+    world.script(
+        AnswerLost("read timeout", code="timeout"),
+        RetryableProviderError("temporarily unavailable", code="131000"),
+    )
+    event = world.request()
+    await world.fails_transiently(event)
+    world.clock.advance(SEND_OUTCOME_WAIT_S)
+
+    error = await world.fails_transiently(event, attempt=2)  # sent again: 131000
+
+    assert not isinstance(error, AwaitingSendStatus)
+    assert event.event_id not in world.messages.maybe_sent_since
+    world.clock.advance(error.retry_after or 0)
+    await world.deliver(event, attempt=3)
+    assert len(world.provider.calls) == 3
+
+
+async def test_without_a_status_to_wait_for_a_lost_answer_is_retried_as_a_failure(
+    world: World,
+) -> None:
+    world.deliverer.providers[Channel.WHATSAPP] = chattigo_like = ScriptedProvider(
+        AnswerLost("read timeout", code="timeout"), echoes_request_id=False
+    )
+    event = world.request()
+
+    error = await world.fails_transiently(event)
+
+    assert not isinstance(error, AwaitingSendStatus)
+    assert error.retry_after == PROVIDER_BACKOFF.step(1)
+    assert world.attempts(event) == 1
+    await world.deliver(event, attempt=2)
+    assert chattigo_like.calls == [event.event_id, event.event_id]
+
+
+async def test_a_read_receipt_whose_answer_was_lost_is_simply_retried(world: World) -> None:
+    world.script(AnswerLost("read timeout", code="timeout"))
+    event = world.request(MarkReadContent(message_id="wamid.inbound"))
+
+    error = await world.fails_transiently(event)
+
+    assert not isinstance(error, AwaitingSendStatus)  # no status names a read receipt
+    assert world.attempts(event) == 1
 
 
 # --- checks that need no provider call ----------------------------------------------------
@@ -493,7 +628,7 @@ async def test_retryable_errors_count_attempts_back_off_and_then_give_up(world: 
 
 
 async def test_a_retryable_error_waits_at_least_the_providers_retry_after(world: World) -> None:
-    world.script(AnswerLost("no answer", code="timeout", retry_after=30.0))
+    world.script(RetryableProviderError("unavailable", http_status=503, retry_after=30.0))
     event = world.request()
 
     error = await world.fails_transiently(event)

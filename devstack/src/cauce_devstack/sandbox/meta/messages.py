@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from cauce_devstack.sandbox.bootstrap import Sandbox, SandboxDep
-from cauce_devstack.sandbox.faults import Fault
+from cauce_devstack.sandbox.faults import AFTER_ACCEPT, Fault
 from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
 from cauce_devstack.sandbox.meta.accounts import business_of, waba_of
 from cauce_devstack.sandbox.meta.errors import (
@@ -46,7 +46,10 @@ def new_wamid() -> str:
 
 
 async def _apply_fault(fault: Fault, settings: SandboxSettings) -> None:
-    """Sleep for latency faults; raise the error a failing fault stands for."""
+    """Sleep for latency faults; raise the error a failing fault stands for (faults on
+    the answer act after the send is taken: :func:`_answer_after`)."""
+    if fault.kind in AFTER_ACCEPT:
+        return
     if fault.kind == "latency":
         await asyncio.sleep(fault.latency_ms / 1000)
     elif fault.kind == "429":
@@ -58,6 +61,18 @@ async def _apply_fault(fault: Fault, settings: SandboxSettings) -> None:
     elif fault.kind == "drop":
         await asyncio.sleep(settings.drop_hold_s)
         raise GraphError(504, 2, "dropped")
+
+
+async def _answer_after(fault: Fault | None, settings: SandboxSettings) -> Response | None:
+    """For a send already taken: wait out a ``slow_answer``; for ``answer_lost``, hang
+    like a dropped request and answer an empty 504 instead of the success."""
+    if fault is None or fault.kind not in AFTER_ACCEPT:
+        return None
+    if fault.kind == "slow_answer":
+        await asyncio.sleep(fault.latency_ms / 1000)
+        return None
+    await asyncio.sleep(settings.drop_hold_s)
+    return Response(status_code=504)
 
 
 async def _read_json(request: Request) -> Any:
@@ -232,6 +247,9 @@ async def send_message(
     message: dict[str, str] = {"id": wamid}
     if parsed.type == "template":
         message["message_status"] = "accepted"
+    lost = await _answer_after(fault, settings)
+    if lost is not None:
+        return lost
     return JSONResponse(
         {
             "messaging_product": "whatsapp",

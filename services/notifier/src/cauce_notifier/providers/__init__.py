@@ -12,7 +12,7 @@ so it re-exports nothing from them; import the client classes from their modules
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from cauce_contracts.outbound import OutboundMessageRequested
 from cauce_notifier.accounts_model import ChannelAccount
@@ -43,6 +43,11 @@ class SendResult:
 
 class ProviderClient(Protocol):
     """What delivery needs from a provider client."""
+
+    #: Whether the provider's status webhooks name the request a message was sent for
+    #: (its event id, sent along): delivery then waits for them when a send's answer
+    #: is lost, instead of sending again.
+    echoes_request_id: ClassVar[bool]
 
     async def send(
         self, account: ChannelAccount, message: OutboundMessageRequested

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -169,6 +169,10 @@ class _Token:
 
 class ChattigoClient:
     """Sends through Chattigo with a cached, auto-renewed login per account."""
+
+    #: Chattigo has no field a status would echo: a send whose answer was lost is sent
+    #: again.
+    echoes_request_id: ClassVar[bool] = False
 
     def __init__(
         self,

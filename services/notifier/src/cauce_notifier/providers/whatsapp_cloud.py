@@ -4,7 +4,7 @@ WhatsApp Business Account's templates (``GET {base}/{version}/{waba_id}/message_
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -23,7 +23,9 @@ def wire_payload(message: OutboundMessageRequested) -> dict[str, Any]:
     """The exact JSON body Meta documents for this request (pure).
 
     The recipient goes as given (``+57300...`` or ``57300...``: Meta takes both);
-    ``reply_to_message_id`` becomes ``context.message_id`` (WhatsApp quotes it).
+    ``reply_to_message_id`` becomes ``context.message_id`` (WhatsApp quotes it); the
+    request's event id goes as ``biz_opaque_callback_data``, which Meta echoes on the
+    message's status webhooks (how a send whose answer was lost is recognised).
     """
     content = message.content
     if isinstance(content, MarkReadContent):
@@ -38,11 +40,15 @@ def wire_payload(message: OutboundMessageRequested) -> dict[str, Any]:
         body["context"] = {"message_id": message.reply_to_message_id}
     body["type"] = kind
     body[kind] = obj
+    body["biz_opaque_callback_data"] = str(message.event_id)
     return body
 
 
 class WhatsAppCloudClient:
     """Sends through Meta's Graph API with the account's bearer token."""
+
+    #: The request's event id goes as ``biz_opaque_callback_data``: every status echoes it.
+    echoes_request_id: ClassVar[bool] = True
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, api_version: str) -> None:
         self._http = http

@@ -12,7 +12,7 @@ Mark-as-read uses YCloud's own endpoints: ``POST
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -57,6 +57,9 @@ def read_path(content: MarkReadContent) -> str:
 
 class YCloudClient:
     """Sends through YCloud with the account's API key."""
+
+    #: The request's event id goes as ``externalId``: every status echoes it.
+    echoes_request_id: ClassVar[bool] = True
 
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
         self._http = http

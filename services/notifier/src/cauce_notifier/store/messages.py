@@ -76,7 +76,9 @@ SELECT message.*,
        AND w.contact_key = $5) AS last_inbound_at,
     (SELECT EXTRACT(EPOCH FROM (p.until - clock_timestamp()))::float8
      FROM notifier.pair_backoff p
-     WHERE p.channel = $3 AND p.account_id = $4 AND p.contact_key = $5) AS pair_backoff_s
+     WHERE p.channel = $3 AND p.account_id = $4 AND p.contact_key = $5) AS pair_backoff_s,
+    EXTRACT(EPOCH FROM (clock_timestamp() - message.maybe_sent_since))::float8
+        AS maybe_sent_s
 FROM message
 """
 
@@ -207,6 +209,10 @@ class Admission:
     last_inbound_at: datetime | None
     #: Seconds the recipient is still in pair-rate back-off (0 when free).
     pair_backoff_s: float
+    #: Seconds since a provider call of this message began whose answer was never
+    #: recorded (the sender died, PostgreSQL went away, the answer was lost); None when
+    #: every call so far was answered. The provider may have the message.
+    maybe_sent_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +278,9 @@ class MessageStore:
             claim=claim,
             last_inbound_at=fields["last_inbound_at"],
             pair_backoff_s=max(0.0, fields["pair_backoff_s"] or 0.0),
+            maybe_sent_s=(
+                None if fields["maybe_sent_s"] is None else max(0.0, fields["maybe_sent_s"])
+            ),
         )
 
     async def record_requested(self, event: OutboundMessageRequested) -> tuple[MessageRecord, bool]:
@@ -314,13 +323,17 @@ class MessageStore:
         provider_message_id: str,
         sent_at: datetime,
         degradation: str | None = None,
+        *,
+        sent_from: tuple[str, str] | None = None,
     ) -> MessageRecord | None:
         """The provider accepted the message: store its id (first writer wins) and
         release the send claim, in one statement.
 
         Repeating it is harmless: a message that already has a provider id keeps it.
         A message a provider status webhook already moved past ``sent`` keeps its status.
-        Returns the row as stored, or None when the request is unknown.
+        ``sent_from``: ``(channel, account id)``, only a message sent from that account
+        (a status webhook naming the request, :mod:`cauce_notifier.statuses`). Returns
+        the row as stored, or None when the request is unknown (or not from there).
         """
         row = await self._pool.fetchrow(
             """
@@ -330,8 +343,10 @@ class MessageStore:
                              ELSE status END,
                     sent_at = coalesce(sent_at, $3), degradation = coalesce($4, degradation),
                     error_code = NULL, error_title = NULL, error_detail = NULL,
-                    retryable = NULL, failed_at = NULL, claimed_until = NULL, updated_at = now()
+                    retryable = NULL, failed_at = NULL, claimed_until = NULL,
+                    maybe_sent_since = NULL, updated_at = now()
                 WHERE request_event_id = $1 AND provider_message_id IS NULL
+                  AND ($5::text IS NULL OR (channel, channel_account_id) = ($5, $6))
                 RETURNING *
             ), history AS (
                 INSERT INTO notifier.message_status_history
@@ -347,11 +362,14 @@ class MessageStore:
             UNION ALL
             SELECT * FROM notifier.messages
             WHERE request_event_id = $1 AND NOT EXISTS (SELECT 1 FROM updated)
+              AND ($5::text IS NULL OR (channel, channel_account_id) = ($5, $6))
             """,
             request_event_id,
             provider_message_id,
             sent_at,
             degradation,
+            None if sent_from is None else sent_from[0],
+            None if sent_from is None else sent_from[1],
         )
         return None if row is None else _record(row)
 
@@ -372,7 +390,8 @@ class MessageStore:
         async with self._pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(
                 "UPDATE notifier.messages SET status = 'failed', error_code = $2, error_title = $3,"
-                " retryable = $4, failed_at = $5, error_detail = $6, updated_at = now()"
+                " retryable = $4, failed_at = $5, error_detail = $6, maybe_sent_since = NULL,"
+                " updated_at = now()"
                 " WHERE request_event_id = $1 AND status = 'requested'"
                 " RETURNING *",
                 request_event_id,
@@ -394,17 +413,34 @@ class MessageStore:
                 return _record(row)
         return await self.get(request_event_id)
 
-    async def release(self, request_event_id: uuid.UUID) -> None:
+    async def release(self, request_event_id: uuid.UUID, *, maybe_sent: bool = False) -> None:
+        """Drop the claim, whoever holds it. ``maybe_sent``: the provider may have the
+        message (its answer was lost), so the mark of :meth:`mark_maybe_sent` stays;
+        otherwise no call is in doubt and the mark goes too."""
         await self._pool.execute(
-            "UPDATE notifier.messages SET claimed_until = NULL WHERE request_event_id = $1",
+            "UPDATE notifier.messages SET claimed_until = NULL,"
+            " maybe_sent_since = CASE WHEN $2 THEN maybe_sent_since END"
+            " WHERE request_event_id = $1",
+            request_event_id,
+            maybe_sent,
+        )
+
+    async def mark_maybe_sent(self, request_event_id: uuid.UUID) -> None:
+        """A provider call is about to start: until its answer is recorded, the provider
+        may have the message (:attr:`Admission.maybe_sent_s` on a redelivery)."""
+        await self._pool.execute(
+            "UPDATE notifier.messages SET maybe_sent_since = clock_timestamp()"
+            " WHERE request_event_id = $1",
             request_event_id,
         )
 
     async def record_attempt_failed(self, request_event_id: uuid.UUID) -> int:
-        """Count one more failed provider attempt; the count so far (0 if unknown)."""
+        """Count one more failed provider attempt (the provider answered: the message is
+        not there); the count so far (0 if unknown)."""
         attempts: int | None = await self._pool.fetchval(
             "UPDATE notifier.messages SET provider_attempts = provider_attempts + 1,"
-            " updated_at = now() WHERE request_event_id = $1 RETURNING provider_attempts",
+            " maybe_sent_since = NULL, updated_at = now()"
+            " WHERE request_event_id = $1 RETURNING provider_attempts",
             request_event_id,
         )
         return attempts or 0

@@ -347,6 +347,15 @@ ALTER TABLE notifier.channel_accounts ADD COLUMN webhook_token_sha256 text
     CHECK (webhook_token_sha256 ~ '^[0-9a-f]{64}$');
 """
 
+#: A message whose provider call may have reached the provider without its answer being
+#: recorded (the notifier died, PostgreSQL went away, the answer was lost): set just
+#: before each provider call, cleared with the answer. A redelivery that finds it set
+#: waits for the provider's status webhook (which names the request) before sending
+#: again (cauce_notifier.delivery).
+_V11 = """
+ALTER TABLE notifier.messages ADD COLUMN maybe_sent_since timestamptz;
+"""
+
 #: ``(version, sql)`` in order; append only.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -359,6 +368,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (8, _V8),
     (9, _V9),
     (10, _V10),
+    (11, _V11),
 ]
 
 
