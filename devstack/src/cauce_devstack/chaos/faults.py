@@ -107,9 +107,18 @@ def provider_storm(target: str, kind: str, count: int, **spec: int) -> Fault:
     return Fault(f"{target} {kind} x{count}", breaks)
 
 
-async def _arm(stack: Stack, crew: Crew, spec: dict[str, object]) -> None:
+async def _arm(stack: Stack, crew: Crew, spec: dict[str, object]) -> int:
+    """Arm a sandbox fault; its id."""
     answer = await crew.http.post(f"{stack.sandbox_url}/sandbox/faults", json=spec)
     answer.raise_for_status()
+    fault_id: int = answer.json()["id"]
+    return fault_id
+
+
+async def _still_armed(stack: Stack, crew: Crew, fault_id: int) -> bool:
+    """Whether requests have not used up the fault yet."""
+    armed = (await crew.http.get(f"{stack.sandbox_url}/sandbox/faults")).json()
+    return any(fault["id"] == fault_id for fault in armed)
 
 
 def token_expired(count: int = 3) -> Fault:
@@ -119,19 +128,24 @@ def token_expired(count: int = 3) -> Fault:
     account shows as failing (what the CauceProviderCredentialsFailing alert asks)."""
 
     async def breaks(stack: Stack, crew: Crew) -> None:
-        await _arm(stack, crew, {"target": "graph", "kind": "token_expired", "count": count})
+        fault_id = await _arm(
+            stack, crew, {"target": "graph", "kind": "token_expired", "count": count}
+        )
         channels = f"http://127.0.0.1:{stack.config.ports['notifier']}/admin/channels"
         headers = {"Authorization": f"Bearer {crew.admin_token}"}
-        began, flagged = time.monotonic(), False
+        began = time.monotonic()
         while time.monotonic() - began < 120:
             listed = (await crew.http.get(channels, headers=headers)).json()["items"]
             failing = [c["id"] for c in listed if c["credentials"]["status"] == "failing"]
-            if failing:
-                flagged = True
-                for account_id in failing:  # a test may meet the storm's rest: again
-                    await crew.http.post(f"{channels}/{account_id}/test", headers=headers)
-            elif flagged or time.monotonic() - began > 20:
-                return  # fixed (or no send met the storm)
+            for account_id in failing:  # a test may meet the storm's rest: again
+                await crew.http.post(f"{channels}/{account_id}/test", headers=headers)
+            if not failing and not await _still_armed(stack, crew, fault_id):
+                return  # the storm is spent and the operator's test put things right
+            if not failing and time.monotonic() - began > 60:
+                # no send met the storm in a minute: disarm it, or a send after this
+                # fault "recovered" would meet it with no operator watching
+                await crew.http.delete(f"{stack.sandbox_url}/sandbox/faults")
+                return
             await asyncio.sleep(1)
         raise TimeoutError("the account stayed failing")
 

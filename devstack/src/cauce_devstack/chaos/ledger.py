@@ -15,6 +15,7 @@ from cauce_contracts.registry import parse_event
 from cauce_contracts.streams import DLQ, SUBSCRIPTIONS
 from cauce_devstack.chaos.journeys import AgentOnChat, BotCustomer, CampaignOperator, ManyChatLead
 from cauce_devstack.demo.transcript import BotMessage
+from cauce_runtime.bus import dead_letters as dlq
 
 
 @dataclass
@@ -170,5 +171,18 @@ async def dead_letters(nats_url: str, nkey_seed: str) -> tuple[int, int]:
             if not getattr(parse_event(raw.data or b""), "reason", None):
                 reasonless += 1
         return letters, reasonless
+    finally:
+        await nc.close()
+
+
+async def replay_dead_letters(nats_url: str, nkey_seed: str) -> int:
+    """Replay every dead letter, as an operator would once the faults are gone (the
+    runtime's ``python -m cauce_runtime.bus.dead_letters replay --all``); how many."""
+    nc = await nats.connect(nats_url, nkeys_seed_str=nkey_seed)
+    try:
+        letters = await dlq.dead_letters(nc)
+        for stored in letters:
+            await dlq.replay(nc, stored)
+        return len(letters)
     finally:
         await nc.close()
