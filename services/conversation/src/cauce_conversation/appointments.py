@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -32,8 +31,8 @@ from cauce_conversation.model import Conversation
 from cauce_conversation.store import ConversationStore
 from cauce_conversation.store.documents import (
     Document,
-    bson_time,
     from_document,
+    server_now,
     stored_form,
     to_document,
 )
@@ -70,6 +69,7 @@ class Appointment(BaseModel):
 
 class Appointments:
     def __init__(self, store: ConversationStore) -> None:
+        self._db = store.database
         self._appointments: AsyncCollection[Document] = store.database.get_collection(
             "appointments"
         )
@@ -101,15 +101,14 @@ class Appointments:
             )
         return result.matched_count == 1
 
-    async def due(self, now: datetime, limit: int = 100) -> list[Appointment]:
+    async def due(self, limit: int = 100) -> list[Appointment]:
+        """Reminders whose time has come by the database server's clock
+        (:func:`~cauce_conversation.store.documents.server_now`)."""
         with unavailable_as_transient("due reminders"):
+            now = await server_now(self._db)
             documents = (
                 await self._appointments.find(
-                    {
-                        "reminder": "pending",
-                        "cancelled": False,
-                        "remind_at": {"$lte": bson_time(now)},
-                    }
+                    {"reminder": "pending", "cancelled": False, "remind_at": {"$lte": now}}
                 )
                 .limit(limit)
                 .to_list()
@@ -179,7 +178,6 @@ class Reminders:
         zone: ZoneInfo,
         *,
         poll_s: float = 5.0,
-        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.appointments = appointments
         self.store = store
@@ -187,7 +185,6 @@ class Reminders:
         self.template = template
         self.zone = zone
         self.poll_s = poll_s
-        self.clock = clock
         self._task = BackgroundTask("appointment-reminders")
 
     async def start(self) -> None:
@@ -201,7 +198,7 @@ class Reminders:
         if self.template is None:
             return 0
         sent = 0
-        for appointment in await self.appointments.due(self.clock()):
+        for appointment in await self.appointments.due():
             conversation = await self.store.get(appointment.chat_id)
             if conversation is None:
                 continue

@@ -1,16 +1,14 @@
 """Snoozed conversations come back when their time comes: back to open, exactly once
-however many replicas run. Every replica polls for due ones; the wake is a
-compare-and-set on the conversation's version, so one replica's write wins and the
-others, holding a stale version, write nothing. (A customer's reply wakes one snoozed
-with ``unsnooze_on_reply`` in its turn: :mod:`cauce_conversation.turns`.)"""
+however many replicas run. Every replica polls for due ones, by the database's clock
+(a replica's own clock may jump); the wake is a compare-and-set on the conversation's
+version, so one replica's write wins and the others, holding a stale version, write
+nothing. (A customer's reply wakes one snoozed with ``unsnooze_on_reply`` in its turn:
+:mod:`cauce_conversation.turns`.)"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
-from cauce_contracts.envelope import utc_now
 from cauce_conversation.chat_feed import ChatFeed
 from cauce_conversation.model import Conversation, ConversationStatus
 from cauce_conversation.store import ConversationStore
@@ -36,13 +34,11 @@ class SnoozeWaker:
         store: ConversationStore,
         *,
         poll_s: float = 1.0,
-        clock: Callable[[], datetime] = utc_now,
         feed: ChatFeed | None = None,
     ) -> None:
         self.store = store
         self.feed = feed
         self.poll_s = poll_s
-        self.clock = clock
         self._task = BackgroundTask("snooze-waker")
 
     async def start(self) -> None:
@@ -54,7 +50,7 @@ class SnoozeWaker:
     async def wake_due(self) -> int:
         """Wake the conversations due now; how many this replica woke."""
         woken = 0
-        for conversation in await self.store.due_snoozed(self.clock()):
+        for conversation in await self.store.due_snoozed():
             saved = await self.store.save(awake(conversation))
             if saved is not None:
                 woken += 1

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import time_machine
+
 from cauce_contracts.envelope import utc_now
 from cauce_contracts.identity import BUILTIN_ROLES
 from cauce_contracts.outbound import OutboundMessageRequested, TemplateContent
@@ -71,6 +73,22 @@ async def test_a_booked_appointment_is_reminded_once_with_the_template(
     ]
     listed = (await inbox.client.get(f"/api/chats/appointments/{conversation.id}")).json()
     assert [(a["reminder"], a["cancelled"]) for a in listed] == [("sent", False), ("pending", True)]
+
+
+async def test_a_replica_whose_clock_jumps_ahead_does_not_remind_early(
+    inbox: Inbox, make_conversation: MakeConversation
+) -> None:
+    conversation = await inbox.store.create(make_conversation(profile_name="Camila"))
+    at = (utc_now() + timedelta(hours=3)).replace(microsecond=0)  # reminded 2 h before
+    booked = await inbox.client.post(
+        "/api/chats/appointments", json={"chat_id": conversation.id, "at": at.isoformat()}
+    )
+    assert booked.status_code == 201, booked.text
+    replica = Reminders(Appointments(inbox.store), inbox.store, inbox.bus, TEMPLATE, BOGOTA)
+
+    with time_machine.travel(timedelta(hours=2)):  # its wall clock: past the reminder
+        assert await replica.send_due() == 0  # the database's clock: an hour to go
+    assert await reminders_sent(inbox) == []
 
 
 async def test_appointments_of_another_company_are_out_of_reach(

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import time_machine
 from pymongo import AsyncMongoClient
 
 from cauce_contracts.identity import Permission
 from cauce_conversation.assignment.assigner import Assigner
+from cauce_conversation.assignment.leases import Leases
 from cauce_conversation.assignment.roster import Agent, Roster
 from cauce_conversation.model import Conversation, ConversationStatus
 from cauce_conversation.store import ConversationStore
@@ -178,3 +180,16 @@ async def test_agents_and_teams_are_the_callers_company_only(
     assert (await inbox.client.get("/api/teams", headers=reader)).status_code == 200
     refused = await inbox.client.put("/api/teams/ventas", json={"capacity": 9}, headers=reader)
     assert refused.status_code == 403
+
+
+async def test_a_replica_whose_clock_jumps_ahead_does_not_take_a_held_lease(
+    inbox: Inbox,
+) -> None:
+    database = inbox.store.database
+    first, second = Leases(database, "replica-1"), Leases(database, "replica-2")
+    assert await first.hold("assigner:acme")
+
+    # the second replica's wall clock an hour ahead: by its own clock the lease lapsed
+    with time_machine.travel(timedelta(hours=1)):
+        assert not await second.hold("assigner:acme")
+    assert await first.hold("assigner:acme")  # still the holder's, renewed

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import time_machine
+
 from cauce_contracts.envelope import Event, utc_now
 from cauce_contracts.identity import Permission
 from cauce_contracts.streams import OUTBOUND
@@ -120,6 +122,31 @@ async def test_a_snooze_until_a_time_wakes_once_however_many_replicas(
     assert sum([await w.wake_due() for w in replicas]) == 0  # never again
     after = await chat(inbox, conversation.id)
     assert (after["status"], after["snoozed_until"]) == ("open", None)
+
+
+async def test_a_replicas_clock_jumping_neither_wakes_a_snooze_early_nor_late(
+    inbox: Inbox, make_conversation: MakeConversation
+) -> None:
+    conversation = await inbox.store.create(make_conversation())
+    until = utc_now() + timedelta(seconds=1)
+    snoozed = await inbox.client.post(
+        "/api/chats/snooze",
+        json={
+            "chat_id": conversation.id,
+            "until": until.isoformat(),
+            "unsnooze_on_customer_reply": False,
+        },
+    )
+    assert snoozed.json()["status"] == "snoozed"
+    waker = SnoozeWaker(inbox.service.store)
+
+    # this process's wall clock an hour ahead (a VM resumed, NTP stepping it)
+    with time_machine.travel(timedelta(hours=1)):
+        assert await waker.wake_due() == 0  # the database's clock says: not yet
+    await asyncio.sleep(1.1)
+    with time_machine.travel(timedelta(hours=-1)):  # and an hour behind
+        assert await waker.wake_due() == 1  # due by the database's clock: woken
+    assert (await chat(inbox, conversation.id))["status"] == "open"
 
 
 async def test_bulk_changes_report_what_they_did_not_find(

@@ -43,6 +43,7 @@ from cauce_conversation.store.documents import (
     bson_time,
     from_document,
     now_ms,
+    server_now,
     stored_form,
     to_document,
 )
@@ -294,14 +295,17 @@ class ConversationStore:
                 }
             )
 
-    async def due_snoozed(self, now: datetime, limit: int = 100) -> list[Conversation]:
-        """Snoozed conversations whose time has come (every tenant's), oldest first."""
+    async def due_snoozed(self, limit: int = 100) -> list[Conversation]:
+        """Snoozed conversations whose time has come (every tenant's), oldest first.
+
+        "Now" is the database server's clock (:func:`server_now`), not this process's."""
         with unavailable_as_transient("due snoozed"):
+            now = await server_now(self._db)
             documents = (
                 await self._conversations.find(
                     {
                         "status": str(ConversationStatus.SNOOZED),
-                        "snoozed_until": {"$lte": bson_time(now)},
+                        "snoozed_until": {"$lte": now},
                     }
                 )
                 .sort([("snoozed_until", ASCENDING)])

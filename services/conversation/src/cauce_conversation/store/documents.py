@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from pymongo.asynchronous.database import AsyncDatabase
 
 from cauce_contracts.envelope import utc_now
 
@@ -28,6 +29,17 @@ def bson_time(value: datetime) -> datetime:
 def now_ms() -> datetime:
     """The current instant as BSON stores it."""
     return bson_time(utc_now())
+
+
+async def server_now(db: AsyncDatabase[Document]) -> datetime:
+    """The database server's clock (``hello``'s ``localTime``), as BSON stores it.
+
+    What schedules and leases compare with: replicas then agree on "now", and one whose
+    own clock jumps (a VM resumed, NTP stepping it) neither fires work early nor takes
+    a lease another replica holds. (Not ``$expr`` with ``$$NOW``: the SecantusDB
+    stand-in compares dates wrongly there.)"""
+    hello = await db.command("hello")
+    return bson_time(hello["localTime"])
 
 
 def stored_form(model: M) -> M:
