@@ -37,9 +37,7 @@ def create_app(
         odoo_changes=crm.changes,
         ack_wait_s=settings.crm_events_ack_wait_s,
     )
-    # alerts watch it with increase(): a series must exist before its first event
-    preset_provider_counters("odoo")
-    return create_service_app(
+    app = create_service_app(
         settings,
         bus=crm.bus,
         wiring=crm,
@@ -57,3 +55,8 @@ def create_app(
         title="cauce crm-sync",
         description=DESCRIPTION,
     )
+    # Alerts watch these with increase(): a series must exist before its first event.
+    # After create_service_app: instruments record nothing before it installs the
+    # meter provider (python -m installs it earlier; a test building the app may not).
+    preset_provider_counters("odoo")
+    return app

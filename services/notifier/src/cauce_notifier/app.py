@@ -43,10 +43,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         campaign_batch_size=settings.campaign_delivery_batch_size,
         ack_wait_s=settings.delivery_claim_s,
     )
-    # alerts watch it with increase(): a series must exist before its first event
-    preset_provider_counters(*(channel.value for channel in SENDING_CHANNELS))
-    preset_sends_in_doubt(*(channel.value for channel in SENDING_CHANNELS))
-    return create_service_app(
+    app = create_service_app(
         settings,
         bus=notifier.bus,
         wiring=notifier,
@@ -67,3 +64,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         title="cauce notifier",
         description=DESCRIPTION,
     )
+    # Alerts watch these with increase(): a series must exist before its first event.
+    # After create_service_app: instruments record nothing before it installs the
+    # meter provider (python -m installs it earlier; a test building the app may not).
+    preset_provider_counters(*(channel.value for channel in SENDING_CHANNELS))
+    preset_sends_in_doubt(*(channel.value for channel in SENDING_CHANNELS))
+    return app

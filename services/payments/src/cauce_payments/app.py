@@ -32,9 +32,7 @@ def create_app(
     register_consumers(
         payments.bus, lookups=payments.lookups, links=payments.links, statuses=payments.statuses
     )
-    # alerts watch it with increase(): a series must exist before its first event
-    preset_provider_counters(PROVIDER)
-    return create_service_app(
+    app = create_service_app(
         settings,
         bus=payments.bus,
         wiring=payments,
@@ -46,3 +44,8 @@ def create_app(
         title="cauce payments",
         description=DESCRIPTION,
     )
+    # Alerts watch these with increase(): a series must exist before its first event.
+    # After create_service_app: instruments record nothing before it installs the
+    # meter provider (python -m installs it earlier; a test building the app may not).
+    preset_provider_counters(PROVIDER)
+    return app
