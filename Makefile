@@ -7,6 +7,9 @@ TOOLS := .cauce/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two workers, a test file each at a time (--dist loadfile keeps a file's servers and
+# fixtures in one process); PYTEST_ARGS= (empty) runs the suite in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help venv browser run demo test bench chaos asyncapi lint fmt traces clean k8s-validate
 
