@@ -276,7 +276,9 @@ async def test_faults_can_target_one_number_and_be_cleared(sandbox: httpx.AsyncC
     assert (await sandbox.delete("/sandbox/faults")).json() == {"deleted": 1}
 
 
-async def test_drop_fault_holds_then_gives_up_without_recording() -> None:
+@pytest.fixture
+async def quick_drops() -> AsyncIterator[httpx.AsyncClient]:
+    """The sandbox with a held answer given up on after 50 ms (not 60 s)."""
     settings = SandboxSettings(
         graph_tokens={PNID: SecretStr(TOKEN)},
         drop_hold_s=0.05,
@@ -285,36 +287,36 @@ async def test_drop_fault_holds_then_gives_up_without_recording() -> None:
     )
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
-        await client.post("/sandbox/faults", json={"kind": "drop"})
-        await client.post("/sandbox/faults", json={"kind": "latency", "latency_ms": 1})
-        dropped = await client.post(URL, json=text(), headers=AUTH)
-        assert dropped.status_code == 504 and dropped.content == b""
-        assert (await client.get("/sandbox/outbox")).json() == []
-        slow = await client.post(URL, json=text(), headers=AUTH)
-        assert slow.status_code == 200
-        assert len((await client.get("/sandbox/outbox")).json()) == 1
+        yield client
 
 
-async def test_answer_faults_take_the_send_before_the_answer_fails_or_lags() -> None:
-    settings = SandboxSettings(
-        graph_tokens={PNID: SecretStr(TOKEN)},
-        drop_hold_s=0.05,
-        service_window_enforced=False,
-        status_callbacks_enabled=False,
+async def test_drop_fault_holds_then_gives_up_without_recording(
+    quick_drops: httpx.AsyncClient,
+) -> None:
+    await quick_drops.post("/sandbox/faults", json={"kind": "drop"})
+    await quick_drops.post("/sandbox/faults", json={"kind": "latency", "latency_ms": 1})
+    dropped = await quick_drops.post(URL, json=text(), headers=AUTH)
+    assert dropped.status_code == 504 and dropped.content == b""
+    assert (await quick_drops.get("/sandbox/outbox")).json() == []
+    slow = await quick_drops.post(URL, json=text(), headers=AUTH)
+    assert slow.status_code == 200
+    assert len((await quick_drops.get("/sandbox/outbox")).json()) == 1
+
+
+async def test_answer_faults_take_the_send_before_the_answer_fails_or_lags(
+    quick_drops: httpx.AsyncClient,
+) -> None:
+    await quick_drops.post("/sandbox/faults", json={"kind": "answer_lost"})
+    await quick_drops.post("/sandbox/faults", json={"kind": "slow_answer", "latency_ms": 1})
+    lost = await quick_drops.post(
+        URL, json={**text(), "biz_opaque_callback_data": "request-1"}, headers=AUTH
     )
-    transport = httpx.ASGITransport(app=create_app(settings))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
-        await client.post("/sandbox/faults", json={"kind": "answer_lost"})
-        await client.post("/sandbox/faults", json={"kind": "slow_answer", "latency_ms": 1})
-        lost = await client.post(
-            URL, json={**text(), "biz_opaque_callback_data": "request-1"}, headers=AUTH
-        )
-        assert lost.status_code == 504 and lost.content == b""
-        [taken] = (await client.get("/sandbox/outbox")).json()
-        assert taken["payload"]["biz_opaque_callback_data"] == "request-1"
-        slow = await client.post(URL, json=text(), headers=AUTH)
-        assert slow.status_code == 200
-        assert len((await client.get("/sandbox/outbox")).json()) == 2
+    assert lost.status_code == 504 and lost.content == b""
+    [taken] = (await quick_drops.get("/sandbox/outbox")).json()
+    assert taken["payload"]["biz_opaque_callback_data"] == "request-1"
+    slow = await quick_drops.post(URL, json=text(), headers=AUTH)
+    assert slow.status_code == 200
+    assert len((await quick_drops.get("/sandbox/outbox")).json()) == 2
 
 
 async def test_answer_faults_are_for_the_graph_fake_only(sandbox: httpx.AsyncClient) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import time_machine
@@ -99,11 +99,8 @@ async def test_a_snooze_ends_on_the_customers_reply_when_asked(
     assert unsnoozed.json()["status"] == "open"
 
 
-async def test_a_snooze_until_a_time_wakes_once_however_many_replicas(
-    inbox: Inbox, make_conversation: MakeConversation, conversation_store: ConversationStore
-) -> None:
-    conversation = await inbox.store.create(make_conversation())
-    until = utc_now() + timedelta(milliseconds=300)
+async def snooze_until(inbox: Inbox, conversation: Conversation, until: datetime) -> None:
+    """Snooze the chat until ``until`` only (a reply does not end it)."""
     snoozed = await inbox.client.post(
         "/api/chats/snooze",
         json={
@@ -113,6 +110,14 @@ async def test_a_snooze_until_a_time_wakes_once_however_many_replicas(
         },
     )
     assert snoozed.json()["status"] == "snoozed"
+
+
+async def test_a_snooze_until_a_time_wakes_once_however_many_replicas(
+    inbox: Inbox, make_conversation: MakeConversation, conversation_store: ConversationStore
+) -> None:
+    conversation = await inbox.store.create(make_conversation())
+    until = utc_now() + timedelta(milliseconds=300)
+    await snooze_until(inbox, conversation, until)
     # two replicas' wakers on the same database, checking at the same moments
     replicas = [SnoozeWaker(conversation_store), SnoozeWaker(inbox.service.store)]
     assert sum([await w.wake_due() for w in replicas]) == 0  # not yet
@@ -129,15 +134,7 @@ async def test_a_replicas_clock_jumping_neither_wakes_a_snooze_early_nor_late(
 ) -> None:
     conversation = await inbox.store.create(make_conversation())
     until = utc_now() + timedelta(seconds=1)
-    snoozed = await inbox.client.post(
-        "/api/chats/snooze",
-        json={
-            "chat_id": conversation.id,
-            "until": until.isoformat(),
-            "unsnooze_on_customer_reply": False,
-        },
-    )
-    assert snoozed.json()["status"] == "snoozed"
+    await snooze_until(inbox, conversation, until)
     waker = SnoozeWaker(inbox.service.store)
 
     # this process's wall clock an hour ahead (a VM resumed, NTP stepping it)
