@@ -64,7 +64,10 @@ def _cases() -> list[tuple[str, str, bytes, dict[str, str]]]:
     ]
 
 
-@pytest.mark.parametrize(("case", "path", "body", "headers"), _cases(), ids=lambda v: v)
+@pytest.mark.parametrize(
+    ("case", "path", "body", "headers"),
+    [pytest.param(*case, id=case[0]) for case in _cases()],  # ids without the time in bodies
+)
 async def test_lane_answers_as_the_route_does(
     small_gateway: str,
     fastapi_only: str,
