@@ -1,4 +1,5 @@
-"""What goes wrong, one fault at a time, each timed until the stack is whole again.
+"""What goes wrong, one fault (or a few :func:`together`) at a time, each timed until the
+stack is whole again.
 
 A fault is a name and a coroutine that breaks something and puts it back; recovery is
 the time from the fault's start until every service answers ``/readyz`` 200 again (so
@@ -57,6 +58,16 @@ def crash(service: str, down_s: float = 1.0) -> Fault:
         await asyncio.to_thread(stack.restart, service)
 
     return Fault(f"kill -9 {service}", breaks)
+
+
+def together(*faults: Fault) -> Fault:
+    """``faults`` at the same moment (a kill during a database restart, say): each breaks
+    and puts back its part concurrently; recovery counts until the whole stack is back."""
+
+    async def breaks(stack: Stack, crew: Crew) -> None:
+        await asyncio.gather(*(fault.breaks(stack, crew) for fault in faults))
+
+    return Fault(" + ".join(fault.name for fault in faults), breaks)
 
 
 def nats_down(down_s: float = 4.0) -> Fault:
@@ -213,17 +224,21 @@ FULL: tuple[Fault, ...] = (
     restart_store("postgres"),
     crash("identity"),
     *(crash(f"{name}-2") for name in TWO_REPLICAS),
+    # some together: what a bad minute looks like
+    together(crash("notifier"), restart_store("postgres")),
+    together(nats_down(), crash("conversation-2")),
+    together(stall("mongo"), provider_storm("graph", "5xx", 10, status=503)),
+    together(crash("payments"), provider_storm("sci", "5xx", 4, status=503)),
 )
 
-#: CI's short form: consumers' crashes (the notifier's mid-send), NATS down and back,
-#: PostgreSQL stalled and restarted, a provider storm and sends whose answers are lost.
+#: CI's short form: consumers' crashes, NATS down and back, PostgreSQL stalled, and
+#: restarted while the notifier is killed, a provider storm, sends whose answers are lost.
 BOUNDED: tuple[Fault, ...] = (
     crash("conversation"),
     nats_down(3.0),
-    crash("notifier"),
     crash("payments"),
     stall("postgres", 3.0),
     provider_storm("graph", "5xx", 6, status=503),
     provider_storm("graph", "answer_lost", 2),
-    restart_store("postgres"),
+    together(crash("notifier"), restart_store("postgres")),
 )
