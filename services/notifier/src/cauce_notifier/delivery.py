@@ -38,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -231,11 +233,14 @@ class Deliverer:
         links: ReplyLinks | None = None,
         claim_s: float = CLAIM_S,
         send_outcome_wait_s: float = SEND_OUTCOME_WAIT_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bus = bus
         self.claim_s = claim_s
         #: How long a maybe-sent message waits for the status webhook naming it.
         self.send_outcome_wait_s = send_outcome_wait_s
+        self._monotonic = monotonic
+        self._started = monotonic()
         self.accounts = accounts
         self.messages = messages
         self.providers = providers
@@ -303,10 +308,14 @@ class Deliverer:
 
     def _wait_if_maybe_sent(self, event: OutboundMessageRequested, admission: Admission) -> None:
         """Raise :class:`AwaitingSendStatus` while an earlier call's outcome is unknown
-        and its status webhook may still tell; after that, the message goes again."""
-        since = admission.maybe_sent_s
-        if since is None:
+        and its status webhook may still tell; after that, the message goes again.
+
+        The wait counts only while this replica runs: after an outage of every replica,
+        the statuses that came meanwhile wait in JetStream and are read first, so a
+        message marked long ago still waits ``send_outcome_wait_s`` after the restart."""
+        if admission.maybe_sent_s is None:
             return
+        since = min(admission.maybe_sent_s, self._monotonic() - self._started)
         left = self.send_outcome_wait_s - since if self._awaits_status(event) else 0.0
         if left > 0:
             raise AwaitingSendStatus(

@@ -19,7 +19,7 @@ from .conftest import CONTACT_SECRET, GRAPH_TOKEN, MINTER, PHONE_NUMBER_ID, TENA
 #: The crash tests' delivery claim (and request consumers' ack wait), in seconds.
 CLAIM_S = 5
 #: How long their maybe-sent messages wait for the status naming them, in seconds.
-SEND_OUTCOME_WAIT_S = 10
+SEND_OUTCOME_WAIT_S = 20
 
 
 def notifier_env(
@@ -50,8 +50,8 @@ def notifier_env(
         # a dead process's claims and unacked deliveries lapse after this (30 s in
         # production), so a crash test waits seconds, not half a minute
         "CAUCE_DELIVERY_CLAIM_S": str(CLAIM_S),
-        # a call the dead process marked but never made waits this long for a status
-        # that cannot come, then goes (60 s in production)
+        # a call the dead process marked but never made waits this long (after the
+        # restart) for a status that cannot come, then goes (60 s in production)
         "CAUCE_SEND_OUTCOME_WAIT_S": str(SEND_OUTCOME_WAIT_S),
         "CAUCE_PROVIDER_TIMEOUT_S": "3",
         "CAUCE_ACCOUNTS": json.dumps([declared]),

@@ -154,6 +154,7 @@ def world() -> World:
         windows=windows,
         max_provider_attempts=MAX_PROVIDER_ATTEMPTS,
         credentials_retry_s=CREDENTIALS_RETRY_S,
+        monotonic=clock,
     )
     world = World(
         clock, bus, account, accounts, windows, pair_backoffs, slots, messages, provider, deliverer
@@ -309,6 +310,33 @@ async def test_with_no_status_in_time_a_lost_answer_is_sent_again(world: World) 
     assert world.provider.calls == [event.event_id, event.event_id]
     assert world.messages.rows[event.event_id].provider_message_id == "wamid.1"
     assert event.event_id not in world.messages.maybe_sent_since
+
+
+async def test_after_a_restart_a_message_marked_long_ago_still_waits_for_its_status(
+    world: World,
+) -> None:
+    event = world.request()
+    await world.messages.admit(event, CLAIM_S)  # claimed, the call began...
+    await world.messages.mark_maybe_sent(event.event_id)
+    world.clock.advance(3 * SEND_OUTCOME_WAIT_S)  # ...and every replica was down since
+    restarted = Deliverer(
+        bus=world.bus,
+        accounts=world.accounts,
+        messages=world.messages,
+        providers={Channel.WHATSAPP: world.provider},
+        limiter=world.slots,
+        pair_backoff=world.pair_backoffs,
+        windows=world.windows,
+        monotonic=world.clock,
+    )
+
+    delivery = delivery_for(requests_spec(), num_delivered=2)
+    with pytest.raises(AwaitingSendStatus):  # the statuses of the outage are read first
+        await restarted.deliver(event, delivery)
+    world.clock.advance(SEND_OUTCOME_WAIT_S)
+    await restarted.deliver(event, delivery_for(requests_spec(), num_delivered=3))
+
+    assert world.provider.calls == [event.event_id]
 
 
 async def test_a_wait_shortens_to_what_is_left_of_the_outcome_wait(world: World) -> None:
