@@ -286,9 +286,10 @@ async def test_odoo_edits_arrive_by_webhook_and_cauces_own_writes_settle(
         assert re.search(r'^cauce_crm_odoo_changes_total\{[^}]*path="webhook"', scraped, re.M)
         assert re.search(r'^cauce_crm_odoo_pulled_total\{[^}]*path="webhook"', scraped, re.M)
         assert re.search(r'^cauce_crm_odoo_conflicts_total\{[^}]*rule="odoo_newer"', scraped, re.M)
-        # present at 0 from the start: the alert's increase() sees the first refusal
-        zero = r'^cauce_provider_credentials_failing_total\{[^}]*provider="odoo"[^}]*\} 0\.0$'
-        assert re.search(zero, scraped, re.M)
+        # present from the start (at 0 in a process of its own; tests sharing a process
+        # may have counted refusals already): the alert's increase() sees the first one
+        preset = r'^cauce_provider_credentials_failing_total\{[^}]*provider="odoo"[^}]*\} \d'
+        assert re.search(preset, scraped, re.M)
 
         # a forged or token-less webhook publishes nothing
         body = {"_model": "manychat.contact", "_id": odoo_id, "x_etapa": "perdido"}
