@@ -180,3 +180,26 @@ async def test_webhook_registration_is_recorded(sandbox: httpx.AsyncClient) -> N
     assert bad.status_code == 400
     unauthenticated = await sandbox.patch("/chattigo/webhooks/inbound", json=body)
     assert unauthenticated.status_code == 401
+
+
+async def test_armed_faults_answer_sends_in_chattigos_shape(sandbox: httpx.AsyncClient) -> None:
+    headers = await login(sandbox)
+    for spec in (
+        {"kind": "429", "retry_after": 7},
+        {"kind": "5xx", "status": 503},
+        {"kind": "token_expired"},
+    ):
+        armed = await sandbox.post("/sandbox/faults", json={"target": "chattigo", **spec})
+        assert armed.status_code == 201
+    throttled = await sandbox.post("/chattigo/webhooks/inbound", json=text(), headers=headers)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "7"
+    assert throttled.json()["path"] == "/webhooks/inbound"  # Spring Boot's error body
+    unavailable = await sandbox.post("/chattigo/webhooks/inbound", json=text(), headers=headers)
+    assert (unavailable.status_code, unavailable.json()["error"]) == (503, "Service Unavailable")
+    expired = await sandbox.post("/chattigo/webhooks/inbound", json=text(), headers=headers)
+    assert expired.status_code == 401
+    assert (
+        await sandbox.post("/chattigo/webhooks/inbound", json=text(), headers=headers)
+    ).is_success
+    sent = (await sandbox.get("/sandbox/outbox", params={"provider": "chattigo"})).json()
+    assert [e["kind"] for e in sent].count("message") == 1  # only the last one was taken

@@ -96,3 +96,22 @@ async def test_read_receipts(sandbox: httpx.AsyncClient, action: str, recorded: 
     assert response.status_code == 200 and response.content == b""
     [entry] = (await sandbox.get("/sandbox/outbox", params={"provider": "ycloud"})).json()
     assert (entry["kind"], entry["type"], entry["message_id"]) == ("read", recorded, "in-1")
+
+
+async def test_armed_faults_answer_sends_in_ycloud_shape(sandbox: httpx.AsyncClient) -> None:
+    for spec in (
+        {"kind": "429", "retry_after": 3},
+        {"kind": "5xx", "status": 500},
+        {"kind": "token_expired"},
+    ):
+        armed = await sandbox.post("/sandbox/faults", json={"target": "ycloud", **spec})
+        assert armed.status_code == 201
+    url = "/ycloud/v2/whatsapp/messages"
+    throttled = await sandbox.post(url, json=text(), headers=HEADERS)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "3"
+    assert throttled.json()["error"]["code"] == "TOO_MANY_REQUESTS"
+    failed = await sandbox.post(url, json=text(), headers=HEADERS)
+    assert (failed.status_code, failed.json()["error"]["status"]) == (500, 500)
+    refused = await sandbox.post(url, json=text(), headers=HEADERS)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "UNAUTHORIZED")
+    assert (await sandbox.post(url, json=text(), headers=HEADERS)).status_code == 200

@@ -4,15 +4,18 @@ test can make a provider slow, throttled, failing or silent exactly when it want
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, model_validator
 
 from cauce_devstack.sandbox.bootstrap import SandboxDep
 
-FaultTarget = Literal["graph", "sci", "odoo", "gemini", "openai"]
+FaultTarget = Literal["graph", "sci", "odoo", "chattigo", "ycloud", "gemini", "openai"]
 FaultKind = Literal[
     "latency",
     "429",
@@ -115,6 +118,34 @@ class FaultBook:
         return count
 
 
+@dataclass(frozen=True)
+class FaultAnswers:
+    """How one fake answers the failing faults, in its provider's own shapes."""
+
+    #: ``429`` with the fault's ``retry_after`` (seconds).
+    too_many: Callable[[int], Response]
+    #: ``5xx`` with the fault's HTTP ``status``.
+    server_error: Callable[[int], Response]
+    #: ``token_expired``: the provider's refusal of an expired token.
+    expired: Callable[[], Response]
+
+
+async def fault_answer(fault: Fault, answers: FaultAnswers, drop_hold_s: float) -> Response | None:
+    """The answer an armed fault stands for (``None``: latency only, carry on); a
+    ``drop`` hangs ``drop_hold_s`` and answers an empty 504."""
+    if fault.kind == "latency":
+        await asyncio.sleep(fault.latency_ms / 1000)
+        return None
+    if fault.kind == "429":
+        return answers.too_many(fault.retry_after)
+    if fault.kind == "5xx":
+        return answers.server_error(fault.status)
+    if fault.kind == "token_expired":
+        return answers.expired()
+    await asyncio.sleep(drop_hold_s)
+    return Response(status_code=504)
+
+
 router = APIRouter(prefix="/sandbox/faults", tags=["sandbox"])
 
 
@@ -154,6 +185,10 @@ async def arm_fault(spec: FaultSpec, sandbox: SandboxDep) -> Fault:
 
     Model faults (``gemini``, ``openai``) apply to generation calls, before the key
     check, in each API's error shape.
+
+    Chattigo and YCloud faults apply to their sends (Chattigo: a 401 on
+    ``token_expired``, after which the client logs in again; YCloud: 401
+    ``UNAUTHORIZED``), in their own error shapes.
 
     SCI faults apply to the two ``/sci/TotalApp/...`` calls (not to the login nor the
     payment page); Odoo faults to business calls (JSON-RPC ``object.*`` and JSON-2),

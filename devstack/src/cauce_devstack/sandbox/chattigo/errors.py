@@ -4,12 +4,17 @@ path``), which is what Chattigo's Java services answer."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from cauce_devstack.sandbox.faults import FaultAnswers
 
-def error(status: int, error: str, message: str, path: str) -> JSONResponse:
+
+def error(
+    status: int, error: str, message: str, path: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """Spring Boot's error body."""
     return JSONResponse(
         {
@@ -20,6 +25,7 @@ def error(status: int, error: str, message: str, path: str) -> JSONResponse:
             "path": path,
         },
         status_code=status,
+        headers=headers,
     )
 
 
@@ -34,3 +40,20 @@ def bad_request(invalid: ValidationError | str, path: str) -> JSONResponse:
     where = ".".join(str(part) for part in first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
     return error(400, "Bad Request", f"{where}: {message}" if where else message, path)
+
+
+def fault_answers(path: str) -> FaultAnswers:
+    """Chattigo's answers to armed faults on ``path``."""
+    return FaultAnswers(
+        too_many=lambda retry_after: error(
+            429,
+            "Too Many Requests",
+            "Rate limit exceeded",
+            path,
+            headers={"Retry-After": str(retry_after)},
+        ),
+        server_error=lambda status: error(
+            status, HTTPStatus(status).phrase, "Internal error processing the message", path
+        ),
+        expired=lambda: unauthorized(path),
+    )

@@ -13,8 +13,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from cauce_devstack.sandbox.bootstrap import SandboxDep
-from cauce_devstack.sandbox.chattigo.errors import bad_request, error, unauthorized
+from cauce_devstack.sandbox.chattigo.errors import (
+    bad_request,
+    error,
+    fault_answers,
+    unauthorized,
+)
 from cauce_devstack.sandbox.chattigo.models import Login, OutboundMessage, WebhookRegistration
+from cauce_devstack.sandbox.faults import fault_answer
 
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 
@@ -70,6 +76,11 @@ async def send_message(request: Request, sandbox: SandboxDep) -> Response:
     missing or unknown field; 200 with an EMPTY body when accepted, as Chattigo answers.
     """
     path = "/webhooks/inbound"
+    fault = sandbox.faults.take("chattigo")  # an armed fault (/sandbox/faults) first
+    if fault is not None:
+        refusal = await fault_answer(fault, fault_answers(path), sandbox.settings.drop_hold_s)
+        if refusal is not None:
+            return refusal
     if sandbox.chattigo.check(_bearer(request)) is None:
         return unauthorized(path)
     raw = await _json(request)

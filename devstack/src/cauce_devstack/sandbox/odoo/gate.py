@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
+from cauce_devstack.sandbox.faults import FaultAnswers, fault_answer
 from cauce_devstack.sandbox.odoo.errors import invalid_apikey, session_expired
 from cauce_devstack.sandbox.odoo.recording import Call, answer
 from cauce_devstack.sandbox.odoo.state import LIMITER_KEY
@@ -17,8 +18,6 @@ from cauce_devstack.sandbox.throughput import retry_after_header
 
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.bootstrap import Sandbox
-    from cauce_devstack.sandbox.faults import Fault
-    from cauce_devstack.sandbox.settings import SandboxSettings
 
 
 def proxy_page(status: int) -> HTMLResponse:
@@ -43,21 +42,16 @@ def _too_many(retry_after: int) -> PlainTextResponse:
     )
 
 
-async def _fault_response(fault: Fault, call: Call, settings: SandboxSettings) -> Response | None:
-    """The answer an armed fault stands for (``None``: latency only, carry on)."""
-    if fault.kind == "latency":
-        await asyncio.sleep(fault.latency_ms / 1000)
-        return None
-    if fault.kind == "429":
-        return _too_many(fault.retry_after)
-    if fault.kind == "5xx":
-        return proxy_page(fault.status)
-    if fault.kind == "token_expired":
+def _fault_answers(call: Call) -> FaultAnswers:
+    """Odoo's answers to armed faults: as its proxy answers them, an expired session
+    in the call's own API."""
+
+    def expired() -> Response:
         if call.api == "jsonrpc":
             return JSONResponse(session_expired().jsonrpc_body(call.rpc_id))
         return invalid_apikey().json2_response()
-    await asyncio.sleep(settings.drop_hold_s)
-    return Response(status_code=504)
+
+    return FaultAnswers(too_many=_too_many, server_error=proxy_page, expired=expired)
 
 
 async def gate(sandbox: Sandbox, call: Call) -> Response | None:
@@ -73,7 +67,7 @@ async def gate(sandbox: Sandbox, call: Call) -> Response | None:
         await asyncio.sleep(state.settings.odoo_latency_ms / 1000)
     fault = sandbox.faults.take("odoo") if call.business else None
     if fault is not None:
-        response = await _fault_response(fault, call, state.settings)
+        response = await fault_answer(fault, _fault_answers(call), state.settings.drop_hold_s)
         if response is not None:
             return answer(sandbox.outbox, call, response, refused=True)
     return None

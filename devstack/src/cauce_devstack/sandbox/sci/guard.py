@@ -3,19 +3,17 @@ token, then the ``idParametro``, in the order a client meets them in SCI."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from cauce_devstack.sandbox.faults import FaultAnswers, fault_answer
 from cauce_devstack.sandbox.sci.errors import error, unauthorized
 
 if TYPE_CHECKING:
     from cauce_devstack.sandbox.bootstrap import Sandbox
-    from cauce_devstack.sandbox.faults import Fault
-    from cauce_devstack.sandbox.settings import SandboxSettings
 
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 
@@ -25,23 +23,16 @@ def _bearer(request: Request) -> str | None:
     return match.group(1) if match else None
 
 
-async def _fault_response(fault: Fault, settings: SandboxSettings) -> Response | None:
-    """The answer an armed fault stands for (``None``: latency only, carry on)."""
-    if fault.kind == "latency":
-        await asyncio.sleep(fault.latency_ms / 1000)
-        return None
-    if fault.kind == "429":
-        return JSONResponse(
-            {"message": "Too many requests"},
-            status_code=429,
-            headers={"Retry-After": str(fault.retry_after)},
-        )
-    if fault.kind == "5xx":
-        return error(fault.status, "An error has occurred.")
-    if fault.kind == "token_expired":
-        return unauthorized()
-    await asyncio.sleep(settings.drop_hold_s)
-    return Response(status_code=504)
+#: SCI's answers to armed faults.
+FAULT_ANSWERS = FaultAnswers(
+    too_many=lambda retry_after: JSONResponse(
+        {"message": "Too many requests"},
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+    ),
+    server_error=lambda status: error(status, "An error has occurred."),
+    expired=unauthorized,
+)
 
 
 async def guard(request: Request, sandbox: Sandbox, id_parametro: str) -> Response | None:
@@ -52,7 +43,7 @@ async def guard(request: Request, sandbox: Sandbox, id_parametro: str) -> Respon
     await request.body()
     fault = sandbox.faults.take("sci")
     if fault is not None:
-        refusal = await _fault_response(fault, settings)
+        refusal = await fault_answer(fault, FAULT_ANSWERS, settings.drop_hold_s)
         if refusal is not None:
             return refusal
     if not sandbox.sci.valid(_bearer(request)):

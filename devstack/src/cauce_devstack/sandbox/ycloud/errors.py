@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from cauce_devstack.sandbox.faults import FaultAnswers
+
 
 class YCloudError(Exception):
     def __init__(self, status: int, code: str, message: str, target: str | None = None) -> None:
@@ -30,3 +32,21 @@ class YCloudError(Exception):
 
 def param_invalid(message: str, target: str | None = None) -> YCloudError:
     return YCloudError(400, "PARAM_INVALID", message, target)
+
+
+def _with_retry_after(error: YCloudError, retry_after: int) -> JSONResponse:
+    response = error.response()
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+#: YCloud's answers to armed faults.
+FAULT_ANSWERS = FaultAnswers(
+    too_many=lambda retry_after: _with_retry_after(
+        YCloudError(429, "TOO_MANY_REQUESTS", "Too many requests, slow down."), retry_after
+    ),
+    server_error=lambda status: YCloudError(
+        status, "INTERNAL_ERROR", "Internal server error."
+    ).response(),
+    expired=lambda: YCloudError(401, "UNAUTHORIZED", "Invalid or missing API key.").response(),
+)

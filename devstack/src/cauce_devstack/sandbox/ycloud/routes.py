@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from cauce_devstack.sandbox.bootstrap import Sandbox, SandboxDep
-from cauce_devstack.sandbox.ycloud.errors import YCloudError, param_invalid
+from cauce_devstack.sandbox.faults import fault_answer
+from cauce_devstack.sandbox.ycloud.errors import FAULT_ANSWERS, YCloudError, param_invalid
 from cauce_devstack.sandbox.ycloud.validation import validate_message
 
 if TYPE_CHECKING:
@@ -52,7 +53,13 @@ async def send_message(request: Request, sandbox: SandboxDep) -> Response:
     """``X-API-Key``; ``{from, to, type, <type>: {...}, [context], [externalId]}``, the
     content objects being Meta's. Answers YCloud's message object with ``id``,
     ``wamid`` and ``status: "accepted"``; a missing or unknown key is 401
-    ``UNAUTHORIZED``, a bad body 400 ``PARAM_INVALID``."""
+    ``UNAUTHORIZED``, a bad body 400 ``PARAM_INVALID``; an armed ``ycloud`` fault
+    (``/sandbox/faults``) answers first."""
+    fault = sandbox.faults.take("ycloud")
+    if fault is not None:
+        refusal = await fault_answer(fault, FAULT_ANSWERS, sandbox.settings.drop_hold_s)
+        if refusal is not None:
+            return refusal
     try:
         _authorise(request, sandbox.settings)
         body = validate_message(await _json(request), sandbox.settings)
