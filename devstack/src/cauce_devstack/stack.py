@@ -16,10 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cauce_devstack.sandbox.settings import (
+    DEV_CHATTIGO_PASSWORD,
+    DEV_CHATTIGO_USERNAME,
     DEV_GRAPH_TOKEN,
     DEV_PHONE_NUMBER_ID,
     DEV_SCI_WEBHOOK_SECRET,
     DEV_WABA_ID,
+    DEV_YCLOUD_API_KEY,
 )
 
 SERVICE_MODULES: dict[str, str] = {
@@ -108,6 +111,14 @@ DEV_TENANT = "demo"
 DEV_ODOO_WEBHOOK_TOKEN = "dev-only-odoo-webhook-token-0123456789"  # noqa: S105
 #: Dev-only ManyChat ``X-API-KEY`` of the dev tenant (``POST /webhooks/manychat/...``).
 DEV_MANYCHAT_API_KEY = "dev-only-manychat-api-key"
+#: The dev tenant's Chattigo number (``did``) and the token its webhook URL carries
+#: (``/webhooks/chattigo/<token>``), and its YCloud number: sends go to the sandbox's
+#: Chattigo and YCloud fakes, customers' messages come in as those channels post them.
+DEV_CHATTIGO_DID = "573105550200"
+DEV_CHATTIGO_URL_TOKEN = "dev-only-chattigo-url-token-0123456789abcdef"  # noqa: S105
+DEV_YCLOUD_NUMBER = "573105550300"
+#: What signs the YCloud fake's (and the chaos customers') webhooks: the gateway's dev default.
+DEV_YCLOUD_WEBHOOK_SECRET = "dev-ycloud-webhook-secret"  # noqa: S105
 DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
     "gateway": {
         "CAUCE_WHATSAPP_ACCOUNTS": json.dumps(
@@ -129,6 +140,18 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
         ),
         "CAUCE_MANYCHAT_TENANTS": json.dumps(
             [{"tenant_id": DEV_TENANT, "api_key": DEV_MANYCHAT_API_KEY}]
+        ),
+        "CAUCE_CHATTIGO_ACCOUNTS": json.dumps(
+            [
+                {
+                    "account_id": DEV_CHATTIGO_DID,
+                    "tenant_id": DEV_TENANT,
+                    "url_token": DEV_CHATTIGO_URL_TOKEN,
+                }
+            ]
+        ),
+        "CAUCE_YCLOUD_ACCOUNTS": json.dumps(
+            [{"account_id": DEV_YCLOUD_NUMBER, "tenant_id": DEV_TENANT}]
         ),
     },
     "crm-sync": {
@@ -162,7 +185,24 @@ DEV_SERVICE_ENV: dict[str, dict[str, str]] = {
                     # the sandbox's dev WABA: its templates are the campaigns'
                     "business_account_id": DEV_WABA_ID,
                     "credentials": {"access_token": DEV_GRAPH_TOKEN},
-                }
+                },
+                {
+                    "tenant_id": DEV_TENANT,
+                    "channel": "chattigo",
+                    "account_id": DEV_CHATTIGO_DID,
+                    "display_name": "sandbox Chattigo number",
+                    "credentials": {
+                        "username": DEV_CHATTIGO_USERNAME,
+                        "password": DEV_CHATTIGO_PASSWORD,
+                    },
+                },
+                {
+                    "tenant_id": DEV_TENANT,
+                    "channel": "ycloud",
+                    "account_id": DEV_YCLOUD_NUMBER,
+                    "display_name": "sandbox YCloud number",
+                    "credentials": {"api_key": DEV_YCLOUD_API_KEY},
+                },
             ]
         ),
     },

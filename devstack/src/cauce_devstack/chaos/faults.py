@@ -216,6 +216,10 @@ FULL: tuple[Fault, ...] = (
     stall("mongo"),
     crash("crm-sync"),
     provider_storm("odoo", "5xx", 6, status=502),
+    provider_storm("chattigo", "5xx", 3, status=503),
+    provider_storm("ycloud", "429", 3, retry_after=1),
+    provider_storm("chattigo", "token_expired", 2),
+    provider_storm("ycloud", "drop", 1),
     token_expired(3),
     provider_storm("graph", "drop", 3),
     provider_storm("graph", "answer_lost", 3),
@@ -223,6 +227,8 @@ FULL: tuple[Fault, ...] = (
     provider_storm("sci", "latency", 2, latency_ms=15_000),
     restart_store("postgres"),
     crash("identity"),
+    restart_store("mongo"),
+    crash("console"),
     *(crash(f"{name}-2") for name in TWO_REPLICAS),
     # some together: what a bad minute looks like
     together(crash("notifier"), restart_store("postgres")),
@@ -232,7 +238,7 @@ FULL: tuple[Fault, ...] = (
 )
 
 #: CI's short form: consumers' crashes, NATS down and back, PostgreSQL stalled, and
-#: restarted while the notifier is killed, a provider storm, sends whose answers are lost.
+#: restarted while the notifier is killed, Graph and Chattigo storms, lost answers.
 BOUNDED: tuple[Fault, ...] = (
     crash("conversation"),
     nats_down(3.0),
@@ -240,5 +246,6 @@ BOUNDED: tuple[Fault, ...] = (
     stall("postgres", 3.0),
     provider_storm("graph", "5xx", 6, status=503),
     provider_storm("graph", "answer_lost", 2),
+    provider_storm("chattigo", "5xx", 2, status=503),
     together(crash("notifier"), restart_store("postgres")),
 )

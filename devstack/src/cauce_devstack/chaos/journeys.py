@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import hmac
 import json
 import time
 from collections import Counter
@@ -189,6 +191,112 @@ class Journey(Protocol):
     stuck_at: str | None
 
     async def run(self, deadline: float) -> None: ...
+
+
+#: What the bot's first answer says, whatever the channel renders it as.
+GREETING_MARK = "placa"
+
+
+@dataclass(frozen=True)
+class OtherChannel:
+    """A channel besides WhatsApp Cloud as the dev stack has it: where its webhooks go,
+    how they are signed, where the sandbox keeps what was sent through it."""
+
+    name: str  # "chattigo" | "ycloud"
+    account_id: str
+    #: Chattigo's webhook URL token; YCloud's webhook signing secret.
+    secret: str
+
+    def webhook(self, phone: str, message_id: str, text: str) -> tuple[str, bytes, dict[str, str]]:
+        """``(path, body, headers)`` of a customer's text, as this channel posts it."""
+        if self.name == "chattigo":
+            body = {
+                "id": message_id,
+                "did": self.account_id,
+                "msisdn": phone,
+                "type": "text",
+                "channel": "WHATSAPP",
+                "content": text,
+                "name": f"Cliente {phone[-4:]}",
+                "isAttachment": False,
+            }
+            return f"/webhooks/chattigo/{self.secret}", json.dumps(body).encode(), {}
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        event = {
+            "id": f"evt_{message_id}",
+            "type": "whatsapp.inbound_message.received",
+            "apiVersion": "v2",
+            "createTime": now,
+            "whatsappInboundMessage": {
+                "id": message_id,
+                "wamid": f"wamid.{message_id}",
+                "from": f"+{phone}",
+                "customerProfile": {"name": f"Cliente {phone[-4:]}"},
+                "to": f"+{self.account_id}",
+                "sendTime": now,
+                "type": "text",
+                "text": {"body": text},
+            },
+        }
+        raw = json.dumps(event).encode()
+        stamp = int(time.time())
+        mac = hmac.new(self.secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256)
+        return "/webhooks/ycloud", raw, {"YCloud-Signature": f"t={stamp},s={mac.hexdigest()}"}
+
+    def sent_to(self, entries: list[dict[str, Any]], phone: str) -> list[str]:
+        """The texts the sandbox's fake of this channel took for ``phone``."""
+        texts = []
+        for entry in entries:
+            if entry.get("kind") != "message" or entry.get("to", "").lstrip("+") != phone:
+                continue
+            payload = entry.get("payload") or {}
+            if self.name == "chattigo":
+                texts.append(str(payload.get("content", "")))
+            else:
+                texts.append(str((payload.get("text") or {}).get("body", "")))
+        return texts
+
+
+@dataclass
+class ChannelCustomer:
+    """A customer greeting the bot on Chattigo or YCloud, posted as that channel posts
+    it: the bot must greet back once, through that channel's provider."""
+
+    doors: Doors
+    channel: OtherChannel
+    phone: str
+    run_id: str
+    finished: bool = False
+    stuck_at: str | None = None
+
+    async def run(self, deadline: float) -> None:
+        try:
+            await self.doors.webhooks.send(self._post_hola, deadline)
+            while not any(GREETING_MARK in t.lower() for t in await self.read()):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.channel.name} greeting")
+                await asyncio.sleep(1)
+            self.finished = True
+        except TimeoutError as stuck:
+            self.stuck_at = str(stuck)
+
+    async def _post_hola(self) -> int:
+        message_id = f"{self.run_id}{self.phone[-6:]}"
+        path, body, headers = self.channel.webhook(self.phone, message_id, "Hola")
+        answer = await self.doors.http.post(
+            f"{self.doors.gateway_url}{path}",
+            content=body,
+            headers={"Content-Type": "application/json", **headers},
+        )
+        return answer.status_code
+
+    async def read(self) -> list[str]:
+        """What this customer got through the channel."""
+        answer = await self.doors.http.get(
+            f"{self.doors.sandbox_url}/sandbox/outbox", params={"provider": self.channel.name}
+        )
+        answer.raise_for_status()
+        return self.channel.sent_to(answer.json(), self.phone)
 
 
 @dataclass

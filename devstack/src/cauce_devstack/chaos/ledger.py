@@ -13,7 +13,14 @@ import nats
 
 from cauce_contracts.registry import parse_event
 from cauce_contracts.streams import DLQ, SUBSCRIPTIONS
-from cauce_devstack.chaos.journeys import AgentOnChat, BotCustomer, CampaignOperator, ManyChatLead
+from cauce_devstack.chaos.journeys import (
+    GREETING_MARK,
+    AgentOnChat,
+    BotCustomer,
+    CampaignOperator,
+    ChannelCustomer,
+    ManyChatLead,
+)
 from cauce_devstack.demo.transcript import BotMessage
 from cauce_runtime.bus import dead_letters as dlq
 
@@ -84,6 +91,16 @@ async def bot_tally(
     if unpaid:
         tally.losses += len(unpaid)
         tally.notes.append(f"{len(unpaid)} paid link(s) not approved at SCI")
+    return tally
+
+
+async def channel_tally(customers: list[ChannelCustomer]) -> Tally:
+    """Each Chattigo and YCloud customer greeted once, through their channel."""
+    tally = Tally("Chattigo and YCloud customers greeted")
+    for customer in customers:
+        texts = await customer.read()
+        greetings = sum(1 for text in texts if GREETING_MARK in text.lower())
+        tally.count(f"{customer.channel.name} {customer.phone[-4:]} greeting", greetings)
     return tally
 
 

@@ -24,9 +24,11 @@ from cauce_devstack.chaos.journeys import (
     AgentOnChat,
     BotCustomer,
     CampaignOperator,
+    ChannelCustomer,
     Doors,
     Journey,
     ManyChatLead,
+    OtherChannel,
     signed_in,
 )
 from cauce_devstack.chaos.ledger import (
@@ -34,6 +36,7 @@ from cauce_devstack.chaos.ledger import (
     agent_tally,
     bot_tally,
     campaign_tally,
+    channel_tally,
     dead_letters,
     lead_tally,
     replay_dead_letters,
@@ -44,7 +47,16 @@ from cauce_devstack.launcher import Stack
 from cauce_devstack.sandbox.settings import DEV_SCI_WEBHOOK_SECRET
 from cauce_devstack.servers.nats_keys import NatsKeys, nats_keys_file
 from cauce_devstack.servers.ports import free_port
-from cauce_devstack.stack import DEV_MANYCHAT_API_KEY, DEV_TENANT, StackConfig, second_replica
+from cauce_devstack.stack import (
+    DEV_CHATTIGO_DID,
+    DEV_CHATTIGO_URL_TOKEN,
+    DEV_MANYCHAT_API_KEY,
+    DEV_TENANT,
+    DEV_YCLOUD_NUMBER,
+    DEV_YCLOUD_WEBHOOK_SECRET,
+    StackConfig,
+    second_replica,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,8 @@ class Plan:
     campaign_recipients: int
     #: Customers who ask for an advisor and get two replies from an agent.
     agent_chats: int
+    #: Customers who greet the bot on Chattigo, and as many on YCloud.
+    channel_customers: int
     faults: tuple[Fault, ...]
     spacing_s: float
     limit_s: float
@@ -69,6 +83,7 @@ FULL_PLAN = Plan(
     leads=30,
     campaign_recipients=200,
     agent_chats=10,
+    channel_customers=4,
     faults=FULL,
     spacing_s=8.0,
     limit_s=900.0,
@@ -79,6 +94,7 @@ BOUNDED_PLAN = Plan(
     leads=4,
     campaign_recipients=10,
     agent_chats=2,
+    channel_customers=1,
     faults=BOUNDED,
     spacing_s=3.0,
     limit_s=300.0,
@@ -93,6 +109,7 @@ class Report:
     leads: list[ManyChatLead]
     campaigns: list[CampaignOperator]
     chats: list[AgentOnChat]
+    others: list[ChannelCustomer]
     doors: Doors
     injected: list[Injected]
     tallies: list[Tally]
@@ -109,7 +126,7 @@ class Report:
 
     @property
     def journeys(self) -> list[Journey]:
-        return [*self.customers, *self.leads, *self.campaigns, *self.chats]
+        return [*self.customers, *self.leads, *self.campaigns, *self.chats, *self.others]
 
     @property
     def losses(self) -> int:
@@ -135,7 +152,8 @@ class Report:
                 "load held",
                 f"{len(self.customers)} customers to payment, {len(self.leads)} leads "
                 f"to Odoo, a campaign to {self.plan.campaign_recipients}, "
-                f"{len(self.chats)} agent chats, {self.elapsed_s:.0f} s",
+                f"{len(self.chats)} agent chats, {len(self.others)} customers on "
+                f"Chattigo/YCloud, {self.elapsed_s:.0f} s",
             ),
             (
                 "finished",
@@ -214,6 +232,15 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
             )
             for n in range(plan.agent_chats)
         ]
+        channels = (
+            OtherChannel("chattigo", DEV_CHATTIGO_DID, DEV_CHATTIGO_URL_TOKEN),
+            OtherChannel("ycloud", DEV_YCLOUD_NUMBER, DEV_YCLOUD_WEBHOOK_SECRET),
+        )
+        others = [
+            ChannelCustomer(doors, channel, f"5731{c + 2}{digits}{n:04d}", run_id)
+            for c, channel in enumerate(channels)
+            for n in range(plan.channel_customers)
+        ]
         window = max(1.0, plan.spacing_s * (len(plan.faults) + 1))
         load = [
             _later(i * window / max(1, len(customers)), c.run(deadline))
@@ -226,6 +253,10 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
         load += [
             _later(i * window / max(1, len(chats)), chat.run(deadline))
             for i, chat in enumerate(chats)
+        ]
+        load += [
+            _later(i * window / max(1, len(others)), other.run(deadline))
+            for i, other in enumerate(others)
         ]
         crew = Crew(http, admin)
         faults = asyncio.create_task(inject_all(stack, crew, plan.faults, plan.spacing_s))
@@ -244,6 +275,7 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
             await lead_tally(http, stack.sandbox_url, leads),
             await campaign_tally(campaigns),
             await agent_tally(chats),
+            await channel_tally(others),
         ]
     return Report(
         plan,
@@ -252,6 +284,7 @@ async def exercise(stack: Stack, plan: Plan) -> Report:
         leads,
         campaigns,
         chats,
+        others,
         doors,
         injected,
         tallies,
