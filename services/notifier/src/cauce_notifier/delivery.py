@@ -13,8 +13,10 @@ The order of steps is what makes "never twice" hold:
 3. checks that need no provider call fail fast: unknown account, closed 24-hour
    window, a recipient in pair-rate back-off, failing credentials (kept for retry);
 4. a send slot is reserved from the account's shared token bucket;
-5. the provider is called, and its message id is recorded *before* the ack (the same
-   statement releases the claim; every other way out releases it too).
+5. the message is marked *maybe sent*, only if this worker still holds its claim (one
+   slower than its claim, taken over meanwhile, makes no call); the provider is called,
+   and its message id is recorded *before* the ack (the same statement releases the
+   claim; every other way out releases it too).
 
 A provider call whose answer never got recorded (the notifier killed mid-call,
 PostgreSQL gone when the answer came, a read timeout) leaves the message *maybe sent*:
@@ -65,7 +67,7 @@ from cauce_notifier.providers.errors import (
 from cauce_notifier.rate_limit import SendSlotTooFar
 from cauce_notifier.send_outcomes import Failure, Request, announce_failed, announce_sent
 from cauce_notifier.service_window import LateTemplate, needs_open_window
-from cauce_notifier.store.messages import Admission, MessageRecord
+from cauce_notifier.store.messages import Admission, Claim, MessageRecord
 from cauce_runtime import Backoff, Delivery, PermanentError, Publisher, TransientError
 from cauce_runtime.telemetry.metrics import (
     PROVIDER_CREDENTIALS_FAILING,
@@ -97,6 +99,11 @@ class AwaitingSendStatus(TransientError):
     """The provider may have the message: wait for its status webhook, do not resend."""
 
 
+class ClaimLost(TransientError):
+    """This worker's claim lapsed (it was slower than ``claim_s``) and another took the
+    message over: it neither calls the provider nor releases what is not its own."""
+
+
 class Accounts(Protocol):
     """The sending accounts (:class:`~cauce_notifier.store.accounts.AccountStore`)."""
 
@@ -125,9 +132,10 @@ class Messages(Protocol):
         """Drop the claim, whoever holds it; ``maybe_sent`` keeps the maybe-sent mark."""
         ...
 
-    async def mark_maybe_sent(self, request_event_id: uuid.UUID) -> None:
+    async def mark_maybe_sent(self, request_event_id: uuid.UUID, claim: Claim) -> bool:
         """A provider call starts: the message is maybe sent until its answer is recorded
-        (:attr:`Admission.maybe_sent_s` of a later admission)."""
+        (:attr:`Admission.maybe_sent_s` of a later admission). False when ``claim`` is
+        no longer held: the call must not be made."""
         ...
 
     async def record_sent(
@@ -281,6 +289,8 @@ class Deliverer:
         try:
             self._wait_if_maybe_sent(event, admission)
             result = await self._send_claimed(event, admission, delivery)
+        except ClaimLost:
+            raise  # the claim is another worker's now
         except BaseException as exc:
             # A wait this module decided on follows a provider's answer (or comes before
             # any call): no call is in doubt. Anything else (cancelled mid-call, a bug,
@@ -369,7 +379,8 @@ class Deliverer:
             )
         campaign = isinstance(event, CampaignMessageRequested)
         await self._wait_for_slot(account, self.campaign_slot_wait_s if campaign else None)
-        await self.messages.mark_maybe_sent(event.event_id)
+        if not await self.messages.mark_maybe_sent(event.event_id, admission.claim):
+            raise ClaimLost("the send claim lapsed before the call", retry_after=self.claim_s)
         result = await self._call_provider(account, event, delivery)
         if result is not None and degradation is not None:
             notes = "; ".join(n for n in (degradation, result.degradation) if n)

@@ -183,20 +183,37 @@ async def test_admission_records_claims_and_reads_window_and_backoff(
 async def test_a_call_in_doubt_is_kept_until_an_answer_settles_it(pool: asyncpg.Pool) -> None:
     store = MessageStore(pool)
     event = request()
-    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
-    await store.mark_maybe_sent(event.event_id)
+    first = await store.admit(event, claim_for_s=30)
+    assert first.maybe_sent_s is None
+    assert await store.mark_maybe_sent(event.event_id, first.claim)
     await store.release(event.event_id, maybe_sent=True)  # the answer was lost
     doubt = await store.admit(event, claim_for_s=30)
     assert doubt.claim.claimed and doubt.maybe_sent_s is not None and doubt.maybe_sent_s < 5
 
     await store.release(event.event_id)  # a wait decided before any call: no doubt
-    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
-    await store.mark_maybe_sent(event.event_id)
+    again = await store.admit(event, claim_for_s=30)
+    assert again.maybe_sent_s is None
+    assert await store.mark_maybe_sent(event.event_id, again.claim)
     assert await store.record_attempt_failed(event.event_id) == 1  # the provider answered
-    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
-    await store.mark_maybe_sent(event.event_id)
+    assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None  # (still held)
+    await store.release(event.event_id)  # (the send path releases after it)
+    last = await store.admit(event, claim_for_s=30)
+    assert last.claim.claimed and last.maybe_sent_s is None
+    assert await store.mark_maybe_sent(event.event_id, last.claim)
     await store.record_sent(event.event_id, "wamid.S", T0)
     assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is None
+
+
+async def test_only_the_claims_holder_may_mark_a_call(pool: asyncpg.Pool) -> None:
+    store = MessageStore(pool)
+    event = request()
+    slow = await store.admit(event, claim_for_s=0.05)
+    await asyncio.sleep(0.1)  # its claim lapses...
+    took_over = await store.admit(event, claim_for_s=30)  # ...and another worker takes it
+    assert took_over.claim.claimed
+
+    assert not await store.mark_maybe_sent(event.event_id, slow.claim)
+    assert await store.mark_maybe_sent(event.event_id, took_over.claim)
 
 
 async def test_a_status_records_a_send_only_from_the_account_it_names(pool: asyncpg.Pool) -> None:

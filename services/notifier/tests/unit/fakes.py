@@ -130,7 +130,7 @@ class FakeMessages:
         if row is None:
             row = self.rows[key] = _requested(event)
             self.claimed_until[key] = self.clock() + claim_for_s
-            claim = Claim(claimed=True)
+            claim = Claim(claimed=True, until=_instant(self.claimed_until[key]))
         elif row.provider_message_id is not None or row.status == "failed":
             claim = Claim(claimed=False, settled=True)
         elif self.claimed(key):
@@ -139,7 +139,7 @@ class FakeMessages:
             )
         else:
             self.claimed_until[key] = self.clock() + claim_for_s
-            claim = Claim(claimed=True)
+            claim = Claim(claimed=True, until=_instant(self.claimed_until[key]))
         window = (event.tenant_id, event.channel.value, event.channel_account_id, event.contact_key)
         return Admission(
             message=row,
@@ -159,8 +159,12 @@ class FakeMessages:
         if not maybe_sent:
             self.maybe_sent_since.pop(request_event_id, None)
 
-    async def mark_maybe_sent(self, request_event_id: uuid.UUID) -> None:
+    async def mark_maybe_sent(self, request_event_id: uuid.UUID, claim: Claim) -> bool:
+        until = self.claimed_until.get(request_event_id)
+        if until is None or claim.until != _instant(until) or not self.claimed(request_event_id):
+            return False  # lapsed, taken over or released: not this worker's to send
         self.maybe_sent_since[request_event_id] = self.clock()
+        return True
 
     async def set_degradation(self, request_event_id: uuid.UUID, degradation: str) -> None:
         row = self.rows[request_event_id]
@@ -225,6 +229,11 @@ class FakeMessages:
         )
         self.maybe_sent_since.pop(request_event_id, None)
         return row.provider_attempts
+
+
+def _instant(seconds: float) -> datetime:
+    """A time on ``Clock`` as the claim's stored expiry (its fencing token)."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _requested(event: OutboundMessageRequested) -> MessageRecord:

@@ -39,6 +39,7 @@ from cauce_notifier.delivery import (
     SEND_OUTCOME_POLL_S,
     SEND_OUTCOME_WAIT_S,
     AwaitingSendStatus,
+    ClaimLost,
     Deliverer,
 )
 from cauce_notifier.providers import SendResult
@@ -289,8 +290,8 @@ async def test_a_worker_killed_mid_call_leaves_its_message_waiting_for_the_statu
     world: World,
 ) -> None:
     event = world.request()
-    await world.messages.admit(event, CLAIM_S)  # a worker claimed it, began the call...
-    await world.messages.mark_maybe_sent(event.event_id)
+    crashed = await world.messages.admit(event, CLAIM_S)  # a worker claimed it...
+    assert await world.messages.mark_maybe_sent(event.event_id, crashed.claim)  # ...called
     world.clock.advance(CLAIM_S + 1)  # ...and died: its claim lapsed
 
     error = await world.fails_transiently(event, attempt=2)
@@ -316,8 +317,8 @@ async def test_after_a_restart_a_message_marked_long_ago_still_waits_for_its_sta
     world: World,
 ) -> None:
     event = world.request()
-    await world.messages.admit(event, CLAIM_S)  # claimed, the call began...
-    await world.messages.mark_maybe_sent(event.event_id)
+    crashed = await world.messages.admit(event, CLAIM_S)  # claimed, the call began...
+    assert await world.messages.mark_maybe_sent(event.event_id, crashed.claim)
     world.clock.advance(3 * SEND_OUTCOME_WAIT_S)  # ...and every replica was down since
     restarted = Deliverer(
         bus=world.bus,
@@ -337,6 +338,23 @@ async def test_after_a_restart_a_message_marked_long_ago_still_waits_for_its_sta
     await restarted.deliver(event, delivery_for(requests_spec(), num_delivered=3))
 
     assert world.provider.calls == [event.event_id]
+
+
+async def test_a_worker_whose_claim_lapsed_neither_calls_nor_releases_the_new_claim(
+    world: World,
+) -> None:
+    event = world.request()
+    world.slots.busy_for_s = 0.05  # the worker waits for its send slot...
+    slow = asyncio.create_task(world.deliver(event))
+    await asyncio.sleep(0.01)
+    world.clock.advance(CLAIM_S + 1)  # ...longer than its claim: another takes over
+    assert (await world.messages.admit(event, CLAIM_S)).claim.claimed
+
+    with pytest.raises(ClaimLost):
+        await slow
+
+    assert world.provider.calls == []
+    assert world.messages.claimed(event.event_id)  # the other worker's claim stands
 
 
 async def test_a_wait_shortens_to_what_is_left_of_the_outcome_wait(world: World) -> None:

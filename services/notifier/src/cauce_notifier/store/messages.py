@@ -195,6 +195,9 @@ class Claim:
     claimed: bool
     settled: bool = False
     retry_in_s: float = 0.0
+    #: The claim's expiry as stored: the fencing token of this claim (a worker whose
+    #: claim lapsed and was taken over finds another value there).
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -267,7 +270,7 @@ class MessageStore:
         created, claimed = bool(fields.pop("created")), bool(fields.pop("claimed"))
         message = _record(fields)
         if claimed:
-            claim = Claim(claimed=True)
+            claim = Claim(claimed=True, until=fields["claimed_until"])
         elif message.provider_message_id is not None or message.status == "failed":
             claim = Claim(claimed=False, settled=True)
         else:
@@ -425,14 +428,20 @@ class MessageStore:
             maybe_sent,
         )
 
-    async def mark_maybe_sent(self, request_event_id: uuid.UUID) -> None:
+    async def mark_maybe_sent(self, request_event_id: uuid.UUID, claim: Claim) -> bool:
         """A provider call is about to start: until its answer is recorded, the provider
-        may have the message (:attr:`Admission.maybe_sent_s` on a redelivery)."""
-        await self._pool.execute(
+        may have the message (:attr:`Admission.maybe_sent_s` on a redelivery). False,
+        marking nothing, when ``claim`` is no longer held (it lapsed and another worker
+        took the message over): the call must not be made."""
+        marked: bool | None = await self._pool.fetchval(
             "UPDATE notifier.messages SET maybe_sent_since = clock_timestamp()"
-            " WHERE request_event_id = $1",
+            " WHERE request_event_id = $1 AND claimed_until = $2"
+            "   AND claimed_until > clock_timestamp()"
+            " RETURNING true",
             request_event_id,
+            claim.until,
         )
+        return bool(marked)
 
     async def record_attempt_failed(self, request_event_id: uuid.UUID) -> int:
         """Count one more failed provider attempt (the provider answered: the message is
