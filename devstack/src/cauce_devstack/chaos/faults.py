@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from cauce_devstack.sandbox.settings import DEV_YCLOUD_API_KEY
+
 if TYPE_CHECKING:
     from cauce_devstack.launcher import Stack
 
@@ -132,26 +134,27 @@ async def _still_armed(stack: Stack, crew: Crew, fault_id: int) -> bool:
     return any(fault["id"] == fault_id for fault in armed)
 
 
-def token_expired(count: int = 3) -> Fault:
-    """Graph refuses the business number's token (Meta 190): the notifier keeps every
-    message and stops calling Meta for that number, as designed, until an operator
-    rotates or re-tests the credentials; the operator here re-tests them once the
-    account shows as failing (what the CauceProviderCredentialsFailing alert asks)."""
+def token_expired(target: str = "graph", count: int = 3) -> Fault:
+    """A provider refuses the number's credentials (Meta 190, YCloud 401): the notifier
+    keeps every message and stops calling it for that number, as designed, until an
+    operator re-tests (Graph, Chattigo) or rotates (YCloud: no check to test with) the
+    credentials; the operator here does so once the account shows as failing (what the
+    CauceCredentialsFailing alert asks)."""
 
     async def breaks(stack: Stack, crew: Crew) -> None:
         fault_id = await _arm(
-            stack, crew, {"target": "graph", "kind": "token_expired", "count": count}
+            stack, crew, {"target": target, "kind": "token_expired", "count": count}
         )
         channels = f"http://127.0.0.1:{stack.config.ports['notifier']}/admin/channels"
         headers = {"Authorization": f"Bearer {crew.admin_token}"}
         began = time.monotonic()
         while time.monotonic() - began < 120:
             listed = (await crew.http.get(channels, headers=headers)).json()["items"]
-            failing = [c["id"] for c in listed if c["credentials"]["status"] == "failing"]
-            for account_id in failing:  # a test may meet the storm's rest: again
-                await crew.http.post(f"{channels}/{account_id}/test", headers=headers)
+            failing = [c for c in listed if c["credentials"]["status"] == "failing"]
+            for account in failing:  # a test may meet the storm's rest: again
+                await _put_right(crew, f"{channels}/{account['id']}", account["channel"])
             if not failing and not await _still_armed(stack, crew, fault_id):
-                return  # the storm is spent and the operator's test put things right
+                return  # the storm is spent and the operator put things right
             if not failing and time.monotonic() - began > 60:
                 # no send met the storm in a minute: disarm it, or a send after this
                 # fault "recovered" would meet it with no operator watching
@@ -160,7 +163,18 @@ def token_expired(count: int = 3) -> Fault:
             await asyncio.sleep(1)
         raise TimeoutError("the account stayed failing")
 
-    return Fault(f"graph token expired x{count}, operator re-tests", breaks)
+    return Fault(f"{target} token expired x{count}, operator puts it right", breaks)
+
+
+async def _put_right(crew: Crew, account_url: str, channel: str) -> None:
+    """What an operator does for an account whose credentials were refused."""
+    headers = {"Authorization": f"Bearer {crew.admin_token}"}
+    if channel == "ycloud":  # the key the operator holds, entered again
+        await crew.http.put(
+            f"{account_url}/credentials", headers=headers, json={"api_key": DEV_YCLOUD_API_KEY}
+        )
+    else:
+        await crew.http.post(f"{account_url}/test", headers=headers)
 
 
 async def whole_again(stack: Stack, http: httpx.AsyncClient, timeout_s: float = 180.0) -> float:
@@ -230,7 +244,8 @@ FULL: tuple[Fault, ...] = (
     provider_storm("chattigo", "drop", 1),
     provider_storm("ycloud", "5xx", 3, status=500),
     provider_storm("ycloud", "latency", 2, latency_ms=3_000),
-    token_expired(3),
+    token_expired("graph", 3),
+    token_expired("ycloud", 1),
     provider_storm("graph", "drop", 3),
     provider_storm("graph", "answer_lost", 3),
     provider_storm("graph", "latency", 4, latency_ms=15_000),
