@@ -99,11 +99,7 @@ class BotCustomer:
     )
 
     async def run(self, deadline: float) -> None:
-        try:
-            await self._journey(deadline)
-            self.finished = True
-        except TimeoutError as stuck:
-            self.stuck_at = str(stuck)
+        await drive(self, self._journey(deadline))
 
     async def _journey(self, deadline: float) -> None:
         await self._say("hola", {"text": "Hola"}, deadline)
@@ -193,6 +189,16 @@ class Journey(Protocol):
     async def run(self, deadline: float) -> None: ...
 
 
+async def drive(journey: Journey, steps: Awaitable[None], where: str = "") -> None:
+    """Run a journey's ``steps``: it is ``finished``, or ``stuck_at`` (prefixed with
+    ``where``) the step the deadline caught."""
+    try:
+        await steps
+        journey.finished = True
+    except TimeoutError as stuck:
+        journey.stuck_at = f"{where}{stuck}"
+
+
 #: What the bot's first answer says, whatever the channel renders it as.
 GREETING_MARK = "placa"
 
@@ -270,15 +276,14 @@ class ChannelCustomer:
     stuck_at: str | None = None
 
     async def run(self, deadline: float) -> None:
-        try:
-            await self.doors.webhooks.send(self._post_hola, deadline)
-            while not any(GREETING_MARK in t.lower() for t in await self.read()):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.channel.name} greeting")
-                await asyncio.sleep(1)
-            self.finished = True
-        except TimeoutError as stuck:
-            self.stuck_at = str(stuck)
+        await drive(self, self._greeted(deadline))
+
+    async def _greeted(self, deadline: float) -> None:
+        await self.doors.webhooks.send(self._post_hola, deadline)
+        while not any(GREETING_MARK in t.lower() for t in await self.read()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.channel.name} greeting")
+            await asyncio.sleep(1)
 
     async def _post_hola(self) -> int:
         message_id = f"{self.run_id}{self.phone[-6:]}"
@@ -316,13 +321,12 @@ class ManyChatLead:
         return LEAD_STATES[-1]
 
     async def run(self, deadline: float) -> None:
-        try:
-            for n, state in enumerate(LEAD_STATES):
-                await self.doors.webhooks.send(functools.partial(self._post, n, state), deadline)
-                await asyncio.sleep(0.5)
-            self.finished = True
-        except TimeoutError as stuck:
-            self.stuck_at = str(stuck)
+        await drive(self, self._states(deadline))
+
+    async def _states(self, deadline: float) -> None:
+        for n, state in enumerate(LEAD_STATES):
+            await self.doors.webhooks.send(functools.partial(self._post, n, state), deadline)
+            await asyncio.sleep(0.5)
 
     async def _post(self, n: int, state: str) -> int:
         at = self.started + timedelta(seconds=n)
@@ -396,11 +400,7 @@ class CampaignOperator:
     stuck_at: str | None = None
 
     async def run(self, deadline: float) -> None:
-        try:
-            await self._campaign(deadline)
-            self.finished = True
-        except TimeoutError as stuck:
-            self.stuck_at = f"campaign: {stuck}"
+        await drive(self, self._campaign(deadline), "campaign: ")
 
     async def _campaign(self, deadline: float) -> None:
         api = f"{self.notifier_url}/api/v1"
@@ -451,11 +451,7 @@ class AgentOnChat:
     stuck_at: str | None = None
 
     async def run(self, deadline: float) -> None:
-        try:
-            await self._chat(deadline)
-            self.finished = True
-        except TimeoutError as stuck:
-            self.stuck_at = f"agent chat {self.code}: {stuck}"
+        await drive(self, self._chat(deadline), f"agent chat {self.code}: ")
 
     async def _chat(self, deadline: float) -> None:
         ask = f"Quiero hablar con un asesor, caso {self.code}"
