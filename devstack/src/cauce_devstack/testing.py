@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast, overload
@@ -36,7 +36,7 @@ from cauce_devstack.servers.nats_keys import NatsKeys, nats_keys_file
 from cauce_devstack.servers.ports import LOOPBACK, free_port, stable_free_port
 from cauce_devstack.servers.postgres import PostgresServer
 from cauce_devstack.stack import BASE_PORT_OFFSETS
-from cauce_runtime import BusUnavailable, ConsumerSpec, Delivery
+from cauce_runtime import BusUnavailable, ConsumerSpec, Delivery, NewTrace, Publication
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Event)
@@ -290,6 +290,7 @@ class RecordingBus:
         msg_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the protocol's signature
+        new_trace: NewTrace | None = None,
     ) -> PubAck:
         if self._healthy_left > 0:
             self._healthy_left -= 1
@@ -304,6 +305,25 @@ class RecordingBus:
         self._seen.add(nats_msg_id)
         self.published.append(Published(wire, subject, nats_msg_id, dict(headers or {}), duplicate))
         return PubAck(stream=_stream_of(subject), seq=len(self._seen), duplicate=duplicate)
+
+    async def publish_batch(
+        self,
+        batch: Sequence[Publication],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the protocol's signature
+    ) -> list[PubAck]:
+        """Each in turn, as :meth:`publish`; a refusal is raised after all were tried
+        (as the real bus does when one of a batch is not acknowledged)."""
+        results: list[PubAck | BusUnavailable] = []
+        for item in batch:
+            try:
+                results.append(await self.publish(item.event, item.subject, msg_id=item.msg_id))
+            except BusUnavailable as exc:
+                results.append(exc)
+        for result in results:
+            if isinstance(result, BusUnavailable):
+                raise result
+        return [r for r in results if isinstance(r, PubAck)]
 
     def fail(self, times: int | None = None, *, after: int = 0) -> None:
         """Refuse ``times`` publishes (every one until :meth:`recover`: None), once

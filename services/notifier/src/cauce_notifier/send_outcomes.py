@@ -24,7 +24,7 @@ from cauce_contracts.outbound import (
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
 from cauce_notifier.store.messages import MessageRecord
-from cauce_runtime import Publisher
+from cauce_runtime import Publication, Publisher
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,10 @@ async def announce_sent(bus: Publisher, request: Request, provider_message_id: s
         campaign_id=request.campaign_id,
         provider_message_id=provider_message_id,
     )
-    await bus.publish(sent, subject_of(sent), msg_id=f"sent:{request.request_id}")
-    await _announce_status(bus, request, "sent", datetime.now(UTC), None, provider_message_id)
+    status = _status(request, "sent", datetime.now(UTC), None, provider_message_id)
+    await bus.publish_batch(
+        [Publication(sent, subject_of(sent), f"sent:{request.request_id}"), status]
+    )
 
 
 async def announce_failed(bus: Publisher, request: Request, failure: Failure, at: datetime) -> None:
@@ -107,18 +109,23 @@ async def announce_failed(bus: Publisher, request: Request, failure: Failure, at
         detail=failure.detail,
         retryable=failure.retryable,
     )
-    await bus.publish(failed, subject_of(failed), msg_id=f"failed:{request.request_id}")
-    await _announce_status(bus, request, "failed", at, failure)
+    await bus.publish_batch(
+        [
+            Publication(failed, subject_of(failed), f"failed:{request.request_id}"),
+            _status(request, "failed", at, failure),
+        ]
+    )
 
 
-async def _announce_status(
-    bus: Publisher,
+def _status(
     request: Request,
     status: str,
     at: datetime,
     failure: Failure | None,
     provider_message_id: str | None = None,
-) -> None:
+) -> Publication:
+    """The step on ``outbound.message.status_changed`` that goes with an outcome (published
+    in one batch with it: both land, or the caller's retry publishes both again)."""
     changed = OutboundStatusChanged(
         **request.envelope(),
         provider_message_id=provider_message_id or f"request:{request.request_id}",
@@ -127,4 +134,4 @@ async def _announce_status(
         error_code=failure.code if failure else None,
         error_title=failure.title[:256] if failure else None,
     )
-    await bus.publish(changed, subject_of(changed), msg_id=f"status:{request.request_id}:{status}")
+    return Publication(changed, subject_of(changed), f"status:{request.request_id}:{status}")

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import nats
 import nats.errors
@@ -23,7 +23,8 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 
 from cauce_contracts.envelope import Event
 from cauce_contracts.streams import STREAMS, StreamSpec
@@ -36,6 +37,7 @@ from cauce_runtime.bus._provisioning import (
     provision_streams,
     with_replicas,
 )
+from cauce_runtime.bus._publisher import NewTrace, Publication
 from cauce_runtime.bus._pull_loop import PullLoop
 from cauce_runtime.bus._spec import ConsumerSpec
 from cauce_runtime.telemetry import metrics
@@ -227,6 +229,7 @@ class Bus:
         msg_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the PubAck wait is the API
+        new_trace: NewTrace | None = None,
     ) -> PubAck:
         """Publish ``event`` and wait for JetStream's acknowledgement.
 
@@ -234,6 +237,7 @@ class Bus:
         repeat inside the stream's duplicate window (``PubAck.duplicate`` is then True).
         Raises :class:`BusUnavailable` if the PubAck does not arrive within ``timeout``
         (default ``publish_timeout_s``), nobody serves the subject, or the bus is down.
+        ``new_trace``: its PRODUCER span begins a trace of its own (:class:`NewTrace`).
         """
         all_headers = dict(headers) if headers else {}
         all_headers.update(_event_headers(event, msg_id))
@@ -243,11 +247,12 @@ class Bus:
             all_headers,
             timeout,
             f"publish {event.event_type or subject}",
+            new_trace,
         )
 
     async def publish_batch(
         self,
-        batch: Sequence[Outgoing],
+        batch: Sequence[Publication],
         *,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> list[PubAck]:
@@ -317,6 +322,7 @@ class Bus:
         all_headers: dict[str, str],
         timeout: float | None,  # noqa: ASYNC109
         span_name: str | None,
+        new_trace: NewTrace | None = None,
     ) -> PubAck:
         """The PRODUCER span around one publish; ``all_headers`` is this call's own copy."""
         timeout = self.settings.publish_timeout_s if timeout is None else timeout
@@ -324,9 +330,18 @@ class Bus:
         destination = {
             "messaging.destination.template": attributes["messaging.destination.template"]
         }
+        context: Context | None = None
+        links: Sequence[Link] = ()
+        if new_trace is not None:
+            span_name, context, links = new_trace.name, Context(), new_trace.links
+            attributes = {**attributes, **new_trace.attributes}
         started = time.perf_counter()
         with self._tracer.start_as_current_span(
-            span_name or f"publish {subject}", kind=SpanKind.PRODUCER, attributes=attributes
+            span_name or f"publish {subject}",
+            context=context,
+            kind=SpanKind.PRODUCER,
+            attributes=attributes,
+            links=links,
         ) as span:
             for stale in [k for k in all_headers if k.lower() in ("traceparent", "tracestate")]:
                 del all_headers[stale]
@@ -405,19 +420,6 @@ async def _reap_reconnect_task(nc: Client, attempts: int = 20) -> None:
         task.cancel()
         await asyncio.wait({task}, timeout=0.05)
     logger.warning("nats reconnect task did not stop after close()")
-
-
-class Outgoing(Protocol):
-    """One event to publish in a batch: what :meth:`Bus.publish_batch` reads of it."""
-
-    @property
-    def event(self) -> Event: ...
-
-    @property
-    def subject(self) -> str: ...
-
-    @property
-    def msg_id(self) -> str | None: ...
 
 
 def _event_headers(event: Event, msg_id: str | None) -> dict[str, str]:

@@ -101,18 +101,18 @@ def _traced_asyncpg(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awai
         if operation in _TRANSACTION_CONTROL:
             return await method(self, *args, **kwargs)
         attributes = _asyncpg_attributes(self, operation, target)
-        with tracer.start_as_current_span(
-            attributes["db.query.summary"],
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                return await method(self, *args, **kwargs)
-            except Exception as exc:
-                _failed(span, exc)
-                raise
+        # a leaf: nothing runs inside it that would need it as the current span, so it
+        # is not made current (attaching and detaching the context was a third of its cost)
+        span = tracer.start_span(
+            attributes["db.query.summary"], kind=SpanKind.CLIENT, attributes=attributes
+        )
+        try:
+            return await method(self, *args, **kwargs)
+        except Exception as exc:
+            _failed(span, exc)
+            raise
+        finally:
+            span.end()
 
     traced.__cauce_traced__ = True  # type: ignore[attr-defined]
     return traced

@@ -1,20 +1,12 @@
-"""What the gateway hands to the bus: an event, its subject and its dedupe key."""
+"""What the gateway hands to the bus: an event, its subject and its dedupe key
+(:class:`cauce_runtime.Publication`).
+
+The gateway always sets ``msg_id``: it is derived from the provider's own ids, so a
+redelivered webhook produces the same key and JetStream drops the copy.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cauce_runtime import Publication
 
-from cauce_contracts.envelope import Event
-
-
-@dataclass(frozen=True)
-class Publication:
-    """One event to publish.
-
-    ``msg_id`` goes into ``Nats-Msg-Id``: it is derived from the provider's own ids,
-    so a redelivered webhook produces the same key and JetStream drops the copy.
-    """
-
-    event: Event
-    subject: str
-    msg_id: str
+__all__ = ["Publication"]
