@@ -1,8 +1,10 @@
 """The shared GCRA limiter on a real PostgreSQL: slots one interval apart per bucket,
-buckets independent, a slot too far away reserved for nobody."""
+buckets independent, a slot too far away reserved for nobody, callers asking together
+served by one statement."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -67,3 +69,60 @@ async def test_only_the_reservation_commits_asynchronously(pool: asyncpg.Pool) -
             await limiter.reserve("b", 0.01)
             assert await connection.fetchval("SHOW synchronous_commit") == "off"
         assert await connection.fetchval("SHOW synchronous_commit") == "on"
+
+
+class CountingPool:
+    """The pool, counting the statements the limiter sends through it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.statements = 0
+
+    async def fetchval(self, query: str, *args: object) -> object:
+        self.statements += 1
+        return await self.pool.fetchval(query, *args)
+
+
+async def test_callers_asking_together_share_a_statement_and_get_one_slot_each(
+    pool: asyncpg.Pool,
+) -> None:
+    counting = CountingPool(pool)
+    limiter = SharedRateLimiter(counting, "t.rate_buckets")
+
+    waits = sorted(await asyncio.gather(*(limiter.reserve("a", 0.01) for _ in range(6))))
+
+    # one slot each, 100 s apart, as six reservations one after another would give
+    assert waits[0] == 0.0
+    for index, wait in enumerate(waits[1:], start=1):
+        assert index * 100 - 1 < wait <= index * 100
+    assert counting.statements < 6
+    assert 599 < await limiter.next_slot_in("a") <= 600
+
+
+async def test_a_group_that_does_not_all_fit_gets_the_slots_that_do(pool: asyncpg.Pool) -> None:
+    limiter = SharedRateLimiter(pool, "t.rate_buckets")
+    await limiter.reserve("g", 0.01)  # the next slot is 100 s away
+
+    outcomes = await asyncio.gather(
+        *(limiter.reserve("g", 0.01, max_wait_s=350) for _ in range(5)), return_exceptions=True
+    )
+
+    granted = sorted(o for o in outcomes if isinstance(o, float))
+    refused = sorted(o.retry_in_s for o in outcomes if isinstance(o, SlotTooFar))
+    # slots at 100, 200 and 300 s fit within 350; 400 and 500 do not
+    assert [round(w, -1) for w in granted] == [100, 200, 300]
+    assert [round(r, -1) for r in refused] == [50, 150]
+    assert 399 < await limiter.next_slot_in("g") <= 400  # only the granted were taken
+
+
+async def test_a_failing_reservation_fails_every_caller_of_its_group(pool: asyncpg.Pool) -> None:
+    limiter = SharedRateLimiter(pool, "t.no_such_table")
+
+    outcomes = await asyncio.gather(
+        *(limiter.reserve("a", 1.0) for _ in range(3)), return_exceptions=True
+    )
+
+    assert all(isinstance(o, asyncpg.UndefinedTableError) for o in outcomes)
+    # and the limiter is not stuck: the next caller gets its own answer
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await limiter.reserve("a", 1.0)

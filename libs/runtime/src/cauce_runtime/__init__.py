@@ -2,6 +2,7 @@
 
 - errors: the exception tree, drawn in :mod:`cauce_runtime._errors`;
 - :class:`Backoff`: the one retry-timing policy; keyset cursors for paged lists;
+- :class:`Coalescer`: calls made while a round trip is in flight go in the next one;
 - settings (:class:`ServiceSettings`), background tasks, the start-up heap freeze;
 - :mod:`~cauce_runtime.bus`: the JetStream bus, durable pull consumers and
   :class:`Publisher`, the protocol of code that only publishes;
@@ -16,6 +17,7 @@
 
 from cauce_runtime._background import BackgroundTask, every
 from cauce_runtime._backoff import Backoff
+from cauce_runtime._coalescing import Coalescer
 from cauce_runtime._cursors import InvalidCursor, decode_cursor, encode_cursor
 from cauce_runtime._errors import (
     BusUnavailable,
@@ -89,6 +91,7 @@ __all__ = [
     "Bus",
     "BusUnavailable",
     "CauceError",
+    "Coalescer",
     "ConsumerSpec",
     "CredentialsRejected",
     "Delivery",

@@ -42,7 +42,8 @@ pytestmark = pytest.mark.slow
 REQUESTS = 500
 CONTACTS = 50
 RATE_PER_SECOND = 200
-#: Kill once the fake has accepted this many (mid-burst: 500 take ~2.5 s at 200/s).
+#: Kill once the fake has accepted this many (mid-burst: 500 take ~2.5 s at 200/s; the
+#: requests are queued before the notifier starts, so the poll runs all through them).
 KILL_AFTER_ACCEPTED = 100
 #: The dead process's claims and unacked deliveries lapse after CLAIM_S (notifier_process).
 RECOVERY_TIMEOUT_S = 55.0
@@ -98,23 +99,25 @@ async def test_kill_9_mid_burst_then_restart_delivers_each_request_once(
         env = notifier_env(
             nats_server.url, database_url, sandbox_url, port, rate_per_second=RATE_PER_SECOND
         )
-        first = NotifierProcess(env, port, tmp_path, "notifier-1")
+        first: NotifierProcess | None = None
         second: NotifierProcess | None = None
         bus = Bus(ServiceSettings(environment="test", nats_url=nats_server.url, _env_file=None))
         db = await asyncpg.connect(database_url)
         try:
-            await first.wait_ready()
             await bus.start()
-            requests = [request(i) for i in range(REQUESTS)]
-            for event in requests:
+            # queued first: publishing them while the notifier sends (this loop also
+            # serves the fake and the gateway) took seconds on a loaded machine, and the
+            # burst could end before the poll below began
+            for event in [request(i) for i in range(REQUESTS)]:
                 await bus.publish(event, subject_of(event))
+            first = NotifierProcess(env, port, tmp_path, "notifier-1")
 
             async def accepted() -> int:
                 metrics = (await http.get(f"{sandbox_url}/sandbox/metrics")).json()
                 count: int = metrics["graph"].get(PHONE_NUMBER_ID, {}).get("accepted", 0)
                 return count
 
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(40):  # the notifier starts, then sends
                 while await accepted() < KILL_AFTER_ACCEPTED:
                     await asyncio.sleep(0.01)
             first.kill()
@@ -171,6 +174,7 @@ async def test_kill_9_mid_burst_then_restart_delivers_each_request_once(
         finally:
             await bus.stop()
             await db.close()
-            first.kill()
+            if first is not None:
+                first.kill()
             if second is not None:
                 await second.stop()

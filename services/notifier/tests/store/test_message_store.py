@@ -20,6 +20,21 @@ from cauce_runtime import InvalidCursor
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
+class CountingPool:
+    """The pool, counting the ``fetch`` statements sent through it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.fetches = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._pool, name)
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        self.fetches += 1
+        return await self._pool.fetch(query, *args)
+
+
 def request(
     *, tenant: str = "acme", to: str = "+573001234567", at: datetime = T0
 ) -> OutboundMessageRequested:
@@ -214,6 +229,33 @@ async def test_only_the_claims_holder_may_mark_a_call(pool: asyncpg.Pool) -> Non
 
     assert not await store.mark_maybe_sent(event.event_id, slow.claim)
     assert await store.mark_maybe_sent(event.event_id, took_over.claim)
+
+
+async def test_marks_asked_together_are_one_statement_and_each_checks_its_claim(
+    pool: asyncpg.Pool,
+) -> None:
+    counting = CountingPool(pool)
+    store = MessageStore(counting)  # type: ignore[arg-type]
+    events = [request() for _ in range(4)]
+    admissions = [await store.admit(event, claim_for_s=30) for event in events]
+    slow = await store.admit(lapsed := request(), claim_for_s=0.05)
+    await asyncio.sleep(0.1)
+    assert (await store.admit(lapsed, claim_for_s=30)).claim.claimed  # taken over
+
+    marked = await asyncio.gather(
+        *(
+            store.mark_maybe_sent(e.event_id, a.claim)
+            for e, a in zip(events, admissions, strict=True)
+        ),
+        store.mark_maybe_sent(lapsed.event_id, slow.claim),
+    )
+
+    assert marked == [True, True, True, True, False]
+    assert counting.fetches < 5
+    for event in events:
+        await store.release(event.event_id, maybe_sent=True)
+        assert (await store.admit(event, claim_for_s=30)).maybe_sent_s is not None
+    assert (await store.admit(lapsed, claim_for_s=30)).maybe_sent_s is None
 
 
 async def test_a_status_records_a_send_only_from_the_account_it_names(pool: asyncpg.Pool) -> None:

@@ -9,6 +9,12 @@ window of ``1 / rate`` seconds at most one slot starts.
 The rate is scaled by ``headroom`` because a slot is when a request *starts*: network
 jitter can bunch two requests at the provider, whose limit is what must hold.
 
+Callers that ask for slots of the same bucket while a reservation of it is on its way
+to PostgreSQL are served together by the next one: one statement reserves ``n``
+consecutive slots and each caller gets its own, in the order they asked. A busy sender
+(the notifier's workers, dozens of sends in flight) then pays one round trip for a group
+of slots instead of one per send; a lone caller pays one round trip as before.
+
 Used by the notifier (a bucket per sending account, rate per account) and crm-sync (one
 bucket for Odoo). The bucket table lives in the service's own schema, created by its
 migrations::
@@ -22,6 +28,7 @@ import asyncio
 import re
 from typing import Any
 
+from cauce_runtime._coalescing import Coalescer
 from cauce_runtime.telemetry import metrics
 
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$")
@@ -53,6 +60,8 @@ class SharedRateLimiter:
             raise ValueError("headroom must be in (0, 1]")
         self._pool = pool
         self.headroom = headroom
+        #: Reservations by (bucket, interval, max wait), grouped while one is in flight.
+        self._groups: Coalescer[tuple[str, float, float], None, float] = Coalescer(self._grant)
         # A slot is reserved only when it starts within $3 seconds; otherwise nothing is
         # reserved and RETURNING yields no row.
         # The statement commits without waiting for its WAL flush (``synchronous_commit``
@@ -63,15 +72,21 @@ class SharedRateLimiter:
         # slots: after recovery a few slots may be handed out twice, a burst of at most
         # that fraction of a second at the provider, which answers it with a 429 that
         # callers already retry.
+        # $4 consecutive slots of $2 seconds each, all or none: the last must start within
+        # $3 seconds; returns when the first starts.
         self._reserve_sql = f"""
             INSERT INTO {table} AS b (bucket, tat)
-            SELECT $1, clock_timestamp() + make_interval(secs => $2)
+            SELECT $1, clock_timestamp() + make_interval(secs => $2::float8 * $4::int)
             FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+            WHERE $2::float8 * ($4::int - 1) <= $3::float8
             ON CONFLICT (bucket) DO UPDATE
-                SET tat = GREATEST(b.tat, clock_timestamp()) + make_interval(secs => $2)
+                SET tat = GREATEST(b.tat, clock_timestamp())
+                          + make_interval(secs => $2::float8 * $4::int)
                 WHERE GREATEST(b.tat, clock_timestamp())
-                      <= clock_timestamp() + make_interval(secs => $3)
-            RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8 - $2
+                      + make_interval(secs => $2::float8 * ($4::int - 1))
+                      <= clock_timestamp() + make_interval(secs => $3::float8)
+            RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
+                      - $2::float8 * $4::int
             """  # noqa: S608 - the table name is checked above
         self._next_sql = f"""
             SELECT GREATEST(EXTRACT(EPOCH FROM (tat - clock_timestamp()))::float8, 0)
@@ -90,13 +105,38 @@ class SharedRateLimiter:
 
         Raises :class:`SlotTooFar` (reserving nothing) when the slot is more than
         ``max_wait_s`` away: the caller should retry later instead of holding a worker.
+        Callers asking meanwhile for the same bucket, rate and bound share one statement
+        (see the module's docstring).
         """
-        wait = await self._pool.fetchval(
-            self._reserve_sql, bucket, self.interval_s(rate_per_s), max_wait_s
-        )
-        if wait is None:
-            raise SlotTooFar(max(0.05, await self.next_slot_in(bucket) - max_wait_s))
-        return max(0.0, float(wait))
+        return await self._groups.submit((bucket, self.interval_s(rate_per_s), max_wait_s), None)
+
+    async def _grant(
+        self, key: tuple[str, float, float], callers: list[None]
+    ) -> list[float | SlotTooFar]:
+        """One slot per caller, in order: all of them if they fit within the bound, else
+        as many as fit (one statement more) and :class:`SlotTooFar` for the rest."""
+        bucket, interval, max_wait_s = key
+        granted, next_in = len(callers), 0.0
+        first = await self._take(bucket, interval, max_wait_s, granted)
+        if first is None:
+            next_in = await self.next_slot_in(bucket)
+            fit = min(granted, _slots_within(next_in, interval, max_wait_s))
+            first = await self._take(bucket, interval, max_wait_s, fit) if fit else None
+            granted = fit if first is not None else 0
+        return [
+            max(0.0, first + index * interval)
+            if first is not None and index < granted
+            # where its slot would be: after the ones granted before it
+            else SlotTooFar(max(0.05, next_in + index * interval - max_wait_s))
+            for index in range(len(callers))
+        ]
+
+    async def _take(
+        self, bucket: str, interval: float, max_wait_s: float, count: int
+    ) -> float | None:
+        """Reserve ``count`` consecutive slots (all or none): seconds until the first."""
+        wait = await self._pool.fetchval(self._reserve_sql, bucket, interval, max_wait_s, count)
+        return None if wait is None else float(wait)
 
     async def next_slot_in(self, bucket: str) -> float:
         """Seconds until ``bucket``'s next free slot (0 when free now), reserving nothing."""
@@ -119,3 +159,11 @@ class SharedRateLimiter:
         wait = await self.next_slot_in(bucket)
         if wait:
             await asyncio.sleep(wait)
+
+
+def _slots_within(next_in: float, interval: float, max_wait_s: float) -> int:
+    """How many consecutive slots, the first ``next_in`` seconds away, start within
+    ``max_wait_s``."""
+    if next_in > max_wait_s:
+        return 0
+    return int((max_wait_s - next_in) // interval) + 1

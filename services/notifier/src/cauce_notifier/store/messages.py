@@ -24,7 +24,7 @@ import asyncpg
 
 from cauce_contracts.inbound import ReportedError, StatusPricing
 from cauce_contracts.outbound import OutboundMessageRequested
-from cauce_runtime import TransientError, decode_cursor, encode_cursor
+from cauce_runtime import Coalescer, TransientError, decode_cursor, encode_cursor
 
 MessageStatus = Literal["requested", "sent", "delivered", "read", "failed"]
 #: Statuses a provider reports for a sent message.
@@ -252,6 +252,10 @@ class MessageStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        #: Marks asked for while one is on its way go together in the next statement.
+        self._marks: Coalescer[None, tuple[uuid.UUID, datetime | None], bool] = Coalescer(
+            self._mark_together
+        )
 
     # --- the send path ------------------------------------------------------------------
 
@@ -432,16 +436,24 @@ class MessageStore:
         """A provider call is about to start: until its answer is recorded, the provider
         may have the message (:attr:`Admission.maybe_sent_s` on a redelivery). False,
         marking nothing, when ``claim`` is no longer held (it lapsed and another worker
-        took the message over): the call must not be made."""
-        marked: bool | None = await self._pool.fetchval(
-            "UPDATE notifier.messages SET maybe_sent_since = clock_timestamp()"
-            " WHERE request_event_id = $1 AND claimed_until = $2"
-            "   AND claimed_until > clock_timestamp()"
-            " RETURNING true",
-            request_event_id,
-            claim.until,
+        took the message over): the call must not be made. Marks asked for while one is
+        on its way are made by one statement."""
+        return await self._marks.submit(None, (request_event_id, claim.until))
+
+    async def _mark_together(
+        self, _: None, marks: list[tuple[uuid.UUID, datetime | None]]
+    ) -> list[bool]:
+        marked = await self._pool.fetch(
+            "UPDATE notifier.messages m SET maybe_sent_since = clock_timestamp()"
+            " FROM unnest($1::uuid[], $2::timestamptz[]) AS held(id, until)"
+            " WHERE m.request_event_id = held.id AND m.claimed_until = held.until"
+            "   AND m.claimed_until > clock_timestamp()"
+            " RETURNING m.request_event_id",
+            [request_event_id for request_event_id, _ in marks],
+            [until for _, until in marks],
         )
-        return bool(marked)
+        ids = {row["request_event_id"] for row in marked}
+        return [request_event_id in ids for request_event_id, _ in marks]
 
     async def record_attempt_failed(self, request_event_id: uuid.UUID) -> int:
         """Count one more failed provider attempt (the provider answered: the message is
