@@ -154,15 +154,19 @@ def assert_semantic_conventions(spans: list[Span]) -> None:
             assert attributes["messaging.operation.type"] == (
                 "send" if kind == "PRODUCER" else "process"
             )
-            required = [
-                "messaging.operation.name",
-                "messaging.destination.name",
-                "messaging.destination.template",
-                "messaging.nats.stream",
-            ]
-            if "messaging.batch.message_count" not in attributes:
-                # a batch's span names no one message: each consumer's span does
-                required += ["messaging.message.id", "messaging.nats.sequence"]
+            required = ["messaging.operation.name"]
+            if "messaging.batch.message_count" in attributes:
+                # a batch's span names no one message (each consumer's span does), and
+                # its destination and stream only when all its messages share them
+                assert attributes["messaging.batch.message_count"] > 1, span["name"]
+            else:
+                required += [
+                    "messaging.destination.name",
+                    "messaging.destination.template",
+                    "messaging.nats.stream",
+                    "messaging.message.id",
+                    "messaging.nats.sequence",
+                ]
             for key in required:
                 assert key in attributes, (span["name"], key)
             if kind == "CONSUMER":

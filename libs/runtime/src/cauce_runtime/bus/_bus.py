@@ -299,7 +299,9 @@ class Bus:
                 _mark_unavailable(span, failure)
                 raise failure
             acks = [r for r in results if isinstance(r, PubAck)]
-            span.set_attribute("messaging.nats.stream", acks[0].stream)
+            streams = {ack.stream for ack in acks}
+            if len(streams) == 1:  # as the destination: named when all share it
+                span.set_attribute("messaging.nats.stream", streams.pop())
             return acks
 
     async def publish_bytes(
