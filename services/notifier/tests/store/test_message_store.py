@@ -241,6 +241,7 @@ async def test_marks_asked_together_are_one_statement_and_each_checks_its_claim(
     slow = await store.admit(lapsed := request(), claim_for_s=0.05)
     await asyncio.sleep(0.1)
     assert (await store.admit(lapsed, claim_for_s=30)).claim.claimed  # taken over
+    counting.fetches = 0
 
     marked = await asyncio.gather(
         *(
@@ -279,11 +280,38 @@ async def test_a_status_records_a_send_only_from_the_account_it_names(pool: asyn
 
 
 async def test_concurrent_admissions_claim_once(pool: asyncpg.Pool) -> None:
-    store = MessageStore(pool)
+    store, other_replica = MessageStore(pool), MessageStore(pool)
     event = request()
     await store.record_requested(event)
-    admissions = await asyncio.gather(*(store.admit(event, claim_for_s=30) for _ in range(8)))
+    admissions = await asyncio.gather(
+        *(s.admit(event, claim_for_s=30) for s in [store, other_replica] * 4)
+    )
     assert sum(a.claim.claimed for a in admissions) == 1
+    assert all(a.claim.retry_in_s > 25 for a in admissions if not a.claim.claimed)
+
+
+async def test_requests_admitted_together_are_one_statement_each_with_its_own_answer(
+    pool: asyncpg.Pool,
+) -> None:
+    counting = CountingPool(pool)
+    store = MessageStore(counting)  # type: ignore[arg-type]
+    sent, held, fresh = request(), request(), [request() for _ in range(3)]
+    await store.admit(sent, claim_for_s=30)
+    await store.record_sent(sent.event_id, "wamid.T", T0)
+    await store.admit(held, claim_for_s=30)
+    counting.fetches = 0
+
+    admissions = await asyncio.gather(
+        *(store.admit(e, claim_for_s=30) for e in [sent, held, *fresh])
+    )
+
+    assert counting.fetches == 1
+    redelivered, busy, *new = admissions
+    assert redelivered.claim.settled and redelivered.message.provider_message_id == "wamid.T"
+    assert not busy.claim.claimed and not busy.claim.settled and busy.claim.retry_in_s > 25
+    assert all(a.created and a.claim.claimed for a in new)
+    assert [a.message.request_event_id for a in new] == [e.event_id for e in fresh]
+    assert [h.status for h in await store.history(fresh[0].event_id)] == ["requested"]
 
 
 async def test_list_filters_and_keyset_pages(pool: asyncpg.Pool) -> None:

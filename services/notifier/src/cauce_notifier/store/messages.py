@@ -33,18 +33,29 @@ ProviderStatus = Literal["sent", "delivered", "read", "failed"]
 _PROVIDER_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 MAX_PAGE = 500
 
-# Record a request and claim it (``$14`` seconds; NULL claims nothing), reading the
-# contact's window and the recipient's pair back-off on the way. A new row is inserted
-# already claimed (a statement cannot update a row it inserted); an existing one is
-# claimed by the UPDATE when free. Exactly one of the three branches yields the row.
+# Record requests and claim them (``$13`` seconds; NULL claims nothing), reading each
+# contact's window and each recipient's pair back-off on the way: one statement for
+# every request admitted together (``$1``-``$12`` are parallel arrays, one entry per
+# request). A new row is inserted already claimed (a statement cannot update a row it
+# inserted); an existing one is claimed by the UPDATE when free. Exactly one of the
+# three branches yields each request's row (none when another transaction inserted it
+# concurrently: our snapshot cannot see it yet).
 _ADMIT = """
-WITH inserted AS (
+WITH requested AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+        $12::timestamptz[])
+    AS r(request_event_id, tenant_id, channel, channel_account_id, contact_key, recipient,
+        content_type, content, reply_to_message_id, campaign_id, correlation_id, requested_at)
+), inserted AS (
     INSERT INTO notifier.messages (request_event_id, tenant_id, channel,
         channel_account_id, contact_key, recipient, content_type, content,
-        reply_to_message_id, degradation, campaign_id, correlation_id, requested_at,
-        claimed_until)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13,
-        clock_timestamp() + make_interval(secs => $14::float8))
+        reply_to_message_id, campaign_id, correlation_id, requested_at, claimed_until)
+    SELECT request_event_id, tenant_id, channel, channel_account_id, contact_key,
+        recipient, content_type, content::jsonb, reply_to_message_id, campaign_id,
+        correlation_id, requested_at,
+        clock_timestamp() + make_interval(secs => $13::float8)
+    FROM requested
     ON CONFLICT (request_event_id) DO NOTHING
     RETURNING *
 ), history AS (
@@ -52,31 +63,35 @@ WITH inserted AS (
     SELECT request_event_id, 'requested', requested_at, 'notifier' FROM inserted
     ON CONFLICT (request_event_id, status) DO NOTHING
 ), claimed AS (
-    UPDATE notifier.messages
-    SET claimed_until = clock_timestamp() + make_interval(secs => $14::float8)
-    WHERE request_event_id = $1 AND $14::float8 IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM inserted)
-      AND provider_message_id IS NULL AND status <> 'failed'
-      AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
-    RETURNING *
+    UPDATE notifier.messages m
+    SET claimed_until = clock_timestamp() + make_interval(secs => $13::float8)
+    FROM requested r
+    WHERE m.request_event_id = r.request_event_id AND $13::float8 IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM inserted i WHERE i.request_event_id = r.request_event_id)
+      AND m.provider_message_id IS NULL AND m.status <> 'failed'
+      AND (m.claimed_until IS NULL OR m.claimed_until < clock_timestamp())
+    RETURNING m.*
 ), message AS (
-    SELECT true AS created, $14::float8 IS NOT NULL AS claimed, * FROM inserted
+    SELECT true AS created, $13::float8 IS NOT NULL AS claimed, * FROM inserted
     UNION ALL
     SELECT false, true, * FROM claimed
     UNION ALL
-    SELECT false, false, * FROM notifier.messages
-    WHERE request_event_id = $1
-      AND NOT EXISTS (SELECT 1 FROM inserted) AND NOT EXISTS (SELECT 1 FROM claimed)
+    SELECT false, false, m.* FROM notifier.messages m
+    JOIN requested r ON r.request_event_id = m.request_event_id
+    WHERE NOT EXISTS (SELECT 1 FROM inserted i WHERE i.request_event_id = m.request_event_id)
+      AND NOT EXISTS (SELECT 1 FROM claimed c WHERE c.request_event_id = m.request_event_id)
 )
 SELECT message.*,
     EXTRACT(EPOCH FROM (message.claimed_until - clock_timestamp()))::float8
         AS claim_remaining_s,
     (SELECT w.last_inbound_at FROM notifier.contact_windows w
-     WHERE w.tenant_id = $2 AND w.channel = $3 AND w.channel_account_id = $4
-       AND w.contact_key = $5) AS last_inbound_at,
+     WHERE w.tenant_id = message.tenant_id AND w.channel = message.channel
+       AND w.channel_account_id = message.channel_account_id
+       AND w.contact_key = message.contact_key) AS last_inbound_at,
     (SELECT EXTRACT(EPOCH FROM (p.until - clock_timestamp()))::float8
      FROM notifier.pair_backoff p
-     WHERE p.channel = $3 AND p.account_id = $4 AND p.contact_key = $5) AS pair_backoff_s,
+     WHERE p.channel = message.channel AND p.account_id = message.channel_account_id
+       AND p.contact_key = message.contact_key) AS pair_backoff_s,
     EXTRACT(EPOCH FROM (clock_timestamp() - message.maybe_sent_since))::float8
         AS maybe_sent_s
 FROM message
@@ -252,7 +267,11 @@ class MessageStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        #: Marks asked for while one is on its way go together in the next statement.
+        #: Admissions (by claim length) and marks asked for while one is on its way go
+        #: together in the next statement.
+        self._admissions: Coalescer[
+            float | None, OutboundMessageRequested, Mapping[str, Any] | None
+        ] = Coalescer(self._admit_together)
         self._marks: Coalescer[None, tuple[uuid.UUID, datetime | None], bool] = Coalescer(
             self._mark_together
         )
@@ -260,7 +279,8 @@ class MessageStore:
     # --- the send path ------------------------------------------------------------------
 
     async def admit(self, event: OutboundMessageRequested, claim_for_s: float) -> Admission:
-        """Record the request (once) and claim it for one send, in one statement.
+        """Record the request (once) and claim it for one send, in one statement (shared
+        with the requests admitted at the same time).
 
         The same round trip reads what the send path checks next: the contact's last
         inbound time (24-hour window) and any pair-rate back-off of the recipient.
@@ -299,30 +319,50 @@ class MessageStore:
 
     async def _fetch_admission(
         self, event: OutboundMessageRequested, claim_for_s: float | None
-    ) -> asyncpg.Record:
-        content = event.content.model_dump(mode="json")
-        row = await self._pool.fetchrow(
-            _ADMIT,
-            event.event_id,
-            event.tenant_id,
-            event.channel.value,
-            event.channel_account_id,
-            event.contact_key,
-            event.recipient,
-            content["type"],
-            json.dumps(content),
-            event.reply_to_message_id,
-            None,
-            event.campaign_id,
-            event.correlation_id,
-            event.occurred_at,
-            claim_for_s,
-        )
+    ) -> Mapping[str, Any]:
+        row = await self._admissions.submit(claim_for_s, event)
         if row is None:
             # Another replica inserted it in the same instant: our statement's snapshot
             # cannot see that row yet. The redelivery will.
             raise TransientError("request being recorded by another worker", retry_after=0.2)
         return row
+
+    async def _admit_together(
+        self, claim_for_s: float | None, events: list[OutboundMessageRequested]
+    ) -> list[Mapping[str, Any] | BaseException | None]:
+        """One statement for every request admitted together (see ``_ADMIT``). A request
+        delivered twice into the same round is admitted once: the other copy finds it
+        held, as it would a moment later."""
+        first: dict[uuid.UUID, OutboundMessageRequested] = {}
+        for event in events:
+            first.setdefault(event.event_id, event)
+        unique = list(first.values())
+        contents = [event.content.model_dump(mode="json") for event in unique]
+        rows = await self._pool.fetch(
+            _ADMIT,
+            [event.event_id for event in unique],
+            [event.tenant_id for event in unique],
+            [event.channel.value for event in unique],
+            [event.channel_account_id for event in unique],
+            [event.contact_key for event in unique],
+            [event.recipient for event in unique],
+            [content["type"] for content in contents],
+            [json.dumps(content) for content in contents],
+            [event.reply_to_message_id for event in unique],
+            [event.campaign_id for event in unique],
+            [event.correlation_id for event in unique],
+            [event.occurred_at for event in unique],
+            claim_for_s,
+        )
+        found = {row["request_event_id"]: row for row in rows}
+        outcomes: list[Mapping[str, Any] | BaseException | None] = []
+        for event in events:
+            row = found.get(event.event_id)
+            if first.pop(event.event_id, None) is not None or row is None:
+                outcomes.append(row)
+            else:  # a second copy: the first holds it now
+                outcomes.append({**dict(row), "created": False, "claimed": False})
+        return outcomes
 
     async def record_sent(
         self,
