@@ -39,6 +39,16 @@ SENDS_IN_DOUBT = _meter.create_counter(
 )
 
 
+#: ``cauce_notifier_send_slots_missed_total{provider}``: sends that woke too long after
+#: their send slot (a busy process) and took a new one rather than bunch with the sends
+#: of later slots. A steady rise: the notifier lacks CPU for its accounts' rates.
+SEND_SLOTS_MISSED = _meter.create_counter(
+    "cauce.notifier.send_slots_missed",
+    "{send}",
+    "Sends that woke too late for their send slot and took another",
+)
+
+
 def preset_sends_in_doubt(*providers: str) -> None:
     """Start :data:`SENDS_IN_DOUBT` at 0 for every label pair (an alert's ``increase()``
     cannot see a series' first event)."""

@@ -357,6 +357,30 @@ async def test_a_worker_whose_claim_lapsed_neither_calls_nor_releases_the_new_cl
     assert world.messages.claimed(event.event_id)  # the other worker's claim stands
 
 
+async def test_a_send_that_wakes_too_late_for_its_slot_takes_a_new_one(world: World) -> None:
+    event = world.request()
+    world.slots.busy_for_s = 0.05
+    sending = asyncio.create_task(world.deliver(event))
+    while not world.slots.reserved:
+        await asyncio.sleep(0)
+    world.clock.advance(0.5)  # the process stalled: it wakes long after its slot
+
+    await sending
+
+    assert len(world.slots.reserved) == 2  # a second slot, rather than sent late
+    assert world.provider.calls == [event.event_id]
+
+
+async def test_a_send_on_time_for_its_slot_takes_only_that_one(world: World) -> None:
+    event = world.request()
+    world.slots.busy_for_s = 0.05
+
+    await world.deliver(event)
+
+    assert len(world.slots.reserved) == 1
+    assert world.provider.calls == [event.event_id]
+
+
 async def test_a_wait_shortens_to_what_is_left_of_the_outcome_wait(world: World) -> None:
     world.script(AnswerLost("read timeout", code="timeout"))
     event = world.request()
