@@ -314,6 +314,37 @@ async def test_requests_admitted_together_are_one_statement_each_with_its_own_an
     assert [h.status for h in await store.history(fresh[0].event_id)] == ["requested"]
 
 
+async def test_sends_recorded_together_are_one_statement_and_the_first_id_wins(
+    pool: asyncpg.Pool,
+) -> None:
+    counting = CountingPool(pool)
+    store = MessageStore(counting)  # type: ignore[arg-type]
+    events = [request() for _ in range(3)]
+    for event in events:
+        await store.admit(event, claim_for_s=30)
+    await store.record_sent(events[0].event_id, "wamid.FIRST", T0)
+    counting.fetches = 0
+
+    stored = await asyncio.gather(
+        store.record_sent(events[0].event_id, "wamid.LATE", T0),  # already recorded
+        store.record_sent(events[1].event_id, "wamid.B", T0, "buttons as text"),
+        store.record_sent(events[2].event_id, "wamid.C", T0),
+        store.record_sent(uuid.uuid4(), "wamid.UNKNOWN", T0),
+    )
+
+    assert counting.fetches == 1
+    assert [r.provider_message_id if r else None for r in stored] == [
+        "wamid.FIRST",
+        "wamid.B",
+        "wamid.C",
+        None,
+    ]
+    assert stored[1] is not None and stored[1].degradation == "buttons as text"
+    assert [h.status for h in await store.history(events[2].event_id)] == ["requested", "sent"]
+    for event in events:
+        assert (await store.admit(event, claim_for_s=30)).claim.settled
+
+
 async def test_list_filters_and_keyset_pages(pool: asyncpg.Pool) -> None:
     store = MessageStore(pool)
     ids = []

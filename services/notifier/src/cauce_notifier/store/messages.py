@@ -147,6 +147,45 @@ FROM decided d LEFT JOIN updated ON true
 """
 
 
+# Store the provider's ids of messages it accepted (``$1``-``$4``: parallel arrays of
+# request, provider id, time and degradation; the first id stored wins), release their
+# claims and clear their maybe-sent marks; each message's row as stored comes back
+# (``$5``/``$6``: only messages sent from that channel and account, else none).
+_RECORD_SENT = """
+WITH answers AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
+    AS a(request_event_id, provider_message_id, sent_at, degradation)
+), updated AS (
+    UPDATE notifier.messages m SET provider_message_id = a.provider_message_id,
+        status = CASE WHEN m.status IN ('requested', 'failed') THEN 'sent' ELSE m.status END,
+        sent_at = coalesce(m.sent_at, a.sent_at),
+        degradation = coalesce(a.degradation, m.degradation),
+        error_code = NULL, error_title = NULL, error_detail = NULL,
+        retryable = NULL, failed_at = NULL, claimed_until = NULL,
+        maybe_sent_since = NULL, updated_at = now()
+    FROM answers a
+    WHERE m.request_event_id = a.request_event_id AND m.provider_message_id IS NULL
+      AND ($5::text IS NULL OR (m.channel, m.channel_account_id) = ($5, $6))
+    RETURNING m.*
+), history AS (
+    INSERT INTO notifier.message_status_history
+        (request_event_id, status, occurred_at, source)
+    SELECT a.request_event_id, 'sent', a.sent_at, 'notifier'
+    FROM answers a JOIN updated u ON u.request_event_id = a.request_event_id
+    ON CONFLICT (request_event_id, status) DO NOTHING
+), answered AS (
+    -- a campaign's recipient no longer counts as in flight (see migration 9)
+    UPDATE notifier.campaign_recipients r SET in_flight = false
+    FROM answers a WHERE r.request_event_id = a.request_event_id AND r.in_flight
+)
+SELECT * FROM updated
+UNION ALL
+SELECT m.* FROM notifier.messages m JOIN answers a ON a.request_event_id = m.request_event_id
+WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.request_event_id = m.request_event_id)
+  AND ($5::text IS NULL OR (m.channel, m.channel_account_id) = ($5, $6))
+"""
+
+
 @dataclass(frozen=True)
 class MessageRecord:
     """One outbound message row. ``recipient`` is personal data: never log it."""
@@ -272,6 +311,11 @@ class MessageStore:
         self._admissions: Coalescer[
             float | None, OutboundMessageRequested, Mapping[str, Any] | None
         ] = Coalescer(self._admit_together)
+        self._sends: Coalescer[
+            tuple[str, str] | None,
+            tuple[uuid.UUID, str, datetime, str | None],
+            asyncpg.Record | None,
+        ] = Coalescer(self._record_sent_together)
         self._marks: Coalescer[None, tuple[uuid.UUID, datetime | None], bool] = Coalescer(
             self._mark_together
         )
@@ -374,7 +418,8 @@ class MessageStore:
         sent_from: tuple[str, str] | None = None,
     ) -> MessageRecord | None:
         """The provider accepted the message: store its id (first writer wins) and
-        release the send claim, in one statement.
+        release the send claim, in one statement (shared with the sends recorded at the
+        same time).
 
         Repeating it is harmless: a message that already has a provider id keeps it.
         A message a provider status webhook already moved past ``sent`` keeps its status.
@@ -382,43 +427,27 @@ class MessageStore:
         (a status webhook naming the request, :mod:`cauce_notifier.statuses`). Returns
         the row as stored, or None when the request is unknown (or not from there).
         """
-        row = await self._pool.fetchrow(
-            """
-            WITH updated AS (
-                UPDATE notifier.messages SET provider_message_id = $2,
-                    status = CASE WHEN status IN ('requested', 'failed') THEN 'sent'
-                             ELSE status END,
-                    sent_at = coalesce(sent_at, $3), degradation = coalesce($4, degradation),
-                    error_code = NULL, error_title = NULL, error_detail = NULL,
-                    retryable = NULL, failed_at = NULL, claimed_until = NULL,
-                    maybe_sent_since = NULL, updated_at = now()
-                WHERE request_event_id = $1 AND provider_message_id IS NULL
-                  AND ($5::text IS NULL OR (channel, channel_account_id) = ($5, $6))
-                RETURNING *
-            ), history AS (
-                INSERT INTO notifier.message_status_history
-                    (request_event_id, status, occurred_at, source)
-                SELECT request_event_id, 'sent', $3, 'notifier' FROM updated
-                ON CONFLICT (request_event_id, status) DO NOTHING
-            ), answered AS (
-                -- a campaign's recipient no longer counts as in flight (see migration 9)
-                UPDATE notifier.campaign_recipients SET in_flight = false
-                WHERE request_event_id = $1 AND in_flight
-            )
-            SELECT * FROM updated
-            UNION ALL
-            SELECT * FROM notifier.messages
-            WHERE request_event_id = $1 AND NOT EXISTS (SELECT 1 FROM updated)
-              AND ($5::text IS NULL OR (channel, channel_account_id) = ($5, $6))
-            """,
-            request_event_id,
-            provider_message_id,
-            sent_at,
-            degradation,
+        row = await self._sends.submit(
+            sent_from, (request_event_id, provider_message_id, sent_at, degradation)
+        )
+        return None if row is None else _record(row)
+
+    async def _record_sent_together(
+        self,
+        sent_from: tuple[str, str] | None,
+        sends: list[tuple[uuid.UUID, str, datetime, str | None]],
+    ) -> list[asyncpg.Record | BaseException | None]:
+        rows = await self._pool.fetch(
+            _RECORD_SENT,
+            [send[0] for send in sends],
+            [send[1] for send in sends],
+            [send[2] for send in sends],
+            [send[3] for send in sends],
             None if sent_from is None else sent_from[0],
             None if sent_from is None else sent_from[1],
         )
-        return None if row is None else _record(row)
+        found = {row["request_event_id"]: row for row in rows}
+        return [found.get(send[0]) for send in sends]
 
     async def record_failed(
         self,
