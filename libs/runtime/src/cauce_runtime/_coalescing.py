@@ -7,6 +7,8 @@ that sends one small statement per message spends most of its time on them. A
 coalescer keeps at most one round trip per key in flight; every call made meanwhile
 joins the next one, which serves them all at once (a group commit, as databases do for
 their log). A lone call goes at once, as before: the only cost is a task per round.
+A round runs in the context of the call that started it: its statement's span is in
+that call's trace (the others' traces show the wait, not the statement).
 """
 
 from __future__ import annotations
