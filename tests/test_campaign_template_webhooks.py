@@ -103,6 +103,16 @@ class Stack:
         body: dict[str, Any] = (await self.api("GET", f"/campaigns/{campaign_id}/stats")).json()
         return body
 
+    async def stats_once_recorded(self, campaign_id: str, sent: int) -> dict[str, Any]:
+        """The campaign's stats once ``sent`` sends are recorded: a send the fake took
+        as the campaign paused is recorded when its answer is back, a moment later."""
+
+        async def recorded() -> bool:
+            return (await self.stats(campaign_id))["sent"] >= sent
+
+        await eventually(recorded, 10, f"{sent} sends to be recorded", poll_s=0.05)
+        return await self.stats(campaign_id)
+
     async def until_paused(self, campaign_id: str) -> dict[str, Any]:
         """The campaign, once paused; the wall-clock time it was seen paused."""
 
@@ -222,7 +232,7 @@ async def test_a_template_meta_rejects_mid_campaign_pauses_it_with_metas_reason(
     assert late == []
     sent = Counter(to for to, _ in await stack.sends())
     assert set(sent.values()) == {1} and len(sent) < RECIPIENTS
-    counts = await stack.stats(campaign_id)
+    counts = await stack.stats_once_recorded(campaign_id, len(sent))
     assert counts["sent"] == len(sent)
     assert counts["pending"] + counts["queued"] == RECIPIENTS - len(sent)
     # resumed while the template is still rejected, the dispatcher pauses it again, in
@@ -255,10 +265,10 @@ async def test_a_template_paused_at_meta_pauses_the_campaign_through_the_gateway
     )
     # sends that reached Meta between its pause and the campaign's failed 132015 for
     # good; the rest wait, nobody got two
-    counts = await stack.stats(campaign_id)
+    sent = Counter(to for to, _ in await stack.sends())
+    counts = await stack.stats_once_recorded(campaign_id, len(sent))
     failed = {f["code"]: f["count"] for f in counts["failed_by_code"]}
     assert set(failed) <= {"132015"}
-    sent = Counter(to for to, _ in await stack.sends())
     assert set(sent.values()) == {1}
     assert counts["sent"] == len(sent)
     assert counts["sent"] + counts["failed"] + counts["pending"] + counts["queued"] == RECIPIENTS

@@ -12,17 +12,18 @@ The order of steps is what makes "never twice" hold:
    another replica) waits instead of sending in parallel;
 3. checks that need no provider call fail fast: unknown account, closed 24-hour
    window, a recipient in pair-rate back-off, failing credentials (kept for retry);
-4. a send slot is reserved from the account's shared token bucket, and the message is
-   marked *maybe sent*, only if this worker still holds its claim (sends that reserve
-   together are marked together: two statements for a group of sends, not two each);
-5. when its slot comes, the provider is called (unless this worker has been slower than
-   its claim: taken over meanwhile, it makes no call), and its message id is recorded
-   *before* the ack (the same statement releases the claim; every other way out
-   releases it too).
+4. a send slot is reserved from the account's shared token bucket;
+5. when it comes, the message is marked *maybe sent*, only if this worker still holds
+   its claim (one slower than its claim, taken over meanwhile, makes no call); the
+   provider is called, and its message id is recorded *before* the ack (the same
+   statement releases the claim; every other way out releases it too).
+
+Each of these statements is shared by the sends that make it at the same time (the
+store's and the limiter's :class:`~cauce_runtime.Coalescer`).
 
 A provider call whose answer never got recorded (the notifier killed mid-call,
 PostgreSQL gone when the answer came, a read timeout) leaves the message *maybe sent*:
-step 4 marks it before the call and the answer clears the mark. WhatsApp Cloud and
+step 5 marks it just before the call and the answer clears the mark. WhatsApp Cloud and
 YCloud echo the request's id on their status webhooks (``biz_opaque_callback_data``,
 ``externalId``), so a redelivery of a maybe-sent message waits for that status
 (``send_outcome_wait_s``) instead of sending again: the status tracker records the
@@ -281,8 +282,6 @@ class Deliverer:
             await _until_send_after(event)
             if self.campaigns is not None and not await self.campaigns.may_send(event):
                 return  # its campaign is not running: the recipient went back to it
-        # taken before the claim is: time since then is at least the claim's age
-        admitted_at = self._monotonic()
         admission = await self.messages.admit(event, self.claim_s)
         record = admission.message
         if record.provider_message_id is not None:
@@ -297,7 +296,7 @@ class Deliverer:
             )
         try:
             self._wait_if_maybe_sent(event, admission)
-            result = await self._send_claimed(event, admission, delivery, admitted_at)
+            result = await self._send_claimed(event, admission, delivery)
         except ClaimLost:
             raise  # the claim is another worker's now
         except BaseException as exc:
@@ -351,11 +350,7 @@ class Deliverer:
         )
 
     async def _send_claimed(
-        self,
-        event: OutboundMessageRequested,
-        admission: Admission,
-        delivery: Delivery,
-        admitted_at: float,
+        self, event: OutboundMessageRequested, admission: Admission, delivery: Delivery
     ) -> SendResult | None:
         """Checks, slot and provider call of a claimed message; None when it failed for
         good (already recorded and announced)."""
@@ -392,16 +387,11 @@ class Deliverer:
             )
         campaign = isinstance(event, CampaignMessageRequested)
         max_wait_s = self.campaign_slot_wait_s if campaign else None
-        wait = await self._reserve_slot(account, max_wait_s)
-        # Marked when the slot is reserved rather than when it comes: sends whose slots
-        # were reserved together (one statement) are marked together too (one more).
-        # The slot is never further than the limiter's bound (seconds; the claim lasts
-        # far longer), and a send stopped before its call clears the mark again.
+        await self._until_slot(account, await self._reserve_slot(account, max_wait_s), max_wait_s)
+        # Marked just before the call, not when the slot was reserved: a notifier killed
+        # while its sends wait for their slots leaves none of them in doubt (in doubt,
+        # each would wait for a status that never comes, then count as sent again).
         if not await self.messages.mark_maybe_sent(event.event_id, admission.claim):
-            raise ClaimLost("the send claim lapsed before the call", retry_after=self.claim_s)
-        await self._until_slot(event, account, wait, max_wait_s)
-        if self._monotonic() - admitted_at >= self.claim_s:
-            # slower than its claim (a stalled loop): another worker may hold it now
             raise ClaimLost("the send claim lapsed before the call", retry_after=self.claim_s)
         result = await self._call_provider(account, event, delivery)
         if result is not None and degradation is not None:
@@ -410,11 +400,7 @@ class Deliverer:
         return result
 
     async def _until_slot(
-        self,
-        event: OutboundMessageRequested,
-        account: ChannelAccount,
-        wait: float,
-        max_wait_s: float | None,
+        self, account: ChannelAccount, wait: float, max_wait_s: float | None
     ) -> None:
         """Sleep until the send's slot. One that wakes more than :data:`SLOT_LATE_S` after
         it (a busy process) takes the next free slot instead: sent that late, it would
@@ -423,22 +409,13 @@ class Deliverer:
         for _ in range(MISSED_SLOT_RETRIES):
             due = self._monotonic() + wait
             if wait > 0:
-                await self._sleep_until_slot(event, wait)
+                await asyncio.sleep(wait)
             if self._monotonic() - due <= SLOT_LATE_S:
                 return
             SEND_SLOTS_MISSED.add(1, {"provider": account.channel.value})
             wait = await self._reserve_slot(account, max_wait_s)
         if wait > 0:
-            await self._sleep_until_slot(event, wait)
-
-    async def _sleep_until_slot(self, event: OutboundMessageRequested, wait: float) -> None:
-        """Sleep until the reserved slot; stopped meanwhile (a shutdown), no call was
-        made, so the message is not left maybe sent."""
-        try:
             await asyncio.sleep(wait)
-        except asyncio.CancelledError:
-            await self.messages.release(event.event_id)
-            raise
 
     async def _reserve_slot(self, account: ChannelAccount, max_wait_s: float | None) -> float:
         """Reserve the account's next send slot; the seconds until it comes."""
