@@ -406,16 +406,14 @@ class Deliverer:
         it (a busy process) takes the next free slot instead: sent that late, it would
         land among the sends of later slots, and in one provider second more sends than
         the limit could arrive (the limiter's headroom absorbs 30 ms of bunching)."""
-        for _ in range(MISSED_SLOT_RETRIES):
+        for missed in range(MISSED_SLOT_RETRIES + 1):
             due = self._monotonic() + wait
             if wait > 0:
                 await asyncio.sleep(wait)
-            if self._monotonic() - due <= SLOT_LATE_S:
+            if missed == MISSED_SLOT_RETRIES or self._monotonic() - due <= SLOT_LATE_S:
                 return
             SEND_SLOTS_MISSED.add(1, {"provider": account.channel.value})
             wait = await self._reserve_slot(account, max_wait_s)
-        if wait > 0:
-            await asyncio.sleep(wait)
 
     async def _reserve_slot(self, account: ChannelAccount, max_wait_s: float | None) -> float:
         """Reserve the account's next send slot; the seconds until it comes."""

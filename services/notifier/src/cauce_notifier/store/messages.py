@@ -306,8 +306,9 @@ class MessageStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        #: Admissions (by claim length) and marks asked for while one is on its way go
-        #: together in the next statement.
+        #: Admissions (by claim length), recorded sends (by the account a status webhook
+        #: names) and marks asked for while one is on its way go together in the next
+        #: statement.
         self._admissions: Coalescer[
             float | None, OutboundMessageRequested, Mapping[str, Any] | None
         ] = Coalescer(self._admit_together)
