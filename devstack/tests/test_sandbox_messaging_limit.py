@@ -135,6 +135,16 @@ def test_the_24_hours_move() -> None:
     assert shown.max_unique_customers_24h == 51 and shown.over_limit == 1
 
 
+def test_a_customer_reached_again_counts_from_the_last_time() -> None:
+    limits = MessagingLimits(None)
+    t0 = 1_800_000_000.0
+    limits.record("b", PNID, customer(0), "t", now=t0)
+    limits.record("b", PNID, customer(1), "t", now=t0 + 10)
+    limits.record("b", PNID, customer(0), "t", now=t0 + 20)  # reached again
+    later = t0 + MOVING_WINDOW_S + 15  # customer 1 left the window; 0 did not
+    assert limits.metrics(["b"], now=later)["b"].unique_customers_24h == 1
+
+
 def test_only_metas_tiers_are_limits() -> None:
     with pytest.raises(ValidationError):
         SandboxSettings(messaging_limit=300)

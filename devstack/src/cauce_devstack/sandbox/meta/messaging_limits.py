@@ -12,6 +12,7 @@ the webhooks Meta sends for it (``business_capability_update`` per WABA,
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -86,16 +87,18 @@ class PortfolioMetrics(BaseModel):
 @dataclass
 class _Portfolio:
     limit: int | None
-    reached: dict[str, float] = field(default_factory=dict)
-    """wa_id -> when a template last reached them outside their window."""
+    reached: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    """wa_id -> when a template last reached them outside their window, oldest first
+    (a customer reached again moves to the end), so pruning stops at the first one still
+    inside the window: a send costs the same at the 100,000th customer as at the first."""
     sends: int = 0
     max_unique: int = 0
     over: list[OverLimitSend] = field(default_factory=list)
 
     def prune(self, now: float) -> None:
         cutoff = now - MOVING_WINDOW_S
-        for wa_id in [w for w, at in self.reached.items() if at <= cutoff]:
-            del self.reached[wa_id]
+        while self.reached and next(iter(self.reached.values())) <= cutoff:
+            self.reached.popitem(last=False)
 
 
 class MessagingLimits:
@@ -141,6 +144,7 @@ class MessagingLimits:
         portfolio.prune(now)
         new_customer = wa_id not in portfolio.reached
         portfolio.reached[wa_id] = now
+        portfolio.reached.move_to_end(wa_id)
         portfolio.sends += 1
         unique = len(portfolio.reached)
         portfolio.max_unique = max(portfolio.max_unique, unique)

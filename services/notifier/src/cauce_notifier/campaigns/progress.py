@@ -18,53 +18,35 @@ from __future__ import annotations
 import builtins
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
 
-_COUNTS = """
+#: Every count and the cost's inputs in one pass over the campaign's recipients (with
+#: their current message and the customer's last message to the number), grouped by
+#: what the counts and the rate card tell apart: a few dozen rows whatever the size of
+#: the audience. Since per-message pricing (2025-07-01) only ``type = regular`` is
+#: billed; earlier webhooks only say ``billable``.
+_TALLY = """
 SELECT
+    r.state, m.status, r.country, m.pricing_category AS category,
     count(*) AS recipients,
-    count(*) FILTER (WHERE r.state = 'pending') AS pending,
-    count(*) FILTER (WHERE r.state = 'released'
-                     AND (m.status IS NULL OR m.status = 'requested')) AS queued,
-    count(*) FILTER (WHERE r.state = 'suppressed') AS suppressed,
-    count(*) FILTER (WHERE r.state = 'cancelled') AS cancelled,
     count(m.sent_at) AS sent,
     count(m.delivered_at) AS delivered,
     count(m.read_at) AS read,
-    count(*) FILTER (WHERE m.status = 'failed') AS failed,
-    count(*) FILTER (WHERE w.last_inbound_at > m.sent_at) AS replied
+    count(*) FILTER (WHERE w.last_inbound_at > m.sent_at) AS replied,
+    count(*) FILTER (WHERE m.pricing_type = 'regular'
+                     OR (m.pricing_type IS NULL AND m.billable)) AS billed
 FROM notifier.campaign_recipients r
 LEFT JOIN notifier.messages m ON m.request_event_id = r.request_event_id
 LEFT JOIN notifier.contact_windows w
     ON w.tenant_id = m.tenant_id AND w.channel = m.channel
    AND w.channel_account_id = m.channel_account_id AND w.contact_key = m.contact_key
 WHERE r.campaign_id = $1
-"""
-
-#: Billed messages by the recipient's country and the category Meta priced them in;
-#: since per-message pricing (2025-07-01) only ``type = regular`` is billed, earlier
-#: webhooks only say ``billable``.
-_BILLED = """
-SELECT r.country, m.pricing_category AS category, count(*) AS count
-FROM notifier.campaign_recipients r
-JOIN notifier.messages m ON m.request_event_id = r.request_event_id
-WHERE r.campaign_id = $1
-  AND (m.pricing_type = 'regular' OR (m.pricing_type IS NULL AND m.billable))
-GROUP BY 1, 2
-"""
-#: Recipients not sent yet, by country (what the rest would cost).
-_TO_SEND = """
-SELECT r.country, count(*) AS count
-FROM notifier.campaign_recipients r
-LEFT JOIN notifier.messages m ON m.request_event_id = r.request_event_id
-WHERE r.campaign_id = $1
-  AND (r.state = 'pending'
-       OR (r.state = 'released' AND (m.status IS NULL OR m.status = 'requested')))
-GROUP BY 1
+GROUP BY 1, 2, 3, 4
 """
 
 #: Recipients who opened one of their short links: a recipient who clicked twice, or
@@ -141,32 +123,59 @@ async def campaign_stats(
 ) -> CampaignStats:
     """The counts; with ``prices`` and the template's ``category``, the cost too."""
     async with pool.acquire() as connection:
-        counts = await connection.fetchrow(_COUNTS, campaign_id)
+        tally = await connection.fetch(_TALLY, campaign_id)
         clicked = await connection.fetchval(_CLICKED, campaign_id)
-        failures = await connection.fetch(_FAILED_BY_CODE, str(campaign_id), campaign_id)
-        cost = None
-        if prices is not None and category is not None:
-            billed = await connection.fetch(_BILLED, campaign_id)
-            to_send = await connection.fetch(_TO_SEND, campaign_id)
-            cost = _cost(prices, category, billed, to_send)
-    assert counts is not None
+        failed = any(row["status"] == "failed" for row in tally)
+        failures = (
+            await connection.fetch(_FAILED_BY_CODE, str(campaign_id), campaign_id) if failed else []
+        )
+    cost = _cost(prices, category, tally) if prices is not None and category is not None else None
     return CampaignStats(
-        **{key: int(value) for key, value in counts.items()},
+        **_counts(tally),
         clicked=int(clicked),
         failed_by_code=tuple(FailureCount(r["code"], r["title"], r["count"]) for r in failures),
         cost=cost,
     )
 
 
-def _cost(prices: Prices, category: str, billed: list[Any], to_send: list[Any]) -> Cost:
-    spent = sum(
-        prices.price(row["country"], row["category"] or category) * row["count"] for row in billed
+def _waiting(row: Any) -> bool:
+    """Not sent yet: pending, or released with no outcome so far (queued)."""
+    return row["state"] == "pending" or (
+        row["state"] == "released" and row["status"] in (None, "requested")
     )
-    rest = sum(prices.price(row["country"], category) * row["count"] for row in to_send)
+
+
+def _counts(tally: list[Any]) -> dict[str, int]:
+    def total(column: str, where: Callable[[Any], bool] = lambda row: True) -> int:
+        return sum(int(row[column]) for row in tally if where(row))
+
+    return {
+        "recipients": total("recipients"),
+        "pending": total("recipients", lambda row: row["state"] == "pending"),
+        "queued": total("recipients", lambda row: _waiting(row) and row["state"] != "pending"),
+        "suppressed": total("recipients", lambda row: row["state"] == "suppressed"),
+        "cancelled": total("recipients", lambda row: row["state"] == "cancelled"),
+        "sent": total("sent"),
+        "delivered": total("delivered"),
+        "read": total("read"),
+        "failed": total("recipients", lambda row: row["status"] == "failed"),
+        "replied": total("replied"),
+    }
+
+
+def _cost(prices: Prices, category: str, tally: list[Any]) -> Cost:
+    """What the billed messages cost (in the category Meta priced each in) and what the
+    recipients still to send would (in the template's)."""
+    spent = sum(
+        prices.price(row["country"], row["category"] or category) * row["billed"] for row in tally
+    )
+    rest = sum(
+        prices.price(row["country"], category) * row["recipients"] for row in tally if _waiting(row)
+    )
     return Cost(
         currency=prices.currency,
         billed=round(spent, 4),
-        billed_messages=sum(row["count"] for row in billed),
+        billed_messages=sum(int(row["billed"]) for row in tally),
         estimated_total=round(spent + rest, 4),
     )
 
