@@ -51,6 +51,9 @@ class CpuUse:
     redeliveries: int = 0
     """JetStream deliveries of the run's requests after their first (a send that waits
     for its slot in JetStream is naked and delivered again)."""
+    slots_missed: int = 0
+    """Sends that woke too late for their send slot and reserved another (the slot they
+    missed is left empty: a busy machine loses rate this way)."""
 
     def per_send(self) -> tuple[float, ...]:
         return tuple(ms / self.sends if self.sends else 0.0 for ms in self.cpu_ms)
@@ -60,7 +63,7 @@ class CpuUse:
         again = self.redeliveries / self.sends if self.sends else 0.0
         return (
             f"{each}  all: {sum(self.per_send()):.3f} CPU-ms/send ({self.sends} sends; "
-            f"{again:.2f} redeliveries/send)"
+            f"{again:.2f} redeliveries/send; {self.slots_missed} slots missed)"
         )
 
 

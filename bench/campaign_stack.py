@@ -30,6 +30,7 @@ ONE_OFF_ACCOUNT = "100000000000902"
 #: Both numbers' limit, at the notifier and at the Graph fake (which enforces it).
 LIMIT = 500.0
 REDELIVERIES = "cauce_consumer_redeliveries_total"
+SLOTS_MISSED = "cauce_notifier_send_slots_missed_total"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Usage:
 
     cpu_s: tuple[float, ...]
     redeliveries: float
+    slots_missed: float = 0.0
 
     @classmethod
     async def now(cls, stack: Stack, consumer: str) -> Usage:
@@ -115,8 +117,13 @@ class Usage:
         async with httpx.AsyncClient(timeout=10) as http:
             pages = [(await http.get(f"{url}/metrics")).text for url in stack.notifier_urls]
         total = sum(counter_total(p, REDELIVERIES, consumer=consumer) for p in pages)
-        return cls(cpu, total)
+        return cls(cpu, total, sum(counter_total(p, SLOTS_MISSED) for p in pages))
 
     def since(self, before: Usage, sends: int) -> CpuUse:
         cpu_ms = tuple((b - a) * 1000 for a, b in zip(before.cpu_s, self.cpu_s, strict=True))
-        return CpuUse(cpu_ms, sends, int(self.redeliveries - before.redeliveries))
+        return CpuUse(
+            cpu_ms,
+            sends,
+            int(self.redeliveries - before.redeliveries),
+            int(self.slots_missed - before.slots_missed),
+        )

@@ -51,6 +51,16 @@ def test_identifying_tokens_are_replaced_by_their_names() -> None:
     assert describe_subject("somewhere.else.573001234567") == ("somewhere.>", "somewhere.>")
 
 
+def test_every_contract_subject_finds_its_own_pattern() -> None:
+    for pattern in subjects.SUBJECT_PATTERNS.values():
+        concrete = ".".join(
+            f"v{i}" if token.startswith("{") else token
+            for i, token in enumerate(pattern.split("."))
+        )
+        assert describe_subject(concrete)[1] == pattern
+        assert describe_subject(f"{concrete}.3")[1] == f"{pattern}.{{partition}}"
+
+
 async def test_publish_and_process_spans_follow_the_messaging_conventions(
     settings: ServiceSettings,
 ) -> None:

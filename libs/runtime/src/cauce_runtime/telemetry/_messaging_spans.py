@@ -42,6 +42,39 @@ _PATTERNS: Final = tuple(
 )
 
 
+def _literal_prefix(shape: list[str | None]) -> tuple[str, ...]:
+    """A pattern's literal tokens before its first variable one."""
+    prefix: list[str] = []
+    for token in shape:
+        if token is None:
+            break
+        prefix.append(token)
+    return tuple(prefix)
+
+
+def _index_by_prefix() -> dict[tuple[str, ...], list[int]]:
+    index: dict[tuple[str, ...], list[int]] = {}
+    for position, (_, shape, _) in enumerate(_PATTERNS):
+        index.setdefault(_literal_prefix(shape), []).append(position)
+    return index
+
+
+#: The patterns (their positions in :data:`_PATTERNS`) by literal prefix: a subject is
+#: matched against the few sharing its prefix, not all of them. Most subjects end in a
+#: contact key, so each is new to the cache below and this lookup is on every publish
+#: and every delivery.
+_BY_PREFIX: Final = _index_by_prefix()
+_PREFIX_LENGTHS: Final = sorted({len(prefix) for prefix in _BY_PREFIX})
+
+
+def _candidates(tokens: list[str]) -> list[int]:
+    """Positions of the patterns whose literal prefix ``tokens`` start with, in order."""
+    found: list[int] = []
+    for length in _PREFIX_LENGTHS:
+        found.extend(_BY_PREFIX.get(tuple(tokens[:length]), ()))
+    return sorted(found)
+
+
 @lru_cache(maxsize=4096)
 def describe_subject(subject: str) -> tuple[str, str]:
     """``(destination name, destination template)`` of a concrete subject.
@@ -51,7 +84,8 @@ def describe_subject(subject: str) -> tuple[str, str]:
     the template and as its value in the name.
     """
     tokens = subject.split(".")
-    for pattern, shape, params in _PATTERNS:
+    for position in _candidates(tokens):
+        pattern, shape, params = _PATTERNS[position]
         if len(tokens) not in (len(shape), len(shape) + 1):
             continue
         if any(lit is not None and lit != tok for lit, tok in zip(shape, tokens, strict=False)):
