@@ -317,7 +317,11 @@ class RecordingBus:
         results: list[PubAck | BusUnavailable] = []
         for item in batch:
             try:
-                results.append(await self.publish(item.event, item.subject, msg_id=item.msg_id))
+                results.append(
+                    await self.publish(
+                        item.event, item.subject, msg_id=item.msg_id, new_trace=item.new_trace
+                    )
+                )
             except BusUnavailable as exc:
                 results.append(exc)
         for result in results:

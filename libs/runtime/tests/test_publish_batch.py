@@ -1,28 +1,30 @@
-"""Batch publishing: every message durable with its own id, one span, an honest failure."""
+"""Batch publishing: every message durable with its own id, one span (or a trace each
+for bulk work), an honest failure."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.trace import Link
 
-from cauce_contracts.envelope import Event
 from cauce_contracts.streams import DLQ
-from cauce_runtime import Bus, BusUnavailable, ServiceSettings, setup_telemetry
+from cauce_runtime import (
+    Bus,
+    BusUnavailable,
+    NewTrace,
+    Publication,
+    ServiceSettings,
+    setup_telemetry,
+)
 from cauce_runtime.bus import Delivery, consumer
 
 from .conftest import TEST_STREAM, Ping, ping
 from .test_consumers import small_spec
 
-
-@dataclass(frozen=True)
-class Item:
-    event: Event
-    subject: str
-    msg_id: str | None
+Item = Publication
 
 
 async def test_every_message_lands_once_with_its_own_id(bus: Bus) -> None:
@@ -92,3 +94,47 @@ async def test_a_batch_of_one_is_a_plain_publish(bus: Bus) -> None:
     [ack] = await bus.publish_batch([Item(ping(), "rttest.ping.acme", "solo-1")])
     stored = await bus.connection.jsm().get_msg(TEST_STREAM.name, ack.seq)
     assert (stored.headers or {})["Nats-Msg-Id"] == "solo-1"
+
+
+async def test_bulk_items_each_begin_their_own_trace(settings: ServiceSettings) -> None:
+    """A campaign's recipients: each publish the root of its recipient's trace, linked to
+    the request that started them; the consumer's span is that root's child."""
+    telemetry = setup_telemetry(settings)
+    handled: asyncio.Queue[str] = asyncio.Queue()
+    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
+
+    @consumer(bus, small_spec("rt_roots"), Ping, fetch_timeout=0.2)
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        await handled.put(event.text)
+
+    await bus.start()
+    try:
+        with trace.get_tracer("test").start_as_current_span("start campaign") as request:
+            started = request.get_span_context()
+            await bus.publish_batch(
+                [
+                    Publication(
+                        ping(t),
+                        "rttest.ping.acme",
+                        new_trace=NewTrace("campaign send", [Link(started)], {"item": t}),
+                    )
+                    for t in "abc"
+                ]
+            )
+        texts = {await asyncio.wait_for(handled.get(), 5) for _ in range(3)}
+    finally:
+        await bus.stop()
+    assert texts == {"a", "b", "c"}
+    assert telemetry.force_flush()
+    telemetry.shutdown()
+    spans = list(map(json.loads, settings.span_file.read_text().splitlines()))
+    roots = [s for s in spans if s["name"] == "campaign send"]
+    assert sorted(s["attributes"]["item"] for s in roots) == ["a", "b", "c"]
+    request_trace = f"{started.trace_id:032x}"
+    assert len({s["trace_id"] for s in roots} | {request_trace}) == 4  # a trace each
+    for root in roots:
+        assert root["kind"] == "PRODUCER" and root["parent_span_id"] is None
+        assert [link["trace_id"] for link in root["links"]] == [request_trace]
+        assert root["attributes"]["messaging.nats.stream"] == TEST_STREAM.name
+        [child] = [s for s in spans if s.get("parent_span_id") == root["span_id"]]
+        assert child["kind"] == "CONSUMER" and child["trace_id"] == root["trace_id"]

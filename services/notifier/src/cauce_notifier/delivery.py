@@ -49,6 +49,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
+from opentelemetry import trace
+
 from cauce_contracts.outbound import (
     CampaignMessageRequested,
     MarkReadContent,
@@ -406,14 +408,22 @@ class Deliverer:
         it (a busy process) takes the next free slot instead: sent that late, it would
         land among the sends of later slots, and in one provider second more sends than
         the limit could arrive (the limiter's headroom absorbs 30 ms of bunching)."""
+        began = self._monotonic()
         for missed in range(MISSED_SLOT_RETRIES + 1):
             due = self._monotonic() + wait
             if wait > 0:
                 await asyncio.sleep(wait)
             if missed == MISSED_SLOT_RETRIES or self._monotonic() - due <= SLOT_LATE_S:
-                return
+                break
             SEND_SLOTS_MISSED.add(1, {"provider": account.channel.value})
             wait = await self._reserve_slot(account, max_wait_s)
+        # on the delivery's span: why a send took long is one trace away
+        trace.get_current_span().set_attributes(
+            {
+                "cauce.send.slot_wait_ms": round((self._monotonic() - began) * 1000, 1),
+                "cauce.send.slots_missed": missed,
+            }
+        )
 
     async def _reserve_slot(self, account: ChannelAccount, max_wait_s: float | None) -> float:
         """Reserve the account's next send slot; the seconds until it comes."""

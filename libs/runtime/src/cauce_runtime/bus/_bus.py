@@ -262,23 +262,59 @@ class Bus:
         whole batch (``messaging.batch.message_count``; every message carries its
         context, so each consumer's span is its child), every publish in flight at once,
         one duration sample and one count per outcome. Each message keeps its own
-        ``Nats-Msg-Id``. If any publish fails, :class:`BusUnavailable` is raised after
-        all settled; the ones that landed are dropped as duplicates when the caller
-        retries the batch. A batch of one is :meth:`publish`.
+        ``Nats-Msg-Id``. A publication with a ``new_trace`` (bulk work: a campaign's
+        recipients) is the root PRODUCER span of a trace of its own instead, as
+        :meth:`publish` makes it, the metrics still counted once for the batch. If any
+        publish fails, :class:`BusUnavailable` is raised after all settled; the ones that
+        landed are dropped as duplicates when the caller retries the batch. A batch of
+        one is :meth:`publish`.
         """
         if not batch:
             return []
         if len(batch) == 1:
             only = batch[0]
-            return [await self.publish(only.event, only.subject, msg_id=only.msg_id)]
+            return [
+                await self.publish(
+                    only.event, only.subject, msg_id=only.msg_id, new_trace=only.new_trace
+                )
+            ]
         timeout = self.settings.publish_timeout_s if timeout is None else timeout
         described = [describe_subject(item.subject) for item in batch]
-        types = {item.event.event_type for item in batch}
-        attributes = batch_publish_attributes(described)
-        name = f"publish {next(iter(types))}" if len(types) == 1 else "publish"
         started = time.perf_counter()
+        shared = [i for i, item in enumerate(batch) if item.new_trace is None]
+        results: list[PubAck | BaseException] = [BusUnavailable("not published")] * len(batch)
+        roots = asyncio.gather(
+            *(self._publish_root(item, timeout) for item in batch if item.new_trace is not None),
+            return_exceptions=True,
+        )
+        together = self._publish_together(
+            [batch[i] for i in shared], [described[i] for i in shared], timeout
+        )
+        root_results, shared_results = await asyncio.gather(roots, together)
+        for index, result in zip(shared, shared_results, strict=True):
+            results[index] = result
+        rooted = (i for i, item in enumerate(batch) if item.new_trace is not None)
+        for index, result in zip(rooted, root_results, strict=True):
+            results[index] = result
+        _record_batch(time.perf_counter() - started, [t for _, t in described], results)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure
+        return [r for r in results if isinstance(r, PubAck)]
+
+    async def _publish_together(
+        self,
+        batch: Sequence[Publication],
+        described: list[tuple[str, str]],
+        timeout: float,  # noqa: ASYNC109
+    ) -> list[PubAck | BaseException]:
+        """``batch`` under one PRODUCER span; each outcome, none raised."""
+        if not batch:
+            return []
+        types = {item.event.event_type for item in batch}
+        name = f"publish {next(iter(types))}" if len(types) == 1 else "publish"
         with self._tracer.start_as_current_span(
-            name, kind=SpanKind.PRODUCER, attributes=attributes
+            name, kind=SpanKind.PRODUCER, attributes=batch_publish_attributes(described)
         ) as span:
             context = inject_headers({})
             results = await asyncio.gather(
@@ -293,16 +329,40 @@ class Bus:
                 ),
                 return_exceptions=True,
             )
-            _record_batch(time.perf_counter() - started, [t for _, t in described], results)
             failure = next((r for r in results if isinstance(r, BaseException)), None)
             if failure is not None:
                 _mark_unavailable(span, failure)
-                raise failure
             acks = [r for r in results if isinstance(r, PubAck)]
             streams = {ack.stream for ack in acks}
             if len(streams) == 1:  # as the destination: named when all share it
                 span.set_attribute("messaging.nats.stream", streams.pop())
-            return acks
+            return list(results)
+
+    async def _publish_root(self, item: Publication, timeout: float) -> PubAck:  # noqa: ASYNC109
+        """One publication of a batch as the root span of its own trace (no metrics:
+        the batch records them)."""
+        assert item.new_trace is not None
+        payload = item.event.model_dump_json().encode()
+        headers = _event_headers(item.event, item.msg_id)
+        attributes = {
+            **publish_attributes(item.subject, len(payload), headers[HEADER_MSG_ID]),
+            **item.new_trace.attributes,
+        }
+        with self._tracer.start_as_current_span(
+            item.new_trace.name,
+            context=Context(),
+            kind=SpanKind.PRODUCER,
+            attributes=attributes,
+            links=item.new_trace.links,
+        ) as span:
+            inject_headers(headers)
+            try:
+                ack = await self._publish_with_ack(item.subject, payload, headers, timeout)
+            except BusUnavailable as exc:
+                _mark_unavailable(span, exc)
+                raise
+            span.set_attributes(_ack_attributes(ack))
+            return ack
 
     async def publish_bytes(
         self,
@@ -356,13 +416,7 @@ class Bus:
                 raise
             finally:
                 metrics.PUBLISH_SECONDS.record(time.perf_counter() - started, destination)
-            span.set_attributes(
-                {
-                    "messaging.nats.stream": ack.stream,
-                    "messaging.nats.sequence": ack.seq,
-                    "messaging.nats.duplicate": bool(ack.duplicate),
-                }
-            )
+            span.set_attributes(_ack_attributes(ack))
             outcome = "duplicate" if ack.duplicate else "acked"
             metrics.PUBLISHED.add(1, {**destination, "outcome": outcome})
             return ack
@@ -431,6 +485,15 @@ def _event_headers(event: Event, msg_id: str | None) -> dict[str, str]:
         HEADER_EVENT_TYPE: event.event_type,
         HEADER_SCHEMA_VERSION: str(event.schema_version),
         HEADER_CONTENT_TYPE: JSON_CONTENT_TYPE,
+    }
+
+
+def _ack_attributes(ack: PubAck) -> dict[str, str | int | bool]:
+    """Where JetStream stored a published message (and whether it was a repeat)."""
+    return {
+        "messaging.nats.stream": ack.stream,
+        "messaging.nats.sequence": ack.seq,
+        "messaging.nats.duplicate": bool(ack.duplicate),
     }
 
 

@@ -18,16 +18,6 @@ from opentelemetry.trace import Link
 from cauce_contracts.envelope import Event
 
 
-@dataclass(frozen=True, slots=True)
-class Publication:
-    """One event of a batch: the event, its subject and its ``Nats-Msg-Id`` (None: the
-    event id)."""
-
-    event: Event
-    subject: str
-    msg_id: str | None = None
-
-
 @dataclass(frozen=True)
 class NewTrace:
     """Publish as the first span of a trace of its own, linked to what began it.
@@ -42,6 +32,18 @@ class NewTrace:
     name: str
     links: Sequence[Link] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One event of a batch: the event, its subject, its ``Nats-Msg-Id`` (None: the
+    event id) and, for bulk work, the :class:`NewTrace` its publish begins (None: it
+    is in the batch's span)."""
+
+    event: Event
+    subject: str
+    msg_id: str | None = None
+    new_trace: NewTrace | None = None
 
 
 class Publisher(Protocol):
@@ -70,7 +72,8 @@ class Publisher(Protocol):
         *,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> list[PubAck]:
-        """Publish every event of ``batch`` at once (one span); return when all are
-        acknowledged. If any was not, :class:`~cauce_runtime.BusUnavailable` after all
-        settled (the ones that landed are duplicates when the caller retries)."""
+        """Publish every event of ``batch`` at once (one span, but each event with a
+        ``new_trace`` the root of its own); return when all are acknowledged. If any was
+        not, :class:`~cauce_runtime.BusUnavailable` after all settled (the ones that
+        landed are duplicates when the caller retries)."""
         ...

@@ -46,7 +46,7 @@ from cauce_notifier.campaigns.starting import CampaignStarter, NothingToSend
 from cauce_notifier.campaigns.store import Campaign, CampaignStore, append_event
 from cauce_notifier.campaigns.templates import Template
 from cauce_notifier.links.shortener import Shortener
-from cauce_runtime import BusUnavailable, NewTrace, Publisher, extract_context
+from cauce_runtime import BusUnavailable, NewTrace, Publication, Publisher, extract_context
 
 logger = logging.getLogger(__name__)
 
@@ -291,8 +291,9 @@ class Dispatcher:
         if campaign.short_links and self.links is not None:
             releases = await self.links.campaign_releases(campaign, releases)
         now = datetime.now(UTC)
-
-        async def one(index: int, release: Release) -> None:
+        attributes = {"cauce.campaign_id": str(campaign.id), "cauce.tenant_id": campaign.tenant_id}
+        publications = []
+        for index, release in enumerate(releases):
             send_after = (
                 now + timedelta(seconds=index // SENT_TOGETHER * SENT_TOGETHER / spread_per_s)
                 if spread_per_s
@@ -316,30 +317,30 @@ class Dispatcher:
             # that started the campaign) to its provider call. A distinct JetStream msg
             # id per release: a recipient released again (after a pause) is not dropped
             # as a duplicate; the event id keeps it one request.
-            await self.bus.publish(
-                event,
-                subject_of(event),
-                msg_id=f"{event.event_id}:{release.releases}",
-                new_trace=NewTrace(
-                    "campaign send",
-                    links=links,
-                    attributes={
-                        "cauce.campaign_id": str(campaign.id),
-                        "cauce.campaign.recipient": release.seq,
-                        "cauce.campaign.release": release.releases,
-                        "cauce.tenant_id": campaign.tenant_id,
-                    },
-                ),
+            new_trace = NewTrace(
+                "campaign send",
+                links=links,
+                attributes={
+                    **attributes,
+                    "cauce.campaign.recipient": release.seq,
+                    "cauce.campaign.release": release.releases,
+                },
             )
-
-        outcomes = await asyncio.gather(
-            *(one(i, r) for i, r in enumerate(releases)), return_exceptions=True
-        )
-        # released but unpublished: the sweep releases them again after LOST_AFTER_S
-        lost = [o for o in outcomes if isinstance(o, BaseException)]
-        if lost and not all(isinstance(o, BusUnavailable) for o in lost):
-            logger.error(
-                "campaign %s: %d releases failed", campaign.id, len(lost), exc_info=lost[0]
+            publications.append(
+                Publication(
+                    event,
+                    subject_of(event),
+                    msg_id=f"{event.event_id}:{release.releases}",
+                    new_trace=new_trace,
+                )
+            )
+        try:
+            await self.bus.publish_batch(publications)
+        except BusUnavailable:
+            pass  # released but unpublished: the sweep releases them again (LOST_AFTER_S)
+        except Exception:
+            logger.exception(
+                "campaign %s: publishing %d releases failed", campaign.id, len(releases)
             )
 
     async def _stop(
