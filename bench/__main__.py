@@ -43,6 +43,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--replicas", type=int, default=2, help="notifier, campaigns: replicas (2)")
     parser.add_argument(
+        "--shared-lanes",
+        action="store_true",
+        help="campaigns: every replica sends both campaigns and replies (default: the "
+        "replicas send campaigns and one more the replies)",
+    )
+    parser.add_argument(
         "--messages", type=int, default=5000, help="notifier: messages per backlog run (5000)"
     )
     parser.add_argument(
@@ -109,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             csv_rows=args.csv_rows,
             replicas=args.replicas,
             baseline_s=5.0 if args.quick else 20.0,
+            reply_lane=not args.shared_lanes,
         )
         with tempfile.TemporaryDirectory(prefix="cauce-bench-campaigns-") as tmp:
             campaigns_report = campaigns.run(load, Path(tmp))

@@ -72,6 +72,8 @@ class CampaignResult:
     recipients: int
     limit: float
     replicas: int
+    reply_lane: bool
+    """Whether the replies had a replica of their own (``CAUCE_SEND_LANES``)."""
     sent_to: int
     """Distinct recipients the fake accepted a template for."""
     duplicate_recipients: int
@@ -130,6 +132,12 @@ class CampaignsReport:
     csv: CsvResult
 
 
+def _replicas(c: CampaignResult) -> str:
+    if c.reply_lane:
+        return f"{c.replicas} notifier replicas sending campaigns + 1 sending the replies"
+    return f"{c.replicas} notifier replicas sending both"
+
+
 def render(report: CampaignsReport) -> str:
     c, r = report.campaign, report.replies
     over = c.max_attempts_in_1s > c.limit
@@ -139,7 +147,7 @@ def render(report: CampaignsReport) -> str:
         f"machine: {machine()}",
         "",
         f"campaign: {c.recipients} recipients, template pago_confirmado, one WhatsApp number "
-        f"at {c.limit:g}/s, {c.replicas} notifier replicas (the Graph fake enforces the limit)",
+        f"at {c.limit:g}/s, {_replicas(c)} (the Graph fake enforces the limit)",
         f"  achieved rate, steady state ({c.steady_s:.1f} s): {c.steady_rate:.1f} sends/s "
         f"= {c.fraction:.3f} of the limit (campaign alone {c.steady_campaign_rate:.1f}/s; "
         "replies are the rest)",

@@ -43,8 +43,10 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(workdir: Path, replicas: int) -> Iterator[Stack]:
-    """nats-server, PostgreSQL, the sandbox and ``replicas`` notifiers; all stopped after."""
+def stack(workdir: Path, replicas: int, *, reply_lane: bool = False) -> Iterator[Stack]:
+    """nats-server, PostgreSQL, the sandbox and ``replicas`` notifiers; all stopped after.
+    ``reply_lane``: the ``replicas`` make campaign sends only, and one more replica
+    makes the one-off sends (``CAUCE_SEND_LANES``)."""
     nats_server = NatsServer(workdir / "nats")
     postgres = PostgresServer(workdir / "pg-data", log_file=workdir / "postgres.log")
     servers: list[Server] = []
@@ -75,7 +77,8 @@ def stack(workdir: Path, replicas: int) -> Iterator[Stack]:
             for number in numbers
         ]
         urls = []
-        for replica in range(replicas):
+        lanes = ['["campaigns"]'] * replicas + ['["replies"]'] if reply_lane else [None] * replicas
+        for replica, lane in enumerate(lanes):
             port = free_port()
             env = {
                 "CAUCE_ENVIRONMENT": "test",
@@ -90,6 +93,8 @@ def stack(workdir: Path, replicas: int) -> Iterator[Stack]:
                 "CAUCE_SPAN_FILE": str(workdir / f"notifier-{replica}-spans.jsonl"),
                 "CAUCE_LOG_LEVEL": "WARNING",
             }
+            if lane is not None:
+                env["CAUCE_SEND_LANES"] = lane
             servers.append(Server(f"notifier-{replica}", "cauce_notifier", env, workdir))
             urls.append(f"http://127.0.0.1:{port}")
             servers[-1].wait_ready(f"{urls[-1]}/readyz")

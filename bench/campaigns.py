@@ -5,7 +5,9 @@ in CPU, and how fast a recipients CSV loads.
 Everything runs on 127.0.0.1 with free ports in a temporary directory: nats-server,
 PostgreSQL (the devstack's embedded one), the provider sandbox (its Graph fake enforces
 the number's limit with a sliding 1 s window, 130429 beyond it) and ``replicas``
-notifier processes (``python -m cauce_notifier``) sharing the database, the durable
+notifier processes (``python -m cauce_notifier``) sending campaigns, plus one sending
+the one-off requests (``CAUCE_SEND_LANES``, as README advises for big campaigns;
+``--shared-lanes``: the ``replicas`` send both), sharing the database, the durable
 consumers and so the number's limit. This process drives the campaign API
 (``/api/v1/campaigns``) and publishes the replies. In order:
 
@@ -92,6 +94,9 @@ class CampaignLoad:
     baseline_s: float = 20.0
     #: Also drain a one-off backlog of ``recipients`` text requests (CPU per send).
     one_off: bool = True
+    #: ``replicas`` send campaigns only, one more replica the one-off sends (the
+    #: replies, and the one-off backlog): the deployment README advises for campaigns.
+    reply_lane: bool = True
 
 
 def _say(message: str) -> None:
@@ -273,6 +278,7 @@ def campaign_figures(
         recipients=load.recipients,
         limit=LIMIT,
         replicas=load.replicas,
+        reply_lane=load.reply_lane,
         sent_to=len({e["to"] for e in templates}),
         duplicate_recipients=repeated,
         duplicate_calls=extra,
@@ -367,5 +373,5 @@ async def _measure(stack: Stack, load: CampaignLoad) -> CampaignsReport:
 
 def run(load: CampaignLoad, workdir: Path) -> CampaignsReport:
     """Start the stack under ``workdir``, measure, stop every child."""
-    with stack(workdir, load.replicas) as running:
+    with stack(workdir, load.replicas, reply_lane=load.reply_lane) as running:
         return asyncio.run(_measure(running, load))

@@ -42,6 +42,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         delivery_batch_size=settings.delivery_batch_size,
         campaign_batch_size=settings.campaign_delivery_batch_size,
         ack_wait_s=settings.delivery_claim_s,
+        lanes=settings.send_lanes,
     )
     app = create_service_app(
         settings,

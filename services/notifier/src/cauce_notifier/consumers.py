@@ -12,6 +12,7 @@ from cauce_notifier.campaigns.service import Campaigns
 from cauce_notifier.delivery import Deliverer
 from cauce_notifier.media.fetcher import MediaFetcher
 from cauce_notifier.service_window import ServiceWindows
+from cauce_notifier.settings import SendLane
 from cauce_notifier.statuses import StatusTracker
 from cauce_runtime import Backoff, Bus, ConsumerSpec, Delivery, consumer
 
@@ -62,19 +63,22 @@ def register_consumers(
     delivery_batch_size: int,
     campaign_batch_size: int,
     ack_wait_s: float = 30.0,
+    lanes: frozenset[SendLane] = frozenset({"replies", "campaigns"}),
 ) -> None:
-    """Declare the notifier's consumers on ``bus`` (before it starts): requests and
-    campaign sends are delivered, statuses tracked, customers' messages open the service
-    window (and an opt-out word stops campaigns), business-account news applied,
-    customers' files kept."""
-    requests = requests_spec(ack_wait_s)
-    consumer(bus, requests, OutboundMessageRequested, batch_size=delivery_batch_size)(
-        deliverer.deliver
-    )
-    campaign_sends = campaign_sends_spec(ack_wait_s)
-    consumer(bus, campaign_sends, CampaignMessageRequested, batch_size=campaign_batch_size)(
-        deliverer.deliver
-    )
+    """Declare the notifier's consumers on ``bus`` (before it starts): requests (lane
+    ``replies``) and campaign sends (lane ``campaigns``) are delivered, statuses
+    tracked, customers' messages open the service window (and an opt-out word stops
+    campaigns), business-account news applied, customers' files kept."""
+    if "replies" in lanes:
+        requests = requests_spec(ack_wait_s)
+        consumer(bus, requests, OutboundMessageRequested, batch_size=delivery_batch_size)(
+            deliverer.deliver
+        )
+    if "campaigns" in lanes:
+        campaign_sends = campaign_sends_spec(ack_wait_s)
+        consumer(bus, campaign_sends, CampaignMessageRequested, batch_size=campaign_batch_size)(
+            deliverer.deliver
+        )
     consumer(bus, BUSINESS_ACCOUNT, BUSINESS_ACCOUNT_EVENTS)(campaigns.updates.apply)
     consumer(bus, STATUSES, InboundStatusUpdated, batch_size=32)(statuses.apply)
     consumer(bus, MEDIA, InboundMessageReceived, batch_size=8)(media.fetch)

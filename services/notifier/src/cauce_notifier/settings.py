@@ -8,12 +8,17 @@ it active, restart, and stored credentials are re-encrypted with it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from cauce_contracts.media import WHATSAPP_MEDIA_TYPES
 from cauce_notifier.accounts_model import SendingChannel
 from cauce_notifier.rate_limit import DEFAULT_HEADROOM
 from cauce_runtime.credentials import KeyRingSettings
+
+#: A kind of send a replica makes (``CAUCE_SEND_LANES``).
+SendLane = Literal["replies", "campaigns"]
 
 
 class DeclaredAccount(BaseModel):
@@ -110,6 +115,13 @@ class NotifierSettings(KeyRingSettings):
     send_rate_headroom: float = Field(default=DEFAULT_HEADROOM, gt=0, le=1)
     #: Requests fetched and handled concurrently (one contact's still go in order).
     delivery_batch_size: int = Field(default=64, ge=1, le=1000)
+    #: Which sends this replica makes: ``replies`` (one-off requests: the bot's and the
+    #: agents' messages) and/or ``campaigns`` (campaign sends, and releasing them). Both
+    #: by default; a deployment that runs campaigns on replicas of their own gives the
+    #: replies an event loop, a database pool and a CPU share no campaign can fill.
+    send_lanes: frozenset[SendLane] = Field(
+        default=frozenset({"replies", "campaigns"}), min_length=1
+    )
     #: Campaign sends handled concurrently per replica. Fewer than the requests': a
     #: campaign keeps the cores busy anyway, and every campaign send in flight is one
     #: more the bot's replies queue behind on the event loop and the database pool.

@@ -103,10 +103,17 @@ class Campaigns:
         )
 
     async def start(self) -> None:
-        """Once the bus is up: dispatch campaigns, sync templates on the schedule."""
-        self._dispatching.start(self.dispatcher.run())
+        """Once the bus is up: dispatch campaigns (on a replica of the ``campaigns``
+        send lane), sync templates on the schedule."""
+        if "campaigns" in self.settings.send_lanes:
+            self._dispatching.start(self.dispatcher.run())
         if self.settings.template_sync_interval_s > 0:
             self._syncing.start(self._sync_forever())
+
+    @property
+    def dispatching(self) -> bool:
+        """Whether this replica releases campaigns (its send lanes include them)."""
+        return self._dispatching.running
 
     async def stop(self) -> None:
         await self._syncing.stop()
