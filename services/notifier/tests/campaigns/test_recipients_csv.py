@@ -6,8 +6,10 @@ import io
 
 import pytest
 
+from cauce_notifier.campaigns.phone_batches import PhoneBatches, read_phones
 from cauce_notifier.campaigns.phones import InvalidPhone, is_region, to_e164
 from cauce_notifier.campaigns.recipients_csv import (
+    PHONE_BATCH_ROWS,
     AcceptedRow,
     CsvRefused,
     RejectedRow,
@@ -103,7 +105,7 @@ def test_rows_are_read_lazily() -> None:
     reader = read_recipients(lines(), variables=1, default_region="CO")
     first = [next(reader) for _ in range(3)]
     assert all(isinstance(r, AcceptedRow) for r in first)
-    assert consumed < 10
+    assert consumed <= 2 * PHONE_BATCH_ROWS  # a batch and the next of a million
 
 
 @pytest.mark.parametrize(
@@ -129,3 +131,21 @@ def test_invalid_phones_are_refused(raw: str) -> None:
 
 def test_regions_are_libphonenumbers() -> None:
     assert is_region("co") and is_region("MX") and not is_region("XX")
+
+
+def test_numbers_read_in_the_worker_process_are_read_the_same() -> None:
+    raws = ["+57 300 123 4567", "573001234568", "12", "", "(300) 123-4569", "abc"]
+    batches = PhoneBatches()
+    try:
+        assert batches.read(raws, "CO").result() == read_phones(raws, "CO")
+        assert batches.read(raws[:1], "CO").result() == [("+573001234567", "CO")]
+    finally:
+        batches.close()
+    in_worker = read_recipients(
+        io.StringIO(SEED), variables=2, default_region="CO", read_phones=batches.read
+    )
+    assert [r.phone for r in in_worker if isinstance(r, AcceptedRow)] == [
+        "+573001234567",
+        "+573001234568",
+    ]
+    batches.close()

@@ -29,11 +29,13 @@ import asyncpg
 from cauce_contracts.subjects import contact_key
 from cauce_notifier.campaigns.audiences import LeadSegment, read_leads
 from cauce_notifier.campaigns.lifecycle import CampaignStatus, check_editable
+from cauce_notifier.campaigns.phone_batches import PhoneBatches
 from cauce_notifier.campaigns.recipients_csv import (
     AcceptedRow,
     CsvRefused,
     RejectedRow,
     Row,
+    read_here,
     read_recipients,
 )
 from cauce_notifier.campaigns.store import Campaign, append_event
@@ -92,9 +94,13 @@ class Taken:
 
 
 class RecipientStore:
-    def __init__(self, pool: asyncpg.Pool, contact_key_secret: bytes) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, contact_key_secret: bytes, phones: PhoneBatches | None = None
+    ) -> None:
         self._pool = pool
         self._secret = contact_key_secret
+        #: Reads an upload's numbers in a worker process (None: in this one).
+        self.phones = phones
 
     async def load_csv(
         self, campaign: Campaign, file: IO[bytes], *, variables: int, first_rejections: int = 20
@@ -103,7 +109,12 @@ class RecipientStore:
         ones are kept with their line and reason. :class:`CsvRefused` when the file as a
         whole does not fit (nothing is changed then)."""
         text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="strict", newline="")
-        rows = read_recipients(text, variables=variables, default_region=campaign.default_region)
+        rows = read_recipients(
+            text,
+            variables=variables,
+            default_region=campaign.default_region,
+            read_phones=self.phones.read if self.phones is not None else read_here,
+        )
         return await self.load_rows(campaign, rows, first_rejections=first_rejections)
 
     async def load_leads(

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
-from cauce_notifier.campaigns.phones import InvalidPhone, normalized
+from cauce_notifier.campaigns.phone_batches import PhoneResult, read_phones
 from cauce_runtime import CauceError
 
 PHONE_COLUMNS = frozenset(
@@ -69,8 +71,32 @@ class RejectedRow:
 Row = AcceptedRow | RejectedRow
 
 
-def read_recipients(lines: Iterable[str], *, variables: int, default_region: str) -> Iterator[Row]:
-    """Each data row of ``lines`` (a text file, read lazily), accepted or rejected."""
+#: Rows read together: their numbers go to ``read_phones`` as one batch (another
+#: process's, for an upload: :class:`~cauce_notifier.campaigns.phone_batches.PhoneBatches`).
+PHONE_BATCH_ROWS = 2000
+
+#: Starts reading a batch of numbers in a region: each ``(e164, region)`` or why it is
+#: invalid, when the future is done.
+ReadPhones = Callable[[Sequence[str], str], "Future[list[PhoneResult]]"]
+
+
+def read_here(raws: Sequence[str], default_region: str) -> Future[list[PhoneResult]]:
+    """:func:`~cauce_notifier.campaigns.phone_batches.read_phones` in this thread."""
+    done: Future[list[PhoneResult]] = Future()
+    done.set_result(read_phones(raws, default_region))
+    return done
+
+
+def read_recipients(
+    lines: Iterable[str],
+    *,
+    variables: int,
+    default_region: str,
+    read_phones: ReadPhones = read_here,
+) -> Iterator[Row]:
+    """Each data row of ``lines`` (a text file, read lazily, a batch of
+    :data:`PHONE_BATCH_ROWS` at a time), accepted or rejected. The next batch's
+    numbers are being read (by ``read_phones``) while this one's rows are checked."""
     reader = csv.reader(lines, strict=False)
     header = next(reader, None)
     if header is None:
@@ -78,12 +104,37 @@ def read_recipients(lines: Iterable[str], *, variables: int, default_region: str
     _check_header([cell.strip() for cell in header], variables)
     width = variables + 1
     seen: dict[str, int] = {}
-    while True:
-        line = reader.line_num + 1  # where the next record starts (a cell may span lines)
+
+    def next_batch() -> tuple[list[tuple[int, tuple[str, ...]]], Future[list[PhoneResult]]]:
+        records = _next_records(reader)
+        phones = [cells[0] for _, cells in records if _shaped(cells, width)]
+        return records, read_phones(phones, default_region)
+
+    records, numbers = next_batch()
+    while records:
+        following = next_batch()
+        phones = iter(numbers.result())
+        for line, cells in records:
+            number = next(phones) if _shaped(cells, width) else None
+            yield checked_row(line, cells, width, default_region, seen, number=number)
+        records, numbers = following
+
+
+def _next_records(reader: Any) -> list[tuple[int, tuple[str, ...]]]:
+    """The next rows of ``reader`` with the line each starts on (a cell may span lines)."""
+    records = []
+    for _ in range(PHONE_BATCH_ROWS):
+        line = reader.line_num + 1
         cells = next(reader, None)
         if cells is None:
-            return
-        yield checked_row(line, tuple(cells), width, default_region, seen)
+            break
+        records.append((line, tuple(cells)))
+    return records
+
+
+def _shaped(cells: tuple[str, ...], width: int) -> bool:
+    """Whether a row has a number worth reading: not blank, the right number of cells."""
+    return len(cells) == width and any(cell.strip() for cell in cells)
 
 
 def _check_header(header: list[str], variables: int) -> None:
@@ -109,18 +160,22 @@ def checked_row(
     region: str,
     seen: dict[str, int],
     names: tuple[str, ...] = (),
+    *,
+    number: PhoneResult | None = None,
 ) -> Row:
     """One row (the phone, then the variables) accepted or rejected; ``seen`` holds the
     numbers accepted so far and their lines. ``names`` are the variables' names in
-    reasons (``variable_1``... by default)."""
+    reasons (``variable_1``... by default); ``number``, the phone already read (else it
+    is read here)."""
     if not any(cell.strip() for cell in cells):
         return RejectedRow(line, "empty row", cells)
     if len(cells) != width:
         return RejectedRow(line, f"expected {width} column(s), found {len(cells)}", cells)
-    try:
-        phone, country = normalized(cells[0], region)
-    except InvalidPhone as exc:
-        return RejectedRow(line, str(exc), cells)
+    if number is None:
+        [number] = read_phones([cells[0]], region)
+    if isinstance(number, str):
+        return RejectedRow(line, number, cells)
+    phone, country = number
     values = tuple(cell.strip() for cell in cells[1:])
     labels = names or tuple(f"variable_{n}" for n in range(1, len(values) + 1))
     problem = next(

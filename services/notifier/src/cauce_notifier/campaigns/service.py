@@ -18,6 +18,7 @@ from cauce_notifier.campaigns.dispatch import Dispatcher
 from cauce_notifier.campaigns.gate import CampaignGate
 from cauce_notifier.campaigns.opt_outs import OptOutKeywords
 from cauce_notifier.campaigns.pacing import FailureBurst
+from cauce_notifier.campaigns.phone_batches import PhoneBatches
 from cauce_notifier.campaigns.recipients import RecipientStore
 from cauce_notifier.campaigns.starting import CampaignStarter
 from cauce_notifier.campaigns.store import CampaignStore
@@ -59,7 +60,11 @@ class Campaigns:
     ) -> Campaigns:
         """``http`` (the notifier's traced client) reads lead audiences from crm-sync."""
         store = CampaignStore(pool)
-        recipients = RecipientStore(pool, settings.contact_key_secret.get_secret_value().encode())
+        recipients = RecipientStore(
+            pool,
+            settings.contact_key_secret.get_secret_value().encode(),
+            PhoneBatches() if settings.campaign_phone_worker else None,
+        )
         catalog = TemplateCatalog(pool, graph)
         token = settings.crm_sync_lead_export_token
         starter = CampaignStarter(
@@ -118,6 +123,8 @@ class Campaigns:
     async def stop(self) -> None:
         await self._syncing.stop()
         await self._dispatching.stop()
+        if self.recipients.phones is not None:
+            await asyncio.to_thread(self.recipients.phones.close)
 
     async def sync_templates(self, tenant_id: str | None = None) -> int:
         """Sync the templates of ``tenant_id``'s WhatsApp accounts (every tenant's when
