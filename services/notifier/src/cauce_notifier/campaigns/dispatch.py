@@ -54,8 +54,12 @@ logger = logging.getLogger(__name__)
 LEASE_S = 3.0
 #: A released recipient without a message row after this long was never published.
 LOST_AFTER_S = 30.0
-#: A running campaign's progress goes to its feed this often (when it changed).
+#: A running campaign's progress goes to its feed this often (when it changed)...
 PROGRESS_EVERY_S = 1.0
+#: ...or less often for a big one: a snapshot reads the whole campaign, and no more
+#: than this share of the dispatcher's time goes to them (the progress stream repeats
+#: the last snapshot every second meanwhile).
+PROGRESS_TIME_SHARE = 0.1
 #: Seconds before a scheduled campaign whose leads could not be read is tried again.
 START_RETRY_S = 30.0
 #: Released sends that share a ``send_after``: their slots, reserved together, span
@@ -104,7 +108,10 @@ class Dispatcher:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _paces: dict[uuid.UUID, _Pace] = field(default_factory=dict)
     _last_sweep: dict[uuid.UUID, float] = field(default_factory=dict)
-    _last_progress: dict[uuid.UUID, tuple[float, CampaignStats]] = field(default_factory=dict)
+    #: Per campaign: when its last snapshot was taken, what it said, how long it took.
+    _last_progress: dict[uuid.UUID, tuple[float, CampaignStats, float]] = field(
+        default_factory=dict
+    )
     #: Scheduled campaigns whose leads could not be read, and when to try again.
     _start_retry_at: dict[uuid.UUID, float] = field(default_factory=dict)
 
@@ -241,17 +248,19 @@ class Dispatcher:
     async def _report_progress(
         self, campaign: Campaign, category: str, *, force: bool = False
     ) -> bool:
-        """Append the campaign's progress to its feed (at most every second, when it
-        changed); True when a failure burst paused the campaign."""
+        """Append the campaign's progress to its feed (every second, less often for a
+        campaign whose snapshot takes long: :func:`progress_every_s`; when it changed);
+        True when a failure burst paused the campaign."""
         now = time.monotonic()
         last = self._last_progress.get(campaign.id)
-        if last is not None and now - last[0] < PROGRESS_EVERY_S and not force:
+        if last is not None and now - last[0] < progress_every_s(last[2]) and not force:
             return False
         stats = await campaign_stats(self.pool, campaign.id, prices=self.prices, category=category)
+        took = time.monotonic() - now
         if last is None or stats != last[1]:
             async with self.pool.acquire() as connection:
                 await append_event(connection, campaign, "progress", stats.as_dict())
-        self._last_progress[campaign.id] = (now, stats)
+        self._last_progress[campaign.id] = (now, stats, took)
         if stats.failed:
             burst = await self.failure_burst.reason(self.pool, campaign)
             if burst is not None:
@@ -353,6 +362,11 @@ class Dispatcher:
             done = "paused" if action == "pause" else "failed"
             logger.warning("campaign %s %s by the platform: %s", campaign.id, done, reason)
         self._paces.pop(campaign.id, None)
+
+
+def progress_every_s(snapshot_s: float) -> float:
+    """Seconds between a campaign's progress snapshots, given how long the last took."""
+    return max(PROGRESS_EVERY_S, snapshot_s / PROGRESS_TIME_SHARE)
 
 
 def _started_span(campaign: Campaign) -> SpanContext | None:
