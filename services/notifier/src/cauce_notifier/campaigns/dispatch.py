@@ -197,7 +197,10 @@ class Dispatcher:
             await self._stop(campaign, "pause", reason)
             return
         await self._resend_lost(campaign, account, stored.template)
-        pending, in_flight = await self.recipients.remaining(campaign.id)
+        pace = self._paces.get(campaign.id)
+        pending, in_flight = await self.recipients.remaining(
+            campaign.id, pace.from_seq if pace is not None else 0
+        )
         finished = not pending and in_flight == 0
         if await self._report_progress(campaign, stored.template.category, force=finished):
             return  # paused itself: too many failures

@@ -334,14 +334,16 @@ class RecipientStore:
         self, campaign_id: uuid.UUID, older_than_s: float, limit: int = 500
     ) -> builtins.list[Release]:
         """Released recipients the send path never recorded (a publish lost to a crash
-        between marking and publishing): released again by the dispatcher."""
+        between marking and publishing): released again by the dispatcher. Such a
+        recipient is still in flight (no outcome cleared it), so only those are read:
+        the sweep costs what is in flight, not what the campaign has sent."""
         rows = await self._pool.fetch(
             """
             UPDATE notifier.campaign_recipients r
             SET releases = r.releases + 1, released_at = now()
             WHERE (r.campaign_id, r.seq) IN (
                 SELECT c.campaign_id, c.seq FROM notifier.campaign_recipients c
-                WHERE c.campaign_id = $1 AND c.state = 'released'
+                WHERE c.campaign_id = $1 AND c.state = 'released' AND c.in_flight
                   AND c.released_at < now() - make_interval(secs => $2::float8)
                   AND NOT EXISTS (SELECT 1 FROM notifier.messages m
                                   WHERE m.request_event_id = c.request_event_id)
@@ -354,19 +356,28 @@ class RecipientStore:
         )
         return sorted((_release(row) for row in rows), key=lambda r: r.seq)
 
-    async def remaining(self, campaign_id: uuid.UUID) -> tuple[bool, int]:
+    async def remaining(self, campaign_id: uuid.UUID, from_seq: int = 0) -> tuple[bool, int]:
         """``(pending, in_flight)``: whether recipients wait to be released, and how many
         released ones wait for their send's outcome. Both read partial indexes, so a
-        dispatcher tick costs the same at the first recipient and the 100,000th."""
+        dispatcher tick costs the same at the first recipient and the 100,000th; pending
+        ones are looked for from ``from_seq`` first (where the next release starts: the
+        index entries before it are of recipients released since the last vacuum), and
+        before it only when there are none past it."""
         row = await self._pool.fetchrow(
             """
             SELECT
-              EXISTS (SELECT 1 FROM notifier.campaign_recipients
-                      WHERE campaign_id = $1 AND state = 'pending') AS pending,
+              (SELECT seq FROM notifier.campaign_recipients
+               WHERE campaign_id = $1 AND state = 'pending' AND seq >= $2
+               ORDER BY seq LIMIT 1) IS NOT NULL
+              OR (SELECT seq FROM notifier.campaign_recipients
+                  WHERE campaign_id = $1 AND state = 'pending' AND seq < $2
+                  ORDER BY seq LIMIT 1) IS NOT NULL
+                AS pending,
               (SELECT count(*) FROM notifier.campaign_recipients
                WHERE campaign_id = $1 AND in_flight) AS in_flight
             """,
             campaign_id,
+            from_seq,
         )
         assert row is not None
         return bool(row["pending"]), int(row["in_flight"])
