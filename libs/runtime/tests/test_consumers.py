@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
@@ -42,6 +43,25 @@ def small_spec(name: str) -> ConsumerSpec:
         max_deliver=3,
         backoff=FAST,
     )
+
+
+@contextlib.asynccontextmanager
+async def pings_handled(
+    settings: ServiceSettings, durable: str
+) -> AsyncIterator[tuple[Bus, asyncio.Queue[str]]]:
+    """A started bus whose consumer ``durable`` puts each ping's text in the queue."""
+    handled: asyncio.Queue[str] = asyncio.Queue()
+    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
+
+    @consumer(bus, small_spec(durable), Ping, fetch_timeout=0.2)
+    async def handle(event: Ping, delivery: Delivery) -> None:
+        await handled.put(event.text)
+
+    await bus.start()
+    try:
+        yield bus, handled
+    finally:
+        await bus.stop()
 
 
 Handler = Callable[[Ping, Delivery], Awaitable[None]]

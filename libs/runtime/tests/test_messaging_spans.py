@@ -9,12 +9,11 @@ import json
 from opentelemetry import trace
 
 from cauce_contracts import subjects
-from cauce_contracts.streams import DLQ
-from cauce_runtime import Bus, Delivery, ServiceSettings, consumer, setup_telemetry
+from cauce_runtime import ServiceSettings, setup_telemetry
 from cauce_runtime.telemetry._messaging_spans import describe_subject
 
-from .conftest import TEST_STREAM, Ping, ping
-from .test_consumers import small_spec
+from .conftest import ping
+from .test_consumers import pings_handled
 
 KEY = subjects.contact_key("+57 300 123 4567", b"secret")
 
@@ -65,20 +64,10 @@ async def test_publish_and_process_spans_follow_the_messaging_conventions(
     settings: ServiceSettings,
 ) -> None:
     telemetry = setup_telemetry(settings)
-    handled: asyncio.Queue[str] = asyncio.Queue()
-    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
-
-    @consumer(bus, small_spec("rt_semconv"), Ping, fetch_timeout=0.2)
-    async def handle(event: Ping, delivery: Delivery) -> None:
-        await handled.put(event.text)
-
-    await bus.start()
-    try:
+    async with pings_handled(settings, "rt_semconv") as (bus, handled):
         with trace.get_tracer("test").start_as_current_span("webhook") as root:
             await bus.publish(ping(), "rttest.ping.acme", msg_id="provider:msg:573001234567")
         await asyncio.wait_for(handled.get(), 5)
-    finally:
-        await bus.stop()
     assert telemetry.force_flush()
     telemetry.shutdown()  # later tests' spans are not written here
     trace_id = f"{root.get_span_context().trace_id:032x}"

@@ -10,7 +10,6 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import Link
 
-from cauce_contracts.streams import DLQ
 from cauce_runtime import (
     Bus,
     BusUnavailable,
@@ -19,10 +18,9 @@ from cauce_runtime import (
     ServiceSettings,
     setup_telemetry,
 )
-from cauce_runtime.bus import Delivery, consumer
 
 from .conftest import TEST_STREAM, Ping, ping
-from .test_consumers import small_spec
+from .test_consumers import pings_handled
 
 Item = Publication
 
@@ -45,20 +43,10 @@ async def test_every_message_lands_once_with_its_own_id(bus: Bus) -> None:
 
 async def test_one_span_for_the_batch_parents_each_consumer(settings: ServiceSettings) -> None:
     telemetry = setup_telemetry(settings)
-    handled: asyncio.Queue[str] = asyncio.Queue()
-    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
-
-    @consumer(bus, small_spec("rt_batch"), Ping, fetch_timeout=0.2)
-    async def handle(event: Ping, delivery: Delivery) -> None:
-        await handled.put(event.text)
-
-    await bus.start()
-    try:
+    async with pings_handled(settings, "rt_batch") as (bus, handled):
         with trace.get_tracer("test").start_as_current_span("webhook") as root:
             await bus.publish_batch([Item(ping(t), "rttest.ping.acme", None) for t in "abc"])
         texts = {await asyncio.wait_for(handled.get(), 5) for _ in range(3)}
-    finally:
-        await bus.stop()
     assert texts == {"a", "b", "c"}
     assert telemetry.force_flush()
     telemetry.shutdown()
@@ -100,15 +88,7 @@ async def test_bulk_items_each_begin_their_own_trace(settings: ServiceSettings) 
     """A campaign's recipients: each publish the root of its recipient's trace, linked to
     the request that started them; the consumer's span is that root's child."""
     telemetry = setup_telemetry(settings)
-    handled: asyncio.Queue[str] = asyncio.Queue()
-    bus = Bus(settings, streams=(TEST_STREAM, DLQ))
-
-    @consumer(bus, small_spec("rt_roots"), Ping, fetch_timeout=0.2)
-    async def handle(event: Ping, delivery: Delivery) -> None:
-        await handled.put(event.text)
-
-    await bus.start()
-    try:
+    async with pings_handled(settings, "rt_roots") as (bus, handled):
         with trace.get_tracer("test").start_as_current_span("start campaign") as request:
             started = request.get_span_context()
             await bus.publish_batch(
@@ -122,8 +102,6 @@ async def test_bulk_items_each_begin_their_own_trace(settings: ServiceSettings) 
                 ]
             )
         texts = {await asyncio.wait_for(handled.get(), 5) for _ in range(3)}
-    finally:
-        await bus.stop()
     assert texts == {"a", "b", "c"}
     assert telemetry.force_flush()
     telemetry.shutdown()
