@@ -281,21 +281,19 @@ class Bus:
         timeout = self.settings.publish_timeout_s if timeout is None else timeout
         described = [describe_subject(item.subject) for item in batch]
         started = time.perf_counter()
-        shared = [i for i, item in enumerate(batch) if item.new_trace is None]
-        results: list[PubAck | BaseException] = [BusUnavailable("not published")] * len(batch)
+        rooted = [item.new_trace is not None for item in batch]
         roots = asyncio.gather(
             *(self._publish_root(item, timeout) for item in batch if item.new_trace is not None),
             return_exceptions=True,
         )
         together = self._publish_together(
-            [batch[i] for i in shared], [described[i] for i in shared], timeout
+            [item for item in batch if item.new_trace is None],
+            [d for d, own in zip(described, rooted, strict=True) if not own],
+            timeout,
         )
         root_results, shared_results = await asyncio.gather(roots, together)
-        for index, result in zip(shared, shared_results, strict=True):
-            results[index] = result
-        rooted = (i for i, item in enumerate(batch) if item.new_trace is not None)
-        for index, result in zip(rooted, root_results, strict=True):
-            results[index] = result
+        by_root, by_batch = iter(root_results), iter(shared_results)
+        results = [next(by_root) if own else next(by_batch) for own in rooted]
         _record_batch(time.perf_counter() - started, [t for _, t in described], results)
         failure = next((r for r in results if isinstance(r, BaseException)), None)
         if failure is not None:
@@ -339,30 +337,17 @@ class Bus:
             return list(results)
 
     async def _publish_root(self, item: Publication, timeout: float) -> PubAck:  # noqa: ASYNC109
-        """One publication of a batch as the root span of its own trace (no metrics:
-        the batch records them)."""
-        assert item.new_trace is not None
-        payload = item.event.model_dump_json().encode()
-        headers = _event_headers(item.event, item.msg_id)
-        attributes = {
-            **publish_attributes(item.subject, len(payload), headers[HEADER_MSG_ID]),
-            **item.new_trace.attributes,
-        }
-        with self._tracer.start_as_current_span(
-            item.new_trace.name,
-            context=Context(),
-            kind=SpanKind.PRODUCER,
-            attributes=attributes,
-            links=item.new_trace.links,
-        ) as span:
-            inject_headers(headers)
-            try:
-                ack = await self._publish_with_ack(item.subject, payload, headers, timeout)
-            except BusUnavailable as exc:
-                _mark_unavailable(span, exc)
-                raise
-            span.set_attributes(_ack_attributes(ack))
-            return ack
+        """One publication of a batch as the root span of its own trace (the batch
+        records the metrics)."""
+        return await self._publish_traced(
+            item.subject,
+            item.event.model_dump_json().encode(),
+            _event_headers(item.event, item.msg_id),
+            timeout,
+            None,
+            item.new_trace,
+            metered=False,
+        )
 
     async def publish_bytes(
         self,
@@ -385,8 +370,11 @@ class Bus:
         timeout: float | None,  # noqa: ASYNC109
         span_name: str | None,
         new_trace: NewTrace | None = None,
+        *,
+        metered: bool = True,
     ) -> PubAck:
-        """The PRODUCER span around one publish; ``all_headers`` is this call's own copy."""
+        """The PRODUCER span around one publish; ``all_headers`` is this call's own copy.
+        ``metered``: count the publish and its duration (a batch counts its own)."""
         timeout = self.settings.publish_timeout_s if timeout is None else timeout
         attributes = publish_attributes(subject, len(payload), all_headers.get(HEADER_MSG_ID))
         destination = {
@@ -411,14 +399,17 @@ class Bus:
             try:
                 ack = await self._publish_with_ack(subject, payload, all_headers, timeout)
             except BusUnavailable as exc:
-                metrics.PUBLISHED.add(1, {**destination, "outcome": "unavailable"})
+                if metered:
+                    metrics.PUBLISHED.add(1, {**destination, "outcome": "unavailable"})
                 _mark_unavailable(span, exc)
                 raise
             finally:
-                metrics.PUBLISH_SECONDS.record(time.perf_counter() - started, destination)
+                if metered:
+                    metrics.PUBLISH_SECONDS.record(time.perf_counter() - started, destination)
             span.set_attributes(_ack_attributes(ack))
-            outcome = "duplicate" if ack.duplicate else "acked"
-            metrics.PUBLISHED.add(1, {**destination, "outcome": outcome})
+            if metered:
+                outcome = "duplicate" if ack.duplicate else "acked"
+                metrics.PUBLISHED.add(1, {**destination, "outcome": outcome})
             return ack
 
     async def _publish_with_ack(
