@@ -303,7 +303,6 @@ class Dispatcher:
         if campaign.short_links and self.links is not None:
             releases = await self.links.campaign_releases(campaign, releases)
         now = datetime.now(UTC)
-        attributes = {"cauce.campaign_id": str(campaign.id), "cauce.tenant_id": campaign.tenant_id}
         publications = []
         for index, release in enumerate(releases):
             send_after = (
@@ -311,41 +310,19 @@ class Dispatcher:
                 if spread_per_s
                 else None
             )
-            event = CampaignMessageRequested(
-                event_id=release.request_event_id,
-                tenant_id=campaign.tenant_id,
-                correlation_id=f"campaign-{campaign.id}",
-                channel=account.channel,
-                contact_key=release.contact_key,
-                channel_account_id=account.account_id,
-                recipient=release.phone,
-                content=template.content(
-                    release.variables, header_media_link=campaign.header_media_link
-                ),
-                campaign_id=str(campaign.id),
-                send_after=send_after,
-            )
-            # One trace per recipient's send, from this publish (linked to the request
-            # that started the campaign) to its provider call. A distinct JetStream msg
-            # id per release: a recipient released again (after a pause) is not dropped
-            # as a duplicate; the event id keeps it one request.
-            new_trace = NewTrace(
-                "campaign send",
-                links=links,
-                attributes={
-                    **attributes,
-                    "cauce.campaign.recipient": release.seq,
-                    "cauce.campaign.release": release.releases,
-                },
-            )
-            publications.append(
-                Publication(
-                    event,
-                    subject_of(event),
-                    msg_id=f"{event.event_id}:{release.releases}",
-                    new_trace=new_trace,
+            try:
+                publications.append(
+                    _publication(campaign, account, template, release, send_after, links)
                 )
-            )
+            except ValueError as exc:
+                # this recipient only (its values no longer fit the template, say); the
+                # error's text may quote them: personal data, not logged
+                logger.error(
+                    "campaign %s: recipient %d cannot be sent (%s); the sweep tries it again",
+                    campaign.id,
+                    release.seq,
+                    type(exc).__name__,
+                )
         try:
             await self.bus.publish_batch(publications)
         except BusUnavailable:
@@ -365,6 +342,49 @@ class Dispatcher:
             done = "paused" if action == "pause" else "failed"
             logger.warning("campaign %s %s by the platform: %s", campaign.id, done, reason)
         self._paces.pop(campaign.id, None)
+
+
+def _publication(
+    campaign: Campaign,
+    account: ChannelAccount,
+    template: Template,
+    release: Release,
+    send_after: datetime | None,
+    links: Sequence[Link],
+) -> Publication:
+    """A release's send request, as the first span of its own trace. Raises ValueError
+    when its values do not make a message of ``template``."""
+    event = CampaignMessageRequested(
+        event_id=release.request_event_id,
+        tenant_id=campaign.tenant_id,
+        correlation_id=f"campaign-{campaign.id}",
+        channel=account.channel,
+        contact_key=release.contact_key,
+        channel_account_id=account.account_id,
+        recipient=release.phone,
+        content=template.content(release.variables, header_media_link=campaign.header_media_link),
+        campaign_id=str(campaign.id),
+        send_after=send_after,
+    )
+    # One trace per recipient's send, from this publish (linked to the request that
+    # started the campaign) to its provider call. A distinct JetStream msg id per
+    # release: a recipient released again (after a pause) is not dropped as a duplicate;
+    # the event id keeps it one request.
+    return Publication(
+        event,
+        subject_of(event),
+        msg_id=f"{event.event_id}:{release.releases}",
+        new_trace=NewTrace(
+            "campaign send",
+            links=links,
+            attributes={
+                "cauce.campaign_id": str(campaign.id),
+                "cauce.campaign.recipient": release.seq,
+                "cauce.campaign.release": release.releases,
+                "cauce.tenant_id": campaign.tenant_id,
+            },
+        ),
+    )
 
 
 def progress_every_s(snapshot_s: float) -> float:

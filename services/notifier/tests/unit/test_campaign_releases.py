@@ -1,0 +1,83 @@
+"""The dispatcher publishes a round's releases together; a recipient whose values make
+no message of the template is left out, not the round."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+
+from cauce_contracts.outbound import CampaignMessageRequested
+from cauce_contracts.subjects import Channel, contact_key
+from cauce_devstack.testing import RecordingBus
+from cauce_notifier.accounts_model import ChannelAccount, WhatsAppCredentials
+from cauce_notifier.campaigns.dispatch import Dispatcher
+from cauce_notifier.campaigns.lifecycle import CampaignStatus
+from cauce_notifier.campaigns.recipients import Release
+from cauce_notifier.campaigns.store import Campaign
+from cauce_notifier.campaigns.templates import Template
+
+NOW = datetime.now(UTC)
+TEMPLATE = Template.from_meta(
+    {
+        "name": "pago_confirmado",
+        "language": "es",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Hola {{1}}, tu pago de {{2}} llegó."}],
+    }
+)
+CAMPAIGN = Campaign(
+    id=uuid.uuid4(),
+    tenant_id="acme",
+    name="pagos",
+    description=None,
+    channel="whatsapp",
+    channel_account_id="100000000000001",
+    template_name="pago_confirmado",
+    template_language="es",
+    header_media_link=None,
+    default_region="CO",
+    status=CampaignStatus.RUNNING,
+    status_reason=None,
+    status_by=None,
+    scheduled_at=None,
+    started_at=NOW,
+    finished_at=None,
+    recipients=3,
+    rejected=0,
+    created_at=NOW,
+    updated_at=NOW,
+)
+ACCOUNT = ChannelAccount(
+    id=uuid.uuid4(),
+    tenant_id="acme",
+    channel=Channel.WHATSAPP,
+    account_id="100000000000001",
+    display_name=None,
+    rate_per_second=80.0,
+    credentials=WhatsAppCredentials(access_token=SecretStr("graph-token")),
+    credentials_status="ok",
+)
+
+
+def release(seq: int, *values: str) -> Release:
+    phone = f"+57300000000{seq}"
+    return Release(seq, phone, contact_key(phone, b"secret"), values, uuid.uuid4(), 1)
+
+
+async def test_a_recipient_that_cannot_be_sent_is_left_out_not_its_round() -> None:
+    bus = RecordingBus()
+    unused: Any = None  # publishing touches neither the database nor the stores
+    dispatcher = Dispatcher(unused, unused, unused, unused, unused, bus, unused)
+    releases = [release(0, "Ana", "$10"), release(1, "only one value"), release(2, "Luz", "$5")]
+    await dispatcher._publish(CAMPAIGN, ACCOUNT, TEMPLATE, releases, spread_per_s=80.0)
+    sent = [p.event for p in bus.published]
+    assert all(isinstance(e, CampaignMessageRequested) for e in sent)
+    assert [e.event_id for e in sent] == [
+        releases[0].request_event_id,
+        releases[2].request_event_id,
+    ]
+    assert [p.msg_id for p in bus.published] == [f"{r.request_event_id}:1" for r in releases[::2]]
