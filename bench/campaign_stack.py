@@ -92,6 +92,8 @@ def stack(workdir: Path, replicas: int, *, reply_lane: bool = False) -> Iterator
                 "CAUCE_TEMPLATE_SYNC_INTERVAL_S": "0",
                 "CAUCE_SPAN_FILE": str(workdir / f"notifier-{replica}-spans.jsonl"),
                 "CAUCE_LOG_LEVEL": "WARNING",
+                # two cores here: the 100,000-row upload reads its numbers on the other
+                "CAUCE_CAMPAIGN_PHONE_WORKER": "true",
             }
             if lane is not None:
                 env["CAUCE_SEND_LANES"] = lane

@@ -136,9 +136,10 @@ class NotifierSettings(KeyRingSettings):
     # --- campaigns ----------------------------------------------------------------------
     #: Region a recipient's number is read in when it has no country code (ISO 3166).
     campaign_default_region: str = Field(default="CO", pattern=r"^[A-Z]{2}$")
-    #: Read an upload's phone numbers in a worker process, on another core (off: in the
-    #: replica's own, where a replica has one core to itself).
-    campaign_phone_worker: bool = True
+    #: Read an upload's phone numbers in a worker process, on another core: for
+    #: replicas with two cores or more (off by default: the worker is a second
+    #: interpreter, started on the first upload, which a one-core replica cannot use).
+    campaign_phone_worker: bool = False
     #: Largest recipients CSV accepted (100,000 rows of the seed's format: about 5 MB).
     campaign_csv_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     #: Share of a number's rate campaigns release at. Below the send limiter's headroom

@@ -17,14 +17,29 @@ import csv
 import io
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from .conftest import Stack
-from .test_campaigns import api, new_campaign, stack
+import pytest
 
-__all__ = ["stack"]  # the campaigns' fixture, shared
+from cauce_devstack.servers import NatsServer
+
+from .conftest import Stack
+from .test_campaigns import api, campaign_stack, new_campaign
+
+
+@pytest.fixture
+async def stack(nats_server: NatsServer, database_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The campaigns' stack, reading the upload's numbers in a worker process (as a
+    replica with two cores would: ``CAUCE_CAMPAIGN_PHONE_WORKER``); the in-process
+    reading is every other upload test's."""
+    async with campaign_stack(
+        nats_server, database_url, tmp_path, campaign_phone_worker=True
+    ) as running:
+        yield running
+
 
 TARGET_BYTES = 10 * 1024 * 1024
 #: Every this many rows, one of each kind of bad row is mixed in.

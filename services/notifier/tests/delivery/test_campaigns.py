@@ -67,10 +67,14 @@ def campaign_settings(rate: float = 80) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def campaign_stack(
-    nats_server: NatsServer, database_url: str, tmp_path: Path, rate: float = 80
+    nats_server: NatsServer,
+    database_url: str,
+    tmp_path: Path,
+    rate: float = 80,
+    **notifier_overrides: Any,
 ) -> AsyncIterator[Stack]:
     async with running_stack(
-        nats_server, database_url, tmp_path, **campaign_settings(rate)
+        nats_server, database_url, tmp_path, **campaign_settings(rate), **notifier_overrides
     ) as stack:
         synced = await api(stack, "POST", "/api/v1/templates/sync")
         assert synced.status_code == 200, synced.text

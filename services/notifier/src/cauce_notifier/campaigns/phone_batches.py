@@ -4,9 +4,9 @@ libphonenumber's parse is pure Python (about 13 µs a number here), and a 100,00
 upload would spend more than a second of its one core in it, under the GIL with
 everything else the upload does. :class:`PhoneBatches` reads each batch in a worker
 process instead, while the replica builds and copies the previous batch's rows. One
-worker per replica, started on the first upload and kept (a spawned interpreter costs
-about half a second to start); with one core there is nothing to gain, and
-``CAUCE_CAMPAIGN_PHONE_WORKER=false`` reads them in-process.
+worker per replica, started on the first upload and kept (a spawned interpreter takes
+a while to start); with one core there is nothing to gain, so it is off unless
+``CAUCE_CAMPAIGN_PHONE_WORKER=true``.
 """
 
 from __future__ import annotations
