@@ -142,7 +142,7 @@ def test_numbers_read_in_the_worker_process_are_read_the_same() -> None:
     finally:
         batches.close()
     in_worker = read_recipients(
-        io.StringIO(SEED), variables=2, default_region="CO", read_phones=batches.read
+        io.StringIO(SEED), variables=2, default_region="CO", read_numbers=batches.read
     )
     assert [r.phone for r in in_worker if isinstance(r, AcceptedRow)] == [
         "+573001234567",

@@ -113,7 +113,7 @@ class RecipientStore:
             text,
             variables=variables,
             default_region=campaign.default_region,
-            read_phones=self.phones.read if self.phones is not None else read_here,
+            read_numbers=self.phones.read if self.phones is not None else read_here,
         )
         return await self.load_rows(campaign, rows, first_rejections=first_rejections)
 

@@ -92,11 +92,11 @@ def read_recipients(
     *,
     variables: int,
     default_region: str,
-    read_phones: ReadPhones = read_here,
+    read_numbers: ReadPhones = read_here,
 ) -> Iterator[Row]:
     """Each data row of ``lines`` (a text file, read lazily, a batch of
     :data:`PHONE_BATCH_ROWS` at a time), accepted or rejected. The next batch's
-    numbers are being read (by ``read_phones``) while this one's rows are checked."""
+    numbers are being read (by ``read_numbers``) while this one's rows are checked."""
     reader = csv.reader(lines, strict=False)
     header = next(reader, None)
     if header is None:
@@ -105,17 +105,19 @@ def read_recipients(
     width = variables + 1
     seen: dict[str, int] = {}
 
-    def next_batch() -> tuple[list[tuple[int, tuple[str, ...]]], Future[list[PhoneResult]]]:
-        records = _next_records(reader)
-        phones = [cells[0] for _, cells in records if _shaped(cells, width)]
-        return records, read_phones(phones, default_region)
+    def next_batch() -> tuple[list[tuple[int, tuple[str, ...], bool]], Future[list[PhoneResult]]]:
+        """The next rows (line, cells, whether it has a number to read), their numbers
+        being read."""
+        records = [(line, cells, _shaped(cells, width)) for line, cells in _next_records(reader)]
+        phones = [cells[0] for _, cells, shaped in records if shaped]
+        return records, read_numbers(phones, default_region)
 
     records, numbers = next_batch()
     while records:
         following = next_batch()
-        phones = iter(numbers.result())
-        for line, cells in records:
-            number = next(phones) if _shaped(cells, width) else None
+        read = iter(numbers.result())
+        for line, cells, shaped in records:
+            number = next(read) if shaped else None
             yield checked_row(line, cells, width, default_region, seen, number=number)
         records, numbers = following
 
