@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from cauce_runtime.postgres import SharedRateLimiter, SlotTooFar
+from cauce_runtime.postgres import Ahead, SharedRateLimiter, SlotTooFar
 
 
 @pytest.fixture
@@ -126,3 +126,58 @@ async def test_a_failing_reservation_fails_every_caller_of_its_group(pool: async
     # and the limiter is not stuck: the next caller gets its own answer
     with pytest.raises(asyncpg.UndefinedTableError):
         await limiter.reserve("a", 1.0)
+
+
+#: One slot per 100 s; ahead of a queue whose last slot starts within 150 s, at half the
+#: rate, one at once.
+AHEAD = Ahead(share=0.5, within_s=150, burst=1)
+
+
+async def test_a_caller_goes_ahead_of_a_short_queue_and_leaves_its_last_slot_empty(
+    pool: asyncpg.Pool,
+) -> None:
+    limiter = SharedRateLimiter(pool, "t.rate_buckets")
+    await limiter.reserve("q", 0.01)  # someone queued: the next slot is 100 s away
+
+    assert await limiter.reserve("q", 0.01, ahead=AHEAD) == 0.0  # starts now
+    # it still took a slot of the queue, so the bucket's rate holds: the next is at 200 s
+    assert 199 < await limiter.next_slot_in("q") <= 200
+    # the ahead bucket's one slot is used for 200 s: the next caller waits in the queue
+    assert 199 < await limiter.reserve("q", 0.01, ahead=AHEAD) <= 200
+
+
+async def test_a_queue_longer_than_within_s_is_not_jumped(pool: asyncpg.Pool) -> None:
+    limiter = SharedRateLimiter(pool, "t.rate_buckets")
+    for _ in range(3):
+        await limiter.reserve("long", 0.01)  # the queue's last slot starts in 200 s, not 150
+
+    assert 299 < await limiter.reserve("long", 0.01, ahead=AHEAD) <= 300
+
+
+async def test_a_free_bucket_does_not_spend_the_ahead_share(pool: asyncpg.Pool) -> None:
+    limiter = SharedRateLimiter(pool, "t.rate_buckets")
+
+    assert await limiter.reserve("free", 0.01, ahead=AHEAD) == 0.0  # free: its own slot
+    # the ahead share is untouched, so the next caller, now behind a queue, goes ahead
+    assert await limiter.reserve("free", 0.01, ahead=AHEAD) == 0.0
+    assert 199 < await limiter.next_slot_in("free") <= 200
+
+
+async def test_of_callers_asking_together_one_goes_ahead_and_the_rest_queue(
+    pool: asyncpg.Pool,
+) -> None:
+    limiter = SharedRateLimiter(pool, "t.rate_buckets")
+    await limiter.reserve("group", 0.01)  # the next slot is 100 s away
+
+    waits = sorted(
+        await asyncio.gather(*(limiter.reserve("group", 0.01, ahead=AHEAD) for _ in range(3)))
+    )
+
+    assert waits[0] == 0.0
+    assert [round(w, -1) for w in waits[1:]] == [100, 200]
+    assert 399 < await limiter.next_slot_in("group") <= 400  # three slots taken
+
+
+async def test_ahead_is_checked() -> None:
+    with pytest.raises(ValueError, match="share"):
+        Ahead(share=0, within_s=1)

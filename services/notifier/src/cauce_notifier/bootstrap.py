@@ -153,7 +153,11 @@ def build_deliverer(
         messages=messages,
         providers=providers,
         limiter=SendRateLimiter(
-            pool, max_wait_s=settings.send_max_wait_s, headroom=settings.send_rate_headroom
+            pool,
+            max_wait_s=settings.send_max_wait_s,
+            headroom=settings.send_rate_headroom,
+            reply_share=settings.reply_rate_share,
+            reply_ahead_within_s=settings.campaign_slot_wait_s,
         ),
         pair_backoff=PairBackoff(pool),
         windows=windows,

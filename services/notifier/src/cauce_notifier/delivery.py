@@ -189,10 +189,17 @@ class SendSlots(Protocol):
         ...
 
     async def reserve(
-        self, channel: str, account_id: str, rate_per_s: float, *, max_wait_s: float | None = None
+        self,
+        channel: str,
+        account_id: str,
+        rate_per_s: float,
+        *,
+        max_wait_s: float | None = None,
+        reply: bool = False,
     ) -> float:
         """Reserve the account's next slot; the seconds to wait for it. Raises
-        :class:`SendSlotTooFar` (reserving nothing) beyond ``max_wait_s``."""
+        :class:`SendSlotTooFar` (reserving nothing) beyond ``max_wait_s``. ``reply``: a
+        conversation reply, which goes ahead of a campaign's queued sends."""
         ...
 
 
@@ -270,9 +277,9 @@ class Deliverer:
         #: the next try (an operator rotates them through the admin API meanwhile).
         self.credentials_retry_s = credentials_retry_s
         self.campaigns = campaigns
-        #: The furthest ahead a campaign's send reserves its slot: conversation replies
-        #: reserve up to the limiter's own ``max_wait_s``, so a reply never waits behind
-        #: more than this much of a campaign's traffic (replies go first).
+        #: The furthest ahead a campaign's send reserves its slot. Conversation replies
+        #: reserve up to the limiter's own ``max_wait_s`` and go ahead of a queue this
+        #: short (the limiter's ``replies_ahead``): replies go first.
         self.campaign_slot_wait_s = campaign_slot_wait_s
         #: Sent instead of a free-form message whose window closed (None: it fails).
         self.late_template = late_template
@@ -389,7 +396,8 @@ class Deliverer:
             )
         campaign = isinstance(event, CampaignMessageRequested)
         max_wait_s = self.campaign_slot_wait_s if campaign else None
-        await self._until_slot(account, await self._reserve_slot(account, max_wait_s), max_wait_s)
+        wait = await self._reserve_slot(account, max_wait_s, reply=not campaign)
+        await self._until_slot(account, wait, max_wait_s, reply=not campaign)
         # Marked just before the call, not when the slot was reserved: a notifier killed
         # while its sends wait for their slots leaves none of them in doubt (in doubt,
         # each would wait for a status that never comes, then count as sent again).
@@ -402,7 +410,7 @@ class Deliverer:
         return result
 
     async def _until_slot(
-        self, account: ChannelAccount, wait: float, max_wait_s: float | None
+        self, account: ChannelAccount, wait: float, max_wait_s: float | None, *, reply: bool
     ) -> None:
         """Sleep until the send's slot. One that wakes more than :data:`SLOT_LATE_S` after
         it (a busy process) takes the next free slot instead: sent that late, it would
@@ -416,7 +424,7 @@ class Deliverer:
             if missed == MISSED_SLOT_RETRIES or self._monotonic() - due <= SLOT_LATE_S:
                 break
             SEND_SLOTS_MISSED.add(1, {"provider": account.channel.value})
-            wait = await self._reserve_slot(account, max_wait_s)
+            wait = await self._reserve_slot(account, max_wait_s, reply=reply)
         # on the delivery's span: why a send took long is one trace away
         trace.get_current_span().set_attributes(
             {
@@ -425,7 +433,9 @@ class Deliverer:
             }
         )
 
-    async def _reserve_slot(self, account: ChannelAccount, max_wait_s: float | None) -> float:
+    async def _reserve_slot(
+        self, account: ChannelAccount, max_wait_s: float | None, *, reply: bool = False
+    ) -> float:
         """Reserve the account's next send slot; the seconds until it comes."""
         limiter = {"limiter": send_limiter(account.channel.value)}
         try:
@@ -434,6 +444,7 @@ class Deliverer:
                 account.account_id,
                 account.rate_per_second,
                 max_wait_s=max_wait_s,
+                reply=reply,
             )
         except SendSlotTooFar as exc:
             # The message waits for its slot in JetStream instead (nak with delay): that

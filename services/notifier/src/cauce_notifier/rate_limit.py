@@ -6,43 +6,96 @@ statement per send, so replicas never hand out the same slot and no burst above 
 is possible. The configured rate is scaled by ``headroom`` (default 0.97): a slot is
 when a request *starts*, and the provider's limit is what must never be exceeded.
 
+Conversation replies go first: a reply finding the account's queue short (a campaign's
+sends waiting for their slots, at most ``CAUCE_CAMPAIGN_SLOT_WAIT_S`` of them) starts
+now instead of waiting behind it, within ``CAUCE_REPLY_RATE_SHARE`` of the rate
+(:class:`~cauce_runtime.postgres.Ahead`); the queue's last slot is left empty for it.
+Within a second the provider may then see a few starts more than the limiter's rate:
+at most half of what the headroom leaves (:func:`replies_ahead_burst`), so on a slow
+number, whose headroom is less than a send, replies queue like any send.
+
 Meta's pair rate limit (131056: too many messages to one recipient) backs off that
 recipient only, in ``pair_backoff``.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from cauce_runtime.postgres import SharedRateLimiter
+from cauce_runtime.postgres import Ahead, SharedRateLimiter
 from cauce_runtime.postgres import SlotTooFar as SendSlotTooFar
 
 DEFAULT_HEADROOM = 0.97
+#: Most replies that go ahead of a queue at once, before their share's pace applies.
+MAX_REPLIES_AHEAD = 2
+
+
+def replies_ahead_burst(rate_per_s: float, headroom: float, share: float, within_s: float) -> int:
+    """How many replies may go ahead at once on a number of ``rate_per_s``.
+
+    Meta counts a number's sends per second. The limiter's grid puts at most
+    ``rate * headroom + 1`` starts in a second, so the headroom leaves ``rate * (1 -
+    headroom) - 1``; half of that is kept for the network's bunching, and what goes
+    ahead adds at most its burst plus ``share * rate * within_s`` (see
+    :class:`~cauce_runtime.postgres.Ahead`). 0: replies may not go ahead here.
+    """
+    room = (rate_per_s * (1 - headroom) - 1) / 2 - share * rate_per_s * within_s
+    return max(0, min(MAX_REPLIES_AHEAD, math.floor(room)))
 
 
 class SendRateLimiter:
     def __init__(
-        self, pool: asyncpg.Pool, *, max_wait_s: float = 2.0, headroom: float = DEFAULT_HEADROOM
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_wait_s: float = 2.0,
+        headroom: float = DEFAULT_HEADROOM,
+        reply_share: float = 0.0,
+        reply_ahead_within_s: float = 0.1,
     ) -> None:
         self._shared = SharedRateLimiter(pool, "notifier.rate_buckets", headroom=headroom)
         self.max_wait_s = max_wait_s
+        self.headroom = headroom
+        #: Share of a number's rate replies may send ahead of a queue (0: none).
+        self.reply_share = reply_share
+        #: The longest queue a reply goes ahead of.
+        self.reply_ahead_within_s = reply_ahead_within_s
 
     async def reserve(
-        self, channel: str, account_id: str, rate_per_s: float, *, max_wait_s: float | None = None
+        self,
+        channel: str,
+        account_id: str,
+        rate_per_s: float,
+        *,
+        max_wait_s: float | None = None,
+        reply: bool = False,
     ) -> float:
         """Reserve the account's next send slot; return the seconds to wait for it.
 
         Raises :class:`SendSlotTooFar` (reserving nothing) when the slot is more than
         ``max_wait_s`` (default: this limiter's) away: the caller should retry later
-        instead of holding a worker.
+        instead of holding a worker. ``reply``: a conversation reply, which goes ahead
+        of a short queue within its share.
         """
         return await self._shared.reserve(
             f"{channel}:{account_id}",
             rate_per_s,
             max_wait_s=self.max_wait_s if max_wait_s is None else max_wait_s,
+            ahead=self.replies_ahead(rate_per_s) if reply else None,
         )
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one per rate; the limiter lives as long
+    def replies_ahead(self, rate_per_s: float) -> Ahead | None:
+        """How a reply on a number of ``rate_per_s`` goes ahead (None: it does not)."""
+        if not self.reply_share:
+            return None
+        within_s = self.reply_ahead_within_s
+        burst = replies_ahead_burst(rate_per_s, self.headroom, self.reply_share, within_s)
+        return Ahead(self.reply_share, within_s, burst) if burst else None
 
 
 class PairBackoff:
@@ -68,4 +121,11 @@ class PairBackoff:
         )
 
 
-__all__ = ["DEFAULT_HEADROOM", "PairBackoff", "SendRateLimiter", "SendSlotTooFar"]
+__all__ = [
+    "DEFAULT_HEADROOM",
+    "MAX_REPLIES_AHEAD",
+    "PairBackoff",
+    "SendRateLimiter",
+    "SendSlotTooFar",
+    "replies_ahead_burst",
+]

@@ -144,11 +144,18 @@ class NotifierSettings(KeyRingSettings):
     campaign_csv_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     #: Share of a number's rate campaigns release at. Below the send limiter's headroom
     #: (0.97 of the rate), so a running campaign leaves the number's limiter a little
-    #: room and a conversation reply finds a slot at once instead of queueing behind.
+    #: room for the conversation's replies.
     campaign_rate_share: float = Field(default=0.95, gt=0, le=1)
-    #: How far ahead a campaign send may reserve its slot: what a reply waits at most
-    #: behind a campaign on the same number.
+    #: How far ahead a campaign send may reserve its slot. A conversation reply goes
+    #: ahead of a queue this short (see CAUCE_REPLY_RATE_SHARE).
     campaign_slot_wait_s: float = Field(default=0.1, gt=0)
+    #: Share of a number's rate the conversation's replies (the bot's, the agents') may
+    #: send ahead of the sends queued for it (a campaign's): such a reply starts at once,
+    #: and the queue's last slot is left empty for it. Within any second the provider
+    #: sees at most this share x rate x CAMPAIGN_SLOT_WAIT_S + 2 more than the limiter's
+    #: rate, kept within half of what the headroom leaves (numbers below about 130/s
+    #: have too little: their replies queue). 0: replies always queue like any send.
+    reply_rate_share: float = Field(default=0.03, ge=0, le=0.1)
     #: Seconds between the dispatcher's rounds (a pause holds within about this).
     campaign_tick_s: float = Field(default=0.2, gt=0, le=5)
     #: A campaign pauses itself when this share of its last CAMPAIGN_FAILURE_WINDOW

@@ -96,14 +96,23 @@ class FakeSendSlots:
         self.max_wait_s = max_wait_s
         self.busy_for_s = 0.0
         self.reserved: list[tuple[str, str, float]] = []
+        #: Whether each reservation was a conversation reply's, in order.
+        self.replies: list[bool] = []
 
     async def reserve(
-        self, channel: str, account_id: str, rate_per_s: float, *, max_wait_s: float | None = None
+        self,
+        channel: str,
+        account_id: str,
+        rate_per_s: float,
+        *,
+        max_wait_s: float | None = None,
+        reply: bool = False,
     ) -> float:
         horizon = self.max_wait_s if max_wait_s is None else max_wait_s
         if self.busy_for_s > horizon:
             raise SendSlotTooFar(max(0.05, self.busy_for_s - horizon))
         self.reserved.append((channel, account_id, rate_per_s))
+        self.replies.append(reply)
         return self.busy_for_s
 
 

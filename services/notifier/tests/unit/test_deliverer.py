@@ -606,6 +606,15 @@ async def test_a_campaign_send_waits_for_its_send_after_before_its_slot(world: W
     assert datetime.now(UTC) >= send_after
 
 
+async def test_a_reply_asks_to_go_ahead_of_the_queue_and_a_campaign_send_does_not(
+    world: World,
+) -> None:
+    await world.deliver(world.request())
+    await world.deliver(campaign_send(world, datetime.now(UTC)))
+
+    assert world.slots.replies == [True, False]
+
+
 async def test_a_campaign_send_far_in_the_future_waits_in_the_stream(world: World) -> None:
     event = campaign_send(world, datetime.now(UTC) + timedelta(seconds=30))
 

@@ -13,9 +13,10 @@ from cauce_runtime.postgres._migrations import (
     migration_lock_key,
 )
 from cauce_runtime.postgres._pool import create_pool, reachable
-from cauce_runtime.postgres._rate_limit import SharedRateLimiter, SlotTooFar
+from cauce_runtime.postgres._rate_limit import Ahead, SharedRateLimiter, SlotTooFar
 
 __all__ = [
+    "Ahead",
     "MigrationError",
     "SharedRateLimiter",
     "SlotTooFar",

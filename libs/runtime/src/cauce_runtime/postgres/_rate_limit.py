@@ -15,6 +15,16 @@ consecutive slots and each caller gets its own, in the order they asked. A busy 
 (the notifier's workers, dozens of sends in flight) then pays one round trip for a group
 of slots instead of one per send; a lone caller pays one round trip as before.
 
+A caller may go **ahead** of a short queue (:class:`Ahead`: the notifier's conversation
+replies, ahead of a campaign's sends already waiting for their slots). It starts now
+and pushes ``tat`` one interval as any caller does, so the slot at the end of the queue
+is left empty and the bucket's rate holds over time. What it adds meanwhile is bounded:
+only a queue whose last slot starts within ``Ahead.within_s`` is jumped, and going
+ahead has a bucket of its own (``<bucket>|ahead``, at ``Ahead.share`` of the rate with
+a burst of ``Ahead.burst``), so any window holds at most ``share * rate * within_s +
+burst`` more starts than the rate alone would put in it. The caller picks a burst its
+headroom takes (the notifier: ``replies_ahead_burst``).
+
 Used by the notifier (a bucket per sending account, rate per account) and crm-sync (one
 bucket for Odoo). The bucket table lives in the service's own schema, created by its
 migrations::
@@ -26,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from cauce_runtime._coalescing import Coalescer
@@ -34,6 +45,27 @@ from cauce_runtime.telemetry import metrics
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$")
 #: "No bound" for :meth:`SharedRateLimiter.reserve`'s ``max_wait_s``.
 UNBOUNDED_WAIT_S = 10 * 365 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """How a caller may go ahead of a bucket's queue (see the module's docstring)."""
+
+    #: Share of the bucket's rate that may go ahead of its queue.
+    share: float
+    #: Only a queue whose last slot starts within this many seconds is jumped (a longer
+    #: one is not a short wait behind others but the bucket at its rate: wait in it).
+    within_s: float
+    #: How many may go ahead at once, before the share's pace applies.
+    burst: int = 2
+
+    def __post_init__(self) -> None:
+        if not 0 < self.share <= 1 or self.within_s <= 0 or self.burst < 1:
+            raise ValueError("share must be in (0, 1], within_s > 0 and burst >= 1")
+
+
+#: The bucket that paces callers going ahead of ``bucket``'s queue.
+AHEAD_SUFFIX = "|ahead"
 
 
 class SlotTooFar(Exception):
@@ -61,7 +93,9 @@ class SharedRateLimiter:
         self._pool = pool
         self.headroom = headroom
         #: Reservations by (bucket, interval, max wait), grouped while one is in flight.
-        self._groups: Coalescer[tuple[str, float, float], None, float] = Coalescer(self._grant)
+        self._groups: Coalescer[tuple[str, float, float, Ahead | None], None, float] = Coalescer(
+            self._grant
+        )
         # A slot is reserved only when it starts within $3 seconds; otherwise nothing is
         # reserved and RETURNING yields no row.
         # The statement commits without waiting for its WAL flush (``synchronous_commit``
@@ -88,6 +122,45 @@ class SharedRateLimiter:
             RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
                       - $2::float8 * $4::int
             """  # noqa: S608 - the table name is checked above
+        # The same reservation, but when the bucket's queue is short (its last slot starts
+        # within $8 seconds)
+        # and its ahead bucket ($5, one slot per $6 seconds, $7 seconds of burst) has a
+        # slot, the first caller starts now: $4 slots are still taken, so the last of
+        # them stays empty. Returns the first queued slot's wait and whether one went
+        # ahead; no row's wait (NULL) when nothing was reserved.
+        self._ahead_sql = f"""
+            WITH queue AS (
+                SELECT tat - clock_timestamp() AS length FROM {table} WHERE bucket = $1
+            ),
+            went AS (
+                INSERT INTO {table} AS b (bucket, tat)
+                SELECT $5, clock_timestamp() + make_interval(secs => $6::float8)
+                FROM queue
+                WHERE queue.length > interval '0'
+                  AND queue.length <= make_interval(secs => $8::float8 + $2::float8)
+                ON CONFLICT (bucket) DO UPDATE
+                    SET tat = GREATEST(b.tat, clock_timestamp())
+                              + make_interval(secs => $6::float8)
+                    WHERE b.tat <= clock_timestamp() + make_interval(secs => $7::float8)
+                RETURNING true AS ahead
+            ),
+            taken AS (
+                INSERT INTO {table} AS b (bucket, tat)
+                SELECT $1, clock_timestamp() + make_interval(secs => $2::float8 * $4::int)
+                FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+                WHERE $2::float8 * ($4::int - 1) <= $3::float8
+                ON CONFLICT (bucket) DO UPDATE
+                    SET tat = GREATEST(b.tat, clock_timestamp())
+                              + make_interval(secs => $2::float8 * $4::int)
+                    WHERE EXISTS (SELECT FROM went)
+                       OR GREATEST(b.tat, clock_timestamp())
+                          + make_interval(secs => $2::float8 * ($4::int - 1))
+                          <= clock_timestamp() + make_interval(secs => $3::float8)
+                RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
+                          - $2::float8 * $4::int AS wait
+            )
+            SELECT (SELECT wait FROM taken) AS wait, EXISTS (SELECT FROM went) AS ahead
+            """  # noqa: S608 - the table name is checked above
         self._next_sql = f"""
             SELECT GREATEST(EXTRACT(EPOCH FROM (tat - clock_timestamp()))::float8, 0)
             FROM {table} WHERE bucket = $1
@@ -99,23 +172,34 @@ class SharedRateLimiter:
         return 1.0 / (rate_per_s * self.headroom)
 
     async def reserve(
-        self, bucket: str, rate_per_s: float, *, max_wait_s: float = UNBOUNDED_WAIT_S
+        self,
+        bucket: str,
+        rate_per_s: float,
+        *,
+        max_wait_s: float = UNBOUNDED_WAIT_S,
+        ahead: Ahead | None = None,
     ) -> float:
         """Take ``bucket``'s next slot; return the seconds until it starts (0: now).
 
         Raises :class:`SlotTooFar` (reserving nothing) when the slot is more than
         ``max_wait_s`` away: the caller should retry later instead of holding a worker.
-        Callers asking meanwhile for the same bucket, rate and bound share one statement
-        (see the module's docstring).
+        ``ahead``: go ahead of a short queue when its share allows (see the module's
+        docstring). Callers asking meanwhile for the same bucket, rate, bound and
+        ``ahead`` share one statement, of which one caller at most goes ahead.
         """
-        return await self._groups.submit((bucket, self.interval_s(rate_per_s), max_wait_s), None)
+        key = (bucket, self.interval_s(rate_per_s), max_wait_s, ahead)
+        return await self._groups.submit(key, None)
 
     async def _grant(
-        self, key: tuple[str, float, float], callers: list[None]
+        self, key: tuple[str, float, float, Ahead | None], callers: list[None]
     ) -> list[float | SlotTooFar]:
         """One slot per caller, in order: all of them if they fit within the bound, else
         as many as fit (one statement more) and :class:`SlotTooFar` for the rest."""
-        bucket, interval, max_wait_s = key
+        bucket, interval, max_wait_s, ahead = key
+        if ahead is not None:
+            went = await self._take_ahead(bucket, interval, max_wait_s, len(callers), ahead)
+            if went is not None:
+                return went
         granted, next_in = len(callers), 0.0
         first = await self._take(bucket, interval, max_wait_s, granted)
         if first is None:
@@ -137,6 +221,31 @@ class SharedRateLimiter:
         """Reserve ``count`` consecutive slots (all or none): seconds until the first."""
         wait = await self._pool.fetchval(self._reserve_sql, bucket, interval, max_wait_s, count)
         return None if wait is None else float(wait)
+
+    async def _take_ahead(
+        self, bucket: str, interval: float, max_wait_s: float, count: int, ahead: Ahead
+    ) -> list[float | SlotTooFar] | None:
+        """``count`` callers' slots, the first starting now if it may go ahead; None when
+        nothing fit within ``max_wait_s`` (the caller then takes what fits)."""
+        ahead_interval = interval / ahead.share
+        row = await self._pool.fetchrow(
+            self._ahead_sql,
+            bucket,
+            interval,
+            max_wait_s,
+            count,
+            bucket + AHEAD_SUFFIX,
+            ahead_interval,
+            (ahead.burst - 1) * ahead_interval,
+            ahead.within_s,
+        )
+        if row is None or row["wait"] is None:
+            return None
+        first = float(row["wait"])
+        if not row["ahead"]:
+            return [max(0.0, first + index * interval) for index in range(count)]
+        # the first starts now; the rest take the queue's slots, the last one left empty
+        return [0.0, *(max(0.0, first + index * interval) for index in range(count - 1))]
 
     async def next_slot_in(self, bucket: str) -> float:
         """Seconds until ``bucket``'s next free slot (0 when free now), reserving nothing."""
