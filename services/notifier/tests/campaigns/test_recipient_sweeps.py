@@ -107,3 +107,31 @@ async def test_pending_recipients_are_found_before_and_past_where_releases_start
         campaign_id,
     )
     assert await store.remaining(campaign_id, from_seq=3) == (False, 2)
+
+
+async def test_releases_that_could_not_be_published_go_back_to_pending(
+    pool: asyncpg.Pool,
+) -> None:
+    campaign_id = await campaign_with(
+        pool,
+        [
+            ("released", True, JUST_RELEASED),  # its values fit no message: put back
+            ("released", True, JUST_RELEASED),  # published
+            ("cancelled", False, None),  # not released: left alone
+        ],
+    )
+    store = RecipientStore(pool, b"secret")
+
+    await store.put_back(campaign_id, [0, 2])
+
+    states = await pool.fetch(
+        "SELECT state, in_flight FROM notifier.campaign_recipients"
+        " WHERE campaign_id = $1 ORDER BY seq",
+        campaign_id,
+    )
+    assert [tuple(row) for row in states] == [
+        ("pending", False),
+        ("released", True),
+        ("cancelled", False),
+    ]
+    assert await store.remaining(campaign_id, from_seq=3) == (True, 1)

@@ -1,11 +1,12 @@
 """The dispatcher publishes a round's releases together; a recipient whose values make
-no message of the template is left out, not the round."""
+no message of the template is left out, not the round, and pauses the campaign with the
+reason."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import SecretStr
 
@@ -68,12 +69,37 @@ def release(seq: int, *values: str) -> Release:
     return Release(seq, phone, contact_key(phone, b"secret"), values, uuid.uuid4(), 1)
 
 
-async def test_a_recipient_that_cannot_be_sent_is_left_out_not_its_round() -> None:
-    bus = RecordingBus()
-    unused: Any = None  # publishing touches neither the database nor the stores
-    dispatcher = Dispatcher(unused, unused, unused, unused, unused, bus, unused)
+class PutBack:
+    """The recipient store's part the dispatcher uses here."""
+
+    def __init__(self) -> None:
+        self.put_back_seqs: list[int] = []
+
+    async def put_back(self, campaign_id: uuid.UUID, seqs: list[int]) -> None:
+        assert campaign_id == CAMPAIGN.id
+        self.put_back_seqs.extend(seqs)
+
+
+class StatusChanges:
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, str, str | None]] = []
+
+    async def change_status(
+        self, tenant_id: str, campaign_id: uuid.UUID, action: str, *, by: str, reason: str
+    ) -> None:
+        self.changes.append((action, by, reason))
+
+
+async def test_a_recipient_that_cannot_be_sent_is_left_out_and_pauses_the_campaign() -> None:
+    bus, recipients, campaigns = RecordingBus(), PutBack(), StatusChanges()
+    unused: Any = None  # publishing touches neither the database nor the other stores
+    dispatcher = Dispatcher(
+        unused, cast(Any, campaigns), cast(Any, recipients), unused, unused, bus, unused
+    )
     releases = [release(0, "Ana", "$10"), release(1, "only one value"), release(2, "Luz", "$5")]
+
     await dispatcher._publish(CAMPAIGN, ACCOUNT, TEMPLATE, releases, spread_per_s=80.0)
+
     sent = [p.event for p in bus.published]
     assert all(isinstance(e, CampaignMessageRequested) for e in sent)
     assert [e.event_id for e in sent] == [
@@ -81,3 +107,23 @@ async def test_a_recipient_that_cannot_be_sent_is_left_out_not_its_round() -> No
         releases[2].request_event_id,
     ]
     assert [p.msg_id for p in bus.published] == [f"{r.request_event_id}:1" for r in releases[::2]]
+    # the unfit one waits in pending for the operator, who is told why (never its values)
+    assert recipients.put_back_seqs == [1]
+    [(action, by, reason)] = campaigns.changes
+    assert (action, by) == ("pause", "platform")
+    assert "recipient 1" in reason and "takes 2 value(s), got 1" in reason
+    assert "only one value" not in reason
+
+
+async def test_a_validation_error_is_reported_without_the_values() -> None:
+    bus, recipients, campaigns = RecordingBus(), PutBack(), StatusChanges()
+    unused: Any = None
+    dispatcher = Dispatcher(
+        unused, cast(Any, campaigns), cast(Any, recipients), unused, unused, bus, unused
+    )
+
+    await dispatcher._publish(CAMPAIGN, ACCOUNT, TEMPLATE, [release(0, "Ana", "")])
+
+    assert bus.published == [] and recipients.put_back_seqs == [0]
+    [(_, _, reason)] = campaigns.changes
+    assert "invalid values (ValidationError)" in reason

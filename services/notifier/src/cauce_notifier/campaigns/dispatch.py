@@ -304,6 +304,7 @@ class Dispatcher:
             releases = await self.links.campaign_releases(campaign, releases)
         now = datetime.now(UTC)
         publications = []
+        unfit: list[tuple[int, str]] = []
         for index, release in enumerate(releases):
             send_after = (
                 now + timedelta(seconds=index // SENT_TOGETHER * SENT_TOGETHER / spread_per_s)
@@ -315,14 +316,7 @@ class Dispatcher:
                     _publication(campaign, account, template, release, send_after, links)
                 )
             except ValueError as exc:
-                # this recipient only (its values no longer fit the template, say); the
-                # error's text may quote them: personal data, not logged
-                logger.error(
-                    "campaign %s: recipient %d cannot be sent (%s); the sweep tries it again",
-                    campaign.id,
-                    release.seq,
-                    type(exc).__name__,
-                )
+                unfit.append((release.seq, _unfit_reason(exc)))
         try:
             await self.bus.publish_batch(publications)
         except BusUnavailable:
@@ -331,6 +325,25 @@ class Dispatcher:
             logger.exception(
                 "campaign %s: publishing %d releases failed", campaign.id, len(releases)
             )
+        if unfit:
+            await self._pause_for_unfit(campaign, template, unfit)
+
+    async def _pause_for_unfit(
+        self, campaign: Campaign, template: Template, unfit: list[tuple[int, str]]
+    ) -> None:
+        """Recipients whose frozen values make no message of the template (it changed
+        since they were loaded, or the campaign lacks its header's link): they go back
+        to pending and the campaign pauses with the reason, for its operator to fix the
+        template or the recipients and resume (or cancel), instead of the sweep trying
+        them again and again."""
+        seq, why = unfit[0]
+        await self.recipients.put_back(campaign.id, [s for s, _ in unfit])
+        await self._stop(
+            campaign,
+            "pause",
+            f"{len(unfit)} recipient(s) make no message of template {template.name}"
+            f" ({template.language}), recipient {seq} first: {why}",
+        )
 
     async def _stop(
         self, campaign: Campaign, action: Literal["pause", "fail"], reason: str
@@ -385,6 +398,13 @@ def _publication(
             },
         ),
     )
+
+
+def _unfit_reason(error: ValueError) -> str:
+    """Why a recipient's message could not be made, without its values: the template's
+    own checks say what (a count of values, a missing link); a validation error's text
+    may quote them (personal data), so only its kind is said."""
+    return str(error) if type(error) is ValueError else f"invalid values ({type(error).__name__})"
 
 
 def progress_every_s(snapshot_s: float) -> float:

@@ -280,6 +280,16 @@ class RecipientStore:
             last_seq=max((row["seq"] for row in rows), default=None),
         )
 
+    async def put_back(self, campaign_id: uuid.UUID, seqs: builtins.list[int]) -> None:
+        """Released recipients that were not published go back to pending: released
+        again (in order) when the campaign runs again, cancelled if it is cancelled."""
+        await self._pool.execute(
+            "UPDATE notifier.campaign_recipients SET state = 'pending', in_flight = false"
+            " WHERE campaign_id = $1 AND seq = ANY($2::bigint[]) AND state = 'released'",
+            campaign_id,
+            seqs,
+        )
+
     async def reachable_now(self, business_account_id: str, daily_limit: int) -> int:
         """How many more customers outside their service window the account may reach
         now: its messaging limit minus those reached in the moving 24 hours."""
