@@ -11,6 +11,7 @@ from opentelemetry import trace
 from prometheus_client import REGISTRY, generate_latest
 
 from cauce_runtime import ServiceSettings, setup_telemetry, traced_http_client
+from cauce_runtime.calls import safe_url
 
 
 async def test_calls_are_client_spans_and_carry_the_trace(tmp_path: Path) -> None:
@@ -84,3 +85,19 @@ async def test_a_failed_call_records_its_error_type_and_latency(tmp_path: Path) 
     assert busy["attributes"]["error.type"] == "503"
     assert busy["attributes"]["http.response.status_code"] == 503
     assert 'server_address="provider.example"' in generate_latest(REGISTRY).decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://graph.example/v23.0/1/messages", "https://graph.example/v23.0/1/messages"),
+        (
+            "https://u:p@api.example:8443/a?token=t&x=1#frag",
+            "https://api.example:8443/a?token=REDACTED&x=REDACTED",
+        ),
+        ("https://api.example/a#frag", "https://api.example/a"),
+        ("https://user@api.example/a", "https://api.example/a"),
+    ],
+)
+def test_a_spans_url_keeps_no_credentials_query_values_or_fragment(url: str, shown: str) -> None:
+    assert safe_url(httpx.URL(url)) == shown

@@ -45,6 +45,8 @@ REDACTED = "REDACTED"
 
 def safe_url(url: httpx.URL) -> str:
     """``url`` for a span: no user info, no fragment, every query value redacted."""
+    if not (url.userinfo or url.query or url.fragment):
+        return str(url)  # most calls: nothing to take out, nothing to parse again
     query = "&".join(
         f"{key}={REDACTED}" for key in dict.fromkeys(k for k, _ in url.params.multi_items())
     )
