@@ -92,42 +92,16 @@ class SharedRateLimiter:
             raise ValueError("headroom must be in (0, 1]")
         self._pool = pool
         self.headroom = headroom
-        #: Reservations by (bucket, interval, max wait), grouped while one is in flight.
+        #: Reservations by (bucket, interval, max wait, ahead), grouped while one is in flight.
         self._groups: Coalescer[tuple[str, float, float, Ahead | None], None, float] = Coalescer(
             self._grant
         )
-        # A slot is reserved only when it starts within $3 seconds; otherwise nothing is
-        # reserved and RETURNING yields no row.
-        # The statement commits without waiting for its WAL flush (``synchronous_commit``
-        # off for this transaction only): every slot of a bucket updates the same row, so
-        # with a synchronous commit the row lock is held through an fsync and a busy
-        # bucket runs at the disk's flush rate.
-        # What a database crash can lose is the last fraction of a second of reserved
-        # slots: after recovery a few slots may be handed out twice, a burst of at most
-        # that fraction of a second at the provider, which answers it with a 429 that
-        # callers already retry.
-        # $4 consecutive slots of $2 seconds each, all or none: the last must start within
-        # $3 seconds; returns when the first starts.
-        self._reserve_sql = f"""
-            INSERT INTO {table} AS b (bucket, tat)
-            SELECT $1, clock_timestamp() + make_interval(secs => $2::float8 * $4::int)
-            FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
-            WHERE $2::float8 * ($4::int - 1) <= $3::float8
-            ON CONFLICT (bucket) DO UPDATE
-                SET tat = GREATEST(b.tat, clock_timestamp())
-                          + make_interval(secs => $2::float8 * $4::int)
-                WHERE GREATEST(b.tat, clock_timestamp())
-                      + make_interval(secs => $2::float8 * ($4::int - 1))
-                      <= clock_timestamp() + make_interval(secs => $3::float8)
-            RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
-                      - $2::float8 * $4::int
-            """  # noqa: S608 - the table name is checked above
+        self._reserve_sql = _reservation(table)
         # The same reservation, but when the bucket's queue is short (its last slot starts
-        # within $8 seconds)
-        # and its ahead bucket ($5, one slot per $6 seconds, $7 seconds of burst) has a
-        # slot, the first caller starts now: $4 slots are still taken, so the last of
-        # them stays empty. Returns the first queued slot's wait and whether one went
-        # ahead; no row's wait (NULL) when nothing was reserved.
+        # within $8 seconds) and its ahead bucket ($5, one slot per $6 seconds, $7 seconds
+        # of burst) has a slot, the first caller starts now: $4 slots are still taken, so
+        # the last of them stays empty. Returns the first queued slot's wait and whether
+        # one went ahead; no row's wait (NULL) when nothing was reserved.
         self._ahead_sql = f"""
             WITH queue AS (
                 SELECT tat - clock_timestamp() AS length FROM {table} WHERE bucket = $1
@@ -144,21 +118,7 @@ class SharedRateLimiter:
                     WHERE b.tat <= clock_timestamp() + make_interval(secs => $7::float8)
                 RETURNING true AS ahead
             ),
-            taken AS (
-                INSERT INTO {table} AS b (bucket, tat)
-                SELECT $1, clock_timestamp() + make_interval(secs => $2::float8 * $4::int)
-                FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
-                WHERE $2::float8 * ($4::int - 1) <= $3::float8
-                ON CONFLICT (bucket) DO UPDATE
-                    SET tat = GREATEST(b.tat, clock_timestamp())
-                              + make_interval(secs => $2::float8 * $4::int)
-                    WHERE EXISTS (SELECT FROM went)
-                       OR GREATEST(b.tat, clock_timestamp())
-                          + make_interval(secs => $2::float8 * ($4::int - 1))
-                          <= clock_timestamp() + make_interval(secs => $3::float8)
-                RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
-                          - $2::float8 * $4::int AS wait
-            )
+            taken AS ({_reservation(table, or_if="EXISTS (SELECT FROM went)")} AS wait)
             SELECT (SELECT wait FROM taken) AS wait, EXISTS (SELECT FROM went) AS ahead
             """  # noqa: S608 - the table name is checked above
         self._next_sql = f"""
@@ -268,6 +228,37 @@ class SharedRateLimiter:
         wait = await self.next_slot_in(bucket)
         if wait:
             await asyncio.sleep(wait)
+
+
+def _reservation(table: str, *, or_if: str = "false") -> str:
+    """The statement that reserves ``$4`` consecutive slots of ``$2`` seconds in bucket
+    ``$1``, all or none, the last starting within ``$3`` seconds (or whenever ``or_if``
+    holds); it returns the seconds until the first starts, and no row when nothing was
+    reserved.
+
+    It commits without waiting for its WAL flush (``synchronous_commit`` off for this
+    transaction only): every slot of a bucket updates the same row, so with a
+    synchronous commit the row lock is held through an fsync and a busy bucket runs at
+    the disk's flush rate. What a database crash can lose is the last fraction of a
+    second of reserved slots: after recovery a few slots may be handed out twice, a
+    burst of at most that fraction of a second at the provider, which answers it with a
+    429 that callers already retry.
+    """
+    return f"""
+        INSERT INTO {table} AS b (bucket, tat)
+        SELECT $1, clock_timestamp() + make_interval(secs => $2::float8 * $4::int)
+        FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+        WHERE $2::float8 * ($4::int - 1) <= $3::float8
+        ON CONFLICT (bucket) DO UPDATE
+            SET tat = GREATEST(b.tat, clock_timestamp())
+                      + make_interval(secs => $2::float8 * $4::int)
+            WHERE {or_if}
+               OR GREATEST(b.tat, clock_timestamp())
+                  + make_interval(secs => $2::float8 * ($4::int - 1))
+                  <= clock_timestamp() + make_interval(secs => $3::float8)
+        RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
+                  - $2::float8 * $4::int
+        """  # noqa: S608 - the table name is checked by SharedRateLimiter
 
 
 def _slots_within(next_in: float, interval: float, max_wait_s: float) -> int:
