@@ -378,3 +378,28 @@ async def test_list_filters_and_keyset_pages(pool: asyncpg.Pool) -> None:
     assert len((await store.list()).items) == 8
     with pytest.raises(InvalidCursor):
         await store.list(cursor="bm90IGEgY3Vyc29y")
+
+
+async def test_marking_a_message_maybe_sent_updates_it_in_place(pool: asyncpg.Pool) -> None:
+    """The pages of messages keep room for a row's next version (fillfactor), so an
+    update no index reads (the maybe-sent mark) stays in its page, a HOT update, not a
+    new version on another page indexed seven times over."""
+    store = MessageStore(pool)
+    events = [request(to=f"+5730000{i:05d}") for i in range(40)]  # pages filled up
+    claims = [await store.admit(event, claim_for_s=30) for event in events]
+    first = events[0].event_id
+    page = await page_of(pool, first)
+
+    assert await store.mark_maybe_sent(first, claims[0].claim)
+
+    assert await page_of(pool, first) == page
+
+
+async def page_of(pool: asyncpg.Pool, request_event_id: uuid.UUID) -> int:
+    """The heap page the message's current version is in."""
+    return int(
+        await pool.fetchval(
+            "SELECT (ctid::text::point)[0] FROM notifier.messages WHERE request_event_id = $1",
+            request_event_id,
+        )
+    )
