@@ -137,7 +137,7 @@ async def test_a_caller_goes_ahead_of_a_short_queue_and_leaves_its_last_slot_emp
     pool: asyncpg.Pool,
 ) -> None:
     limiter = SharedRateLimiter(pool, "t.rate_buckets")
-    await limiter.reserve("q", 0.01)  # someone queued: the next slot is 100 s away
+    await limiter.reserve("q", 0.01, passable=True)  # queued: the next slot is 100 s away
 
     assert await limiter.reserve("q", 0.01, ahead=AHEAD) == 0.0  # starts now
     # it still took a slot of the queue, so the bucket's rate holds: the next is at 200 s
@@ -149,7 +149,8 @@ async def test_a_caller_goes_ahead_of_a_short_queue_and_leaves_its_last_slot_emp
 async def test_a_queue_longer_than_within_s_is_not_jumped(pool: asyncpg.Pool) -> None:
     limiter = SharedRateLimiter(pool, "t.rate_buckets")
     for _ in range(3):
-        await limiter.reserve("long", 0.01)  # the queue's last slot starts in 200 s, not 150
+        # the queue's last slot starts in 200 s, not within 150
+        await limiter.reserve("long", 0.01, passable=True)
 
     assert 299 < await limiter.reserve("long", 0.01, ahead=AHEAD) <= 300
 
@@ -158,16 +159,17 @@ async def test_a_free_bucket_does_not_spend_the_ahead_share(pool: asyncpg.Pool) 
     limiter = SharedRateLimiter(pool, "t.rate_buckets")
 
     assert await limiter.reserve("free", 0.01, ahead=AHEAD) == 0.0  # free: its own slot
-    # the ahead share is untouched, so the next caller, now behind a queue, goes ahead
+    await limiter.reserve("free", 0.01, passable=True)  # a passable one queues behind
+    # the ahead share is untouched, so the next caller goes ahead of that queue
     assert await limiter.reserve("free", 0.01, ahead=AHEAD) == 0.0
-    assert 199 < await limiter.next_slot_in("free") <= 200
+    assert 299 < await limiter.next_slot_in("free") <= 300
 
 
 async def test_of_callers_asking_together_one_goes_ahead_and_the_rest_queue(
     pool: asyncpg.Pool,
 ) -> None:
     limiter = SharedRateLimiter(pool, "t.rate_buckets")
-    await limiter.reserve("group", 0.01)  # the next slot is 100 s away
+    await limiter.reserve("group", 0.01, passable=True)  # the next slot is 100 s away
 
     waits = sorted(
         await asyncio.gather(*(limiter.reserve("group", 0.01, ahead=AHEAD) for _ in range(3)))
@@ -176,6 +178,18 @@ async def test_of_callers_asking_together_one_goes_ahead_and_the_rest_queue(
     assert waits[0] == 0.0
     assert [round(w, -1) for w in waits[1:]] == [100, 200]
     assert 399 < await limiter.next_slot_in("group") <= 400  # three slots taken
+
+
+async def test_a_queue_that_ends_in_a_reservation_not_passable_is_not_jumped(
+    pool: asyncpg.Pool,
+) -> None:
+    limiter = SharedRateLimiter(pool, "t.rate_buckets")
+    await limiter.reserve("mixed", 0.01, passable=True)
+    await limiter.reserve("mixed", 0.01)  # then one that keeps its place: 200 s queued
+
+    waits = [await limiter.reserve("mixed", 0.01, ahead=Ahead(0.5, 250, 1)) for _ in range(2)]
+
+    assert [round(w, -1) for w in waits] == [200, 300]  # in turn, behind it
 
 
 async def test_ahead_is_checked() -> None:

@@ -6,10 +6,11 @@ statement per send, so replicas never hand out the same slot and no burst above 
 is possible. The configured rate is scaled by ``headroom`` (default 0.97): a slot is
 when a request *starts*, and the provider's limit is what must never be exceeded.
 
-Conversation replies go first: a reply finding the account's queue short (a campaign's
-sends waiting for their slots, at most ``CAUCE_CAMPAIGN_SLOT_WAIT_S`` of them) starts
-now instead of waiting behind it, within ``CAUCE_REPLY_RATE_SHARE`` of the rate
-(:class:`~cauce_runtime.postgres.Ahead`); the queue's last slot is left empty for it.
+Conversation replies go first: a reply finding the account's queue short and made of a
+campaign's sends (passable: they wait for their slots at most
+``CAUCE_CAMPAIGN_SLOT_WAIT_S``) starts now instead of waiting behind it, within
+``CAUCE_REPLY_RATE_SHARE`` of the rate (:class:`~cauce_runtime.postgres.Ahead`); the
+queue's last slot is left empty for it. Replies among themselves keep their order.
 Within a second the provider may then see a few starts more than the limiter's rate:
 at most half of what the headroom leaves (:func:`replies_ahead_burst`), so on a slow
 number, whose headroom is less than a send, replies queue like any send.
@@ -79,13 +80,15 @@ class SendRateLimiter:
         Raises :class:`SendSlotTooFar` (reserving nothing) when the slot is more than
         ``max_wait_s`` (default: this limiter's) away: the caller should retry later
         instead of holding a worker. ``reply``: a conversation reply, which goes ahead
-        of a short queue within its share.
+        of a campaign's short queue within its share; any other send (a campaign's) may
+        be gone ahead of.
         """
         return await self._shared.reserve(
             f"{channel}:{account_id}",
             rate_per_s,
             max_wait_s=self.max_wait_s if max_wait_s is None else max_wait_s,
             ahead=self.replies_ahead(rate_per_s) if reply else None,
+            passable=not reply,
         )
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one per rate; the limiter lives as long

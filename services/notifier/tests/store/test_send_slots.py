@@ -50,6 +50,16 @@ async def test_a_reply_goes_ahead_of_a_campaigns_queue(pool: asyncpg.Pool) -> No
     assert await slots.reserve("whatsapp", "fast", 500, max_wait_s=1.0) > 0.05
 
 
+async def test_a_reply_keeps_its_place_behind_other_replies(pool: asyncpg.Pool) -> None:
+    slots = limiter(pool)
+    # ten replies queued together on a 500/s number: about 20 ms of them
+    await asyncio.gather(
+        *(slots.reserve("whatsapp", "replies", 500, reply=True) for _ in range(10))
+    )
+
+    assert await slots.reserve("whatsapp", "replies", 500, reply=True) > 0.01
+
+
 async def test_on_a_slow_number_a_reply_queues(pool: asyncpg.Pool) -> None:
     slots = limiter(pool)
     await queue_campaign_sends(slots, "slow", 50)

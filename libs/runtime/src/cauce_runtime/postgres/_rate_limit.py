@@ -15,15 +15,17 @@ consecutive slots and each caller gets its own, in the order they asked. A busy 
 (the notifier's workers, dozens of sends in flight) then pays one round trip for a group
 of slots instead of one per send; a lone caller pays one round trip as before.
 
-A caller may go **ahead** of a short queue (:class:`Ahead`: the notifier's conversation
-replies, ahead of a campaign's sends already waiting for their slots). It starts now
-and pushes ``tat`` one interval as any caller does, so the slot at the end of the queue
-is left empty and the bucket's rate holds over time. What it adds meanwhile is bounded:
-only a queue whose last slot starts within ``Ahead.within_s`` is jumped, and going
-ahead has a bucket of its own (``<bucket>|ahead``, at ``Ahead.share`` of the rate with
-a burst of ``Ahead.burst``), so any window holds at most ``share * rate * within_s +
-burst`` more starts than the rate alone would put in it. The caller picks a burst its
-headroom takes (the notifier: ``replies_ahead_burst``).
+A caller may go **ahead** of a short queue of *passable* reservations (:class:`Ahead`:
+the notifier's conversation replies, ahead of a campaign's sends already waiting for
+their slots; replies among themselves keep their order). It starts now and pushes
+``tat`` one interval as any caller does, so the slot at the end of the queue is left
+empty and the bucket's rate holds over time. What it adds meanwhile is bounded: only a
+queue whose last reservation was passable (``<bucket>|passable`` holds its end) and
+whose last slot starts within ``Ahead.within_s`` is jumped, and going ahead has a bucket
+of its own (``<bucket>|ahead``, at ``Ahead.share`` of the rate with a burst of
+``Ahead.burst``), so any window holds at most ``share * rate * within_s + burst`` more
+starts than the rate alone would put in it. The caller picks a burst its headroom takes
+(the notifier: ``replies_ahead_burst``).
 
 Used by the notifier (a bucket per sending account, rate per account) and crm-sync (one
 bucket for Odoo). The bucket table lives in the service's own schema, created by its
@@ -66,6 +68,12 @@ class Ahead:
 
 #: The bucket that paces callers going ahead of ``bucket``'s queue.
 AHEAD_SUFFIX = "|ahead"
+#: Where ``bucket``'s last passable reservation ends (its ``tat`` then).
+PASSABLE_SUFFIX = "|passable"
+
+
+#: What reservations are grouped by: bucket, interval, max wait, ahead, passable.
+_GroupKey = tuple[str, float, float, Ahead | None, bool]
 
 
 class SlotTooFar(Exception):
@@ -92,25 +100,37 @@ class SharedRateLimiter:
             raise ValueError("headroom must be in (0, 1]")
         self._pool = pool
         self.headroom = headroom
-        #: Reservations by (bucket, interval, max wait, ahead), grouped while one is in flight.
-        self._groups: Coalescer[tuple[str, float, float, Ahead | None], None, float] = Coalescer(
-            self._grant
-        )
+        #: Reservations by (bucket, interval, max wait, ahead, passable), grouped while
+        #: one is in flight.
+        self._groups: Coalescer[_GroupKey, None, float] = Coalescer(self._grant)
         self._reserve_sql = _reservation(table)
+        # The same reservation, passable: it also records where it ends ($5).
+        self._passable_sql = f"""
+            WITH taken AS ({_reservation(table)}),
+            passable AS (
+                INSERT INTO {table} AS p (bucket, tat) SELECT $5, tat FROM taken
+                ON CONFLICT (bucket) DO UPDATE SET tat = GREATEST(p.tat, EXCLUDED.tat)
+            )
+            SELECT wait FROM taken
+            """  # noqa: S608 - the table name is checked above
         # The same reservation, but when the bucket's queue is short (its last slot starts
-        # within $8 seconds) and its ahead bucket ($5, one slot per $6 seconds, $7 seconds
-        # of burst) has a slot, the first caller starts now: $4 slots are still taken, so
-        # the last of them stays empty. Returns the first queued slot's wait and whether
-        # one went ahead; no row's wait (NULL) when nothing was reserved.
+        # within $8 seconds) and passable (its last reservation ends where $9 says) and
+        # its ahead bucket ($5, one slot per $6 seconds, $7 seconds of burst) has a slot,
+        # the first caller starts now: $4 slots are still taken, so the last of them
+        # stays empty. Returns the first queued slot's wait and whether one went ahead;
+        # no row's wait (NULL) when nothing was reserved.
         self._ahead_sql = f"""
             WITH queue AS (
-                SELECT tat - clock_timestamp() AS length FROM {table} WHERE bucket = $1
+                SELECT b.tat - clock_timestamp() AS length, p.tat >= b.tat AS passable
+                FROM {table} b LEFT JOIN {table} p ON p.bucket = $9
+                WHERE b.bucket = $1
             ),
             went AS (
                 INSERT INTO {table} AS b (bucket, tat)
                 SELECT $5, clock_timestamp() + make_interval(secs => $6::float8)
                 FROM queue
-                WHERE queue.length > interval '0'
+                WHERE queue.passable
+                  AND queue.length > interval '0'
                   AND queue.length <= make_interval(secs => $8::float8 + $2::float8)
                 ON CONFLICT (bucket) DO UPDATE
                     SET tat = GREATEST(b.tat, clock_timestamp())
@@ -118,7 +138,7 @@ class SharedRateLimiter:
                     WHERE b.tat <= clock_timestamp() + make_interval(secs => $7::float8)
                 RETURNING true AS ahead
             ),
-            taken AS ({_reservation(table, or_if="EXISTS (SELECT FROM went)")} AS wait)
+            taken AS ({_reservation(table, or_if="EXISTS (SELECT FROM went)")})
             SELECT (SELECT wait FROM taken) AS wait, EXISTS (SELECT FROM went) AS ahead
             """  # noqa: S608 - the table name is checked above
         self._next_sql = f"""
@@ -138,34 +158,35 @@ class SharedRateLimiter:
         *,
         max_wait_s: float = UNBOUNDED_WAIT_S,
         ahead: Ahead | None = None,
+        passable: bool = False,
     ) -> float:
         """Take ``bucket``'s next slot; return the seconds until it starts (0: now).
 
         Raises :class:`SlotTooFar` (reserving nothing) when the slot is more than
         ``max_wait_s`` away: the caller should retry later instead of holding a worker.
-        ``ahead``: go ahead of a short queue when its share allows (see the module's
-        docstring). Callers asking meanwhile for the same bucket, rate, bound and
-        ``ahead`` share one statement, of which one caller at most goes ahead.
+        ``ahead``: go ahead of a short queue of passable reservations when its share
+        allows; ``passable``: callers with ``ahead`` may go ahead of this one (see the
+        module's docstring). Callers asking meanwhile for the same bucket, rate, bound,
+        ``ahead`` and ``passable`` share one statement, of which one caller at most goes
+        ahead.
         """
-        key = (bucket, self.interval_s(rate_per_s), max_wait_s, ahead)
+        key = (bucket, self.interval_s(rate_per_s), max_wait_s, ahead, passable)
         return await self._groups.submit(key, None)
 
-    async def _grant(
-        self, key: tuple[str, float, float, Ahead | None], callers: list[None]
-    ) -> list[float | SlotTooFar]:
+    async def _grant(self, key: _GroupKey, callers: list[None]) -> list[float | SlotTooFar]:
         """One slot per caller, in order: all of them if they fit within the bound, else
         as many as fit (one statement more) and :class:`SlotTooFar` for the rest."""
-        bucket, interval, max_wait_s, ahead = key
+        bucket, interval, max_wait_s, ahead, passable = key
         if ahead is not None:
             went = await self._take_ahead(bucket, interval, max_wait_s, len(callers), ahead)
             if went is not None:
                 return went
         granted, next_in = len(callers), 0.0
-        first = await self._take(bucket, interval, max_wait_s, granted)
+        first = await self._take(bucket, interval, max_wait_s, granted, passable)
         if first is None:
             next_in = await self.next_slot_in(bucket)
             fit = min(granted, _slots_within(next_in, interval, max_wait_s))
-            first = await self._take(bucket, interval, max_wait_s, fit) if fit else None
+            first = await self._take(bucket, interval, max_wait_s, fit, passable) if fit else None
             granted = fit if first is not None else 0
         return [
             max(0.0, first + index * interval)
@@ -176,10 +197,16 @@ class SharedRateLimiter:
         ]
 
     async def _take(
-        self, bucket: str, interval: float, max_wait_s: float, count: int
+        self, bucket: str, interval: float, max_wait_s: float, count: int, passable: bool
     ) -> float | None:
         """Reserve ``count`` consecutive slots (all or none): seconds until the first."""
-        wait = await self._pool.fetchval(self._reserve_sql, bucket, interval, max_wait_s, count)
+        arguments: tuple[object, ...] = (bucket, interval, max_wait_s, count)
+        if passable:
+            wait = await self._pool.fetchval(
+                self._passable_sql, *arguments, bucket + PASSABLE_SUFFIX
+            )
+        else:
+            wait = await self._pool.fetchval(self._reserve_sql, *arguments)
         return None if wait is None else float(wait)
 
     async def _take_ahead(
@@ -198,6 +225,7 @@ class SharedRateLimiter:
             ahead_interval,
             (ahead.burst - 1) * ahead_interval,
             ahead.within_s,
+            bucket + PASSABLE_SUFFIX,
         )
         if row is None or row["wait"] is None:
             return None
@@ -233,8 +261,8 @@ class SharedRateLimiter:
 def _reservation(table: str, *, or_if: str = "false") -> str:
     """The statement that reserves ``$4`` consecutive slots of ``$2`` seconds in bucket
     ``$1``, all or none, the last starting within ``$3`` seconds (or whenever ``or_if``
-    holds); it returns the seconds until the first starts, and no row when nothing was
-    reserved.
+    holds); it returns the seconds until the first starts (``wait``) and the bucket's new
+    ``tat``, and no row when nothing was reserved.
 
     It commits without waiting for its WAL flush (``synchronous_commit`` off for this
     transaction only): every slot of a bucket updates the same row, so with a
@@ -257,7 +285,7 @@ def _reservation(table: str, *, or_if: str = "false") -> str:
                   + make_interval(secs => $2::float8 * ($4::int - 1))
                   <= clock_timestamp() + make_interval(secs => $3::float8)
         RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
-                  - $2::float8 * $4::int
+                  - $2::float8 * $4::int AS wait, b.tat AS tat
         """  # noqa: S608 - the table name is checked by SharedRateLimiter
 
 
