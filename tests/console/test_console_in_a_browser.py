@@ -327,7 +327,13 @@ def test_an_agent_tidies_the_inbox_in_a_small_window(
         listed = "//a[contains(., 'Cliente {}')]//span[@class='label'][.='recibos']"
         for n in ("8801", "8802"):
             wait(browser).until(ready.presence_of_element_located((By.XPATH, listed.format(n))))
-        assert not any(box.is_selected() for box in browser.find_elements(By.CSS_SELECTOR, ".pick"))
+        # the relabelled list comes back with no box ticked (polled: htmx may still be
+        # swapping the list in, which leaves a box read meanwhile stale)
+        wait(browser).until(
+            lambda d: (
+                not any(box.is_selected() for box in d.find_elements(By.CSS_SELECTOR, ".pick"))
+            )
+        )
         shot(browser, "07-bulk")
         assert accessibility_violations(browser) == []
 
