@@ -83,12 +83,14 @@ class SendRateLimiter:
         of a campaign's short queue within its share; any other send (a campaign's) may
         be gone ahead of.
         """
+        ahead = self.replies_ahead(rate_per_s)
         return await self._shared.reserve(
             f"{channel}:{account_id}",
             rate_per_s,
             max_wait_s=self.max_wait_s if max_wait_s is None else max_wait_s,
-            ahead=self.replies_ahead(rate_per_s) if reply else None,
-            passable=not reply,
+            ahead=ahead if reply else None,
+            # marked only where a reply may go ahead of it: elsewhere no one reads it
+            passable=not reply and ahead is not None,
         )
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one per rate; the limiter lives as long
