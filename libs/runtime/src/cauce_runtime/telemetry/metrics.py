@@ -12,9 +12,12 @@ a subject with a contact key, a path with a token, or a phone number. Every seri
 carries ``service_name`` (the resource's ``service.name``), so dashboards can tell
 services apart however Prometheus scrapes them.
 
-Exemplars: the SDK samples them (trace-based by default) and the OTLP exporter sends
-them, but ``opentelemetry-exporter-prometheus`` drops them from ``/metrics``; there,
-logs (``trace_id`` on every line) join metrics to traces. ``docs/runbook.md`` says how.
+Exemplars: the OTLP exporter sends them, but ``opentelemetry-exporter-prometheus`` drops
+them from ``/metrics``; there, logs (``trace_id`` on every line) join metrics to traces
+(``docs/runbook.md`` says how). So the SDK samples them (trace-based) only when an OTLP
+endpoint is set: sampling one costs a measurement more than the rest of its recording,
+and a campaign send records several. ``OTEL_METRICS_EXEMPLAR_FILTER`` (the SDK's own
+setting: ``trace_based``, ``always_on``, ``always_off``) overrides either default.
 
 The consumer and stream gauges (pending, ack pending, redelivered, stream size) are
 observed from :data:`LAG_READINGS`, which :mod:`cauce_runtime.bus._lag` fills by
@@ -23,6 +26,7 @@ polling JetStream.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -31,7 +35,13 @@ from typing import TYPE_CHECKING
 from opentelemetry import metrics
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.environment_variables import OTEL_METRICS_EXEMPLAR_FILTER
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    ExemplarFilter,
+    MeterProvider,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 
@@ -320,9 +330,21 @@ def install_meter_provider(settings: ServiceSettings) -> MeterProvider:
                     PeriodicExportingMetricReader(OTLPMetricExporter(f"{endpoint}/v1/metrics"))
                 )
             resource = Resource.create({SERVICE_NAME: settings.service_name})
-            _installed = MeterProvider(resource=resource, metric_readers=readers)
+            _installed = MeterProvider(
+                resource=resource,
+                metric_readers=readers,
+                exemplar_filter=_exemplar_filter(exported=len(readers) > 1),
+            )
             metrics.set_meter_provider(_installed)
         return _installed
+
+
+def _exemplar_filter(*, exported: bool) -> ExemplarFilter | None:
+    """Trace-based exemplars where an exporter sends them, none where only Prometheus
+    reads the metrics; None (the SDK reads its environment variable) when that is set."""
+    if os.environ.get(OTEL_METRICS_EXEMPLAR_FILTER):
+        return None
+    return TraceBasedExemplarFilter() if exported else AlwaysOffExemplarFilter()
 
 
 def _service_name_only(key: str) -> bool:
