@@ -5,7 +5,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from cauce_devstack.sandbox.app import create_app
+from cauce_devstack.sandbox.app import create_app, create_served_app
 from cauce_devstack.sandbox.settings import SandboxSettings
 
 PNID = "111111111111111"
@@ -16,14 +16,16 @@ URL = f"/graph/v22.0/{PNID}/messages"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-async def sandbox() -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(params=[create_app, create_served_app], ids=["framework", "served"])
+async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """The sandbox as tests build it, and as ``python -m cauce_devstack.sandbox`` serves
+    it (sends answered before the framework): both must answer alike."""
     settings = SandboxSettings(
         graph_tokens={PNID: SecretStr(TOKEN), OTHER_PNID: SecretStr(OTHER_TOKEN)},
         service_window_enforced=False,  # the window has its own tests
         status_callbacks_enabled=False,
     )
-    transport = httpx.ASGITransport(app=create_app(settings))
+    transport = httpx.ASGITransport(app=request.param(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         yield client
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uvicorn
 
-from cauce_devstack.sandbox.app import create_app
+from cauce_devstack.sandbox.app import create_served_app
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_runtime import freeze_startup_heap
 
 
 def main() -> None:
     settings = SandboxSettings()
-    app = create_app(settings)
+    app = create_served_app(settings)
     freeze_startup_heap()  # a provider fake that stalls bunches what it receives
     uvicorn.run(
         app,
@@ -19,6 +19,7 @@ def main() -> None:
         port=settings.port,
         log_level="info" if settings.access_log else "warning",
         access_log=settings.access_log,
+        proxy_headers=False,  # nothing proxies the sandbox
         timeout_graceful_shutdown=2,  # do not wait for requests held by a "drop" fault
     )
 

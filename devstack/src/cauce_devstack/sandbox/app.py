@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from cauce_devstack.sandbox import chattigo, faults, meta, models, odoo, outbox, sci, ycloud
 from cauce_devstack.sandbox.bootstrap import Sandbox
@@ -12,6 +13,7 @@ from cauce_devstack.sandbox.meta.accounts import template_store
 from cauce_devstack.sandbox.meta.media import MediaLibrary
 from cauce_devstack.sandbox.meta.messaging_limits import MessagingLimits
 from cauce_devstack.sandbox.meta.preferences import MarketingPreferences
+from cauce_devstack.sandbox.meta.send_fast_path import GraphSendFastPath
 from cauce_devstack.sandbox.meta.service_window import ServiceWindows
 from cauce_devstack.sandbox.meta.status_callbacks import StatusCallbacks
 from cauce_devstack.sandbox.odoo.state import OdooState
@@ -19,7 +21,7 @@ from cauce_devstack.sandbox.refusals import RefusalRecorder
 from cauce_devstack.sandbox.sci.state import SciState
 from cauce_devstack.sandbox.settings import SandboxSettings
 from cauce_devstack.sandbox.throughput import ThroughputLimiter
-from cauce_runtime import wire
+from cauce_runtime import wire, wiring_of
 
 # ``wire`` is the runtime's own (``create_service_app`` calls it) but not exported from
 # ``cauce_runtime.web``; the sandbox is no service app (no bus, probes, problem+json).
@@ -107,3 +109,10 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         app.router.on_shutdown.append(sandbox.odoo.automation.aclose)
     app.router.on_shutdown.append(sandbox.gateway_client.aclose)
     return app
+
+
+def create_served_app(settings: SandboxSettings | None = None) -> ASGIApp:
+    """The app ``python -m cauce_devstack.sandbox`` serves: :func:`create_app`'s, with the
+    Graph fake's sends answered before the framework (:class:`GraphSendFastPath`)."""
+    app = create_app(settings)
+    return GraphSendFastPath(app, wiring_of(app, Sandbox))

@@ -60,7 +60,11 @@ class RefusalRecorder:
         await self.app(scope, replay, tee_send)
         if response["status"] >= 400:
             outbox = wiring_of(scope["app"], Sandbox).outbox
-            outbox.record(**_refusal(provider, scope["path"], request_body, response))
+            outbox.record(
+                **refusal_entry(
+                    provider, scope["path"], request_body, response["status"], response["body"]
+                )
+            )
 
 
 def _provider_of(scope: Scope) -> str | None:
@@ -79,9 +83,10 @@ def _json_or_text(raw: bytes | bytearray) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-def _refusal(
-    provider: str, path: str, body: bytes | bytearray, response: dict[str, Any]
+def refusal_entry(
+    provider: str, path: str, body: bytes | bytearray, status: int, answer: bytes | bytearray
 ) -> dict[str, Any]:
+    """The outbox entry of a request ``provider``'s fake refused with ``status``."""
     payload = _json_or_text(body)
     fields = payload if isinstance(payload, dict) else {}
     segments = path.strip("/").split("/")
@@ -95,6 +100,6 @@ def _refusal(
         "type": str(fields.get("type") or "unknown"),
         "message_id": "",
         "payload": payload if isinstance(payload, dict) else {"raw": payload},
-        "status": response["status"],
-        "error": _json_or_text(response["body"]),
+        "status": status,
+        "error": _json_or_text(answer),
     }

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from cauce_devstack.sandbox.bootstrap import Sandbox, SandboxDep
 from cauce_devstack.sandbox.faults import AFTER_ACCEPT, Fault
-from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer
+from cauce_devstack.sandbox.meta.access_tokens import authorise, bearer_of
 from cauce_devstack.sandbox.meta.accounts import business_of, waba_of
 from cauce_devstack.sandbox.meta.errors import (
     CODE_MARKETING_OPT_OUT,
@@ -75,9 +75,9 @@ async def _answer_after(fault: Fault | None, settings: SandboxSettings) -> Respo
     return Response(status_code=504)
 
 
-async def _read_json(request: Request) -> Any:
+def _read_json(raw: bytes) -> Any:
     try:
-        return json.loads(await request.body())
+        return json.loads(raw)
     except ValueError:
         raise invalid_parameter("The request body is not valid JSON.") from None
 
@@ -170,14 +170,29 @@ async def send_message(
     the 24 h window, ``free_entry_point`` after an ad or call-to-action entry point). A
     body with ``"status": "read"`` marks an inbound message as read instead.
     """
+    return await answer_send(
+        sandbox,
+        version,
+        phone_number_id,
+        authorization=request.headers.get("authorization"),
+        raw=await request.body(),
+    )
+
+
+async def answer_send(
+    sandbox: Sandbox, version: str, phone_number_id: str, *, authorization: str | None, raw: bytes
+) -> Response:
+    """The answer to a send (or mark-as-read) request, as :func:`send_message` says; the
+    served sandbox calls it without the web framework too
+    (:class:`~cauce_devstack.sandbox.meta.send_fast_path.GraphSendFastPath`)."""
     settings = sandbox.settings
     try:
         await _base_latency(settings)
         fault = sandbox.faults.take("graph", phone_number_id)
         if fault is not None:
             await _apply_fault(fault, settings)
-        authorise(settings, bearer(request), phone_number_id)
-        body = await _read_json(request)
+        authorise(settings, bearer_of(authorization), phone_number_id)
+        body = _read_json(raw)
         parsed = parse_request(body)
         checked: _Checked | None = None
         if isinstance(parsed, OutboundMessage):
