@@ -72,7 +72,7 @@ from cauce_notifier.providers.errors import (
 from cauce_notifier.rate_limit import SendSlotTooFar
 from cauce_notifier.send_outcomes import Failure, Request, announce_failed, announce_sent
 from cauce_notifier.service_window import LateTemplate, needs_open_window
-from cauce_notifier.store.messages import Admission, Claim, MessageRecord
+from cauce_notifier.store.messages import Admission, Claim, MessageRecord, RecordedSend
 from cauce_runtime import Backoff, Delivery, PermanentError, Publisher, TransientError
 from cauce_runtime.telemetry.metrics import (
     PROVIDER_CREDENTIALS_FAILING,
@@ -154,7 +154,7 @@ class Messages(Protocol):
         provider_message_id: str,
         sent_at: datetime,
         degradation: str | None = None,
-    ) -> MessageRecord | None:
+    ) -> RecordedSend | None:
         """Store the provider's id (the first one wins), release the claim and clear the
         maybe-sent mark."""
         ...

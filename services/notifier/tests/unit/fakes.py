@@ -23,7 +23,7 @@ from cauce_notifier.providers import SendResult
 from cauce_notifier.providers.errors import ProviderError
 from cauce_notifier.rate_limit import SendSlotTooFar
 from cauce_notifier.service_window import WINDOW
-from cauce_notifier.store.messages import Admission, Claim, MessageRecord
+from cauce_notifier.store.messages import Admission, Claim, MessageRecord, RecordedSend
 
 
 class Clock:
@@ -185,10 +185,11 @@ class FakeMessages:
         provider_message_id: str,
         sent_at: datetime,
         degradation: str | None = None,
-    ) -> MessageRecord | None:
+    ) -> RecordedSend | None:
         row = self.rows.get(request_event_id)
         if row is None or row.provider_message_id is not None:
-            return row  # the first provider id stays (and, as in SQL, the claim too)
+            # the first provider id stays (and, as in SQL, the claim too)
+            return None if row is None else RecordedSend.of(row)
         row = self.rows[request_event_id] = dataclasses.replace(
             row,
             provider_message_id=provider_message_id,
@@ -203,7 +204,7 @@ class FakeMessages:
         )
         self.claimed_until.pop(request_event_id, None)
         self.maybe_sent_since.pop(request_event_id, None)
-        return row
+        return RecordedSend.of(row)
 
     async def record_failed(
         self,

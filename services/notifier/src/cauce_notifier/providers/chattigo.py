@@ -52,6 +52,7 @@ from cauce_notifier.providers.errors import (
     from_transport_error,
 )
 from cauce_notifier.providers.text_fallback import as_text
+from cauce_runtime.calls import post_json
 
 CHANNEL = "WHATSAPP"
 #: Mime type when neither the filename nor the URL tells (WhatsApp's common formats).
@@ -242,9 +243,10 @@ class ChattigoClient:
 
     async def _post_message(self, payload: dict[str, Any], token: str) -> httpx.Response:
         try:
-            return await self._http.post(
+            return await post_json(
+                self._http,
                 f"{self._base_url}/webhooks/inbound",
-                json=payload,
+                payload,
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.TransportError as error:

@@ -17,6 +17,7 @@ from cauce_notifier.providers.errors import (
     from_transport_error,
 )
 from cauce_notifier.providers.meta_format import message_object, read_receipt
+from cauce_runtime.calls import post_json
 
 
 def wire_payload(message: OutboundMessageRequested) -> dict[str, Any]:
@@ -119,9 +120,10 @@ class WhatsAppCloudClient:
             )
         payload = wire_payload(message)
         try:
-            response = await self._http.post(
+            response = await post_json(
+                self._http,
                 self.messages_url(account.account_id),
-                json=payload,
+                payload,
                 headers={"Authorization": f"Bearer {credentials.access_token.get_secret_value()}"},
             )
         except httpx.TransportError as error:

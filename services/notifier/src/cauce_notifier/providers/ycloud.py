@@ -26,6 +26,7 @@ from cauce_notifier.providers.errors import (
     from_ycloud_error,
 )
 from cauce_notifier.providers.meta_format import message_object
+from cauce_runtime.calls import post_json
 
 
 def e164(number: str) -> str:
@@ -100,8 +101,8 @@ class YCloudClient:
         self, path: str, payload: dict[str, Any] | None, headers: dict[str, str]
     ) -> httpx.Response:
         try:
-            response = await self._http.post(
-                f"{self._base_url}{path}", json=payload, headers=headers
+            response = await post_json(
+                self._http, f"{self._base_url}{path}", payload, headers=headers
             )
         except httpx.TransportError as error:
             raise from_transport_error(error) from None

@@ -149,8 +149,9 @@ FROM decided d LEFT JOIN updated ON true
 
 # Store the provider's ids of messages it accepted (``$1``-``$4``: parallel arrays of
 # request, provider id, time and degradation; the first id stored wins), release their
-# claims and clear their maybe-sent marks; each message's row as stored comes back
-# (``$5``/``$6``: only messages sent from that channel and account, else none).
+# claims and clear their maybe-sent marks; what :class:`RecordedSend` holds of each
+# message as stored comes back (``$5``/``$6``: only messages sent from that channel and
+# account, else none).
 _RECORD_SENT = """
 WITH answers AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
@@ -166,7 +167,8 @@ WITH answers AS (
     FROM answers a
     WHERE m.request_event_id = a.request_event_id AND m.provider_message_id IS NULL
       AND ($5::text IS NULL OR (m.channel, m.channel_account_id) = ($5, $6))
-    RETURNING m.*
+    RETURNING m.request_event_id, m.tenant_id, m.correlation_id, m.channel, m.contact_key,
+        m.channel_account_id, m.campaign_id, m.status, m.provider_message_id, m.degradation
 ), history AS (
     INSERT INTO notifier.message_status_history
         (request_event_id, status, occurred_at, source)
@@ -180,7 +182,9 @@ WITH answers AS (
 )
 SELECT * FROM updated
 UNION ALL
-SELECT m.* FROM notifier.messages m JOIN answers a ON a.request_event_id = m.request_event_id
+SELECT m.request_event_id, m.tenant_id, m.correlation_id, m.channel, m.contact_key,
+    m.channel_account_id, m.campaign_id, m.status, m.provider_message_id, m.degradation
+FROM notifier.messages m JOIN answers a ON a.request_event_id = m.request_event_id
 WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.request_event_id = m.request_event_id)
   AND ($5::text IS NULL OR (m.channel, m.channel_account_id) = ($5, $6))
 """
@@ -215,6 +219,33 @@ class MessageRecord:
     read_at: datetime | None
     failed_at: datetime | None
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordedSend:
+    """What :meth:`MessageStore.record_sent` answers of a message it recorded as sent: the
+    fields its outcome events carry and what the send path checks, not the whole row
+    (reading the content back cost every send a JSON parse)."""
+
+    request_event_id: uuid.UUID
+    tenant_id: str
+    correlation_id: str
+    channel: str
+    contact_key: str
+    channel_account_id: str
+    campaign_id: str | None
+    status: MessageStatus
+    provider_message_id: str | None
+    degradation: str | None
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any] | MessageRecord) -> RecordedSend:
+        if isinstance(record, MessageRecord):
+            return cls(**{name: getattr(record, name) for name in _SENT_FIELDS})
+        return cls(**{name: record[name] for name in _SENT_FIELDS})
+
+
+_SENT_FIELDS = [field.name for field in fields(RecordedSend)]
 
 
 @dataclass(frozen=True)
@@ -417,7 +448,7 @@ class MessageStore:
         degradation: str | None = None,
         *,
         sent_from: tuple[str, str] | None = None,
-    ) -> MessageRecord | None:
+    ) -> RecordedSend | None:
         """The provider accepted the message: store its id (first writer wins) and
         release the send claim, in one statement (shared with the sends recorded at the
         same time).
@@ -426,12 +457,13 @@ class MessageStore:
         A message a provider status webhook already moved past ``sent`` keeps its status.
         ``sent_from``: ``(channel, account id)``, only a message sent from that account
         (a status webhook naming the request, :mod:`cauce_notifier.statuses`). Returns
-        the row as stored, or None when the request is unknown (or not from there).
+        the message as stored (:class:`RecordedSend`), or None when the request is
+        unknown (or not from there).
         """
         row = await self._sends.submit(
             sent_from, (request_event_id, provider_message_id, sent_at, degradation)
         )
-        return None if row is None else _record(row)
+        return None if row is None else RecordedSend.of(row)
 
     async def _record_sent_together(
         self,
