@@ -2,7 +2,9 @@
 
 from cauce_runtime.calls._client import (
     AiohttpTransport,
+    TracedHttpClient,
     TracingTransport,
+    post_json,
     safe_url,
     traced_http_client,
 )
@@ -17,8 +19,10 @@ from cauce_runtime.calls._failures import (
 __all__ = [
     "NOT_SENT",
     "AiohttpTransport",
+    "TracedHttpClient",
     "TracingTransport",
     "parse_retry_after",
+    "post_json",
     "retry_after_of",
     "safe_url",
     "traced_http_client",

@@ -28,7 +28,7 @@ two names for failures aiohttp raised while connecting, and turns the rest into
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -159,7 +159,54 @@ class TracingTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def traced_http_client(**kwargs: Any) -> httpx.AsyncClient:
+class TracedHttpClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose requests are traced (:class:`TracingTransport`;
+    ``transport=`` is what it wraps). Made by :func:`traced_http_client`."""
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any):
+        self._tracing = TracingTransport(transport)
+        super().__init__(transport=self._tracing, **kwargs)
+
+    async def post_json_directly(
+        self, url: str, payload: Any, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        """:func:`post_json` through this client's transport (see there)."""
+        merged = self.headers.copy()
+        merged.update(headers)
+        request = httpx.Request(
+            "POST",
+            url,
+            json=payload,
+            headers=merged,
+            extensions={"timeout": self.timeout.as_dict()},
+        )
+        response = await self._tracing.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+
+def traced_http_client(**kwargs: Any) -> TracedHttpClient:
     """An ``httpx.AsyncClient`` whose requests are traced (``transport=`` wraps too)."""
-    inner = kwargs.pop("transport", None)
-    return httpx.AsyncClient(transport=TracingTransport(inner), **kwargs)
+    return TracedHttpClient(**kwargs)
+
+
+async def post_json(
+    client: httpx.AsyncClient, url: str, payload: Any, *, headers: Mapping[str, str]
+) -> httpx.Response:
+    """POST ``payload`` as JSON to the absolute ``url`` and read the whole answer: what a
+    provider's send does on every message.
+
+    Through a :func:`traced_http_client`, the request goes straight to the client's
+    (traced) transport with its default headers and timeout: a send wants none of what
+    ``client.post`` adds around the transport (base URL, auth flows, cookies, redirects,
+    event hooks), and those layers cost more CPU than building the request and reading
+    its answer. Any other client (a test's plain one): ``client.post``. Errors are the
+    transport's either way (:func:`~cauce_runtime.transport_failure` reads them).
+    """
+    if isinstance(client, TracedHttpClient):
+        return await client.post_json_directly(url, payload, headers)
+    return await client.post(url, json=payload, headers=headers)
