@@ -32,7 +32,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -109,25 +109,42 @@ def _heartbeat_interval(spec: ConsumerSpec) -> float:
     return max(0.05, spec.ack_wait.total_seconds() / 2)
 
 
-@contextlib.asynccontextmanager
-async def _still_working(delivery: Delivery) -> AsyncIterator[None]:
+@contextlib.contextmanager
+def _still_working(delivery: Delivery) -> Iterator[None]:
     """Tell JetStream every half ack-wait that this delivery is being worked on (also
-    while it waits for its subject's turn), so it is not redelivered to another replica."""
-    interval = _heartbeat_interval(delivery.spec)
+    while it waits for its subject's turn), so it is not redelivered to another replica.
 
-    async def heartbeat() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await delivery.raw.in_progress()
-
-    beat = asyncio.create_task(heartbeat())
+    A timer on the loop, not a task per delivery: most deliveries end long before their
+    first beat, and a task made and cancelled for each cost more than the rest of this.
+    """
+    heartbeat = _Heartbeat(delivery, _heartbeat_interval(delivery.spec))
     try:
         yield
     finally:
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
+        heartbeat.stop()
+
+
+class _Heartbeat:
+    def __init__(self, delivery: Delivery, interval: float) -> None:
+        self.delivery, self.interval = delivery, interval
+        self.loop = asyncio.get_running_loop()
+        self.sending: set[asyncio.Task[None]] = set()
+        self.timer = self.loop.call_later(interval, self._beat)
+
+    def _beat(self) -> None:
+        task = self.loop.create_task(self._in_progress())
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+        self.timer = self.loop.call_later(self.interval, self._beat)
+
+    async def _in_progress(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.delivery.raw.in_progress()
+
+    def stop(self) -> None:
+        self.timer.cancel()
+        for task in self.sending:
+            task.cancel()
 
 
 class SubjectTurns:
@@ -192,20 +209,21 @@ class _Runner(Generic[E]):
             msg_id=delivery.msg_id,
             body_size=len(raw.data),
         )
-        async with _still_working(delivery), self.ordering.turn(raw.subject):
-            started = time.perf_counter()
-            with self.tracer.start_as_current_span(
-                f"process {self.spec.durable_name}",
-                context=extract_context(headers),
-                kind=SpanKind.CONSUMER,
-                attributes=attributes,
-            ) as span:
-                try:
-                    await self._handle(delivery, span)
-                finally:
-                    metrics.CONSUMER_HANDLING_SECONDS.record(
-                        time.perf_counter() - started, self.labels
-                    )
+        with _still_working(delivery):
+            async with self.ordering.turn(raw.subject):
+                started = time.perf_counter()
+                with self.tracer.start_as_current_span(
+                    f"process {self.spec.durable_name}",
+                    context=extract_context(headers),
+                    kind=SpanKind.CONSUMER,
+                    attributes=attributes,
+                ) as span:
+                    try:
+                        await self._handle(delivery, span)
+                    finally:
+                        metrics.CONSUMER_HANDLING_SECONDS.record(
+                            time.perf_counter() - started, self.labels
+                        )
 
     async def _handle(self, delivery: Delivery, span: Any) -> None:
         try:
