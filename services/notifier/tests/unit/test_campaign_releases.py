@@ -4,17 +4,19 @@ reason."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import pytest
 from pydantic import SecretStr
 
 from cauce_contracts.outbound import CampaignMessageRequested
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.testing import RecordingBus
 from cauce_notifier.accounts_model import ChannelAccount, WhatsAppCredentials
-from cauce_notifier.campaigns.dispatch import Dispatcher
+from cauce_notifier.campaigns.dispatch import SENT_TOGETHER, Dispatcher
 from cauce_notifier.campaigns.lifecycle import CampaignStatus
 from cauce_notifier.campaigns.recipients import Release
 from cauce_notifier.campaigns.store import Campaign
@@ -127,3 +129,44 @@ async def test_a_validation_error_is_reported_without_the_values() -> None:
     assert bus.published == [] and recipients.put_back_seqs == [0]
     [(_, _, reason)] = campaigns.changes
     assert "invalid values (ValidationError)" in reason
+
+
+async def test_a_round_goes_out_a_group_at_a_time_each_group_sharing_its_send_after() -> None:
+    bus, recipients, campaigns = RecordingBus(), PutBack(), StatusChanges()
+    unused: Any = None
+    dispatcher = Dispatcher(
+        unused, cast(Any, campaigns), cast(Any, recipients), unused, unused, bus, unused
+    )
+    releases = [release(seq, "Ana", "$10") for seq in range(2 * SENT_TOGETHER + 3)]
+
+    await dispatcher._publish(CAMPAIGN, ACCOUNT, TEMPLATE, releases, spread_per_s=80.0)
+
+    sent = [cast(CampaignMessageRequested, p.event) for p in bus.published]
+    assert [e.event_id for e in sent] == [r.request_event_id for r in releases]
+    send_afters = [e.send_after for e in sent]
+    groups = [send_afters[i : i + SENT_TOGETHER] for i in range(0, len(sent), SENT_TOGETHER)]
+    assert all(len(set(group)) == 1 for group in groups)
+    starts = [group[0] for group in groups if group[0] is not None]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
+    assert gaps == pytest.approx([SENT_TOGETHER / 80.0] * 2, abs=1e-5)
+
+
+async def test_a_round_stops_publishing_when_the_bus_fails_and_leaves_the_rest_to_the_sweep() -> (
+    None
+):
+    bus, recipients, campaigns = RecordingBus(), PutBack(), StatusChanges()
+    unused: Any = None
+    dispatcher = Dispatcher(
+        unused, cast(Any, campaigns), cast(Any, recipients), unused, unused, bus, unused
+    )
+    releases = [release(seq, "Ana", "$10") for seq in range(3 * SENT_TOGETHER)]
+    bus.fail(times=1, after=SENT_TOGETHER + 1)  # one publish of the second group refused
+
+    await dispatcher._publish(CAMPAIGN, ACCOUNT, TEMPLATE, releases, spread_per_s=80.0)
+
+    # the first group landed, the second partly (the sweep publishes it again, dropped
+    # as duplicates where it landed), the third was not tried: no waiting on a bus that
+    # is down, group after group
+    assert bus.refused == 1
+    assert len(bus.published) == 2 * SENT_TOGETHER - 1
+    assert campaigns.changes == [] and recipients.put_back_seqs == []

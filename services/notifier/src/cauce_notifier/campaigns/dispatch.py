@@ -303,28 +303,33 @@ class Dispatcher:
         if campaign.short_links and self.links is not None:
             releases = await self.links.campaign_releases(campaign, releases)
         now = datetime.now(UTC)
-        publications = []
         unfit: list[tuple[int, str]] = []
-        for index, release in enumerate(releases):
-            send_after = (
-                now + timedelta(seconds=index // SENT_TOGETHER * SENT_TOGETHER / spread_per_s)
-                if spread_per_s
-                else None
-            )
+        # A group at a time, each made and published in a loop step of its own: a
+        # round's hundred requests made and published in one step held the sends due
+        # meanwhile on this replica past their slots (each then takes a later one).
+        for start in range(0, len(releases), SENT_TOGETHER):
+            group = releases[start : start + SENT_TOGETHER]
+            send_after = now + timedelta(seconds=start / spread_per_s) if spread_per_s else None
+            publications = []
+            for release in group:
+                try:
+                    publications.append(
+                        _publication(campaign, account, template, release, send_after, links)
+                    )
+                except ValueError as exc:
+                    unfit.append((release.seq, _unfit_reason(exc)))
             try:
-                publications.append(
-                    _publication(campaign, account, template, release, send_after, links)
-                )
-            except ValueError as exc:
-                unfit.append((release.seq, _unfit_reason(exc)))
-        try:
-            await self.bus.publish_batch(publications)
-        except BusUnavailable:
-            pass  # released but unpublished: the sweep releases them again (LOST_AFTER_S)
-        except Exception:
-            logger.exception(
-                "campaign %s: publishing %d releases failed", campaign.id, len(releases)
-            )
+                await self.bus.publish_batch(publications)
+            except Exception as exc:
+                # released, unpublished (this group and the rest): the sweep releases
+                # them again (LOST_AFTER_S)
+                if not isinstance(exc, BusUnavailable):
+                    logger.exception(
+                        "campaign %s: publishing %d releases failed",
+                        campaign.id,
+                        len(releases) - start,
+                    )
+                break
         if unfit:
             await self._pause_for_unfit(campaign, template, unfit)
 
