@@ -45,7 +45,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -102,6 +102,10 @@ SEND_OUTCOME_POLL_S = 5.0
 #: at most MISSED_SLOT_RETRIES times; then it goes. A third of the 30 ms of bunching the
 #: limiter's headroom absorbs: the rest is left to the network and the provider.
 SLOT_LATE_S = 0.01
+#: A send is marked maybe sent this long before its slot (the mark's round trip), so
+#: that the call itself goes at the slot; a notifier killed meanwhile leaves only the
+#: sends of these last milliseconds in doubt.
+MARK_AHEAD_S = 0.02
 MISSED_SLOT_RETRIES = 3
 
 
@@ -397,12 +401,16 @@ class Deliverer:
         campaign = isinstance(event, CampaignMessageRequested)
         max_wait_s = self.campaign_slot_wait_s if campaign else None
         wait = await self._reserve_slot(account, max_wait_s, reply=not campaign)
-        await self._until_slot(account, wait, max_wait_s, reply=not campaign)
-        # Marked just before the call, not when the slot was reserved: a notifier killed
-        # while its sends wait for their slots leaves none of them in doubt (in doubt,
-        # each would wait for a status that never comes, then count as sent again).
-        if not await self.messages.mark_maybe_sent(event.event_id, admission.claim):
-            raise ClaimLost("the send claim lapsed before the call", retry_after=self.claim_s)
+
+        async def mark_maybe_sent() -> None:
+            # Marked when the slot comes, not when it was reserved: a notifier killed
+            # while its sends wait for their slots leaves none of them in doubt (in
+            # doubt, each would wait for a status that never comes, then count as sent
+            # again).
+            if not await self.messages.mark_maybe_sent(event.event_id, admission.claim):
+                raise ClaimLost("the send claim lapsed before the call", retry_after=self.claim_s)
+
+        await self._until_slot(account, wait, max_wait_s, reply=not campaign, mark=mark_maybe_sent)
         result = await self._call_provider(account, event, delivery)
         if result is not None and degradation is not None:
             notes = "; ".join(n for n in (degradation, result.degradation) if n)
@@ -410,21 +418,42 @@ class Deliverer:
         return result
 
     async def _until_slot(
-        self, account: ChannelAccount, wait: float, max_wait_s: float | None, *, reply: bool
+        self,
+        account: ChannelAccount,
+        wait: float,
+        max_wait_s: float | None,
+        *,
+        reply: bool,
+        mark: Callable[[], Awaitable[None]],
     ) -> None:
-        """Sleep until the send's slot. One that wakes more than :data:`SLOT_LATE_S` after
-        it (a busy process) takes the next free slot instead: sent that late, it would
-        land among the sends of later slots, and in one provider second more sends than
-        the limit could arrive (the limiter's headroom absorbs 30 ms of bunching)."""
+        """Sleep until the send's slot and ``mark`` it maybe sent. One that wakes more
+        than :data:`SLOT_LATE_S` after its slot (a busy process) takes the next free
+        slot instead: sent that late, it would land among the sends of later slots, and
+        in one provider second more sends than the limit could arrive (the limiter's
+        headroom absorbs 30 ms of bunching).
+
+        A send whose slot is further off than :data:`MARK_AHEAD_S` is marked that long
+        before it, so the call goes at the slot and not a round trip after it (the
+        round trip varies with the database's load: more bunching); its mark's round
+        trip counts towards its lateness. One due sooner (a reply going ahead) is
+        marked once awake, as the last step before the call."""
         began = self._monotonic()
+        marked = False
         for missed in range(MISSED_SLOT_RETRIES + 1):
             due = self._monotonic() + wait
+            if not marked and wait > MARK_AHEAD_S:
+                await asyncio.sleep(wait - MARK_AHEAD_S)
+                await mark()
+                marked = True
+                wait = due - self._monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             if missed == MISSED_SLOT_RETRIES or self._monotonic() - due <= SLOT_LATE_S:
                 break
             SEND_SLOTS_MISSED.add(1, {"provider": account.channel.value})
             wait = await self._reserve_slot(account, max_wait_s, reply=reply)
+        if not marked:
+            await mark()
         # on the delivery's span: why a send took long is one trace away
         trace.get_current_span().set_attributes(
             {

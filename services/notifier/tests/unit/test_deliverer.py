@@ -54,6 +54,7 @@ from cauce_notifier.providers.errors import (
     RetryableProviderError,
 )
 from cauce_notifier.service_window import LateTemplate
+from cauce_notifier.store.messages import Claim
 from cauce_runtime import BusUnavailable, PermanentError, TransientError
 
 from .fakes import (
@@ -378,6 +379,46 @@ async def test_a_send_on_time_for_its_slot_takes_only_that_one(world: World) -> 
     await world.deliver(event)
 
     assert len(world.slots.reserved) == 1
+    assert world.provider.calls == [event.event_id]
+
+
+def slow_marks(world: World, seconds: float) -> list[float]:
+    """Marks that take ``seconds`` (a loaded database); when each was asked for."""
+    asked: list[float] = []
+    mark = world.messages.mark_maybe_sent
+
+    async def slow(request_event_id: uuid.UUID, claim: Claim) -> bool:
+        asked.append(world.clock())
+        world.clock.advance(seconds)
+        return await mark(request_event_id, claim)
+
+    world.messages.mark_maybe_sent = slow  # type: ignore[method-assign]
+    return asked
+
+
+async def test_a_send_whose_mark_ran_past_its_slot_takes_a_new_one(world: World) -> None:
+    """Marked ahead of its slot, a send is late by what the mark took beyond that: it
+    would go out bunched with later slots' sends, so it takes a later slot."""
+    world.slots.busy_for_s = 0.1
+    asked = slow_marks(world, 0.15)  # (the test's clock stands still while sleeping)
+    event = world.request()
+
+    await world.deliver(event)
+
+    assert len(world.slots.reserved) == 2
+    assert len(asked) == 1  # marked once: it stays marked while it waits again
+    assert world.provider.calls == [event.event_id]
+
+
+async def test_a_send_due_at_once_is_marked_after_its_slot_and_keeps_it(world: World) -> None:
+    """A reply going ahead has no time to mark ahead of its slot: it marks once there and
+    goes, the mark's round trip not counted as lateness."""
+    asked = slow_marks(world, 0.05)
+    event = world.request()
+
+    await world.deliver(event)
+
+    assert len(asked) == 1 and len(world.slots.reserved) == 1
     assert world.provider.calls == [event.event_id]
 
 
