@@ -184,7 +184,8 @@ def render(report: CampaignsReport) -> str:
             f"  one-off backlog at {one.fraction:.3f} of the limit:  {report.one_off.cpu.line()}"
         )
         lines.append(
-            f"  (one-off backlog: {one.run.messages} text requests queued, then drained; "
+            f"  (one-off backlog: {one.run.messages} requests of the campaign's template queued,"
+            " then drained; "
             f"{one.rate_limited} 429s, max {one.max_in_1s} in 1 s, "
             f"{one.accepted - one.requests_sent} duplicates)"
         )

@@ -27,12 +27,14 @@ consumers and so the number's limit. This process drives the campaign API
    ``start`` to COMPLETED, over the sends on the number meanwhile (the replies are
    about 1 % of them), and the JetStream redeliveries per send (a send whose slot is
    out of reach waits in JetStream: nak, delivered again). The same figures for a
-   one-off backlog of the same size (``bench.notifier.measure``: text requests queued
-   while the notifier's request consumer is paused, then drained at 500/s on another
-   number). The campaign's figure includes what only a campaign costs the notifier:
-   the dispatcher's rounds and publishing each send's request event (in a one-off send
-   the caller publishes it: the conversation service, here the bench), the gate's
-   campaign check. ``python -m bench notifier`` runs one-off backlogs alone and prints
+   one-off backlog of the same size (``bench.notifier.measure``: requests of the
+   campaign's template, so both figures are the same message, queued while the
+   notifier's request consumer is paused, then drained at 500/s on another number,
+   by one replica). The campaign's figure includes what only a campaign costs the
+   notifier: the dispatcher's rounds and publishing each send's request event (in a
+   one-off send the caller publishes it: the conversation service, here the bench),
+   the gate's campaign check; and two replicas busy at once on two cores cost each
+   send more than one does. ``python -m bench notifier`` runs one-off backlogs alone and prints
    no CPU figure; to compare one of its runs with this one, read the replicas'
    ``/proc/<pid>/stat`` (utime + stime) before and after it, as :class:`Usage` does.
 4. **CSV loading**: ``csv_rows`` (100,000) valid Colombian mobiles (+57300...) with two
@@ -92,7 +94,8 @@ class CampaignLoad:
     csv_rows: int = 100_000
     replicas: int = 2
     baseline_s: float = 20.0
-    #: Also drain a one-off backlog of ``recipients`` text requests (CPU per send).
+    #: Also drain a one-off backlog of ``recipients`` requests of the campaign's template
+    #: (CPU per send).
     one_off: bool = True
     #: ``replicas`` send campaigns only, one more replica the one-off sends (the
     #: replies, and the one-off backlog): the deployment README advises for campaigns.
@@ -320,8 +323,13 @@ def replies_figures(
 async def run_one_off(
     driver: Driver, publisher: Publisher, sandbox: httpx.AsyncClient, count: int
 ) -> OneOffResult:
-    _say(f"campaigns: one-off backlog of {count} text requests at {LIMIT:g}/s (CPU per send)")
-    run = SendRun("one-off backlog", ONE_OFF_ACCOUNT, LIMIT, count)
+    _say(
+        f"campaigns: one-off backlog of {count} {TEMPLATE['template_name']} requests"
+        f" at {LIMIT:g}/s (CPU per send)"
+    )
+    # the campaign's message, so the two CPU figures compare the same send
+    template = (TEMPLATE["template_name"], TEMPLATE["template_language"])
+    run = SendRun("one-off backlog", ONE_OFF_ACCOUNT, LIMIT, count, template=template)
     durable = NOTIFIER_REQUESTS.durable_name
     before = await Usage.now(driver.stack, durable)
     result = await notifier.measure(run, publisher, sandbox, driver.db)

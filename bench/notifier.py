@@ -44,7 +44,14 @@ from bench.processes import Server
 from bench.report import machine
 from bench.stats import percentile
 from cauce_contracts.inbound import InboundContact, InboundMessageReceived, TextMessage
-from cauce_contracts.outbound import OutboundMessageRequested, TextContent
+from cauce_contracts.outbound import (
+    OutboundContent,
+    OutboundMessageRequested,
+    TemplateComponent,
+    TemplateContent,
+    TextContent,
+    TextParameter,
+)
 from cauce_contracts.registry import subject_of
 from cauce_contracts.streams import NOTIFIER_REQUESTS
 from cauce_contracts.subjects import Channel, contact_key
@@ -76,6 +83,9 @@ class SendRun:
     #: A backlog queued in full before the notifier takes any (judged); False publishes
     #: it while the notifier already sends (reported only).
     queued: bool = True
+    #: ``(name, language)`` of a template with two body values to send instead of texts
+    #: (the campaign bench compares a campaign send with a one-off send of its message).
+    template: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,7 @@ class Publisher:
             contact_key=contact_key(address, self.secret),
             channel_account_id=run.account_id,
             recipient=address,
-            content=TextContent(body=f"bench {event_id}"),
+            content=_content(run, f"bench {event_id}"),
         )
 
     async def publish(self, run: SendRun) -> dict[str, datetime]:
@@ -202,6 +212,24 @@ class Publisher:
             await js.resume_consumer(stream, durable)
 
 
+def _content(run: SendRun, marker: str) -> OutboundContent:
+    """A text of ``marker``, or the run's template with ``marker`` as its first value."""
+    if run.template is None:
+        return TextContent(body=marker)
+    name, language = run.template
+    values = [TextParameter(text=marker), TextParameter(text="$150.000")]
+    return TemplateContent(
+        name=name, language=language, components=[TemplateComponent(type="body", parameters=values)]
+    )
+
+
+def _marker_of(payload: dict[str, Any]) -> str:
+    """The marker :func:`_content` put in a request, from the payload the fake received."""
+    if payload["type"] == "template":
+        return str(payload["template"]["components"][0]["parameters"][0]["text"])
+    return str(payload["text"]["body"])
+
+
 async def _graph_metrics(http: httpx.AsyncClient, account_id: str) -> dict[str, Any]:
     metrics: dict[str, Any] = (await http.get("/sandbox/metrics")).json()
     number: dict[str, Any] = metrics["graph"].get(account_id, {})
@@ -241,7 +269,7 @@ async def measure(
     for entry in outbox:
         if entry["kind"] != "message":
             continue
-        event_id = entry["payload"]["text"]["body"].removeprefix("bench ")
+        event_id = _marker_of(entry["payload"]).removeprefix("bench ")
         if event_id in seen:
             continue  # a duplicate provider call: its latency is not the request's
         seen.add(event_id)
