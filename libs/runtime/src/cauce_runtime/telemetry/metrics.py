@@ -333,7 +333,9 @@ def install_meter_provider(settings: ServiceSettings) -> MeterProvider:
             _installed = MeterProvider(
                 resource=resource,
                 metric_readers=readers,
-                exemplar_filter=_exemplar_filter(exported=len(readers) > 1),
+                exemplar_filter=_exemplar_filter(
+                    exported=bool(settings.otel_exporter_otlp_endpoint)
+                ),
             )
             metrics.set_meter_provider(_installed)
         return _installed
