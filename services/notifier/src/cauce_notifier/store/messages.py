@@ -40,13 +40,25 @@ MAX_PAGE = 500
 # inserted); an existing one is claimed by the UPDATE when free. Exactly one of the
 # three branches yields each request's row (none when another transaction inserted it
 # concurrently: our snapshot cannot see it yet).
+#
+# A claim (the send path's admission) commits without waiting for its WAL flush
+# (``synchronous_commit`` off for this transaction, as the send limiter's reservation
+# does): before any provider call the send's *maybe sent* mark commits synchronously,
+# and its flush covers every earlier commit, this one included; every other way out of
+# the send path either commits synchronously too (a failure, a release) or leaves the
+# delivery unacknowledged, so a database crash that loses the admission loses nothing
+# JetStream does not deliver again. It takes a flush wait off every send's way to the
+# provider (a reply's p50/p99 during the campaign bench: 16.8 / 39 -> 13-14 / 30 ms).
+# Recording a request without a claim keeps the server's setting.
 _ADMIT = """
 WITH requested AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+    SELECT r.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
         $12::timestamptz[])
     AS r(request_event_id, tenant_id, channel, channel_account_id, contact_key, recipient,
-        content_type, content, reply_to_message_id, campaign_id, correlation_id, requested_at)
+        content_type, content, reply_to_message_id, campaign_id, correlation_id, requested_at),
+    (SELECT set_config('synchronous_commit', CASE WHEN $13::float8 IS NULL
+        THEN current_setting('synchronous_commit') ELSE 'off' END, true)) AS durability
 ), inserted AS (
     INSERT INTO notifier.messages (request_event_id, tenant_id, channel,
         channel_account_id, contact_key, recipient, content_type, content,
