@@ -403,10 +403,10 @@ class Deliverer:
         wait = await self._reserve_slot(account, max_wait_s, reply=not campaign)
 
         async def mark_maybe_sent() -> None:
-            # Marked when the slot comes, not when it was reserved: a notifier killed
-            # while its sends wait for their slots leaves none of them in doubt (in
-            # doubt, each would wait for a status that never comes, then count as sent
-            # again).
+            # Marked as the slot comes (MARK_AHEAD_S before it), not when it was
+            # reserved: a notifier killed while its sends wait for their slots leaves
+            # none of them in doubt (in doubt, each would wait for a status that never
+            # comes, then count as sent again).
             if not await self.messages.mark_maybe_sent(event.event_id, admission.claim):
                 raise ClaimLost("the send claim lapsed before the call", retry_after=self.claim_s)
 
