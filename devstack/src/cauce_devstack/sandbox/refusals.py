@@ -33,12 +33,7 @@ class RefusalRecorder:
             return
         # Read the whole request first (a fake may refuse before reading it), then
         # hand the app the same bytes.
-        request_body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            request_body.extend(message.get("body", b""))
-            more = message["type"] == "http.request" and message.get("more_body", False)
+        request_body = await read_body(receive)
         replayed = False
 
         async def replay() -> Message:
@@ -46,7 +41,7 @@ class RefusalRecorder:
             if replayed:
                 return await receive()
             replayed = True
-            return {"type": "http.request", "body": bytes(request_body), "more_body": False}
+            return {"type": "http.request", "body": request_body, "more_body": False}
 
         response: dict[str, Any] = {"status": 200, "body": bytearray()}
 
@@ -65,6 +60,17 @@ class RefusalRecorder:
                     provider, scope["path"], request_body, response["status"], response["body"]
                 )
             )
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole body of the request ``receive`` delivers."""
+    chunks = []
+    more = True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message["type"] == "http.request" and message.get("more_body", False)
+    return b"".join(chunks)
 
 
 def _provider_of(scope: Scope) -> str | None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cauce_devstack.sandbox.bootstrap import Sandbox
 from cauce_devstack.sandbox.meta.messages import answer_send
-from cauce_devstack.sandbox.refusals import refusal_entry
+from cauce_devstack.sandbox.refusals import read_body, refusal_entry
 
 _SEND_PATH = re.compile(r"/graph/(?P<version>[^/]+)/(?P<phone_number_id>[^/]+)/messages")
 
@@ -38,12 +39,12 @@ class GraphSendFastPath:
         if matched is None:
             await self.app(scope, receive, send)
             return
-        raw = await _body(receive)
+        raw = await read_body(receive)
         response = await answer_send(
             self.sandbox,
             matched["version"],
             matched["phone_number_id"],
-            authorization=_header(scope, b"authorization"),
+            authorization=Headers(scope=scope).get("authorization"),
             raw=raw,
         )
         if response.status_code >= 400:
@@ -53,19 +54,3 @@ class GraphSendFastPath:
                 )
             )
         await response(scope, receive, send)
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
