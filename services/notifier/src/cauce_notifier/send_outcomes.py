@@ -23,7 +23,7 @@ from cauce_contracts.outbound import (
 )
 from cauce_contracts.registry import subject_of
 from cauce_contracts.subjects import Channel
-from cauce_notifier.store.messages import MessageRecord, RecordedSend
+from cauce_notifier.store.messages import RecordedSend
 from cauce_runtime import Publication, Publisher
 
 
@@ -53,7 +53,7 @@ class Request:
         )
 
     @classmethod
-    def of_record(cls, record: MessageRecord | RecordedSend) -> Request:
+    def of_record(cls, record: RecordedSend) -> Request:
         return cls(
             request_id=record.request_event_id,
             tenant_id=record.tenant_id,

@@ -189,7 +189,7 @@ class FakeMessages:
         row = self.rows.get(request_event_id)
         if row is None or row.provider_message_id is not None:
             # the first provider id stays (and, as in SQL, the claim too)
-            return None if row is None else RecordedSend.of(row)
+            return None if row is None else RecordedSend.of(vars(row))
         row = self.rows[request_event_id] = dataclasses.replace(
             row,
             provider_message_id=provider_message_id,
@@ -204,7 +204,7 @@ class FakeMessages:
         )
         self.claimed_until.pop(request_event_id, None)
         self.maybe_sent_since.pop(request_event_id, None)
-        return RecordedSend.of(row)
+        return RecordedSend.of(vars(row))
 
     async def record_failed(
         self,

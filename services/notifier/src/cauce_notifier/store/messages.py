@@ -159,12 +159,39 @@ FROM decided d LEFT JOIN updated ON true
 """
 
 
+@dataclass(frozen=True)
+class RecordedSend:
+    """What :meth:`MessageStore.record_sent` answers of a message it recorded as sent: the
+    fields its outcome events carry and what the send path checks, not the whole row
+    (reading the content back cost every send a JSON parse)."""
+
+    request_event_id: uuid.UUID
+    tenant_id: str
+    correlation_id: str
+    channel: str
+    contact_key: str
+    channel_account_id: str
+    campaign_id: str | None
+    status: MessageStatus
+    provider_message_id: str | None
+    degradation: str | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> RecordedSend:
+        return cls(**{name: row[name] for name in _SENT_FIELDS})
+
+
+_SENT_FIELDS = [field.name for field in fields(RecordedSend)]
+#: Its columns, as ``_RECORD_SENT`` reads them of a message ``m``.
+_SENT_COLUMNS = ", ".join(f"m.{name}" for name in _SENT_FIELDS)
+
+
 # Store the provider's ids of messages it accepted (``$1``-``$4``: parallel arrays of
 # request, provider id, time and degradation; the first id stored wins), release their
 # claims and clear their maybe-sent marks; what :class:`RecordedSend` holds of each
 # message as stored comes back (``$5``/``$6``: only messages sent from that channel and
 # account, else none).
-_RECORD_SENT = """
+_RECORD_SENT = f"""
 WITH answers AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
     AS a(request_event_id, provider_message_id, sent_at, degradation)
@@ -179,8 +206,7 @@ WITH answers AS (
     FROM answers a
     WHERE m.request_event_id = a.request_event_id AND m.provider_message_id IS NULL
       AND ($5::text IS NULL OR (m.channel, m.channel_account_id) = ($5, $6))
-    RETURNING m.request_event_id, m.tenant_id, m.correlation_id, m.channel, m.contact_key,
-        m.channel_account_id, m.campaign_id, m.status, m.provider_message_id, m.degradation
+    RETURNING {_SENT_COLUMNS}
 ), history AS (
     INSERT INTO notifier.message_status_history
         (request_event_id, status, occurred_at, source)
@@ -194,12 +220,11 @@ WITH answers AS (
 )
 SELECT * FROM updated
 UNION ALL
-SELECT m.request_event_id, m.tenant_id, m.correlation_id, m.channel, m.contact_key,
-    m.channel_account_id, m.campaign_id, m.status, m.provider_message_id, m.degradation
+SELECT {_SENT_COLUMNS}
 FROM notifier.messages m JOIN answers a ON a.request_event_id = m.request_event_id
 WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.request_event_id = m.request_event_id)
   AND ($5::text IS NULL OR (m.channel, m.channel_account_id) = ($5, $6))
-"""
+"""  # noqa: S608 - the only value put in is RecordedSend's field names
 
 
 @dataclass(frozen=True)
@@ -231,33 +256,6 @@ class MessageRecord:
     read_at: datetime | None
     failed_at: datetime | None
     updated_at: datetime
-
-
-@dataclass(frozen=True)
-class RecordedSend:
-    """What :meth:`MessageStore.record_sent` answers of a message it recorded as sent: the
-    fields its outcome events carry and what the send path checks, not the whole row
-    (reading the content back cost every send a JSON parse)."""
-
-    request_event_id: uuid.UUID
-    tenant_id: str
-    correlation_id: str
-    channel: str
-    contact_key: str
-    channel_account_id: str
-    campaign_id: str | None
-    status: MessageStatus
-    provider_message_id: str | None
-    degradation: str | None
-
-    @classmethod
-    def of(cls, record: Mapping[str, Any] | MessageRecord) -> RecordedSend:
-        if isinstance(record, MessageRecord):
-            return cls(**{name: getattr(record, name) for name in _SENT_FIELDS})
-        return cls(**{name: record[name] for name in _SENT_FIELDS})
-
-
-_SENT_FIELDS = [field.name for field in fields(RecordedSend)]
 
 
 @dataclass(frozen=True)
