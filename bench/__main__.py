@@ -61,6 +61,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--csv-rows", type=int, default=100_000, help="campaigns: rows of the CSV upload (100000)"
     )
     parser.add_argument(
+        "--number-rate",
+        type=float,
+        default=500.0,
+        help="campaigns: the numbers' limit, sends/s (500; Meta's default throughput is 80)",
+    )
+    parser.add_argument(
         "--crm-events", type=int, default=10_000, help="crm-sync: events in the burst (10000)"
     )
     parser.add_argument("--concurrency", type=int, default=64, help="in-flight requests (64)")
@@ -82,6 +88,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.campaign_recipients, args.csv_rows = 2000, 10_000
     if args.messages < 1 or args.campaign_recipients < 1 or args.csv_rows < 1:
         parser.error("--messages, --campaign-recipients and --csv-rows must be positive")
+    if args.number_rate <= 0:
+        parser.error("--number-rate must be positive")
     if args.concurrency < 1 or args.duration <= 0 or args.rate <= 0 or args.rate_duration <= 0:
         parser.error("concurrency, durations and rate must be positive")
     if args.requests is None:
@@ -116,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             replicas=args.replicas,
             baseline_s=5.0 if args.quick else 20.0,
             reply_lane=not args.shared_lanes,
+            limit=args.number_rate,
         )
         with tempfile.TemporaryDirectory(prefix="cauce-bench-campaigns-") as tmp:
             campaigns_report = campaigns.run(load, Path(tmp))

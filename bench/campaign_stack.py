@@ -27,7 +27,8 @@ from cauce_devstack.servers.postgres import PostgresServer
 MINTER = TokenMinter()
 CAMPAIGN_ACCOUNT = "100000000000901"
 ONE_OFF_ACCOUNT = "100000000000902"
-#: Both numbers' limit, at the notifier and at the Graph fake (which enforces it).
+#: Both numbers' limit by default, at the notifier and at the Graph fake (which
+#: enforces it).
 LIMIT = 500.0
 REDELIVERIES = "cauce_consumer_redeliveries_total"
 SLOTS_MISSED = "cauce_notifier_send_slots_missed_total"
@@ -43,10 +44,13 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(workdir: Path, replicas: int, *, reply_lane: bool = False) -> Iterator[Stack]:
+def stack(
+    workdir: Path, replicas: int, *, reply_lane: bool = False, limit: float = LIMIT
+) -> Iterator[Stack]:
     """nats-server, PostgreSQL, the sandbox and ``replicas`` notifiers; all stopped after.
     ``reply_lane``: the ``replicas`` make campaign sends only, and one more replica
-    makes the one-off sends (``CAUCE_SEND_LANES``)."""
+    makes the one-off sends (``CAUCE_SEND_LANES``). Both numbers send ``limit`` a
+    second."""
     nats_server = NatsServer(workdir / "nats")
     postgres = PostgresServer(workdir / "pg-data", log_file=workdir / "postgres.log")
     servers: list[Server] = []
@@ -60,7 +64,7 @@ def stack(workdir: Path, replicas: int, *, reply_lane: bool = False) -> Iterator
             "CAUCE_SANDBOX_ACCESS_LOG": "false",
             "CAUCE_SANDBOX_PORT": str(sandbox_port),
             "CAUCE_SANDBOX_GRAPH_TOKENS": json.dumps({n: GRAPH_TOKEN for n in numbers}),
-            "CAUCE_SANDBOX_GRAPH_RATE_LIMITS": json.dumps({n: LIMIT for n in numbers}),
+            "CAUCE_SANDBOX_GRAPH_RATE_LIMITS": json.dumps({n: limit for n in numbers}),
             "CAUCE_SANDBOX_STATUS_CALLBACKS_ENABLED": "false",
             "CAUCE_SANDBOX_SERVICE_WINDOW_ENFORCED": "false",
         }
@@ -70,7 +74,7 @@ def stack(workdir: Path, replicas: int, *, reply_lane: bool = False) -> Iterator
                 "tenant_id": TENANT,
                 "channel": "whatsapp",
                 "account_id": number,
-                "rate_per_second": LIMIT,
+                "rate_per_second": limit,
                 "business_account_id": DEV_WABA_ID,
                 "credentials": {"access_token": GRAPH_TOKEN},
             }

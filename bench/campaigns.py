@@ -16,7 +16,7 @@ consumers and so the number's limit. This process drives the campaign API
    opens their 24 h window); latency = the request event's ``occurred_at`` to the fake
    receiving the send (outbox ``received_at``), p50/p99.
 2. **The campaign**: ``recipients`` (20,000) uploaded as CSV and started on a number
-   at ``LIMIT`` (500/s), the replies still trickling in; from the fake's receive
+   at ``limit`` (500/s; ``--number-rate``), the replies still trickling in; from the fake's receive
    timestamps: the steady-state rate (sends between the 5th and 95th percentile of the
    campaign's sends, every send on the number counted, as a fraction of the limit), the
    most sends (and refused attempts) in any 1 s window (``OVER LIMIT`` when above the
@@ -84,7 +84,7 @@ from cauce_runtime import Bus, ServiceSettings
 
 REPLY_RATE = 5.0
 TEMPLATE = {"template_name": "pago_confirmado", "template_language": "es"}
-#: Seconds a phase may take beyond ``count / LIMIT`` before the bench gives up on it.
+#: Seconds a phase may take beyond ``count / limit`` before the bench gives up on it.
 SLACK_S = 90.0
 
 
@@ -100,6 +100,8 @@ class CampaignLoad:
     #: ``replicas`` send campaigns only, one more replica the one-off sends (the
     #: replies, and the one-off backlog): the deployment README advises for campaigns.
     reply_lane: bool = True
+    #: Both numbers' limit (sends a second; Meta's default throughput is 80).
+    limit: float = LIMIT
 
 
 def _say(message: str) -> None:
@@ -119,9 +121,9 @@ def _epoch(entry: dict[str, Any]) -> float:
 class Replies:
     """A steady trickle of one-off text requests to customers whose window is open."""
 
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(self, publisher: Publisher, limit: float) -> None:
         self.publisher = publisher
-        self.run = SendRun("replies", CAMPAIGN_ACCOUNT, LIMIT, 0)
+        self.run = SendRun("replies", CAMPAIGN_ACCOUNT, limit, 0)
         self.published: dict[str, float] = {}
         """Event id -> ``occurred_at`` (epoch seconds)."""
 
@@ -243,7 +245,9 @@ class CampaignRun:
 
 async def run_campaign(driver: Driver, replies: Replies, load: CampaignLoad) -> CampaignRun:
     """Upload, start, and wait for COMPLETED with the replies trickling meanwhile."""
-    _say(f"campaigns: {load.recipients} recipients at {LIMIT:g}/s, replies at {REPLY_RATE:g}/s")
+    _say(
+        f"campaigns: {load.recipients} recipients at {load.limit:g}/s, replies at {REPLY_RATE:g}/s"
+    )
     csv = csv_of(load.recipients, "301")
     campaign_id, upload_s, loaded = await driver.new_campaign("Bench", csv)
     if loaded["accepted"] != load.recipients:
@@ -254,7 +258,7 @@ async def run_campaign(driver: Driver, replies: Replies, load: CampaignLoad) -> 
     before = await Usage.now(driver.stack, NOTIFIER_CAMPAIGN_SENDS.durable_name)
     started = time.time()
     (await driver.api.post(f"/api/v1/campaigns/{campaign_id}/start")).raise_for_status()
-    completed = await driver.until_completed(campaign_id, load.recipients / LIMIT + SLACK_S)
+    completed = await driver.until_completed(campaign_id, load.recipients / load.limit + SLACK_S)
     after = await Usage.now(driver.stack, NOTIFIER_CAMPAIGN_SENDS.durable_name)
     ended = time.time()
     stop.set()
@@ -279,7 +283,7 @@ def campaign_figures(
     in_cpu_window = sum(1 for at in send_times if at <= run.ended)
     return CampaignResult(
         recipients=load.recipients,
-        limit=LIMIT,
+        limit=load.limit,
         replicas=load.replicas,
         reply_lane=load.reply_lane,
         sent_to=len({e["to"] for e in templates}),
@@ -321,15 +325,15 @@ def replies_figures(
 
 
 async def run_one_off(
-    driver: Driver, publisher: Publisher, sandbox: httpx.AsyncClient, count: int
+    driver: Driver, publisher: Publisher, sandbox: httpx.AsyncClient, count: int, limit: float
 ) -> OneOffResult:
     _say(
         f"campaigns: one-off backlog of {count} {TEMPLATE['template_name']} requests"
-        f" at {LIMIT:g}/s (CPU per send)"
+        f" at {limit:g}/s (CPU per send)"
     )
     # the campaign's message, so the two CPU figures compare the same send
     template = (TEMPLATE["template_name"], TEMPLATE["template_language"])
-    run = SendRun("one-off backlog", ONE_OFF_ACCOUNT, LIMIT, count, template=template)
+    run = SendRun("one-off backlog", ONE_OFF_ACCOUNT, limit, count, template=template)
     durable = NOTIFIER_REQUESTS.durable_name
     before = await Usage.now(driver.stack, durable)
     result = await notifier.measure(run, publisher, sandbox, driver.db)
@@ -358,7 +362,7 @@ async def _measure(stack: Stack, load: CampaignLoad) -> CampaignsReport:
             publisher = Publisher(bus, CONTACT_SECRET.encode())
             await driver.open_windows(publisher)
             _say(f"campaigns: replies alone, {REPLY_RATE:g}/s for {load.baseline_s:g} s")
-            replies = Replies(publisher)
+            replies = Replies(publisher, load.limit)
             alone_from = time.time()
             await replies.for_seconds(load.baseline_s)
             await driver.until_accepted(CAMPAIGN_ACCOUNT, len(replies.published), within_s=30)
@@ -368,7 +372,7 @@ async def _measure(stack: Stack, load: CampaignLoad) -> CampaignsReport:
             campaign = campaign_figures(ran, entries, load)
             replies_result = replies_figures(replies, entries, alone, ran.started)
             one_off = (
-                await run_one_off(driver, publisher, sandbox, load.recipients)
+                await run_one_off(driver, publisher, sandbox, load.recipients, load.limit)
                 if load.one_off
                 else None
             )
@@ -381,5 +385,5 @@ async def _measure(stack: Stack, load: CampaignLoad) -> CampaignsReport:
 
 def run(load: CampaignLoad, workdir: Path) -> CampaignsReport:
     """Start the stack under ``workdir``, measure, stop every child."""
-    with stack(workdir, load.replicas, reply_lane=load.reply_lane) as running:
+    with stack(workdir, load.replicas, reply_lane=load.reply_lane, limit=load.limit) as running:
         return asyncio.run(_measure(running, load))

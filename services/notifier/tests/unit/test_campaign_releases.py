@@ -16,7 +16,7 @@ from cauce_contracts.outbound import CampaignMessageRequested
 from cauce_contracts.subjects import Channel, contact_key
 from cauce_devstack.testing import RecordingBus
 from cauce_notifier.accounts_model import ChannelAccount, WhatsAppCredentials
-from cauce_notifier.campaigns.dispatch import SENT_TOGETHER, Dispatcher
+from cauce_notifier.campaigns.dispatch import Dispatcher, sent_together
 from cauce_notifier.campaigns.lifecycle import CampaignStatus
 from cauce_notifier.campaigns.recipients import Release
 from cauce_notifier.campaigns.store import Campaign
@@ -64,6 +64,8 @@ ACCOUNT = ChannelAccount(
     credentials=WhatsAppCredentials(access_token=SecretStr("graph-token")),
     credentials_status="ok",
 )
+#: Sends that share a send_after on ACCOUNT's number (80/s).
+TOGETHER = sent_together(ACCOUNT.rate_per_second)
 
 
 def release(seq: int, *values: str) -> Release:
@@ -137,18 +139,18 @@ async def test_a_round_goes_out_a_group_at_a_time_each_group_sharing_its_send_af
     dispatcher = Dispatcher(
         unused, cast(Any, campaigns), cast(Any, recipients), unused, unused, bus, unused
     )
-    releases = [release(seq, "Ana", "$10") for seq in range(2 * SENT_TOGETHER + 3)]
+    releases = [release(seq, "Ana", "$10") for seq in range(2 * TOGETHER + 3)]
 
     await dispatcher._publish(CAMPAIGN, ACCOUNT, TEMPLATE, releases, spread_per_s=80.0)
 
     sent = [cast(CampaignMessageRequested, p.event) for p in bus.published]
     assert [e.event_id for e in sent] == [r.request_event_id for r in releases]
     send_afters = [e.send_after for e in sent]
-    groups = [send_afters[i : i + SENT_TOGETHER] for i in range(0, len(sent), SENT_TOGETHER)]
+    groups = [send_afters[i : i + TOGETHER] for i in range(0, len(sent), TOGETHER)]
     assert all(len(set(group)) == 1 for group in groups)
     starts = [group[0] for group in groups if group[0] is not None]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
-    assert gaps == pytest.approx([SENT_TOGETHER / 80.0] * 2, abs=1e-5)
+    assert len(groups) == 4 and gaps == pytest.approx([TOGETHER / 80.0] * 3, abs=1e-5)
 
 
 async def test_a_round_stops_publishing_when_the_bus_fails_and_leaves_the_rest_to_the_sweep() -> (
@@ -159,8 +161,8 @@ async def test_a_round_stops_publishing_when_the_bus_fails_and_leaves_the_rest_t
     dispatcher = Dispatcher(
         unused, cast(Any, campaigns), cast(Any, recipients), unused, unused, bus, unused
     )
-    releases = [release(seq, "Ana", "$10") for seq in range(3 * SENT_TOGETHER)]
-    bus.fail(times=1, after=SENT_TOGETHER + 1)  # one publish of the second group refused
+    releases = [release(seq, "Ana", "$10") for seq in range(3 * TOGETHER)]
+    bus.fail(times=1, after=TOGETHER + 1)  # one publish of the second group refused
 
     await dispatcher._publish(CAMPAIGN, ACCOUNT, TEMPLATE, releases, spread_per_s=80.0)
 
@@ -168,5 +170,10 @@ async def test_a_round_stops_publishing_when_the_bus_fails_and_leaves_the_rest_t
     # as duplicates where it landed), the third was not tried: no waiting on a bus that
     # is down, group after group
     assert bus.refused == 1
-    assert len(bus.published) == 2 * SENT_TOGETHER - 1
+    assert len(bus.published) == 2 * TOGETHER - 1
     assert campaigns.changes == [] and recipients.put_back_seqs == []
+
+
+def test_a_group_spans_the_same_time_on_any_number() -> None:
+    # 32 ms of the number's rate: a reply waits behind one group at most
+    assert [sent_together(rate) for rate in (1000.0, 500.0, 250.0, 80.0, 20.0)] == [32, 16, 8, 2, 1]

@@ -36,6 +36,7 @@ from cauce_notifier.delivery import (
     CLAIM_S,
     PAIR_BACKOFF_S,
     PROVIDER_BACKOFF,
+    SEND_AFTER_IN_WORKER_S,
     SEND_OUTCOME_POLL_S,
     SEND_OUTCOME_WAIT_S,
     AwaitingSendStatus,
@@ -663,6 +664,63 @@ async def test_a_campaign_send_far_in_the_future_waits_in_the_stream(world: Worl
 
     assert error.retry_after == pytest.approx(30.0, abs=0.5) and error.exact
     assert world.provider.calls == [] and event.event_id not in world.messages.rows
+
+
+class RunningCampaigns:
+    """A gate whose campaigns run until ``stopped``."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    async def may_send(self, event: CampaignMessageRequested) -> bool:
+        return not self.stopped
+
+    async def runs(self, campaign_id: str) -> bool:
+        return not self.stopped
+
+
+async def test_a_campaign_send_whose_slot_is_out_of_reach_waits_for_it_in_the_worker(
+    world: World,
+) -> None:
+    # the number's queue is 50 ms longer than a campaign send may reserve ahead: it waits
+    # for the queue to shorten here, not through a nak and a redelivery
+    world.slots.busy_for_s = world.deliverer.campaign_slot_wait_s + 0.05
+    asyncio.get_running_loop().call_later(0.03, setattr, world.slots, "busy_for_s", 0.0)
+    event = campaign_send(world, datetime.now(UTC))
+
+    await world.deliver(event)
+
+    assert world.provider.calls == [event.event_id]
+    assert len(world.slots.reserved) == 1
+
+
+async def test_a_campaign_send_whose_slot_is_seconds_away_waits_in_the_stream(
+    world: World,
+) -> None:
+    world.slots.busy_for_s = world.deliverer.campaign_slot_wait_s + SEND_AFTER_IN_WORKER_S + 1
+    event = campaign_send(world, datetime.now(UTC))
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == pytest.approx(SEND_AFTER_IN_WORKER_S + 1) and error.exact
+    assert world.provider.calls == [] and not world.messages.claimed(event.event_id)
+
+
+async def test_a_campaign_send_waiting_for_its_slot_stops_when_its_campaign_does(
+    world: World,
+) -> None:
+    gate = RunningCampaigns()
+    world.deliverer.campaigns = gate
+    world.slots.busy_for_s = world.deliverer.campaign_slot_wait_s + 0.05
+    asyncio.get_running_loop().call_later(0.02, setattr, gate, "stopped", True)
+    event = campaign_send(world, datetime.now(UTC))
+
+    error = await world.fails_transiently(event)
+
+    # straight back to the gate, which gives the recipient back to its campaign
+    assert error.retry_after == 0.0 and error.exact
+    assert world.provider.calls == [] and world.slots.reserved == []
+    assert not world.messages.claimed(event.event_id)
 
 
 # --- the provider's errors -----------------------------------------------------------------

@@ -62,10 +62,18 @@ PROGRESS_EVERY_S = 1.0
 PROGRESS_TIME_SHARE = 0.1
 #: Seconds before a scheduled campaign whose leads could not be read is tried again.
 START_RETRY_S = 30.0
-#: Released sends that share a ``send_after``: their slots, reserved together, span
-#: this many sends of the number's rate (16 at 500/s: 32 ms, well inside the furthest
-#: a campaign's send reserves ahead, ``CAUCE_CAMPAIGN_SLOT_WAIT_S``).
-SENT_TOGETHER = 16
+#: Released sends that share a ``send_after`` span this long of the number's rate (16
+#: sends at 500/s, 2 at 80/s): their slots are reserved together, one statement, and a
+#: reply arriving meanwhile waits behind them. Groups of a fixed 16 spanned 200 ms of an
+#: 80/s number's slots: replies waited about 100 ms behind them, and the sends past the
+#: furthest a campaign's send reserves ahead (``CAUCE_CAMPAIGN_SLOT_WAIT_S``) went back
+#: to JetStream, five redeliveries a send.
+SENT_TOGETHER_S = 0.032
+
+
+def sent_together(rate_per_second: float) -> int:
+    """How many released sends share a ``send_after`` on a number of this rate."""
+    return max(1, int(rate_per_second * SENT_TOGETHER_S))
 
 
 class SendingAccounts(Protocol):
@@ -295,7 +303,7 @@ class Dispatcher:
         spread_per_s: float | None = None,
     ) -> None:
         """Publish ``releases``' send requests; with ``spread_per_s``, spread over the
-        time they take at that rate: :data:`SENT_TOGETHER` at a time share a
+        time they take at that rate: :func:`sent_together` at a time share a
         ``send_after``, so their workers reserve their send slots together (one
         statement, see :class:`~cauce_runtime.postgres.SharedRateLimiter`)."""
         started = _started_span(campaign)
@@ -307,8 +315,9 @@ class Dispatcher:
         # A group at a time, each made and published in a loop step of its own: a
         # round's hundred requests made and published in one step held the sends due
         # meanwhile on this replica past their slots (each then takes a later one).
-        for start in range(0, len(releases), SENT_TOGETHER):
-            group = releases[start : start + SENT_TOGETHER]
+        together = sent_together(account.rate_per_second)
+        for start in range(0, len(releases), together):
+            group = releases[start : start + together]
             send_after = now + timedelta(seconds=start / spread_per_s) if spread_per_s else None
             publications = []
             for release in group:

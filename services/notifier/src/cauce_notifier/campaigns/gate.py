@@ -54,6 +54,10 @@ class CampaignGate:
         )
         return False
 
+    async def runs(self, campaign_id: str) -> bool:
+        """True while the campaign runs (as of at most :attr:`ttl_s` ago)."""
+        return await self.status(campaign_id) is CampaignStatus.RUNNING
+
     async def status(self, campaign_id: str) -> CampaignStatus | None:
         """The campaign's state as of at most :attr:`ttl_s` ago (None: no such campaign)."""
         now = self._clock()
