@@ -82,6 +82,10 @@ class CountingPool:
         self.statements += 1
         return await self.pool.fetchval(query, *args)
 
+    async def fetchrow(self, query: str, *args: object) -> object:
+        self.statements += 1
+        return await self.pool.fetchrow(query, *args)
+
 
 async def test_callers_asking_together_share_a_statement_and_get_one_slot_each(
     pool: asyncpg.Pool,
@@ -113,6 +117,20 @@ async def test_a_group_that_does_not_all_fit_gets_the_slots_that_do(pool: asyncp
     assert [round(w, -1) for w in granted] == [100, 200, 300]
     assert [round(r, -1) for r in refused] == [50, 150]
     assert 399 < await limiter.next_slot_in("g") <= 400  # only the granted were taken
+
+
+async def test_a_refused_reservation_costs_one_statement(pool: asyncpg.Pool) -> None:
+    counting = CountingPool(pool)
+    limiter = SharedRateLimiter(counting, "t.rate_buckets")
+    await limiter.reserve("r", 0.01)  # the next slot is 100 s away
+    before = counting.statements
+
+    with pytest.raises(SlotTooFar) as refused:
+        await limiter.reserve("r", 0.01, max_wait_s=30)
+
+    # its answer says when the slot comes within reach, without asking again
+    assert counting.statements == before + 1
+    assert 69 < refused.value.retry_in_s <= 70
 
 
 async def test_a_failing_reservation_fails_every_caller_of_its_group(pool: asyncpg.Pool) -> None:

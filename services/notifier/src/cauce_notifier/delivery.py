@@ -209,6 +209,11 @@ class SendSlots(Protocol):
         conversation reply, which goes ahead of a campaign's queued sends."""
         ...
 
+    def campaign_reach_s(self, rate_per_s: float, reach_s: float) -> float:
+        """How far ahead a campaign's send reserves on a number of ``rate_per_s``, at
+        most ``reach_s`` (less where replies may not go ahead of its queue)."""
+        ...
+
 
 class CampaignGate(Protocol):
     """Whether a campaign's send may go now
@@ -405,12 +410,18 @@ class Deliverer:
             raise TransientError(
                 "recipient in pair-rate back-off", retry_after=admission.pair_backoff_s
             )
-        campaign = isinstance(event, CampaignMessageRequested)
-        max_wait_s = self.campaign_slot_wait_s if campaign else None
         if isinstance(event, CampaignMessageRequested):
-            wait = await self._reserve_campaign_slot(account, event)
+            campaign = event
+
+            async def reserve() -> float:
+                return await self._reserve_campaign_slot(account, campaign)
+
         else:
-            wait = await self._reserve_slot(account, None, reply=True)
+
+            async def reserve() -> float:
+                return await self._reserve_slot(account)
+
+        wait = await reserve()
 
         async def mark_maybe_sent() -> None:
             # Marked as the slot comes (MARK_AHEAD_S before it), not when it was
@@ -420,7 +431,7 @@ class Deliverer:
             if not await self.messages.mark_maybe_sent(event.event_id, admission.claim):
                 raise ClaimLost("the send claim lapsed before the call", retry_after=self.claim_s)
 
-        await self._until_slot(account, wait, max_wait_s, reply=not campaign, mark=mark_maybe_sent)
+        await self._until_slot(account, wait, reserve, mark=mark_maybe_sent)
         result = await self._call_provider(account, event, delivery)
         if result is not None and degradation is not None:
             notes = "; ".join(n for n in (degradation, result.degradation) if n)
@@ -431,9 +442,8 @@ class Deliverer:
         self,
         account: ChannelAccount,
         wait: float,
-        max_wait_s: float | None,
+        reserve: Callable[[], Awaitable[float]],
         *,
-        reply: bool,
         mark: Callable[[], Awaitable[None]],
     ) -> None:
         """Sleep until the send's slot and ``mark`` it maybe sent. One that wakes more
@@ -461,7 +471,7 @@ class Deliverer:
             if missed == MISSED_SLOT_RETRIES or self._monotonic() - due <= SLOT_LATE_S:
                 break
             SEND_SLOTS_MISSED.add(1, {"provider": account.channel.value})
-            wait = await self._reserve_slot(account, max_wait_s, reply=reply)
+            wait = await reserve()
         if not marked:
             await mark()
         # on the delivery's span: why a send took long is one trace away
@@ -475,13 +485,15 @@ class Deliverer:
     async def _reserve_campaign_slot(
         self, account: ChannelAccount, event: CampaignMessageRequested
     ) -> float:
-        """A campaign send's slot, reserved at most ``campaign_slot_wait_s`` ahead (the
-        queue a reply may wait behind). One further off waits for it here, as long as
-        its campaign runs, rather than in JetStream: when the number's slots are taken
-        (replies above their share, a slow provider) a nak and redelivery cost a whole
-        delivery each time, five a send on an 80/s number. Waits of more than
-        :data:`SEND_AFTER_IN_WORKER_S` in all still go back to JetStream."""
+        """A campaign send's slot, reserved at most ``campaign_slot_wait_s`` ahead (less
+        on a number too slow for replies to go ahead: the limiter's
+        ``campaign_reach_s``), the queue a reply may wait behind. One further off waits
+        for it here, as long as its campaign runs, rather than in JetStream: when the
+        number's slots are taken (replies above their share, a slow provider) a nak and
+        redelivery cost a whole delivery each time, five a send on an 80/s number. Waits
+        of more than :data:`SEND_AFTER_IN_WORKER_S` in all still go back to JetStream."""
         limiter = {"limiter": send_limiter(account.channel.value)}
+        reach_s = self.limiter.campaign_reach_s(account.rate_per_second, self.campaign_slot_wait_s)
         began = self._monotonic()
         while True:
             try:
@@ -489,14 +501,12 @@ class Deliverer:
                     account.channel.value,
                     account.account_id,
                     account.rate_per_second,
-                    max_wait_s=self.campaign_slot_wait_s,
+                    max_wait_s=reach_s,
                 )
             except SendSlotTooFar as exc:
                 waited = self._monotonic() - began
                 if waited + exc.retry_in_s > SEND_AFTER_IN_WORKER_S:
-                    RATE_LIMIT_WAIT_SECONDS.record(
-                        waited + self.campaign_slot_wait_s + exc.retry_in_s, limiter
-                    )
+                    RATE_LIMIT_WAIT_SECONDS.record(waited + reach_s + exc.retry_in_s, limiter)
                     raise TransientError(str(exc), retry_after=exc.retry_in_s, exact=True) from exc
                 await asyncio.sleep(exc.retry_in_s)
                 if self.campaigns is not None and not await self.campaigns.runs(event.campaign_id):
@@ -509,24 +519,21 @@ class Deliverer:
             RATE_LIMIT_WAIT_SECONDS.record(self._monotonic() - began + wait, limiter)
             return wait
 
-    async def _reserve_slot(
-        self, account: ChannelAccount, max_wait_s: float | None, *, reply: bool = False
-    ) -> float:
-        """Reserve the account's next send slot; the seconds until it comes."""
+    async def _reserve_slot(self, account: ChannelAccount) -> float:
+        """Reserve a one-off send's slot (a conversation reply's, going ahead of a
+        campaign's queue where it may); the seconds until it comes."""
         limiter = {"limiter": send_limiter(account.channel.value)}
         try:
             wait = await self.limiter.reserve(
                 account.channel.value,
                 account.account_id,
                 account.rate_per_second,
-                max_wait_s=max_wait_s,
-                reply=reply,
+                reply=True,
             )
         except SendSlotTooFar as exc:
             # The message waits for its slot in JetStream instead (nak with delay): that
             # wait counts too, or a saturated account would look idle on the dashboard.
-            horizon = self.limiter.max_wait_s if max_wait_s is None else max_wait_s
-            RATE_LIMIT_WAIT_SECONDS.record(horizon + exc.retry_in_s, limiter)
+            RATE_LIMIT_WAIT_SECONDS.record(self.limiter.max_wait_s + exc.retry_in_s, limiter)
             # exact: by then the slot is within reach; jitter would leave slots empty
             raise TransientError(str(exc), retry_after=exc.retry_in_s, exact=True) from exc
         RATE_LIMIT_WAIT_SECONDS.record(wait, limiter)

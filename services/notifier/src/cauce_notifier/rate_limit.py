@@ -33,6 +33,9 @@ from cauce_runtime.postgres import SlotTooFar as SendSlotTooFar
 DEFAULT_HEADROOM = 0.97
 #: Most replies that go ahead of a queue at once, before their share's pace applies.
 MAX_REPLIES_AHEAD = 2
+#: Where replies may not go ahead (a slow number), a campaign's send reserves its slot
+#: at most this far ahead: the queue a reply then waits behind.
+SLOW_NUMBER_CAMPAIGN_REACH_S = 0.02
 
 
 def replies_ahead_burst(rate_per_s: float, headroom: float, share: float, within_s: float) -> int:
@@ -93,6 +96,18 @@ class SendRateLimiter:
             passable=not reply and ahead is not None,
         )
 
+    def campaign_reach_s(self, rate_per_s: float, reach_s: float) -> float:
+        """How far ahead a campaign's send reserves its slot on a number of
+        ``rate_per_s``: ``reach_s`` where replies go ahead of its queue; where they may
+        not, at most :data:`SLOW_NUMBER_CAMPAIGN_REACH_S`, so that a reply waits behind
+        that and no more. (On an 80/s number whose replies took more than the campaign
+        left them, replies waited 110 / 119 ms, p50 / p99, behind a 0.1 s queue; 31 /
+        44 ms behind 20 ms, the campaign as fast: its sends wait for their slot in
+        their workers.)"""
+        if self.replies_ahead(rate_per_s) is not None:
+            return reach_s
+        return min(reach_s, SLOW_NUMBER_CAMPAIGN_REACH_S)
+
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one per rate; the limiter lives as long
     def replies_ahead(self, rate_per_s: float) -> Ahead | None:
         """How a reply on a number of ``rate_per_s`` goes ahead (None: it does not)."""
@@ -129,6 +144,7 @@ class PairBackoff:
 __all__ = [
     "DEFAULT_HEADROOM",
     "MAX_REPLIES_AHEAD",
+    "SLOW_NUMBER_CAMPAIGN_REACH_S",
     "PairBackoff",
     "SendRateLimiter",
     "SendSlotTooFar",

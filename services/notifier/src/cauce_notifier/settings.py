@@ -147,7 +147,10 @@ class NotifierSettings(KeyRingSettings):
     #: room for the conversation's replies.
     campaign_rate_share: float = Field(default=0.95, gt=0, le=1)
     #: How far ahead a campaign send may reserve its slot. A conversation reply goes
-    #: ahead of a queue this short (see CAUCE_REPLY_RATE_SHARE).
+    #: ahead of a queue this short (see CAUCE_REPLY_RATE_SHARE); where replies may not
+    #: go ahead (numbers below about 130/s) a campaign send reserves at most 0.02 s
+    #: ahead, the wait it puts before a reply. A send whose slot is further off waits
+    #: for it in its worker while its campaign runs.
     campaign_slot_wait_s: float = Field(default=0.1, gt=0)
     #: Share of a number's rate the conversation's replies (the bot's, the agents') may
     #: send ahead of the sends queued for it (a campaign's): such a reply starts at once,

@@ -12,6 +12,7 @@ import pytest
 from cauce_notifier.rate_limit import (
     DEFAULT_HEADROOM,
     MAX_REPLIES_AHEAD,
+    SLOW_NUMBER_CAMPAIGN_REACH_S,
     SendRateLimiter,
     SendSlotTooFar,
     replies_ahead_burst,
@@ -30,6 +31,17 @@ def limiter(pool: asyncpg.Pool) -> SendRateLimiter:
 def test_replies_go_ahead_only_where_the_headroom_has_room(rate: int, burst: int) -> None:
     assert replies_ahead_burst(rate, DEFAULT_HEADROOM, REPLY_SHARE, CAMPAIGN_WAIT_S) == burst
     assert burst <= MAX_REPLIES_AHEAD
+
+
+@pytest.mark.parametrize(
+    ("rate", "reach_s"), [(80, SLOW_NUMBER_CAMPAIGN_REACH_S), (500, CAMPAIGN_WAIT_S)]
+)
+def test_a_campaign_keeps_its_queue_short_where_replies_cannot_go_ahead(
+    rate: int, reach_s: float
+) -> None:
+    # on a slow number a reply waits behind the campaign's queue: it is kept short
+    slots = SendRateLimiter(None, reply_share=REPLY_SHARE, reply_ahead_within_s=CAMPAIGN_WAIT_S)  # type: ignore[arg-type]
+    assert slots.campaign_reach_s(rate, CAMPAIGN_WAIT_S) == reach_s
 
 
 async def queue_campaign_sends(slots: SendRateLimiter, account: str, rate: float) -> None:

@@ -115,6 +115,9 @@ class FakeSendSlots:
         self.replies.append(reply)
         return self.busy_for_s
 
+    def campaign_reach_s(self, rate_per_s: float, reach_s: float) -> float:
+        return reach_s
+
 
 class FakeMessages:
     def __init__(self, clock: Clock, windows: FakeWindows, pair_backoffs: FakePairBackoffs) -> None:

@@ -103,7 +103,10 @@ class SharedRateLimiter:
         #: Reservations by (bucket, interval, max wait, ahead, passable), grouped while
         #: one is in flight.
         self._groups: Coalescer[_GroupKey, None, float] = Coalescer(self._grant)
-        self._reserve_sql = _reservation(table)
+        self._reserve_sql = f"""
+            WITH taken AS ({_reservation(table)})
+            {_wait_or_next_in(table)}
+            """
         # The same reservation, passable: it also records where it ends ($5).
         self._passable_sql = f"""
             WITH taken AS ({_reservation(table)}),
@@ -111,7 +114,7 @@ class SharedRateLimiter:
                 INSERT INTO {table} AS p (bucket, tat) SELECT $5, tat FROM taken
                 ON CONFLICT (bucket) DO UPDATE SET tat = GREATEST(p.tat, EXCLUDED.tat)
             )
-            SELECT wait FROM taken
+            {_wait_or_next_in(table)}
             """  # noqa: S608 - the table name is checked above
         # The same reservation, but when the bucket's queue is short (its last slot starts
         # within $8 seconds) and passable (its last reservation ends where $9 says) and
@@ -181,12 +184,13 @@ class SharedRateLimiter:
             went = await self._take_ahead(bucket, interval, max_wait_s, len(callers), ahead)
             if went is not None:
                 return went
-        granted, next_in = len(callers), 0.0
-        first = await self._take(bucket, interval, max_wait_s, granted, passable)
+        granted = len(callers)
+        first, next_in = await self._take(bucket, interval, max_wait_s, granted, passable)
         if first is None:
-            next_in = await self.next_slot_in(bucket)
             fit = min(granted, _slots_within(next_in, interval, max_wait_s))
-            first = await self._take(bucket, interval, max_wait_s, fit, passable) if fit else None
+            if fit:
+                # the refused callers' slots still count from where the queue ended
+                first, _ = await self._take(bucket, interval, max_wait_s, fit, passable)
             granted = fit if first is not None else 0
         return [
             max(0.0, first + index * interval)
@@ -198,16 +202,22 @@ class SharedRateLimiter:
 
     async def _take(
         self, bucket: str, interval: float, max_wait_s: float, count: int, passable: bool
-    ) -> float | None:
-        """Reserve ``count`` consecutive slots (all or none): seconds until the first."""
+    ) -> tuple[float | None, float]:
+        """Reserve ``count`` consecutive slots (all or none): the seconds until the first,
+        or None and the seconds until the bucket's next free slot (as a moment ago: a
+        refusal's answer, so that it costs one round trip, not two)."""
         arguments: tuple[object, ...] = (bucket, interval, max_wait_s, count)
         if passable:
-            wait = await self._pool.fetchval(
+            row = await self._pool.fetchrow(
                 self._passable_sql, *arguments, bucket + PASSABLE_SUFFIX
             )
         else:
-            wait = await self._pool.fetchval(self._reserve_sql, *arguments)
-        return None if wait is None else float(wait)
+            row = await self._pool.fetchrow(self._reserve_sql, *arguments)
+        if row is None:  # refused, and the bucket is gone: free now
+            return None, 0.0
+        if row["wait"] is None:
+            return None, float(row["next_in"])
+        return float(row["wait"]), 0.0
 
     async def _take_ahead(
         self, bucket: str, interval: float, max_wait_s: float, count: int, ahead: Ahead
@@ -286,6 +296,18 @@ def _reservation(table: str, *, or_if: str = "false") -> str:
                   <= clock_timestamp() + make_interval(secs => $3::float8)
         RETURNING EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8
                   - $2::float8 * $4::int AS wait, b.tat AS tat
+        """  # noqa: S608 - the table name is checked by SharedRateLimiter
+
+
+def _wait_or_next_in(table: str) -> str:
+    """The end of a statement whose ``taken`` CTE is :func:`_reservation`: the reserved
+    slot's ``wait``, or, when nothing was reserved, ``next_in``: seconds until the
+    bucket's next free slot in the statement's snapshot."""
+    return f"""
+        SELECT wait, 0::float8 AS next_in FROM taken
+        UNION ALL
+        SELECT NULL, GREATEST(EXTRACT(EPOCH FROM (b.tat - clock_timestamp()))::float8, 0)
+        FROM {table} b WHERE b.bucket = $1 AND NOT EXISTS (SELECT FROM taken)
         """  # noqa: S608 - the table name is checked by SharedRateLimiter
 
 
