@@ -96,6 +96,10 @@ class SendRateLimiter:
             passable=not reply and ahead is not None,
         )
 
+    def interval_s(self, rate_per_s: float) -> float:
+        """Seconds between two slots of a number of ``rate_per_s``."""
+        return self._shared.interval_s(rate_per_s)
+
     def campaign_reach_s(self, rate_per_s: float, reach_s: float) -> float:
         """How far ahead a campaign's send reserves its slot on a number of
         ``rate_per_s``: ``reach_s`` where replies go ahead of its queue; where they may

@@ -118,6 +118,9 @@ class FakeSendSlots:
     def campaign_reach_s(self, rate_per_s: float, reach_s: float) -> float:
         return reach_s
 
+    def interval_s(self, rate_per_s: float) -> float:
+        return 1.0 / rate_per_s
+
 
 class FakeMessages:
     def __init__(self, clock: Clock, windows: FakeWindows, pair_backoffs: FakePairBackoffs) -> None:

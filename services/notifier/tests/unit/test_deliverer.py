@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -692,6 +693,40 @@ async def test_a_campaign_send_whose_slot_is_out_of_reach_waits_for_it_in_the_wo
 
     assert world.provider.calls == [event.event_id]
     assert len(world.slots.reserved) == 1
+
+
+class RoundTripSlots(FakeSendSlots):
+    """Reservations that take a round trip; how many were asking at once, each time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asking = 0
+        self.at_once: list[int] = []
+
+    async def reserve(self, *args: Any, **kwargs: Any) -> float:
+        self.asking += 1
+        self.at_once.append(self.asking)
+        try:
+            await asyncio.sleep(0.005)
+            return await super().reserve(*args, **kwargs)
+        finally:
+            self.asking -= 1
+
+
+async def test_campaign_sends_waiting_for_slots_ask_one_at_a_time(world: World) -> None:
+    slots = RoundTripSlots()
+    world.deliverer.limiter = slots
+    slots.busy_for_s = world.deliverer.campaign_slot_wait_s + 0.05
+    asyncio.get_running_loop().call_later(0.03, setattr, slots, "busy_for_s", 0.0)
+    events = [campaign_send(world, datetime.now(UTC)) for _ in range(6)]
+
+    await asyncio.gather(*(world.deliver(event) for event in events))
+
+    assert sorted(world.provider.calls) == sorted(e.event_id for e in events)
+    # all six asked together and were refused; then they waited in line, one asking
+    # at a time, each once: no collisions among them
+    assert slots.at_once[:6] == [1, 2, 3, 4, 5, 6]
+    assert slots.at_once[6:] == [1] * 6
 
 
 async def test_a_campaign_send_whose_slot_is_seconds_away_waits_in_the_stream(

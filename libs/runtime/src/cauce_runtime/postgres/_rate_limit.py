@@ -195,8 +195,9 @@ class SharedRateLimiter:
         return [
             max(0.0, first + index * interval)
             if first is not None and index < granted
-            # where its slot would be: after the ones granted before it
-            else SlotTooFar(max(0.05, next_in + index * interval - max_wait_s))
+            # where its slot would be: after the ones granted before it (not sooner than
+            # a slot's length: a caller waiting in line for the next one retries then)
+            else SlotTooFar(max(min(0.05, interval), next_in + index * interval - max_wait_s))
             for index in range(len(callers))
         ]
 
