@@ -269,6 +269,12 @@ class _SlotLine:
     next_try_at: float = 0.0
 
 
+class _Reserve(Protocol):
+    """Reserves a send's slot: the seconds until it; ``may_wait``: for one out of reach."""
+
+    async def __call__(self, *, may_wait: bool = True) -> float: ...
+
+
 class _NoSlotInReach(Exception):
     def __init__(self, retry_in_s: float) -> None:
         super().__init__(f"no slot within reach; retry in {retry_in_s:.3f}s")
@@ -434,12 +440,12 @@ class Deliverer:
         if isinstance(event, CampaignMessageRequested):
             campaign = event
 
-            async def reserve() -> float:
-                return await self._reserve_campaign_slot(account, campaign)
+            async def reserve(*, may_wait: bool = True) -> float:
+                return await self._reserve_campaign_slot(account, campaign, may_wait=may_wait)
 
         else:
 
-            async def reserve() -> float:
+            async def reserve(*, may_wait: bool = True) -> float:
                 return await self._reserve_slot(account)
 
         wait = await reserve()
@@ -463,7 +469,7 @@ class Deliverer:
         self,
         account: ChannelAccount,
         wait: float,
-        reserve: Callable[[], Awaitable[float]],
+        reserve: _Reserve,
         *,
         mark: Callable[[], Awaitable[None]],
     ) -> None:
@@ -492,7 +498,9 @@ class Deliverer:
             if missed == MISSED_SLOT_RETRIES or self._monotonic() - due <= SLOT_LATE_S:
                 break
             SEND_SLOTS_MISSED.add(1, {"provider": account.channel.value})
-            wait = await reserve()
+            # marked, it does not wait in line for a slot: killed meanwhile, it would
+            # be in doubt (see the mark's comment)
+            wait = await reserve(may_wait=not marked)
         if not marked:
             await mark()
         # on the delivery's span: why a send took long is one trace away
@@ -504,7 +512,7 @@ class Deliverer:
         )
 
     async def _reserve_campaign_slot(
-        self, account: ChannelAccount, event: CampaignMessageRequested
+        self, account: ChannelAccount, event: CampaignMessageRequested, *, may_wait: bool = True
     ) -> float:
         """A campaign send's slot, reserved at most ``campaign_slot_wait_s`` ahead (less
         on a number too slow for replies to go ahead: the limiter's
@@ -512,7 +520,8 @@ class Deliverer:
         for it here, as long as its campaign runs, rather than in JetStream: when the
         number's slots are taken (replies above their share, a slow provider) a nak and
         redelivery cost a whole delivery each time, five a send on an 80/s number. Waits
-        of more than :data:`SEND_AFTER_IN_WORKER_S` in all still go back to JetStream."""
+        of more than :data:`SEND_AFTER_IN_WORKER_S` in all (or any wait, not
+        ``may_wait``) still go back to JetStream."""
         limiter = {"limiter": send_limiter(account.channel.value)}
         reach_s = self.limiter.campaign_reach_s(account.rate_per_second, self.campaign_slot_wait_s)
         began = self._monotonic()
@@ -520,6 +529,8 @@ class Deliverer:
             wait = await self._reserve_within(account, reach_s)
         except SendSlotTooFar as exc:
             try:
+                if not may_wait:
+                    raise _NoSlotInReach(exc.retry_in_s) from exc
                 wait = await self._wait_in_line(account, event, reach_s, began, exc.retry_in_s)
             except _NoSlotInReach as out:
                 waited = self._monotonic() - began

@@ -729,6 +729,31 @@ async def test_campaign_sends_waiting_for_slots_ask_one_at_a_time(world: World) 
     assert slots.at_once[6:] == [1] * 6
 
 
+async def test_a_marked_campaign_send_that_missed_its_slot_does_not_wait_in_line(
+    world: World,
+) -> None:
+    """Marked maybe sent, then late for its slot with none left within reach: it goes back
+    to JetStream unmarked at once; waiting in line marked, a notifier killed meanwhile
+    would leave it in doubt, counted as sent without a call."""
+    world.slots.busy_for_s = 0.1
+    asked = slow_marks(world, 0.15)
+    mark = world.messages.mark_maybe_sent
+
+    async def then_the_number_fills_up(request_event_id: uuid.UUID, claim: Claim) -> bool:
+        world.slots.busy_for_s = world.deliverer.campaign_slot_wait_s + 0.5
+        return await mark(request_event_id, claim)
+
+    world.messages.mark_maybe_sent = then_the_number_fills_up  # type: ignore[method-assign]
+    event = campaign_send(world, datetime.now(UTC))
+
+    error = await world.fails_transiently(event)
+
+    assert error.retry_after == pytest.approx(0.5) and error.exact
+    assert len(asked) == 1 and world.provider.calls == []
+    assert event.event_id not in world.messages.maybe_sent_since
+    assert not world.messages.claimed(event.event_id)
+
+
 async def test_a_campaign_send_whose_slot_is_seconds_away_waits_in_the_stream(
     world: World,
 ) -> None:

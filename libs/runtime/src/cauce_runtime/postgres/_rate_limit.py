@@ -214,7 +214,7 @@ class SharedRateLimiter:
             )
         else:
             row = await self._pool.fetchrow(self._reserve_sql, *arguments)
-        if row is None:  # refused, and the bucket is gone: free now
+        if row is None:  # refused (more than fit in reach), and the bucket has no row yet
             return None, 0.0
         if row["wait"] is None:
             return None, float(row["next_in"])
