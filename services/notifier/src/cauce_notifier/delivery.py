@@ -533,11 +533,8 @@ class Deliverer:
                     raise _NoSlotInReach(exc.retry_in_s) from exc
                 wait = await self._wait_in_line(account, event, reach_s, began, exc.retry_in_s)
             except _NoSlotInReach as out:
-                waited = self._monotonic() - began
-                RATE_LIMIT_WAIT_SECONDS.record(waited + reach_s + out.retry_in_s, limiter)
-                raise TransientError(
-                    "no send slot within reach", retry_after=out.retry_in_s, exact=True
-                ) from exc
+                waited = self._monotonic() - began + reach_s
+                raise _wait_in_stream(limiter, waited, out.retry_in_s) from exc
         RATE_LIMIT_WAIT_SECONDS.record(self._monotonic() - began + wait, limiter)
         return wait
 
@@ -555,7 +552,8 @@ class Deliverer:
         they collided: 4.7 reservations a send on an 80/s number). Raises
         :class:`_NoSlotInReach` past :data:`SEND_AFTER_IN_WORKER_S` in all, and
         :class:`TransientError` when the campaign stopped meanwhile."""
-        line = self._slot_lines.setdefault((account.channel, account.account_id), _SlotLine())
+        key = (account.channel, account.account_id)
+        line = self._slot_lines.get(key) or self._slot_lines.setdefault(key, _SlotLine())
         try_at = self._monotonic() + retry_in_s  # what its refusal said
         try:
             async with asyncio.timeout(SEND_AFTER_IN_WORKER_S - (self._monotonic() - began)):
@@ -601,11 +599,7 @@ class Deliverer:
                 reply=True,
             )
         except SendSlotTooFar as exc:
-            # The message waits for its slot in JetStream instead (nak with delay): that
-            # wait counts too, or a saturated account would look idle on the dashboard.
-            RATE_LIMIT_WAIT_SECONDS.record(self.limiter.max_wait_s + exc.retry_in_s, limiter)
-            # exact: by then the slot is within reach; jitter would leave slots empty
-            raise TransientError(str(exc), retry_after=exc.retry_in_s, exact=True) from exc
+            raise _wait_in_stream(limiter, self.limiter.max_wait_s, exc.retry_in_s) from exc
         RATE_LIMIT_WAIT_SECONDS.record(wait, limiter)
         return wait
 
@@ -671,6 +665,17 @@ class Deliverer:
             at=now,
         )
         await announce_failed(self.bus, Request.of_event(event), failure, now)
+
+
+def _wait_in_stream(limiter: dict[str, str], waited_s: float, retry_in_s: float) -> TransientError:
+    """A send whose slot is out of reach waits for it in JetStream (nak with delay): that
+    wait counts too (``waited_s`` here, then ``retry_in_s``), or a saturated account would
+    look idle on the dashboard. Exact: by then the slot is within reach, and jitter would
+    leave slots empty."""
+    RATE_LIMIT_WAIT_SECONDS.record(waited_s + retry_in_s, limiter)
+    return TransientError(
+        f"no send slot within reach; retry in {retry_in_s:.3f}s", retry_after=retry_in_s, exact=True
+    )
 
 
 async def _until_send_after(event: CampaignMessageRequested) -> None:
