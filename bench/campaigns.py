@@ -15,28 +15,29 @@ consumers and so the number's limit. This process drives the campaign API
    second for ``baseline_s``, to customers who wrote first (one inbound message each
    opens their 24 h window); latency = the request event's ``occurred_at`` to the fake
    receiving the send (outbox ``received_at``), p50/p99.
-2. **The campaign**: ``recipients`` (20,000) uploaded as CSV and started on a number
-   at ``limit`` (500/s; ``--number-rate``), the replies still trickling in; from the fake's receive
-   timestamps: the steady-state rate (sends between the 5th and 95th percentile of the
-   campaign's sends, every send on the number counted, as a fraction of the limit), the
-   most sends (and refused attempts) in any 1 s window (``OVER LIMIT`` when above the
-   limit), recipients sent more than once, start -> last send and -> COMPLETED. The
-   replies published between the campaign's first and last send give the "during"
-   latency.
+2. **The campaign**: ``recipients`` (20,000) uploaded as CSV and started on a number at
+   ``limit`` (500/s; ``--number-rate``), the replies still trickling in; from the fake's
+   receive timestamps: the steady-state rate (sends between the 5th and 95th percentile
+   of the campaign's sends, every send on the number counted, as a fraction of the
+   limit), the most sends (and refused attempts) in any 1 s window (``OVER LIMIT`` when
+   above the limit), recipients sent more than once, start -> last send and ->
+   COMPLETED. The replies published between the campaign's first and last send give the
+   "during" latency.
 3. **CPU per send**: each replica's user + system CPU time (psutil) from just before
-   ``start`` to COMPLETED, over the sends on the number meanwhile (the replies are
-   about 1 % of them), and the JetStream redeliveries per send (a send whose slot is
-   out of reach waits in JetStream: nak, delivered again). The same figures for a
-   one-off backlog of the same size (``bench.notifier.measure``: requests of the
-   campaign's template, so both figures are the same message, queued while the
-   notifier's request consumer is paused, then drained at 500/s on another number,
-   by one replica). The campaign's figure includes what only a campaign costs the
-   notifier: the dispatcher's rounds and publishing each send's request event (in a
-   one-off send the caller publishes it: the conversation service, here the bench),
-   the gate's campaign check; and two replicas busy at once on two cores cost each
-   send more than one does. ``python -m bench notifier`` runs one-off backlogs alone and prints
-   no CPU figure; to compare one of its runs with this one, read the replicas'
-   ``/proc/<pid>/stat`` (utime + stime) before and after it, as :class:`Usage` does.
+   ``start`` to COMPLETED, over the sends on the number meanwhile (the replies are about
+   1 % of them), and the JetStream redeliveries per send (a campaign send whose slot
+   stays out of reach for 2 s, or a one-off send's, waits in JetStream: nak, delivered
+   again). The same figures for a one-off backlog of the same size
+   (``bench.notifier.measure``: requests of the campaign's template, so both figures are
+   the same message, queued while the notifier's request consumer is paused, then
+   drained at ``limit`` on another number, by one replica). The campaign's figure
+   includes what only a campaign costs the notifier: the dispatcher's rounds and
+   publishing each send's request event (in a one-off send the caller publishes it: the
+   conversation service, here the bench), the gate's campaign check; and two replicas
+   busy at once on two cores cost each send more than one does.
+   ``python -m bench notifier`` runs one-off backlogs alone and prints no CPU figure; to
+   compare one of its runs with this one, read the replicas' ``/proc/<pid>/stat``
+   (utime + stime) before and after it, as :class:`Usage` does.
 4. **CSV loading**: ``csv_rows`` (100,000) valid Colombian mobiles (+57300...) with two
    variables, uploaded to a new campaign through the API: seconds and rows/s, printed
    beside the 5 s target (the time is the API call's, as a client sees it).
